@@ -1,0 +1,116 @@
+//! The HTTP API: every route, its OpenAPI description, and the layers around them.
+
+mod docs;
+mod keys;
+mod ops;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use utoipa::openapi::OpenApi as OpenApiDocument;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::SharedState;
+use crate::{auth, http};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Titan API",
+        description = "Self-hosted WhatsApp REST API. Authenticate with `Authorization: Bearer titan_...`; \
+            successful responses are `{\"data\": ...}`, lists add a `cursor` when more pages exist, and every \
+            error is `{\"error\": \"...\", \"docs\": \"...\"}`.",
+        license(name = "Apache-2.0"),
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "Keys", description = "API keys of the account: scoped, optionally limited to sessions, shown once."),
+        (name = "Admin", description = "Self-hosted administration with the master key."),
+        (name = "Operations", description = "Health and readiness probes."),
+    )
+)]
+struct ApiDoc;
+
+/// Declares the two bearer schemes: API keys and the master key.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("titan_...")
+                    .description(Some("An API key: `Authorization: Bearer titan_...`"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "masterKey",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The server's MASTER_KEY: `Authorization: Bearer <MASTER_KEY>`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every documented route; with a state, each group gets its authentication layer.
+fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
+    let mut api = keys::account_routes();
+    let mut admin = keys::admin_routes();
+    if let Some(state) = state {
+        api = api.route_layer(from_fn_with_state(state.clone(), auth::api_key_layer));
+        admin = admin.route_layer(from_fn_with_state(state.clone(), auth::master_key_layer));
+    }
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(ops::routes())
+        .merge(api)
+        .merge(admin)
+}
+
+/// The OpenAPI 3.1 document of the API, exactly as `/openapi.json` serves it.
+pub fn openapi() -> OpenApiDocument {
+    documented(None).into_openapi()
+}
+
+/// The complete application: API routes, `/openapi.json`, `/docs`, `/metrics`, and the layers
+/// that give every response a request id, a log line, metrics and the error envelope.
+pub fn app(state: SharedState) -> anyhow::Result<Router> {
+    let (router, spec) = documented(Some(&state)).split_for_parts();
+    let spec: Arc<str> = spec.to_pretty_json()?.into();
+    let router = router
+        .route(
+            "/openapi.json",
+            get(move || async move {
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    spec.to_string(),
+                )
+            }),
+        )
+        .route("/docs", get(docs::page))
+        .route("/docs/scalar.js", get(docs::script))
+        .route("/metrics", get(ops::metrics))
+        .fallback(http::not_found)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(from_fn(http::envelope))
+        .layer(from_fn_with_state(state.clone(), http::observe))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state);
+    Ok(router)
+}

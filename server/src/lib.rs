@@ -1,0 +1,21 @@
+//! Titan's reference server: a self-hosted WhatsApp REST API.
+//!
+//! [`api::app`] builds the axum application and [`api::openapi`] its OpenAPI document from the
+//! same route table; [`server::RunningServer`] runs it; [`cli::run`] is the `titan` binary.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod envelope;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod ids;
+pub mod keys;
+pub mod metrics;
+pub mod ratelimit;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod validate;

@@ -1,0 +1,53 @@
+//! State shared by every request.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::{KeyCache, MasterKey};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::ratelimit::SlidingWindow;
+use crate::store::Db;
+
+/// What handlers and layers share; cheap to clone as [`SharedState`].
+#[derive(Debug)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// API keys by hash, served from memory.
+    pub keys: KeyCache,
+    /// Requests per API key id.
+    pub key_limiter: SlidingWindow<String>,
+    /// Failed authentications per client address.
+    pub auth_failures: SlidingWindow<IpAddr>,
+    /// The admin API's key, if the admin API is on.
+    pub master_key: Option<MasterKey>,
+    /// Request counters and latency histograms for `/metrics`.
+    pub metrics: Metrics,
+    /// The configuration the server started with.
+    pub config: Config,
+}
+
+/// The state as handlers receive it.
+pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    /// Builds the state for `config` on an open database.
+    pub fn new(db: Db, config: Config) -> SharedState {
+        let window = config.rate_limit_window();
+        Arc::new(Self {
+            db,
+            keys: KeyCache::new(Duration::from_secs(config.key_cache_ttl_secs)),
+            key_limiter: SlidingWindow::new(config.rate_limit, window),
+            auth_failures: SlidingWindow::new(config.auth_failure_limit, window),
+            master_key: config
+                .master_key
+                .as_deref()
+                .filter(|k| !k.is_empty())
+                .map(MasterKey::new),
+            metrics: Metrics::default(),
+            config,
+        })
+    }
+}
