@@ -50,6 +50,7 @@ pub async fn observe(State(state): State<SharedState>, request: Request, next: N
 
 /// Rewrites any error response that is not already JSON into the `{"error", "docs"}` envelope.
 pub async fn envelope(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
     let response = next.run(request).await;
     let status = response.status();
     let is_json = response
@@ -61,12 +62,7 @@ pub async fn envelope(request: Request, next: Next) -> Response {
     }
     let message = match status {
         StatusCode::METHOD_NOT_ALLOWED => {
-            let allowed = response
-                .headers()
-                .get(header::ALLOW)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            format!("method not allowed; this route accepts: {allowed}")
+            format!("method {method} is not allowed on this route; the Allow header lists the methods it accepts")
         }
         StatusCode::PAYLOAD_TOO_LARGE => "request body too large".to_owned(),
         other => other
