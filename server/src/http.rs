@@ -62,7 +62,9 @@ pub async fn envelope(request: Request, next: Next) -> Response {
     }
     let message = match status {
         StatusCode::METHOD_NOT_ALLOWED => {
-            format!("method {method} is not allowed on this route; the Allow header lists the methods it accepts")
+            format!(
+                "method {method} is not allowed on this route; the Allow header lists the methods it accepts"
+            )
         }
         StatusCode::PAYLOAD_TOO_LARGE => "request body too large".to_owned(),
         other => other

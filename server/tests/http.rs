@@ -1,5 +1,7 @@
 //! The HTTP contract: error envelopes, request ids, scopes per route, rate limits, docs and spec.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use reqwest::Method;
@@ -75,19 +77,31 @@ struct Operation {
 }
 
 async fn protected_operations(server: &common::TestServer) -> Vec<Operation> {
-    let spec: Value = server.call(Method::GET, "/openapi.json", None, None).await.json().await.unwrap();
+    let spec: Value = server
+        .call(Method::GET, "/openapi.json", None, None)
+        .await
+        .json()
+        .await
+        .unwrap();
     let mut operations = Vec::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
-            let uses_api_key = operation["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("apiKey").is_some()));
+            let uses_api_key = operation["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get("apiKey").is_some()));
             if !uses_api_key {
                 continue;
             }
-            let scopes = operation["x-scopes"].as_array().unwrap_or_else(|| panic!("{method} {path} has no x-scopes"));
+            let scopes = operation["x-scopes"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{method} {path} has no x-scopes"));
             operations.push(Operation {
                 method: method.to_uppercase().parse().unwrap(),
                 path: path.replace("{id}", "key_00000000000000000000000000"),
-                scopes: scopes.iter().map(|s| s.as_str().unwrap().parse().unwrap()).collect(),
+                scopes: scopes
+                    .iter()
+                    .map(|s| s.as_str().unwrap().parse().unwrap())
+                    .collect(),
             });
         }
     }

@@ -1,5 +1,7 @@
 //! API keys end to end: lifecycle, storage, expiry, revocation, session limits, paging.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use reqwest::Method;

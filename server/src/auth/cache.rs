@@ -26,10 +26,10 @@ impl KeyCache {
 
     /// The key whose secret hashes to `hash`, from memory when fresh, else from the database.
     pub async fn lookup(&self, db: &Db, hash: &str) -> anyhow::Result<Option<Arc<KeyRecord>>> {
-        if let Some((key, loaded)) = self.read().get(hash) {
-            if loaded.elapsed() < self.ttl {
-                return Ok(Some(Arc::clone(key)));
-            }
+        if let Some((key, loaded)) = self.read().get(hash)
+            && loaded.elapsed() < self.ttl
+        {
+            return Ok(Some(Arc::clone(key)));
         }
         let found = keys::find_by_hash(db, hash).await?.map(Arc::new);
         let mut entries = self.write();

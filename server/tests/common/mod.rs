@@ -1,6 +1,6 @@
 //! Test harness: a real Titan server on loopback over a real database (a fresh SQLite file, or a
 //! fresh schema in the PostgreSQL named by `TITAN_TEST_DATABASE_URL`), driven over real HTTP.
-#![allow(dead_code, missing_docs)]
+#![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
