@@ -6,7 +6,8 @@ use axum::response::{Html, IntoResponse};
 /// The Scalar bundle embedded by `build.rs`.
 static SCALAR_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/scalar.js"));
 
-/// The explorer page; every asset it loads comes from this server.
+/// The explorer page; every asset it loads comes from this server, and Scalar's hosted extras
+/// (AI agent, MCP generator, developer tools) are off because they need Scalar's servers.
 const PAGE: &str = r#"<!doctype html>
 <html lang="en">
 <head>
@@ -22,6 +23,9 @@ const PAGE: &str = r#"<!doctype html>
       url: '/openapi.json',
       withDefaultFonts: false,
       hideClientButton: true,
+      showDeveloperTools: 'never',
+      agent: { disabled: true },
+      mcp: { disabled: true },
       telemetry: false
     });
   </script>
