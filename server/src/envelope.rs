@@ -2,8 +2,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::error::ApiError;
 
@@ -62,13 +62,13 @@ impl TryFrom<PageQuery> for PageRequest {
     }
 }
 
-/// One page of a list. `cursor` is present only when more items exist.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+/// One page of a list, as services build it; each item type gets a named schema for it through
+/// [`envelopes!`](crate::envelopes).
+#[derive(Debug)]
 pub struct Page<T> {
     /// The items on this page.
     pub data: Vec<T>,
-    /// Pass as `?cursor=` to fetch the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Where the next page starts; `None` on the last page.
     pub cursor: Option<String>,
 }
 
@@ -92,9 +92,41 @@ impl<T> Page<T> {
     }
 }
 
-/// The success envelope `{"data": ...}` of every non-list endpoint.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Data<T> {
-    /// The result.
-    pub data: T,
+/// Declares the named envelope schemas of an item type: `$data` is `{"data": item}` and, when
+/// given, `$page` is `{"data": [item], "cursor"?}`. Named types (not generics, which utoipa inlines)
+/// keep one `$ref` per item type in the spec and one type per envelope in the SDKs.
+#[macro_export]
+macro_rules! envelopes {
+    ($item:ty => $data:ident $(, $page:ident)?) => {
+        #[doc = concat!("`{\"data\": ...}` holding one `", stringify!($item), "`.")]
+        #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub struct $data {
+            /// The result.
+            pub data: $item,
+        }
+
+        impl From<$item> for $data {
+            fn from(data: $item) -> Self {
+                Self { data }
+            }
+        }
+
+        $(
+            #[doc = concat!("One page of `", stringify!($item), "`; `cursor` is present only when more items exist.")]
+            #[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+            pub struct $page {
+                /// The items on this page.
+                pub data: Vec<$item>,
+                /// Pass as `?cursor=` to fetch the next page; absent on the last page.
+                #[serde(skip_serializing_if = "Option::is_none")]
+                pub cursor: Option<String>,
+            }
+
+            impl From<$crate::envelope::Page<$item>> for $page {
+                fn from(page: $crate::envelope::Page<$item>) -> Self {
+                    Self { data: page.data, cursor: page.cursor }
+                }
+            }
+        )?
+    };
 }

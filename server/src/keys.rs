@@ -90,6 +90,9 @@ pub struct CreatedKey {
     pub details: ApiKey,
 }
 
+crate::envelopes!(ApiKey => ApiKeyData, ApiKeyPage);
+crate::envelopes!(CreatedKey => CreatedKeyData);
+
 impl From<&KeyRecord> for ApiKey {
     fn from(record: &KeyRecord) -> Self {
         Self {

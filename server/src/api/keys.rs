@@ -24,10 +24,10 @@ macro_rules! key_api {
             use utoipa_axum::routes;
 
             use crate::auth::{Authorized, required};
-            use crate::envelope::{Data, Page, PageQuery};
+            use crate::envelope::PageQuery;
             use crate::error::{ApiError, ErrorBody};
             use crate::extract::{Json, Path, Query};
-            use crate::keys::{self, ApiKey, CreateKey, CreatedKey, UpdateKey};
+            use crate::keys::{self, ApiKeyData, ApiKeyPage, CreateKey, CreatedKeyData, UpdateKey};
             use crate::state::SharedState;
 
             /// The routes of this mount.
@@ -42,7 +42,7 @@ macro_rules! key_api {
                     " Required scope: `*`; the new key's scopes, sessions and expiry must lie within the caller's."),
                 request_body = CreateKey,
                 responses(
-                    (status = 201, description = "The key, with its secret shown this once", body = Data<CreatedKey>),
+                    (status = 201, description = "The key, with its secret shown this once", body = CreatedKeyData),
                     (status = "4XX", description = "Invalid input, authentication or permission", body = ErrorBody),
                     (status = "5XX", description = "Server error", body = ErrorBody),
                 ),
@@ -53,9 +53,9 @@ macro_rules! key_api {
                 State(state): State<SharedState>,
                 Authorized(caller, _): Authorized<required::All>,
                 Json(body): Json<CreateKey>,
-            ) -> Result<(StatusCode, Json<Data<CreatedKey>>), ApiError> {
+            ) -> Result<(StatusCode, Json<CreatedKeyData>), ApiError> {
                 let data = keys::create(&state, &caller, body).await?;
-                Ok((StatusCode::CREATED, Json(Data { data })))
+                Ok((StatusCode::CREATED, Json(data.into())))
             }
 
             #[utoipa::path(
@@ -65,7 +65,7 @@ macro_rules! key_api {
                     $who, " Required scope: `*`."),
                 params(PageQuery),
                 responses(
-                    (status = 200, description = "One page of keys", body = Page<ApiKey>),
+                    (status = 200, description = "One page of keys", body = ApiKeyPage),
                     (status = "4XX", description = "Invalid input, authentication or permission", body = ErrorBody),
                     (status = "5XX", description = "Server error", body = ErrorBody),
                 ),
@@ -76,8 +76,8 @@ macro_rules! key_api {
                 State(state): State<SharedState>,
                 Authorized(caller, _): Authorized<required::All>,
                 Query(page): Query<PageQuery>,
-            ) -> Result<Json<Page<ApiKey>>, ApiError> {
-                Ok(Json(keys::list(&state, &caller, page.try_into()?).await?))
+            ) -> Result<Json<ApiKeyPage>, ApiError> {
+                Ok(Json(keys::list(&state, &caller, page.try_into()?).await?.into()))
             }
 
             #[utoipa::path(
@@ -86,7 +86,7 @@ macro_rules! key_api {
                 description = concat!("Returns one API key (never its secret). ", $who, " Required scope: `*`."),
                 params(("id" = String, Path, description = "Key id", example = "key_01JZ8X6V3QW8T9N6F4C2B1A0Z9")),
                 responses(
-                    (status = 200, description = "The key", body = Data<ApiKey>),
+                    (status = 200, description = "The key", body = ApiKeyData),
                     (status = "4XX", description = "Invalid input, authentication, permission or no such key", body = ErrorBody),
                     (status = "5XX", description = "Server error", body = ErrorBody),
                 ),
@@ -97,8 +97,8 @@ macro_rules! key_api {
                 State(state): State<SharedState>,
                 Authorized(caller, _): Authorized<required::All>,
                 Path(id): Path<String>,
-            ) -> Result<Json<Data<ApiKey>>, ApiError> {
-                Ok(Json(Data { data: keys::get(&state, &caller, &id).await? }))
+            ) -> Result<Json<ApiKeyData>, ApiError> {
+                Ok(Json(keys::get(&state, &caller, &id).await?.into()))
             }
 
             #[utoipa::path(
@@ -109,7 +109,7 @@ macro_rules! key_api {
                 params(("id" = String, Path, description = "Key id", example = "key_01JZ8X6V3QW8T9N6F4C2B1A0Z9")),
                 request_body = UpdateKey,
                 responses(
-                    (status = 200, description = "The updated key", body = Data<ApiKey>),
+                    (status = 200, description = "The updated key", body = ApiKeyData),
                     (status = "4XX", description = "Invalid input, authentication, permission or no such key", body = ErrorBody),
                     (status = "5XX", description = "Server error", body = ErrorBody),
                 ),
@@ -121,8 +121,8 @@ macro_rules! key_api {
                 Authorized(caller, _): Authorized<required::All>,
                 Path(id): Path<String>,
                 Json(body): Json<UpdateKey>,
-            ) -> Result<Json<Data<ApiKey>>, ApiError> {
-                Ok(Json(Data { data: keys::update(&state, &caller, &id, body).await? }))
+            ) -> Result<Json<ApiKeyData>, ApiError> {
+                Ok(Json(keys::update(&state, &caller, &id, body).await?.into()))
             }
 
             #[utoipa::path(

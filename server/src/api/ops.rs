@@ -8,7 +8,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::envelope::Data;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Json;
 use crate::state::SharedState;
@@ -19,6 +18,17 @@ use crate::state::SharedState;
 pub struct Health {
     /// Always `ok` when the server answers 200.
     pub status: String,
+}
+
+crate::envelopes!(Health => HealthData);
+
+impl Health {
+    fn ok() -> HealthData {
+        Health {
+            status: "ok".into(),
+        }
+        .into()
+    }
 }
 
 /// The routes of this module that appear in the OpenAPI document.
@@ -33,18 +43,14 @@ pub fn routes() -> OpenApiRouter<SharedState> {
     summary = "Liveness",
     description = "Answers 200 while the process serves HTTP. Needs no key.",
     responses(
-        (status = 200, description = "The server is alive", body = Data<Health>),
+        (status = 200, description = "The server is alive", body = HealthData),
         (status = "4XX", description = "Client error", body = ErrorBody),
         (status = "5XX", description = "Server error", body = ErrorBody),
     ),
     security(())
 )]
-async fn healthz() -> Json<Data<Health>> {
-    Json(Data {
-        data: Health {
-            status: "ok".into(),
-        },
-    })
+async fn healthz() -> Json<HealthData> {
+    Json(Health::ok())
 }
 
 #[utoipa::path(
@@ -52,19 +58,15 @@ async fn healthz() -> Json<Data<Health>> {
     summary = "Readiness",
     description = "Answers 200 when the database is reachable, 503 otherwise. Needs no key.",
     responses(
-        (status = 200, description = "Ready to serve", body = Data<Health>),
+        (status = 200, description = "Ready to serve", body = HealthData),
         (status = "4XX", description = "Client error", body = ErrorBody),
         (status = "5XX", description = "The database is unreachable", body = ErrorBody),
     ),
     security(())
 )]
-async fn readyz(State(state): State<SharedState>) -> Result<Json<Data<Health>>, ApiError> {
+async fn readyz(State(state): State<SharedState>) -> Result<Json<HealthData>, ApiError> {
     if state.db.ping().await {
-        Ok(Json(Data {
-            data: Health {
-                status: "ok".into(),
-            },
-        }))
+        Ok(Json(Health::ok()))
     } else {
         Err(ApiError::Status {
             status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
