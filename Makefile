@@ -2,18 +2,35 @@
 # CI (.ci/run) calls `make test`.
 
 CARGO ?= cargo
+PYTHON ?= python3
+VENV := .venv
 
-.PHONY: run test check
+.PHONY: run test test-rust test-python generate check
 
 ## Serve the API on http://127.0.0.1:8080 (SQLite at ./data/titan.db unless DATABASE_URL is set).
 run:
 	$(CARGO) run --release --locked -p titan-server --bin titan -- serve
 
 ## Run every test suite. PostgreSQL runs too when TITAN_TEST_DATABASE_URL is set.
-test:
+test: test-rust test-python
+
+test-rust:
 	$(CARGO) test --workspace --locked
 
-## Fast local checks: formatting and lints.
+$(VENV)/.installed: tests/python/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+	touch $@
+
+test-python: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest tests/python
+
+## Regenerate the OpenAPI documents and the Rust SDK's generated code after an API change.
+generate:
+	$(CARGO) run --locked -p titan-openapi -- generate
+
+## Fast local checks: formatting, lints, generated-code drift.
 check:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) run --locked -p titan-openapi -- generate --check

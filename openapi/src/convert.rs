@@ -290,10 +290,10 @@ pub fn convert_schema(schema: &mut Value, path: &str) -> Result<()> {
             object.insert(exclusive.into(), json!(true));
         }
     }
-    if let Some(format) = object.get("format").and_then(Value::as_str) {
-        if let Some(bits) = format.strip_prefix("u-int") {
-            object.insert("format".into(), json!(format!("uint{bits}")));
-        }
+    if let Some(format) = object.get("format").and_then(Value::as_str)
+        && let Some(bits) = format.strip_prefix("u-int")
+    {
+        object.insert("format".into(), json!(format!("uint{bits}")));
     }
     if object.contains_key("$ref") && object.len() > 1 {
         let reference = object.remove("$ref").unwrap_or_default();

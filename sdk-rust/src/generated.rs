@@ -188,54 +188,76 @@ expires with the caller, if the caller expires).*/
         PartialOrd
     )]
     pub enum Scope {
-        All,
+        #[serde(rename = "*")]
+        X,
+        #[serde(rename = "sessions:read")]
         SessionsRead,
+        #[serde(rename = "sessions:manage")]
         SessionsManage,
+        #[serde(rename = "messages:write")]
         MessagesWrite,
+        #[serde(rename = "chats:read")]
         ChatsRead,
+        #[serde(rename = "chats:manage")]
         ChatsManage,
+        #[serde(rename = "contacts:read")]
         ContactsRead,
+        #[serde(rename = "contacts:manage")]
         ContactsManage,
+        #[serde(rename = "groups:read")]
         GroupsRead,
+        #[serde(rename = "groups:manage")]
         GroupsManage,
+        #[serde(rename = "channels:read")]
         ChannelsRead,
+        #[serde(rename = "channels:manage")]
         ChannelsManage,
+        #[serde(rename = "status:write")]
         StatusWrite,
+        #[serde(rename = "presence:read")]
         PresenceRead,
+        #[serde(rename = "presence:write")]
         PresenceWrite,
+        #[serde(rename = "labels:read")]
         LabelsRead,
+        #[serde(rename = "labels:manage")]
         LabelsManage,
+        #[serde(rename = "profile:read")]
         ProfileRead,
+        #[serde(rename = "profile:write")]
         ProfileWrite,
+        #[serde(rename = "webhooks:manage")]
         WebhooksManage,
+        #[serde(rename = "media:read")]
         MediaRead,
+        #[serde(rename = "media:manage")]
         MediaManage,
     }
     impl ::std::fmt::Display for Scope {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
-                Self::All => f.write_str("All"),
-                Self::SessionsRead => f.write_str("SessionsRead"),
-                Self::SessionsManage => f.write_str("SessionsManage"),
-                Self::MessagesWrite => f.write_str("MessagesWrite"),
-                Self::ChatsRead => f.write_str("ChatsRead"),
-                Self::ChatsManage => f.write_str("ChatsManage"),
-                Self::ContactsRead => f.write_str("ContactsRead"),
-                Self::ContactsManage => f.write_str("ContactsManage"),
-                Self::GroupsRead => f.write_str("GroupsRead"),
-                Self::GroupsManage => f.write_str("GroupsManage"),
-                Self::ChannelsRead => f.write_str("ChannelsRead"),
-                Self::ChannelsManage => f.write_str("ChannelsManage"),
-                Self::StatusWrite => f.write_str("StatusWrite"),
-                Self::PresenceRead => f.write_str("PresenceRead"),
-                Self::PresenceWrite => f.write_str("PresenceWrite"),
-                Self::LabelsRead => f.write_str("LabelsRead"),
-                Self::LabelsManage => f.write_str("LabelsManage"),
-                Self::ProfileRead => f.write_str("ProfileRead"),
-                Self::ProfileWrite => f.write_str("ProfileWrite"),
-                Self::WebhooksManage => f.write_str("WebhooksManage"),
-                Self::MediaRead => f.write_str("MediaRead"),
-                Self::MediaManage => f.write_str("MediaManage"),
+                Self::X => f.write_str("*"),
+                Self::SessionsRead => f.write_str("sessions:read"),
+                Self::SessionsManage => f.write_str("sessions:manage"),
+                Self::MessagesWrite => f.write_str("messages:write"),
+                Self::ChatsRead => f.write_str("chats:read"),
+                Self::ChatsManage => f.write_str("chats:manage"),
+                Self::ContactsRead => f.write_str("contacts:read"),
+                Self::ContactsManage => f.write_str("contacts:manage"),
+                Self::GroupsRead => f.write_str("groups:read"),
+                Self::GroupsManage => f.write_str("groups:manage"),
+                Self::ChannelsRead => f.write_str("channels:read"),
+                Self::ChannelsManage => f.write_str("channels:manage"),
+                Self::StatusWrite => f.write_str("status:write"),
+                Self::PresenceRead => f.write_str("presence:read"),
+                Self::PresenceWrite => f.write_str("presence:write"),
+                Self::LabelsRead => f.write_str("labels:read"),
+                Self::LabelsManage => f.write_str("labels:manage"),
+                Self::ProfileRead => f.write_str("profile:read"),
+                Self::ProfileWrite => f.write_str("profile:write"),
+                Self::WebhooksManage => f.write_str("webhooks:manage"),
+                Self::MediaRead => f.write_str("media:read"),
+                Self::MediaManage => f.write_str("media:manage"),
             }
         }
     }
@@ -245,28 +267,28 @@ expires with the caller, if the caller expires).*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
-                "All" => Ok(Self::All),
-                "SessionsRead" => Ok(Self::SessionsRead),
-                "SessionsManage" => Ok(Self::SessionsManage),
-                "MessagesWrite" => Ok(Self::MessagesWrite),
-                "ChatsRead" => Ok(Self::ChatsRead),
-                "ChatsManage" => Ok(Self::ChatsManage),
-                "ContactsRead" => Ok(Self::ContactsRead),
-                "ContactsManage" => Ok(Self::ContactsManage),
-                "GroupsRead" => Ok(Self::GroupsRead),
-                "GroupsManage" => Ok(Self::GroupsManage),
-                "ChannelsRead" => Ok(Self::ChannelsRead),
-                "ChannelsManage" => Ok(Self::ChannelsManage),
-                "StatusWrite" => Ok(Self::StatusWrite),
-                "PresenceRead" => Ok(Self::PresenceRead),
-                "PresenceWrite" => Ok(Self::PresenceWrite),
-                "LabelsRead" => Ok(Self::LabelsRead),
-                "LabelsManage" => Ok(Self::LabelsManage),
-                "ProfileRead" => Ok(Self::ProfileRead),
-                "ProfileWrite" => Ok(Self::ProfileWrite),
-                "WebhooksManage" => Ok(Self::WebhooksManage),
-                "MediaRead" => Ok(Self::MediaRead),
-                "MediaManage" => Ok(Self::MediaManage),
+                "*" => Ok(Self::X),
+                "sessions:read" => Ok(Self::SessionsRead),
+                "sessions:manage" => Ok(Self::SessionsManage),
+                "messages:write" => Ok(Self::MessagesWrite),
+                "chats:read" => Ok(Self::ChatsRead),
+                "chats:manage" => Ok(Self::ChatsManage),
+                "contacts:read" => Ok(Self::ContactsRead),
+                "contacts:manage" => Ok(Self::ContactsManage),
+                "groups:read" => Ok(Self::GroupsRead),
+                "groups:manage" => Ok(Self::GroupsManage),
+                "channels:read" => Ok(Self::ChannelsRead),
+                "channels:manage" => Ok(Self::ChannelsManage),
+                "status:write" => Ok(Self::StatusWrite),
+                "presence:read" => Ok(Self::PresenceRead),
+                "presence:write" => Ok(Self::PresenceWrite),
+                "labels:read" => Ok(Self::LabelsRead),
+                "labels:manage" => Ok(Self::LabelsManage),
+                "profile:read" => Ok(Self::ProfileRead),
+                "profile:write" => Ok(Self::ProfileWrite),
+                "webhooks:manage" => Ok(Self::WebhooksManage),
+                "media:read" => Ok(Self::MediaRead),
+                "media:manage" => Ok(Self::MediaManage),
                 _ => Err("invalid value".into()),
             }
         }
@@ -1263,8 +1285,12 @@ Creates an API key and returns its secret once. Authenticated with the master ke
 
 Sends a `POST` request to `/admin/keys`
 
+Arguments:
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+- `body`
 ```ignore
 let response = client.admin_create_key()
+    .idempotency_key(idempotency_key)
     .body(body)
     .send()
     .await;
@@ -1350,8 +1376,12 @@ Creates an API key and returns its secret once. Authenticated with an API key. R
 
 Sends a `POST` request to `/api/account/keys`
 
+Arguments:
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+- `body`
 ```ignore
 let response = client.create_key()
+    .idempotency_key(idempotency_key)
     .body(body)
     .send()
     .await;
@@ -1551,14 +1581,29 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct AdminCreateKey<'a> {
         client: &'a super::Client,
+        idempotency_key: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::CreateKey, String>,
     }
     impl<'a> AdminCreateKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
+                idempotency_key: Ok(None),
                 body: Ok(::std::default::Default::default()),
             }
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
@@ -1584,12 +1629,13 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::CreatedKeyData>, Error<types::ErrorBody>> {
-            let Self { client, body } = self;
+            let Self { client, idempotency_key, body } = self;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| types::CreateKey::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/admin/keys", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -1597,6 +1643,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -2003,14 +2052,29 @@ pub mod builder {
     #[derive(Debug, Clone)]
     pub struct CreateKey<'a> {
         client: &'a super::Client,
+        idempotency_key: Result<Option<::std::string::String>, String>,
         body: Result<types::builder::CreateKey, String>,
     }
     impl<'a> CreateKey<'a> {
         pub fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
+                idempotency_key: Ok(None),
                 body: Ok(::std::default::Default::default()),
             }
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
@@ -2036,12 +2100,13 @@ pub mod builder {
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::CreatedKeyData>, Error<types::ErrorBody>> {
-            let Self { client, body } = self;
+            let Self { client, idempotency_key, body } = self;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
             let body = body
                 .and_then(|v| types::CreateKey::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!("{}/api/account/keys", client.baseurl,);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
             header_map
                 .append(
                     ::reqwest::header::HeaderName::from_static("api-version"),
@@ -2049,6 +2114,9 @@ pub mod builder {
                         super::Client::api_version(),
                     ),
                 );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
             #[allow(unused_mut)]
             let mut request = client
                 .client

@@ -44,3 +44,8 @@ pub use error::{ApiError, Error};
 pub use generated::*;
 pub use progenitor_client::{ByteStream, ResponseValue};
 pub use transport::{ClientBuilder, ClientState};
+
+impl types::Scope {
+    /// `*`, every scope (the generator can only name this variant `X`).
+    pub const ALL: Self = Self::X;
+}

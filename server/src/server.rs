@@ -31,6 +31,7 @@ impl RunningServer {
         let addr = listener.local_addr()?;
         let app = crate::api::app(AppState::new(db.clone(), config))?;
         let (shutdown, stop) = oneshot::channel::<()>();
+        let pruning = tokio::spawn(crate::idempotency::prune_forever(db.clone()));
         let task = tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -38,6 +39,7 @@ impl RunningServer {
             )
             .with_graceful_shutdown(async move {
                 let _ = stop.await;
+                pruning.abort();
             })
             .await
         });

@@ -13,12 +13,14 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::openapi::OpenApi as OpenApiDocument;
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::state::SharedState;
-use crate::{auth, http};
+use crate::{auth, http, idempotency};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -68,13 +70,42 @@ impl Modify for SecuritySchemes {
     }
 }
 
+/// Documents the optional `Idempotency-Key` header on every POST, where the server honours it.
+struct IdempotencyHeader;
+
+impl Modify for IdempotencyHeader {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        for item in openapi.paths.paths.values_mut() {
+            if let Some(post) = item.post.as_mut() {
+                let parameter = ParameterBuilder::new()
+                    .name("Idempotency-Key")
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::False)
+                    .description(Some(
+                        "Makes retries safe: the first response for this key is replayed for 24 hours (per API key). \
+                         1 to 255 characters. The SDKs send one automatically.",
+                    ))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build();
+                post.parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(parameter.into());
+            }
+        }
+    }
+}
+
 /// Every documented route; with a state, each group gets its authentication layer.
 fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
     let mut api = keys::account_routes();
     let mut admin = keys::admin_routes();
     if let Some(state) = state {
-        api = api.route_layer(from_fn_with_state(state.clone(), auth::api_key_layer));
-        admin = admin.route_layer(from_fn_with_state(state.clone(), auth::master_key_layer));
+        api = api
+            .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
+            .route_layer(from_fn_with_state(state.clone(), auth::api_key_layer));
+        admin = admin
+            .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
+            .route_layer(from_fn_with_state(state.clone(), auth::master_key_layer));
     }
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(ops::routes())
@@ -82,15 +113,23 @@ fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
         .merge(admin)
 }
 
+/// Splits the documented routes into the router and the finished document (modifiers that
+/// walk the paths run here, once the paths exist).
+fn split(routes: OpenApiRouter<SharedState>) -> (Router<SharedState>, OpenApiDocument) {
+    let (router, mut spec) = routes.split_for_parts();
+    IdempotencyHeader.modify(&mut spec);
+    (router, spec)
+}
+
 /// The OpenAPI 3.1 document of the API, exactly as `/openapi.json` serves it.
 pub fn openapi() -> OpenApiDocument {
-    documented(None).into_openapi()
+    split(documented(None)).1
 }
 
 /// The complete application: API routes, `/openapi.json`, `/docs`, `/metrics`, and the layers
 /// that give every response a request id, a log line, metrics and the error envelope.
 pub fn app(state: SharedState) -> anyhow::Result<Router> {
-    let (router, spec) = documented(Some(&state)).split_for_parts();
+    let (router, spec) = split(documented(Some(&state)));
     let spec: Arc<str> = spec.to_pretty_json()?.into();
     let router = router
         .route(

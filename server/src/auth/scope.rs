@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 macro_rules! scopes {
-    ($($variant:ident => $name:literal, $doc:literal;)*) => {
+    ($($variant:ident => $name:tt, $doc:tt;)*) => {
         /// One permission a key can hold; reads need `*:read`, changes `*:manage` or `*:write`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
         pub enum Scope {
