@@ -82,6 +82,9 @@ pub struct ApiKey {
 /// A new key with its secret, which is shown this once and never again.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = json!({"key": "titan_Qm9vZGxlcy1hcmUtbm90LWEta2V5LWp1c3QtYW4tZXhhbXBsZQ", "id": "key_01JZ8X6V3QW8T9N6F4C2B1A0Z9",
+    "label": "my-first-key", "prefix": "titan_Qm9vZG", "scopes": ["sessions:manage", "messages:write"], "isActive": true,
+    "createdAt": "2025-05-01T12:00:00Z", "updatedAt": "2025-05-01T12:00:00Z", "expiresAt": "2025-05-31T12:00:00Z"}))]
 pub struct CreatedKey {
     /// The secret to send as `Authorization: Bearer <key>`. Store it now: it cannot be shown again.
     pub key: String,
