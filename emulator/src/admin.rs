@@ -1,0 +1,214 @@
+//! The admin HTTP API: it plays the phone (scan a QR code) and manages accounts.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use crate::conn;
+use crate::phone::{self, QrCode};
+use crate::state::{Command, Device, Offer, Shared};
+
+/// An admin request that failed, answered as `{"error": "..."}`.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The input is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Nothing matches.
+    #[error("{0}")]
+    NotFound(String),
+    /// The emulator failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, Json(serde_json::json!({"error": self.to_string()}))).into_response()
+    }
+}
+
+/// Body of `POST /admin/scan-qr`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanRequest {
+    /// The QR string the companion shows.
+    pub qr: String,
+    /// The phone number that scans it; omitted: the number of a device registered with the
+    /// companion's push name, else a new number.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// A device linked by a scan.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Linked {
+    /// The account's phone number.
+    pub phone: String,
+    /// The new device's id.
+    pub device: u32,
+    /// `phone:device@s.whatsapp.net`.
+    pub jid: String,
+    /// The account's LID.
+    pub lid: String,
+}
+
+/// An account as the admin API lists it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    /// Phone number.
+    pub phone: String,
+    /// LID user.
+    pub lid: String,
+    /// Linked companion device ids.
+    pub devices: Vec<u32>,
+}
+
+/// The admin routes.
+pub fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/admin/accounts", get(list_accounts))
+        .route("/admin/scan-qr", post(scan_json))
+        .route("/admin/mock-phone/scan-qr", post(scan_text))
+        .route("/admin/faults", post(inject_json))
+}
+
+/// A fault to inflict on a logged-in device's connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// `<stream:error code="515"/>`: the client must reconnect at once.
+    StreamError515,
+    /// `<stream:error code="503"/>`: service unavailable; the client reconnects.
+    StreamError503,
+    /// Close the socket without a word.
+    Drop,
+}
+
+/// Body of `POST /admin/faults`.
+#[derive(Debug, Deserialize)]
+pub struct FaultRequest {
+    /// The account.
+    pub phone: String,
+    /// The device whose connection suffers.
+    pub device: u32,
+    /// What happens to it.
+    pub fault: Fault,
+}
+
+async fn inject_json(
+    State(shared): State<Arc<Shared>>,
+    Json(request): Json<FaultRequest>,
+) -> Result<StatusCode, AdminError> {
+    inject(&shared, &request.phone, request.device, request.fault)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Inflicts `fault` on the live connection of `phone:device`.
+pub fn inject(shared: &Shared, phone: &str, device: u32, fault: Fault) -> Result<(), AdminError> {
+    let connection = shared
+        .with(|r| r.online.get(&(phone.to_owned(), device)).cloned())
+        .ok_or_else(|| AdminError::NotFound(format!("{phone}:{device} is not connected")))?;
+    let command = match fault {
+        Fault::StreamError515 => Command::StreamError(515),
+        Fault::StreamError503 => Command::StreamError(503),
+        Fault::Drop => Command::Drop,
+    };
+    connection
+        .send(command)
+        .map_err(|_| AdminError::NotFound(format!("{phone}:{device} just disconnected")))
+}
+
+async fn list_accounts(State(shared): State<Arc<Shared>>) -> Json<Vec<AccountView>> {
+    Json(shared.with(|r| {
+        r.accounts
+            .values()
+            .map(|a| AccountView {
+                phone: a.phone.clone(),
+                lid: a.lid.clone(),
+                devices: a.devices.keys().copied().collect(),
+            })
+            .collect()
+    }))
+}
+
+async fn scan_json(
+    State(shared): State<Arc<Shared>>,
+    Json(request): Json<ScanRequest>,
+) -> Result<Json<Linked>, AdminError> {
+    scan(&shared, &request.qr, request.phone.as_deref()).map(Json)
+}
+
+/// The upstream harness's form: the raw QR string as the body.
+async fn scan_text(
+    State(shared): State<Arc<Shared>>,
+    body: String,
+) -> Result<Json<Linked>, AdminError> {
+    scan(&shared, &body, None).map(Json)
+}
+
+/// The phone scans `qr`: signs a device identity for the companion and offers it the device.
+pub fn scan(shared: &Shared, qr: &str, phone: Option<&str>) -> Result<Linked, AdminError> {
+    let code: QrCode = qr
+        .parse()
+        .map_err(|e: phone::InvalidQr| AdminError::BadRequest(e.to_string()))?;
+    let pending = shared
+        .with(|r| r.pending.get(&code.reference).cloned())
+        .ok_or_else(|| {
+            AdminError::NotFound(
+                "no connection is showing this QR code (expired or already used)".into(),
+            )
+        })?;
+    if pending.noise_public != code.noise_public {
+        return Err(AdminError::BadRequest(
+            "the QR code's key does not match its connection".into(),
+        ));
+    }
+    let (offer, container, lid) = shared.with(|r| {
+        let account = r.account_for(phone, pending.push_name.as_deref());
+        let id = account.next_device_id();
+        let container = phone::sign_device_identity(
+            &account.identity,
+            account.raw_id,
+            id,
+            &code.identity_public,
+            &code.adv_secret,
+        )
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
+        let device = Device {
+            id,
+            noise_public: code.noise_public,
+            push_name: pending.push_name.clone(),
+        };
+        Ok::<_, AdminError>((
+            Offer {
+                phone: account.phone.clone(),
+                device,
+            },
+            container,
+            account.lid.clone(),
+        ))
+    })?;
+    let linked = Linked {
+        jid: format!("{}:{}@s.whatsapp.net", offer.phone, offer.device.id),
+        phone: offer.phone.clone(),
+        device: offer.device.id,
+        lid: lid.clone(),
+    };
+    conn::offer_pairing(shared, &code.reference, offer, container, &lid).ok_or_else(|| {
+        AdminError::NotFound("the connection showing this QR code has closed".into())
+    })?;
+    Ok(linked)
+}

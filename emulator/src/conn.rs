@@ -1,0 +1,363 @@
+//! One client connection: handshake, then either QR pairing (unpaired client) or a login and the
+//! answers a logged-in client needs.
+
+use std::sync::Arc;
+
+use axum::extract::ws::WebSocket;
+use buffa::Message;
+use tokio::sync::mpsc;
+use wacore::xml::DisplayableNode;
+use wacore_binary::builder::NodeBuilder;
+use wacore_binary::node::Node;
+use waproto::whatsapp as wa;
+
+use crate::noise;
+use crate::state::{Command, ConnectionHandle, Offer, Pending, Shared};
+use crate::wire::{FrameIo, WireError};
+
+/// The server's JID, the `from` of every server stanza.
+pub const SERVER: &str = "s.whatsapp.net";
+/// How many QR refs an unpaired connection is offered.
+const QR_REFS: usize = 6;
+
+enum Role {
+    Unpaired {
+        refs: Vec<String>,
+        offer: Option<Offer>,
+    },
+    LoggedIn {
+        phone: String,
+        device: u32,
+    },
+}
+
+struct Connection {
+    shared: Arc<Shared>,
+    io: FrameIo,
+    handle: ConnectionHandle,
+    role: Role,
+}
+
+/// Serves one WebSocket until either side closes it.
+pub async fn serve(shared: Arc<Shared>, socket: WebSocket) {
+    let mut io = FrameIo::new(socket);
+    let established = match noise::accept(&mut io, &shared.identity).await {
+        Ok(established) => established,
+        Err(error) => {
+            tracing::debug!(%error, "handshake failed");
+            return;
+        }
+    };
+    tracing::debug!(pattern = ?established.pattern, "handshake done");
+    shared.with(|r| r.handshakes.push(established.pattern));
+    io.encrypt_with(established.read, established.write);
+    let payload = match wa::ClientPayload::decode_from_slice(&established.payload) {
+        Ok(payload) => payload,
+        Err(error) => {
+            tracing::debug!(%error, "undecodable ClientPayload");
+            return;
+        }
+    };
+    let (handle, mut commands) = mpsc::unbounded_channel();
+    let mut connection = Connection {
+        shared,
+        io,
+        handle,
+        role: Role::Unpaired {
+            refs: Vec::new(),
+            offer: None,
+        },
+    };
+    if let Err(error) = connection.start(&payload, established.client_static).await {
+        tracing::debug!(%error, "connection ended during login");
+        connection.forget();
+        return;
+    }
+    let outcome = connection.run(&mut commands).await;
+    tracing::debug!(?outcome, "connection closed");
+    connection.forget();
+}
+
+impl Connection {
+    /// Registration (unpaired: show QR refs) or login (paired: `<success>` or 401).
+    async fn start(
+        &mut self,
+        payload: &wa::ClientPayload,
+        noise_public: [u8; 32],
+    ) -> Result<(), WireError> {
+        if payload.device_pairing_data.is_set() {
+            let refs: Vec<String> = (0..QR_REFS)
+                .map(|_| format!("2@{}", random_hex(16)))
+                .collect();
+            let pending = Pending {
+                connection: self.handle.clone(),
+                noise_public,
+                push_name: payload.push_name.clone(),
+            };
+            self.shared.with(|r| {
+                for reference in &refs {
+                    r.pending.insert(reference.clone(), pending.clone());
+                }
+            });
+            let children = refs
+                .iter()
+                .map(|r| NodeBuilder::new("ref").bytes(r.as_bytes().to_vec()).build());
+            let pair_device = NodeBuilder::new("pair-device").children(children).build();
+            self.role = Role::Unpaired { refs, offer: None };
+            return self.send(&server_iq("set", "md", vec![pair_device])).await;
+        }
+        let (Some(user), Some(device)) = (payload.username, payload.device) else {
+            return self.fail(400).await;
+        };
+        let phone = user.to_string();
+        let lid = self.shared.with(|r| {
+            r.device(&phone, device, &noise_public)
+                .map(|(account, _)| account.lid.clone())
+        });
+        let Some(lid) = lid else {
+            tracing::debug!(phone, device, "login by an unknown device");
+            return self.fail(401).await;
+        };
+        let handle = self.handle.clone();
+        self.shared
+            .with(|r| r.online.insert((phone.clone(), device), handle));
+        self.role = Role::LoggedIn { phone, device };
+        let success = NodeBuilder::new("success")
+            .attr("t", now_secs().to_string())
+            .attr("lid", format!("{lid}:{device}@lid"))
+            .build();
+        self.send(&success).await
+    }
+
+    async fn fail(&mut self, reason: u16) -> Result<(), WireError> {
+        self.send(
+            &NodeBuilder::new("failure")
+                .attr("reason", reason.to_string())
+                .build(),
+        )
+        .await?;
+        Err(WireError::Closed)
+    }
+
+    async fn run(
+        &mut self,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> Result<(), WireError> {
+        loop {
+            tokio::select! {
+                frame = self.io.read() => {
+                    let node = decode(&frame?)?;
+                    tracing::debug!(stanza = %DisplayableNode(&node), "recv");
+                    self.handle_stanza(node).await?;
+                }
+                command = commands.recv() => match command {
+                    Some(Command::Send(node)) => self.send(&node).await?,
+                    Some(Command::Offer(offer)) => {
+                        if let Role::Unpaired { offer: slot, .. } = &mut self.role {
+                            *slot = Some(offer);
+                        }
+                    }
+                    Some(Command::StreamError(code)) => {
+                        self.send(&NodeBuilder::new("stream:error").attr("code", code.to_string()).build()).await?;
+                        return Ok(());
+                    }
+                    Some(Command::Drop) | None => return Ok(()),
+                },
+            }
+        }
+    }
+
+    async fn handle_stanza(&mut self, node: Node) -> Result<(), WireError> {
+        if node.tag != "iq" {
+            return Ok(());
+        }
+        let mut attrs = node.attrs();
+        let id = attrs
+            .optional_string("id")
+            .map(|s| s.into_owned())
+            .unwrap_or_default();
+        let kind = attrs
+            .optional_string("type")
+            .map(|s| s.into_owned())
+            .unwrap_or_default();
+        let xmlns = attrs
+            .optional_string("xmlns")
+            .map(|s| s.into_owned())
+            .unwrap_or_default();
+        match kind.as_str() {
+            "result" if node.get_optional_child("pair-device-sign").is_some() => {
+                self.complete_pairing().await
+            }
+            "result" | "error" => Ok(()),
+            _ => self.answer_iq(&id, &xmlns, &node).await,
+        }
+    }
+
+    /// The companion accepted `<pair-success>`: store the device and restart its stream (515).
+    async fn complete_pairing(&mut self) -> Result<(), WireError> {
+        let Role::Unpaired {
+            offer: Some(offer), ..
+        } = &self.role
+        else {
+            return Ok(());
+        };
+        let offer = offer.clone();
+        self.shared.with(|r| {
+            if let Some(account) = r.accounts.get_mut(&offer.phone) {
+                account
+                    .devices
+                    .insert(offer.device.id, offer.device.clone());
+            }
+        });
+        tracing::info!(
+            phone = offer.phone,
+            device = offer.device.id,
+            "device linked"
+        );
+        self.send(&NodeBuilder::new("stream:error").attr("code", "515").build())
+            .await?;
+        Err(WireError::Closed)
+    }
+
+    async fn answer_iq(&mut self, id: &str, xmlns: &str, node: &Node) -> Result<(), WireError> {
+        let content = match xmlns {
+            "abt" => vec![
+                NodeBuilder::new("props")
+                    .attr("protocol", "1")
+                    .attr("hash", "emulator")
+                    .build(),
+            ],
+            "privacy" => vec![NodeBuilder::new("privacy").build()],
+            "w:sync:app:state" => app_state_echo(node),
+            _ => Vec::new(),
+        };
+        self.send(&result(id, content)).await?;
+        if xmlns == "passive" {
+            let offline = NodeBuilder::new("offline").attr("count", "0").build();
+            self.send(
+                &NodeBuilder::new("ib")
+                    .attr("from", SERVER)
+                    .children([offline])
+                    .build(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&mut self, node: &Node) -> Result<(), WireError> {
+        tracing::debug!(stanza = %DisplayableNode(node), "send");
+        let bytes = wacore_binary::marshal::marshal(node)
+            .map_err(|e| WireError::Protocol(e.to_string()))?;
+        self.io.write(&bytes).await
+    }
+
+    /// Removes this connection's QR refs, or its entry among online devices (unless a newer
+    /// connection of the same device replaced it).
+    fn forget(&self) {
+        self.shared.with(|r| match &self.role {
+            Role::Unpaired { refs, .. } => {
+                for reference in refs {
+                    r.pending.remove(reference);
+                }
+            }
+            Role::LoggedIn { phone, device } => {
+                let key = (phone.clone(), *device);
+                if r.online
+                    .get(&key)
+                    .is_some_and(|h| h.same_channel(&self.handle))
+                {
+                    r.online.remove(&key);
+                }
+            }
+        });
+    }
+}
+
+/// Records the device offered to the connection behind `reference` and sends it `<pair-success>`.
+pub fn offer_pairing(
+    shared: &Shared,
+    reference: &str,
+    offer: Offer,
+    container: Vec<u8>,
+    lid: &str,
+) -> Option<()> {
+    let pending = shared.with(|r| r.pending.get(reference).cloned())?;
+    let device_jid = format!("{}:{}@s.whatsapp.net", offer.phone, offer.device.id);
+    let device_lid = format!("{lid}:{}@lid", offer.device.id);
+    let success = NodeBuilder::new("pair-success")
+        .children([
+            NodeBuilder::new("device-identity").bytes(container).build(),
+            NodeBuilder::new("platform").attr("name", "android").build(),
+            NodeBuilder::new("device")
+                .attr("jid", device_jid)
+                .attr("lid", device_lid)
+                .build(),
+        ])
+        .build();
+    let iq = server_iq("set", "md", vec![success]);
+    pending.connection.send(Command::Offer(offer)).ok()?;
+    pending.connection.send(Command::Send(iq)).ok()
+}
+
+fn server_iq(kind: &'static str, xmlns: &'static str, children: Vec<Node>) -> Node {
+    NodeBuilder::new("iq")
+        .attr("from", SERVER)
+        .attr("id", random_hex(8))
+        .attr("type", kind)
+        .attr("xmlns", xmlns)
+        .children(children)
+        .build()
+}
+
+fn result(id: &str, children: Vec<Node>) -> Node {
+    let builder = NodeBuilder::new("iq")
+        .attr("from", SERVER)
+        .attr("id", id.to_owned())
+        .attr("type", "result");
+    if children.is_empty() {
+        builder.build()
+    } else {
+        builder.children(children).build()
+    }
+}
+
+/// `<sync>` with every requested collection at version 0 (no patches yet).
+fn app_state_echo(request: &Node) -> Vec<Node> {
+    let collections = request
+        .get_optional_child("sync")
+        .map(|sync| {
+            sync.get_children_by_tag("collection")
+                .filter_map(|c| c.attrs().optional_string("name").map(|n| n.into_owned()))
+                .map(|name| {
+                    NodeBuilder::new("collection")
+                        .attr("name", name)
+                        .attr("version", "0")
+                        .build()
+                })
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    vec![NodeBuilder::new("sync").children(collections).build()]
+}
+
+fn decode(frame: &[u8]) -> Result<Node, WireError> {
+    let body =
+        wacore_binary::util::unpack(frame).map_err(|e| WireError::Protocol(e.to_string()))?;
+    let node = wacore_binary::marshal::unmarshal_ref(&body)
+        .map_err(|e| WireError::Protocol(e.to_string()))?;
+    Ok(node.to_owned())
+}
+
+fn random_hex(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut buffer = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buffer);
+    hex::encode(buffer)
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,107 @@
+//! A WhatsApp server on loopback that real whatsapp-rust clients pair with and talk through.
+//!
+//! [`Emulator::start`] serves, on one port, the client WebSocket (`/ws/chat`: WhatsApp framing,
+//! Noise XX/IK/XXfallback, binary nodes) and an admin HTTP API that plays the phone
+//! (`POST /admin/scan-qr`). Clients must be built with `danger-skip-cert-chain-verify`, since
+//! the emulator's certificate chain is signed by its own root, not WhatsApp's.
+
+mod admin;
+mod conn;
+mod identity;
+mod noise;
+mod phone;
+mod state;
+mod wire;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::response::Response;
+use axum::routing::get;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use admin::{AccountView, Fault, FaultRequest, Linked, ScanRequest};
+pub use noise::Pattern;
+
+use crate::identity::ServerIdentity;
+use crate::state::{Registry, Shared};
+
+/// A running emulator.
+#[derive(Debug)]
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Emulator {
+    /// Starts serving on `bind` (use port 0 for an ephemeral port).
+    pub async fn start(bind: SocketAddr) -> anyhow::Result<Self> {
+        let shared = Arc::new(Shared {
+            identity: ServerIdentity::generate()?,
+            registry: Mutex::new(Registry::default()),
+        });
+        let app = Router::new()
+            .route("/ws/chat", get(upgrade))
+            .merge(admin::routes())
+            .with_state(Arc::clone(&shared));
+        let listener = tokio::net::TcpListener::bind(bind).await?;
+        let addr = listener.local_addr()?;
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.await;
+                })
+                .await
+        });
+        tracing::info!(%addr, "WhatsApp emulator listening");
+        Ok(Self {
+            addr,
+            shared,
+            shutdown,
+            task,
+        })
+    }
+
+    /// The client WebSocket URL (`TokioWebSocketTransportFactory::with_url`).
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws/chat", self.addr)
+    }
+
+    /// The base URL of the admin API.
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Plays the phone: scans a companion's QR code (see `POST /admin/scan-qr`).
+    pub fn scan_qr(&self, qr: &str, phone: Option<&str>) -> anyhow::Result<Linked> {
+        admin::scan(&self.shared, qr, phone).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// Inflicts a fault on the live connection of `phone:device` (see `POST /admin/faults`).
+    pub fn inject(&self, phone: &str, device: u32, fault: Fault) -> anyhow::Result<()> {
+        admin::inject(&self.shared, phone, device, fault).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// The pattern of every handshake completed so far, oldest first.
+    pub fn handshakes(&self) -> Vec<Pattern> {
+        self.shared.with(|r| r.handshakes.clone())
+    }
+
+    /// Stops accepting connections and waits for the server task.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.abort();
+        let _ = self.task.await;
+        Ok(())
+    }
+}
+
+async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
+    ws.on_upgrade(move |socket| conn::serve(shared, socket))
+}

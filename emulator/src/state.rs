@@ -1,0 +1,186 @@
+//! What the emulated WhatsApp knows: accounts (phone numbers) with their linked devices, and the
+//! connections waiting to be linked.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use tokio::sync::mpsc;
+use wacore::libsignal::protocol::KeyPair;
+use wacore_binary::node::Node;
+
+use crate::identity::ServerIdentity;
+
+/// Something the emulator asks a connection task to do.
+#[derive(Debug)]
+pub enum Command {
+    /// Send this stanza.
+    Send(Node),
+    /// Remember the device offered in the `<pair-success>` that follows.
+    Offer(Offer),
+    /// Send `<stream:error code=…/>` and close.
+    StreamError(u16),
+    /// Close the socket without a word.
+    Drop,
+}
+
+/// The sending side of a live connection.
+pub type ConnectionHandle = mpsc::UnboundedSender<Command>;
+
+/// One linked device of an account (device 0 is the phone itself and never connects here).
+#[derive(Debug, Clone)]
+pub struct Device {
+    /// Device number in the JID (`phone:id@s.whatsapp.net`).
+    pub id: u32,
+    /// The Noise static key the device logs in with.
+    pub noise_public: [u8; 32],
+    /// The push name the device registered with.
+    pub push_name: Option<String>,
+}
+
+/// A phone number on the emulated network.
+pub struct Account {
+    /// E.164 digits without `+`.
+    pub phone: String,
+    /// The account's LID user part.
+    pub lid: String,
+    /// The phone's identity key, which signs companion devices.
+    pub identity: KeyPair,
+    /// ADV raw id, stable per account.
+    pub raw_id: u32,
+    /// Linked companions by device id.
+    pub devices: BTreeMap<u32, Device>,
+    next_device: u32,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("phone", &self.phone)
+            .field("lid", &self.lid)
+            .field("devices", &self.devices)
+            .finish()
+    }
+}
+
+/// A connection showing QR codes, by the ref in them.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The connection to send `<pair-success>` to.
+    pub connection: ConnectionHandle,
+    /// The companion's Noise static key (from its handshake).
+    pub noise_public: [u8; 32],
+    /// The push name it registered with.
+    pub push_name: Option<String>,
+}
+
+/// A device offered to a connection in `<pair-success>`, waiting for its `<pair-device-sign>`.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    /// The account it joins.
+    pub phone: String,
+    /// The device as it will be stored.
+    pub device: Device,
+}
+
+/// All mutable state, behind one lock (held only for map operations, never across awaits).
+#[derive(Debug, Default)]
+pub struct Registry {
+    /// Accounts by phone number.
+    pub accounts: BTreeMap<String, Account>,
+    /// Waiting QR connections by ref.
+    pub pending: HashMap<String, Pending>,
+    /// Logged-in connections by (phone, device).
+    pub online: HashMap<(String, u32), ConnectionHandle>,
+    /// The pattern of every completed handshake, in order (for tests and diagnostics).
+    pub handshakes: Vec<crate::noise::Pattern>,
+    next_phone: u64,
+    next_raw_id: u32,
+}
+
+/// Shared by the WebSocket and admin handlers.
+#[derive(Debug)]
+pub struct Shared {
+    /// The server's Noise identity.
+    pub identity: ServerIdentity,
+    /// Accounts, devices, pairings.
+    pub registry: Mutex<Registry>,
+}
+
+impl Shared {
+    /// Runs `f` with the registry locked.
+    pub fn with<T>(&self, f: impl FnOnce(&mut Registry) -> T) -> T {
+        let mut registry = self
+            .registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut registry)
+    }
+}
+
+impl Registry {
+    /// The account for `phone`, created with fresh keys if it does not exist yet; with no
+    /// phone, the account of a device registered under `push_name`, else a new number.
+    pub fn account_for(&mut self, phone: Option<&str>, push_name: Option<&str>) -> &mut Account {
+        let phone = match phone {
+            Some(phone) => phone.to_owned(),
+            None => {
+                let by_name = push_name.and_then(|name| {
+                    self.accounts
+                        .values()
+                        .find(|a| {
+                            a.devices
+                                .values()
+                                .any(|d| d.push_name.as_deref() == Some(name))
+                        })
+                        .map(|a| a.phone.clone())
+                });
+                match by_name {
+                    Some(phone) => phone,
+                    None => {
+                        self.next_phone += 1;
+                        format!("1555{:07}", self.next_phone)
+                    }
+                }
+            }
+        };
+        self.next_raw_id += 1;
+        let raw_id = self.next_raw_id;
+        self.accounts
+            .entry(phone.clone())
+            .or_insert_with(|| Account {
+                lid: format!(
+                    "1{:014}",
+                    phone.parse::<u64>().unwrap_or_default() % 100_000_000_000_000
+                ),
+                phone,
+                identity: wacore::crypto::generate_curve_key_pair(),
+                raw_id,
+                devices: BTreeMap::new(),
+                next_device: 1,
+            })
+    }
+
+    /// The stored device that logs in as `phone:device` with this Noise key, if any.
+    pub fn device(
+        &self,
+        phone: &str,
+        device: u32,
+        noise_public: &[u8; 32],
+    ) -> Option<(&Account, &Device)> {
+        let account = self.accounts.get(phone)?;
+        let found = account
+            .devices
+            .get(&device)
+            .filter(|d| &d.noise_public == noise_public)?;
+        Some((account, found))
+    }
+}
+
+impl Account {
+    /// Reserves the next companion device id.
+    pub fn next_device_id(&mut self) -> u32 {
+        let id = self.next_device;
+        self.next_device += 1;
+        id
+    }
+}
