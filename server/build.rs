@@ -13,10 +13,8 @@ const SCALAR_VERSION: &str = "1.72.1";
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=TITAN_SCALAR_JS");
-    let manifest =
-        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let out =
-        PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("scalar.js");
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("scalar.js");
     let cache = manifest.join("docs-ui/.cache").join(SCALAR_VERSION);
     let bundle = cache.join("package/dist/browser/standalone.js");
     println!("cargo:rerun-if-changed={}", bundle.display());
@@ -45,11 +43,7 @@ fn fetch(cache: &Path) -> bool {
         return false;
     }
     let packed = Command::new("npm")
-        .args([
-            "pack",
-            "--silent",
-            &format!("@scalar/api-reference@{SCALAR_VERSION}"),
-        ])
+        .args(["pack", "--silent", &format!("@scalar/api-reference@{SCALAR_VERSION}")])
         .current_dir(cache)
         .output();
     let Ok(packed) = packed else { return false };

@@ -152,10 +152,7 @@ async fn scan_json(
 }
 
 /// The upstream harness's form: the raw QR string as the body.
-async fn scan_text(
-    State(shared): State<Arc<Shared>>,
-    body: String,
-) -> Result<Json<Linked>, AdminError> {
+async fn scan_text(State(shared): State<Arc<Shared>>, body: String) -> Result<Json<Linked>, AdminError> {
     scan(&shared, &body, None).map(Json)
 }
 
@@ -167,9 +164,7 @@ pub fn scan(shared: &Shared, qr: &str, phone: Option<&str>) -> Result<Linked, Ad
     let pending = shared
         .with(|r| r.pending.get(&code.reference).cloned())
         .ok_or_else(|| {
-            AdminError::NotFound(
-                "no connection is showing this QR code (expired or already used)".into(),
-            )
+            AdminError::NotFound("no connection is showing this QR code (expired or already used)".into())
         })?;
     if pending.noise_public != code.noise_public {
         return Err(AdminError::BadRequest(
@@ -191,6 +186,8 @@ pub fn scan(shared: &Shared, qr: &str, phone: Option<&str>) -> Result<Linked, Ad
             id,
             noise_public: code.noise_public,
             push_name: pending.push_name.clone(),
+            signed_identity: None,
+            keys: None,
         };
         Ok::<_, AdminError>((
             Offer {
@@ -207,8 +204,7 @@ pub fn scan(shared: &Shared, qr: &str, phone: Option<&str>) -> Result<Linked, Ad
         device: offer.device.id,
         lid: lid.clone(),
     };
-    conn::offer_pairing(shared, &code.reference, offer, container, &lid).ok_or_else(|| {
-        AdminError::NotFound("the connection showing this QR code has closed".into())
-    })?;
+    conn::offer_pairing(shared, &code.reference, offer, container, &lid)
+        .ok_or_else(|| AdminError::NotFound("the connection showing this QR code has closed".into()))?;
     Ok(linked)
 }

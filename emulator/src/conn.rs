@@ -12,6 +12,7 @@ use wacore_binary::node::Node;
 use waproto::whatsapp as wa;
 
 use crate::noise;
+use crate::routing::{self, Me};
 use crate::state::{Command, ConnectionHandle, Offer, Pending, Shared};
 use crate::wire::{FrameIo, WireError};
 
@@ -21,14 +22,8 @@ pub const SERVER: &str = "s.whatsapp.net";
 const QR_REFS: usize = 6;
 
 enum Role {
-    Unpaired {
-        refs: Vec<String>,
-        offer: Option<Offer>,
-    },
-    LoggedIn {
-        phone: String,
-        device: u32,
-    },
+    Unpaired { refs: Vec<String>, offer: Option<Offer> },
+    LoggedIn(Me),
 }
 
 struct Connection {
@@ -80,15 +75,9 @@ pub async fn serve(shared: Arc<Shared>, socket: WebSocket) {
 
 impl Connection {
     /// Registration (unpaired: show QR refs) or login (paired: `<success>` or 401).
-    async fn start(
-        &mut self,
-        payload: &wa::ClientPayload,
-        noise_public: [u8; 32],
-    ) -> Result<(), WireError> {
+    async fn start(&mut self, payload: &wa::ClientPayload, noise_public: [u8; 32]) -> Result<(), WireError> {
         if payload.device_pairing_data.is_set() {
-            let refs: Vec<String> = (0..QR_REFS)
-                .map(|_| format!("2@{}", random_hex(16)))
-                .collect();
+            let refs: Vec<String> = (0..QR_REFS).map(|_| format!("2@{}", random_hex(16))).collect();
             let pending = Pending {
                 connection: self.handle.clone(),
                 noise_public,
@@ -119,9 +108,8 @@ impl Connection {
             return self.fail(401).await;
         };
         let handle = self.handle.clone();
-        self.shared
-            .with(|r| r.online.insert((phone.clone(), device), handle));
-        self.role = Role::LoggedIn { phone, device };
+        self.shared.with(|r| r.online.insert((phone.clone(), device), handle));
+        self.role = Role::LoggedIn(Me { phone, device });
         let success = NodeBuilder::new("success")
             .attr("t", now_secs().to_string())
             .attr("lid", format!("{lid}:{device}@lid"))
@@ -130,19 +118,12 @@ impl Connection {
     }
 
     async fn fail(&mut self, reason: u16) -> Result<(), WireError> {
-        self.send(
-            &NodeBuilder::new("failure")
-                .attr("reason", reason.to_string())
-                .build(),
-        )
-        .await?;
+        self.send(&NodeBuilder::new("failure").attr("reason", reason.to_string()).build())
+            .await?;
         Err(WireError::Closed)
     }
 
-    async fn run(
-        &mut self,
-        commands: &mut mpsc::UnboundedReceiver<Command>,
-    ) -> Result<(), WireError> {
+    async fn run(&mut self, commands: &mut mpsc::UnboundedReceiver<Command>) -> Result<(), WireError> {
         loop {
             tokio::select! {
                 frame = self.io.read() => {
@@ -168,14 +149,35 @@ impl Connection {
     }
 
     async fn handle_stanza(&mut self, node: Node) -> Result<(), WireError> {
-        if node.tag != "iq" {
-            return Ok(());
+        match (node.tag.as_ref(), &self.role) {
+            ("iq", _) => {}
+            ("message", Role::LoggedIn(me)) => {
+                let me = me.clone();
+                let ack = self.shared.with(|r| routing::route_message(r, &me, &node));
+                return match ack {
+                    Some(ack) => self.send(&ack).await,
+                    None => Ok(()),
+                };
+            }
+            ("receipt", Role::LoggedIn(me)) => {
+                let me = me.clone();
+                self.shared.with(|r| routing::route_receipt(r, &me, &node));
+                return Ok(());
+            }
+            ("ack", Role::LoggedIn(me)) if node.attrs.get("class").is_some_and(|c| c.as_str() == "message") => {
+                let me = me.clone();
+                let id = node
+                    .attrs
+                    .get("id")
+                    .map(|v| v.as_str().into_owned())
+                    .unwrap_or_default();
+                self.shared.with(|r| r.acknowledge(&me.phone, me.device, &[id]));
+                return Ok(());
+            }
+            _ => return Ok(()),
         }
         let mut attrs = node.attrs();
-        let id = attrs
-            .optional_string("id")
-            .map(|s| s.into_owned())
-            .unwrap_or_default();
+        let id = attrs.optional_string("id").map(|s| s.into_owned()).unwrap_or_default();
         let kind = attrs
             .optional_string("type")
             .map(|s| s.into_owned())
@@ -185,9 +187,7 @@ impl Connection {
             .map(|s| s.into_owned())
             .unwrap_or_default();
         match kind.as_str() {
-            "result" if node.get_optional_child("pair-device-sign").is_some() => {
-                self.complete_pairing().await
-            }
+            "result" if node.get_optional_child("pair-device-sign").is_some() => self.complete_pairing().await,
             "result" | "error" => Ok(()),
             _ => self.answer_iq(&id, &xmlns, &node).await,
         }
@@ -195,60 +195,61 @@ impl Connection {
 
     /// The companion accepted `<pair-success>`: store the device and restart its stream (515).
     async fn complete_pairing(&mut self) -> Result<(), WireError> {
-        let Role::Unpaired {
-            offer: Some(offer), ..
-        } = &self.role
-        else {
+        let Role::Unpaired { offer: Some(offer), .. } = &self.role else {
             return Ok(());
         };
         let offer = offer.clone();
         self.shared.with(|r| {
             if let Some(account) = r.accounts.get_mut(&offer.phone) {
-                account
-                    .devices
-                    .insert(offer.device.id, offer.device.clone());
+                account.devices.insert(offer.device.id, offer.device.clone());
             }
         });
-        tracing::info!(
-            phone = offer.phone,
-            device = offer.device.id,
-            "device linked"
-        );
+        tracing::info!(phone = offer.phone, device = offer.device.id, "device linked");
         self.send(&NodeBuilder::new("stream:error").attr("code", "515").build())
             .await?;
         Err(WireError::Closed)
     }
 
     async fn answer_iq(&mut self, id: &str, xmlns: &str, node: &Node) -> Result<(), WireError> {
-        let content = match xmlns {
-            "abt" => vec![
+        let reply = match (xmlns, &self.role) {
+            ("abt", _) => Ok(vec![
                 NodeBuilder::new("props")
                     .attr("protocol", "1")
                     .attr("hash", "emulator")
                     .build(),
-            ],
-            "privacy" => vec![NodeBuilder::new("privacy").build()],
-            "w:sync:app:state" => app_state_echo(node),
-            _ => Vec::new(),
+            ]),
+            ("privacy", _) => Ok(vec![NodeBuilder::new("privacy").build()]),
+            ("w:sync:app:state", _) => Ok(app_state_echo(node)),
+            ("encrypt", Role::LoggedIn(me)) => {
+                let me = me.clone();
+                self.shared.with(|r| encrypt(r, &me, node))
+            }
+            ("usync", _) => Ok(vec![self.shared.with(|r| routing::usync(r, node))]),
+            _ => Ok(Vec::new()),
         };
-        self.send(&result(id, content)).await?;
-        if xmlns == "passive" {
-            let offline = NodeBuilder::new("offline").attr("count", "0").build();
-            self.send(
-                &NodeBuilder::new("ib")
-                    .attr("from", SERVER)
-                    .children([offline])
-                    .build(),
-            )
-            .await?;
+        match reply {
+            Ok(content) => self.send(&result(id, content)).await?,
+            Err(code) => self.send(&error(id, code)).await?,
+        }
+        if let ("passive", Role::LoggedIn(me)) = (xmlns, &self.role) {
+            let me = me.clone();
+            let queued = self.shared.with(|r| r.take_for_login(&me.phone, me.device));
+            for mut stanza in queued.iter().cloned() {
+                stanza.attrs.insert("offline", "1");
+                self.send(&stanza).await?;
+            }
+            let offline = NodeBuilder::new("offline")
+                .attr("count", queued.len().to_string())
+                .build();
+            self.send(&NodeBuilder::new("ib").attr("from", SERVER).children([offline]).build())
+                .await?;
         }
         Ok(())
     }
 
     async fn send(&mut self, node: &Node) -> Result<(), WireError> {
         tracing::debug!(stanza = %DisplayableNode(node), "send");
-        let bytes = wacore_binary::marshal::marshal(node)
-            .map_err(|e| WireError::Protocol(e.to_string()))?;
+        let bytes = wacore_binary::marshal::marshal(node).map_err(|e| WireError::Protocol(e.to_string()))?;
         self.io.write(&bytes).await
     }
 
@@ -261,12 +262,9 @@ impl Connection {
                     r.pending.remove(reference);
                 }
             }
-            Role::LoggedIn { phone, device } => {
-                let key = (phone.clone(), *device);
-                if r.online
-                    .get(&key)
-                    .is_some_and(|h| h.same_channel(&self.handle))
-                {
+            Role::LoggedIn(me) => {
+                let key = (me.phone.clone(), me.device);
+                if r.online.get(&key).is_some_and(|h| h.same_channel(&self.handle)) {
                     r.online.remove(&key);
                 }
             }
@@ -275,13 +273,7 @@ impl Connection {
 }
 
 /// Records the device offered to the connection behind `reference` and sends it `<pair-success>`.
-pub fn offer_pairing(
-    shared: &Shared,
-    reference: &str,
-    offer: Offer,
-    container: Vec<u8>,
-    lid: &str,
-) -> Option<()> {
+pub fn offer_pairing(shared: &Shared, reference: &str, offer: Offer, container: Vec<u8>, lid: &str) -> Option<()> {
     let pending = shared.with(|r| r.pending.get(reference).cloned())?;
     let device_jid = format!("{}:{}@s.whatsapp.net", offer.phone, offer.device.id);
     let device_lid = format!("{lid}:{}@lid", offer.device.id);
@@ -307,6 +299,52 @@ fn server_iq(kind: &'static str, xmlns: &'static str, children: Vec<Node>) -> No
         .attr("type", kind)
         .attr("xmlns", xmlns)
         .children(children)
+        .build()
+}
+
+/// Answers an `encrypt` IQ: key upload, rotation, count, digest or bundle fetch.
+fn encrypt(registry: &mut crate::state::Registry, me: &Me, iq: &Node) -> Result<Vec<Node>, u16> {
+    let first = iq
+        .children()
+        .and_then(|c| c.first())
+        .map(|c| c.tag.to_string())
+        .unwrap_or_default();
+    match first.as_str() {
+        "rotate" => routing::rotate_signed_prekey(registry, me, iq)
+            .map(|()| Vec::new())
+            .map_err(|_| 400),
+        "count" => Ok(vec![
+            NodeBuilder::new("count")
+                .attr("value", routing::prekey_count(registry, me).to_string())
+                .build(),
+        ]),
+        "digest" if routing::has_prekeys(registry, me) => Ok(Vec::new()),
+        "digest" => Err(404),
+        "key" => Ok(vec![routing::prekey_bundles(
+            registry,
+            iq.get_optional_child("key").unwrap_or(iq),
+        )]),
+        _ if iq.get_optional_child("registration").is_some() => routing::store_prekeys(registry, me, iq)
+            .map(|()| Vec::new())
+            .map_err(|_| 400),
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn error(id: &str, code: u16) -> Node {
+    let text = match code {
+        404 => "item-not-found",
+        _ => "bad-request",
+    };
+    let error = NodeBuilder::new("error")
+        .attr("code", code.to_string())
+        .attr("text", text)
+        .build();
+    NodeBuilder::new("iq")
+        .attr("from", SERVER)
+        .attr("id", id.to_owned())
+        .attr("type", "error")
+        .children([error])
         .build()
 }
 
@@ -342,10 +380,8 @@ fn app_state_echo(request: &Node) -> Vec<Node> {
 }
 
 fn decode(frame: &[u8]) -> Result<Node, WireError> {
-    let body =
-        wacore_binary::util::unpack(frame).map_err(|e| WireError::Protocol(e.to_string()))?;
-    let node = wacore_binary::marshal::unmarshal_ref(&body)
-        .map_err(|e| WireError::Protocol(e.to_string()))?;
+    let body = wacore_binary::util::unpack(frame).map_err(|e| WireError::Protocol(e.to_string()))?;
+    let node = wacore_binary::marshal::unmarshal_ref(&body).map_err(|e| WireError::Protocol(e.to_string()))?;
     Ok(node.to_owned())
 }
 

@@ -103,17 +103,14 @@ mod tests {
         let identity = ServerIdentity::generate().expect("identity");
         let chain = wa::CertChain::decode_from_slice(&identity.cert_chain).expect("decodes");
         let leaf = chain.leaf.into_option().expect("leaf");
-        let details = noise_certificate::Details::decode_from_slice(
-            leaf.details.as_deref().unwrap_or_default(),
-        )
-        .expect("details");
+        let details = noise_certificate::Details::decode_from_slice(leaf.details.as_deref().unwrap_or_default())
+            .expect("details");
         assert_eq!(details.key.as_deref(), Some(&identity.static_public()[..]));
         assert_eq!(details.issuer_serial, Some(INTERMEDIATE_SERIAL));
         let intermediate = chain.intermediate.into_option().expect("intermediate");
-        let inter_details = noise_certificate::Details::decode_from_slice(
-            intermediate.details.as_deref().unwrap_or_default(),
-        )
-        .expect("details");
+        let inter_details =
+            noise_certificate::Details::decode_from_slice(intermediate.details.as_deref().unwrap_or_default())
+                .expect("details");
         let inter_key = wacore::libsignal::protocol::PublicKey::from_djb_public_key_bytes(
             inter_details.key.as_deref().unwrap_or_default(),
         )

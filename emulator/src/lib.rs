@@ -10,11 +10,12 @@ mod conn;
 mod identity;
 mod noise;
 mod phone;
+mod routing;
 mod state;
 mod wire;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{State, WebSocketUpgrade};
@@ -27,7 +28,7 @@ pub use admin::{AccountView, Fault, FaultRequest, Linked, ScanRequest};
 pub use noise::Pattern;
 
 use crate::identity::ServerIdentity;
-use crate::state::{Registry, Shared};
+use crate::state::Shared;
 
 /// A running emulator.
 #[derive(Debug)]
@@ -41,10 +42,7 @@ pub struct Emulator {
 impl Emulator {
     /// Starts serving on `bind` (use port 0 for an ephemeral port).
     pub async fn start(bind: SocketAddr) -> anyhow::Result<Self> {
-        let shared = Arc::new(Shared {
-            identity: ServerIdentity::generate()?,
-            registry: Mutex::new(Registry::default()),
-        });
+        let shared = Arc::new(Shared::new(ServerIdentity::generate()?));
         let app = Router::new()
             .route("/ws/chat", get(upgrade))
             .merge(admin::routes())
@@ -91,6 +89,18 @@ impl Emulator {
     /// The pattern of every handshake completed so far, oldest first.
     pub fn handshakes(&self) -> Vec<Pattern> {
         self.shared.with(|r| r.handshakes.clone())
+    }
+
+    /// Resolves once `phone:device` has uploaded its prekeys, i.e. peers can message it.
+    pub async fn wait_for_prekeys(&self, phone: &str, device: u32) {
+        self.shared
+            .until(|r| {
+                r.accounts
+                    .get(phone)
+                    .and_then(|a| a.devices.get(&device))
+                    .is_some_and(|d| d.keys.is_some())
+            })
+            .await;
     }
 
     /// Stops accepting connections and waits for the server task.

@@ -2,9 +2,7 @@
 //! cached server key) and XXfallback (an IK the server cannot accept).
 
 use buffa::Message;
-use wacore_binary::consts::{
-    NOISE_PATTERN_IK, NOISE_PATTERN_XX, NOISE_PATTERN_XXFALLBACK, WA_CONN_HEADER,
-};
+use wacore_binary::consts::{NOISE_PATTERN_IK, NOISE_PATTERN_XX, NOISE_PATTERN_XXFALLBACK, WA_CONN_HEADER};
 use wacore_noise::{NoiseCipher, NoiseHandshake};
 use waproto::whatsapp as wa;
 
@@ -41,9 +39,7 @@ fn protocol(message: impl std::fmt::Display) -> WireError {
 }
 
 fn key32(bytes: &[u8]) -> Result<[u8; 32], WireError> {
-    bytes
-        .try_into()
-        .map_err(|_| protocol("expected a 32-byte key"))
+    bytes.try_into().map_err(|_| protocol("expected a 32-byte key"))
 }
 
 /// Runs the responder side of whichever handshake the client starts.
@@ -61,15 +57,7 @@ pub async fn accept(io: &mut FrameIo, identity: &ServerIdentity) -> Result<Estab
     )?;
     match (hello.r#static, hello.payload) {
         (Some(encrypted_static), Some(encrypted_payload)) => {
-            match accept_ik(
-                io,
-                identity,
-                client_ephemeral,
-                &encrypted_static,
-                &encrypted_payload,
-            )
-            .await?
-            {
+            match accept_ik(io, identity, client_ephemeral, &encrypted_static, &encrypted_payload).await? {
                 Some(established) => Ok(established),
                 None => accept_xx(io, identity, client_ephemeral, Pattern::XxFallback).await,
             }
@@ -100,19 +88,10 @@ async fn accept_xx(
         .map_err(protocol)?;
     let encrypted_static = noise.encrypt(&identity.static_public()).map_err(protocol)?;
     noise
-        .mix_shared_secret(
-            identity.static_key.private_key.serialize(),
-            &client_ephemeral,
-        )
+        .mix_shared_secret(identity.static_key.private_key.serialize(), &client_ephemeral)
         .map_err(protocol)?;
     let encrypted_chain = noise.encrypt(&identity.cert_chain).map_err(protocol)?;
-    send_server_hello(
-        io,
-        ephemeral_public,
-        Some(encrypted_static),
-        encrypted_chain,
-    )
-    .await?;
+    send_server_hello(io, ephemeral_public, Some(encrypted_static), encrypted_chain).await?;
 
     let finish = wa::HandshakeMessage::decode_from_slice(&io.read().await?).map_err(protocol)?;
     let finish = finish

@@ -30,20 +30,12 @@ impl std::str::FromStr for QrCode {
 
     /// Parses `ref,b64(noise),b64(identity),b64(adv secret),client type`.
     fn from_str(qr: &str) -> Result<Self, Self::Err> {
-        let qr = qr
-            .trim()
-            .trim_start_matches("https://wa.me/settings/linked_devices#");
+        let qr = qr.trim().trim_start_matches("https://wa.me/settings/linked_devices#");
         let parts: Vec<&str> = qr.split(',').collect();
         let [reference, noise, identity, secret, ..] = parts.as_slice() else {
-            return Err(InvalidQr(
-                "expected at least 4 comma-separated fields".into(),
-            ));
+            return Err(InvalidQr("expected at least 4 comma-separated fields".into()));
         };
-        let decode = |field: &str, name: &str| {
-            STANDARD
-                .decode(field)
-                .map_err(|e| InvalidQr(format!("{name}: {e}")))
-        };
+        let decode = |field: &str, name: &str| STANDARD.decode(field).map_err(|e| InvalidQr(format!("{name}: {e}")));
         let key = |field: &str, name: &str| -> Result<[u8; 32], InvalidQr> {
             decode(field, name)?
                 .try_into()
@@ -111,25 +103,22 @@ mod tests {
         let adv_secret = [7u8; 32];
         let mut identity = [0u8; 32];
         identity.copy_from_slice(companion.public_key.public_key_bytes());
-        let container =
-            sign_device_identity(&account, 42, 3, &identity, &adv_secret).expect("signed");
+        let container = sign_device_identity(&account, 42, 3, &identity, &adv_secret).expect("signed");
 
         let state = wacore::pair::DeviceState {
             identity_key: companion,
             noise_key: noise,
             adv_secret_key: adv_secret,
         };
-        let (_, key_index) = wacore::pair::PairUtils::do_pair_crypto(&state, &container)
-            .expect("the client accepts it");
+        let (_, key_index) =
+            wacore::pair::PairUtils::do_pair_crypto(&state, &container).expect("the client accepts it");
         assert_eq!(key_index, 3);
     }
 
     #[test]
     fn qr_codes_parse() {
         let key = STANDARD.encode([1u8; 32]);
-        let qr: QrCode = format!("2@abc,{key},{key},{key},9")
-            .parse()
-            .expect("parses");
+        let qr: QrCode = format!("2@abc,{key},{key},{key},9").parse().expect("parses");
         assert_eq!(qr.reference, "2@abc");
         assert_eq!(qr.identity_public, [1u8; 32]);
         assert!("2@abc,nope".parse::<QrCode>().is_err());

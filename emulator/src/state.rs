@@ -26,15 +26,42 @@ pub enum Command {
 /// The sending side of a live connection.
 pub type ConnectionHandle = mpsc::UnboundedSender<Command>;
 
+/// The Signal keys a device uploaded, served to peers as prekey bundles.
+#[derive(Debug, Clone)]
+pub struct KeyBundle {
+    /// Signal registration id.
+    pub registration_id: u32,
+    /// Identity public key (32 bytes, no type prefix).
+    pub identity: [u8; 32],
+    /// The current signed prekey.
+    pub signed: wacore::iq::prekeys::SignedPreKeyNode,
+    /// Unused one-time prekeys by id; each is handed out once.
+    pub one_time: BTreeMap<u32, Vec<u8>>,
+}
+
 /// One linked device of an account (device 0 is the phone itself and never connects here).
 #[derive(Debug, Clone)]
 pub struct Device {
-    /// Device number in the JID (`phone:id@s.whatsapp.net`).
+    /// Device number in the JID (`phone:id@s.whatsapp.net`); also its ADV key index.
     pub id: u32,
     /// The Noise static key the device logs in with.
     pub noise_public: [u8; 32],
     /// The push name the device registered with.
     pub push_name: Option<String>,
+    /// `ADVSignedDeviceIdentity` as the device countersigned it at pairing.
+    pub signed_identity: Option<Vec<u8>>,
+    /// Uploaded prekeys; until then peers are not told about the device.
+    pub keys: Option<KeyBundle>,
+}
+
+/// A stanza waiting for a device: messages stay until the device receipts them, receipts and
+/// notifications are dropped once delivered.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    /// The stanza as it is delivered.
+    pub node: Node,
+    /// Whether it stays queued until the device acknowledges it.
+    pub durable: bool,
 }
 
 /// A phone number on the emulated network.
@@ -93,6 +120,8 @@ pub struct Registry {
     pub online: HashMap<(String, u32), ConnectionHandle>,
     /// The pattern of every completed handshake, in order (for tests and diagnostics).
     pub handshakes: Vec<crate::noise::Pattern>,
+    /// Stanzas for each (phone, device), delivered at its next login if it is offline.
+    pub outbox: HashMap<(String, u32), Vec<Queued>>,
     next_phone: u64,
     next_raw_id: u32,
 }
@@ -104,16 +133,42 @@ pub struct Shared {
     pub identity: ServerIdentity,
     /// Accounts, devices, pairings.
     pub registry: Mutex<Registry>,
+    /// Bumped after every registry access, so waiters can re-check a condition.
+    pub changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl Shared {
+    /// Empty state for a server with `identity`.
+    pub fn new(identity: ServerIdentity) -> Self {
+        Self {
+            identity,
+            registry: Mutex::new(Registry::default()),
+            changes: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
     /// Runs `f` with the registry locked.
     pub fn with<T>(&self, f: impl FnOnce(&mut Registry) -> T) -> T {
-        let mut registry = self
-            .registry
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut registry)
+        let result = {
+            let mut registry = self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            f(&mut registry)
+        };
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+        result
+    }
+
+    /// Resolves once `condition` holds for the registry.
+    pub async fn until(&self, mut condition: impl FnMut(&Registry) -> bool) {
+        let mut changes = self.changes.subscribe();
+        loop {
+            let holds = {
+                let registry = self.registry.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                condition(&registry)
+            };
+            if holds || changes.changed().await.is_err() {
+                return;
+            }
+        }
     }
 }
 
@@ -127,11 +182,7 @@ impl Registry {
                 let by_name = push_name.and_then(|name| {
                     self.accounts
                         .values()
-                        .find(|a| {
-                            a.devices
-                                .values()
-                                .any(|d| d.push_name.as_deref() == Some(name))
-                        })
+                        .find(|a| a.devices.values().any(|d| d.push_name.as_deref() == Some(name)))
                         .map(|a| a.phone.clone())
                 });
                 match by_name {
@@ -145,34 +196,76 @@ impl Registry {
         };
         self.next_raw_id += 1;
         let raw_id = self.next_raw_id;
-        self.accounts
-            .entry(phone.clone())
-            .or_insert_with(|| Account {
-                lid: format!(
-                    "1{:014}",
-                    phone.parse::<u64>().unwrap_or_default() % 100_000_000_000_000
-                ),
-                phone,
-                identity: wacore::crypto::generate_curve_key_pair(),
-                raw_id,
-                devices: BTreeMap::new(),
-                next_device: 1,
-            })
+        self.accounts.entry(phone.clone()).or_insert_with(|| Account {
+            lid: format!(
+                "1{:014}",
+                phone.parse::<u64>().unwrap_or_default() % 100_000_000_000_000
+            ),
+            phone,
+            identity: wacore::crypto::generate_curve_key_pair(),
+            raw_id,
+            devices: BTreeMap::new(),
+            next_device: 1,
+        })
     }
 
     /// The stored device that logs in as `phone:device` with this Noise key, if any.
-    pub fn device(
-        &self,
-        phone: &str,
-        device: u32,
-        noise_public: &[u8; 32],
-    ) -> Option<(&Account, &Device)> {
+    pub fn device(&self, phone: &str, device: u32, noise_public: &[u8; 32]) -> Option<(&Account, &Device)> {
         let account = self.accounts.get(phone)?;
         let found = account
             .devices
             .get(&device)
             .filter(|d| &d.noise_public == noise_public)?;
         Some((account, found))
+    }
+}
+
+impl Registry {
+    /// The account a JID belongs to: by phone for `@s.whatsapp.net`, by LID for `@lid`.
+    pub fn resolve(&self, jid: &wacore_binary::jid::Jid) -> Option<&Account> {
+        if jid.is_lid() {
+            self.accounts.values().find(|a| a.lid == jid.user.as_str())
+        } else {
+            self.accounts.get(jid.user.as_str())
+        }
+    }
+
+    /// Queues `node` for `phone:device` and sends it at once if the device is online.
+    pub fn deliver(&mut self, phone: &str, device: u32, node: Node, durable: bool) {
+        let key = (phone.to_owned(), device);
+        let online = self
+            .online
+            .get(&key)
+            .filter(|h| h.send(Command::Send(node.clone())).is_ok())
+            .is_some();
+        if durable || !online {
+            self.outbox.entry(key).or_default().push(Queued { node, durable });
+        }
+    }
+
+    /// What a device must receive when it logs in; non-durable stanzas leave the queue.
+    pub fn take_for_login(&mut self, phone: &str, device: u32) -> Vec<Node> {
+        let Some(queue) = self.outbox.get_mut(&(phone.to_owned(), device)) else {
+            return Vec::new();
+        };
+        let nodes = queue.iter().map(|q| q.node.clone()).collect();
+        queue.retain(|q| q.durable);
+        nodes
+    }
+
+    /// Drops the queued messages `ids` of `phone:device` (the device receipted them).
+    pub fn acknowledge(&mut self, phone: &str, device: u32, ids: &[String]) {
+        if let Some(queue) = self.outbox.get_mut(&(phone.to_owned(), device)) {
+            queue.retain(|q| {
+                let id = q
+                    .node
+                    .attrs
+                    .get("id")
+                    .map(|v| v.as_str().into_owned())
+                    .unwrap_or_default();
+                !ids.contains(&id)
+            });
+        }
     }
 }
 

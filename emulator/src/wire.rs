@@ -89,9 +89,7 @@ impl FrameIo {
         ciphers
             .read
             .decrypt_in_place_with_counter(ciphers.read_counter, &mut frame)
-            .map_err(|e| {
-                WireError::Protocol(format!("decrypt frame {}: {e}", ciphers.read_counter))
-            })?;
+            .map_err(|e| WireError::Protocol(format!("decrypt frame {}: {e}", ciphers.read_counter)))?;
         ciphers.read_counter += 1;
         Ok(frame.to_vec())
     }
@@ -109,8 +107,8 @@ impl FrameIo {
                 sealed
             }
         };
-        let framed = wacore_noise::framing::encode_frame(&sealed, None)
-            .map_err(|e| WireError::Protocol(e.to_string()))?;
+        let framed =
+            wacore_noise::framing::encode_frame(&sealed, None).map_err(|e| WireError::Protocol(e.to_string()))?;
         self.socket.send(Message::Binary(framed.into())).await?;
         Ok(())
     }

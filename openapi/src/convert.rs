@@ -77,9 +77,7 @@ const DROPPED: &[&str] = &[
     "propertyNames",
 ];
 
-const OPERATIONS: &[&str] = &[
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+const OPERATIONS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 /// Converts a 3.1 document into an equivalent 3.0.3 document.
 pub fn down_convert(spec: &Value) -> Result<Value> {
@@ -103,10 +101,7 @@ pub fn down_convert(spec: &Value) -> Result<Value> {
         .and_then(Value::as_object)
         .is_some_and(|w| !w.is_empty())
     {
-        return Err(error(
-            "#/webhooks",
-            "top-level webhooks have no 3.0 equivalent",
-        ));
+        return Err(error("#/webhooks", "top-level webhooks have no 3.0 equivalent"));
     }
     root.remove("webhooks");
     if let Some(license) = root
@@ -177,10 +172,7 @@ fn convert_operation(operation: &mut Value, path: &str) -> Result<()> {
     if operation.contains_key("callbacks") {
         return Err(error(path, "callbacks are not supported"));
     }
-    if let Some(parameters) = operation
-        .get_mut("parameters")
-        .and_then(Value::as_array_mut)
-    {
+    if let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) {
         for (i, parameter) in parameters.iter_mut().enumerate() {
             convert_parameter(parameter, &format!("{path}/parameters/{i}"))?;
         }
@@ -188,10 +180,7 @@ fn convert_operation(operation: &mut Value, path: &str) -> Result<()> {
     if let Some(body) = operation.get_mut("requestBody") {
         convert_content(body, &format!("{path}/requestBody"))?;
     }
-    if let Some(responses) = operation
-        .get_mut("responses")
-        .and_then(Value::as_object_mut)
-    {
+    if let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) {
         for (status, response) in responses.iter_mut() {
             convert_response(response, &format!("{path}/responses/{status}"))?;
         }
@@ -206,10 +195,7 @@ fn convert_parameter(parameter: &mut Value, path: &str) -> Result<()> {
         return Ok(());
     }
     if parameter.get("content").is_some() {
-        return Err(error(
-            path,
-            "content-based parameters are not supported; use `schema`",
-        ));
+        return Err(error(path, "content-based parameters are not supported; use `schema`"));
     }
     if let Some(schema) = parameter.get_mut("schema") {
         convert_schema(schema, &format!("{path}/schema"))?;
@@ -248,10 +234,7 @@ fn convert_content(holder: &mut Value, path: &str) -> Result<()> {
     if let Some(content) = holder.get_mut("content").and_then(Value::as_object_mut) {
         for (media_type, media) in content.iter_mut() {
             if let Some(schema) = media.get_mut("schema") {
-                convert_schema(
-                    schema,
-                    &format!("{path}/content/{}/schema", escape(media_type)),
-                )?;
+                convert_schema(schema, &format!("{path}/content/{}/schema", escape(media_type)))?;
             }
         }
     }
@@ -281,10 +264,7 @@ pub fn convert_schema(schema: &mut Value, path: &str) -> Result<()> {
             None => return Err(error(path, "schema `examples` must be an array")),
         }
     }
-    for (exclusive, bound) in [
-        ("exclusiveMinimum", "minimum"),
-        ("exclusiveMaximum", "maximum"),
-    ] {
+    for (exclusive, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
         if let Some(limit) = object.get(exclusive).filter(|v| v.is_number()).cloned() {
             object.insert(bound.into(), limit);
             object.insert(exclusive.into(), json!(true));
@@ -317,10 +297,7 @@ pub fn convert_schema(schema: &mut Value, path: &str) -> Result<()> {
             convert_schema(nested, &format!("{path}/{key}"))?;
         }
     }
-    if let Some(additional) = object
-        .get_mut("additionalProperties")
-        .filter(|v| v.is_object())
-    {
+    if let Some(additional) = object.get_mut("additionalProperties").filter(|v| v.is_object()) {
         convert_schema(additional, &format!("{path}/additionalProperties"))?;
     }
     for key in ["allOf", "oneOf", "anyOf"] {
@@ -337,10 +314,7 @@ pub fn convert_schema(schema: &mut Value, path: &str) -> Result<()> {
 fn type_arrays(object: &mut Map<String, Value>, path: &str) -> Result<()> {
     let Some(Value::Array(types)) = object.get("type").cloned() else {
         return match object.get("type").and_then(Value::as_str) {
-            Some("null") => Err(error(
-                path,
-                "a schema whose only type is null has no 3.0 equivalent",
-            )),
+            Some("null") => Err(error(path, "a schema whose only type is null has no 3.0 equivalent")),
             _ => Ok(()),
         };
     };
@@ -348,10 +322,7 @@ fn type_arrays(object: &mut Map<String, Value>, path: &str) -> Result<()> {
     let rest: Vec<Value> = types.into_iter().filter(|t| t != "null").collect();
     match rest.as_slice() {
         [] => {
-            return Err(error(
-                path,
-                "a schema whose only type is null has no 3.0 equivalent",
-            ));
+            return Err(error(path, "a schema whose only type is null has no 3.0 equivalent"));
         }
         [single] => {
             object.insert("type".into(), single.clone());
@@ -369,8 +340,7 @@ fn type_arrays(object: &mut Map<String, Value>, path: &str) -> Result<()> {
 }
 
 fn is_null_schema(schema: &Value) -> bool {
-    schema.get("type").is_some_and(|t| t == "null")
-        && schema.as_object().is_some_and(|o| o.len() == 1)
+    schema.get("type").is_some_and(|t| t == "null") && schema.as_object().is_some_and(|o| o.len() == 1)
 }
 
 /// `oneOf`/`anyOf` with a `{type: null}` member: a lone `$ref` becomes `allOf: [$ref]` and a lone
@@ -383,11 +353,7 @@ fn null_alternatives(object: &mut Map<String, Value>, path: &str) -> Result<()> 
         if !members.iter().any(is_null_schema) {
             continue;
         }
-        let rest: Vec<Value> = members
-            .iter()
-            .filter(|m| !is_null_schema(m))
-            .cloned()
-            .collect();
+        let rest: Vec<Value> = members.iter().filter(|m| !is_null_schema(m)).cloned().collect();
         object.insert("nullable".into(), json!(true));
         match rest.as_slice() {
             [] => return Err(error(path, format!("`{key}` holds only null"))),
@@ -401,9 +367,7 @@ fn null_alternatives(object: &mut Map<String, Value>, path: &str) -> Result<()> 
                     if object.contains_key(k) && k != "nullable" {
                         return Err(error(
                             path,
-                            format!(
-                                "cannot merge `{k}` of the non-null alternative into its parent"
-                            ),
+                            format!("cannot merge `{k}` of the non-null alternative into its parent"),
                         ));
                     }
                     object.insert(k.clone(), v.clone());
@@ -450,12 +414,8 @@ mod tests {
     #[test]
     fn nullable_refs_and_inline_alternatives() {
         assert_eq!(
-            convert(
-                json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/A"}], "description": "d"})
-            ),
-            Ok(
-                json!({"description": "d", "nullable": true, "allOf": [{"$ref": "#/components/schemas/A"}]})
-            )
+            convert(json!({"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/A"}], "description": "d"})),
+            Ok(json!({"description": "d", "nullable": true, "allOf": [{"$ref": "#/components/schemas/A"}]}))
         );
         assert_eq!(
             convert(json!({"anyOf": [{"type": "integer", "format": "int64"}, {"type": "null"}]})),

@@ -24,8 +24,7 @@ pub struct Output {
 
 /// Computes every generated file from the server's current OpenAPI document.
 pub fn outputs() -> anyhow::Result<Vec<Output>> {
-    let spec31 = serde_json::to_value(titan_server::api::openapi())
-        .context("serialize the server's spec")?;
+    let spec31 = serde_json::to_value(titan_server::api::openapi()).context("serialize the server's spec")?;
     let spec30 = convert::down_convert(&spec31).context("down-convert 3.1 to 3.0")?;
     let violations = lint::lint(&spec30);
     if !violations.is_empty() {
@@ -131,10 +130,7 @@ fn paging(spec: &Value) -> anyhow::Result<String> {
             };
             let page = page.trim_start_matches("#/components/schemas/");
             let properties = &schemas[page]["properties"];
-            let Some(item) = properties
-                .pointer("/data/items/$ref")
-                .and_then(Value::as_str)
-            else {
+            let Some(item) = properties.pointer("/data/items/$ref").and_then(Value::as_str) else {
                 continue;
             };
             if properties.get("cursor").is_none() {

@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-const OPERATIONS: &[&str] = &[
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+const OPERATIONS: &[&str] = &["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 /// One broken rule, naming the operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,11 +35,7 @@ pub fn lint(spec: &Value) -> Vec<Violation> {
                 continue;
             };
             let id = operation.get("operationId").and_then(Value::as_str);
-            let name = format!(
-                "{} {path} ({})",
-                method.to_uppercase(),
-                id.unwrap_or("no operationId")
-            );
+            let name = format!("{} {path} ({})", method.to_uppercase(), id.unwrap_or("no operationId"));
             let mut report = |problem: String| {
                 violations.push(Violation {
                     operation: name.clone(),
@@ -56,11 +50,7 @@ pub fn lint(spec: &Value) -> Vec<Violation> {
                     }
                 }
             }
-            let parameters = item
-                .get("parameters")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten();
+            let parameters = item.get("parameters").and_then(Value::as_array).into_iter().flatten();
             for parameter in parameters.chain(
                 operation
                     .get("parameters")
@@ -75,18 +65,13 @@ pub fn lint(spec: &Value) -> Vec<Violation> {
                     ));
                 }
                 if parameter.pointer("/schema/nullable") == Some(&Value::Bool(true)) {
-                    report(format!(
-                        "parameter `{pname}` is nullable; make it optional instead"
-                    ));
+                    report(format!("parameter `{pname}` is nullable; make it optional instead"));
                 }
                 if parameter.get("content").is_some() {
                     report(format!("parameter `{pname}` uses `content`; use `schema`"));
                 }
             }
-            if let Some(content) = operation
-                .pointer("/requestBody/content")
-                .and_then(Value::as_object)
-            {
+            if let Some(content) = operation.pointer("/requestBody/content").and_then(Value::as_object) {
                 let types: Vec<&String> = content.keys().collect();
                 if types.len() != 1 || types[0] != "application/json" {
                     report(format!(
@@ -99,16 +84,10 @@ pub fn lint(spec: &Value) -> Vec<Violation> {
             }
             let (success, failure) = response_schemas(operation);
             if success.len() > 1 {
-                report(format!(
-                    "more than one success body schema: {}",
-                    describe(&success)
-                ));
+                report(format!("more than one success body schema: {}", describe(&success)));
             }
             if failure.len() > 1 {
-                report(format!(
-                    "more than one error body schema: {}",
-                    describe(&failure)
-                ));
+                report(format!("more than one error body schema: {}", describe(&failure)));
             }
         }
     }
@@ -117,9 +96,7 @@ pub fn lint(spec: &Value) -> Vec<Violation> {
 
 /// Distinct body schemas of the 2xx responses and of the error responses (4xx, 5xx, default);
 /// a response without a body counts as the schema `none`.
-fn response_schemas(
-    operation: &Value,
-) -> (BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<String>>) {
+fn response_schemas(operation: &Value) -> (BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<String>>) {
     let mut success: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut failure: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let Some(responses) = operation.get("responses").and_then(Value::as_object) else {
@@ -132,12 +109,7 @@ fn response_schemas(
             Some(content) if content.is_empty() => "none".to_owned(),
             Some(content) => content
                 .iter()
-                .map(|(media, m)| {
-                    format!(
-                        "{media} {}",
-                        m.get("schema").map_or("any".to_owned(), Value::to_string)
-                    )
-                })
+                .map(|(media, m)| format!("{media} {}", m.get("schema").map_or("any".to_owned(), Value::to_string)))
                 .collect::<Vec<_>>()
                 .join(" | "),
         };

@@ -56,11 +56,9 @@ fn check_fails_when_the_server_spec_changes_without_regeneration() {
 
     // What the files would hold if a handler's schema had changed since they were generated.
     let spec = temp.path().join("openapi/openapi.json");
-    let stale = std::fs::read_to_string(&spec).unwrap().replacen(
-        "A name for humans",
-        "A label for humans",
-        1,
-    );
+    let stale = std::fs::read_to_string(&spec)
+        .unwrap()
+        .replacen("A name for humans", "A label for humans", 1);
     std::fs::write(&spec, stale).unwrap();
     let error = generate::run(temp.path(), true).unwrap_err().to_string();
     assert!(

@@ -30,10 +30,7 @@ async fn main() -> Result<(), Error> {
         .await?;
     println!("request id {:?}", created.headers().get("x-request-id"));
     let created = created.into_inner().data;
-    println!(
-        "created {} — store the secret now: {}",
-        created.id, created.key
-    );
+    println!("created {} — store the secret now: {}", created.id, created.key);
 
     // Every key, page after page.
     let keys: Vec<_> = client.list_keys().limit(100).stream().try_collect().await?;
@@ -58,17 +55,8 @@ async fn main() -> Result<(), Error> {
     client.delete_key().id(created.id.clone()).send().await?;
 
     // Errors carry the status, Titan's message, the docs link and the request id.
-    match client
-        .get_key()
-        .id(created.id)
-        .send()
-        .await
-        .map_err(Error::from)
-    {
-        Err(Error::Api(error)) => println!(
-            "as expected: {} {} ({})",
-            error.status, error.message, error.request_id
-        ),
+    match client.get_key().id(created.id).send().await.map_err(Error::from) {
+        Err(Error::Api(error)) => println!("as expected: {} {} ({})", error.status, error.message, error.request_id),
         other => println!("unexpected: {other:?}"),
     }
     Ok(())

@@ -64,9 +64,7 @@ impl From<progenitor_client::Error<ErrorBody>> for Error {
                     request_id,
                 })
             }
-            E::CommunicationError(e) | E::ResponseBodyError(e) if e.is_timeout() => {
-                Self::Timeout(e)
-            }
+            E::CommunicationError(e) | E::ResponseBodyError(e) if e.is_timeout() => Self::Timeout(e),
             E::CommunicationError(e) | E::ResponseBodyError(e) => Self::Connection(e),
             E::InvalidRequest(message) => Self::InvalidRequest(message),
             E::Custom(message) => Self::InvalidRequest(message),

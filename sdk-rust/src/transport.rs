@@ -103,8 +103,7 @@ impl ClientBuilder {
             )));
         }
         let mut headers = HeaderMap::new();
-        let agent = HeaderValue::from_str(&self.user_agent)
-            .map_err(|e| Error::Config(format!("user agent: {e}")))?;
+        let agent = HeaderValue::from_str(&self.user_agent).map_err(|e| Error::Config(format!("user agent: {e}")))?;
         headers.insert(USER_AGENT, agent);
         let http = reqwest::Client::builder()
             .default_headers(headers)
@@ -128,8 +127,8 @@ impl Client {
 
     /// A client for `TITAN_BASE_URL` with `TITAN_API_KEY`, and default settings otherwise.
     pub fn from_env() -> Result<Self, Error> {
-        let base_url = std::env::var("TITAN_BASE_URL")
-            .map_err(|_| Error::Config("TITAN_BASE_URL is not set".into()))?;
+        let base_url =
+            std::env::var("TITAN_BASE_URL").map_err(|_| Error::Config("TITAN_BASE_URL is not set".into()))?;
         let mut builder = Self::builder().base_url(base_url);
         if let Ok(key) = std::env::var("TITAN_API_KEY") {
             builder = builder.api_key(key);
@@ -140,16 +139,10 @@ impl Client {
 
 impl ClientHooks<ClientState> for Client {
     /// Adds the API key.
-    async fn pre<E>(
-        &self,
-        request: &mut Request,
-        _: &OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
+    async fn pre<E>(&self, request: &mut Request, _: &OperationInfo) -> Result<(), progenitor_client::Error<E>> {
         if let Some(key) = &self.inner().api_key {
             let mut value = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| {
-                progenitor_client::Error::InvalidRequest(
-                    "the API key is not a valid header value".into(),
-                )
+                progenitor_client::Error::InvalidRequest("the API key is not a valid header value".into())
             })?;
             value.set_sensitive(true);
             request.headers_mut().insert(AUTHORIZATION, value);
@@ -161,8 +154,7 @@ impl ClientHooks<ClientState> for Client {
     /// before its first attempt, so every retry of it is recognised by the server as the same call.
     async fn exec(&self, mut request: Request, _: &OperationInfo) -> reqwest::Result<Response> {
         if request.method() == Method::POST && !request.headers().contains_key(IDEMPOTENCY_KEY) {
-            let key = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-                .unwrap_or(HeaderValue::from_static("0"));
+            let key = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).unwrap_or(HeaderValue::from_static("0"));
             request.headers_mut().insert(IDEMPOTENCY_KEY, key);
         }
         let max_retries = self.inner().max_retries;
@@ -180,9 +172,7 @@ impl ClientHooks<ClientState> for Client {
                     Some(delay) => delay,
                     None => return result,
                 },
-                Err(error) if error.is_connect() || error.is_timeout() || error.is_request() => {
-                    backoff(attempt)
-                }
+                Err(error) if error.is_connect() || error.is_timeout() || error.is_request() => backoff(attempt),
                 Err(_) => return result,
             };
             tokio::time::sleep(delay).await;
@@ -218,11 +208,7 @@ fn retry_delay(response: &Response, attempt: u32) -> Option<Duration> {
 
 /// The delay the server asked for, in `retry-after-ms` or `Retry-After` (seconds).
 fn server_delay(headers: &HeaderMap) -> Option<Duration> {
-    let text = |name| {
-        headers
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
+    let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     if let Some(ms) = text("retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok()) {
         return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
     }
@@ -250,10 +236,7 @@ mod tests {
             let base = INITIAL_BACKOFF
                 .saturating_mul(2u32.saturating_pow(attempt))
                 .min(MAX_BACKOFF);
-            assert!(
-                delay <= base && delay >= base.mul_f64(0.75),
-                "{attempt}: {delay:?}"
-            );
+            assert!(delay <= base && delay >= base.mul_f64(0.75), "{attempt}: {delay:?}");
         }
     }
 

@@ -41,8 +41,7 @@ pub fn verify_signature(body: &[u8], header: &str, secret: &str) -> Result<(), W
         .trim()
         .strip_prefix("sha256=")
         .ok_or(WebhookError::Malformed("X-Webhook-Signature"))?;
-    let given =
-        hex::decode(hex_digest).map_err(|_| WebhookError::Malformed("X-Webhook-Signature"))?;
+    let given = hex::decode(hex_digest).map_err(|_| WebhookError::Malformed("X-Webhook-Signature"))?;
     let expected = hmac(secret.as_bytes(), &[body]);
     if bool::from(expected.ct_eq(&given)) {
         Ok(())
@@ -65,9 +64,7 @@ pub fn verify_standard(
         .trim()
         .parse()
         .map_err(|_| WebhookError::Malformed("webhook-timestamp"))?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     if now.abs_diff(sent) > tolerance.as_secs() {
         return Err(WebhookError::Expired);
     }
@@ -77,20 +74,13 @@ pub fn verify_standard(
             .map_err(|_| WebhookError::Malformed("secret"))?,
         None => secret.as_bytes().to_vec(),
     };
-    let expected = hmac(
-        &key,
-        &[id.as_bytes(), b".", timestamp.trim().as_bytes(), b".", body],
-    );
+    let expected = hmac(&key, &[id.as_bytes(), b".", timestamp.trim().as_bytes(), b".", body]);
     let matched = signatures
         .split_whitespace()
         .filter_map(|entry| entry.strip_prefix("v1,"))
         .filter_map(|encoded| STANDARD.decode(encoded).ok())
         .any(|given| bool::from(expected.ct_eq(&given)));
-    if matched {
-        Ok(())
-    } else {
-        Err(WebhookError::Mismatch)
-    }
+    if matched { Ok(()) } else { Err(WebhookError::Mismatch) }
 }
 
 /// Verifies a delivery from its headers with whichever scheme they carry (Standard Webhooks
@@ -104,8 +94,7 @@ pub fn verify(body: &[u8], headers: &http::HeaderMap, secret: &str) -> Result<()
     };
     if let Some(signatures) = get("webhook-signature")? {
         let id = get("webhook-id")?.ok_or(WebhookError::MissingHeader("webhook-id"))?;
-        let timestamp =
-            get("webhook-timestamp")?.ok_or(WebhookError::MissingHeader("webhook-timestamp"))?;
+        let timestamp = get("webhook-timestamp")?.ok_or(WebhookError::MissingHeader("webhook-timestamp"))?;
         return verify_standard(body, id, timestamp, signatures, secret, DEFAULT_TOLERANCE);
     }
     match get("x-webhook-signature")? {
@@ -138,15 +127,9 @@ mod tests {
     #[test]
     fn standard_webhooks_vector_verifies_and_tampering_fails() {
         let forever = Duration::from_secs(u64::MAX / 2);
-        assert_eq!(
-            verify_standard(BODY, ID, TIMESTAMP, SIGNATURE, SECRET, forever),
-            Ok(())
-        );
+        assert_eq!(verify_standard(BODY, ID, TIMESTAMP, SIGNATURE, SECRET, forever), Ok(()));
         let several = format!("v1,bm9wZQ== {SIGNATURE}");
-        assert_eq!(
-            verify_standard(BODY, ID, TIMESTAMP, &several, SECRET, forever),
-            Ok(())
-        );
+        assert_eq!(verify_standard(BODY, ID, TIMESTAMP, &several, SECRET, forever), Ok(()));
         assert_eq!(
             verify_standard(b"{}", ID, TIMESTAMP, SIGNATURE, SECRET, forever),
             Err(WebhookError::Mismatch)

@@ -87,12 +87,7 @@ async fn key_lifecycle_through_the_sdk() {
     assert_eq!(created.scopes, vec![Scope::SessionsRead]);
     assert!(created.expires_at.is_some());
 
-    let fetched = client
-        .get_key()
-        .id(created.id.clone())
-        .send()
-        .await
-        .unwrap();
+    let fetched = client.get_key().id(created.id.clone()).send().await.unwrap();
     assert_eq!(fetched.data.label, "ci");
     let updated = client
         .update_key()
@@ -111,15 +106,9 @@ async fn key_lifecycle_through_the_sdk() {
     let error = Error::from(disabled.list_keys().send().await.unwrap_err());
     assert_eq!(error.status(), Some(401));
 
-    let deleted = client
-        .delete_key()
-        .id(created.id.clone())
-        .send()
-        .await
-        .unwrap();
+    let deleted = client.delete_key().id(created.id.clone()).send().await.unwrap();
     assert_eq!(deleted.status(), 204);
-    let Error::Api(gone) = Error::from(client.get_key().id(created.id).send().await.unwrap_err())
-    else {
+    let Error::Api(gone) = Error::from(client.get_key().id(created.id).send().await.unwrap_err()) else {
         panic!("an API error")
     };
     assert_eq!(gone.status, 404);
@@ -138,22 +127,10 @@ async fn streams_walk_every_page() {
             .await
             .unwrap();
     }
-    let first_page = client
-        .list_keys()
-        .limit(3)
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let first_page = client.list_keys().limit(3).send().await.unwrap().into_inner();
     assert_eq!(first_page.data.len(), 3);
     assert!(first_page.cursor.is_some());
-    let all: Vec<_> = client
-        .list_keys()
-        .limit(3)
-        .stream()
-        .try_collect()
-        .await
-        .unwrap();
+    let all: Vec<_> = client.list_keys().limit(3).stream().try_collect().await.unwrap();
     let labels: Vec<&str> = all.iter().map(|k| k.label.as_str()).collect();
     assert_eq!(labels, ["root", "k0", "k1", "k2", "k3", "k4", "k5", "k6"]);
     server.running.stop().await.unwrap();
@@ -163,8 +140,7 @@ async fn streams_walk_every_page() {
 async fn errors_are_typed_with_status_message_docs_and_request_id() {
     let server = server(Config::default()).await;
     let anonymous = Client::builder().base_url(&server.base).build().unwrap();
-    let Error::Api(unauthorized) = Error::from(anonymous.list_keys().send().await.unwrap_err())
-    else {
+    let Error::Api(unauthorized) = Error::from(anonymous.list_keys().send().await.unwrap_err()) else {
         panic!("401")
     };
     assert_eq!(unauthorized.status, 401);
@@ -191,8 +167,7 @@ async fn errors_are_typed_with_status_message_docs_and_request_id() {
         (403, "missing scope: *")
     );
 
-    let Error::Api(missing) = Error::from(root.get_key().id("key_nope").send().await.unwrap_err())
-    else {
+    let Error::Api(missing) = Error::from(root.get_key().id("key_nope").send().await.unwrap_err()) else {
         panic!("404")
     };
     assert_eq!(missing.status, 404);
@@ -238,11 +213,7 @@ async fn a_429_from_the_real_limiter_is_retried_after_retry_after() {
         .unwrap();
     let limited = metrics
         .lines()
-        .find(|l| {
-            l.starts_with(
-                r#"titan_http_requests_total{method="GET",route="/api/account/keys",status="429"}"#,
-            )
-        })
+        .find(|l| l.starts_with(r#"titan_http_requests_total{method="GET",route="/api/account/keys",status="429"}"#))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|n| n.parse::<u64>().ok())
         .unwrap_or(0);
@@ -316,9 +287,7 @@ async fn an_idempotent_post_retried_after_a_lost_response_creates_one_key() {
     let copies = all.iter().filter(|k| k.label == "exactly-once").count();
     assert_eq!(copies, 1, "one key despite two deliveries of the POST");
     assert_eq!(
-        all.iter()
-            .find(|k| k.label == "exactly-once")
-            .map(|k| &k.id),
+        all.iter().find(|k| k.label == "exactly-once").map(|k| &k.id),
         Some(&created.into_inner().data.id)
     );
     server.running.stop().await.unwrap();

@@ -18,13 +18,7 @@ pub struct Cli {
     database_url: String,
 
     /// Log format.
-    #[arg(
-        long,
-        env = "TITAN_LOG_FORMAT",
-        value_enum,
-        default_value_t,
-        global = true
-    )]
+    #[arg(long, env = "TITAN_LOG_FORMAT", value_enum, default_value_t, global = true)]
     log_format: LogFormat,
 
     #[command(subcommand)]

@@ -52,9 +52,7 @@ impl TryFrom<PageQuery> for PageRequest {
                     .ok()
                     .and_then(|bytes| String::from_utf8(bytes).ok())
                     .ok_or_else(|| {
-                        ApiError::BadRequest(
-                            "invalid cursor: pass the `cursor` of a previous page unchanged".into(),
-                        )
+                        ApiError::BadRequest("invalid cursor: pass the `cursor` of a previous page unchanged".into())
                     })
             })
             .transpose()?;
@@ -79,16 +77,9 @@ impl<T> Page<T> {
         let more = items.len() > limit;
         items.truncate(limit);
         let cursor = more
-            .then(|| {
-                items
-                    .last()
-                    .map(|last| URL_SAFE_NO_PAD.encode(sort_key(last)))
-            })
+            .then(|| items.last().map(|last| URL_SAFE_NO_PAD.encode(sort_key(last))))
             .flatten();
-        Self {
-            data: items,
-            cursor,
-        }
+        Self { data: items, cursor }
     }
 }
 

@@ -34,9 +34,7 @@ pub async fn observe(State(state): State<SharedState>, request: Request, next: N
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    state
-        .metrics
-        .record(method.as_str(), &route, status, elapsed);
+    state.metrics.record(method.as_str(), &route, status, elapsed);
     tracing::info!(
         request_id,
         method = %method,
@@ -62,23 +60,17 @@ pub async fn envelope(request: Request, next: Next) -> Response {
     }
     let message = match status {
         StatusCode::METHOD_NOT_ALLOWED => {
-            format!(
-                "method {method} is not allowed on this route; the Allow header lists the methods it accepts"
-            )
+            format!("method {method} is not allowed on this route; the Allow header lists the methods it accepts")
         }
         StatusCode::PAYLOAD_TOO_LARGE => "request body too large".to_owned(),
-        other => other
-            .canonical_reason()
-            .unwrap_or("request failed")
-            .to_lowercase(),
+        other => other.canonical_reason().unwrap_or("request failed").to_lowercase(),
     };
     let (mut parts, _) = response.into_parts();
     let rewritten = ApiError::Status { status, message }.into_response();
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Response::from_parts(parts, rewritten.into_body())
 }
 

@@ -44,9 +44,7 @@ async fn handle(state: &SharedState, request: Request, next: Next) -> Result<Res
         .to_str()
         .ok()
         .filter(|k| (1..=255).contains(&k.len()))
-        .ok_or_else(|| {
-            ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
-        })?
+        .ok_or_else(|| ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into()))?
         .to_owned();
     let caller_id = request
         .extensions()
@@ -73,22 +71,12 @@ async fn handle(state: &SharedState, request: Request, next: Next) -> Result<Res
     let now = now_ms();
     let expired_before = now - millis(RETENTION);
     let abandoned_before = now - millis(ABANDONED_AFTER);
-    match idempotency::claim(
-        &state.db,
-        &caller_id,
-        &key,
-        &hash,
-        expired_before,
-        abandoned_before,
-    )
-    .await?
-    {
+    match idempotency::claim(&state.db, &caller_id, &key, &hash, expired_before, abandoned_before).await? {
         Claim::Claimed => {}
         Claim::InProgress => {
-            let mut response = ApiError::Conflict(
-                "a request with this Idempotency-Key is still in progress; retry shortly".into(),
-            )
-            .into_response();
+            let mut response =
+                ApiError::Conflict("a request with this Idempotency-Key is still in progress; retry shortly".into())
+                    .into_response();
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -128,13 +116,8 @@ async fn handle(state: &SharedState, request: Request, next: Next) -> Result<Res
 fn replay(stored: StoredResponse) -> Response {
     let mut response = Response::new(Body::from(stored.body));
     *response.status_mut() = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    if let Some(content_type) = stored
-        .content_type
-        .and_then(|c| HeaderValue::from_str(&c).ok())
-    {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, content_type);
+    if let Some(content_type) = stored.content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(header::CONTENT_TYPE, content_type);
     }
     response
         .headers_mut()
@@ -154,10 +137,7 @@ pub async fn prune_forever(db: crate::store::Db) {
         match idempotency::prune(&db, now_ms() - millis(RETENTION)).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(pruned = n, "expired idempotency keys removed"),
-            Err(error) => tracing::warn!(
-                error = format!("{error:#}"),
-                "pruning idempotency keys failed"
-            ),
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "pruning idempotency keys failed"),
         }
     }
 }

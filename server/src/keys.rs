@@ -103,11 +103,7 @@ impl From<&KeyRecord> for ApiKey {
             label: record.label.clone(),
             prefix: record.prefix.clone(),
             scopes: record.grant.scopes.iter().copied().collect(),
-            sessions: record
-                .grant
-                .sessions
-                .as_ref()
-                .map(|s| s.iter().cloned().collect()),
+            sessions: record.grant.sessions.as_ref().map(|s| s.iter().cloned().collect()),
             is_active: record.active,
             created_at: record.created_at,
             updated_at: record.updated_at,
@@ -117,16 +113,10 @@ impl From<&KeyRecord> for ApiKey {
 }
 
 /// Creates a key within the caller's own grant and returns it with its secret.
-pub async fn create(
-    state: &AppState,
-    caller: &Caller,
-    request: CreateKey,
-) -> Result<CreatedKey, ApiError> {
+pub async fn create(state: &AppState, caller: &Caller, request: CreateKey) -> Result<CreatedKey, ApiError> {
     let label = validate::label(&request.label)?;
     if request.scopes.is_empty() {
-        return Err(ApiError::BadRequest(
-            "scopes must name at least one scope".into(),
-        ));
+        return Err(ApiError::BadRequest("scopes must name at least one scope".into()));
     }
     let sessions = match request.sessions {
         Some(names) if names.is_empty() => {
@@ -135,9 +125,7 @@ pub async fn create(
             ));
         }
         Some(names) => {
-            names
-                .iter()
-                .try_for_each(|name| validate::session_name(name))?;
+            names.iter().try_for_each(|name| validate::session_name(name))?;
             Some(names.into_iter().collect::<BTreeSet<_>>())
         }
         None => caller.grant.sessions.clone(),
@@ -184,11 +172,7 @@ pub async fn create(
 }
 
 /// The keys the caller may see, oldest first.
-pub async fn list(
-    state: &AppState,
-    caller: &Caller,
-    page: PageRequest,
-) -> Result<Page<ApiKey>, ApiError> {
+pub async fn list(state: &AppState, caller: &Caller, page: PageRequest) -> Result<Page<ApiKey>, ApiError> {
     let mut visible = Vec::with_capacity(page.limit + 1);
     let mut after = page.after;
     let batch = page.limit + 1;
@@ -214,12 +198,7 @@ pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<ApiKey, 
 }
 
 /// Changes a key's label or enables/disables it; the change applies to the next request.
-pub async fn update(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    request: UpdateKey,
-) -> Result<ApiKey, ApiError> {
+pub async fn update(state: &AppState, caller: &Caller, id: &str, request: UpdateKey) -> Result<ApiKey, ApiError> {
     let label = request.label.as_deref().map(validate::label).transpose()?;
     visible(state, caller, id).await?;
     let changes = KeyChanges {

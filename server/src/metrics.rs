@@ -32,18 +32,12 @@ pub struct Metrics {
 impl Metrics {
     /// Records one finished request; `route` is the matched template, never the raw path.
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let mut series = self
-            .series
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *series
             .requests
             .entry((method.to_owned(), route.to_owned(), status))
             .or_default() += 1;
-        let histogram = series
-            .latency
-            .entry((method.to_owned(), route.to_owned()))
-            .or_default();
+        let histogram = series.latency.entry((method.to_owned(), route.to_owned())).or_default();
         let seconds = elapsed.as_secs_f64();
         for (count, bound) in histogram.counts.iter_mut().zip(BUCKETS) {
             if seconds <= bound {
@@ -56,14 +50,9 @@ impl Metrics {
 
     /// The Prometheus text exposition of everything recorded so far.
     pub fn render(&self) -> String {
-        let series = self
-            .series
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let series = self.series.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut out = String::new();
-        out.push_str(
-            "# HELP titan_http_requests_total HTTP requests by method, route and status.\n",
-        );
+        out.push_str("# HELP titan_http_requests_total HTTP requests by method, route and status.\n");
         out.push_str("# TYPE titan_http_requests_total counter\n");
         for ((method, route, status), count) in &series.requests {
             let _ = writeln!(
@@ -86,16 +75,8 @@ impl Metrics {
                 "titan_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                 h.total
             );
-            let _ = writeln!(
-                out,
-                "titan_http_request_duration_seconds_sum{{{labels}}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "titan_http_request_duration_seconds_count{{{labels}}} {}",
-                h.total
-            );
+            let _ = writeln!(out, "titan_http_request_duration_seconds_sum{{{labels}}} {}", h.sum);
+            let _ = writeln!(out, "titan_http_request_duration_seconds_count{{{labels}}} {}", h.total);
         }
         out
     }

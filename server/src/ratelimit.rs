@@ -58,10 +58,7 @@ impl<K: Eq + Hash + Clone> SlidingWindow<K> {
 
     fn check(&self, key: &K, count: bool) -> Decision {
         let now = Instant::now();
-        let mut counters = self
-            .counters
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut counters = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if counters.len() > 10_000 {
             let horizon = self.window * 2;
             counters.retain(|_, c| now.duration_since(c.window_start) < horizon);
@@ -72,8 +69,7 @@ impl<K: Eq + Hash + Clone> SlidingWindow<K> {
             previous: 0,
         });
         self.roll(counter, now);
-        let elapsed =
-            now.duration_since(counter.window_start).as_secs_f64() / self.window.as_secs_f64();
+        let elapsed = now.duration_since(counter.window_start).as_secs_f64() / self.window.as_secs_f64();
         let estimate = f64::from(counter.previous) * (1.0 - elapsed) + f64::from(counter.current);
         let allowed = estimate + 1.0 <= f64::from(self.limit);
         if allowed && count {
@@ -81,11 +77,7 @@ impl<K: Eq + Hash + Clone> SlidingWindow<K> {
         }
         let used = estimate + if allowed && count { 1.0 } else { 0.0 };
         let remaining = (f64::from(self.limit) - used).floor().max(0.0) as u32;
-        let retry_after = if allowed {
-            0
-        } else {
-            self.retry_after(counter, elapsed)
-        };
+        let retry_after = if allowed { 0 } else { self.retry_after(counter, elapsed) };
         Decision {
             allowed,
             limit: self.limit,
@@ -141,10 +133,7 @@ mod tests {
         let limiter = SlidingWindow::new(3, Duration::from_secs(60));
         let results: Vec<_> = (0..4).map(|_| limiter.hit(&"k")).collect();
         assert!(results[..3].iter().all(|d| d.allowed));
-        assert_eq!(
-            results.iter().map(|d| d.remaining).collect::<Vec<_>>(),
-            [2, 1, 0, 0]
-        );
+        assert_eq!(results.iter().map(|d| d.remaining).collect::<Vec<_>>(), [2, 1, 0, 0]);
         assert!(!results[3].allowed);
         assert!((1..=120).contains(&results[3].retry_after));
         assert!(limiter.hit(&"other").allowed, "keys are independent");
@@ -165,9 +154,6 @@ mod tests {
         assert!(limiter.hit(&"k").allowed && limiter.hit(&"k").allowed);
         assert!(!limiter.hit(&"k").allowed);
         std::thread::sleep(Duration::from_millis(120));
-        assert!(
-            limiter.hit(&"k").allowed,
-            "two windows later the count is gone"
-        );
+        assert!(limiter.hit(&"k").allowed, "two windows later the count is gone");
     }
 }

@@ -33,15 +33,12 @@ impl RunningServer {
         let (shutdown, stop) = oneshot::channel::<()>();
         let pruning = tokio::spawn(crate::idempotency::prune_forever(db.clone()));
         let task = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop.await;
-                pruning.abort();
-            })
-            .await
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    let _ = stop.await;
+                    pruning.abort();
+                })
+                .await
         });
         Ok(Self {
             addr,

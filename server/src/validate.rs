@@ -20,9 +20,7 @@ pub fn session_name(name: &str) -> Result<(), ApiError> {
 pub fn label(label: &str) -> Result<String, ApiError> {
     let trimmed = label.trim();
     if trimmed.is_empty() || trimmed.chars().count() > 100 {
-        return Err(ApiError::BadRequest(
-            "label must be 1 to 100 characters".into(),
-        ));
+        return Err(ApiError::BadRequest("label must be 1 to 100 characters".into()));
     }
     Ok(trimmed.to_owned())
 }

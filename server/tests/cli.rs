@@ -34,11 +34,7 @@ async fn keys_create_then_serve_then_sigterm() {
         .env("DATABASE_URL", &database_url)
         .output()
         .unwrap();
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     let key = String::from_utf8(created.stdout).unwrap().trim().to_owned();
     assert!(key.starts_with("titan_"), "stdout is only the key: {key}");
     let notes = String::from_utf8(created.stderr).unwrap();
@@ -68,9 +64,7 @@ async fn keys_create_then_serve_then_sigterm() {
     let response = loop {
         match http.get(&url).bearer_auth(&key).send().await {
             Ok(response) => break response,
-            Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await
-            }
+            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
             Err(error) => panic!("server did not come up: {error}"),
         }
     };
@@ -83,11 +77,7 @@ async fn keys_create_then_serve_then_sigterm() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        admin.status(),
-        403,
-        "the admin API is off without MASTER_KEY"
-    );
+    assert_eq!(admin.status(), 403, "the admin API is off without MASTER_KEY");
 
     let killed = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
@@ -111,11 +101,7 @@ async fn keys_create_then_serve_then_sigterm() {
         .expect("a request log line");
     let request_line: Value = serde_json::from_str(request_line).expect("JSON logs");
     assert_eq!(request_line["status"], 200);
-    assert!(
-        request_line["request_id"]
-            .as_str()
-            .is_some_and(|id| !id.is_empty())
-    );
+    assert!(request_line["request_id"].as_str().is_some_and(|id| !id.is_empty()));
     assert!(!logs.contains(&key), "the key is never logged");
     assert!(!logs.contains(&key["titan_".len()..]));
 }
@@ -133,10 +119,7 @@ fn openapi_prints_the_served_document() {
 
 #[test]
 fn help_documents_every_setting() {
-    let output = Command::new(TITAN)
-        .args(["serve", "--help"])
-        .output()
-        .unwrap();
+    let output = Command::new(TITAN).args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8(output.stdout).unwrap();
     for variable in [
         "TITAN_BIND",

@@ -98,10 +98,7 @@ async fn protected_operations(server: &common::TestServer) -> Vec<Operation> {
             operations.push(Operation {
                 method: method.to_uppercase().parse().unwrap(),
                 path: path.replace("{id}", "key_00000000000000000000000000"),
-                scopes: scopes
-                    .iter()
-                    .map(|s| s.as_str().unwrap().parse().unwrap())
-                    .collect(),
+                scopes: scopes.iter().map(|s| s.as_str().unwrap().parse().unwrap()).collect(),
             });
         }
     }

@@ -61,9 +61,7 @@ impl Modify for SecuritySchemes {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "The server's MASTER_KEY: `Authorization: Bearer <MASTER_KEY>`",
-                    ))
+                    .description(Some("The server's MASTER_KEY: `Authorization: Bearer <MASTER_KEY>`"))
                     .build(),
             ),
         );
@@ -87,9 +85,7 @@ impl Modify for IdempotencyHeader {
                     ))
                     .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
                     .build();
-                post.parameters
-                    .get_or_insert_with(Vec::new)
-                    .push(parameter.into());
+                post.parameters.get_or_insert_with(Vec::new).push(parameter.into());
             }
         }
     }
@@ -134,12 +130,7 @@ pub fn app(state: SharedState) -> anyhow::Result<Router> {
     let router = router
         .route(
             "/openapi.json",
-            get(move || async move {
-                (
-                    [(header::CONTENT_TYPE, "application/json")],
-                    spec.to_string(),
-                )
-            }),
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], spec.to_string()) }),
         )
         .route("/docs", get(docs::page))
         .route("/docs/scalar.js", get(docs::script))

@@ -24,18 +24,13 @@ crate::envelopes!(Health => HealthData);
 
 impl Health {
     fn ok() -> HealthData {
-        Health {
-            status: "ok".into(),
-        }
-        .into()
+        Health { status: "ok".into() }.into()
     }
 }
 
 /// The routes of this module that appear in the OpenAPI document.
 pub fn routes() -> OpenApiRouter<SharedState> {
-    OpenApiRouter::new()
-        .routes(routes!(healthz))
-        .routes(routes!(readyz))
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz))
 }
 
 #[utoipa::path(

@@ -42,8 +42,7 @@ impl KeyCache {
 
     /// Replaces the cached copy of a key after it changed.
     pub fn store(&self, key: KeyRecord) {
-        self.write()
-            .insert(key.hash.clone(), (Arc::new(key), Instant::now()));
+        self.write().insert(key.hash.clone(), (Arc::new(key), Instant::now()));
     }
 
     /// Forgets a deleted key.
@@ -52,14 +51,10 @@ impl KeyCache {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, (Arc<KeyRecord>, Instant)>> {
-        self.entries
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, (Arc<KeyRecord>, Instant)>> {
-        self.entries
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

@@ -127,10 +127,7 @@ mod tests {
         let mut parent = grant(&[Scope::All], None);
         parent.expires_at = Some(now);
         let mut child = grant(&[Scope::SessionsRead], None);
-        assert!(
-            parent.covers(&child),
-            "expiry does not limit what a key may see"
-        );
+        assert!(parent.covers(&child), "expiry does not limit what a key may see");
         assert!(parent.require_outlives(&child).is_err());
         child.expires_at = Some(now + chrono::Duration::days(1));
         assert!(parent.require_outlives(&child).is_err());

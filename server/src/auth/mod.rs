@@ -47,9 +47,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("route is missing its authentication layer"))
-        })
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("route is missing its authentication layer")))
     }
 }
 
@@ -82,9 +84,7 @@ fn client_ip(request: &Request) -> IpAddr {
     request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(addr)| {
-            addr.ip()
-        })
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(addr)| addr.ip())
 }
 
 /// Refuses clients that failed authentication too often, before any key is looked up.
@@ -107,11 +107,7 @@ fn failed(state: &SharedState, ip: IpAddr, error: ApiError) -> ApiError {
 
 /// Layer for `/api`: authenticates the API key, applies its rate limit and adds the
 /// `X-RateLimit-*` headers; the handler then checks scopes through [`Caller`].
-pub async fn api_key_layer(
-    State(state): State<SharedState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn api_key_layer(State(state): State<SharedState>, mut request: Request, next: Next) -> Response {
     let ip = client_ip(&request);
     let caller = match authenticate(&state, ip, request.headers()).await {
         Ok(caller) => caller,
@@ -133,28 +129,18 @@ pub async fn api_key_layer(
     response
 }
 
-async fn authenticate(
-    state: &SharedState,
-    ip: IpAddr,
-    headers: &HeaderMap,
-) -> Result<Caller, ApiError> {
+async fn authenticate(state: &SharedState, ip: IpAddr, headers: &HeaderMap) -> Result<Caller, ApiError> {
     check_failures(state, ip)?;
     let Some(secret) = bearer(headers) else {
         return Err(failed(
             state,
             ip,
-            ApiError::Unauthorized(
-                "missing API key: send `Authorization: Bearer titan_...`".into(),
-            ),
+            ApiError::Unauthorized("missing API key: send `Authorization: Bearer titan_...`".into()),
         ));
     };
     let key = state.keys.lookup(&state.db, &secret::hash(secret)).await?;
     let Some(key) = key else {
-        return Err(failed(
-            state,
-            ip,
-            ApiError::Unauthorized("invalid API key".into()),
-        ));
+        return Err(failed(state, ip, ApiError::Unauthorized("invalid API key".into())));
     };
     if let Some(reason) = key.unusable_reason(chrono::Utc::now()) {
         return Err(failed(state, ip, ApiError::Unauthorized(reason.into())));
@@ -167,10 +153,7 @@ async fn authenticate(
 
 fn rate_headers(headers: &mut HeaderMap, decision: Decision) {
     headers.insert("x-ratelimit-limit", HeaderValue::from(decision.limit));
-    headers.insert(
-        "x-ratelimit-remaining",
-        HeaderValue::from(decision.remaining),
-    );
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(decision.remaining));
 }
 
 /// The master key, kept only as a digest so it is compared in constant time.
@@ -191,38 +174,24 @@ impl MasterKey {
 }
 
 /// Layer for `/admin`: requires `Authorization: Bearer <MASTER_KEY>`; off when it is unset.
-pub async fn master_key_layer(
-    State(state): State<SharedState>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn master_key_layer(State(state): State<SharedState>, mut request: Request, next: Next) -> Response {
     let ip = client_ip(&request);
     if let Err(error) = check_failures(&state, ip) {
         return error.into_response();
     }
     let Some(master) = &state.master_key else {
-        return ApiError::Forbidden(
-            "the admin API is disabled: set MASTER_KEY to enable it".into(),
-        )
-        .into_response();
+        return ApiError::Forbidden("the admin API is disabled: set MASTER_KEY to enable it".into()).into_response();
     };
     match bearer(request.headers()) {
         Some(secret) if master.matches(secret) => {
             request.extensions_mut().insert(Caller::master());
             next.run(request).await
         }
-        Some(_) => failed(
-            &state,
-            ip,
-            ApiError::Unauthorized("invalid master key".into()),
-        )
-        .into_response(),
+        Some(_) => failed(&state, ip, ApiError::Unauthorized("invalid master key".into())).into_response(),
         None => failed(
             &state,
             ip,
-            ApiError::Unauthorized(
-                "missing master key: send `Authorization: Bearer <MASTER_KEY>`".into(),
-            ),
+            ApiError::Unauthorized("missing master key: send `Authorization: Bearer <MASTER_KEY>`".into()),
         )
         .into_response(),
     }

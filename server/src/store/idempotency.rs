@@ -86,29 +86,24 @@ pub async fn claim(
         Some(status) => Claim::Done(StoredResponse {
             status: u16::try_from(status).context("stored status")?,
             content_type: row.try_get("content_type")?,
-            body: row
-                .try_get::<Option<Vec<u8>>, _>("body")?
-                .unwrap_or_default(),
+            body: row.try_get::<Option<Vec<u8>>, _>("body")?.unwrap_or_default(),
         }),
     })
 }
 
 /// Records the response of a claimed key.
-pub async fn complete(
-    db: &Db,
-    api_key_id: &str,
-    key: &str,
-    response: &StoredResponse,
-) -> anyhow::Result<()> {
-    sqlx::query("UPDATE idempotency_keys SET status = $1, content_type = $2, body = $3 WHERE api_key_id = $4 AND idem_key = $5")
-        .bind(i64::from(response.status))
-        .bind(response.content_type.as_deref())
-        .bind(response.body.as_slice())
-        .bind(api_key_id)
-        .bind(key)
-        .execute(&db.pool)
-        .await
-        .context("record idempotent response")?;
+pub async fn complete(db: &Db, api_key_id: &str, key: &str, response: &StoredResponse) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET status = $1, content_type = $2, body = $3 WHERE api_key_id = $4 AND idem_key = $5",
+    )
+    .bind(i64::from(response.status))
+    .bind(response.content_type.as_deref())
+    .bind(response.body.as_slice())
+    .bind(api_key_id)
+    .bind(key)
+    .execute(&db.pool)
+    .await
+    .context("record idempotent response")?;
     Ok(())
 }
 

@@ -73,13 +73,7 @@ pub async fn insert(db: &Db, key: &KeyRecord) -> anyhow::Result<()> {
         .bind(&key.prefix)
         .bind(&key.hash)
         .bind(serde_json::to_string(&key.grant.scopes)?)
-        .bind(
-            key.grant
-                .sessions
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()?,
-        )
+        .bind(key.grant.sessions.as_ref().map(serde_json::to_string).transpose()?)
         .bind(i64::from(key.active))
         .bind(key.created_at.timestamp_millis())
         .bind(key.updated_at.timestamp_millis())
@@ -113,11 +107,7 @@ pub async fn find(db: &Db, id: &str) -> anyhow::Result<Option<KeyRecord>> {
 }
 
 /// Up to `limit` keys with ids after `after`, oldest first.
-pub async fn list_after(
-    db: &Db,
-    after: Option<&str>,
-    limit: usize,
-) -> anyhow::Result<Vec<KeyRecord>> {
+pub async fn list_after(db: &Db, after: Option<&str>, limit: usize) -> anyhow::Result<Vec<KeyRecord>> {
     let sql = concat!(
         "SELECT ",
         columns!(),
@@ -135,7 +125,8 @@ pub async fn list_after(
 
 /// Applies `changes` and returns the updated key, or `None` if there is no such key.
 pub async fn update(db: &Db, id: &str, changes: &KeyChanges) -> anyhow::Result<Option<KeyRecord>> {
-    let sql = "UPDATE api_keys SET label = COALESCE($1, label), active = COALESCE($2, active), updated_at = $3 WHERE id = $4";
+    let sql =
+        "UPDATE api_keys SET label = COALESCE($1, label), active = COALESCE($2, active), updated_at = $3 WHERE id = $4";
     let done = sqlx::query(sql)
         .bind(changes.label.as_deref())
         .bind(changes.active.map(i64::from))

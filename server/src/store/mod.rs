@@ -41,16 +41,13 @@ impl Db {
         } else if url.starts_with("sqlite:") {
             Engine::Sqlite
         } else {
-            anyhow::bail!(
-                "DATABASE_URL must start with sqlite: or postgres:// (got a URL with another scheme)"
-            );
+            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:// (got a URL with another scheme)");
         };
         let url = match engine {
             Engine::Sqlite => prepare_sqlite(url)?,
             Engine::Postgres => url.to_owned(),
         };
-        let options = AnyConnectOptions::from_str(&url)
-            .context("DATABASE_URL is not a valid database URL")?;
+        let options = AnyConnectOptions::from_str(&url).context("DATABASE_URL is not a valid database URL")?;
         let max = match engine {
             Engine::Sqlite => 8,
             Engine::Postgres => 16,
@@ -70,10 +67,7 @@ impl Db {
             }
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator
-            .run(&pool)
-            .await
-            .context("apply database migrations")?;
+        migrator.run(&pool).await.context("apply database migrations")?;
         Ok(Self { pool, engine })
     }
 
@@ -89,12 +83,9 @@ fn prepare_sqlite(url: &str) -> anyhow::Result<String> {
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path != ":memory:"
         && !path.is_empty()
-        && let Some(dir) = Path::new(path)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
+        && let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("create database directory {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("create database directory {}", dir.display()))?;
     }
     let query = if query.contains("mode=") {
         query.to_owned()

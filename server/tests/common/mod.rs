@@ -34,10 +34,7 @@ pub async fn database_url(backend: Backend, dir: &tempfile::TempDir) -> Option<S
         Backend::Sqlite => Some(format!("sqlite://{}/titan.db", dir.path().display())),
         Backend::Postgres => {
             let Ok(base) = std::env::var("TITAN_TEST_DATABASE_URL") else {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "CI must set TITAN_TEST_DATABASE_URL"
-                );
+                assert!(std::env::var_os("CI").is_none(), "CI must set TITAN_TEST_DATABASE_URL");
                 eprintln!("TITAN_TEST_DATABASE_URL is not set: skipping the PostgreSQL run");
                 return None;
             };
@@ -62,14 +59,10 @@ impl TestServer {
     pub async fn start(backend: Backend, mut config: Config) -> Option<Self> {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = database_url(backend, &dir).await?;
-        let db = Db::connect(&database_url)
-            .await
-            .expect("connect and migrate");
+        let db = Db::connect(&database_url).await.expect("connect and migrate");
         config.bind = "127.0.0.1:0".parse().expect("address");
         config.master_key = Some(MASTER_KEY.into());
-        let server = RunningServer::start(config, db)
-            .await
-            .expect("start server");
+        let server = RunningServer::start(config, db).await.expect("start server");
         Some(Self {
             base: format!("http://{}", server.addr),
             http: reqwest::Client::new(),
@@ -85,13 +78,7 @@ impl TestServer {
     }
 
     /// Sends a request with an optional bearer token and JSON body.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Response {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -117,9 +104,7 @@ impl TestServer {
 
     /// A key holding `*` on every session.
     pub async fn root_key(&self) -> String {
-        self.admin_key(json!({"label": "root", "scopes": ["*"]}))
-            .await
-            .1
+        self.admin_key(json!({"label": "root", "scopes": ["*"]})).await.1
     }
 
     pub async fn stop(mut self) {
@@ -142,10 +127,7 @@ pub async fn expect_error(response: Response, status: u16) -> String {
         .map(|v| v.to_str().unwrap_or_default().to_owned());
     assert_eq!(content_type.as_deref(), Some("application/json"));
     let body: Value = response.json().await.expect("error body is JSON");
-    let error = body["error"]
-        .as_str()
-        .expect("`error` is a string")
-        .to_owned();
+    let error = body["error"].as_str().expect("`error` is a string").to_owned();
     let docs = body["docs"].as_str().expect("`docs` is a string");
     assert!(docs.starts_with("https://"), "docs is a link: {docs}");
     assert_eq!(

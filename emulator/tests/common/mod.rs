@@ -1,0 +1,87 @@
+//! A real whatsapp-rust client driven against the emulator, as every test here uses it.
+#![allow(dead_code, clippy::unwrap_used, missing_docs)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use wa_emulator::Emulator;
+use whatsapp_rust::prelude::{Bot, BotHandle, Event, TokioRuntime};
+use whatsapp_rust::store::traits::Backend;
+use whatsapp_rust::transport::TokioWebSocketTransportFactory;
+
+/// How long a step may take before the test fails (the first login after pairing waits up to
+/// 10 s for an app-state key share that the emulator does not send yet).
+pub const STEP: Duration = Duration::from_secs(45);
+
+pub struct Companion {
+    pub handle: BotHandle,
+    pub events: mpsc::UnboundedReceiver<Arc<Event>>,
+}
+
+pub async fn connect(emulator: &Emulator, backend: Arc<dyn Backend>, push_name: &str) -> Companion {
+    let (tx, events) = mpsc::unbounded_channel();
+    let bot = Bot::builder()
+        .with_backend_arc(backend)
+        .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(emulator.ws_url()))
+        .with_http_client(whatsapp_rust::http::UreqHttpClient::new())
+        .with_runtime(TokioRuntime)
+        .with_version((2, 3000, 0))
+        .with_push_name(push_name)
+        .on_event(move |event, _client| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(event);
+            }
+        })
+        .build()
+        .await
+        .unwrap();
+    Companion {
+        handle: bot.spawn(),
+        events,
+    }
+}
+
+impl Companion {
+    /// The first event `pick` accepts, within [`STEP`].
+    pub async fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + STEP;
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {what} within {STEP:?}"))
+                .unwrap_or_else(|| panic!("the client stopped before {what}"));
+            if let Some(found) = pick(&event) {
+                return found;
+            }
+        }
+    }
+}
+
+/// A new client on fresh keys, linked by QR to `phone`; returns it connected, with its device id.
+pub async fn pair(emulator: &Emulator, phone: &str, push_name: &str) -> (Companion, u32) {
+    let backend: Arc<dyn Backend> = Arc::new(whatsapp_rust::wacore::store::InMemoryBackend::new());
+    pair_with(emulator, backend, phone, push_name).await
+}
+
+/// Like [`pair`], on the given key store (so the test can log in again on it later).
+pub async fn pair_with(
+    emulator: &Emulator,
+    backend: Arc<dyn Backend>,
+    phone: &str,
+    push_name: &str,
+) -> (Companion, u32) {
+    let mut companion = connect(emulator, backend, push_name).await;
+    let qr = companion
+        .wait_for("a QR code", |e| match e {
+            Event::PairingQrCode(qr) => Some(qr.code.clone()),
+            _ => None,
+        })
+        .await;
+    let linked = emulator.scan_qr(&qr, Some(phone)).unwrap();
+    companion
+        .wait_for("Connected", |e| matches!(e, Event::Connected(_)).then_some(()))
+        .await;
+    (companion, linked.device)
+}

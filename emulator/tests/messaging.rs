@@ -1,0 +1,104 @@
+//! Text between two real whatsapp-rust clients through the emulator: fan-out, receipts, offline queue.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Companion, connect, pair};
+use wa_emulator::Emulator;
+use whatsapp_rust::prelude::Event;
+use whatsapp_rust::store::traits::Backend;
+use whatsapp_rust::types::presence::ReceiptType;
+use whatsapp_rust::waproto::whatsapp as wa;
+
+fn text(body: &str) -> wa::Message {
+    wa::Message {
+        conversation: Some(body.to_owned()),
+        ..Default::default()
+    }
+}
+
+async fn received_text(companion: &mut Companion) -> (String, String, bool) {
+    companion
+        .wait_for("a message", |e| match e {
+            Event::Messages(batch) => batch.messages.iter().find_map(|m| {
+                let body = m.message.conversation.clone()?;
+                Some((body, m.info.id.to_string(), m.info.is_offline))
+            }),
+            _ => None,
+        })
+        .await
+}
+
+async fn receipt(companion: &mut Companion, id: &str, kind: ReceiptType) {
+    companion
+        .wait_for("a receipt", |e| match e {
+            Event::Receipt(r) if r.r#type == kind && r.message_ids.iter().any(|m| m.as_str() == id) => Some(()),
+            _ => None,
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn text_is_delivered_receipted_read_and_queued_while_offline() {
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (mut alice, alice_device) = pair(&emulator, "15550000001", "alice").await;
+    let bob_keys: Arc<dyn Backend> = Arc::new(whatsapp_rust::wacore::store::InMemoryBackend::new());
+    let (mut bob, bob_device) = common::pair_with(&emulator, Arc::clone(&bob_keys), "15550000002", "bob").await;
+    emulator.wait_for_prekeys("15550000002", bob_device).await;
+    emulator.wait_for_prekeys("15550000001", alice_device).await;
+
+    let bob_jid: whatsapp_rust::Jid = "15550000002@s.whatsapp.net".parse().unwrap();
+    let alice_jid: whatsapp_rust::Jid = "15550000001@s.whatsapp.net".parse().unwrap();
+    let sent = alice
+        .handle
+        .client()
+        .send_message(bob_jid.clone(), text("hello bob"))
+        .await
+        .unwrap();
+    let (body, id, offline) = received_text(&mut bob).await;
+    assert_eq!(
+        (body.as_str(), id.as_str(), offline),
+        ("hello bob", sent.message_id.as_str(), false)
+    );
+    receipt(&mut alice, &sent.message_id, ReceiptType::Delivered).await;
+
+    bob.handle
+        .client()
+        .mark_as_read(&alice_jid, None, &[id.as_str()])
+        .await
+        .unwrap();
+    receipt(&mut alice, &sent.message_id, ReceiptType::Read).await;
+
+    // Bob goes offline; Alice's next message waits for him and arrives when he is back.
+    bob.handle.shutdown().await;
+    let queued = alice
+        .handle
+        .client()
+        .send_message(bob_jid, text("while you were away"))
+        .await
+        .unwrap();
+    let mut bob = connect(&emulator, bob_keys, "bob").await;
+    let (body, id, offline) = received_text(&mut bob).await;
+    assert_eq!(
+        (body.as_str(), id.as_str(), offline),
+        ("while you were away", queued.message_id.as_str(), true)
+    );
+    receipt(&mut alice, &queued.message_id, ReceiptType::Delivered).await;
+
+    // And Bob can answer.
+    let reply = bob
+        .handle
+        .client()
+        .send_message(alice_jid, text("back now"))
+        .await
+        .unwrap();
+    let (body, id, _) = received_text(&mut alice).await;
+    assert_eq!((body.as_str(), id.as_str()), ("back now", reply.message_id.as_str()));
+
+    alice.handle.shutdown().await;
+    bob.handle.shutdown().await;
+    emulator.stop().await.unwrap();
+}
