@@ -22,7 +22,10 @@ pub const SERVER: &str = "s.whatsapp.net";
 const QR_REFS: usize = 6;
 
 enum Role {
-    Unpaired { refs: Vec<String>, offer: Option<Offer> },
+    Unpaired {
+        refs: Vec<String>,
+        offer: Option<Box<Offer>>,
+    },
     LoggedIn(Me),
 }
 
@@ -135,7 +138,7 @@ impl Connection {
                     Some(Command::Send(node)) => self.send(&node).await?,
                     Some(Command::Offer(offer)) => {
                         if let Role::Unpaired { offer: slot, .. } = &mut self.role {
-                            *slot = Some(offer);
+                            *slot = Some(Box::new(offer));
                         }
                     }
                     Some(Command::StreamError(code)) => {
@@ -187,18 +190,23 @@ impl Connection {
             .map(|s| s.into_owned())
             .unwrap_or_default();
         match kind.as_str() {
-            "result" if node.get_optional_child("pair-device-sign").is_some() => self.complete_pairing().await,
+            "result" if node.get_optional_child("pair-device-sign").is_some() => self.complete_pairing(&node).await,
             "result" | "error" => Ok(()),
             _ => self.answer_iq(&id, &xmlns, &node).await,
         }
     }
 
     /// The companion accepted `<pair-success>`: store the device and restart its stream (515).
-    async fn complete_pairing(&mut self) -> Result<(), WireError> {
+    async fn complete_pairing(&mut self, reply: &Node) -> Result<(), WireError> {
         let Role::Unpaired { offer: Some(offer), .. } = &self.role else {
             return Ok(());
         };
-        let offer = offer.clone();
+        let mut offer = (**offer).clone();
+        let identity = reply.get_optional_child_by_tag(&["pair-device-sign", "device-identity"]);
+        offer.device.signed_identity = match identity.and_then(|n| n.content.as_ref()) {
+            Some(wacore_binary::node::NodeContent::Bytes(bytes)) => Some(bytes.clone()),
+            _ => None,
+        };
         self.shared.with(|r| {
             if let Some(account) = r.accounts.get_mut(&offer.phone) {
                 account.devices.insert(offer.device.id, offer.device.clone());
