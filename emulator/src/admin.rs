@@ -2,16 +2,18 @@
 
 use std::sync::Arc;
 
+use axum::extract::Path;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use wacore_binary::builder::NodeBuilder;
 
 use crate::conn;
 use crate::phone::{self, QrCode};
-use crate::state::{Command, Device, Offer, Shared};
+use crate::state::{Command, Device, Offer, Restriction, Shared};
 
 /// An admin request that failed, answered as `{"error": "..."}`.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +85,9 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/admin/scan-qr", post(scan_json))
         .route("/admin/mock-phone/scan-qr", post(scan_text))
         .route("/admin/faults", post(inject_json))
+        .route("/admin/accounts/{phone}/devices/{device}", delete(unlink_device))
+        .route("/admin/accounts/{phone}/ban", post(ban_account))
+        .route("/admin/accounts/{phone}/refuse-logins", post(refuse).delete(allow))
 }
 
 /// A fault to inflict on a logged-in device's connection.
@@ -95,6 +100,34 @@ pub enum Fault {
     StreamError503,
     /// Close the socket without a word.
     Drop,
+    /// `<stream:error><conflict type="replaced"/>`: another client took over the session.
+    Replaced,
+}
+
+/// Body of `POST /admin/accounts/{phone}/ban`.
+#[derive(Debug, Deserialize)]
+pub struct BanRequest {
+    /// Ban reason code (default 101).
+    #[serde(default = "default_ban_code")]
+    pub code: u16,
+    /// How long the ban lasts.
+    pub seconds: u64,
+}
+
+fn default_ban_code() -> u16 {
+    101
+}
+
+/// Body of `POST /admin/accounts/{phone}/refuse-logins`.
+#[derive(Debug, Deserialize)]
+pub struct RefuseRequest {
+    /// The `<failure reason>` every login gets (default 503).
+    #[serde(default = "default_refuse_reason")]
+    pub reason: u16,
+}
+
+fn default_refuse_reason() -> u16 {
+    503
 }
 
 /// Body of `POST /admin/faults`.
@@ -122,13 +155,99 @@ pub fn inject(shared: &Shared, phone: &str, device: u32, fault: Fault) -> Result
         .with(|r| r.online.get(&(phone.to_owned(), device)).cloned())
         .ok_or_else(|| AdminError::NotFound(format!("{phone}:{device} is not connected")))?;
     let command = match fault {
-        Fault::StreamError515 => Command::StreamError(515),
-        Fault::StreamError503 => Command::StreamError(503),
+        Fault::StreamError515 => Command::Terminate(stream_error(515)),
+        Fault::StreamError503 => Command::Terminate(stream_error(503)),
         Fault::Drop => Command::Drop,
+        Fault::Replaced => {
+            let conflict = NodeBuilder::new("conflict").attr("type", "replaced").build();
+            Command::Terminate(NodeBuilder::new("stream:error").children([conflict]).build())
+        }
     };
     connection
         .send(command)
         .map_err(|_| AdminError::NotFound(format!("{phone}:{device} just disconnected")))
+}
+
+fn stream_error(code: u16) -> wacore_binary::node::Node {
+    NodeBuilder::new("stream:error").attr("code", code.to_string()).build()
+}
+
+/// Unlinks `phone:device`: its live connection is logged out (stream error 401) and its next
+/// login fails with 401.
+pub fn unlink(shared: &Shared, phone: &str, device: u32) -> Result<(), AdminError> {
+    shared.with(|r| {
+        let removed = r.accounts.get_mut(phone).and_then(|a| a.devices.remove(&device));
+        removed.ok_or_else(|| AdminError::NotFound(format!("{phone} has no device {device}")))?;
+        r.outbox.remove(&(phone.to_owned(), device));
+        if let Some(connection) = r.online.get(&(phone.to_owned(), device)) {
+            let _ = connection.send(Command::Terminate(stream_error(401)));
+        }
+        Ok(())
+    })
+}
+
+/// Bans `phone` for `duration`: live connections drop, and logins fail with 402 until it ends.
+pub fn ban(shared: &Shared, phone: &str, code: u16, duration: std::time::Duration) -> Result<(), AdminError> {
+    shared.with(|r| {
+        if !r.accounts.contains_key(phone) {
+            return Err(AdminError::NotFound(format!("no account {phone}")));
+        }
+        let until = std::time::Instant::now() + duration;
+        r.restrictions
+            .insert(phone.to_owned(), Restriction::Banned { code, until });
+        r.to_account(phone, || Command::Drop);
+        Ok(())
+    })
+}
+
+/// Makes every login of `phone` fail with `reason` (`None` lifts it, and a ban too).
+pub fn refuse_logins(shared: &Shared, phone: &str, reason: Option<u16>) {
+    shared.with(|r| match reason {
+        Some(reason) => {
+            r.restrictions.insert(phone.to_owned(), Restriction::Refused { reason });
+            r.to_account(phone, || Command::Drop);
+        }
+        None => {
+            r.restrictions.remove(phone);
+        }
+    });
+}
+
+async fn unlink_device(
+    State(shared): State<Arc<Shared>>,
+    Path((phone, device)): Path<(String, u32)>,
+) -> Result<StatusCode, AdminError> {
+    unlink(&shared, &phone, device)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn ban_account(
+    State(shared): State<Arc<Shared>>,
+    Path(phone): Path<String>,
+    Json(request): Json<BanRequest>,
+) -> Result<StatusCode, AdminError> {
+    ban(
+        &shared,
+        &phone,
+        request.code,
+        std::time::Duration::from_secs(request.seconds),
+    )?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn refuse(
+    State(shared): State<Arc<Shared>>,
+    Path(phone): Path<String>,
+    body: Option<Json<RefuseRequest>>,
+) -> StatusCode {
+    let reason = body.map_or_else(default_refuse_reason, |Json(r)| r.reason);
+    refuse_logins(&shared, &phone, Some(reason));
+    StatusCode::NO_CONTENT
+}
+
+async fn allow(State(shared): State<Arc<Shared>>, Path(phone): Path<String>) -> StatusCode {
+    refuse_logins(&shared, &phone, None);
+    StatusCode::NO_CONTENT
 }
 
 async fn list_accounts(State(shared): State<Arc<Shared>>) -> Json<Vec<AccountView>> {

@@ -110,6 +110,10 @@ impl Connection {
             tracing::debug!(phone, device, "login by an unknown device");
             return self.fail(401).await;
         };
+        if let Some(failure) = self.shared.with(|r| r.login_failure(&phone)) {
+            self.send(&failure).await?;
+            return Err(WireError::Closed);
+        }
         let handle = self.handle.clone();
         self.shared.with(|r| r.online.insert((phone.clone(), device), handle));
         self.role = Role::LoggedIn(Me { phone, device });
@@ -141,8 +145,8 @@ impl Connection {
                             *slot = Some(Box::new(offer));
                         }
                     }
-                    Some(Command::StreamError(code)) => {
-                        self.send(&NodeBuilder::new("stream:error").attr("code", code.to_string()).build()).await?;
+                    Some(Command::Terminate(stanza)) => {
+                        self.send(&stanza).await?;
                         return Ok(());
                     }
                     Some(Command::Drop) | None => return Ok(()),

@@ -86,6 +86,21 @@ impl Emulator {
         admin::inject(&self.shared, phone, device, fault).map_err(|e| anyhow::anyhow!("{e}"))
     }
 
+    /// Unlinks `phone:device` (see `DELETE /admin/accounts/{phone}/devices/{device}`).
+    pub fn unlink(&self, phone: &str, device: u32) -> anyhow::Result<()> {
+        admin::unlink(&self.shared, phone, device).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// Bans `phone` temporarily (see `POST /admin/accounts/{phone}/ban`).
+    pub fn ban(&self, phone: &str, code: u16, duration: std::time::Duration) -> anyhow::Result<()> {
+        admin::ban(&self.shared, phone, code, duration).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// Refuses (`Some(reason)`) or allows again (`None`) every login of `phone`.
+    pub fn refuse_logins(&self, phone: &str, reason: Option<u16>) {
+        admin::refuse_logins(&self.shared, phone, reason);
+    }
+
     /// The pattern of every handshake completed so far, oldest first.
     pub fn handshakes(&self) -> Vec<Pattern> {
         self.shared.with(|r| r.handshakes.clone())

@@ -17,8 +17,8 @@ pub enum Command {
     Send(Node),
     /// Remember the device offered in the `<pair-success>` that follows.
     Offer(Offer),
-    /// Send `<stream:error code=…/>` and close.
-    StreamError(u16),
+    /// Send this final stanza (a `<stream:error>`) and close.
+    Terminate(Node),
     /// Close the socket without a word.
     Drop,
 }
@@ -52,6 +52,23 @@ pub struct Device {
     pub signed_identity: Option<Vec<u8>>,
     /// Uploaded prekeys; until then peers are not told about the device.
     pub keys: Option<KeyBundle>,
+}
+
+/// Why an account's devices cannot log in.
+#[derive(Debug, Clone, Copy)]
+pub enum Restriction {
+    /// Temporarily banned: login failure 402 with the ban code and the seconds left.
+    Banned {
+        /// WhatsApp's ban reason code (101 too many messages to non-contacts, ...).
+        code: u16,
+        /// When the ban ends.
+        until: std::time::Instant,
+    },
+    /// Every login fails with this `<failure reason>`.
+    Refused {
+        /// The failure reason (503 and 500 make clients retry; 403 logs them out).
+        reason: u16,
+    },
 }
 
 /// A stanza waiting for a device: messages stay until the device receipts them, receipts and
@@ -122,6 +139,8 @@ pub struct Registry {
     pub handshakes: Vec<crate::noise::Pattern>,
     /// Stanzas for each (phone, device), delivered at its next login if it is offline.
     pub outbox: HashMap<(String, u32), Vec<Queued>>,
+    /// Accounts whose logins are refused, and why.
+    pub restrictions: HashMap<String, Restriction>,
     next_phone: u64,
     next_raw_id: u32,
 }
@@ -251,6 +270,42 @@ impl Registry {
         let nodes = queue.iter().map(|q| q.node.clone()).collect();
         queue.retain(|q| q.durable);
         nodes
+    }
+
+    /// The `<failure>` a login of `phone` must get now, if any (an expired ban is lifted).
+    pub fn login_failure(&mut self, phone: &str) -> Option<Node> {
+        use wacore_binary::builder::NodeBuilder;
+        match self.restrictions.get(phone).copied()? {
+            Restriction::Banned { until, .. } if until <= std::time::Instant::now() => {
+                self.restrictions.remove(phone);
+                None
+            }
+            Restriction::Banned { code, until } => {
+                let left = until
+                    .saturating_duration_since(std::time::Instant::now())
+                    .as_secs()
+                    .max(1);
+                Some(
+                    NodeBuilder::new("failure")
+                        .attr("reason", "402")
+                        .attr("code", code.to_string())
+                        .attr("expire", left.to_string())
+                        .build(),
+                )
+            }
+            Restriction::Refused { reason } => {
+                Some(NodeBuilder::new("failure").attr("reason", reason.to_string()).build())
+            }
+        }
+    }
+
+    /// Sends `command` to every live connection of `phone`.
+    pub fn to_account(&self, phone: &str, command: impl Fn() -> Command) {
+        for ((owner, _), connection) in &self.online {
+            if owner == phone {
+                let _ = connection.send(command());
+            }
+        }
     }
 
     /// Drops the queued messages `ids` of `phone:device` (the device receipted them).

@@ -1,0 +1,108 @@
+//! The phone's and the server's ways of ending a session, seen by real clients: unlink, a
+//! replaced stream, a temporary ban (and its end), refused logins.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{connect, pair_with};
+use wa_emulator::{Emulator, Fault};
+use whatsapp_rust::prelude::Event;
+use whatsapp_rust::store::traits::Backend;
+
+fn store() -> Arc<dyn Backend> {
+    Arc::new(whatsapp_rust::wacore::store::InMemoryBackend::new())
+}
+
+#[tokio::test]
+async fn unlinking_logs_the_device_out_for_good() {
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let keys = store();
+    let (mut companion, device) = pair_with(&emulator, Arc::clone(&keys), "15550000011", "carol").await;
+    emulator.unlink("15550000011", device).unwrap();
+    companion
+        .wait_for("LoggedOut", |e| matches!(e, Event::LoggedOut(_)).then_some(()))
+        .await;
+    companion.handle.shutdown().await;
+
+    let mut again = connect(&emulator, keys, "carol").await;
+    again
+        .wait_for("LoggedOut at login", |e| match e {
+            Event::LoggedOut(out) => Some(assert!(out.on_connect)),
+            Event::Connected(_) => panic!("an unlinked device logged in"),
+            _ => None,
+        })
+        .await;
+    again.handle.shutdown().await;
+    emulator.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_replaced_stream_is_reported() {
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (mut companion, device) = pair_with(&emulator, store(), "15550000012", "dave").await;
+    emulator.inject("15550000012", device, Fault::Replaced).unwrap();
+    companion
+        .wait_for("StreamReplaced", |e| {
+            matches!(e, Event::StreamReplaced(_)).then_some(())
+        })
+        .await;
+    companion.handle.shutdown().await;
+    emulator.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_temporary_ban_reports_its_expiry_and_ends() {
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let keys = store();
+    let (mut companion, _) = pair_with(&emulator, Arc::clone(&keys), "15550000013", "erin").await;
+    let ban = Duration::from_secs(3);
+    let ends = tokio::time::Instant::now() + ban;
+    emulator.ban("15550000013", 102, ban).unwrap();
+    let expire = companion
+        .wait_for("TemporaryBan", |e| match e {
+            Event::TemporaryBan(ban) => Some(ban.expire),
+            _ => None,
+        })
+        .await;
+    assert!(
+        expire > chrono::Duration::zero() && expire <= chrono::Duration::seconds(3),
+        "{expire:?}"
+    );
+    companion.handle.shutdown().await;
+
+    // The ban is over when its time is: the same keys log in again.
+    tokio::time::sleep_until(ends).await;
+    let mut again = connect(&emulator, keys, "erin").await;
+    again
+        .wait_for("Connected after the ban", |e| {
+            matches!(e, Event::Connected(_)).then_some(())
+        })
+        .await;
+    again.handle.shutdown().await;
+    emulator.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn refused_logins_log_out_until_allowed() {
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let keys = store();
+    let (companion, _) = pair_with(&emulator, Arc::clone(&keys), "15550000014", "frank").await;
+    companion.handle.shutdown().await;
+    emulator.refuse_logins("15550000014", Some(403));
+    let mut refused = connect(&emulator, Arc::clone(&keys), "frank").await;
+    refused
+        .wait_for("LoggedOut", |e| matches!(e, Event::LoggedOut(_)).then_some(()))
+        .await;
+    refused.handle.shutdown().await;
+    emulator.refuse_logins("15550000014", None);
+    let mut allowed = connect(&emulator, keys, "frank").await;
+    allowed
+        .wait_for("Connected", |e| matches!(e, Event::Connected(_)).then_some(()))
+        .await;
+    allowed.handle.shutdown().await;
+    emulator.stop().await.unwrap();
+}
