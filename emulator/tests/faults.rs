@@ -29,13 +29,14 @@ async fn unlinking_logs_the_device_out_for_good() {
     companion.handle.shutdown().await;
 
     let mut again = connect(&emulator, keys, "carol").await;
-    again
+    let at_login = again
         .wait_for("LoggedOut at login", |e| match e {
-            Event::LoggedOut(out) => Some(assert!(out.on_connect)),
+            Event::LoggedOut(out) => Some(out.on_connect),
             Event::Connected(_) => panic!("an unlinked device logged in"),
             _ => None,
         })
         .await;
+    assert!(at_login, "the refusal came at login");
     again.handle.shutdown().await;
     emulator.stop().await.unwrap();
 }
