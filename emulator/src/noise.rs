@@ -2,6 +2,7 @@
 //! cached server key) and XXfallback (an IK the server cannot accept).
 
 use buffa::Message;
+use wacore::libsignal::protocol::KeyPair;
 use wacore_binary::consts::{NOISE_PATTERN_IK, NOISE_PATTERN_XX, NOISE_PATTERN_XXFALLBACK, WA_CONN_HEADER};
 use wacore_noise::{NoiseCipher, NoiseHandshake};
 use waproto::whatsapp as wa;
@@ -80,12 +81,7 @@ async fn accept_xx(
     };
     let mut noise = NoiseHandshake::new(name, &WA_CONN_HEADER).map_err(protocol)?;
     noise.authenticate(&client_ephemeral);
-    let ephemeral = wacore::crypto::generate_curve_key_pair();
-    let ephemeral_public = key32(ephemeral.public_key.public_key_bytes())?;
-    noise.authenticate(&ephemeral_public);
-    noise
-        .mix_shared_secret(ephemeral.private_key.serialize(), &client_ephemeral)
-        .map_err(protocol)?;
+    let (ephemeral, ephemeral_public) = server_ephemeral(&mut noise, &client_ephemeral)?;
     let encrypted_static = noise.encrypt(&identity.static_public()).map_err(protocol)?;
     noise
         .mix_shared_secret(identity.static_key.private_key.serialize(), &client_ephemeral)
@@ -144,12 +140,7 @@ async fn accept_ik(
     let Ok(payload) = noise.decrypt(encrypted_payload) else {
         return Ok(None);
     };
-    let ephemeral = wacore::crypto::generate_curve_key_pair();
-    let ephemeral_public = key32(ephemeral.public_key.public_key_bytes())?;
-    noise.authenticate(&ephemeral_public);
-    noise
-        .mix_shared_secret(ephemeral.private_key.serialize(), &client_ephemeral)
-        .map_err(protocol)?;
+    let (ephemeral, ephemeral_public) = server_ephemeral(&mut noise, &client_ephemeral)?;
     noise
         .mix_shared_secret(ephemeral.private_key.serialize(), &client_static)
         .map_err(protocol)?;
@@ -163,6 +154,18 @@ async fn accept_ik(
         payload,
         pattern: Pattern::Ik,
     }))
+}
+
+/// The server's ephemeral key: generated, mixed into the transcript (`e`) and agreed with the
+/// client's ephemeral (`ee`).
+fn server_ephemeral(noise: &mut NoiseHandshake, client_ephemeral: &[u8; 32]) -> Result<(KeyPair, [u8; 32]), WireError> {
+    let ephemeral = wacore::crypto::generate_curve_key_pair();
+    let public = key32(ephemeral.public_key.public_key_bytes())?;
+    noise.authenticate(&public);
+    noise
+        .mix_shared_secret(ephemeral.private_key.serialize(), client_ephemeral)
+        .map_err(protocol)?;
+    Ok((ephemeral, public))
 }
 
 async fn send_server_hello(
