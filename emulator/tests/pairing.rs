@@ -17,12 +17,7 @@ async fn qr_pairing_reaches_connected_and_a_restart_logs_in_again() {
     let backend: Arc<dyn Backend> = Arc::new(whatsapp_rust::wacore::store::InMemoryBackend::new());
 
     let mut companion = connect(&emulator, Arc::clone(&backend), "alice").await;
-    let qr = companion
-        .wait_for("a QR code", |e| match e {
-            Event::PairingQrCode(qr) => Some(qr.code.clone()),
-            _ => None,
-        })
-        .await;
+    let qr = companion.qr().await;
     let scanned = std::time::Instant::now();
     let linked = emulator.scan_qr(&qr, Some("15550001111")).unwrap();
     assert_eq!(linked.phone, "15550001111");
@@ -86,12 +81,7 @@ async fn an_unknown_device_is_logged_out() {
     let other = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let backend: Arc<dyn Backend> = Arc::new(whatsapp_rust::wacore::store::InMemoryBackend::new());
     let mut companion = connect(&other, Arc::clone(&backend), "bob").await;
-    let qr = companion
-        .wait_for("a QR code", |e| match e {
-            Event::PairingQrCode(qr) => Some(qr.code.clone()),
-            _ => None,
-        })
-        .await;
+    let qr = companion.qr().await;
     other.scan_qr(&qr, None).unwrap();
     companion
         .wait_for("Connected", |e| matches!(e, Event::Connected(_)).then_some(()))

@@ -44,6 +44,15 @@ pub async fn connect(emulator: &Emulator, backend: Arc<dyn Backend>, push_name: 
 }
 
 impl Companion {
+    /// The next QR code the client shows.
+    pub async fn qr(&mut self) -> String {
+        self.wait_for("a QR code", |e| match e {
+            Event::PairingQrCode(qr) => Some(qr.code.clone()),
+            _ => None,
+        })
+        .await
+    }
+
     /// The first event `pick` accepts, within [`STEP`].
     pub async fn wait_for<T>(&mut self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
         let deadline = tokio::time::Instant::now() + STEP;
@@ -73,12 +82,7 @@ pub async fn pair_with(
     push_name: &str,
 ) -> (Companion, u32) {
     let mut companion = connect(emulator, backend, push_name).await;
-    let qr = companion
-        .wait_for("a QR code", |e| match e {
-            Event::PairingQrCode(qr) => Some(qr.code.clone()),
-            _ => None,
-        })
-        .await;
+    let qr = companion.qr().await;
     let linked = emulator.scan_qr(&qr, Some(phone)).unwrap();
     companion
         .wait_for("Connected", |e| matches!(e, Event::Connected(_)).then_some(()))
