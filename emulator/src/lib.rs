@@ -118,6 +118,20 @@ impl Emulator {
             .await;
     }
 
+    /// Resolves once `phone:device` has no live connection.
+    pub async fn wait_until_offline(&self, phone: &str, device: u32) {
+        let key = (phone.to_owned(), device);
+        self.shared.until(|r| !r.online.contains_key(&key)).await;
+    }
+
+    /// Resolves once at least `count` stanzas wait in the queue of `phone:device`.
+    pub async fn wait_for_queued(&self, phone: &str, device: u32, count: usize) {
+        let key = (phone.to_owned(), device);
+        self.shared
+            .until(|r| r.outbox.get(&key).map_or(0, Vec::len) >= count)
+            .await;
+    }
+
     /// Stops accepting connections and waits for the server task.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());

@@ -74,12 +74,14 @@ async fn text_is_delivered_receipted_read_and_queued_while_offline() {
 
     // Bob goes offline; Alice's next message waits for him and arrives when he is back.
     bob.handle.shutdown().await;
+    emulator.wait_until_offline("15550000002", bob_device).await;
     let queued = alice
         .handle
         .client()
         .send_message(bob_jid, text("while you were away"))
         .await
         .unwrap();
+    emulator.wait_for_queued("15550000002", bob_device, 1).await;
     let mut bob = connect(&emulator, bob_keys, "bob").await;
     let (body, id, offline) = received_text(&mut bob).await;
     assert_eq!(
