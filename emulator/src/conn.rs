@@ -166,6 +166,16 @@ impl Connection {
                     None => Ok(()),
                 };
             }
+            ("presence", Role::LoggedIn(me)) => {
+                let me = me.clone();
+                self.shared.with(|r| routing::route_presence(r, &me, &node));
+                return Ok(());
+            }
+            ("chatstate", Role::LoggedIn(me)) => {
+                let me = me.clone();
+                self.shared.with(|r| routing::route_chatstate(r, &me, &node));
+                return Ok(());
+            }
             ("receipt", Role::LoggedIn(me)) => {
                 let me = me.clone();
                 self.shared.with(|r| routing::route_receipt(r, &me, &node));

@@ -355,6 +355,84 @@ pub fn route_receipt(registry: &mut Registry, me: &Me, receipt: &Node) {
     }
 }
 
+/// `<presence>` from a device: `available`/`unavailable` is announced to the account's
+/// subscribers; `subscribe` records the subscription and answers with the current presence.
+pub fn route_presence(registry: &mut Registry, me: &Me, presence: &Node) {
+    let kind = attr(presence, "type").unwrap_or_else(|| "available".into());
+    match kind.as_str() {
+        "available" | "unavailable" => {
+            let available = kind == "available";
+            registry.presence.insert(me.phone.clone(), (available, now_secs()));
+            let node = presence_node(&me.phone, available, now_secs());
+            let subscribers: Vec<(String, u32)> = registry
+                .subscribers
+                .get(&me.phone)
+                .map(|s| s.iter().cloned().collect())
+                .unwrap_or_default();
+            for (phone, device) in subscribers {
+                registry.push_live(&phone, device, node.clone());
+            }
+        }
+        "subscribe" => {
+            let Some(target) = presence.attrs().optional_jid("to") else {
+                return;
+            };
+            let Some(account) = registry.resolve(&target) else {
+                return;
+            };
+            let phone = account.phone.clone();
+            registry
+                .subscribers
+                .entry(phone.clone())
+                .or_default()
+                .insert((me.phone.clone(), me.device));
+            let (available, since) = registry.presence.get(&phone).copied().unwrap_or((false, 0));
+            registry.push_live(&me.phone, me.device, presence_node(&phone, available, since));
+        }
+        "unsubscribe" => {
+            let Some(target) = presence.attrs().optional_jid("to") else {
+                return;
+            };
+            let phone = registry.resolve(&target).map(|a| a.phone.clone());
+            if let Some(subscribers) = phone.and_then(|p| registry.subscribers.get_mut(&p)) {
+                subscribers.remove(&(me.phone.clone(), me.device));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn presence_node(phone: &str, available: bool, since: u64) -> Node {
+    let builder = NodeBuilder::new("presence").attr("from", format!("{phone}@s.whatsapp.net"));
+    if available {
+        builder.attr("type", "available").build()
+    } else {
+        let builder = builder.attr("type", "unavailable");
+        if since > 0 {
+            builder.attr("last", since.to_string()).build()
+        } else {
+            builder.build()
+        }
+    }
+}
+
+/// `<chatstate to>` (typing, recording, paused) goes live to every device of the recipient.
+pub fn route_chatstate(registry: &mut Registry, me: &Me, chatstate: &Node) {
+    let Some(to) = chatstate.attrs().optional_jid("to") else {
+        return;
+    };
+    let Some(account) = registry.resolve(&to) else { return };
+    let devices: Vec<u32> = account.devices.keys().copied().collect();
+    let phone = account.phone.clone();
+    let node = NodeBuilder::new("chatstate")
+        .attr("from", format!("{}@s.whatsapp.net", me.phone))
+        .children(chatstate.children().map(<[Node]>::to_vec).unwrap_or_default())
+        .build();
+    for device in devices {
+        registry.push_live(&phone, device, node.clone());
+    }
+}
+
 fn device_mut<'a>(registry: &'a mut Registry, me: &Me) -> Option<&'a mut crate::state::Device> {
     registry.accounts.get_mut(&me.phone)?.devices.get_mut(&me.device)
 }

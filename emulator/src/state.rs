@@ -141,6 +141,10 @@ pub struct Registry {
     pub outbox: HashMap<(String, u32), Vec<Queued>>,
     /// Accounts whose logins are refused, and why.
     pub restrictions: HashMap<String, Restriction>,
+    /// Last presence each account announced: available, and when it changed (unix seconds).
+    pub presence: HashMap<String, (bool, u64)>,
+    /// Devices subscribed to each account's presence.
+    pub subscribers: HashMap<String, std::collections::HashSet<(String, u32)>>,
     next_phone: u64,
     next_raw_id: u32,
 }
@@ -296,6 +300,13 @@ impl Registry {
             Restriction::Refused { reason } => {
                 Some(NodeBuilder::new("failure").attr("reason", reason.to_string()).build())
             }
+        }
+    }
+
+    /// Sends `node` to the live connection of `phone:device`, if any (nothing is queued).
+    pub fn push_live(&self, phone: &str, device: u32, node: Node) {
+        if let Some(connection) = self.online.get(&(phone.to_owned(), device)) {
+            let _ = connection.send(Command::Send(node));
         }
     }
 

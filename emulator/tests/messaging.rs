@@ -10,7 +10,7 @@ use common::{Companion, connect, pair};
 use wa_emulator::Emulator;
 use whatsapp_rust::prelude::Event;
 use whatsapp_rust::store::traits::Backend;
-use whatsapp_rust::types::presence::ReceiptType;
+use whatsapp_rust::types::presence::{ChatPresence, ReceiptType};
 use whatsapp_rust::waproto::whatsapp as wa;
 
 fn text(body: &str) -> wa::Message {
@@ -42,7 +42,7 @@ async fn receipt(companion: &mut Companion, id: &str, kind: ReceiptType) {
 }
 
 #[tokio::test]
-async fn text_is_delivered_receipted_read_and_queued_while_offline() {
+async fn text_receipts_presence_typing_and_the_offline_queue() {
     let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let (mut alice, alice_device) = pair(&emulator, "15550000001", "alice").await;
     let bob_keys: Arc<dyn Backend> = Arc::new(whatsapp_rust::wacore::store::InMemoryBackend::new());
@@ -71,6 +71,45 @@ async fn text_is_delivered_receipted_read_and_queued_while_offline() {
         .await
         .unwrap();
     receipt(&mut alice, &sent.message_id, ReceiptType::Read).await;
+
+    // Presence and typing: Alice subscribes to Bob, sees him come online, then sees him type.
+    alice
+        .handle
+        .client()
+        .presence()
+        .subscribe(bob_jid.clone())
+        .await
+        .unwrap();
+    bob.handle.client().presence().set_available().await.unwrap();
+    alice
+        .wait_for("Bob available", |e| match e {
+            Event::Presence(p) if p.from.user.as_str() == "15550000002" && !p.unavailable => Some(()),
+            _ => None,
+        })
+        .await;
+    bob.handle
+        .client()
+        .chatstate()
+        .send_composing(&alice_jid)
+        .await
+        .unwrap();
+    alice
+        .wait_for("Bob typing", |e| match e {
+            Event::ChatPresence(c) if c.state == ChatPresence::Composing => Some(()),
+            _ => None,
+        })
+        .await;
+    bob.handle.client().presence().set_unavailable().await.unwrap();
+    let last_seen = alice
+        .wait_for("Bob away", |e| match e {
+            Event::Presence(p) if p.from.user.as_str() == "15550000002" && p.unavailable => Some(p.last_seen),
+            _ => None,
+        })
+        .await;
+    assert!(
+        last_seen.is_some(),
+        "an unavailable presence carries the last-seen time"
+    );
 
     // Bob goes offline; Alice's next message waits for him and arrives when he is back.
     bob.handle.shutdown().await;
