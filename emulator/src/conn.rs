@@ -247,6 +247,10 @@ impl Connection {
                 self.shared.with(|r| encrypt(r, &me, node))
             }
             ("usync", _) => Ok(vec![self.shared.with(|r| routing::usync(r, node))]),
+            ("blocklist", Role::LoggedIn(me)) => {
+                let me = me.clone();
+                Ok(self.shared.with(|r| routing::blocklist(r, &me, node)))
+            }
             _ => Ok(Vec::new()),
         };
         match reply {

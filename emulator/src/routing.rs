@@ -272,6 +272,9 @@ pub fn route_message(registry: &mut Registry, me: &Me, message: &Node) -> Option
         let Some(account) = registry.resolve(&target) else {
             continue;
         };
+        if blocks(account, &me.phone) {
+            continue;
+        }
         let (phone, device) = (account.phone.clone(), u32::from(target.device));
         if phone == me.phone && device == me.device {
             continue;
@@ -431,6 +434,49 @@ pub fn route_chatstate(registry: &mut Registry, me: &Me, chatstate: &Node) {
     for device in devices {
         registry.push_live(&phone, device, node.clone());
     }
+}
+
+/// `blocklist` IQs: `get` lists the blocked JIDs; `set` with `<item action jid>` blocks or unblocks.
+pub fn blocklist(registry: &mut Registry, me: &Me, iq: &Node) -> Vec<Node> {
+    if attr(iq, "type").as_deref() == Some("set") {
+        for item in iq.get_children_by_tag("item") {
+            let (Some(jid), Some(action)) = (item.attrs().optional_jid("jid"), attr(item, "action")) else {
+                continue;
+            };
+            let blocked_phone = registry
+                .resolve(&jid)
+                .map(|a| a.phone.clone())
+                .unwrap_or_else(|| jid.user.to_string());
+            let Some(account) = registry.accounts.get_mut(&me.phone) else {
+                return Vec::new();
+            };
+            let key = jid.to_non_ad().to_string();
+            if action == "block" {
+                account.blocked.insert(key, (blocked_phone, now_secs()));
+            } else {
+                account
+                    .blocked
+                    .retain(|k, (phone, _)| *k != key && *phone != blocked_phone);
+            }
+        }
+        return Vec::new();
+    }
+    let items = registry.accounts.get(&me.phone).map(|a| {
+        a.blocked
+            .iter()
+            .map(|(jid, (_, t))| {
+                NodeBuilder::new("item")
+                    .attr("jid", jid.clone())
+                    .attr("t", t.to_string())
+                    .build()
+            })
+            .collect::<Vec<_>>()
+    });
+    vec![NodeBuilder::new("list").children(items.unwrap_or_default()).build()]
+}
+
+fn blocks(account: &Account, phone: &str) -> bool {
+    account.blocked.values().any(|(blocked, _)| blocked == phone)
 }
 
 fn device_mut<'a>(registry: &'a mut Registry, me: &Me) -> Option<&'a mut crate::state::Device> {

@@ -93,6 +93,8 @@ pub struct Account {
     pub raw_id: u32,
     /// Linked companions by device id.
     pub devices: BTreeMap<u32, Device>,
+    /// Blocked contacts: the JID as the client sent it → (the blocked phone number, when).
+    pub blocked: BTreeMap<String, (String, u64)>,
     next_device: u32,
 }
 
@@ -228,6 +230,7 @@ impl Registry {
             identity: wacore::crypto::generate_curve_key_pair(),
             raw_id,
             devices: BTreeMap::new(),
+            blocked: BTreeMap::new(),
             next_device: 1,
         })
     }

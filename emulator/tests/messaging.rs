@@ -42,7 +42,7 @@ async fn receipt(companion: &mut Companion, id: &str, kind: ReceiptType) {
 }
 
 #[tokio::test]
-async fn text_receipts_presence_typing_and_the_offline_queue() {
+async fn text_receipts_presence_typing_blocking_and_the_offline_queue() {
     let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let (mut alice, alice_device) = pair(&emulator, "15550000001", "alice").await;
     let bob_keys: Arc<dyn Backend> = Arc::new(whatsapp_rust::wacore::store::InMemoryBackend::new());
@@ -117,7 +117,7 @@ async fn text_receipts_presence_typing_and_the_offline_queue() {
     let queued = alice
         .handle
         .client()
-        .send_message(bob_jid, text("while you were away"))
+        .send_message(bob_jid.clone(), text("while you were away"))
         .await
         .unwrap();
     emulator.wait_for_queued("15550000002", bob_device, 1).await;
@@ -133,11 +133,36 @@ async fn text_receipts_presence_typing_and_the_offline_queue() {
     let reply = bob
         .handle
         .client()
-        .send_message(alice_jid, text("back now"))
+        .send_message(alice_jid.clone(), text("back now"))
         .await
         .unwrap();
     let (body, id, _) = received_text(&mut alice).await;
     assert_eq!((body.as_str(), id.as_str()), ("back now", reply.message_id.as_str()));
+
+    // Bob blocks Alice: her next message is not delivered; after he unblocks, messages flow again.
+    let blocking = bob.handle.client();
+    blocking.blocking().block(&alice_jid).await.unwrap();
+    assert_eq!(blocking.blocking().get_blocklist().await.unwrap().len(), 1);
+    alice
+        .handle
+        .client()
+        .send_message(bob_jid.clone(), text("are you there?"))
+        .await
+        .unwrap();
+    blocking.blocking().unblock(&alice_jid).await.unwrap();
+    assert!(blocking.blocking().get_blocklist().await.unwrap().is_empty());
+    let after = alice
+        .handle
+        .client()
+        .send_message(bob_jid, text("unblocked"))
+        .await
+        .unwrap();
+    let (body, id, _) = received_text(&mut bob).await;
+    assert_eq!(
+        (body.as_str(), id.as_str()),
+        ("unblocked", after.message_id.as_str()),
+        "the blocked message never arrived"
+    );
 
     alice.handle.shutdown().await;
     bob.handle.shutdown().await;
