@@ -47,7 +47,7 @@ pub async fn serve(shared: Arc<Shared>, socket: WebSocket) {
         }
     };
     tracing::debug!(pattern = ?established.pattern, "handshake done");
-    shared.with(|r| r.handshakes.push(established.pattern));
+    shared.with(|r| r.record_handshake(established.pattern));
     io.encrypt_with(established.read, established.write);
     let payload = match wa::ClientPayload::decode_from_slice(&established.payload) {
         Ok(payload) => payload,

@@ -37,25 +37,24 @@ impl ServerIdentity {
         let static_key = wacore::crypto::generate_curve_key_pair();
         let now = now_secs();
         let valid_until = now + 10 * 365 * 24 * 3600;
+        let not_before = now.saturating_sub(3600);
+        let intermediate_key = intermediate.public_key.public_key_bytes();
         let intermediate_cert = certificate(
             &root,
-            noise_certificate::Details {
-                serial: Some(INTERMEDIATE_SERIAL),
-                issuer_serial: Some(ROOT_SERIAL),
-                key: Some(intermediate.public_key.public_key_bytes().to_vec()),
-                not_before: Some(now.saturating_sub(3600)),
-                not_after: Some(valid_until),
-            },
+            INTERMEDIATE_SERIAL,
+            ROOT_SERIAL,
+            intermediate_key,
+            not_before,
+            valid_until,
         )?;
+        let static_public = static_key.public_key.public_key_bytes();
         let leaf_cert = certificate(
             &intermediate,
-            noise_certificate::Details {
-                serial: Some(LEAF_SERIAL),
-                issuer_serial: Some(INTERMEDIATE_SERIAL),
-                key: Some(static_key.public_key.public_key_bytes().to_vec()),
-                not_before: Some(now.saturating_sub(3600)),
-                not_after: Some(valid_until),
-            },
+            LEAF_SERIAL,
+            INTERMEDIATE_SERIAL,
+            static_public,
+            not_before,
+            valid_until,
         )?;
         let chain = wa::CertChain {
             leaf: buffa::MessageField::some(leaf_cert),
@@ -75,10 +74,22 @@ impl ServerIdentity {
     }
 }
 
+/// A certificate for `key` (serial `serial`), signed by `issuer` (serial `issuer_serial`).
 fn certificate(
     issuer: &KeyPair,
-    details: noise_certificate::Details,
+    serial: u32,
+    issuer_serial: u32,
+    key: &[u8],
+    not_before: u64,
+    not_after: u64,
 ) -> anyhow::Result<wa::cert_chain::NoiseCertificate> {
+    let details = noise_certificate::Details {
+        serial: Some(serial),
+        issuer_serial: Some(issuer_serial),
+        key: Some(key.to_vec()),
+        not_before: Some(not_before),
+        not_after: Some(not_after),
+    };
     let details = details.encode_to_vec();
     let signature = wacore::crypto::calculate_curve_signature(&issuer.private_key, &details)
         .map_err(|e| anyhow::anyhow!("sign certificate: {e}"))?;

@@ -101,7 +101,7 @@ impl Emulator {
         admin::refuse_logins(&self.shared, phone, reason);
     }
 
-    /// The pattern of every handshake completed so far, oldest first.
+    /// The patterns of the most recent handshakes (up to 1,024), oldest first.
     pub fn handshakes(&self) -> Vec<Pattern> {
         self.shared.with(|r| r.handshakes.clone())
     }

@@ -137,7 +137,8 @@ pub struct Registry {
     pub pending: HashMap<String, Pending>,
     /// Logged-in connections by (phone, device).
     pub online: HashMap<(String, u32), ConnectionHandle>,
-    /// The pattern of every completed handshake, in order (for tests and diagnostics).
+    /// The patterns of the most recent completed handshakes, oldest first (for tests and
+    /// diagnostics; bounded so a long-running emulator does not grow).
     pub handshakes: Vec<crate::noise::Pattern>,
     /// Stanzas for each (phone, device), delivered at its next login if it is offline.
     pub outbox: HashMap<(String, u32), Vec<Queued>>,
@@ -150,6 +151,9 @@ pub struct Registry {
     next_phone: u64,
     next_raw_id: u32,
 }
+
+/// How many handshake patterns [`Registry::handshakes`] keeps.
+pub const HANDSHAKE_HISTORY: usize = 1024;
 
 /// Shared by the WebSocket and admin handlers.
 #[derive(Debug)]
@@ -219,8 +223,7 @@ impl Registry {
                 }
             }
         };
-        self.next_raw_id += 1;
-        let raw_id = self.next_raw_id;
+        let next_raw_id = &mut self.next_raw_id;
         self.accounts.entry(phone.clone()).or_insert_with(|| Account {
             lid: format!(
                 "1{:014}",
@@ -228,7 +231,10 @@ impl Registry {
             ),
             phone,
             identity: wacore::crypto::generate_curve_key_pair(),
-            raw_id,
+            raw_id: {
+                *next_raw_id += 1;
+                *next_raw_id
+            },
             devices: BTreeMap::new(),
             blocked: BTreeMap::new(),
             next_device: 1,
@@ -304,6 +310,14 @@ impl Registry {
                 Some(NodeBuilder::new("failure").attr("reason", reason.to_string()).build())
             }
         }
+    }
+
+    /// Records a completed handshake, keeping the last [`HANDSHAKE_HISTORY`].
+    pub fn record_handshake(&mut self, pattern: crate::noise::Pattern) {
+        if self.handshakes.len() == HANDSHAKE_HISTORY {
+            self.handshakes.remove(0);
+        }
+        self.handshakes.push(pattern);
     }
 
     /// Sends `node` to the live connection of `phone:device`, if any (nothing is queued).
