@@ -13,7 +13,7 @@ use wacore_binary::builder::NodeBuilder;
 
 use crate::conn;
 use crate::phone::{self, QrCode};
-use crate::state::{Command, Device, Offer, Restriction, Shared};
+use crate::state::{Command, Device, Offer, Pending, Restriction, Shared};
 
 /// An admin request that failed, answered as `{"error": "..."}`.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +52,17 @@ pub struct ScanRequest {
     pub phone: Option<String>,
 }
 
-/// A device linked by a scan.
+/// Body of `POST /admin/pair-code`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PairCodeRequest {
+    /// The phone number the companion asked a code for.
+    pub phone: String,
+    /// The 8-character code the companion shows (case and a middle dash are ignored).
+    pub code: String,
+}
+
+/// A device linked by a scan or a pair code.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Linked {
@@ -84,6 +94,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/admin/accounts", get(list_accounts))
         .route("/admin/scan-qr", post(scan_json))
         .route("/admin/mock-phone/scan-qr", post(scan_text))
+        .route("/admin/pair-code", post(enter_pair_code))
         .route("/admin/faults", post(inject_json))
         .route("/admin/accounts/{phone}/devices/{device}", delete(unlink_device))
         .route("/admin/accounts/{phone}/ban", post(ban_account))
@@ -270,6 +281,16 @@ async fn scan_json(
     scan(&shared, &request.qr, request.phone.as_deref()).map(Json)
 }
 
+/// The phone's owner types the code a companion shows; answers once the device is linked.
+async fn enter_pair_code(
+    State(shared): State<Arc<Shared>>,
+    Json(request): Json<PairCodeRequest>,
+) -> Result<Json<Linked>, AdminError> {
+    crate::pair_code::enter_code(&shared, &request.phone, &request.code)
+        .await
+        .map(Json)
+}
+
 /// The upstream harness's form: the raw QR string as the body.
 async fn scan_text(State(shared): State<Arc<Shared>>, body: String) -> Result<Json<Linked>, AdminError> {
     scan(&shared, &body, None).map(Json)
@@ -290,23 +311,31 @@ pub fn scan(shared: &Shared, qr: &str, phone: Option<&str>) -> Result<Linked, Ad
             "the QR code's key does not match its connection".into(),
         ));
     }
+    link(shared, &pending, phone, &code.identity_public, &code.adv_secret)
+}
+
+/// The phone links the companion behind `pending` to its account (the account of `phone`, or
+/// see [`ScanRequest::phone`]): it signs a device identity keyed by `adv_secret` and offers the
+/// companion the device in `<pair-success>`.
+pub fn link(
+    shared: &Shared,
+    pending: &Pending,
+    phone: Option<&str>,
+    identity_public: &[u8; 32],
+    adv_secret: &[u8],
+) -> Result<Linked, AdminError> {
     let (offer, container, lid) = shared.with(|r| {
         let account = r.account_for(phone, pending.push_name.as_deref());
         let id = account.next_device_id();
-        let container = phone::sign_device_identity(
-            &account.identity,
-            account.raw_id,
-            id,
-            &code.identity_public,
-            &code.adv_secret,
-        )
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
+        let container = phone::sign_device_identity(&account.identity, account.raw_id, id, identity_public, adv_secret)
+            .map_err(|e| AdminError::Internal(e.to_string()))?;
         let device = Device {
             id,
-            noise_public: code.noise_public,
+            noise_public: pending.noise_public,
             push_name: pending.push_name.clone(),
             signed_identity: None,
             keys: None,
+            key_shared: false,
         };
         Ok::<_, AdminError>((
             Offer {
@@ -323,7 +352,7 @@ pub fn scan(shared: &Shared, qr: &str, phone: Option<&str>) -> Result<Linked, Ad
         device: offer.device.id,
         lid: lid.clone(),
     };
-    conn::offer_pairing(shared, &code.reference, offer, container, &lid)
-        .ok_or_else(|| AdminError::NotFound("the connection showing this QR code has closed".into()))?;
+    conn::offer_pairing(&pending.connection, offer, container, &lid)
+        .ok_or_else(|| AdminError::NotFound("the companion's connection has closed".into()))?;
     Ok(linked)
 }

@@ -23,6 +23,7 @@ const QR_REFS: usize = 6;
 
 enum Role {
     Unpaired {
+        pending: Pending,
         refs: Vec<String>,
         offer: Option<Box<Offer>>,
     },
@@ -60,8 +61,13 @@ pub async fn serve(shared: Arc<Shared>, socket: WebSocket) {
     let mut connection = Connection {
         shared,
         io,
-        handle,
+        handle: handle.clone(),
         role: Role::Unpaired {
+            pending: Pending {
+                connection: handle,
+                noise_public: established.client_static,
+                push_name: payload.push_name.clone(),
+            },
             refs: Vec::new(),
             offer: None,
         },
@@ -81,10 +87,11 @@ impl Connection {
     async fn start(&mut self, payload: &wa::ClientPayload, noise_public: [u8; 32]) -> Result<(), WireError> {
         if payload.device_pairing_data.is_set() {
             let refs: Vec<String> = (0..QR_REFS).map(|_| format!("2@{}", random_hex(16))).collect();
-            let pending = Pending {
-                connection: self.handle.clone(),
-                noise_public,
-                push_name: payload.push_name.clone(),
+            let Role::Unpaired {
+                pending, refs: slot, ..
+            } = &mut self.role
+            else {
+                return Ok(());
             };
             self.shared.with(|r| {
                 for reference in &refs {
@@ -95,7 +102,7 @@ impl Connection {
                 .iter()
                 .map(|r| NodeBuilder::new("ref").bytes(r.as_bytes().to_vec()).build());
             let pair_device = NodeBuilder::new("pair-device").children(children).build();
-            self.role = Role::Unpaired { refs, offer: None };
+            *slot = refs;
             return self.send(&server_iq("set", "md", vec![pair_device])).await;
         }
         let (Some(user), Some(device)) = (payload.username, payload.device) else {
@@ -111,7 +118,7 @@ impl Connection {
             return self.fail(401).await;
         };
         if let Some(failure) = self.shared.with(|r| r.login_failure(&phone)) {
-            self.send(&failure).await?;
+            self.send_final(&failure).await?;
             return Err(WireError::Closed);
         }
         let handle = self.handle.clone();
@@ -125,7 +132,7 @@ impl Connection {
     }
 
     async fn fail(&mut self, reason: u16) -> Result<(), WireError> {
-        self.send(&NodeBuilder::new("failure").attr("reason", reason.to_string()).build())
+        self.send_final(&NodeBuilder::new("failure").attr("reason", reason.to_string()).build())
             .await?;
         Err(WireError::Closed)
     }
@@ -146,7 +153,7 @@ impl Connection {
                         }
                     }
                     Some(Command::Terminate(stanza)) => {
-                        self.send(&stanza).await?;
+                        self.send_final(&stanza).await?;
                         return Ok(());
                     }
                     Some(Command::Drop) | None => return Ok(()),
@@ -227,7 +234,7 @@ impl Connection {
             }
         });
         tracing::info!(phone = offer.phone, device = offer.device.id, "device linked");
-        self.send(&NodeBuilder::new("stream:error").attr("code", "515").build())
+        self.send_final(&NodeBuilder::new("stream:error").attr("code", "515").build())
             .await?;
         Err(WireError::Closed)
     }
@@ -247,6 +254,7 @@ impl Connection {
                 self.shared.with(|r| encrypt(r, &me, node))
             }
             ("usync", _) => Ok(vec![self.shared.with(|r| routing::usync(r, node))]),
+            ("md", Role::Unpaired { pending, .. }) => self.link_code_stage(pending.clone(), node),
             ("blocklist", Role::LoggedIn(me)) => {
                 let me = me.clone();
                 Ok(self.shared.with(|r| routing::blocklist(r, &me, node)))
@@ -270,6 +278,34 @@ impl Connection {
             self.send(&NodeBuilder::new("ib").attr("from", SERVER).children([offline]).build())
                 .await?;
         }
+        if let ("encrypt", Role::LoggedIn(me)) = (xmlns, &self.role)
+            && node.get_optional_child("registration").is_some()
+        {
+            let me = me.clone();
+            share_app_state_key(&self.shared, &me).await;
+        }
+        Ok(())
+    }
+
+    /// `link_code_companion_reg`: a companion asks for a pair code, or sends its key bundle after
+    /// the phone's `primary_hello`.
+    fn link_code_stage(&self, pending: Pending, node: &Node) -> Result<Vec<Node>, u16> {
+        let stage = node
+            .get_optional_child("link_code_companion_reg")
+            .and_then(|r| r.attrs().optional_string("stage").map(|s| s.into_owned()));
+        match stage.as_deref() {
+            Some("companion_hello") => self
+                .shared
+                .with(|r| crate::pair_code::companion_hello(r, pending, node)),
+            Some("companion_finish") => crate::pair_code::companion_finish(&self.shared, node).map(|()| Vec::new()),
+            _ => Err(400),
+        }
+    }
+
+    /// Sends the last stanza of the connection and closes it cleanly.
+    async fn send_final(&mut self, node: &Node) -> Result<(), WireError> {
+        self.send(node).await?;
+        self.io.close().await;
         Ok(())
     }
 
@@ -287,6 +323,8 @@ impl Connection {
                 for reference in refs {
                     r.pending.remove(reference);
                 }
+                r.link_codes
+                    .retain(|_, waiting| !waiting.pending.connection.same_channel(&self.handle));
             }
             Role::LoggedIn(me) => {
                 let key = (me.phone.clone(), me.device);
@@ -298,9 +336,20 @@ impl Connection {
     }
 }
 
-/// Records the device offered to the connection behind `reference` and sends it `<pair-success>`.
-pub fn offer_pairing(shared: &Shared, reference: &str, offer: Offer, container: Vec<u8>, lid: &str) -> Option<()> {
-    let pending = shared.with(|r| r.pending.get(reference).cloned())?;
+/// Plays the phone sending a new companion the account's app-state key (once, as soon as
+/// the companion's prekeys make a Signal session possible).
+async fn share_app_state_key(shared: &Shared, me: &Me) {
+    let Some(share) = shared.with(|r| r.key_share_due(&me.phone, me.device)) else {
+        return;
+    };
+    match share.seal().await {
+        Ok(message) => shared.with(|r| r.deliver(&me.phone, me.device, message, true)),
+        Err(error) => tracing::warn!(%error, phone = me.phone, device = me.device, "key share not sealed"),
+    }
+}
+
+/// Records the device offered to `connection` and sends it `<pair-success>`.
+pub fn offer_pairing(connection: &ConnectionHandle, offer: Offer, container: Vec<u8>, lid: &str) -> Option<()> {
     let device_jid = format!("{}:{}@s.whatsapp.net", offer.phone, offer.device.id);
     let device_lid = format!("{lid}:{}@lid", offer.device.id);
     let success = NodeBuilder::new("pair-success")
@@ -314,8 +363,8 @@ pub fn offer_pairing(shared: &Shared, reference: &str, offer: Offer, container: 
         ])
         .build();
     let iq = server_iq("set", "md", vec![success]);
-    pending.connection.send(Command::Offer(offer)).ok()?;
-    pending.connection.send(Command::Send(iq)).ok()
+    connection.send(Command::Offer(offer)).ok()?;
+    connection.send(Command::Send(iq)).ok()
 }
 
 fn server_iq(kind: &'static str, xmlns: &'static str, children: Vec<Node>) -> Node {
@@ -411,14 +460,16 @@ fn decode(frame: &[u8]) -> Result<Node, WireError> {
     Ok(node.to_owned())
 }
 
-fn random_hex(bytes: usize) -> String {
-    use rand::RngCore;
+/// `bytes` random bytes in hex (stanza ids, QR refs).
+pub fn random_hex(bytes: usize) -> String {
+    use rand::Rng;
     let mut buffer = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut buffer);
     hex::encode(buffer)
 }
 
-fn now_secs() -> u64 {
+/// Unix time in seconds (stanza timestamps).
+pub fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())

@@ -4,6 +4,7 @@
 //! Real clients pin WhatsApp's root key, so they accept this chain only when built with
 //! `danger-skip-cert-chain-verify`; the structure (serials, leaf key = static key) is still checked.
 
+use crate::conn::now_secs;
 use buffa::Message;
 use wacore::libsignal::protocol::KeyPair;
 use waproto::whatsapp::{self as wa, cert_chain::noise_certificate};
@@ -97,12 +98,6 @@ fn certificate(
         details: Some(details),
         signature: Some(signature.to_vec()),
     })
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

@@ -9,8 +9,10 @@ mod admin;
 mod conn;
 mod identity;
 mod noise;
+mod pair_code;
 mod phone;
 mod routing;
+mod signal;
 mod state;
 mod wire;
 
@@ -24,7 +26,7 @@ use axum::routing::get;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use admin::{AccountView, Fault, FaultRequest, Linked, ScanRequest};
+pub use admin::{AccountView, Fault, FaultRequest, Linked, PairCodeRequest, ScanRequest};
 pub use noise::Pattern;
 
 use crate::identity::ServerIdentity;
@@ -79,6 +81,14 @@ impl Emulator {
     /// Plays the phone: scans a companion's QR code (see `POST /admin/scan-qr`).
     pub fn scan_qr(&self, qr: &str, phone: Option<&str>) -> anyhow::Result<Linked> {
         admin::scan(&self.shared, qr, phone).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// Plays the phone's owner typing the pair code a companion shows for `phone` (see
+    /// `POST /admin/pair-code`); resolves once the device is linked.
+    pub async fn enter_pair_code(&self, phone: &str, code: &str) -> anyhow::Result<Linked> {
+        pair_code::enter_code(&self.shared, phone, code)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     /// Inflicts a fault on the live connection of `phone:device` (see `POST /admin/faults`).

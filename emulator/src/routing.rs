@@ -1,6 +1,7 @@
 //! Routing with real state: prekey uploads and bundles (each one-time key handed out once),
 //! device lists (usync), message fan-out to every recipient device, and receipts relayed back.
 
+use crate::conn::now_secs;
 use buffa::Message as _;
 use wacore::iq::prekeys::{OneTimePreKeyNode, PreKeyBundleUserNode, SignedPreKeyNode};
 use wacore::protocol::ProtocolNode;
@@ -23,7 +24,8 @@ pub struct Me {
 /// Receipt types that stay between a device and the server, never relayed to the peer.
 const LOCAL_RECEIPTS: &[&str] = &["sender", "peer_msg", "hist_sync", "server-error", "read-self"];
 
-fn child_bytes<'a>(node: &'a Node, tag: &str) -> Option<&'a [u8]> {
+/// The bytes content of `node`'s child `tag`.
+pub fn child_bytes<'a>(node: &'a Node, tag: &str) -> Option<&'a [u8]> {
     match &node.get_optional_child(tag)?.content {
         Some(NodeContent::Bytes(bytes)) => Some(bytes),
         _ => None,
@@ -343,6 +345,9 @@ pub fn route_receipt(registry: &mut Registry, me: &Me, receipt: &Node) {
     };
     let phone = peer.phone.clone();
     for device in targets {
+        if phone == me.phone && device == me.device {
+            continue;
+        }
         let mut builder = NodeBuilder::new("receipt")
             .attr("from", from.clone())
             .attr("id", id.clone())
@@ -481,10 +486,4 @@ fn blocks(account: &Account, phone: &str) -> bool {
 
 fn device_mut<'a>(registry: &'a mut Registry, me: &Me) -> Option<&'a mut crate::state::Device> {
     registry.accounts.get_mut(&me.phone)?.devices.get_mut(&me.device)
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

@@ -9,6 +9,7 @@ use wacore::libsignal::protocol::KeyPair;
 use wacore_binary::node::Node;
 
 use crate::identity::ServerIdentity;
+use crate::signal::{AppStateKey, KeyShare};
 
 /// Something the emulator asks a connection task to do.
 #[derive(Debug)]
@@ -52,6 +53,8 @@ pub struct Device {
     pub signed_identity: Option<Vec<u8>>,
     /// Uploaded prekeys; until then peers are not told about the device.
     pub keys: Option<KeyBundle>,
+    /// Whether the phone has sent the device the account's app-state key.
+    pub key_shared: bool,
 }
 
 /// Why an account's devices cannot log in.
@@ -91,6 +94,10 @@ pub struct Account {
     pub identity: KeyPair,
     /// ADV raw id, stable per account.
     pub raw_id: u32,
+    /// The phone's Signal registration id.
+    pub registration_id: u32,
+    /// The app-state key the phone shares with its companions.
+    pub app_state_key: AppStateKey,
     /// Linked companions by device id.
     pub devices: BTreeMap<u32, Device>,
     /// Blocked contacts: the JID as the client sent it → (the blocked phone number, when).
@@ -135,6 +142,8 @@ pub struct Registry {
     pub accounts: BTreeMap<String, Account>,
     /// Waiting QR connections by ref.
     pub pending: HashMap<String, Pending>,
+    /// Companions waiting for a pair code to be typed, by phone number.
+    pub link_codes: HashMap<String, crate::pair_code::LinkCode>,
     /// Logged-in connections by (phone, device).
     pub online: HashMap<(String, u32), ConnectionHandle>,
     /// The patterns of the most recent completed handshakes, oldest first (for tests and
@@ -235,6 +244,8 @@ impl Registry {
                 *next_raw_id += 1;
                 *next_raw_id
             },
+            registration_id: rand::random::<u32>() & 0x3fff,
+            app_state_key: AppStateKey::generate(),
             devices: BTreeMap::new(),
             blocked: BTreeMap::new(),
             next_device: 1,
@@ -349,6 +360,34 @@ impl Registry {
                 !ids.contains(&id)
             });
         }
+    }
+}
+
+impl Registry {
+    /// The key share `phone:device` is owed (once, after its first prekey upload), with the
+    /// one-time prekey it uses taken out of the pool.
+    pub fn key_share_due(&mut self, phone: &str, device: u32) -> Option<KeyShare> {
+        let account = self.accounts.get_mut(phone)?;
+        let (identity, registration_id, key, raw_id) = (
+            account.identity.clone(),
+            account.registration_id,
+            account.app_state_key.clone(),
+            account.raw_id,
+        );
+        let companion = account.devices.get_mut(&device).filter(|d| !d.key_shared)?;
+        let keys = companion.keys.as_mut()?;
+        let mut bundle = keys.clone();
+        bundle.one_time = keys.one_time.pop_first().into_iter().collect();
+        companion.key_shared = true;
+        Some(KeyShare {
+            phone: phone.to_owned(),
+            device,
+            identity,
+            registration_id,
+            bundle,
+            key,
+            raw_id,
+        })
     }
 }
 

@@ -94,6 +94,15 @@ impl FrameIo {
         Ok(frame.to_vec())
     }
 
+    /// Ends the connection after a final stanza: a close frame, then whatever the peer still
+    /// sends is read and dropped until it closes too (for at most two seconds). Closing with
+    /// unread input would reset the TCP connection, and the peer could lose the final stanza.
+    pub async fn close(&mut self) {
+        let _ = self.socket.send(Message::Close(None)).await;
+        let drain = async { while let Some(Ok(_)) = self.socket.recv().await {} };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
+    }
+
     /// Sends one frame, encrypted once the handshake is done.
     pub async fn write(&mut self, payload: &[u8]) -> Result<(), WireError> {
         let sealed = match self.ciphers.as_mut() {

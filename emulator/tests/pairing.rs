@@ -97,3 +97,53 @@ async fn an_unknown_device_is_logged_out() {
     emulator.stop().await.unwrap();
     other.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn pair_code_linking_reaches_connected_and_a_wrong_code_links_nothing() {
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let backend: Arc<dyn Backend> = Arc::new(whatsapp_rust::wacore::store::InMemoryBackend::new());
+    let mut companion = connect(&emulator, backend, "carol").await;
+    companion.qr().await;
+    let options = whatsapp_rust::pair_code::PairCodeOptions {
+        phone_number: "15550002222".into(),
+        ..Default::default()
+    };
+    let code = companion.handle.client().pair_with_code(options).await.unwrap();
+    assert_eq!(code.len(), 8, "the client shows an 8-character code: {code}");
+
+    let wrong = if code.starts_with('A') { "BBBBBBBB" } else { "AAAAAAAA" };
+    let refused = emulator.enter_pair_code("15550002222", wrong).await;
+    assert!(refused.is_err(), "a wrong code must not link a device");
+    assert!(
+        emulator.enter_pair_code("15550009999", &code).await.is_err(),
+        "no companion waits for that number"
+    );
+
+    // The phone retires the spent code; the companion asks for a new one and that one works.
+    companion
+        .wait_for("PairingCodeRefresh", |e| {
+            matches!(e, Event::PairingCodeRefresh(_)).then_some(())
+        })
+        .await;
+    let options = whatsapp_rust::pair_code::PairCodeOptions {
+        phone_number: "15550002222".into(),
+        ..Default::default()
+    };
+    let code = companion.handle.client().pair_with_code(options).await.unwrap();
+    let entered = std::time::Instant::now();
+    let linked = emulator
+        .enter_pair_code("15550002222", &code.to_lowercase())
+        .await
+        .unwrap();
+    assert_eq!(linked.phone, "15550002222");
+    companion
+        .wait_for("Connected", |e| matches!(e, Event::Connected(_)).then_some(()))
+        .await;
+    eprintln!("pair code entered to Connected: {:?}", entered.elapsed());
+    assert_eq!(
+        companion.handle.client().pn().map(|j| j.user.to_string()),
+        Some("15550002222".to_owned())
+    );
+    companion.handle.shutdown().await;
+    emulator.stop().await.unwrap();
+}

@@ -10,8 +10,8 @@ use whatsapp_rust::prelude::{Bot, BotHandle, Event, TokioRuntime};
 use whatsapp_rust::store::traits::Backend;
 use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 
-/// How long a step may take before the test fails (the first login after pairing waits up to
-/// 10 s for an app-state key share that the emulator does not send yet).
+/// How long a step may take before the test fails (generous: steps take milliseconds, but CI
+/// machines can be slow and a wait that runs out names the step it was waiting for).
 pub const STEP: Duration = Duration::from_secs(45);
 
 pub struct Companion {
@@ -19,7 +19,19 @@ pub struct Companion {
     pub events: mpsc::UnboundedReceiver<Arc<Event>>,
 }
 
+/// Logs from the emulator and the clients when `RUST_LOG` is set (e.g. `RUST_LOG=debug`), so a
+/// failing test can be read stanza by stanza.
+fn init_logging() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 pub async fn connect(emulator: &Emulator, backend: Arc<dyn Backend>, push_name: &str) -> Companion {
+    init_logging();
     let (tx, events) = mpsc::unbounded_channel();
     let bot = Bot::builder()
         .with_backend_arc(backend)
