@@ -255,6 +255,10 @@ impl Connection {
             }
             ("usync", _) => Ok(vec![self.shared.with(|r| routing::usync(r, node))]),
             ("md", Role::Unpaired { pending, .. }) => self.link_code_stage(pending.clone(), node),
+            ("w:g2", Role::LoggedIn(me)) => {
+                let me = me.clone();
+                self.shared.with(|r| crate::groups::iq(r, &me, node))
+            }
             ("blocklist", Role::LoggedIn(me)) => {
                 let me = me.clone();
                 Ok(self.shared.with(|r| routing::blocklist(r, &me, node)))

@@ -7,6 +7,7 @@
 
 mod admin;
 mod conn;
+mod groups;
 mod identity;
 mod noise;
 mod pair_code;

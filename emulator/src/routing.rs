@@ -6,7 +6,7 @@ use buffa::Message as _;
 use wacore::iq::prekeys::{OneTimePreKeyNode, PreKeyBundleUserNode, SignedPreKeyNode};
 use wacore::protocol::ProtocolNode;
 use wacore_binary::builder::NodeBuilder;
-use wacore_binary::jid::Jid;
+use wacore_binary::jid::{Jid, JidExt as _};
 use wacore_binary::node::{Node, NodeContent};
 use waproto::whatsapp as wa;
 
@@ -32,7 +32,8 @@ pub fn child_bytes<'a>(node: &'a Node, tag: &str) -> Option<&'a [u8]> {
     }
 }
 
-fn attr(node: &Node, key: &str) -> Option<String> {
+/// The attribute `key` of `node` as a string.
+pub fn attr(node: &Node, key: &str) -> Option<String> {
     node.attrs.get(key).map(|v| v.as_str().into_owned())
 }
 
@@ -244,6 +245,9 @@ fn device_list(account: &Account) -> Node {
 pub fn route_message(registry: &mut Registry, me: &Me, message: &Node) -> Option<Node> {
     let id = attr(message, "id")?;
     let to = message.attrs().optional_jid("to")?;
+    if to.is_group() {
+        return crate::groups::route_message(registry, me, message, &to);
+    }
     let kind = attr(message, "type").unwrap_or_else(|| "text".into());
     let now = now_secs().to_string();
     let sender = registry.accounts.get(&me.phone)?;
@@ -329,6 +333,10 @@ pub fn route_receipt(registry: &mut Registry, me: &Me, receipt: &Node) {
     let Some(to) = receipt.attrs().optional_jid("to") else {
         return;
     };
+    if to.is_group() {
+        crate::groups::route_receipt(registry, me, receipt, &to, kind.as_deref());
+        return;
+    }
     let Some(peer) = registry.resolve(&to) else { return };
     let Some(me_account) = registry.accounts.get(&me.phone) else {
         return;

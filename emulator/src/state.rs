@@ -142,6 +142,10 @@ pub struct Registry {
     pub accounts: BTreeMap<String, Account>,
     /// Waiting QR connections by ref.
     pub pending: HashMap<String, Pending>,
+    /// Groups by id.
+    pub groups: BTreeMap<String, crate::groups::Group>,
+    /// The last group id handed out.
+    pub next_group: u64,
     /// Companions waiting for a pair code to be typed, by phone number.
     pub link_codes: HashMap<String, crate::pair_code::LinkCode>,
     /// Logged-in connections by (phone, device).

@@ -1,0 +1,600 @@
+//! Groups with real state: the `w:g2` IQs (create, query, participating, membership changes,
+//! subject, description, settings, invites, leave), the `w:gp2` notifications every member's
+//! devices get after each change, and group messages (one shared `skmsg` plus per-device sender
+//! key distributions) fanned out to every member device. Groups use phone-number addressing.
+
+use std::collections::BTreeMap;
+
+use wacore_binary::builder::NodeBuilder;
+use wacore_binary::jid::Jid;
+use wacore_binary::node::Node;
+
+use crate::conn::{now_secs, random_hex};
+use crate::routing::{Me, attr};
+use crate::state::Registry;
+
+/// A member's standing in a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rank {
+    /// An ordinary member.
+    Member,
+    /// An admin.
+    Admin,
+    /// The creator (an admin who cannot be demoted by other admins).
+    SuperAdmin,
+}
+
+impl Rank {
+    fn attr(self) -> Option<&'static str> {
+        match self {
+            Self::Member => None,
+            Self::Admin => Some("admin"),
+            Self::SuperAdmin => Some("superadmin"),
+        }
+    }
+
+    fn is_admin(self) -> bool {
+        self != Self::Member
+    }
+}
+
+/// A group description and who set it.
+#[derive(Debug, Clone)]
+pub struct Description {
+    /// The id clients send back as `prev` when they change it.
+    pub id: String,
+    /// The text.
+    pub body: String,
+    /// Phone number of the member who set it.
+    pub owner: String,
+    /// When (unix seconds).
+    pub time: u64,
+}
+
+/// One group.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// The id (the user part of `id@g.us`).
+    pub id: String,
+    /// The name.
+    pub subject: String,
+    /// Who set the name, and when.
+    pub subject_owner: String,
+    /// When the name was set (unix seconds).
+    pub subject_time: u64,
+    /// The creator's phone number.
+    pub creator: String,
+    /// When it was created (unix seconds).
+    pub creation: u64,
+    /// The description, if any.
+    pub description: Option<Description>,
+    /// Members by phone number.
+    pub members: BTreeMap<String, Rank>,
+    /// Only admins may send.
+    pub announce: bool,
+    /// Only admins may edit the group's info.
+    pub locked: bool,
+    /// Disappearing-message timer in seconds (0 = off).
+    pub ephemeral: u32,
+    /// The current invite code.
+    pub invite_code: String,
+    /// The group picture's id, once one is set.
+    pub picture: Option<String>,
+}
+
+impl Group {
+    /// `id@g.us`.
+    pub fn jid(&self) -> String {
+        format!("{}@g.us", self.id)
+    }
+
+    fn rank(&self, phone: &str) -> Option<Rank> {
+        self.members.get(phone).copied()
+    }
+
+    /// The `<group>` node clients parse as metadata.
+    pub fn node(&self) -> Node {
+        let mut children: Vec<Node> = self
+            .members
+            .iter()
+            .map(|(phone, rank)| {
+                let builder = NodeBuilder::new("participant").attr("jid", pn(phone));
+                match rank.attr() {
+                    Some(kind) => builder.attr("type", kind).build(),
+                    None => builder.build(),
+                }
+            })
+            .collect();
+        if let Some(description) = &self.description {
+            children.push(
+                NodeBuilder::new("description")
+                    .attr("id", description.id.clone())
+                    .attr("participant", pn(&description.owner))
+                    .attr("t", description.time.to_string())
+                    .children([NodeBuilder::new("body")
+                        .string_content(description.body.clone())
+                        .build()])
+                    .build(),
+            );
+        }
+        if self.announce {
+            children.push(NodeBuilder::new("announcement").build());
+        }
+        if self.locked {
+            children.push(NodeBuilder::new("locked").build());
+        }
+        if self.ephemeral > 0 {
+            children.push(
+                NodeBuilder::new("ephemeral")
+                    .attr("expiration", self.ephemeral.to_string())
+                    .build(),
+            );
+        }
+        NodeBuilder::new("group")
+            .attr("id", self.id.clone())
+            .attr("subject", self.subject.clone())
+            .attr("s_t", self.subject_time.to_string())
+            .attr("s_o", pn(&self.subject_owner))
+            .attr("creator", pn(&self.creator))
+            .attr("creation", self.creation.to_string())
+            .attr("addressing_mode", "pn")
+            .attr("size", self.members.len().to_string())
+            .children(children)
+            .build()
+    }
+}
+
+fn pn(phone: &str) -> String {
+    format!("{phone}@s.whatsapp.net")
+}
+
+fn participant(phone: &str) -> Node {
+    NodeBuilder::new("participant").attr("jid", pn(phone)).build()
+}
+
+fn invite_code() -> String {
+    use rand::RngExt;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..22)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// Why a group IQ failed: the `<error code>` the client gets.
+type IqResult = Result<Vec<Node>, u16>;
+
+const NOT_FOUND: u16 = 404;
+const FORBIDDEN: u16 = 403;
+const BAD_REQUEST: u16 = 400;
+const CONFLICT: u16 = 409;
+
+/// Answers a `w:g2` IQ from `me`.
+pub fn iq(registry: &mut Registry, me: &Me, iq: &Node) -> IqResult {
+    let to = attr(iq, "to").unwrap_or_default();
+    let kind = attr(iq, "type").unwrap_or_default();
+    let action = iq.children().and_then(|c| c.first()).ok_or(BAD_REQUEST)?;
+    if let Some(id) = to.strip_suffix("@g.us") {
+        return group_iq(registry, me, id, &kind, action);
+    }
+    match (action.tag.as_ref(), kind.as_str()) {
+        ("create", _) => create(registry, me, action),
+        ("participating", _) => Ok(vec![
+            NodeBuilder::new("groups")
+                .children(
+                    registry
+                        .groups
+                        .values()
+                        .filter(|g| g.members.contains_key(&me.phone))
+                        .map(Group::node),
+                )
+                .build(),
+        ]),
+        ("leave", _) => {
+            for group in action.get_children_by_tag("group") {
+                let id = attr(group, "id").unwrap_or_default();
+                let id = id.trim_end_matches("@g.us").to_owned();
+                remove_member(registry, me, &id, &me.phone)?;
+            }
+            Ok(Vec::new())
+        }
+        ("invite", "get") => {
+            let code = attr(action, "code").ok_or(BAD_REQUEST)?;
+            let group = registry
+                .groups
+                .values()
+                .find(|g| g.invite_code == code)
+                .ok_or(NOT_FOUND)?;
+            Ok(vec![group.node()])
+        }
+        ("invite", "set") => join(registry, me, &attr(action, "code").ok_or(BAD_REQUEST)?),
+        _ => Err(BAD_REQUEST),
+    }
+}
+
+fn create(registry: &mut Registry, me: &Me, request: &Node) -> IqResult {
+    let subject = attr(request, "subject").ok_or(BAD_REQUEST)?;
+    let now = now_secs();
+    registry.next_group += 1;
+    let id = format!("120363{:012}", registry.next_group);
+    let mut members = BTreeMap::from([(me.phone.clone(), Rank::SuperAdmin)]);
+    for wanted in request.get_children_by_tag("participant") {
+        let phone = wanted
+            .attrs()
+            .optional_jid("jid")
+            .and_then(|jid| registry.resolve(&jid).map(|a| a.phone.clone()));
+        if let Some(phone) = phone {
+            members.entry(phone).or_insert(Rank::Member);
+        }
+    }
+    let description = request.get_optional_child("description").map(|d| Description {
+        id: attr(d, "id").unwrap_or_else(|| random_hex(4).to_uppercase()),
+        body: body(d),
+        owner: me.phone.clone(),
+        time: now,
+    });
+    let ephemeral = request
+        .get_optional_child("ephemeral")
+        .and_then(|e| attr(e, "expiration"))
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
+    let group = Group {
+        id: id.clone(),
+        subject,
+        subject_owner: me.phone.clone(),
+        subject_time: now,
+        creator: me.phone.clone(),
+        creation: now,
+        description,
+        members,
+        announce: false,
+        locked: false,
+        ephemeral,
+        invite_code: invite_code(),
+        picture: None,
+    };
+    let node = group.node();
+    registry.groups.insert(id.clone(), group);
+    let created = NodeBuilder::new("create").children([node.clone()]).build();
+    notify(registry, &id, &me.phone, vec![created], &[]);
+    Ok(vec![node])
+}
+
+/// An operation on one group (`to="<id>@g.us"`).
+fn group_iq(registry: &mut Registry, me: &Me, id: &str, kind: &str, action: &Node) -> IqResult {
+    let group = registry.groups.get(id).ok_or(NOT_FOUND)?.clone();
+    let rank = group.rank(&me.phone).ok_or(FORBIDDEN)?;
+    let admin = |allowed: bool| if allowed { Ok(()) } else { Err(FORBIDDEN) };
+    let tag = action.tag.to_string();
+    match (tag.as_str(), kind) {
+        ("query", _) => Ok(vec![group.node()]),
+        ("add" | "remove" | "promote" | "demote", _) => {
+            admin(rank.is_admin())?;
+            change_members(registry, me, id, &tag, action)
+        }
+        ("subject", _) => {
+            admin(!group.locked || rank.is_admin())?;
+            let subject = action.content_as_string().map(|s| s.to_string()).unwrap_or_default();
+            let now = now_secs();
+            let group = registry.groups.get_mut(id).ok_or(NOT_FOUND)?;
+            group.subject = subject.clone();
+            group.subject_owner = me.phone.clone();
+            group.subject_time = now;
+            let change = NodeBuilder::new("subject")
+                .attr("subject", subject)
+                .attr("s_o", pn(&me.phone))
+                .attr("s_t", now.to_string())
+                .build();
+            notify(registry, id, &me.phone, vec![change], &[]);
+            Ok(Vec::new())
+        }
+        ("description", _) => {
+            admin(!group.locked || rank.is_admin())?;
+            describe(registry, me, id, action)
+        }
+        ("invite", "get") => {
+            admin(rank.is_admin())?;
+            Ok(vec![NodeBuilder::new("invite").attr("code", group.invite_code).build()])
+        }
+        ("invite", _) => {
+            admin(rank.is_admin())?;
+            let code = invite_code();
+            registry.groups.get_mut(id).ok_or(NOT_FOUND)?.invite_code = code.clone();
+            notify(registry, id, &me.phone, vec![NodeBuilder::new("revoke").build()], &[]);
+            Ok(vec![NodeBuilder::new("invite").attr("code", code).build()])
+        }
+        ("announcement" | "not_announcement" | "locked" | "unlocked" | "ephemeral" | "not_ephemeral", _) => {
+            admin(rank.is_admin() || tag.ends_with("ephemeral"))?;
+            let group = registry.groups.get_mut(id).ok_or(NOT_FOUND)?;
+            match tag.as_str() {
+                "announcement" | "not_announcement" => group.announce = tag == "announcement",
+                "locked" | "unlocked" => group.locked = tag == "locked",
+                "ephemeral" => {
+                    group.ephemeral = attr(action, "expiration")
+                        .and_then(|e| e.parse().ok())
+                        .ok_or(BAD_REQUEST)?;
+                }
+                _ => group.ephemeral = 0,
+            }
+            notify(registry, id, &me.phone, vec![action.clone()], &[]);
+            Ok(Vec::new())
+        }
+        _ => Err(BAD_REQUEST),
+    }
+}
+
+/// `<add>`, `<remove>`, `<promote>`, `<demote>`: one `<participant>` result each (with an
+/// `error` code where it failed), and one notification for the changes that happened.
+fn change_members(registry: &mut Registry, me: &Me, id: &str, tag: &str, action: &Node) -> IqResult {
+    let mut results = Vec::new();
+    let mut changed = Vec::new();
+    let mut removed = Vec::new();
+    for wanted in action.get_children_by_tag("participant") {
+        let Some(jid) = wanted.attrs().optional_jid("jid") else {
+            continue;
+        };
+        let phone = registry.resolve(&jid).map(|a| a.phone.clone());
+        let group = registry.groups.get_mut(id).ok_or(NOT_FOUND)?;
+        let outcome = match (tag, phone) {
+            (_, None) => Err(NOT_FOUND),
+            ("add", Some(phone)) if group.members.contains_key(&phone) => Err(CONFLICT),
+            ("add", Some(phone)) => {
+                group.members.insert(phone.clone(), Rank::Member);
+                Ok(phone)
+            }
+            (_, Some(phone)) if !group.members.contains_key(&phone) => Err(NOT_FOUND),
+            ("remove", Some(phone)) if group.rank(&phone) == Some(Rank::SuperAdmin) => Err(FORBIDDEN),
+            ("remove", Some(phone)) => {
+                group.members.remove(&phone);
+                removed.push(phone.clone());
+                Ok(phone)
+            }
+            ("promote", Some(phone)) => {
+                group.members.insert(phone.clone(), Rank::Admin);
+                Ok(phone)
+            }
+            (_, Some(phone)) if group.rank(&phone) == Some(Rank::SuperAdmin) => Err(FORBIDDEN),
+            (_, Some(phone)) => {
+                group.members.insert(phone.clone(), Rank::Member);
+                Ok(phone)
+            }
+        };
+        let mut result = NodeBuilder::new("participant").attr("jid", jid.to_non_ad().to_string());
+        match outcome {
+            Ok(phone) => changed.push(participant(&phone)),
+            Err(code) => result = result.attr("error", code.to_string()),
+        }
+        results.push(result.build());
+    }
+    if !changed.is_empty() {
+        let change = NodeBuilder::new_dynamic(tag.to_owned()).children(changed).build();
+        notify(registry, id, &me.phone, vec![change], &removed);
+    }
+    Ok(vec![NodeBuilder::new_dynamic(tag.to_owned()).children(results).build()])
+}
+
+/// `member` leaves (or is dropped from) group `id`; the others and the member hear `<remove>`.
+fn remove_member(registry: &mut Registry, me: &Me, id: &str, member: &str) -> Result<(), u16> {
+    let group = registry.groups.get_mut(id).ok_or(NOT_FOUND)?;
+    if group.members.remove(member).is_none() {
+        return Err(NOT_FOUND);
+    }
+    let change = NodeBuilder::new("remove").children([participant(member)]).build();
+    notify(registry, id, &me.phone, vec![change], &[member.to_owned()]);
+    Ok(())
+}
+
+/// Joins the group whose invite code is `code`; members hear `<add reason="invite">`.
+fn join(registry: &mut Registry, me: &Me, code: &str) -> IqResult {
+    let group = registry
+        .groups
+        .values_mut()
+        .find(|g| g.invite_code == code)
+        .ok_or(NOT_FOUND)?;
+    let id = group.id.clone();
+    let joined = NodeBuilder::new("group").attr("jid", group.jid()).build();
+    if group.members.insert(me.phone.clone(), Rank::Member).is_none() {
+        let change = NodeBuilder::new("add")
+            .attr("reason", "invite")
+            .children([participant(&me.phone)])
+            .build();
+        notify(registry, &id, &me.phone, vec![change], &[]);
+    }
+    Ok(vec![joined])
+}
+
+/// `<description id [prev] [delete]>`: a stale `prev` is a conflict (409).
+fn describe(registry: &mut Registry, me: &Me, id: &str, request: &Node) -> IqResult {
+    let group = registry.groups.get_mut(id).ok_or(NOT_FOUND)?;
+    let current = group.description.as_ref().map(|d| d.id.clone());
+    if let Some(prev) = attr(request, "prev")
+        && current.as_ref() != Some(&prev)
+    {
+        return Err(CONFLICT);
+    }
+    let new_id = attr(request, "id").unwrap_or_else(|| random_hex(4).to_uppercase());
+    let change = if attr(request, "delete").as_deref() == Some("true") {
+        group.description = None;
+        NodeBuilder::new("description")
+            .attr("id", new_id)
+            .children([NodeBuilder::new("delete").build()])
+            .build()
+    } else {
+        let text = body(request);
+        group.description = Some(Description {
+            id: new_id.clone(),
+            body: text.clone(),
+            owner: me.phone.clone(),
+            time: now_secs(),
+        });
+        NodeBuilder::new("description")
+            .attr("id", new_id)
+            .children([NodeBuilder::new("body").string_content(text).build()])
+            .build()
+    };
+    notify(registry, id, &me.phone, vec![change], &[]);
+    Ok(Vec::new())
+}
+
+fn body(description: &Node) -> String {
+    description
+        .get_optional_child("body")
+        .and_then(Node::content_as_string)
+        .map(|s| s.to_string())
+        .unwrap_or_default()
+}
+
+/// Sends a `w:gp2` notification with `changes` by `actor` to every device of every member of
+/// group `id`, and of the `also` accounts (members who just left).
+fn notify(registry: &mut Registry, id: &str, actor: &str, changes: Vec<Node>, also: &[String]) {
+    let Some(group) = registry.groups.get(id) else { return };
+    let notify = registry
+        .accounts
+        .get(actor)
+        .and_then(|a| a.devices.values().find_map(|d| d.push_name.clone()))
+        .unwrap_or_default();
+    let node = NodeBuilder::new("notification")
+        .attr("type", "w:gp2")
+        .attr("id", random_hex(8))
+        .attr("from", group.jid())
+        .attr("t", now_secs().to_string())
+        .attr("participant", pn(actor))
+        .attr("notify", notify)
+        .children(changes)
+        .build();
+    let mut phones: Vec<String> = group.members.keys().cloned().collect();
+    phones.extend(also.iter().cloned());
+    for phone in phones {
+        let devices: Vec<u32> = registry
+            .accounts
+            .get(&phone)
+            .map(|a| a.devices.keys().copied().collect())
+            .unwrap_or_default();
+        for device in devices {
+            registry.deliver(&phone, device, node.clone(), false);
+        }
+    }
+}
+
+/// A `<message to="<id>@g.us">` from `me`: every member device but the sender gets one stanza
+/// from the group with the sender as `participant`, carrying its own sender-key distribution
+/// (if the sender included one) and the shared `skmsg`. A message with a `participant` is a
+/// retry resend for that one device. Returns the server ack, or a 403/404 nack for a sender
+/// who may not post.
+pub fn route_message(registry: &mut Registry, me: &Me, message: &Node, group_jid: &Jid) -> Option<Node> {
+    let id = attr(message, "id")?;
+    let now = now_secs().to_string();
+    let ack = |error: Option<u16>| {
+        let builder = NodeBuilder::new("ack")
+            .attr("class", "message")
+            .attr("id", id.clone())
+            .attr("from", group_jid.to_string())
+            .attr("t", now.clone());
+        match error {
+            Some(code) => builder.attr("error", code.to_string()).build(),
+            None => builder.build(),
+        }
+    };
+    let Some(group) = registry.groups.get(group_jid.user.as_str()) else {
+        return Some(ack(Some(NOT_FOUND)));
+    };
+    match group.rank(&me.phone) {
+        None => return Some(ack(Some(FORBIDDEN))),
+        Some(rank) if group.announce && !rank.is_admin() => return Some(ack(Some(FORBIDDEN))),
+        Some(_) => {}
+    }
+    let members: Vec<String> = group.members.keys().cloned().collect();
+    let sender = registry.accounts.get(&me.phone)?;
+    let push_name = sender
+        .devices
+        .get(&me.device)
+        .and_then(|d| d.push_name.clone())
+        .unwrap_or_default();
+    let lid = format!("{}@lid", sender.lid);
+    let mut per_device: BTreeMap<(String, u32), Node> = BTreeMap::new();
+    for to in message
+        .get_optional_child("participants")
+        .into_iter()
+        .flat_map(|p| p.get_children_by_tag("to"))
+    {
+        let (Some(jid), Some(enc)) = (to.attrs().optional_jid("jid"), to.get_optional_child("enc")) else {
+            continue;
+        };
+        if let Some(account) = registry.resolve(&jid) {
+            per_device.insert((account.phone.clone(), u32::from(jid.device)), enc.clone());
+        }
+    }
+    let shared: Vec<Node> = message.get_children_by_tag("enc").cloned().collect();
+    let only = message
+        .attrs()
+        .optional_jid("participant")
+        .and_then(|jid| Some((registry.resolve(&jid)?.phone.clone(), u32::from(jid.device))));
+    for phone in members {
+        let devices: Vec<u32> = registry
+            .accounts
+            .get(&phone)
+            .map(|a| a.devices.keys().copied().collect())
+            .unwrap_or_default();
+        for device in devices {
+            let target = (phone.clone(), device);
+            if (phone == me.phone && device == me.device) || only.as_ref().is_some_and(|o| *o != target) {
+                continue;
+            }
+            let mut encs: Vec<Node> = per_device.remove(&target).into_iter().collect();
+            encs.extend(shared.iter().cloned());
+            if encs.is_empty() {
+                continue;
+            }
+            let mut builder = NodeBuilder::new("message")
+                .attr("from", group_jid.to_string())
+                .attr("participant", format!("{}:{}@s.whatsapp.net", me.phone, me.device))
+                .attr("participant_lid", lid.clone())
+                .attr("addressing_mode", "pn")
+                .attr("id", id.clone())
+                .attr("t", now.clone())
+                .attr("type", attr(message, "type").unwrap_or_else(|| "text".into()))
+                .attr("notify", push_name.clone());
+            if let Some(edit) = attr(message, "edit") {
+                builder = builder.attr("edit", edit);
+            }
+            registry.deliver(&phone, device, builder.children(encs).build(), true);
+        }
+    }
+    Some(ack(None))
+}
+
+/// A receipt from `me` for a group message: relayed to the sender named in `participant`
+/// (that device, or all its devices), from the group with `me` as the participant.
+pub fn route_receipt(registry: &mut Registry, me: &Me, receipt: &Node, group_jid: &Jid, kind: Option<&str>) {
+    let Some(id) = attr(receipt, "id") else { return };
+    let Some(sender) = receipt.attrs().optional_jid("participant") else {
+        return;
+    };
+    let Some(account) = registry.resolve(&sender) else {
+        return;
+    };
+    let phone = account.phone.clone();
+    let devices: Vec<u32> = if sender.device != 0 {
+        vec![u32::from(sender.device)]
+    } else {
+        account.devices.keys().copied().collect()
+    };
+    for device in devices {
+        if phone == me.phone && device == me.device {
+            continue;
+        }
+        let mut builder = NodeBuilder::new("receipt")
+            .attr("from", group_jid.to_string())
+            .attr("participant", format!("{}:{}@s.whatsapp.net", me.phone, me.device))
+            .attr("id", id.clone())
+            .attr("t", now_secs().to_string());
+        if let Some(kind) = kind {
+            builder = builder.attr("type", kind.to_owned());
+        }
+        let node = match receipt.children() {
+            Some(children) => builder.children(children.to_vec()).build(),
+            None => builder.build(),
+        };
+        registry.deliver(&phone, device, node, false);
+    }
+}
