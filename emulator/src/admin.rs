@@ -92,6 +92,7 @@ pub struct AccountView {
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/admin/accounts", get(list_accounts))
+        .route("/admin/media-ca.pem", get(media_ca))
         .route("/admin/scan-qr", post(scan_json))
         .route("/admin/mock-phone/scan-qr", post(scan_text))
         .route("/admin/pair-code", post(enter_pair_code))
@@ -259,6 +260,14 @@ async fn refuse(
 async fn allow(State(shared): State<Arc<Shared>>, Path(phone): Path<String>) -> StatusCode {
     refuse_logins(&shared, &phone, None);
     StatusCode::NO_CONTENT
+}
+
+/// The CA certificate the media host's certificate is signed with.
+async fn media_ca(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/x-pem-file")],
+        shared.media_tls.ca_pem.clone(),
+    )
 }
 
 async fn list_accounts(State(shared): State<Arc<Shared>>) -> Json<Vec<AccountView>> {

@@ -247,7 +247,19 @@ impl Connection {
                     .attr("hash", "emulator")
                     .build(),
             ]),
-            ("privacy", _) => Ok(vec![NodeBuilder::new("privacy").build()]),
+            ("privacy", Role::LoggedIn(me)) => {
+                let me = me.clone();
+                self.shared.with(|r| crate::profile::privacy(r, &me, node))
+            }
+            ("status", Role::LoggedIn(me)) => {
+                let me = me.clone();
+                self.shared.with(|r| crate::profile::set_about(r, &me, node))
+            }
+            ("w:profile:picture", Role::LoggedIn(me)) => {
+                let (me, host) = (me.clone(), self.shared.media_host());
+                self.shared.with(|r| crate::profile::picture(r, &me, node, &host))
+            }
+            ("w:m", Role::LoggedIn(_)) => Ok(vec![crate::media::media_conn(&self.shared)]),
             ("w:sync:app:state", _) => Ok(app_state_echo(node)),
             ("encrypt", Role::LoggedIn(me)) => {
                 let me = me.clone();

@@ -79,7 +79,7 @@ pub struct Group {
     /// The current invite code.
     pub invite_code: String,
     /// The group picture's id, once one is set.
-    pub picture: Option<String>,
+    pub picture: Option<u64>,
 }
 
 impl Group {
@@ -90,6 +90,11 @@ impl Group {
 
     fn rank(&self, phone: &str) -> Option<Rank> {
         self.members.get(phone).copied()
+    }
+
+    /// Whether `phone` administers the group.
+    pub fn is_admin(&self, phone: &str) -> bool {
+        self.rank(phone).is_some_and(Rank::is_admin)
     }
 
     /// The `<group>` node clients parse as metadata.
@@ -444,17 +449,46 @@ fn body(description: &Node) -> String {
         .unwrap_or_default()
 }
 
+/// The group picture of `id` was set (`Some(picture id)`) or removed by `me`: members get a
+/// `picture` notification.
+pub fn picture_changed(registry: &mut Registry, me: &Me, id: &str, picture: Option<u64>) {
+    let jid = format!("{id}@g.us");
+    let change = match picture {
+        Some(picture) => NodeBuilder::new("set")
+            .attr("jid", jid)
+            .attr("id", picture.to_string())
+            .attr("author", pn(&me.phone))
+            .build(),
+        None => NodeBuilder::new("delete")
+            .attr("jid", jid)
+            .attr("author", pn(&me.phone))
+            .build(),
+    };
+    send_notification(registry, "picture", id, &me.phone, vec![change], &[]);
+}
+
 /// Sends a `w:gp2` notification with `changes` by `actor` to every device of every member of
 /// group `id`, and of the `also` accounts (members who just left).
 fn notify(registry: &mut Registry, id: &str, actor: &str, changes: Vec<Node>, also: &[String]) {
+    send_notification(registry, "w:gp2", id, actor, changes, also);
+}
+
+fn send_notification(
+    registry: &mut Registry,
+    kind: &'static str,
+    id: &str,
+    actor: &str,
+    changes: Vec<Node>,
+    also: &[String],
+) {
     let Some(group) = registry.groups.get(id) else { return };
     let notify = registry
         .accounts
         .get(actor)
-        .and_then(|a| a.devices.values().find_map(|d| d.push_name.clone()))
+        .map(|a| a.push_name(None))
         .unwrap_or_default();
     let node = NodeBuilder::new("notification")
-        .attr("type", "w:gp2")
+        .attr("type", kind)
         .attr("id", random_hex(8))
         .attr("from", group.jid())
         .attr("t", now_secs().to_string())
@@ -505,11 +539,7 @@ pub fn route_message(registry: &mut Registry, me: &Me, message: &Node, group_jid
     }
     let members: Vec<String> = group.members.keys().cloned().collect();
     let sender = registry.accounts.get(&me.phone)?;
-    let push_name = sender
-        .devices
-        .get(&me.device)
-        .and_then(|d| d.push_name.clone())
-        .unwrap_or_default();
+    let push_name = sender.push_name(Some(me.device));
     let lid = format!("{}@lid", sender.lid);
     let mut per_device: BTreeMap<(String, u32), Node> = BTreeMap::new();
     for to in message

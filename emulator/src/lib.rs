@@ -9,9 +9,11 @@ mod admin;
 mod conn;
 mod groups;
 mod identity;
+mod media;
 mod noise;
 mod pair_code;
 mod phone;
+mod profile;
 mod routing;
 mod signal;
 mod state;
@@ -40,18 +42,25 @@ pub struct Emulator {
     shared: Arc<Shared>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    media: JoinHandle<std::io::Result<()>>,
 }
 
 impl Emulator {
     /// Starts serving on `bind` (use port 0 for an ephemeral port).
     pub async fn start(bind: SocketAddr) -> anyhow::Result<Self> {
-        let shared = Arc::new(Shared::new(ServerIdentity::generate()?));
+        let shared = Arc::new(Shared::new(ServerIdentity::generate()?, media::MediaTls::generate()?));
         let app = Router::new()
             .route("/ws/chat", get(upgrade))
             .merge(admin::routes())
             .with_state(Arc::clone(&shared));
         let listener = tokio::net::TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
+        let media_listener = tokio::net::TcpListener::bind(SocketAddr::new(bind.ip(), 0)).await?;
+        let media_addr = media_listener.local_addr()?;
+        let _ = shared.media_addr.set(media_addr);
+        let media_listener = media::TlsListener::new(media_listener, shared.media_tls.acceptor.clone())?;
+        let media_app = media::routes().with_state(Arc::clone(&shared));
+        let media = tokio::spawn(async move { axum::serve(media_listener, media_app).await });
         let (shutdown, stop) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -60,13 +69,25 @@ impl Emulator {
                 })
                 .await
         });
-        tracing::info!(%addr, "WhatsApp emulator listening");
+        tracing::info!(%addr, %media_addr, "WhatsApp emulator listening (media host on HTTPS)");
         Ok(Self {
             addr,
             shared,
             shutdown,
             task,
+            media,
         })
+    }
+
+    /// The media host's base URL (HTTPS, certificate signed by [`Self::media_ca_pem`]).
+    pub fn media_url(&self) -> String {
+        format!("https://{}", self.shared.media_host())
+    }
+
+    /// The PEM certificate of the CA that signs the media host's certificate, for clients to
+    /// trust explicitly (also served at `GET /admin/media-ca.pem`).
+    pub fn media_ca_pem(&self) -> &str {
+        &self.shared.media_tls.ca_pem
     }
 
     /// The client WebSocket URL (`TokioWebSocketTransportFactory::with_url`).
@@ -146,6 +167,7 @@ impl Emulator {
     /// Stops accepting connections and waits for the server task.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());
+        self.media.abort();
         self.task.abort();
         let _ = self.task.await;
         Ok(())

@@ -186,7 +186,18 @@ fn usync_user(registry: &Registry, user: &Node, protocols: &[String]) -> Option<
                         .build(),
                 );
             }
-            ("status", Some(_)) => children.push(NodeBuilder::new("status").build()),
+            ("status", Some(account)) => children.push(match &account.profile.about {
+                Some((text, t)) => NodeBuilder::new("status")
+                    .attr("t", t.to_string())
+                    .string_content(text.clone())
+                    .build(),
+                None => NodeBuilder::new("status").build(),
+            }),
+            ("picture", Some(account)) => {
+                if let Some(id) = account.profile.picture {
+                    children.push(NodeBuilder::new("picture").attr("id", id.to_string()).build());
+                }
+            }
             _ => {}
         }
     }
@@ -251,11 +262,7 @@ pub fn route_message(registry: &mut Registry, me: &Me, message: &Node) -> Option
     let kind = attr(message, "type").unwrap_or_else(|| "text".into());
     let now = now_secs().to_string();
     let sender = registry.accounts.get(&me.phone)?;
-    let push_name = sender
-        .devices
-        .get(&me.device)
-        .and_then(|d| d.push_name.clone())
-        .unwrap_or_default();
+    let push_name = sender.push_name(Some(me.device));
     let (from, alternate) = if to.is_lid() {
         (
             format!("{}:{}@lid", sender.lid, me.device),
@@ -330,6 +337,14 @@ pub fn route_receipt(registry: &mut Registry, me: &Me, receipt: &Node) {
     if kind.as_deref().is_some_and(|t| LOCAL_RECEIPTS.contains(&t)) {
         return;
     }
+    let hides_reads = registry
+        .accounts
+        .get(&me.phone)
+        .is_some_and(|a| !a.profile.sends_read_receipts());
+    if hides_reads && kind.as_deref() == Some("read") {
+        // Read receipts are off for this account: peers never learn what it read.
+        return;
+    }
     let Some(to) = receipt.attrs().optional_jid("to") else {
         return;
     };
@@ -374,6 +389,9 @@ pub fn route_receipt(registry: &mut Registry, me: &Me, receipt: &Node) {
 /// `<presence>` from a device: `available`/`unavailable` is announced to the account's
 /// subscribers; `subscribe` records the subscription and answers with the current presence.
 pub fn route_presence(registry: &mut Registry, me: &Me, presence: &Node) {
+    if let Some(name) = attr(presence, "name") {
+        crate::profile::set_push_name(registry, me, name);
+    }
     let kind = attr(presence, "type").unwrap_or_else(|| "available".into());
     match kind.as_str() {
         "available" | "unavailable" => {

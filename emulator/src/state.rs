@@ -100,6 +100,8 @@ pub struct Account {
     pub app_state_key: AppStateKey,
     /// Linked companions by device id.
     pub devices: BTreeMap<u32, Device>,
+    /// Push name, about text, picture and privacy settings.
+    pub profile: crate::profile::Profile,
     /// Blocked contacts: the JID as the client sent it → (the blocked phone number, when).
     pub blocked: BTreeMap<String, (String, u64)>,
     next_device: u32,
@@ -146,6 +148,12 @@ pub struct Registry {
     pub groups: BTreeMap<String, crate::groups::Group>,
     /// The last group id handed out.
     pub next_group: u64,
+    /// Uploaded media blobs by direct path.
+    pub media: HashMap<String, bytes::Bytes>,
+    /// Profile and group pictures by id.
+    pub pictures: HashMap<u64, crate::profile::Picture>,
+    /// The last picture id handed out.
+    pub next_picture: u64,
     /// Companions waiting for a pair code to be typed, by phone number.
     pub link_codes: HashMap<String, crate::pair_code::LinkCode>,
     /// Logged-in connections by (phone, device).
@@ -168,11 +176,17 @@ pub struct Registry {
 /// How many handshake patterns [`Registry::handshakes`] keeps.
 pub const HANDSHAKE_HISTORY: usize = 1024;
 
-/// Shared by the WebSocket and admin handlers.
+/// Shared by the WebSocket, admin and media handlers.
 #[derive(Debug)]
 pub struct Shared {
     /// The server's Noise identity.
     pub identity: ServerIdentity,
+    /// The media host's certificate authority and TLS acceptor.
+    pub media_tls: crate::media::MediaTls,
+    /// The token `media_conn` hands out and the media host requires.
+    pub media_auth: String,
+    /// Where the media host listens (set once it is bound).
+    pub media_addr: std::sync::OnceLock<std::net::SocketAddr>,
     /// Accounts, devices, pairings.
     pub registry: Mutex<Registry>,
     /// Bumped after every registry access, so waiters can re-check a condition.
@@ -180,13 +194,23 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Empty state for a server with `identity`.
-    pub fn new(identity: ServerIdentity) -> Self {
+    /// Empty state for a server with `identity` and media host `media_tls`.
+    pub fn new(identity: ServerIdentity, media_tls: crate::media::MediaTls) -> Self {
         Self {
             identity,
+            media_tls,
+            media_auth: crate::conn::random_hex(16),
+            media_addr: std::sync::OnceLock::new(),
             registry: Mutex::new(Registry::default()),
             changes: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// `host:port` of the media host, as `media_conn` advertises it.
+    pub fn media_host(&self) -> String {
+        self.media_addr
+            .get()
+            .map_or_else(|| "127.0.0.1:0".to_owned(), ToString::to_string)
     }
 
     /// Runs `f` with the registry locked.
@@ -251,6 +275,7 @@ impl Registry {
             registration_id: rand::random::<u32>() & 0x3fff,
             app_state_key: AppStateKey::generate(),
             devices: BTreeMap::new(),
+            profile: crate::profile::Profile::default(),
             blocked: BTreeMap::new(),
             next_device: 1,
         })
@@ -396,6 +421,21 @@ impl Registry {
 }
 
 impl Account {
+    /// The name others see: the last announced push name, else the one `device` (or any
+    /// device) registered with.
+    pub fn push_name(&self, device: Option<u32>) -> String {
+        self.profile
+            .push_name
+            .clone()
+            .or_else(|| {
+                device
+                    .and_then(|d| self.devices.get(&d))
+                    .and_then(|d| d.push_name.clone())
+            })
+            .or_else(|| self.devices.values().find_map(|d| d.push_name.clone()))
+            .unwrap_or_default()
+    }
+
     /// Reserves the next companion device id.
     pub fn next_device_id(&mut self) -> u32 {
         let id = self.next_device;

@@ -19,6 +19,21 @@ pub struct Companion {
     pub events: mpsc::UnboundedReceiver<Arc<Event>>,
 }
 
+/// An HTTP client that trusts the emulator's media host (its CA and nothing else).
+pub fn media_client(emulator: &Emulator) -> whatsapp_rust::http::UreqHttpClient {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+    let ca = Certificate::from_pem(emulator.media_ca_pem().as_bytes()).unwrap();
+    let tls = TlsConfig::builder()
+        .root_certs(RootCerts::Specific(Arc::new(vec![ca])))
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    whatsapp_rust::http::UreqHttpClient::with_agent(agent)
+}
+
 /// Logs from the emulator and the clients when `RUST_LOG` is set (e.g. `RUST_LOG=debug`), so a
 /// failing test can be read stanza by stanza.
 fn init_logging() {
@@ -36,7 +51,7 @@ pub async fn connect(emulator: &Emulator, backend: Arc<dyn Backend>, push_name: 
     let bot = Bot::builder()
         .with_backend_arc(backend)
         .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(emulator.ws_url()))
-        .with_http_client(whatsapp_rust::http::UreqHttpClient::new())
+        .with_http_client(media_client(emulator))
         .with_runtime(TokioRuntime)
         .with_version((2, 3000, 0))
         .with_push_name(push_name)
