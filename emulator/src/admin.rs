@@ -93,6 +93,7 @@ pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/admin/accounts", get(list_accounts))
         .route("/admin/media-ca.pem", get(media_ca))
+        .route("/admin/stats", get(stats_json))
         .route("/admin/scan-qr", post(scan_json))
         .route("/admin/mock-phone/scan-qr", post(scan_text))
         .route("/admin/pair-code", post(enter_pair_code))
@@ -260,6 +261,37 @@ async fn refuse(
 async fn allow(State(shared): State<Arc<Shared>>, Path(phone): Path<String>) -> StatusCode {
     refuse_logins(&shared, &phone, None);
     StatusCode::NO_CONTENT
+}
+
+/// What `GET /admin/stats` reports.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Accounts (phone numbers).
+    pub accounts: usize,
+    /// Linked companion devices.
+    pub devices: usize,
+    /// Devices logged in right now.
+    pub online: usize,
+    /// Stanzas waiting in device queues.
+    pub queued: usize,
+    /// Groups.
+    pub groups: usize,
+}
+
+/// Counts for dashboards and capacity tests.
+pub fn stats(shared: &Shared) -> Stats {
+    shared.with(|r| Stats {
+        accounts: r.accounts.len(),
+        devices: r.accounts.values().map(|a| a.devices.len()).sum(),
+        online: r.online.len(),
+        queued: r.outbox.values().map(Vec::len).sum(),
+        groups: r.groups.len(),
+    })
+}
+
+async fn stats_json(State(shared): State<Arc<Shared>>) -> Json<Stats> {
+    Json(stats(&shared))
 }
 
 /// The CA certificate the media host's certificate is signed with.

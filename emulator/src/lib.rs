@@ -29,7 +29,7 @@ use axum::routing::get;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use admin::{AccountView, Fault, FaultRequest, Linked, PairCodeRequest, ScanRequest};
+pub use admin::{AccountView, Fault, FaultRequest, Linked, PairCodeRequest, ScanRequest, Stats};
 pub use noise::Pattern;
 
 use crate::identity::ServerIdentity;
@@ -133,6 +133,11 @@ impl Emulator {
         admin::refuse_logins(&self.shared, phone, reason);
     }
 
+    /// Accounts, devices, live connections, queued stanzas and groups (see `GET /admin/stats`).
+    pub fn stats(&self) -> Stats {
+        admin::stats(&self.shared)
+    }
+
     /// The patterns of the most recent handshakes (up to 1,024), oldest first.
     pub fn handshakes(&self) -> Vec<Pattern> {
         self.shared.with(|r| r.handshakes.clone())
@@ -174,6 +179,12 @@ impl Emulator {
     }
 }
 
+/// Socket buffer sizes per connection: WhatsApp stanzas are small, and tungstenite's 128 KiB
+/// defaults would dominate the emulator's memory with a thousand clients connected.
+const SOCKET_BUFFER: usize = 8 * 1024;
+
 async fn upgrade(State(shared): State<Arc<Shared>>, ws: WebSocketUpgrade) -> Response {
-    ws.on_upgrade(move |socket| conn::serve(shared, socket))
+    ws.read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
+        .on_upgrade(move |socket| conn::serve(shared, socket))
 }

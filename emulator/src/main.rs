@@ -24,6 +24,11 @@ async fn main() -> anyhow::Result<()> {
     let emulator = wa_emulator::Emulator::start(args.bind).await?;
     println!("clients: {}", emulator.ws_url());
     println!("admin:   {}/admin/accounts", emulator.admin_url());
+    println!(
+        "media:   {} (CA: {}/admin/media-ca.pem)",
+        emulator.media_url(),
+        emulator.admin_url()
+    );
     tokio::signal::ctrl_c().await?;
     emulator.stop().await
 }

@@ -102,9 +102,7 @@ pub fn privacy(registry: &mut Registry, me: &Me, iq: &Node) -> Result<Vec<Node>,
 /// (`target`), an empty `set` removes it, `get` answers with its id and URL on the media host.
 pub fn picture(registry: &mut Registry, me: &Me, iq: &Node, media_host: &str) -> Result<Vec<Node>, u16> {
     let target = iq.attrs().optional_jid("target");
-    let group = target
-        .as_ref()
-        .filter(|t| t.is_group());
+    let group = target.as_ref().filter(|t| t.is_group());
     if attr(iq, "type").as_deref() == Some("set") {
         let bytes = iq.get_optional_child("picture").and_then(|p| match &p.content {
             Some(NodeContent::Bytes(bytes)) => Some(bytes.clone()),

@@ -59,7 +59,12 @@ pub fn store_prekeys(registry: &mut Registry, me: &Me, iq: &Node) -> Result<(), 
         .flat_map(|l| l.get_children_by_tag("key"))
     {
         let key = OneTimePreKeyNode::try_from_node(key).map_err(|e| e.to_string())?;
-        one_time.insert(key.id, key.public_bytes);
+        let public: [u8; 32] = key
+            .public_bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| "one-time key size")?;
+        one_time.insert(key.id, public);
     }
     device.keys = Some(KeyBundle {
         registration_id: u32::from_be_bytes(registration),
@@ -129,7 +134,7 @@ pub fn prekey_bundles(registry: &mut Registry, request: &Node) -> Node {
         let one_time = keys
             .one_time
             .pop_first()
-            .map(|(id, key)| OneTimePreKeyNode::new(id, key));
+            .map(|(id, key)| OneTimePreKeyNode::new(id, key.to_vec()));
         users.push(
             PreKeyBundleUserNode {
                 jid,

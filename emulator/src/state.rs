@@ -37,7 +37,7 @@ pub struct KeyBundle {
     /// The current signed prekey.
     pub signed: wacore::iq::prekeys::SignedPreKeyNode,
     /// Unused one-time prekeys by id; each is handed out once.
-    pub one_time: BTreeMap<u32, Vec<u8>>,
+    pub one_time: BTreeMap<u32, [u8; 32]>,
 }
 
 /// One linked device of an account (device 0 is the phone itself and never connects here).

@@ -144,7 +144,10 @@ async fn a_dropped_connection_reconnects_and_loses_no_message() {
         })
         .await;
     assert_eq!(id, sent.message_id);
-    assert!(emulator.handshakes().len() > before, "Bob came back on a new connection");
+    assert!(
+        emulator.handshakes().len() > before,
+        "Bob came back on a new connection"
+    );
     alice.handle.shutdown().await;
     bob.handle.shutdown().await;
     emulator.stop().await.unwrap();

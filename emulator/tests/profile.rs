@@ -31,7 +31,8 @@ async fn text_without_read_receipt(companion: &mut Companion, body: &str) -> (St
         .wait_for("a message", |e| match e {
             Event::Receipt(r) if r.r#type == ReceiptType::Read => panic!("a read receipt leaked: {r:?}"),
             Event::Messages(batch) => batch.messages.iter().find_map(|m| {
-                (m.message.conversation.as_deref() == Some(body)).then(|| (m.info.id.to_string(), m.info.push_name.clone()))
+                (m.message.conversation.as_deref() == Some(body))
+                    .then(|| (m.info.id.to_string(), m.info.push_name.clone()))
             }),
             _ => None,
         })
@@ -50,18 +51,40 @@ async fn about_picture_push_name_lookup_and_read_receipt_privacy() {
     let bob_client = bob.handle.client();
 
     // About text, seen by a contact through usync.
-    alice_client.profile().set_status_text("Hiking this week").await.unwrap();
+    alice_client
+        .profile()
+        .set_status_text("Hiking this week")
+        .await
+        .unwrap();
     let info = bob_client.contacts().get_user_info(&[jid(a)]).await.unwrap();
-    assert_eq!(info.get(&jid(a)).and_then(|i| i.status.as_deref()), Some("Hiking this week"));
+    assert_eq!(
+        info.get(&jid(a)).and_then(|i| i.status.as_deref()),
+        Some("Hiking this week")
+    );
 
     // A profile picture, served by the media host.
     let jpeg = b"\xff\xd8\xff\xe0 not really a jpeg \xff\xd9".to_vec();
     let set = alice_client.profile().set_profile_picture(jpeg.clone()).await.unwrap();
-    let picture = bob_client.contacts().get_profile_picture(&jid(a), false).await.unwrap().unwrap();
+    let picture = bob_client
+        .contacts()
+        .get_profile_picture(&jid(a), false)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(picture.id, set.id);
-    let served = media_client(&emulator).execute(HttpRequest::get(picture.url)).await.unwrap();
+    let served = media_client(&emulator)
+        .execute(HttpRequest::get(picture.url))
+        .await
+        .unwrap();
     assert_eq!((served.status_code, served.body), (200, jpeg));
-    assert!(bob_client.contacts().get_profile_picture(&jid(b), false).await.unwrap().is_none());
+    assert!(
+        bob_client
+            .contacts()
+            .get_profile_picture(&jid(b), false)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // Who is on WhatsApp.
     let lookup = bob_client
@@ -69,9 +92,15 @@ async fn about_picture_push_name_lookup_and_read_receipt_privacy() {
         .is_on_whatsapp(&[jid(a), jid("15559999999")])
         .await
         .unwrap();
-    let registered: Vec<(String, bool)> = lookup.iter().map(|r| (r.jid.user.to_string(), r.is_registered)).collect();
+    let registered: Vec<(String, bool)> = lookup
+        .iter()
+        .map(|r| (r.jid.user.to_string(), r.is_registered))
+        .collect();
     assert!(registered.contains(&(a.to_owned(), true)), "{registered:?}");
-    assert!(registered.contains(&("15559999999".to_owned(), false)), "{registered:?}");
+    assert!(
+        registered.contains(&("15559999999".to_owned(), false)),
+        "{registered:?}"
+    );
 
     // A new push name travels with Alice's next message.
     alice_client.profile().set_push_name("Alice B.").await.unwrap();
