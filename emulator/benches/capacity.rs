@@ -132,6 +132,8 @@ async fn main() {
     let mut tasks = Vec::with_capacity(clients);
     for n in 0..clients {
         let (gate, http, base) = (Arc::clone(&gate), Arc::clone(&http), emulator.base.clone());
+        // The task yields the client's handle (itself a future) to keep it running, not to await it.
+        #[allow(clippy::async_yields_async)]
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await.unwrap();
             link(&base, http, format!("1777{n:07}")).await
