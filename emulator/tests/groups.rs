@@ -155,6 +155,25 @@ async fn a_three_member_group_from_creation_to_invite_join() {
     .await;
     assert_eq!(subject, "Trip");
 
+    // The group picture, set by an admin, is what members get.
+    let picture = groups
+        .set_profile_picture(group.clone(), b"group jpeg".to_vec())
+        .await
+        .unwrap();
+    let seen = carol
+        .handle
+        .client()
+        .contacts()
+        .get_profile_picture(&group, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.id, picture.id);
+    bob.wait_for("the picture notification", |e| {
+        matches!(e, Event::PictureUpdate(p) if p.jid == group).then_some(())
+    })
+    .await;
+
     // Carol leaves, then joins again with the invite link; the others hear the join.
     carol.handle.client().groups().leave(group.clone()).await.unwrap();
     group_update(&mut alice, &group, "leave", |a| {
