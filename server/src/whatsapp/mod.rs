@@ -1,0 +1,3 @@
+//! Titan's side of whatsapp-rust: the pieces a session's client is built from.
+
+pub mod http;

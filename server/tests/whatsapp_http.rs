@@ -1,0 +1,150 @@
+//! The reqwest media client against the emulator's HTTPS media host, with real whatsapp-rust
+//! clients: upload, send, download; statuses come back as responses; timeouts and untrusted
+//! hosts are errors.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use titan_server::whatsapp::http::{HttpClientConfig, ReqwestHttpClient};
+use wa_emulator::Emulator;
+use whatsapp_rust::download::MediaType;
+use whatsapp_rust::http::{HttpClient, HttpRequest};
+use whatsapp_rust::media::{ImageOptions, image_message};
+use whatsapp_rust::prelude::{Bot, BotHandle, Event, TokioRuntime};
+use whatsapp_rust::transport::TokioWebSocketTransportFactory;
+use whatsapp_rust::upload::UploadOptions;
+
+fn trusting(emulator: &Emulator) -> ReqwestHttpClient {
+    ReqwestHttpClient::new(&HttpClientConfig {
+        extra_roots: vec![emulator.media_ca_pem().to_owned()],
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+/// A client linked by QR to `phone`, connected, with its event stream.
+async fn linked(emulator: &Emulator, phone: &str) -> (BotHandle, tokio::sync::mpsc::UnboundedReceiver<Arc<Event>>) {
+    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let bot = Bot::builder()
+        .with_backend(whatsapp_rust::wacore::store::InMemoryBackend::new())
+        .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(emulator.ws_url()))
+        .with_http_client(trusting(emulator))
+        .with_runtime(TokioRuntime)
+        .with_version((2, 3000, 0))
+        .with_push_name(phone)
+        .on_event(move |event, _client| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(event);
+            }
+        })
+        .build()
+        .await
+        .unwrap();
+    let handle = bot.spawn();
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        match &*event {
+            Event::PairingQrCode(qr) => {
+                emulator.scan_qr(&qr.code, Some(phone)).unwrap();
+            }
+            Event::Connected(_) => return (handle, events),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn media_goes_through_the_reqwest_client() {
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (alice, _) = linked(&emulator, "15550000401").await;
+    let (bob, mut bob_events) = linked(&emulator, "15550000402").await;
+    emulator.wait_for_prekeys("15550000401", 1).await;
+    emulator.wait_for_prekeys("15550000402", 1).await;
+
+    let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let client = alice.client();
+    let uploaded = client
+        .upload(bytes.clone(), MediaType::Image, UploadOptions::default())
+        .await
+        .unwrap();
+    let direct_path = uploaded.direct_path.clone();
+    client
+        .send_message(
+            "15550000402@s.whatsapp.net".parse::<whatsapp_rust::Jid>().unwrap(),
+            image_message(uploaded, ImageOptions::default()),
+        )
+        .await
+        .unwrap();
+    let image = loop {
+        let event = tokio::time::timeout(Duration::from_secs(30), bob_events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if let Event::Messages(batch) = &*event
+            && let Some(image) = batch
+                .messages
+                .iter()
+                .find_map(|m| m.message.image_message.as_option().cloned())
+        {
+            break image;
+        }
+    };
+    assert!(bob.client().download(&image).await.unwrap() == bytes);
+
+    // A refusal is a response with its status, not an error.
+    let url = format!("{}{direct_path}", emulator.media_url());
+    let refused = trusting(&emulator)
+        .execute(HttpRequest::get(url.clone()))
+        .await
+        .unwrap();
+    assert_eq!(refused.status_code, 401);
+    // Without the emulator's CA the host is not trusted.
+    let default = ReqwestHttpClient::new(&HttpClientConfig::default()).unwrap();
+    assert!(default.execute(HttpRequest::get(url)).await.is_err());
+
+    alice.shutdown().await;
+    bob.shutdown().await;
+    emulator.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_silent_server_is_a_timeout_and_bad_settings_are_refused() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let client = ReqwestHttpClient::new(&HttpClientConfig {
+        read_timeout: Duration::from_millis(300),
+        ..Default::default()
+    })
+    .unwrap();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.execute(HttpRequest::get(format!("http://{addr}/never"))),
+    )
+    .await
+    .expect("the read timeout ends the request");
+    assert!(outcome.is_err());
+    silent.abort();
+
+    let bad_proxy = HttpClientConfig {
+        proxy: Some("not a url".into()),
+        ..Default::default()
+    };
+    assert!(ReqwestHttpClient::new(&bad_proxy).is_err());
+    let bad_root = HttpClientConfig {
+        extra_roots: vec!["-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n".into()],
+        ..Default::default()
+    };
+    assert!(ReqwestHttpClient::new(&bad_root).is_err());
+}
