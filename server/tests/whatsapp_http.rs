@@ -113,6 +113,68 @@ async fn media_goes_through_the_reqwest_client() {
     emulator.stop().await.unwrap();
 }
 
+/// An HTTP CONNECT proxy on loopback that counts the tunnels it relays.
+async fn counting_proxy() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let tunnels = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&tunnels);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let counter = Arc::clone(&counter);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read_exact(&mut byte).await.is_err() {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                let Some(target) = head.strip_prefix("CONNECT ").and_then(|r| r.split(' ').next()) else {
+                    return;
+                };
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else {
+                    return;
+                };
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .is_ok()
+                {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    (url, tunnels)
+}
+
+#[tokio::test]
+async fn media_requests_go_through_the_configured_proxy() {
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (proxy, tunnels) = counting_proxy().await;
+    let client = ReqwestHttpClient::new(&HttpClientConfig {
+        proxy: Some(proxy),
+        extra_roots: vec![emulator.media_ca_pem().to_owned()],
+        ..Default::default()
+    })
+    .unwrap();
+    let response = client
+        .execute(HttpRequest::get(format!(
+            "{}/v/image/missing.enc",
+            emulator.media_url()
+        )))
+        .await
+        .unwrap();
+    assert_eq!(response.status_code, 401, "the emulator answered through the tunnel");
+    assert_eq!(tunnels.load(std::sync::atomic::Ordering::SeqCst), 1);
+    emulator.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_silent_server_is_a_timeout_and_bad_settings_are_refused() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
