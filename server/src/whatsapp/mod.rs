@@ -1,3 +1,4 @@
 //! Titan's side of whatsapp-rust: the pieces a session's client is built from.
 
 pub mod http;
+pub mod transport;

@@ -1,6 +1,7 @@
-//! The reqwest media client against the emulator's HTTPS media host, with real whatsapp-rust
-//! clients: upload, send, download; statuses come back as responses; timeouts and untrusted
-//! hosts are errors.
+//! Titan's pieces of a whatsapp-rust client, with real clients against the emulator: the reqwest
+//! media client (upload, send, download; statuses come back as responses; timeouts and untrusted
+//! hosts are errors) and the session transport, directly and through HTTP CONNECT and SOCKS5
+//! proxies that count what they relay.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -8,12 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use titan_server::whatsapp::http::{HttpClientConfig, ReqwestHttpClient};
+use titan_server::whatsapp::transport::{Proxy, SessionTransportFactory};
 use wa_emulator::Emulator;
 use whatsapp_rust::download::MediaType;
 use whatsapp_rust::http::{HttpClient, HttpRequest};
 use whatsapp_rust::media::{ImageOptions, image_message};
 use whatsapp_rust::prelude::{Bot, BotHandle, Event, TokioRuntime};
-use whatsapp_rust::transport::TokioWebSocketTransportFactory;
 use whatsapp_rust::upload::UploadOptions;
 
 fn trusting(emulator: &Emulator) -> ReqwestHttpClient {
@@ -24,12 +25,19 @@ fn trusting(emulator: &Emulator) -> ReqwestHttpClient {
     .unwrap()
 }
 
+type Events = tokio::sync::mpsc::UnboundedReceiver<Arc<Event>>;
+
 /// A client linked by QR to `phone`, connected, with its event stream.
-async fn linked(emulator: &Emulator, phone: &str) -> (BotHandle, tokio::sync::mpsc::UnboundedReceiver<Arc<Event>>) {
+async fn linked(emulator: &Emulator, phone: &str) -> (BotHandle, Events) {
+    linked_via(emulator, phone, None).await
+}
+
+/// Like [`linked`], with the WebSocket through `proxy`.
+async fn linked_via(emulator: &Emulator, phone: &str, proxy: Option<Proxy>) -> (BotHandle, Events) {
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let bot = Bot::builder()
         .with_backend(whatsapp_rust::wacore::store::InMemoryBackend::new())
-        .with_transport_factory(TokioWebSocketTransportFactory::new().with_url(emulator.ws_url()))
+        .with_transport_factory(SessionTransportFactory::new(emulator.ws_url(), proxy))
         .with_http_client(trusting(emulator))
         .with_runtime(TokioRuntime)
         .with_version((2, 3000, 0))
@@ -173,6 +181,125 @@ async fn media_requests_go_through_the_configured_proxy() {
     assert_eq!(response.status_code, 401, "the emulator answered through the tunnel");
     assert_eq!(tunnels.load(std::sync::atomic::Ordering::SeqCst), 1);
     emulator.stop().await.unwrap();
+}
+
+/// A SOCKS5 proxy on loopback (no authentication, or `user`/`secret`) that counts the tunnels it
+/// relays.
+async fn counting_socks5(with_password: bool) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let url = if with_password {
+        format!("socks5://user:secret@{addr}")
+    } else {
+        format!("socks5://{addr}")
+    };
+    let tunnels = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&tunnels);
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let counter = Arc::clone(&counter);
+            tokio::spawn(async move {
+                let mut greeting = [0u8; 2];
+                client.read_exact(&mut greeting).await.ok()?;
+                let mut methods = vec![0u8; usize::from(greeting[1])];
+                client.read_exact(&mut methods).await.ok()?;
+                let method = if with_password { 0x02 } else { 0x00 };
+                if !methods.contains(&method) {
+                    client.write_all(&[0x05, 0xff]).await.ok()?;
+                    return None;
+                }
+                client.write_all(&[0x05, method]).await.ok()?;
+                if with_password {
+                    let mut version_and_length = [0u8; 2];
+                    client.read_exact(&mut version_and_length).await.ok()?;
+                    let mut user = vec![0u8; usize::from(version_and_length[1])];
+                    client.read_exact(&mut user).await.ok()?;
+                    let mut length = [0u8; 1];
+                    client.read_exact(&mut length).await.ok()?;
+                    let mut password = vec![0u8; usize::from(length[0])];
+                    client.read_exact(&mut password).await.ok()?;
+                    let ok = user == b"user" && password == b"secret";
+                    client.write_all(&[0x01, if ok { 0 } else { 1 }]).await.ok()?;
+                    if !ok {
+                        return None;
+                    }
+                }
+                let mut request = [0u8; 5];
+                client.read_exact(&mut request).await.ok()?;
+                let mut host = vec![0u8; usize::from(request[4])];
+                client.read_exact(&mut host).await.ok()?;
+                let mut port = [0u8; 2];
+                client.read_exact(&mut port).await.ok()?;
+                let target = format!("{}:{}", String::from_utf8_lossy(&host), u16::from_be_bytes(port));
+                let mut upstream = tokio::net::TcpStream::connect(target).await.ok()?;
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                client
+                    .write_all(&[0x05, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0])
+                    .await
+                    .ok()?;
+                tokio::io::copy_bidirectional(&mut client, &mut upstream).await.ok()
+            });
+        }
+    });
+    (url, tunnels)
+}
+
+#[tokio::test]
+async fn the_websocket_goes_through_http_connect_and_socks5_proxies() {
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (http_proxy, http_tunnels) = counting_proxy().await;
+    let (socks, socks_tunnels) = counting_socks5(false).await;
+    let (socks_auth, auth_tunnels) = counting_socks5(true).await;
+    let mut clients = Vec::new();
+    for (phone, url) in [
+        ("15550000411", &http_proxy),
+        ("15550000412", &socks),
+        ("15550000413", &socks_auth),
+    ] {
+        let (client, _) = linked_via(&emulator, phone, Some(url.parse().unwrap())).await;
+        clients.push(client);
+    }
+    for (name, tunnels) in [
+        ("CONNECT", &http_tunnels),
+        ("SOCKS5", &socks_tunnels),
+        ("SOCKS5 with password", &auth_tunnels),
+    ] {
+        // Pairing restarts the stream (515), so each client went through its proxy twice.
+        assert!(
+            tunnels.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+            "the {name} proxy relayed the client's connections"
+        );
+    }
+    for client in clients {
+        client.shutdown().await;
+    }
+
+    // A proxy that refuses (wrong password) is an error, not a direct connection.
+    let wrong: Proxy = socks_auth.replace("secret", "wrong").parse().unwrap();
+    assert!(wrong.tunnel("127.0.0.1", 1).await.is_err());
+    emulator.stop().await.unwrap();
+}
+
+#[test]
+fn proxy_urls_are_checked() {
+    for good in [
+        "http://127.0.0.1:3128",
+        "socks5://proxy.example:1080",
+        "socks5://u:p@10.0.0.1:1080/",
+    ] {
+        assert!(good.parse::<Proxy>().is_ok(), "{good}");
+    }
+    for bad in [
+        "https://127.0.0.1:3128",
+        "socks5://host",
+        "http://:80",
+        "http://h:99999",
+        "ftp://h:21",
+        "http://u@h:1",
+    ] {
+        assert!(bad.parse::<Proxy>().is_err(), "{bad}");
+    }
 }
 
 #[tokio::test]
