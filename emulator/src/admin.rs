@@ -115,6 +115,9 @@ pub enum Fault {
     Drop,
     /// `<stream:error><conflict type="replaced"/>`: another client took over the session.
     Replaced,
+    /// The next message delivered to the device arrives with its ciphertext damaged, as a bad
+    /// relay would deliver it: the device cannot decrypt it and must ask the sender to retry.
+    CorruptNextMessage,
 }
 
 /// Body of `POST /admin/accounts/{phone}/ban`.
@@ -164,6 +167,16 @@ async fn inject_json(
 
 /// Inflicts `fault` on the live connection of `phone:device`.
 pub fn inject(shared: &Shared, phone: &str, device: u32, fault: Fault) -> Result<(), AdminError> {
+    if fault == Fault::CorruptNextMessage {
+        return shared.with(|r| {
+            let linked = r.accounts.get(phone).is_some_and(|a| a.devices.contains_key(&device));
+            if !linked {
+                return Err(AdminError::NotFound(format!("{phone} has no device {device}")));
+            }
+            r.corrupt_next.insert((phone.to_owned(), device));
+            Ok(())
+        });
+    }
     let connection = shared
         .with(|r| r.online.get(&(phone.to_owned(), device)).cloned())
         .ok_or_else(|| AdminError::NotFound(format!("{phone}:{device} is not connected")))?;
@@ -171,6 +184,7 @@ pub fn inject(shared: &Shared, phone: &str, device: u32, fault: Fault) -> Result
         Fault::StreamError515 => Command::Terminate(stream_error(515)),
         Fault::StreamError503 => Command::Terminate(stream_error(503)),
         Fault::Drop => Command::Drop,
+        Fault::CorruptNextMessage => return Ok(()),
         Fault::Replaced => {
             let conflict = NodeBuilder::new("conflict").attr("type", "replaced").build();
             Command::Terminate(NodeBuilder::new("stream:error").children([conflict]).build())

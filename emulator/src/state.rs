@@ -167,10 +167,26 @@ pub struct Registry {
     pub restrictions: HashMap<String, Restriction>,
     /// Last presence each account announced: available, and when it changed (unix seconds).
     pub presence: HashMap<String, (bool, u64)>,
+    /// Devices whose next delivered message is damaged in transit (fault injection).
+    pub corrupt_next: std::collections::HashSet<(String, u32)>,
     /// Devices subscribed to each account's presence.
     pub subscribers: HashMap<String, std::collections::HashSet<(String, u32)>>,
     next_phone: u64,
     next_raw_id: u32,
+}
+
+/// Flips the last byte of every ciphertext in a `<message>` (its MAC then fails).
+fn damage(message: &mut Node) {
+    use wacore_binary::node::NodeContent;
+    if let Some(NodeContent::Nodes(children)) = message.content.as_mut() {
+        for enc in children.iter_mut().filter(|c| c.tag == "enc") {
+            if let Some(NodeContent::Bytes(bytes)) = enc.content.as_mut()
+                && let Some(last) = bytes.last_mut()
+            {
+                *last ^= 0xff;
+            }
+        }
+    }
 }
 
 /// How many handshake patterns [`Registry::handshakes`] keeps.
@@ -303,8 +319,11 @@ impl Registry {
     }
 
     /// Queues `node` for `phone:device` and sends it at once if the device is online.
-    pub fn deliver(&mut self, phone: &str, device: u32, node: Node, durable: bool) {
+    pub fn deliver(&mut self, phone: &str, device: u32, mut node: Node, durable: bool) {
         let key = (phone.to_owned(), device);
+        if node.tag == "message" && self.corrupt_next.remove(&key) {
+            damage(&mut node);
+        }
         let online = self
             .online
             .get(&key)

@@ -168,3 +168,42 @@ async fn text_receipts_presence_typing_blocking_and_the_offline_queue() {
     bob.handle.shutdown().await;
     emulator.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_message_damaged_in_transit_is_retried_and_arrives() {
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (mut alice, alice_device) = pair(&emulator, "15550000031", "alice").await;
+    let (mut bob, bob_device) = pair(&emulator, "15550000032", "bob").await;
+    emulator.wait_for_prekeys("15550000031", alice_device).await;
+    emulator.wait_for_prekeys("15550000032", bob_device).await;
+    let bob_jid: whatsapp_rust::Jid = "15550000032@s.whatsapp.net".parse().unwrap();
+    let alice_jid: whatsapp_rust::Jid = "15550000031@s.whatsapp.net".parse().unwrap();
+
+    // One message establishes the session both ways.
+    let first = alice
+        .handle
+        .client()
+        .send_message(bob_jid.clone(), text("first"))
+        .await
+        .unwrap();
+    assert_eq!(received_text(&mut bob).await.1, first.message_id);
+    bob.handle.client().send_message(alice_jid, text("ack")).await.unwrap();
+    received_text(&mut alice).await;
+
+    // The next one arrives damaged: Bob cannot decrypt it, sends a retry receipt, the emulator
+    // relays it to Alice, and her client re-encrypts; Bob gets the message after all.
+    emulator
+        .inject("15550000032", bob_device, wa_emulator::Fault::CorruptNextMessage)
+        .unwrap();
+    let second = alice
+        .handle
+        .client()
+        .send_message(bob_jid, text("second"))
+        .await
+        .unwrap();
+    let (body, id, _) = received_text(&mut bob).await;
+    assert_eq!((body.as_str(), id.as_str()), ("second", second.message_id.as_str()));
+    alice.handle.shutdown().await;
+    bob.handle.shutdown().await;
+    emulator.stop().await.unwrap();
+}
