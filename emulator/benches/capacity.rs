@@ -50,10 +50,6 @@ async fn start_emulator(http: &UreqHttpClient) -> Emulator {
     let child = Command::new(env!("CARGO_BIN_EXE_wa-emulator"))
         .args(["--bind", &format!("127.0.0.1:{port}")])
         .env("RUST_LOG", "warn")
-        .env(
-            "MALLOC_ARENA_MAX",
-            std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "8".into()),
-        )
         .stdout(Stdio::null())
         .spawn()
         .expect("start wa-emulator");

@@ -323,7 +323,7 @@ async fn list_accounts(State(shared): State<Arc<Shared>>) -> Json<Vec<AccountVie
             .map(|a| AccountView {
                 phone: a.phone.clone(),
                 lid: a.lid.clone(),
-                devices: a.devices.keys().copied().collect(),
+                devices: a.device_ids(),
             })
             .collect()
     }))

@@ -199,7 +199,7 @@ pub fn iq(registry: &mut Registry, me: &Me, iq: &Node) -> IqResult {
             for group in action.get_children_by_tag("group") {
                 let id = attr(group, "id").unwrap_or_default();
                 let id = id.trim_end_matches("@g.us").to_owned();
-                remove_member(registry, me, &id, &me.phone)?;
+                leave(registry, me, &id)?;
             }
             Ok(Vec::new())
         }
@@ -355,7 +355,10 @@ fn change_members(registry: &mut Registry, me: &Me, id: &str, tag: &str, action:
                 Ok(phone)
             }
             ("promote", Some(phone)) => {
-                group.members.insert(phone.clone(), Rank::Admin);
+                // The creator stays superadmin; anyone else becomes an admin.
+                if let Some(rank @ Rank::Member) = group.members.get_mut(&phone) {
+                    *rank = Rank::Admin;
+                }
                 Ok(phone)
             }
             (_, Some(phone)) if group.rank(&phone) == Some(Rank::SuperAdmin) => Err(FORBIDDEN),
@@ -378,14 +381,14 @@ fn change_members(registry: &mut Registry, me: &Me, id: &str, tag: &str, action:
     Ok(vec![NodeBuilder::new_dynamic(tag.to_owned()).children(results).build()])
 }
 
-/// `member` leaves (or is dropped from) group `id`; the others and the member hear `<remove>`.
-fn remove_member(registry: &mut Registry, me: &Me, id: &str, member: &str) -> Result<(), u16> {
+/// `me` leaves group `id`; the other members and `me` hear `<remove>`.
+fn leave(registry: &mut Registry, me: &Me, id: &str) -> Result<(), u16> {
     let group = registry.groups.get_mut(id).ok_or(NOT_FOUND)?;
-    if group.members.remove(member).is_none() {
+    if group.members.remove(&me.phone).is_none() {
         return Err(NOT_FOUND);
     }
-    let change = NodeBuilder::new("remove").children([participant(member)]).build();
-    notify(registry, id, &me.phone, vec![change], &[member.to_owned()]);
+    let change = NodeBuilder::new("remove").children([participant(&me.phone)]).build();
+    notify(registry, id, &me.phone, vec![change], std::slice::from_ref(&me.phone));
     Ok(())
 }
 
@@ -499,12 +502,7 @@ fn send_notification(
     let mut phones: Vec<String> = group.members.keys().cloned().collect();
     phones.extend(also.iter().cloned());
     for phone in phones {
-        let devices: Vec<u32> = registry
-            .accounts
-            .get(&phone)
-            .map(|a| a.devices.keys().copied().collect())
-            .unwrap_or_default();
-        for device in devices {
+        for device in registry.device_ids(&phone) {
             registry.deliver(&phone, device, node.clone(), false);
         }
     }
@@ -560,12 +558,7 @@ pub fn route_message(registry: &mut Registry, me: &Me, message: &Node, group_jid
         .optional_jid("participant")
         .and_then(|jid| Some((registry.resolve(&jid)?.phone.clone(), u32::from(jid.device))));
     for phone in members {
-        let devices: Vec<u32> = registry
-            .accounts
-            .get(&phone)
-            .map(|a| a.devices.keys().copied().collect())
-            .unwrap_or_default();
-        for device in devices {
+        for device in registry.device_ids(&phone) {
             let target = (phone.clone(), device);
             if (phone == me.phone && device == me.device) || only.as_ref().is_some_and(|o| *o != target) {
                 continue;
@@ -604,12 +597,7 @@ pub fn route_receipt(registry: &mut Registry, me: &Me, receipt: &Node, group_jid
         return;
     };
     let phone = account.phone.clone();
-    let devices: Vec<u32> = if sender.device != 0 {
-        vec![u32::from(sender.device)]
-    } else {
-        account.devices.keys().copied().collect()
-    };
-    for device in devices {
+    for device in account.devices_for(&sender) {
         if phone == me.phone && device == me.device {
             continue;
         }

@@ -51,15 +51,17 @@ pub fn public_bytes(pair: &KeyPair) -> [u8; 32] {
     <[u8; 32]>::try_from(pair.public_key.public_key_bytes()).unwrap_or_default()
 }
 
+/// The `<link_code_companion_reg>` of a pairing IQ and the phone number it names.
+fn registration(request: &Node) -> Result<(&Node, String), u16> {
+    let stage = request.get_optional_child("link_code_companion_reg").ok_or(400u16)?;
+    let jid = stage.attrs().optional_jid("jid").ok_or(400u16)?;
+    Ok((stage, jid.user.to_string()))
+}
+
 /// `companion_hello` from an unpaired connection: remembers it under its phone number (a newer
 /// request replaces an older one) and answers with the pairing ref.
 pub fn companion_hello(registry: &mut Registry, pending: Pending, request: &Node) -> Result<Vec<Node>, u16> {
-    let hello = request.get_optional_child("link_code_companion_reg").ok_or(400u16)?;
-    let phone = hello
-        .attrs()
-        .optional_jid("jid")
-        .map(|jid| jid.user.to_string())
-        .ok_or(400u16)?;
+    let (hello, phone) = registration(request)?;
     let wrapped = child_bytes(hello, "link_code_pairing_wrapped_companion_ephemeral_pub")
         .filter(|w| w.len() == 80)
         .ok_or(400u16)?;
@@ -150,14 +152,10 @@ pub async fn enter_code(shared: &Shared, phone: &str, code: &str) -> Result<Link
 
 /// `companion_finish`: opens the companion's key bundle with the ephemeral agreement, derives
 /// the new ADV secret, and links the device as a QR scan would. A bundle that does not open
-/// means the typed code was wrong; the companion then hears nothing, as with a real phone.
+/// means the typed code was wrong: nothing is linked and the companion is told to refresh its
+/// code.
 pub fn companion_finish(shared: &Shared, request: &Node) -> Result<(), u16> {
-    let finish = request.get_optional_child("link_code_companion_reg").ok_or(400u16)?;
-    let phone = finish
-        .attrs()
-        .optional_jid("jid")
-        .map(|jid| jid.user.to_string())
-        .ok_or(400u16)?;
+    let (finish, phone) = registration(request)?;
     let bundle = child_bytes(finish, "link_code_pairing_wrapped_key_bundle")
         .filter(|b| b.len() == 156)
         .ok_or(400u16)?

@@ -104,33 +104,7 @@ pub fn picture(registry: &mut Registry, me: &Me, iq: &Node, media_host: &str) ->
     let target = iq.attrs().optional_jid("target");
     let group = target.as_ref().filter(|t| t.is_group());
     if attr(iq, "type").as_deref() == Some("set") {
-        let bytes = iq.get_optional_child("picture").and_then(|p| match &p.content {
-            Some(NodeContent::Bytes(bytes)) => Some(bytes.clone()),
-            _ => None,
-        });
-        let id = bytes.as_ref().map(|_| {
-            registry.next_picture += 1;
-            registry.next_picture
-        });
-        match group {
-            Some(group) => {
-                let stored = registry.groups.get_mut(group.user.as_str()).ok_or(404u16)?;
-                if !stored.is_admin(&me.phone) {
-                    return Err(403);
-                }
-                stored.picture = id;
-                crate::groups::picture_changed(registry, me, group.user.as_str(), id);
-            }
-            None => {
-                let account = registry.accounts.get_mut(&me.phone).ok_or(404u16)?;
-                account.profile.picture = id;
-            }
-        }
-        if let (Some(id), Some(bytes)) = (id, bytes) {
-            registry.pictures.insert(id, Picture { bytes });
-            return Ok(vec![NodeBuilder::new("picture").attr("id", id.to_string()).build()]);
-        }
-        return Ok(Vec::new());
+        return set_picture(registry, me, group.map(|g| g.user.to_string()), iq);
     }
     let id = match (group, target.as_ref()) {
         (Some(group), _) => registry.groups.get(group.user.as_str()).and_then(|g| g.picture),
@@ -156,4 +130,47 @@ pub fn picture(registry: &mut Registry, me: &Me, iq: &Node, media_host: &str) ->
             .attr("direct_path", direct_path)
             .build(),
     ])
+}
+
+/// Stores (or, with no `<picture>` bytes, removes) the caller's picture or, for `group`, the
+/// group's, which only its admins may change; the replaced picture is dropped.
+fn set_picture(registry: &mut Registry, me: &Me, group: Option<String>, iq: &Node) -> Result<Vec<Node>, u16> {
+    let previous = match &group {
+        Some(id) => {
+            let stored = registry.groups.get(id).ok_or(404u16)?;
+            if !stored.is_admin(&me.phone) {
+                return Err(403);
+            }
+            stored.picture
+        }
+        None => registry.accounts.get(&me.phone).ok_or(404u16)?.profile.picture,
+    };
+    let bytes = iq.get_optional_child("picture").and_then(|p| match &p.content {
+        Some(NodeContent::Bytes(bytes)) => Some(bytes.clone()),
+        _ => None,
+    });
+    let id = bytes.map(|bytes| {
+        registry.next_picture += 1;
+        registry.pictures.insert(registry.next_picture, Picture { bytes });
+        registry.next_picture
+    });
+    if let Some(previous) = previous {
+        registry.pictures.remove(&previous);
+    }
+    match &group {
+        Some(group_id) => {
+            if let Some(stored) = registry.groups.get_mut(group_id) {
+                stored.picture = id;
+            }
+            crate::groups::picture_changed(registry, me, group_id, id);
+        }
+        None => {
+            if let Some(account) = registry.accounts.get_mut(&me.phone) {
+                account.profile.picture = id;
+            }
+        }
+    }
+    Ok(id
+        .map(|id| vec![NodeBuilder::new("picture").attr("id", id.to_string()).build()])
+        .unwrap_or_default())
 }

@@ -88,22 +88,17 @@ pub fn rotate_signed_prekey(registry: &mut Registry, me: &Me, iq: &Node) -> Resu
 
 /// Unused one-time keys of the device (`encrypt get <count/>`).
 pub fn prekey_count(registry: &Registry, me: &Me) -> usize {
-    registry
-        .accounts
-        .get(&me.phone)
-        .and_then(|a| a.devices.get(&me.device))
-        .and_then(|d| d.keys.as_ref())
-        .map_or(0, |k| k.one_time.len())
+    uploaded_keys(registry, me).map_or(0, |k| k.one_time.len())
 }
 
 /// Whether the device has uploaded keys (a digest query without them answers 404, which makes the
 /// client upload again).
 pub fn has_prekeys(registry: &Registry, me: &Me) -> bool {
-    registry
-        .accounts
-        .get(&me.phone)
-        .and_then(|a| a.devices.get(&me.device))
-        .is_some_and(|d| d.keys.is_some())
+    uploaded_keys(registry, me).is_some()
+}
+
+fn uploaded_keys<'a>(registry: &'a Registry, me: &Me) -> Option<&'a KeyBundle> {
+    registry.accounts.get(&me.phone)?.devices.get(&me.device)?.keys.as_ref()
 }
 
 /// `encrypt get <key>`: one bundle per requested device, echoing the requested JID; each
@@ -366,11 +361,7 @@ pub fn route_receipt(registry: &mut Registry, me: &Me, receipt: &Node) {
     } else {
         format!("{}:{}@s.whatsapp.net", me_account.phone, me.device)
     };
-    let targets: Vec<u32> = if to.device != 0 {
-        vec![u32::from(to.device)]
-    } else {
-        peer.devices.keys().copied().collect()
-    };
+    let targets = peer.devices_for(&to);
     let phone = peer.phone.clone();
     for device in targets {
         if phone == me.phone && device == me.device {
@@ -461,7 +452,7 @@ pub fn route_chatstate(registry: &mut Registry, me: &Me, chatstate: &Node) {
         return;
     };
     let Some(account) = registry.resolve(&to) else { return };
-    let devices: Vec<u32> = account.devices.keys().copied().collect();
+    let devices = account.device_ids();
     let phone = account.phone.clone();
     let node = NodeBuilder::new("chatstate")
         .attr("from", format!("{}@s.whatsapp.net", me.phone))

@@ -60,9 +60,9 @@ pub struct KeyShare {
     pub registration_id: u32,
     /// The companion's published keys, with at most one one-time key (already consumed).
     pub bundle: KeyBundle,
-    /// The account's app-state key and ADV raw id (for the key fingerprint).
+    /// The account's app-state key.
     pub key: AppStateKey,
-    /// ADV raw id of the account.
+    /// ADV raw id of the account (part of the key's fingerprint).
     pub raw_id: u32,
 }
 

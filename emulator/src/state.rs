@@ -318,6 +318,11 @@ impl Registry {
         }
     }
 
+    /// The ids of `phone`'s linked companions (none for an unknown number).
+    pub fn device_ids(&self, phone: &str) -> Vec<u32> {
+        self.accounts.get(phone).map(Account::device_ids).unwrap_or_default()
+    }
+
     /// Queues `node` for `phone:device` and sends it at once if the device is online.
     pub fn deliver(&mut self, phone: &str, device: u32, mut node: Node, durable: bool) {
         let key = (phone.to_owned(), device);
@@ -440,6 +445,21 @@ impl Registry {
 }
 
 impl Account {
+    /// The ids of its linked companions.
+    pub fn device_ids(&self) -> Vec<u32> {
+        self.devices.keys().copied().collect()
+    }
+
+    /// The devices a stanza addressed to `jid` reaches: the one it names, or all of them for a
+    /// bare JID.
+    pub fn devices_for(&self, jid: &wacore_binary::jid::Jid) -> Vec<u32> {
+        if jid.device != 0 {
+            vec![u32::from(jid.device)]
+        } else {
+            self.device_ids()
+        }
+    }
+
     /// The name others see: the last announced push name, else the one `device` (or any
     /// device) registered with.
     pub fn push_name(&self, device: Option<u32>) -> String {

@@ -122,13 +122,7 @@ async fn a_dropped_connection_reconnects_and_loses_no_message() {
     let sent = alice
         .handle
         .client()
-        .send_message(
-            "15550000022@s.whatsapp.net".parse::<whatsapp_rust::Jid>().unwrap(),
-            whatsapp_rust::waproto::whatsapp::Message {
-                conversation: Some("sent into the gap".into()),
-                ..Default::default()
-            },
-        )
+        .send_message(common::jid("15550000022"), common::text("sent into the gap"))
         .await
         .unwrap();
     // Offline messages are handed over before the client reports Connected, so wait for the

@@ -5,23 +5,11 @@
 
 mod common;
 
-use common::{Companion, pair};
+use common::{Companion, jid, pair, text};
 use wa_emulator::Emulator;
 use whatsapp_rust::prelude::Event;
 use whatsapp_rust::wacore::stanza::groups::GroupNotificationAction;
-use whatsapp_rust::waproto::whatsapp as wa;
 use whatsapp_rust::{GroupCreateOptions, GroupParticipantOptions, Jid, JoinGroupResult};
-
-fn text(body: &str) -> wa::Message {
-    wa::Message {
-        conversation: Some(body.to_owned()),
-        ..Default::default()
-    }
-}
-
-fn jid(phone: &str) -> Jid {
-    format!("{phone}@s.whatsapp.net").parse().unwrap()
-}
 
 /// The next group message with text `body`: its chat and its sender's phone number.
 async fn group_text(companion: &mut Companion, body: &str) -> (Jid, String) {

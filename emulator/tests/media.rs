@@ -37,13 +37,7 @@ async fn an_image_uploaded_by_a_downloads_identically_at_b() {
             ..Default::default()
         },
     );
-    client
-        .send_message(
-            "15550000202@s.whatsapp.net".parse::<whatsapp_rust::Jid>().unwrap(),
-            message,
-        )
-        .await
-        .unwrap();
+    client.send_message(common::jid("15550000202"), message).await.unwrap();
 
     let image = bob
         .wait_for("an image", |e| match e {

@@ -6,19 +6,11 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Companion, connect, pair};
+use common::{Companion, connect, jid, pair, text};
 use wa_emulator::Emulator;
 use whatsapp_rust::prelude::Event;
 use whatsapp_rust::store::traits::Backend;
 use whatsapp_rust::types::presence::{ChatPresence, ReceiptType};
-use whatsapp_rust::waproto::whatsapp as wa;
-
-fn text(body: &str) -> wa::Message {
-    wa::Message {
-        conversation: Some(body.to_owned()),
-        ..Default::default()
-    }
-}
 
 async fn received_text(companion: &mut Companion) -> (String, String, bool) {
     companion
@@ -50,8 +42,8 @@ async fn text_receipts_presence_typing_blocking_and_the_offline_queue() {
     emulator.wait_for_prekeys("15550000002", bob_device).await;
     emulator.wait_for_prekeys("15550000001", alice_device).await;
 
-    let bob_jid: whatsapp_rust::Jid = "15550000002@s.whatsapp.net".parse().unwrap();
-    let alice_jid: whatsapp_rust::Jid = "15550000001@s.whatsapp.net".parse().unwrap();
+    let bob_jid: whatsapp_rust::Jid = jid("15550000002");
+    let alice_jid: whatsapp_rust::Jid = jid("15550000001");
     let sent = alice
         .handle
         .client()
@@ -176,8 +168,8 @@ async fn a_message_damaged_in_transit_is_retried_and_arrives() {
     let (mut bob, bob_device) = pair(&emulator, "15550000032", "bob").await;
     emulator.wait_for_prekeys("15550000031", alice_device).await;
     emulator.wait_for_prekeys("15550000032", bob_device).await;
-    let bob_jid: whatsapp_rust::Jid = "15550000032@s.whatsapp.net".parse().unwrap();
-    let alice_jid: whatsapp_rust::Jid = "15550000031@s.whatsapp.net".parse().unwrap();
+    let bob_jid: whatsapp_rust::Jid = jid("15550000032");
+    let alice_jid: whatsapp_rust::Jid = jid("15550000031");
 
     // One message establishes the session both ways.
     let first = alice

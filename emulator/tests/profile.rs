@@ -5,25 +5,12 @@
 
 mod common;
 
-use common::{Companion, media_client, pair};
+use common::{Companion, jid, media_client, pair, text};
 use wa_emulator::Emulator;
-use whatsapp_rust::Jid;
 use whatsapp_rust::http::{HttpClient, HttpRequest};
 use whatsapp_rust::prelude::Event;
 use whatsapp_rust::types::presence::ReceiptType;
 use whatsapp_rust::wacore::iq::privacy::{PrivacyCategory, PrivacyValue};
-use whatsapp_rust::waproto::whatsapp as wa;
-
-fn text(body: &str) -> wa::Message {
-    wa::Message {
-        conversation: Some(body.to_owned()),
-        ..Default::default()
-    }
-}
-
-fn jid(phone: &str) -> Jid {
-    format!("{phone}@s.whatsapp.net").parse().unwrap()
-}
 
 /// The id and sender push name of the next text `body`; fails on a read receipt seen first.
 async fn text_without_read_receipt(companion: &mut Companion, body: &str) -> (String, String) {

@@ -19,6 +19,19 @@ pub struct Companion {
     pub events: mpsc::UnboundedReceiver<Arc<Event>>,
 }
 
+/// A plain text message.
+pub fn text(body: &str) -> whatsapp_rust::waproto::whatsapp::Message {
+    whatsapp_rust::waproto::whatsapp::Message {
+        conversation: Some(body.to_owned()),
+        ..Default::default()
+    }
+}
+
+/// The phone-number JID of `phone`.
+pub fn jid(phone: &str) -> whatsapp_rust::Jid {
+    format!("{phone}@s.whatsapp.net").parse().unwrap()
+}
+
 /// An HTTP client that trusts the emulator's media host (its CA and nothing else).
 pub fn media_client(emulator: &Emulator) -> whatsapp_rust::http::UreqHttpClient {
     use ureq::tls::{Certificate, RootCerts, TlsConfig};
