@@ -91,6 +91,28 @@ expires with the caller, if the caller expires).*/
             Default::default()
         }
     }
+    ///Body of a session creation.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateSession {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub config: ::std::option::Option<SessionConfig>,
+        /**Unique name: 1 to 64 letters, digits, dots, hyphens or underscores, starting with a
+letter or digit.*/
+        pub name: ::std::string::String,
+        /**Route the session's WhatsApp traffic (WebSocket and media) through this proxy:
+`http://[user:password@]host:port` (CONNECT) or `socks5://[user:password@]host:port`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub proxy: ::std::option::Option<::std::string::String>,
+        ///Start the session at once (it then waits for pairing).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub start: ::std::option::Option<bool>,
+    }
+    impl CreateSession {
+        pub fn builder() -> builder::CreateSession {
+            Default::default()
+        }
+    }
     ///A new key with its secret, which is shown this once and never again.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CreatedKey {
@@ -152,6 +174,116 @@ expires with the caller, if the caller expires).*/
             Default::default()
         }
     }
+    ///How to answer a QR request.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum GetPairQrFormat {
+        #[serde(rename = "json")]
+        Json,
+        #[serde(rename = "image")]
+        Image,
+    }
+    impl ::std::fmt::Display for GetPairQrFormat {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Json => f.write_str("json"),
+                Self::Image => f.write_str("image"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for GetPairQrFormat {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "json" => Ok(Self::Json),
+                "image" => Ok(Self::Image),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GetPairQrFormat {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GetPairQrFormat {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///How to answer a QR request.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum GetPairingQrFormat {
+        #[serde(rename = "json")]
+        Json,
+        #[serde(rename = "image")]
+        Image,
+    }
+    impl ::std::fmt::Display for GetPairingQrFormat {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Json => f.write_str("json"),
+                Self::Image => f.write_str("image"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for GetPairingQrFormat {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "json" => Ok(Self::Json),
+                "image" => Ok(Self::Image),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GetPairingQrFormat {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GetPairingQrFormat {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///The body of `/healthz` and `/readyz`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Health {
@@ -171,6 +303,286 @@ expires with the caller, if the caller expires).*/
     }
     impl HealthData {
         pub fn builder() -> builder::HealthData {
+            Default::default()
+        }
+    }
+    ///Messages to mark as read (a read receipt for each, unless the account's read receipts are off).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct MarkSeen {
+        ///The chat the messages are in.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///WhatsApp ids of received messages (1 to 256).
+        #[serde(rename = "messageIds")]
+        pub message_ids: ::std::vec::Vec<::std::string::String>,
+        ///In groups, the JID of the participant who sent them.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub participant: ::std::option::Option<::std::string::String>,
+    }
+    impl MarkSeen {
+        pub fn builder() -> builder::MarkSeen {
+            Default::default()
+        }
+    }
+    ///A message sent or received by a session.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Message {
+        ///The chat it belongs to.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///Why sending failed (status `error`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error: ::std::option::Option<::std::string::String>,
+        ///The sender's JID (in groups, the participant); absent for the session's own messages.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub from: ::std::option::Option<::std::string::String>,
+        ///Whether the session's account sent it.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///WhatsApp's message id.
+        pub id: ::std::string::String,
+        ///JIDs mentioned.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub mentions: ::std::vec::Vec<::std::string::String>,
+        ///The sender's display name, when WhatsApp provided it.
+        #[serde(
+            rename = "pushName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub push_name: ::std::option::Option<::std::string::String>,
+        ///The message this one replies to.
+        #[serde(
+            rename = "quotedMessageId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub quoted_message_id: ::std::option::Option<::std::string::String>,
+        ///When it was sent.
+        #[serde(rename = "sentAt")]
+        pub sent_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The session that sent or received it.
+        pub session: ::std::string::String,
+        ///Delivery progress (for the session's own messages; received ones are `delivered`).
+        pub status: MessageStatus,
+        ///The text or caption.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub text: ::std::option::Option<::std::string::String>,
+        /**`text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contact`, `poll`,
+`reaction` or `unknown`.*/
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl Message {
+        pub fn builder() -> builder::Message {
+            Default::default()
+        }
+    }
+    ///`MessageData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MessageData {
+        ///The result.
+        pub data: Message,
+    }
+    impl MessageData {
+        pub fn builder() -> builder::MessageData {
+            Default::default()
+        }
+    }
+    ///`MessagePage`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MessagePage {
+        ///Pass as `?cursor=` to fetch the next page; absent on the last page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cursor: ::std::option::Option<::std::string::String>,
+        ///The items on this page.
+        pub data: ::std::vec::Vec<Message>,
+    }
+    impl MessagePage {
+        pub fn builder() -> builder::MessagePage {
+            Default::default()
+        }
+    }
+    ///Delivery progress of a message, as receipts report it.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MessageStatus {
+        #[serde(rename = "pending")]
+        Pending,
+        #[serde(rename = "sent")]
+        Sent,
+        #[serde(rename = "delivered")]
+        Delivered,
+        #[serde(rename = "read")]
+        Read,
+        #[serde(rename = "played")]
+        Played,
+        #[serde(rename = "error")]
+        Error,
+    }
+    impl ::std::fmt::Display for MessageStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Pending => f.write_str("pending"),
+                Self::Sent => f.write_str("sent"),
+                Self::Delivered => f.write_str("delivered"),
+                Self::Read => f.write_str("read"),
+                Self::Played => f.write_str("played"),
+                Self::Error => f.write_str("error"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MessageStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "pending" => Ok(Self::Pending),
+                "sent" => Ok(Self::Sent),
+                "delivered" => Ok(Self::Delivered),
+                "read" => Ok(Self::Read),
+                "played" => Ok(Self::Played),
+                "error" => Ok(Self::Error),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MessageStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MessageStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///The kind of message to send.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MessageType {
+        #[serde(rename = "text")]
+        Text,
+    }
+    impl ::std::fmt::Display for MessageType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Text => f.write_str("text"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MessageType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "text" => Ok(Self::Text),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MessageType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MessageType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A pair code to type on the phone (WhatsApp → Linked devices → Link with phone number).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PairCode {
+        ///The 8-character code, shown as `XXXX-XXXX`.
+        pub code: ::std::string::String,
+    }
+    impl PairCode {
+        pub fn builder() -> builder::PairCode {
+            Default::default()
+        }
+    }
+    ///`PairCodeData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PairCodeData {
+        ///The result.
+        pub data: PairCode,
+    }
+    impl PairCodeData {
+        pub fn builder() -> builder::PairCodeData {
+            Default::default()
+        }
+    }
+    ///Body of a pair-code request.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct PairCodeRequest {
+        ///The phone number of the WhatsApp account to link, in international form (`+` optional).
+        #[serde(rename = "phoneNumber")]
+        pub phone_number: ::std::string::String,
+    }
+    impl PairCodeRequest {
+        pub fn builder() -> builder::PairCodeRequest {
+            Default::default()
+        }
+    }
+    ///The QR code a session shows now.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PairingQr {
+        ///The text the QR encodes, to render it yourself.
+        pub code: ::std::string::String,
+        ///When WhatsApp rotates it: fetch again after this.
+        #[serde(rename = "expiresAt")]
+        pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The QR image, a PNG data URL ready for an `<img src>`.
+        pub qr: ::std::string::String,
+    }
+    impl PairingQr {
+        pub fn builder() -> builder::PairingQr {
+            Default::default()
+        }
+    }
+    ///`PairingQrData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PairingQrData {
+        ///The result.
+        pub data: PairingQr,
+    }
+    impl PairingQrData {
+        pub fn builder() -> builder::PairingQrData {
             Default::default()
         }
     }
@@ -309,6 +721,308 @@ expires with the caller, if the caller expires).*/
             value.parse()
         }
     }
+    ///What a seen request did.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Seen {
+        ///The chat.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The messages marked read.
+        #[serde(rename = "messageIds")]
+        pub message_ids: ::std::vec::Vec<::std::string::String>,
+    }
+    impl Seen {
+        pub fn builder() -> builder::Seen {
+            Default::default()
+        }
+    }
+    ///`SeenData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SeenData {
+        ///The result.
+        pub data: Seen,
+    }
+    impl SeenData {
+        pub fn builder() -> builder::SeenData {
+            Default::default()
+        }
+    }
+    /**A message to send. At `/api/messages/send` it names its `session`; at
+`/api/sessions/{session}/messages/send` the path does.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SendMessage {
+        ///The chat: `<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///Mark the message as forwarded.
+        #[serde(
+            rename = "isForwarded",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_forwarded: ::std::option::Option<bool>,
+        ///JIDs to mention (at most 256), e.g. `5511999999999@s.whatsapp.net`.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub mentions: ::std::vec::Vec<::std::string::String>,
+        ///Reply to this message (a WhatsApp message id from this session's history).
+        #[serde(
+            rename = "quotedMessageId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub quoted_message_id: ::std::option::Option<::std::string::String>,
+        ///The session to send from (required at `/api/messages/send`; must match the path otherwise).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub session: ::std::option::Option<::std::string::String>,
+        ///The text (type `text`): 1 to 65,536 characters.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub text: ::std::option::Option<::std::string::String>,
+        ///What kind of message this is.
+        #[serde(rename = "type")]
+        pub type_: MessageType,
+    }
+    impl SendMessage {
+        pub fn builder() -> builder::SendMessage {
+            Default::default()
+        }
+    }
+    ///A session as the API shows it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Session {
+        ///The business name, for WhatsApp Business accounts.
+        #[serde(
+            rename = "businessName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub business_name: ::std::option::Option<::std::string::String>,
+        ///Settings.
+        pub config: SessionConfig,
+        ///When the session was created.
+        #[serde(rename = "createdAt")]
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The latest connection failure, while it is relevant.
+        #[serde(
+            rename = "lastError",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_error: ::std::option::Option<::std::string::String>,
+        ///The linked account's LID, once paired.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub lid: ::std::option::Option<::std::string::String>,
+        ///Unique name.
+        pub name: ::std::string::String,
+        ///The linked account's phone number (`+` and digits), once paired.
+        #[serde(
+            rename = "phoneNumber",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub phone_number: ::std::option::Option<::std::string::String>,
+        ///The platform of the account's phone.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub platform: ::std::option::Option<::std::string::String>,
+        ///The proxy, with its password hidden.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub proxy: ::std::option::Option<::std::string::String>,
+        ///The linked account's display name.
+        #[serde(
+            rename = "pushName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub push_name: ::std::option::Option<::std::string::String>,
+        ///`CONNECTING`, `CONNECTED` or `DISCONNECTED`.
+        pub status: Status,
+        #[serde(
+            rename = "statusReason",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub status_reason: ::std::option::Option<StatusReason>,
+        ///When it last changed.
+        #[serde(rename = "updatedAt")]
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl Session {
+        pub fn builder() -> builder::Session {
+            Default::default()
+        }
+    }
+    ///Settings of a session.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct SessionConfig {
+        ///Download the chat history WhatsApp offers after pairing (off by default: it can be large).
+        #[serde(
+            rename = "historySync",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub history_sync: ::std::option::Option<bool>,
+    }
+    impl SessionConfig {
+        pub fn builder() -> builder::SessionConfig {
+            Default::default()
+        }
+    }
+    ///`SessionData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SessionData {
+        ///The result.
+        pub data: Session,
+    }
+    impl SessionData {
+        pub fn builder() -> builder::SessionData {
+            Default::default()
+        }
+    }
+    ///`SessionPage`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SessionPage {
+        ///Pass as `?cursor=` to fetch the next page; absent on the last page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cursor: ::std::option::Option<::std::string::String>,
+        ///The items on this page.
+        pub data: ::std::vec::Vec<Session>,
+    }
+    impl SessionPage {
+        pub fn builder() -> builder::SessionPage {
+            Default::default()
+        }
+    }
+    ///Whether the session is connected to WhatsApp.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Status {
+        #[serde(rename = "CONNECTING")]
+        Connecting,
+        #[serde(rename = "CONNECTED")]
+        Connected,
+        #[serde(rename = "DISCONNECTED")]
+        Disconnected,
+    }
+    impl ::std::fmt::Display for Status {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Connecting => f.write_str("CONNECTING"),
+                Self::Connected => f.write_str("CONNECTED"),
+                Self::Disconnected => f.write_str("DISCONNECTED"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Status {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "CONNECTING" => Ok(Self::Connecting),
+                "CONNECTED" => Ok(Self::Connected),
+                "DISCONNECTED" => Ok(Self::Disconnected),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Status {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for Status {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Why the session has its status.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum StatusReason {
+        #[serde(rename = "SCAN_QR")]
+        ScanQr,
+        #[serde(rename = "AUTO_RECONNECT")]
+        AutoReconnect,
+        #[serde(rename = "MANUAL_STOP")]
+        ManualStop,
+        #[serde(rename = "LOGGED_OUT")]
+        LoggedOut,
+        #[serde(rename = "QR_TIMEOUT")]
+        QrTimeout,
+        #[serde(rename = "FAILED")]
+        Failed,
+        #[serde(rename = "TEMPORARY_BAN")]
+        TemporaryBan,
+        #[serde(rename = "STREAM_ERROR")]
+        StreamError,
+    }
+    impl ::std::fmt::Display for StatusReason {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::ScanQr => f.write_str("SCAN_QR"),
+                Self::AutoReconnect => f.write_str("AUTO_RECONNECT"),
+                Self::ManualStop => f.write_str("MANUAL_STOP"),
+                Self::LoggedOut => f.write_str("LOGGED_OUT"),
+                Self::QrTimeout => f.write_str("QR_TIMEOUT"),
+                Self::Failed => f.write_str("FAILED"),
+                Self::TemporaryBan => f.write_str("TEMPORARY_BAN"),
+                Self::StreamError => f.write_str("STREAM_ERROR"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for StatusReason {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "SCAN_QR" => Ok(Self::ScanQr),
+                "AUTO_RECONNECT" => Ok(Self::AutoReconnect),
+                "MANUAL_STOP" => Ok(Self::ManualStop),
+                "LOGGED_OUT" => Ok(Self::LoggedOut),
+                "QR_TIMEOUT" => Ok(Self::QrTimeout),
+                "FAILED" => Ok(Self::Failed),
+                "TEMPORARY_BAN" => Ok(Self::TemporaryBan),
+                "STREAM_ERROR" => Ok(Self::StreamError),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for StatusReason {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for StatusReason {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///Changes to a key; omitted fields stay as they are.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
@@ -325,6 +1039,21 @@ expires with the caller, if the caller expires).*/
     }
     impl UpdateKey {
         pub fn builder() -> builder::UpdateKey {
+            Default::default()
+        }
+    }
+    ///Changes to a session; omitted fields stay as they are. They apply from the next start.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpdateSession {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub config: ::std::option::Option<SessionConfig>,
+        ///New proxy URL; an empty string removes the proxy.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub proxy: ::std::option::Option<::std::string::String>,
+    }
+    impl UpdateSession {
+        pub fn builder() -> builder::UpdateSession {
             Default::default()
         }
     }
@@ -721,6 +1450,105 @@ expires with the caller, if the caller expires).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct CreateSession {
+            config: ::std::result::Result<
+                ::std::option::Option<super::SessionConfig>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            proxy: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            start: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CreateSession {
+            fn default() -> Self {
+                Self {
+                    config: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    proxy: Ok(Default::default()),
+                    start: Ok(Default::default()),
+                }
+            }
+        }
+        impl CreateSession {
+            pub fn config<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::SessionConfig>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.config = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for config: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn proxy<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.proxy = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for proxy: {e}")
+                    });
+                self
+            }
+            pub fn start<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.start = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for start: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateSession> for super::CreateSession {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateSession,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    config: value.config?,
+                    name: value.name?,
+                    proxy: value.proxy?,
+                    start: value.start?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateSession> for CreateSession {
+            fn from(value: super::CreateSession) -> Self {
+                Self {
+                    config: Ok(value.config),
+                    name: Ok(value.name),
+                    proxy: Ok(value.proxy),
+                    start: Ok(value.start),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct CreatedKey {
             created_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
@@ -1096,6 +1924,1342 @@ expires with the caller, if the caller expires).*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct MarkSeen {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message_ids: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            participant: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MarkSeen {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    message_ids: Err("no value supplied for message_ids".to_string()),
+                    participant: Ok(Default::default()),
+                }
+            }
+        }
+        impl MarkSeen {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn message_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_ids: {e}")
+                    });
+                self
+            }
+            pub fn participant<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.participant = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for participant: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MarkSeen> for super::MarkSeen {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MarkSeen,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    message_ids: value.message_ids?,
+                    participant: value.participant?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MarkSeen> for MarkSeen {
+            fn from(value: super::MarkSeen) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    message_ids: Ok(value.message_ids),
+                    participant: Ok(value.participant),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Message {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            error: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            from: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            mentions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            push_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            quoted_message_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sent_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<super::MessageStatus, ::std::string::String>,
+            text: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for Message {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    error: Ok(Default::default()),
+                    from: Ok(Default::default()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    mentions: Ok(Default::default()),
+                    push_name: Ok(Default::default()),
+                    quoted_message_id: Ok(Default::default()),
+                    sent_at: Err("no value supplied for sent_at".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                    text: Ok(Default::default()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl Message {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn mentions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mentions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mentions: {e}")
+                    });
+                self
+            }
+            pub fn push_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.push_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for push_name: {e}")
+                    });
+                self
+            }
+            pub fn quoted_message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quoted_message_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for quoted_message_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sent_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sent_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sent_at: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageStatus>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn text<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.text = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for text: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Message> for super::Message {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Message,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    error: value.error?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    mentions: value.mentions?,
+                    push_name: value.push_name?,
+                    quoted_message_id: value.quoted_message_id?,
+                    sent_at: value.sent_at?,
+                    session: value.session?,
+                    status: value.status?,
+                    text: value.text?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Message> for Message {
+            fn from(value: super::Message) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    error: Ok(value.error),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    mentions: Ok(value.mentions),
+                    push_name: Ok(value.push_name),
+                    quoted_message_id: Ok(value.quoted_message_id),
+                    sent_at: Ok(value.sent_at),
+                    session: Ok(value.session),
+                    status: Ok(value.status),
+                    text: Ok(value.text),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageData {
+            data: ::std::result::Result<super::Message, ::std::string::String>,
+        }
+        impl ::std::default::Default for MessageData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl MessageData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Message>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageData> for super::MessageData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::MessageData> for MessageData {
+            fn from(value: super::MessageData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessagePage {
+            cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Message>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MessagePage {
+            fn default() -> Self {
+                Self {
+                    cursor: Ok(Default::default()),
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl MessagePage {
+            pub fn cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cursor: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Message>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessagePage> for super::MessagePage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessagePage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cursor: value.cursor?,
+                    data: value.data?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessagePage> for MessagePage {
+            fn from(value: super::MessagePage) -> Self {
+                Self {
+                    cursor: Ok(value.cursor),
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PairCode {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for PairCode {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                }
+            }
+        }
+        impl PairCode {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PairCode> for super::PairCode {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PairCode,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { code: value.code? })
+            }
+        }
+        impl ::std::convert::From<super::PairCode> for PairCode {
+            fn from(value: super::PairCode) -> Self {
+                Self { code: Ok(value.code) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PairCodeData {
+            data: ::std::result::Result<super::PairCode, ::std::string::String>,
+        }
+        impl ::std::default::Default for PairCodeData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl PairCodeData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PairCode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PairCodeData> for super::PairCodeData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PairCodeData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::PairCodeData> for PairCodeData {
+            fn from(value: super::PairCodeData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PairCodeRequest {
+            phone_number: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PairCodeRequest {
+            fn default() -> Self {
+                Self {
+                    phone_number: Err("no value supplied for phone_number".to_string()),
+                }
+            }
+        }
+        impl PairCodeRequest {
+            pub fn phone_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PairCodeRequest> for super::PairCodeRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PairCodeRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    phone_number: value.phone_number?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PairCodeRequest> for PairCodeRequest {
+            fn from(value: super::PairCodeRequest) -> Self {
+                Self {
+                    phone_number: Ok(value.phone_number),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PairingQr {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+            expires_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            qr: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for PairingQr {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    expires_at: Err("no value supplied for expires_at".to_string()),
+                    qr: Err("no value supplied for qr".to_string()),
+                }
+            }
+        }
+        impl PairingQr {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn qr<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.qr = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for qr: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PairingQr> for super::PairingQr {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PairingQr,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    expires_at: value.expires_at?,
+                    qr: value.qr?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PairingQr> for PairingQr {
+            fn from(value: super::PairingQr) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    expires_at: Ok(value.expires_at),
+                    qr: Ok(value.qr),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PairingQrData {
+            data: ::std::result::Result<super::PairingQr, ::std::string::String>,
+        }
+        impl ::std::default::Default for PairingQrData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl PairingQrData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PairingQr>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PairingQrData> for super::PairingQrData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PairingQrData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::PairingQrData> for PairingQrData {
+            fn from(value: super::PairingQrData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Seen {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message_ids: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Seen {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    message_ids: Err("no value supplied for message_ids".to_string()),
+                }
+            }
+        }
+        impl Seen {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn message_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_ids: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Seen> for super::Seen {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Seen,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    message_ids: value.message_ids?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Seen> for Seen {
+            fn from(value: super::Seen) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    message_ids: Ok(value.message_ids),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SeenData {
+            data: ::std::result::Result<super::Seen, ::std::string::String>,
+        }
+        impl ::std::default::Default for SeenData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl SeenData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Seen>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SeenData> for super::SeenData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SeenData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::SeenData> for SeenData {
+            fn from(value: super::SeenData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SendMessage {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            is_forwarded: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            mentions: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            quoted_message_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            text: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<super::MessageType, ::std::string::String>,
+        }
+        impl ::std::default::Default for SendMessage {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    is_forwarded: Ok(Default::default()),
+                    mentions: Ok(Default::default()),
+                    quoted_message_id: Ok(Default::default()),
+                    session: Ok(Default::default()),
+                    text: Ok(Default::default()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl SendMessage {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn is_forwarded<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_forwarded = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_forwarded: {e}")
+                    });
+                self
+            }
+            pub fn mentions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mentions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mentions: {e}")
+                    });
+                self
+            }
+            pub fn quoted_message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quoted_message_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for quoted_message_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn text<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.text = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for text: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SendMessage> for super::SendMessage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SendMessage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    is_forwarded: value.is_forwarded?,
+                    mentions: value.mentions?,
+                    quoted_message_id: value.quoted_message_id?,
+                    session: value.session?,
+                    text: value.text?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SendMessage> for SendMessage {
+            fn from(value: super::SendMessage) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    is_forwarded: Ok(value.is_forwarded),
+                    mentions: Ok(value.mentions),
+                    quoted_message_id: Ok(value.quoted_message_id),
+                    session: Ok(value.session),
+                    text: Ok(value.text),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Session {
+            business_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            config: ::std::result::Result<super::SessionConfig, ::std::string::String>,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            last_error: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            lid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            phone_number: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            platform: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            proxy: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            push_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<super::Status, ::std::string::String>,
+            status_reason: ::std::result::Result<
+                ::std::option::Option<super::StatusReason>,
+                ::std::string::String,
+            >,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Session {
+            fn default() -> Self {
+                Self {
+                    business_name: Ok(Default::default()),
+                    config: Err("no value supplied for config".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    last_error: Ok(Default::default()),
+                    lid: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                    phone_number: Ok(Default::default()),
+                    platform: Ok(Default::default()),
+                    proxy: Ok(Default::default()),
+                    push_name: Ok(Default::default()),
+                    status: Err("no value supplied for status".to_string()),
+                    status_reason: Ok(Default::default()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                }
+            }
+        }
+        impl Session {
+            pub fn business_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.business_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for business_name: {e}")
+                    });
+                self
+            }
+            pub fn config<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SessionConfig>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.config = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for config: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn last_error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_error: {e}")
+                    });
+                self
+            }
+            pub fn lid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.lid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for lid: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn phone_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
+                self
+            }
+            pub fn platform<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.platform = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for platform: {e}")
+                    });
+                self
+            }
+            pub fn proxy<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.proxy = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for proxy: {e}")
+                    });
+                self
+            }
+            pub fn push_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.push_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for push_name: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Status>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn status_reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::StatusReason>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status_reason = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status_reason: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Session> for super::Session {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Session,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    business_name: value.business_name?,
+                    config: value.config?,
+                    created_at: value.created_at?,
+                    last_error: value.last_error?,
+                    lid: value.lid?,
+                    name: value.name?,
+                    phone_number: value.phone_number?,
+                    platform: value.platform?,
+                    proxy: value.proxy?,
+                    push_name: value.push_name?,
+                    status: value.status?,
+                    status_reason: value.status_reason?,
+                    updated_at: value.updated_at?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Session> for Session {
+            fn from(value: super::Session) -> Self {
+                Self {
+                    business_name: Ok(value.business_name),
+                    config: Ok(value.config),
+                    created_at: Ok(value.created_at),
+                    last_error: Ok(value.last_error),
+                    lid: Ok(value.lid),
+                    name: Ok(value.name),
+                    phone_number: Ok(value.phone_number),
+                    platform: Ok(value.platform),
+                    proxy: Ok(value.proxy),
+                    push_name: Ok(value.push_name),
+                    status: Ok(value.status),
+                    status_reason: Ok(value.status_reason),
+                    updated_at: Ok(value.updated_at),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionConfig {
+            history_sync: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionConfig {
+            fn default() -> Self {
+                Self {
+                    history_sync: Ok(Default::default()),
+                }
+            }
+        }
+        impl SessionConfig {
+            pub fn history_sync<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.history_sync = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for history_sync: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionConfig> for super::SessionConfig {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionConfig,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    history_sync: value.history_sync?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionConfig> for SessionConfig {
+            fn from(value: super::SessionConfig) -> Self {
+                Self {
+                    history_sync: Ok(value.history_sync),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionData {
+            data: ::std::result::Result<super::Session, ::std::string::String>,
+        }
+        impl ::std::default::Default for SessionData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl SessionData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Session>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionData> for super::SessionData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::SessionData> for SessionData {
+            fn from(value: super::SessionData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionPage {
+            cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Session>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionPage {
+            fn default() -> Self {
+                Self {
+                    cursor: Ok(Default::default()),
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl SessionPage {
+            pub fn cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cursor: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Session>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionPage> for super::SessionPage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionPage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cursor: value.cursor?,
+                    data: value.data?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionPage> for SessionPage {
+            fn from(value: super::SessionPage) -> Self {
+                Self {
+                    cursor: Ok(value.cursor),
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct UpdateKey {
             is_active: ::std::result::Result<
                 ::std::option::Option<bool>,
@@ -1156,6 +3320,70 @@ expires with the caller, if the caller expires).*/
                 Self {
                     is_active: Ok(value.is_active),
                     label: Ok(value.label),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct UpdateSession {
+            config: ::std::result::Result<
+                ::std::option::Option<super::SessionConfig>,
+                ::std::string::String,
+            >,
+            proxy: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UpdateSession {
+            fn default() -> Self {
+                Self {
+                    config: Ok(Default::default()),
+                    proxy: Ok(Default::default()),
+                }
+            }
+        }
+        impl UpdateSession {
+            pub fn config<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::SessionConfig>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.config = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for config: {e}")
+                    });
+                self
+            }
+            pub fn proxy<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.proxy = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for proxy: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateSession> for super::UpdateSession {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateSession,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    config: value.config?,
+                    proxy: value.proxy?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UpdateSession> for UpdateSession {
+            fn from(value: super::UpdateSession) -> Self {
+                Self {
+                    config: Ok(value.config),
+                    proxy: Ok(value.proxy),
                 }
             }
         }
@@ -1441,6 +3669,316 @@ let response = client.update_key()
 ```*/
     pub fn update_key(&self) -> builder::UpdateKey<'_> {
         builder::UpdateKey::new(self)
+    }
+    /**Send a message
+
+Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
+
+Sends a `POST` request to `/api/messages/send`
+
+Arguments:
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.send_message()
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn send_message(&self) -> builder::SendMessage<'_> {
+        builder::SendMessage::new(self)
+    }
+    /**List sessions
+
+Lists the sessions the key may use, by name, one page at a time. Required scope: `sessions:read`.
+
+Sends a `GET` request to `/api/sessions`
+
+Arguments:
+- `cursor`: The `cursor` of the previous page; omit for the first page.
+- `limit`: Items per page, 1 to 200 (default 50).
+```ignore
+let response = client.list_sessions()
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    pub fn list_sessions(&self) -> builder::ListSessions<'_> {
+        builder::ListSessions::new(self)
+    }
+    /**Create a session
+
+Creates a session: one WhatsApp number to link. It starts `DISCONNECTED`, or `CONNECTING` when `start` is true, and then waits for a pairing (QR code or pair code). 409 if the name is taken. Required scope: `sessions:manage`.
+
+Sends a `POST` request to `/api/sessions`
+
+Arguments:
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.create_session()
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_session(&self) -> builder::CreateSession<'_> {
+        builder::CreateSession::new(self)
+    }
+    /**Get a session
+
+Returns a session with its status, the reason for it, and the linked account. Required scope: `sessions:read`.
+
+Sends a `GET` request to `/api/sessions/{session}`
+
+Arguments:
+- `session`: Session name
+```ignore
+let response = client.get_session()
+    .session(session)
+    .send()
+    .await;
+```*/
+    pub fn get_session(&self) -> builder::GetSession<'_> {
+        builder::GetSession::new(self)
+    }
+    /**Delete a session
+
+Logs the session out (unlinking it from the phone when it is connected), wipes its keys and deletes it with its message history. Required scope: `sessions:manage`.
+
+Sends a `DELETE` request to `/api/sessions/{session}`
+
+Arguments:
+- `session`: Session name
+```ignore
+let response = client.delete_session()
+    .session(session)
+    .send()
+    .await;
+```*/
+    pub fn delete_session(&self) -> builder::DeleteSession<'_> {
+        builder::DeleteSession::new(self)
+    }
+    /**Update a session
+
+Changes a session's proxy or settings. A running session uses them from its next start or restart. Required scope: `sessions:manage`.
+
+Sends a `PATCH` request to `/api/sessions/{session}`
+
+Arguments:
+- `session`: Session name
+- `body`
+```ignore
+let response = client.update_session()
+    .session(session)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn update_session(&self) -> builder::UpdateSession<'_> {
+        builder::UpdateSession::new(self)
+    }
+    /**List a chat's messages
+
+The messages a session sent to and received in one chat, newest first, one page at a time, with each sent message's delivery status. Required scope: `chats:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/chats/{chatId}/messages`
+
+Arguments:
+- `session`: Session name
+- `chat_id`: The chat's JID (URL-encoded)
+- `cursor`: The `cursor` of the previous page; omit for the first page.
+- `limit`: Items per page, 1 to 200 (default 50).
+```ignore
+let response = client.list_chat_messages()
+    .session(session)
+    .chat_id(chat_id)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    pub fn list_chat_messages(&self) -> builder::ListChatMessages<'_> {
+        builder::ListChatMessages::new(self)
+    }
+    /**Log a session out
+
+Unlinks the session from the phone (when connected), stops it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account. Required scope: `sessions:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/logout`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+```ignore
+let response = client.logout_session()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn logout_session(&self) -> builder::LogoutSession<'_> {
+        builder::LogoutSession::new(self)
+    }
+    /**Mark messages as read
+
+Marks received messages as read: their senders get read receipts (unless this account turned read receipts off). Required scope: `messages:write`.
+
+Sends a `POST` request to `/api/sessions/{session}/messages/seen`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.mark_messages_seen()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn mark_messages_seen(&self) -> builder::MarkMessagesSeen<'_> {
+        builder::MarkMessagesSeen::new(self)
+    }
+    /**Send a message from a session
+
+The same as `POST /api/messages/send` with the session in the path (a `session` in the body must match it). Required scope: `messages:write`.
+
+Sends a `POST` request to `/api/sessions/{session}/messages/send`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.send_session_message()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn send_session_message(&self) -> builder::SendSessionMessage<'_> {
+        builder::SendSessionMessage::new(self)
+    }
+    /**Request a pair code
+
+Asks WhatsApp for an 8-character code for `phoneNumber`. On that phone: WhatsApp → Linked devices → Link a device → Link with phone number instead, then type the code. The session must be started and not paired (409 otherwise). Required scope: `sessions:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/pairing/code`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.request_pairing_code()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn request_pairing_code(&self) -> builder::RequestPairingCode<'_> {
+        builder::RequestPairingCode::new(self)
+    }
+    /**Get the pairing QR code
+
+Returns the QR code a started, unpaired session shows, as a PNG data URL plus the text it encodes; `?format=image` returns the PNG itself. WhatsApp rotates it about every 20 seconds (`expiresAt`): poll until the session is `CONNECTED`. 409 when the session is not started or is already paired. Required scope: `sessions:manage`.
+
+Sends a `GET` request to `/api/sessions/{session}/pairing/qr`
+
+Arguments:
+- `session`: Session name
+- `format`: `json` (default) or `image` for the PNG itself.
+```ignore
+let response = client.get_pairing_qr()
+    .session(session)
+    .format(format)
+    .send()
+    .await;
+```*/
+    pub fn get_pairing_qr(&self) -> builder::GetPairingQr<'_> {
+        builder::GetPairingQr::new(self)
+    }
+    /**Restart a session
+
+Stops the session (with its flush) and starts it again, with its current proxy and settings. Required scope: `sessions:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/restart`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+```ignore
+let response = client.restart_session()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn restart_session(&self) -> builder::RestartSession<'_> {
+        builder::RestartSession::new(self)
+    }
+    /**Start a session
+
+Starts the session: it connects with its stored keys, or waits for a pairing (`CONNECTING`/`SCAN_QR`). Starting a running session changes nothing. Required scope: `sessions:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/start`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+```ignore
+let response = client.start_session()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn start_session(&self) -> builder::StartSession<'_> {
+        builder::StartSession::new(self)
+    }
+    /**Stop a session
+
+Stops the session after flushing its state; it stays linked and `DISCONNECTED`/`MANUAL_STOP` until started again. Required scope: `sessions:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/stop`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+```ignore
+let response = client.stop_session()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn stop_session(&self) -> builder::StopSession<'_> {
+        builder::StopSession::new(self)
+    }
+    /**Get the pairing QR code (short path)
+
+The pairing guide's path for `GET /api/sessions/{session}/pairing/qr`; same answers. Required scope: `sessions:manage`.
+
+Sends a `GET` request to `/api/{session}/pair/qr`
+
+Arguments:
+- `session`: Session name
+- `format`: `json` (default) or `image` for the PNG itself.
+```ignore
+let response = client.get_pair_qr()
+    .session(session)
+    .format(format)
+    .send()
+    .await;
+```*/
+    pub fn get_pair_qr(&self) -> builder::GetPairQr<'_> {
+        builder::GetPairQr::new(self)
     }
     /**Liveness
 
@@ -2397,6 +4935,1710 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_key",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::send_message`]
+
+[`Client::send_message`]: super::Client::send_message*/
+    #[derive(Debug, Clone)]
+    pub struct SendMessage<'a> {
+        client: &'a super::Client,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::SendMessage, String>,
+    }
+    impl<'a> SendMessage<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SendMessage>,
+            <V as std::convert::TryInto<types::SendMessage>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SendMessage` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SendMessage,
+            ) -> types::builder::SendMessage,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/messages/send`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MessageData>, Error<types::ErrorBody>> {
+            let Self { client, idempotency_key, body } = self;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::SendMessage::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/messages/send", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "send_message",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_sessions`]
+
+[`Client::list_sessions`]: super::Client::list_sessions*/
+    #[derive(Debug, Clone)]
+    pub struct ListSessions<'a> {
+        client: &'a super::Client,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+    impl<'a> ListSessions<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionPage>, Error<types::ErrorBody>> {
+            let Self { client, cursor, limit } = self;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/sessions", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_sessions",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_session`]
+
+[`Client::create_session`]: super::Client::create_session*/
+    #[derive(Debug, Clone)]
+    pub struct CreateSession<'a> {
+        client: &'a super::Client,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::CreateSession, String>,
+    }
+    impl<'a> CreateSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateSession>,
+            <V as std::convert::TryInto<types::CreateSession>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreateSession` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateSession,
+            ) -> types::builder::CreateSession,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionData>, Error<types::ErrorBody>> {
+            let Self { client, idempotency_key, body } = self;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::CreateSession::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/sessions", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_session`]
+
+[`Client::get_session`]: super::Client::get_session*/
+    #[derive(Debug, Clone)]
+    pub struct GetSession<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+    }
+    impl<'a> GetSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionData>, Error<types::ErrorBody>> {
+            let Self { client, session } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}", client.baseurl, encode_path(& session.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_session`]
+
+[`Client::delete_session`]: super::Client::delete_session*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteSession<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+    }
+    impl<'a> DeleteSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/sessions/{session}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}", client.baseurl, encode_path(& session.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::update_session`]
+
+[`Client::update_session`]: super::Client::update_session*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateSession<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        body: Result<types::builder::UpdateSession, String>,
+    }
+    impl<'a> UpdateSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateSession>,
+            <V as std::convert::TryInto<types::UpdateSession>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UpdateSession` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateSession,
+            ) -> types::builder::UpdateSession,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/sessions/{session}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionData>, Error<types::ErrorBody>> {
+            let Self { client, session, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateSession::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}", client.baseurl, encode_path(& session.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_chat_messages`]
+
+[`Client::list_chat_messages`]: super::Client::list_chat_messages*/
+    #[derive(Debug, Clone)]
+    pub struct ListChatMessages<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        chat_id: Result<::std::string::String, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+    impl<'a> ListChatMessages<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                chat_id: Err("chat_id was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn chat_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.chat_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for chat_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/chats/{chatId}/messages`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MessagePage>, Error<types::ErrorBody>> {
+            let Self { client, session, chat_id, cursor, limit } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let chat_id = chat_id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/chats/{}/messages", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& chat_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_chat_messages",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::logout_session`]
+
+[`Client::logout_session`]: super::Client::logout_session*/
+    #[derive(Debug, Clone)]
+    pub struct LogoutSession<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> LogoutSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/logout`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionData>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/logout", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "logout_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::mark_messages_seen`]
+
+[`Client::mark_messages_seen`]: super::Client::mark_messages_seen*/
+    #[derive(Debug, Clone)]
+    pub struct MarkMessagesSeen<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::MarkSeen, String>,
+    }
+    impl<'a> MarkMessagesSeen<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::MarkSeen>,
+            <V as std::convert::TryInto<types::MarkSeen>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `MarkSeen` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::MarkSeen) -> types::builder::MarkSeen,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/messages/seen`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SeenData>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::MarkSeen::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/messages/seen", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "mark_messages_seen",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::send_session_message`]
+
+[`Client::send_session_message`]: super::Client::send_session_message*/
+    #[derive(Debug, Clone)]
+    pub struct SendSessionMessage<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::SendMessage, String>,
+    }
+    impl<'a> SendSessionMessage<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SendMessage>,
+            <V as std::convert::TryInto<types::SendMessage>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SendMessage` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SendMessage,
+            ) -> types::builder::SendMessage,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/messages/send`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MessageData>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::SendMessage::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/messages/send", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "send_session_message",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::request_pairing_code`]
+
+[`Client::request_pairing_code`]: super::Client::request_pairing_code*/
+    #[derive(Debug, Clone)]
+    pub struct RequestPairingCode<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::PairCodeRequest, String>,
+    }
+    impl<'a> RequestPairingCode<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::PairCodeRequest>,
+            <V as std::convert::TryInto<
+                types::PairCodeRequest,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `PairCodeRequest` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::PairCodeRequest,
+            ) -> types::builder::PairCodeRequest,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/pairing/code`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PairCodeData>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::PairCodeRequest::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/pairing/code", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "request_pairing_code",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_pairing_qr`]
+
+[`Client::get_pairing_qr`]: super::Client::get_pairing_qr*/
+    #[derive(Debug, Clone)]
+    pub struct GetPairingQr<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        format: Result<Option<types::GetPairingQrFormat>, String>,
+    }
+    impl<'a> GetPairingQr<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                format: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn format<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GetPairingQrFormat>,
+        {
+            self.format = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `GetPairingQrFormat` for format failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/pairing/qr`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PairingQrData>, Error<types::ErrorBody>> {
+            let Self { client, session, format } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let format = format.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/pairing/qr", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("format", &format))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_pairing_qr",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::restart_session`]
+
+[`Client::restart_session`]: super::Client::restart_session*/
+    #[derive(Debug, Clone)]
+    pub struct RestartSession<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> RestartSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/restart`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionData>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/restart", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "restart_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::start_session`]
+
+[`Client::start_session`]: super::Client::start_session*/
+    #[derive(Debug, Clone)]
+    pub struct StartSession<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> StartSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/start`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionData>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/start", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "start_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::stop_session`]
+
+[`Client::stop_session`]: super::Client::stop_session*/
+    #[derive(Debug, Clone)]
+    pub struct StopSession<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> StopSession<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/stop`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::SessionData>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/stop", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "stop_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_pair_qr`]
+
+[`Client::get_pair_qr`]: super::Client::get_pair_qr*/
+    #[derive(Debug, Clone)]
+    pub struct GetPairQr<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        format: Result<Option<types::GetPairQrFormat>, String>,
+    }
+    impl<'a> GetPairQr<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                format: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn format<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GetPairQrFormat>,
+        {
+            self.format = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `GetPairQrFormat` for format failed".to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/{session}/pair/qr`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::PairingQrData>, Error<types::ErrorBody>> {
+            let Self { client, session, format } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let format = format.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/{}/pair/qr", client.baseurl, encode_path(& session.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("format", &format))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_pair_qr",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

@@ -35,3 +35,37 @@ impl<'a> crate::paging::Paginated<'a> for crate::builder::ListKeys<'a> {
         (page.data, page.cursor)
     }
 }
+impl<'a> crate::paging::Paginated<'a> for crate::builder::ListSessions<'a> {
+    type Item = crate::types::Session;
+    type Page = crate::types::SessionPage;
+    fn with_cursor(self, cursor: String) -> Self {
+        self.cursor(cursor)
+    }
+    fn fetch(
+        self,
+    ) -> impl std::future::Future<
+        Output = crate::paging::PageResult<Self::Page>,
+    > + Send + 'a {
+        self.send()
+    }
+    fn split(page: Self::Page) -> (Vec<Self::Item>, Option<String>) {
+        (page.data, page.cursor)
+    }
+}
+impl<'a> crate::paging::Paginated<'a> for crate::builder::ListChatMessages<'a> {
+    type Item = crate::types::Message;
+    type Page = crate::types::MessagePage;
+    fn with_cursor(self, cursor: String) -> Self {
+        self.cursor(cursor)
+    }
+    fn fetch(
+        self,
+    ) -> impl std::future::Future<
+        Output = crate::paging::PageResult<Self::Page>,
+    > + Send + 'a {
+        self.send()
+    }
+    fn split(page: Self::Page) -> (Vec<Self::Item>, Option<String>) {
+        (page.data, page.cursor)
+    }
+}

@@ -82,7 +82,7 @@ pub async fn run() -> anyhow::Result<()> {
                 },
         }) => {
             let db = Db::connect(&cli.database_url).await?;
-            let state = AppState::new(db, Config::default());
+            let state = AppState::new(db, Config::default())?;
             let request = CreateKey {
                 label,
                 scopes,

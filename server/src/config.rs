@@ -1,6 +1,7 @@
 //! Server configuration, from flags and environment variables (`titan serve --help`).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -40,12 +41,80 @@ pub struct Config {
     /// through this server apply at once; this bounds how late another server's changes arrive.
     #[arg(long, env = "TITAN_KEY_CACHE_TTL_SECS", default_value_t = 30)]
     pub key_cache_ttl_secs: u64,
+
+    /// WhatsApp's WebSocket URL. Only the sandbox and tests point it elsewhere.
+    #[arg(long, env = "TITAN_WHATSAPP_URL", default_value = whatsapp_rust::wacore::net::WHATSAPP_WEB_WS_URL)]
+    pub whatsapp_url: String,
+
+    /// WhatsApp Web version to announce, e.g. `2.3000.1027934701`; by default the current one is
+    /// fetched from web.whatsapp.com once a day.
+    #[arg(long, env = "TITAN_WHATSAPP_VERSION", value_parser = parse_version)]
+    pub whatsapp_version: Option<WhatsAppVersion>,
+
+    /// A PEM file of certificates the media client trusts besides the system roots.
+    #[arg(long, env = "TITAN_MEDIA_CA_FILE")]
+    pub media_ca_file: Option<PathBuf>,
+
+    /// PEM certificates trusted for media, given by an embedding program (the sandbox, tests).
+    #[arg(skip)]
+    pub media_roots: Vec<String>,
+
+    /// On shutdown, how long sessions get to flush their state (seconds).
+    #[arg(long, env = "TITAN_SHUTDOWN_TIMEOUT_SECS", default_value_t = 20)]
+    pub shutdown_timeout_secs: u64,
+
+    /// Longest wait for a WhatsApp connection attempt or a media read (seconds).
+    #[arg(long, env = "TITAN_NETWORK_TIMEOUT_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub network_timeout_secs: u64,
+
+    /// Run a WhatsApp emulator in-process and connect every session to it: try Titan without a
+    /// phone. Its phone actions (scan a QR, type a pair code) are served at `--sandbox-bind`.
+    #[cfg(feature = "sandbox")]
+    #[arg(long, env = "TITAN_SANDBOX")]
+    pub sandbox: bool,
+
+    /// Where the sandbox emulator listens (its `/admin/*` phone API and WebSocket).
+    #[cfg(feature = "sandbox")]
+    #[arg(long, env = "TITAN_SANDBOX_BIND", default_value = "127.0.0.1:8090")]
+    pub sandbox_bind: SocketAddr,
+}
+
+/// A WhatsApp Web version (`major.minor.patch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WhatsAppVersion(pub u32, pub u32, pub u32);
+
+fn parse_version(text: &str) -> Result<WhatsAppVersion, String> {
+    let parts: Vec<u32> = text
+        .split('.')
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("`{text}` is not a version like 2.3000.1027934701"))?;
+    match parts[..] {
+        [a, b, c] => Ok(WhatsAppVersion(a, b, c)),
+        _ => Err(format!("`{text}` is not a version like 2.3000.1027934701")),
+    }
 }
 
 impl Config {
     /// The rate-limit window as a duration.
     pub fn rate_limit_window(&self) -> Duration {
         Duration::from_secs(self.rate_limit_window_secs)
+    }
+
+    /// How sessions reach WhatsApp, with the media CA file read.
+    pub fn engine_settings(&self) -> anyhow::Result<crate::engine::EngineSettings> {
+        let mut media_roots = self.media_roots.clone();
+        if let Some(path) = &self.media_ca_file {
+            let pem = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read TITAN_MEDIA_CA_FILE {}: {e}", path.display()))?;
+            media_roots.push(pem);
+        }
+        Ok(crate::engine::EngineSettings {
+            whatsapp_url: self.whatsapp_url.clone(),
+            media_roots,
+            version: self.whatsapp_version.map(|WhatsAppVersion(a, b, c)| (a, b, c)),
+            network_timeout: Duration::from_secs(self.network_timeout_secs),
+        })
     }
 }
 
@@ -59,6 +128,16 @@ impl Default for Config {
             auth_failure_limit: 30,
             max_body_bytes: 16 * 1024 * 1024,
             key_cache_ttl_secs: 30,
+            whatsapp_url: whatsapp_rust::wacore::net::WHATSAPP_WEB_WS_URL.to_owned(),
+            whatsapp_version: None,
+            media_ca_file: None,
+            media_roots: Vec::new(),
+            shutdown_timeout_secs: 20,
+            network_timeout_secs: 20,
+            #[cfg(feature = "sandbox")]
+            sandbox: false,
+            #[cfg(feature = "sandbox")]
+            sandbox_bind: SocketAddr::from(([127, 0, 0, 1], 8090)),
         }
     }
 }

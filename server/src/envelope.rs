@@ -73,13 +73,21 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` items in order: the extra item only signals that
     /// another page exists. `sort_key` gives the key the next page starts after.
-    pub fn from_overfetch(mut items: Vec<T>, limit: usize, sort_key: impl Fn(&T) -> &str) -> Self {
+    pub fn from_overfetch(mut items: Vec<T>, limit: usize, sort_key: impl Fn(&T) -> String) -> Self {
         let more = items.len() > limit;
         items.truncate(limit);
         let cursor = more
             .then(|| items.last().map(|last| URL_SAFE_NO_PAD.encode(sort_key(last))))
             .flatten();
         Self { data: items, cursor }
+    }
+
+    /// The same page with each item converted.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            data: self.data.into_iter().map(f).collect(),
+            cursor: self.cursor,
+        }
     }
 }
 

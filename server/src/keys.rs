@@ -189,7 +189,7 @@ pub async fn list(state: &AppState, caller: &Caller, page: PageRequest) -> Resul
             break;
         }
     }
-    Ok(Page::from_overfetch(visible, page.limit, |key| &key.id))
+    Ok(Page::from_overfetch(visible, page.limit, |key| key.id.clone()))
 }
 
 /// One key the caller may see; 404 for keys it may not, so their existence does not leak.

@@ -8,7 +8,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::state::AppState;
+use crate::state::{AppState, SharedState};
 use crate::store::Db;
 
 /// A server running in the background, as tests and embedders use it.
@@ -18,18 +18,25 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     /// The database it serves from.
     pub db: Db,
+    /// Its state (sessions included).
+    pub state: SharedState,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningServer {
-    /// Starts serving `config` on `db` in the background.
+    /// Starts serving `config` on `db` in the background, and restarts every session that was
+    /// running when the server last stopped.
     pub async fn start(config: Config, db: Db) -> anyhow::Result<Self> {
+        // A sandbox build's client skips WhatsApp's certificate check: loopback only.
+        #[cfg(feature = "sandbox")]
+        crate::engine::require_loopback(&config.whatsapp_url)?;
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let addr = listener.local_addr()?;
-        let app = crate::api::app(AppState::new(db.clone(), config))?;
+        let state = AppState::new(db.clone(), config)?;
+        let app = crate::api::app(state.clone())?;
         let (shutdown, stop) = oneshot::channel::<()>();
         let pruning = tokio::spawn(crate::idempotency::prune_forever(db.clone()));
         let task = tokio::spawn(async move {
@@ -40,21 +47,29 @@ impl RunningServer {
                 })
                 .await
         });
+        let restored = state.engine.restore().await?;
+        if restored > 0 {
+            tracing::info!(sessions = restored, "restarting the sessions that were running");
+        }
         Ok(Self {
             addr,
             db,
+            state,
             shutdown,
             task,
         })
     }
 
-    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    /// Stops accepting connections, lets in-flight requests finish, stops every session with
+    /// its flush (within the configured bound), and waits.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());
         self.task
             .await
             .context("server task panicked")?
             .context("server failed")?;
+        let bound = std::time::Duration::from_secs(self.state.config.shutdown_timeout_secs);
+        self.state.engine.shutdown(bound).await;
         self.db.pool.close().await;
         Ok(())
     }
@@ -62,6 +77,8 @@ impl RunningServer {
 
 /// `titan serve`: serves until SIGINT or SIGTERM, then shuts down gracefully.
 pub async fn serve(config: Config, database_url: &str) -> anyhow::Result<()> {
+    #[cfg(feature = "sandbox")]
+    let (config, sandbox) = crate::sandbox::prepare(config).await?;
     let db = Db::connect(database_url).await?;
     if config.master_key.as_deref().is_none_or(str::is_empty) {
         tracing::info!("MASTER_KEY is not set: the admin API (/admin/*) is off");
@@ -70,7 +87,12 @@ pub async fn serve(config: Config, database_url: &str) -> anyhow::Result<()> {
     tracing::info!(address = %server.addr, engine = ?server.db.engine, "titan is listening; API reference at http://{}/docs", server.addr);
     shutdown_signal().await;
     tracing::info!("shutting down");
-    server.stop().await
+    server.stop().await?;
+    #[cfg(feature = "sandbox")]
+    if let Some(emulator) = sandbox {
+        emulator.stop().await?;
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

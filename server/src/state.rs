@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::auth::{KeyCache, MasterKey};
 use crate::config::Config;
+use crate::engine::Engine;
 use crate::metrics::Metrics;
 use crate::ratelimit::SlidingWindow;
 use crate::store::Db;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub master_key: Option<MasterKey>,
     /// Request counters and latency histograms for `/metrics`.
     pub metrics: Metrics,
+    /// The running sessions.
+    pub engine: Engine,
     /// The configuration the server started with.
     pub config: Config,
 }
@@ -33,10 +36,11 @@ pub struct AppState {
 pub type SharedState = Arc<AppState>;
 
 impl AppState {
-    /// Builds the state for `config` on an open database.
-    pub fn new(db: Db, config: Config) -> SharedState {
+    /// Builds the state for `config` on an open database (no session runs yet).
+    pub fn new(db: Db, config: Config) -> anyhow::Result<SharedState> {
         let window = config.rate_limit_window();
-        Arc::new(Self {
+        let engine = Engine::new(db.clone(), config.engine_settings()?);
+        Ok(Arc::new(Self {
             db,
             keys: KeyCache::new(Duration::from_secs(config.key_cache_ttl_secs)),
             key_limiter: SlidingWindow::new(config.rate_limit, window),
@@ -47,7 +51,8 @@ impl AppState {
                 .filter(|k| !k.is_empty())
                 .map(MasterKey::new),
             metrics: Metrics::default(),
+            engine,
             config,
-        })
+        }))
     }
 }

@@ -2,7 +2,10 @@
 
 mod docs;
 mod keys;
+mod messages;
 mod ops;
+mod pairing;
+mod sessions;
 
 use std::sync::Arc;
 
@@ -33,6 +36,9 @@ use crate::{auth, http, idempotency};
     ),
     modifiers(&SecuritySchemes),
     tags(
+        (name = "Sessions", description = "WhatsApp sessions: one linked number each, with its status and lifecycle."),
+        (name = "Pairing", description = "Link a session to a WhatsApp account by QR code or pair code."),
+        (name = "Messages", description = "Send messages and read a chat's history."),
         (name = "Keys", description = "API keys of the account: scoped, optionally limited to sessions, shown once."),
         (name = "Admin", description = "Self-hosted administration with the master key."),
         (name = "Operations", description = "Health and readiness probes."),
@@ -93,7 +99,10 @@ impl Modify for IdempotencyHeader {
 
 /// Every documented route; with a state, each group gets its authentication layer.
 fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
-    let mut api = keys::account_routes();
+    let mut api = keys::account_routes()
+        .merge(sessions::routes())
+        .merge(pairing::routes())
+        .merge(messages::routes());
     let mut admin = keys::admin_routes();
     if let Some(state) = state {
         api = api

@@ -42,6 +42,16 @@ impl Grant {
         }
     }
 
+    /// 403 unless the holder may use the session `name`.
+    pub fn require_session(&self, name: &str) -> Result<(), ApiError> {
+        match &self.sessions {
+            Some(allowed) if !allowed.contains(name) => Err(ApiError::Forbidden(format!(
+                "this key is not allowed to use session `{name}`"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// 403 unless every scope and session `other` grants is also granted by `self`: the rule that
     /// stops a key from minting, seeing or changing a key more powerful than itself.
     pub fn require_covers(&self, other: &Grant) -> Result<(), ApiError> {

@@ -1,7 +1,10 @@
 //! Storage: one sqlx pool on SQLite (the default) or PostgreSQL, with embedded migrations.
 
+pub mod events;
 pub mod idempotency;
 pub mod keys;
+pub mod messages;
+pub mod sessions;
 
 use std::path::Path;
 use std::str::FromStr;

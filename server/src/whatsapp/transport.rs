@@ -15,9 +15,9 @@ use whatsapp_rust::transport::{
 /// Why a proxy setting or a tunnel failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
-    /// The proxy URL is malformed or has an unsupported scheme.
-    #[error("invalid proxy URL {0:?}: expected http://[user:pass@]host:port or socks5://[user:pass@]host:port")]
-    InvalidUrl(String),
+    /// The proxy URL is malformed or has an unsupported scheme (not echoed: it may hold a password).
+    #[error("invalid proxy URL: expected http://[user:pass@]host:port or socks5://[user:pass@]host:port")]
+    InvalidUrl,
     /// The proxy refused or broke the tunnel.
     #[error("proxy refused the tunnel: {0}")]
     Refused(String),
@@ -44,7 +44,7 @@ impl std::str::FromStr for Proxy {
     type Err = ProxyError;
 
     fn from_str(url: &str) -> Result<Self, Self::Err> {
-        let invalid = || ProxyError::InvalidUrl(url.to_owned());
+        let invalid = || ProxyError::InvalidUrl;
         let (kind, rest) = if let Some(rest) = url.strip_prefix("http://") {
             (ProxyKind::HttpConnect, rest)
         } else if let Some(rest) = url.strip_prefix("socks5://") {
@@ -75,6 +75,18 @@ impl std::str::FromStr for Proxy {
 }
 
 impl Proxy {
+    /// The URL with the password hidden, for responses and logs.
+    pub fn redacted(&self) -> String {
+        let scheme = match self.kind {
+            ProxyKind::HttpConnect => "http",
+            ProxyKind::Socks5 => "socks5",
+        };
+        match &self.credentials {
+            Some((user, _)) => format!("{scheme}://{user}:***@{}", self.address),
+            None => format!("{scheme}://{}", self.address),
+        }
+    }
+
     /// A TCP stream to `host:port` through the proxy.
     pub async fn tunnel(&self, host: &str, port: u16) -> Result<TcpStream, ProxyError> {
         let mut stream = TcpStream::connect(&self.address).await?;

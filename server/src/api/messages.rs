@@ -1,0 +1,135 @@
+//! Messages: `POST /api/messages/send`, `POST /api/sessions/{session}/messages/send`, and a
+//! chat's history at `GET /api/sessions/{session}/chats/{chatId}/messages`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{Authorized, required};
+use crate::envelope::PageQuery;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Json, Path, Query};
+use crate::messages::{self, MarkSeen, MessageData, MessagePage, SeenData, SendMessage};
+use crate::state::SharedState;
+
+/// The message routes.
+pub fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(send))
+        .routes(routes!(send_from_session))
+        .routes(routes!(seen))
+        .routes(routes!(history))
+}
+
+#[utoipa::path(
+    post, path = "/api/messages/send", operation_id = "sendMessage", tag = "Messages",
+    summary = "Send a message",
+    description = "Sends a message from `session` to `chatId`. The message is stored before it leaves; the \
+        answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, \
+        `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not \
+        connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.",
+    request_body = SendMessage,
+    responses(
+        (status = 201, description = "The message as sent", body = MessageData),
+        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
+        (status = "5XX", description = "Server error, or WhatsApp refused the message", body = ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["messages:write"])))
+)]
+async fn send(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::MessagesWrite>,
+    Json(body): Json<SendMessage>,
+) -> Result<(StatusCode, Json<MessageData>), ApiError> {
+    let session = body
+        .session
+        .clone()
+        .ok_or_else(|| ApiError::BadRequest("`session` is required at /api/messages/send".into()))?;
+    let message = messages::send(&state, &caller, &session, body).await?;
+    Ok((StatusCode::CREATED, Json(message.into())))
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/messages/send", operation_id = "sendSessionMessage", tag = "Messages",
+    summary = "Send a message from a session",
+    description = "The same as `POST /api/messages/send` with the session in the path (a `session` in the body \
+        must match it). Required scope: `messages:write`.",
+    params(("session" = String, Path, description = "Session name", example = "my-session")),
+    request_body = SendMessage,
+    responses(
+        (status = 201, description = "The message as sent", body = MessageData),
+        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
+        (status = "5XX", description = "Server error, or WhatsApp refused the message", body = ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["messages:write"])))
+)]
+async fn send_from_session(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::MessagesWrite>,
+    Path(session): Path<String>,
+    Json(body): Json<SendMessage>,
+) -> Result<(StatusCode, Json<MessageData>), ApiError> {
+    if body.session.as_deref().is_some_and(|s| s != session) {
+        return Err(ApiError::BadRequest(format!(
+            "the body names session `{}` but the path names `{session}`",
+            body.session.unwrap_or_default()
+        )));
+    }
+    let message = messages::send(&state, &caller, &session, body).await?;
+    Ok((StatusCode::CREATED, Json(message.into())))
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/messages/seen", operation_id = "markMessagesSeen", tag = "Messages",
+    summary = "Mark messages as read",
+    description = "Marks received messages as read: their senders get read receipts (unless this account turned \
+        read receipts off). Required scope: `messages:write`.",
+    params(("session" = String, Path, description = "Session name", example = "my-session")),
+    request_body = MarkSeen,
+    responses(
+        (status = 200, description = "The messages marked read", body = SeenData),
+        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
+        (status = "5XX", description = "Server error, or WhatsApp refused the receipts", body = ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["messages:write"])))
+)]
+async fn seen(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::MessagesWrite>,
+    Path(session): Path<String>,
+    Json(body): Json<MarkSeen>,
+) -> Result<Json<SeenData>, ApiError> {
+    Ok(Json(messages::seen(&state, &caller, &session, body).await?.into()))
+}
+
+#[utoipa::path(
+    get, path = "/api/sessions/{session}/chats/{chatId}/messages", operation_id = "listChatMessages", tag = "Messages",
+    summary = "List a chat's messages",
+    description = "The messages a session sent to and received in one chat, newest first, one page at a time, \
+        with each sent message's delivery status. Required scope: `chats:read`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("chatId" = String, Path, description = "The chat's JID (URL-encoded)", example = "5511999999999@s.whatsapp.net"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "One page of messages", body = MessagePage),
+        (status = "4XX", description = "Invalid input, authentication, permission or no such session", body = ErrorBody),
+        (status = "5XX", description = "Server error", body = ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["chats:read"])))
+)]
+async fn history(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::ChatsRead>,
+    Path((session, chat_id)): Path<(String, String)>,
+    Query(page): Query<PageQuery>,
+) -> Result<Json<MessagePage>, ApiError> {
+    let page = messages::history(&state, &caller, &session, &chat_id, page.try_into()?).await?;
+    Ok(Json(page.into()))
+}

@@ -1,0 +1,328 @@
+//! Sessions at run time. Each running session has one supervisor task that owns its
+//! whatsapp-rust client: it turns the client's events into stored state and outbox events,
+//! restarts the client after transient failures, and is the only one that stops it (always with
+//! a flush, never an abort).
+
+mod inbound;
+mod observe;
+mod send;
+mod supervisor;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::task::JoinHandle;
+use whatsapp_rust::Client;
+
+pub use send::OutgoingText;
+
+use crate::sessions::status::{State, Status};
+use crate::store::Db;
+use crate::store::sessions::{self as store, Change};
+
+/// How sessions reach WhatsApp.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// The WhatsApp WebSocket URL (the sandbox emulator's in sandbox mode).
+    pub whatsapp_url: String,
+    /// PEM certificates the media client trusts besides the system roots (the sandbox
+    /// emulator's media CA).
+    pub media_roots: Vec<String>,
+    /// WhatsApp Web version to announce; `None` fetches the current one once a day.
+    pub version: Option<(u32, u32, u32)>,
+    /// Longest time a connection attempt or a media read may take.
+    pub network_timeout: Duration,
+}
+
+/// Refuses a WhatsApp URL whose host is not loopback: a sandbox build's client skips
+/// WhatsApp's certificate check, so it must never talk to anything but the local emulator.
+#[cfg(feature = "sandbox")]
+pub fn require_loopback(url: &str) -> anyhow::Result<()> {
+    let host = url
+        .parse::<http::Uri>()
+        .ok()
+        .and_then(|uri| uri.host().map(|h| h.trim_matches(['[', ']']).to_owned()));
+    let loopback = host
+        .as_deref()
+        .is_some_and(|host| host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()));
+    anyhow::ensure!(
+        loopback,
+        "this server was built with the `sandbox` feature and only connects to a WhatsApp emulator on loopback; \
+         refusing TITAN_WHATSAPP_URL {url} (build without `--features sandbox` to reach WhatsApp)"
+    );
+    Ok(())
+}
+
+/// Why an engine operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No session has this name.
+    #[error("session `{0}` not found")]
+    NotFound(String),
+    /// The session is not in a state that allows the operation.
+    #[error("{0}")]
+    Conflict(String),
+    /// WhatsApp (or the connection to it) failed the operation.
+    #[error("{0}")]
+    Upstream(String),
+    /// The database failed.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<EngineError> for crate::error::ApiError {
+    fn from(error: EngineError) -> Self {
+        match error {
+            EngineError::NotFound(_) => Self::NotFound(error.to_string()),
+            EngineError::Conflict(message) => Self::Conflict(message),
+            EngineError::Upstream(message) => Self::Status {
+                status: axum::http::StatusCode::BAD_GATEWAY,
+                message,
+            },
+            EngineError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+/// A pairing QR code as the session shows it now.
+#[derive(Debug, Clone)]
+pub struct CurrentQr {
+    /// The text to encode in the QR image (`2@…`).
+    pub code: String,
+    /// When WhatsApp rotates it.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What a supervisor is told to do.
+#[derive(Debug)]
+enum Command {
+    /// Stop the client with a flush and record `MANUAL_STOP`.
+    Stop(oneshot::Sender<()>),
+    /// Log out (unlink from the phone), stop, wipe the keys, record `LOGGED_OUT`.
+    Logout(oneshot::Sender<()>),
+    /// The server is stopping: flush and stop; the session runs again at the next start.
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// The run-time side of one session.
+#[derive(Debug, Default)]
+struct Slot {
+    /// The supervisor, when one runs; the lock serializes start, stop and logout.
+    runner: tokio::sync::Mutex<Option<Runner>>,
+    /// What requests read without waiting for the supervisor.
+    live: Mutex<Live>,
+    /// Woken when `live` changes (a client starts, a QR code arrives).
+    changed: Notify,
+}
+
+#[derive(Default)]
+struct Live {
+    client: Option<Arc<Client>>,
+    connected: bool,
+    qr: Option<CurrentQr>,
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live")
+            .field("running", &self.client.is_some())
+            .field("connected", &self.connected)
+            .field("qr", &self.qr)
+            .finish()
+    }
+}
+
+#[derive(Debug)]
+struct Runner {
+    commands: mpsc::Sender<Command>,
+    task: JoinHandle<()>,
+}
+
+impl Slot {
+    fn live(&self) -> std::sync::MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What every supervisor shares.
+#[derive(Debug)]
+struct Shared {
+    db: Db,
+    settings: EngineSettings,
+}
+
+/// Every session's supervisor, by session name.
+#[derive(Debug)]
+pub struct Engine {
+    shared: Arc<Shared>,
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+}
+
+impl Engine {
+    /// An engine with no session running yet (see [`Engine::restore`]).
+    pub fn new(db: Db, settings: EngineSettings) -> Self {
+        Self {
+            shared: Arc::new(Shared { db, settings }),
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn slot(&self, name: &str) -> Arc<Slot> {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(slots.entry(name.to_owned()).or_default())
+    }
+
+    /// Starts the session's client unless it runs already; the session then shows `CONNECTING`
+    /// until it connects or asks for a pairing.
+    pub async fn start(&self, name: &str) -> Result<(), EngineError> {
+        let record = store::get(&self.shared.db, name)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(name.to_owned()))?;
+        let slot = self.slot(name);
+        let mut runner = slot.runner.lock().await;
+        if runner.as_ref().is_some_and(|r| !r.task.is_finished()) {
+            return Ok(());
+        }
+        let change = Change {
+            state: Some(State::new(Status::Connecting, None)),
+            running: Some(true),
+            last_error: Some(None),
+            ..Change::default()
+        };
+        store::apply(&self.shared.db, name, change)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(name.to_owned()))?;
+        let (commands, receiver) = mpsc::channel(4);
+        let supervisor = supervisor::Supervisor::new(
+            Arc::clone(&self.shared),
+            Arc::clone(&slot),
+            record.name,
+            record.proxy,
+            &record.config,
+            receiver,
+        );
+        let task = tokio::spawn(supervisor.run());
+        *runner = Some(Runner { commands, task });
+        Ok(())
+    }
+
+    /// Sends `command` to the session's supervisor and waits until it has been carried out and
+    /// the supervisor has ended. `false` if no supervisor was running.
+    async fn command(&self, name: &str, command: impl FnOnce(oneshot::Sender<()>) -> Command) -> bool {
+        let slot = self.slot(name);
+        let mut runner = slot.runner.lock().await;
+        let Some(Runner { commands, task }) = runner.take() else {
+            return false;
+        };
+        if task.is_finished() {
+            return false;
+        }
+        let (done, wait) = oneshot::channel();
+        if commands.send(command(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+        if let Err(error) = task.await {
+            tracing::error!(session = name, %error, "session supervisor failed");
+        }
+        true
+    }
+
+    /// Stops the session's client (flushing its state) and records `MANUAL_STOP`. Stopping a
+    /// session that does not run changes nothing.
+    pub async fn stop(&self, name: &str) -> Result<(), EngineError> {
+        store::get(&self.shared.db, name)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(name.to_owned()))?;
+        self.command(name, Command::Stop).await;
+        Ok(())
+    }
+
+    /// Logs the session out: unlinks it from the phone when connected, stops it, wipes its keys
+    /// and records `LOGGED_OUT`. The session must be paired again afterwards.
+    pub async fn logout(&self, name: &str) -> Result<(), EngineError> {
+        store::get(&self.shared.db, name)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(name.to_owned()))?;
+        if !self.command(name, Command::Logout).await {
+            supervisor::record_logout(&self.shared.db, name).await?;
+        }
+        Ok(())
+    }
+
+    /// Logs the session out if it runs, wipes its keys and forgets it.
+    pub async fn remove(&self, name: &str) -> Result<(), EngineError> {
+        self.command(name, Command::Logout).await;
+        crate::store::device::wipe(&self.shared.db, name).await?;
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner).remove(name);
+        Ok(())
+    }
+
+    /// The session's client, if it is connected.
+    pub fn connected_client(&self, name: &str) -> Option<Arc<Client>> {
+        let slot = self.slot(name);
+        let live = slot.live();
+        live.connected.then(|| live.client.clone()).flatten()
+    }
+
+    /// The session's client while it runs (connected or not), waiting up to `wait` for a
+    /// just-started session to build it.
+    pub async fn running_client(&self, name: &str, wait: Duration) -> Option<Arc<Client>> {
+        self.wait_live(name, wait, |live| live.client.clone()).await
+    }
+
+    /// The QR code the session shows now, waiting up to `wait` for the first one.
+    pub async fn qr(&self, name: &str, wait: Duration) -> Option<CurrentQr> {
+        self.wait_live(name, wait, |live| live.qr.clone()).await
+    }
+
+    /// The first `Some` that `pick` finds in the session's live state within `wait`.
+    async fn wait_live<T>(&self, name: &str, wait: Duration, pick: impl Fn(&Live) -> Option<T>) -> Option<T> {
+        let slot = self.slot(name);
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = slot.changed.notified();
+            if let Some(found) = pick(&slot.live()) {
+                return Some(found);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// Starts every session that was running when the server last stopped.
+    pub async fn restore(&self) -> anyhow::Result<usize> {
+        let sessions = store::running(&self.shared.db).await?;
+        let count = sessions.len();
+        for session in sessions {
+            if let Err(error) = self.start(&session.name).await {
+                tracing::error!(session = %session.name, %error, "cannot restore session");
+            }
+        }
+        Ok(count)
+    }
+
+    /// Stops every session concurrently, each with its flush, within `bound`. Sessions keep
+    /// their `running` mark, so the next server start restores them.
+    pub async fn shutdown(&self, bound: Duration) {
+        let names: Vec<String> = self
+            .slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
+        let stops = names.iter().map(|name| self.command(name, Command::Shutdown));
+        if tokio::time::timeout(bound, futures::future::join_all(stops))
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                ?bound,
+                "some sessions did not finish flushing before the shutdown bound"
+            );
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! One session's supervisor: builds the client, turns its events into stored state, restarts
+//! it after transient failures and records how it ended.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use whatsapp_rust::Client;
+use whatsapp_rust::prelude::{Bot, BotHandle, Event, TokioRuntime};
+use whatsapp_rust::store::traits::Backend;
+
+use super::observe::{ConnectFailure, Enqueue, Observed};
+use super::{Command, CurrentQr, Shared, Slot, inbound};
+use crate::events::{EventType, NewEvent};
+use crate::sessions::SessionConfig;
+use crate::sessions::status::{State, Status, StatusReason};
+use crate::store::Db;
+use crate::store::device::{self, DeviceStore};
+use crate::store::sessions::{self as store, Change, Identity};
+use crate::whatsapp::http::{HttpClientConfig, ReqwestHttpClient};
+use crate::whatsapp::transport::{Proxy, SessionTransportFactory};
+
+/// Longest wait between two restarts of a client that keeps failing.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// How one run of the client ended.
+#[derive(Debug)]
+enum Outcome {
+    /// A command stopped it; its effects are recorded.
+    Commanded,
+    /// The account unlinked the device (or WhatsApp logged it out).
+    LoggedOut,
+    /// WhatsApp banned the number until this long from now.
+    Banned(Duration),
+    /// Every QR code expired.
+    QrTimeout,
+    /// Another connection replaced this one, or the stream broke.
+    StreamError(String),
+    /// WhatsApp refused the connection for good.
+    Failed(String),
+    /// The client stopped (or could not be built) with no reason given: try again.
+    Ended(String),
+}
+
+/// What ended a wait between runs.
+enum Wake {
+    Elapsed,
+    Commanded,
+}
+
+/// The task supervising one session.
+pub(super) struct Supervisor {
+    shared: Arc<Shared>,
+    slot: Arc<Slot>,
+    name: String,
+    proxy: Option<String>,
+    history_sync: bool,
+    commands: mpsc::Receiver<Command>,
+    /// Set by `PairSuccess`, so the next `Connected` announces `session.connected`.
+    just_paired: bool,
+}
+
+impl Supervisor {
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        slot: Arc<Slot>,
+        name: String,
+        proxy: Option<String>,
+        config: &serde_json::Value,
+        commands: mpsc::Receiver<Command>,
+    ) -> Self {
+        let config: SessionConfig = serde_json::from_value(config.clone()).unwrap_or_default();
+        Self {
+            shared,
+            slot,
+            name,
+            proxy,
+            history_sync: config.history_sync,
+            commands,
+            just_paired: false,
+        }
+    }
+
+    fn db(&self) -> &Db {
+        &self.shared.db
+    }
+
+    /// Applies `change`, logging (not failing) when the database refuses: the supervisor keeps
+    /// running and the next change carries the current state again.
+    async fn apply(&self, change: Change) {
+        if let Err(error) = store::apply(self.db(), &self.name, change).await {
+            tracing::error!(session = %self.name, error = format!("{error:#}"), "cannot record session state");
+        }
+    }
+
+    async fn set_state(&self, state: State) {
+        self.apply(Change {
+            state: Some(state),
+            ..Change::default()
+        })
+        .await;
+    }
+
+    /// Runs the client until a command or a terminal outcome ends the session.
+    pub(super) async fn run(mut self) {
+        let mut failures = 0u32;
+        loop {
+            let outcome = self.run_client().await;
+            {
+                let mut live = self.slot.live();
+                live.client = None;
+                live.connected = false;
+                live.qr = None;
+            }
+            tracing::info!(session = %self.name, ?outcome, "session client stopped");
+            let wait = match outcome {
+                Outcome::Commanded => return,
+                Outcome::LoggedOut => {
+                    if let Err(error) = record_logout(self.db(), &self.name).await {
+                        tracing::error!(session = %self.name, error = format!("{error:#}"), "cannot record logout");
+                    }
+                    return;
+                }
+                Outcome::QrTimeout => return self.end(StatusReason::QrTimeout, None).await,
+                Outcome::StreamError(why) => return self.end(StatusReason::StreamError, Some(why)).await,
+                Outcome::Failed(why) => return self.end(StatusReason::Failed, Some(why)).await,
+                Outcome::Banned(expire) => {
+                    failures = 0;
+                    self.set_state(State::disconnected(StatusReason::TemporaryBan)).await;
+                    tracing::warn!(session = %self.name, ?expire, "temporarily banned; starting again after the ban");
+                    expire
+                }
+                Outcome::Ended(why) => {
+                    failures += 1;
+                    let wait = backoff(failures);
+                    tracing::warn!(session = %self.name, %why, ?wait, "session client ended; restarting");
+                    self.apply(Change {
+                        state: Some(State::new(Status::Connecting, Some(StatusReason::AutoReconnect))),
+                        last_error: Some(Some(why)),
+                        ..Change::default()
+                    })
+                    .await;
+                    wait
+                }
+            };
+            match self.wait(wait).await {
+                Wake::Commanded => return,
+                Wake::Elapsed => {
+                    self.set_state(State::new(Status::Connecting, Some(StatusReason::AutoReconnect)))
+                        .await;
+                }
+            }
+        }
+    }
+
+    /// Records a terminal outcome: `DISCONNECTED` for `reason`; not restored at the next start.
+    async fn end(&self, reason: StatusReason, why: Option<String>) {
+        self.apply(Change {
+            state: Some(State::disconnected(reason)),
+            running: Some(false),
+            last_error: why.map(Some),
+            ..Change::default()
+        })
+        .await;
+    }
+
+    /// Sleeps `duration` unless a command comes first (which is then carried out).
+    async fn wait(&mut self, duration: Duration) -> Wake {
+        tokio::select! {
+            () = tokio::time::sleep(duration) => Wake::Elapsed,
+            command = self.commands.recv() => {
+                self.obey_idle(command).await;
+                Wake::Commanded
+            }
+        }
+    }
+
+    /// Carries out a command while no client runs.
+    async fn obey_idle(&self, command: Option<Command>) {
+        match command {
+            Some(Command::Stop(done)) => {
+                self.manual_stop().await;
+                let _ = done.send(());
+            }
+            Some(Command::Logout(done)) => {
+                if let Err(error) = record_logout(self.db(), &self.name).await {
+                    tracing::error!(session = %self.name, error = format!("{error:#}"), "cannot record logout");
+                }
+                let _ = done.send(());
+            }
+            Some(Command::Shutdown(done)) => {
+                self.set_state(State::new(Status::Disconnected, None)).await;
+                let _ = done.send(());
+            }
+            None => {}
+        }
+    }
+
+    async fn manual_stop(&self) {
+        self.apply(Change {
+            state: Some(State::disconnected(StatusReason::ManualStop)),
+            running: Some(false),
+            ..Change::default()
+        })
+        .await;
+    }
+
+    async fn build(
+        &self,
+        events: mpsc::UnboundedSender<Arc<Event>>,
+        notes: mpsc::UnboundedSender<ConnectFailure>,
+    ) -> anyhow::Result<Bot> {
+        let settings = &self.shared.settings;
+        let proxy = self.proxy.as_deref().map(str::parse::<Proxy>).transpose()?;
+        let transport = Observed::new(
+            SessionTransportFactory::new(settings.whatsapp_url.clone(), proxy),
+            notes,
+        );
+        let http = ReqwestHttpClient::new(&HttpClientConfig {
+            connect_timeout: settings.network_timeout,
+            read_timeout: settings.network_timeout,
+            proxy: self.proxy.clone(),
+            extra_roots: settings.media_roots.clone(),
+            ..HttpClientConfig::default()
+        })?;
+        let backend: Arc<dyn Backend> = Arc::new(DeviceStore::new(self.db().clone(), &self.name));
+        let mut builder = Bot::builder()
+            .with_backend_arc(backend)
+            .with_transport_factory(transport)
+            .with_http_client(http)
+            .with_runtime(TokioRuntime)
+            .with_event_handler(Enqueue(events));
+        if let Some(version) = settings.version {
+            builder = builder.with_version(version);
+        }
+        if !self.history_sync {
+            builder = builder.skip_history_sync();
+        }
+        Ok(builder.build().await?)
+    }
+
+    /// One run of the client: from building it to its end.
+    async fn run_client(&mut self) -> Outcome {
+        let (events_tx, mut events) = mpsc::unbounded_channel();
+        let (notes_tx, mut notes) = mpsc::unbounded_channel();
+        let bot = match self.build(events_tx, notes_tx).await {
+            Ok(bot) => bot,
+            Err(error) => return Outcome::Ended(format!("cannot build the client: {error:#}")),
+        };
+        let mut handle = bot.spawn();
+        let client = handle.client();
+        self.slot.live().client = Some(Arc::clone(&client));
+        self.slot.changed.notify_waiters();
+        let mut terminal = None;
+        let mut stream_error = None;
+        let command = loop {
+            tokio::select! {
+                command = self.commands.recv() => break command,
+                Some(event) = events.recv() => {
+                    self.on_event(&client, &event, &mut stream_error).await.map(|t| terminal.get_or_insert(t));
+                }
+                Some(note) = notes.recv() => self.on_connect_failure(note).await,
+                () = &mut handle => break None,
+            }
+        };
+        let commanded = command.is_some();
+        if let Some(command) = command {
+            self.obey_running(command, handle, &client, &mut events).await;
+        }
+        // Whatever the client said before it stopped is still recorded.
+        while let Ok(event) = events.try_recv() {
+            if let Some(t) = self.on_event(&client, &event, &mut stream_error).await {
+                terminal.get_or_insert(t);
+            }
+        }
+        if commanded {
+            return Outcome::Commanded;
+        }
+        terminal.unwrap_or_else(|| match stream_error {
+            Some(code) => Outcome::StreamError(format!("stream error {code}")),
+            None => Outcome::Ended("the connection loop stopped".into()),
+        })
+    }
+
+    /// Carries out a command while the client runs; always stops it with its flush.
+    async fn obey_running(
+        &self,
+        command: Command,
+        handle: BotHandle,
+        client: &Arc<Client>,
+        events: &mut mpsc::UnboundedReceiver<Arc<Event>>,
+    ) {
+        match command {
+            Command::Stop(done) => {
+                handle.shutdown().await;
+                self.drain(client, events).await;
+                self.manual_stop().await;
+                let _ = done.send(());
+            }
+            Command::Logout(done) => {
+                client.logout().await;
+                handle.shutdown().await;
+                self.drain(client, events).await;
+                if let Err(error) = record_logout(self.db(), &self.name).await {
+                    tracing::error!(session = %self.name, error = format!("{error:#}"), "cannot record logout");
+                }
+                let _ = done.send(());
+            }
+            Command::Shutdown(done) => {
+                handle.shutdown().await;
+                self.drain(client, events).await;
+                self.set_state(State::new(Status::Disconnected, None)).await;
+                let _ = done.send(());
+            }
+        }
+    }
+
+    /// Records the messages and receipts still queued (status changes are superseded by the
+    /// command's own outcome).
+    async fn drain(&self, _client: &Arc<Client>, events: &mut mpsc::UnboundedReceiver<Arc<Event>>) {
+        while let Ok(event) = events.try_recv() {
+            self.record_messages(&event).await;
+        }
+    }
+
+    async fn record_messages(&self, event: &Event) {
+        if let Err(error) = inbound::record(self.db(), &self.name, event).await {
+            tracing::error!(session = %self.name, error = format!("{error:#}"), "cannot store a message event");
+        }
+    }
+
+    async fn on_connect_failure(&self, note: ConnectFailure) {
+        tracing::warn!(session = %self.name, attempt = note.attempt, error = %note.error, "connection attempt failed");
+        self.apply(Change {
+            state: Some(State::new(Status::Connecting, Some(StatusReason::AutoReconnect))),
+            last_error: Some(Some(format!(
+                "connection attempt {} failed: {}",
+                note.attempt, note.error
+            ))),
+            ..Change::default()
+        })
+        .await;
+    }
+
+    /// Records what `event` changes; returns the outcome it makes inevitable, if any.
+    async fn on_event(
+        &mut self,
+        client: &Arc<Client>,
+        event: &Event,
+        stream_error: &mut Option<String>,
+    ) -> Option<Outcome> {
+        match event {
+            Event::PairingQrCode(qr) => {
+                let expires_at = chrono::Utc::now() + chrono::Duration::from_std(qr.timeout).unwrap_or_default();
+                self.slot.live().qr = Some(CurrentQr {
+                    code: qr.code.clone(),
+                    expires_at,
+                });
+                self.slot.changed.notify_waiters();
+                self.apply(Change {
+                    state: Some(State::new(Status::Connecting, Some(StatusReason::ScanQr))),
+                    events: vec![NewEvent::new(
+                        EventType::SessionQr,
+                        serde_json::json!({"code": qr.code}),
+                    )],
+                    ..Change::default()
+                })
+                .await;
+            }
+            Event::PairSuccess(paired) => {
+                self.just_paired = true;
+                self.slot.live().qr = None;
+                self.apply(Change {
+                    identity: Some(Identity {
+                        phone_number: Some(paired.id.user.to_string()),
+                        lid: Some(paired.lid.to_non_ad_string()),
+                        business_name: Some(paired.business_name.clone()).filter(|b| !b.is_empty()),
+                        platform: Some(paired.platform.clone()).filter(|p| !p.is_empty()),
+                        push_name: None,
+                    }),
+                    ..Change::default()
+                })
+                .await;
+            }
+            Event::Connected(_) => {
+                let identity = Identity {
+                    phone_number: client.pn().map(|j| j.user.to_string()),
+                    lid: client.lid().map(|j| j.to_non_ad_string()),
+                    push_name: Some(client.push_name()).filter(|n| !n.is_empty()),
+                    business_name: None,
+                    platform: None,
+                };
+                let mut events = Vec::new();
+                if std::mem::take(&mut self.just_paired) {
+                    events.push(NewEvent::new(
+                        EventType::SessionConnected,
+                        serde_json::json!({
+                            "phoneNumber": identity.phone_number.as_ref().map(|p| format!("+{p}")),
+                            "pushName": identity.push_name,
+                            "businessName": null,
+                            "lid": identity.lid,
+                        }),
+                    ));
+                }
+                {
+                    let mut live = self.slot.live();
+                    live.connected = true;
+                    live.qr = None;
+                }
+                self.apply(Change {
+                    state: Some(State::new(Status::Connected, None)),
+                    identity: Some(identity),
+                    last_error: Some(None),
+                    events,
+                    ..Change::default()
+                })
+                .await;
+            }
+            Event::Disconnected(_) => {
+                self.slot.live().connected = false;
+                self.set_state(State::new(Status::Connecting, Some(StatusReason::AutoReconnect)))
+                    .await;
+            }
+            Event::LoggedOut(_) => return Some(Outcome::LoggedOut),
+            Event::TemporaryBan(ban) => {
+                return Some(Outcome::Banned(ban.expire.to_std().unwrap_or(Duration::from_secs(60))));
+            }
+            Event::StreamReplaced(_) => {
+                return Some(Outcome::StreamError(
+                    "another connection of this device replaced the stream".into(),
+                ));
+            }
+            Event::StreamError(error) => {
+                tracing::warn!(session = %self.name, code = %error.code, "stream error");
+                *stream_error = Some(error.code.clone());
+            }
+            Event::PairingQrCodesExhausted(_) => return Some(Outcome::QrTimeout),
+            Event::ConnectFailure(failure) => {
+                return Some(Outcome::Failed(format!(
+                    "WhatsApp refused the connection: {:?}{}",
+                    failure.reason,
+                    failure
+                        .message
+                        .as_deref()
+                        .map(|m| format!(" ({m})"))
+                        .unwrap_or_default()
+                )));
+            }
+            Event::ClientOutdated(_) => {
+                return Some(Outcome::Failed("WhatsApp says this client version is outdated".into()));
+            }
+            Event::Messages(_) | Event::Receipt(_) => self.record_messages(event).await,
+            _ => {}
+        }
+        None
+    }
+}
+
+/// Wipes the session's keys and records `LOGGED_OUT` with a `session.logged_out` event; the
+/// session is not restored at the next start and must be paired again.
+pub(super) async fn record_logout(db: &Db, name: &str) -> anyhow::Result<()> {
+    device::wipe(db, name).await?;
+    store::apply(
+        db,
+        name,
+        Change {
+            state: Some(State::disconnected(StatusReason::LoggedOut)),
+            running: Some(false),
+            events: vec![NewEvent::new(EventType::SessionLoggedOut, serde_json::json!({}))],
+            ..Change::default()
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Exponential backoff from 1 s, capped at [`MAX_BACKOFF`], with ±20 % jitter.
+fn backoff(failures: u32) -> Duration {
+    let base = Duration::from_secs(1u64 << failures.saturating_sub(1).min(6)).min(MAX_BACKOFF);
+    let jitter = rand::random_range(0.8..1.2);
+    base.mul_f64(jitter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) <= Duration::from_millis(1200));
+        assert!(backoff(3) >= Duration::from_millis(3200));
+        assert!(backoff(30) <= MAX_BACKOFF.mul_f64(1.2));
+    }
+}

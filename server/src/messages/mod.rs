@@ -1,0 +1,275 @@
+//! Messages: sending through a session and reading a chat's history.
+
+pub mod jid;
+mod status;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub use status::MessageStatus;
+
+use crate::auth::Caller;
+use crate::engine::OutgoingText;
+use crate::envelope::{Page, PageRequest};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::messages::{self as store, MessageRecord};
+
+/// Longest text message accepted, in characters (WhatsApp's own limit).
+const MAX_TEXT_CHARS: usize = 65_536;
+/// Most JIDs one message may mention.
+const MAX_MENTIONS: usize = 256;
+
+/// The kind of message to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageType {
+    /// A text message (`text`).
+    Text,
+}
+
+/// A message to send. At `/api/messages/send` it names its `session`; at
+/// `/api/sessions/{session}/messages/send` the path does.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"session": "my-session", "chatId": "5511999999999@s.whatsapp.net", "type": "text", "text": "Hello from Titan!"}))]
+pub struct SendMessage {
+    /// The session to send from (required at `/api/messages/send`; must match the path otherwise).
+    #[serde(default)]
+    pub session: Option<String>,
+    /// The chat: `<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`.
+    pub chat_id: String,
+    /// What kind of message this is.
+    #[serde(rename = "type")]
+    pub kind: MessageType,
+    /// The text (type `text`): 1 to 65,536 characters.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Reply to this message (a WhatsApp message id from this session's history).
+    #[serde(default)]
+    pub quoted_message_id: Option<String>,
+    /// JIDs to mention (at most 256), e.g. `5511999999999@s.whatsapp.net`.
+    #[serde(default)]
+    pub mentions: Vec<String>,
+    /// Mark the message as forwarded.
+    #[serde(default)]
+    pub is_forwarded: bool,
+}
+
+/// Messages to mark as read (a read receipt for each, unless the account's read receipts are off).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"chatId": "5511999999999@s.whatsapp.net", "messageIds": ["3EB0C767D1826A1B2C3D"]}))]
+pub struct MarkSeen {
+    /// The chat the messages are in.
+    pub chat_id: String,
+    /// WhatsApp ids of received messages (1 to 256).
+    pub message_ids: Vec<String>,
+    /// In groups, the JID of the participant who sent them.
+    #[serde(default)]
+    pub participant: Option<String>,
+}
+
+/// What a seen request did.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Seen {
+    /// The chat.
+    pub chat_id: String,
+    /// The messages marked read.
+    pub message_ids: Vec<String>,
+}
+
+crate::envelopes!(Seen => SeenData);
+
+/// A message sent or received by a session.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "3EB0C767D1826A1B2C3D", "session": "my-session", "chatId": "5511999999999@s.whatsapp.net",
+    "fromMe": true, "status": "sent", "type": "text", "text": "Hello from Titan!", "sentAt": "2025-05-01T12:05:00Z"}))]
+pub struct Message {
+    /// WhatsApp's message id.
+    pub id: String,
+    /// The session that sent or received it.
+    pub session: String,
+    /// The chat it belongs to.
+    pub chat_id: String,
+    /// Whether the session's account sent it.
+    pub from_me: bool,
+    /// The sender's JID (in groups, the participant); absent for the session's own messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// The sender's display name, when WhatsApp provided it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_name: Option<String>,
+    /// Delivery progress (for the session's own messages; received ones are `delivered`).
+    pub status: MessageStatus,
+    /// `text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contact`, `poll`,
+    /// `reaction` or `unknown`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The text or caption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The message this one replies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quoted_message_id: Option<String>,
+    /// JIDs mentioned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+    /// Why sending failed (status `error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When it was sent.
+    pub sent_at: DateTime<Utc>,
+}
+
+crate::envelopes!(Message => MessageData, MessagePage);
+
+/// The payload of `message.received` and `message.sent` events for a stored message.
+pub fn event_payload(record: &MessageRecord) -> serde_json::Value {
+    let is_group = record.chat_id.ends_with("@g.us");
+    let from = if is_group || record.from_me {
+        jid::jid_ref(&record.chat_id)
+    } else {
+        jid::jid_ref(record.sender.as_deref().unwrap_or(&record.chat_id))
+    };
+    let mut payload = serde_json::json!({
+        "id": record.id,
+        "chatId": record.chat_id,
+        "from": from,
+        "type": record.kind,
+        "timestamp": record.sent_at.timestamp(),
+        "fromMe": record.from_me,
+        "isGroup": is_group,
+        "status": record.status,
+    });
+    if let Some(object) = payload.as_object_mut() {
+        if let Some(text) = &record.text {
+            object.insert("text".into(), text.clone().into());
+            object.insert("body".into(), text.clone().into());
+        }
+        if let Some(name) = &record.push_name {
+            object.insert("pushName".into(), name.clone().into());
+        }
+        if is_group && let Some(sender) = &record.sender {
+            object.insert("sender".into(), jid::jid_ref(sender));
+        }
+        if let Some(quoted) = &record.quoted_id {
+            object.insert("quotedMessageId".into(), quoted.clone().into());
+        }
+    }
+    payload
+}
+
+impl From<MessageRecord> for Message {
+    fn from(record: MessageRecord) -> Self {
+        Self {
+            id: record.id,
+            session: record.session,
+            chat_id: record.chat_id,
+            from_me: record.from_me,
+            from: if record.from_me { None } else { record.sender },
+            push_name: record.push_name,
+            status: record.status,
+            kind: record.kind,
+            text: record.text,
+            quoted_message_id: record.quoted_id,
+            mentions: record.mentions,
+            error: record.error,
+            sent_at: record.sent_at,
+        }
+    }
+}
+
+/// Sends `request` from `session` and returns the stored message (status `sent` once WhatsApp's
+/// server has it).
+pub async fn send(state: &AppState, caller: &Caller, session: &str, request: SendMessage) -> Result<Message, ApiError> {
+    caller.grant.require_session(session)?;
+    let MessageType::Text = request.kind;
+    let chat = jid::parse_chat(&request.chat_id)?;
+    let text = request
+        .text
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| ApiError::BadRequest("type `text` needs a non-empty `text`".into()))?;
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "text is longer than {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    if request.mentions.len() > MAX_MENTIONS {
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_MENTIONS} mentions per message"
+        )));
+    }
+    for mention in &request.mentions {
+        jid::parse_chat(mention)?;
+    }
+    crate::store::sessions::get(&state.db, session)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("session `{session}` not found")))?;
+    let quoted = match &request.quoted_message_id {
+        Some(id) => Some(store::get(&state.db, session, id).await?.ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "quotedMessageId `{id}` is not in this session's message history"
+            ))
+        })?),
+        None => None,
+    };
+    let outgoing = OutgoingText {
+        chat,
+        chat_id: request.chat_id,
+        text,
+        quoted,
+        mentions: request.mentions,
+        forwarded: request.is_forwarded,
+    };
+    Ok(state.engine.send_text(session, outgoing).await?.into())
+}
+
+/// Marks received messages as read, sending read receipts to their senders.
+pub async fn seen(state: &AppState, caller: &Caller, session: &str, request: MarkSeen) -> Result<Seen, ApiError> {
+    caller.grant.require_session(session)?;
+    let chat = jid::parse_chat(&request.chat_id)?;
+    if request.message_ids.is_empty() || request.message_ids.len() > MAX_MENTIONS {
+        return Err(ApiError::BadRequest(format!(
+            "messageIds must list 1 to {MAX_MENTIONS} message ids"
+        )));
+    }
+    let participant = request.participant.as_deref().map(jid::parse_chat).transpose()?;
+    crate::store::sessions::get(&state.db, session)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("session `{session}` not found")))?;
+    state
+        .engine
+        .mark_read(session, &chat, participant.as_ref(), &request.message_ids)
+        .await?;
+    Ok(Seen {
+        chat_id: request.chat_id,
+        message_ids: request.message_ids,
+    })
+}
+
+/// One page of a chat's messages, newest first.
+pub async fn history(
+    state: &AppState,
+    caller: &Caller,
+    session: &str,
+    chat_id: &str,
+    page: PageRequest,
+) -> Result<Page<Message>, ApiError> {
+    caller.grant.require_session(session)?;
+    jid::parse_chat(chat_id)?;
+    crate::store::sessions::get(&state.db, session)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("session `{session}` not found")))?;
+    let before = page
+        .after
+        .as_deref()
+        .map(|c| c.parse::<i64>())
+        .transpose()
+        .map_err(|_| ApiError::BadRequest("invalid cursor: pass the `cursor` of a previous page unchanged".into()))?;
+    let records = store::history(&state.db, session, chat_id, before, page.limit + 1).await?;
+    Ok(Page::from_overfetch(records, page.limit, |m| m.seq.to_string()).map(Message::from))
+}

@@ -1,0 +1,171 @@
+//! Pairing a session with a WhatsApp account: the QR code to scan, or an 8-character code to
+//! type on the phone.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use whatsapp_rust::pair_code::PairCodeOptions;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::sessions::status::Status;
+use crate::state::AppState;
+use crate::store::sessions as store;
+
+/// How long a QR request waits for a just-started session's first code.
+const FIRST_QR_WAIT: Duration = Duration::from_secs(15);
+/// Pixels per QR module in the PNG.
+const MODULE_PX: usize = 8;
+/// Light modules around the code, as scanners expect.
+const QUIET_ZONE: usize = 4;
+
+/// The QR code a session shows now.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"qr": "data:image/png;base64,iVBORw0KGgo...", "code": "2@ABC123XYZ...", "expiresAt": "2025-05-01T12:02:00Z"}))]
+pub struct PairingQr {
+    /// The QR image, a PNG data URL ready for an `<img src>`.
+    pub qr: String,
+    /// The text the QR encodes, to render it yourself.
+    pub code: String,
+    /// When WhatsApp rotates it: fetch again after this.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Body of a pair-code request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"phoneNumber": "+5511999999999"}))]
+pub struct PairCodeRequest {
+    /// The phone number of the WhatsApp account to link, in international form (`+` optional).
+    pub phone_number: String,
+}
+
+/// A pair code to type on the phone (WhatsApp → Linked devices → Link with phone number).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"code": "ABCD-EFGH"}))]
+pub struct PairCode {
+    /// The 8-character code, shown as `XXXX-XXXX`.
+    pub code: String,
+}
+
+crate::envelopes!(PairingQr => PairingQrData);
+crate::envelopes!(PairCode => PairCodeData);
+
+/// Checks that the session exists, may be used by the caller, and is waiting for a pairing.
+async fn pairable(state: &AppState, caller: &Caller, name: &str) -> Result<(), ApiError> {
+    caller.grant.require_session(name)?;
+    let session = store::get(&state.db, name)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("session `{name}` not found")))?;
+    match session.state.status {
+        Status::Connected => Err(ApiError::Conflict(format!(
+            "session `{name}` is already paired and connected; log it out to pair another account"
+        ))),
+        Status::Disconnected => Err(ApiError::Conflict(format!(
+            "session `{name}` is not started: POST /api/sessions/{name}/start, then ask for the QR code"
+        ))),
+        Status::Connecting => Ok(()),
+    }
+}
+
+/// The session's current QR code (waiting briefly for the first one after a start).
+pub async fn qr(state: &AppState, caller: &Caller, name: &str) -> Result<(PairingQr, Vec<u8>), ApiError> {
+    pairable(state, caller, name).await?;
+    let current = state.engine.qr(name, FIRST_QR_WAIT).await.ok_or_else(|| {
+        ApiError::Conflict(format!(
+            "session `{name}` has no QR code: it is already paired and reconnecting, or not running"
+        ))
+    })?;
+    let png = render_png(&current.code)?;
+    let data = PairingQr {
+        qr: format!("data:image/png;base64,{}", STANDARD.encode(&png)),
+        code: current.code,
+        expires_at: current.expires_at,
+    };
+    Ok((data, png))
+}
+
+/// Asks WhatsApp for a pair code for `phone_number`; typing it on that phone links the session.
+pub async fn code(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    request: PairCodeRequest,
+) -> Result<PairCode, ApiError> {
+    let digits = request.phone_number.trim().trim_start_matches('+');
+    if !(7..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::BadRequest(
+            "phoneNumber must be an international number: 7 to 15 digits, `+` optional".into(),
+        ));
+    }
+    pairable(state, caller, name).await?;
+    let client = state
+        .engine
+        .running_client(name, FIRST_QR_WAIT)
+        .await
+        .ok_or_else(|| ApiError::Conflict(format!("session `{name}` is not running")))?;
+    if client.pn().is_some() {
+        return Err(ApiError::Conflict(format!("session `{name}` is already paired")));
+    }
+    client
+        .wait_for_socket(FIRST_QR_WAIT)
+        .await
+        .map_err(|e| ApiError::Status {
+            status: axum::http::StatusCode::BAD_GATEWAY,
+            message: format!("cannot reach WhatsApp to request a pair code: {e}"),
+        })?;
+    let options = PairCodeOptions {
+        phone_number: digits.to_owned(),
+        ..PairCodeOptions::default()
+    };
+    let code = client.pair_with_code(options).await.map_err(|e| ApiError::Status {
+        status: axum::http::StatusCode::BAD_GATEWAY,
+        message: format!("WhatsApp refused the pair code request: {e}"),
+    })?;
+    let code = match code.len() {
+        8 => format!("{}-{}", &code[..4], &code[4..]),
+        _ => code,
+    };
+    Ok(PairCode { code })
+}
+
+/// Renders `text` as a black-on-white QR code PNG.
+pub fn render_png(text: &str) -> anyhow::Result<Vec<u8>> {
+    let code = qrcode::QrCode::new(text.as_bytes())?;
+    let modules = code.width();
+    let colors = code.to_colors();
+    let side = (modules + 2 * QUIET_ZONE) * MODULE_PX;
+    let mut pixels = vec![255u8; side * side];
+    for (index, color) in colors.iter().enumerate() {
+        if *color != qrcode::Color::Dark {
+            continue;
+        }
+        let (x, y) = (index % modules + QUIET_ZONE, index / modules + QUIET_ZONE);
+        for row in y * MODULE_PX..(y + 1) * MODULE_PX {
+            pixels[row * side + x * MODULE_PX..row * side + (x + 1) * MODULE_PX].fill(0);
+        }
+    }
+    let mut png = Vec::new();
+    let side = u32::try_from(side)?;
+    let mut encoder = png::Encoder::new(&mut png, side, side);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.write_header()?.write_image_data(&pixels)?;
+    Ok(png)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn qr_codes_render_as_png() {
+        let png = super::render_png("2@abc,def,ghi,jkl,1").unwrap_or_default();
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG signature");
+        assert!(png.len() > 100);
+    }
+}

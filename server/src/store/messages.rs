@@ -1,0 +1,179 @@
+//! The `messages` table: what each session sent and received, with delivery progress.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Db, now_ms};
+use crate::events::NewEvent;
+use crate::messages::MessageStatus;
+
+/// One stored message.
+#[derive(Debug, Clone)]
+pub struct MessageRecord {
+    /// Arrival order within the database; the history cursor.
+    pub seq: i64,
+    /// The session it belongs to.
+    pub session: String,
+    /// The chat's JID.
+    pub chat_id: String,
+    /// WhatsApp's message id.
+    pub id: String,
+    /// Whether the session's account sent it.
+    pub from_me: bool,
+    /// The sender's JID (in groups, the participant).
+    pub sender: Option<String>,
+    /// The sender's display name, when WhatsApp told us.
+    pub push_name: Option<String>,
+    /// `text`, `image`, ...
+    pub kind: String,
+    /// The text, for text messages.
+    pub text: Option<String>,
+    /// The id of the message this one replies to.
+    pub quoted_id: Option<String>,
+    /// JIDs mentioned.
+    pub mentions: Vec<String>,
+    /// Delivery progress.
+    pub status: MessageStatus,
+    /// Why sending failed, when it did.
+    pub error: Option<String>,
+    /// When it was sent.
+    pub sent_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str =
+    "seq, session, chat_id, id, from_me, sender, push_name, type, text, quoted_id, mentions, status, error, sent_at";
+
+fn from_row(row: &AnyRow) -> anyhow::Result<MessageRecord> {
+    let mentions: Option<String> = row.try_get("mentions")?;
+    Ok(MessageRecord {
+        seq: row.try_get("seq")?,
+        session: row.try_get("session")?,
+        chat_id: row.try_get("chat_id")?,
+        id: row.try_get("id")?,
+        from_me: row.try_get::<i64, _>("from_me")? != 0,
+        sender: row.try_get("sender")?,
+        push_name: row.try_get("push_name")?,
+        kind: row.try_get("type")?,
+        text: row.try_get("text")?,
+        quoted_id: row.try_get("quoted_id")?,
+        mentions: mentions
+            .map(|m| serde_json::from_str(&m))
+            .transpose()
+            .context("mentions are not JSON")?
+            .unwrap_or_default(),
+        status: row.try_get::<String, _>("status")?.parse()?,
+        error: row.try_get("error")?,
+        sent_at: DateTime::from_timestamp_millis(row.try_get("sent_at")?).unwrap_or_default(),
+    })
+}
+
+/// Stores `message` (its `seq` is ignored) with `events`, unless the same message is already
+/// stored (a redelivery), in which case nothing is written. Returns whether it was new.
+pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> anyhow::Result<bool> {
+    let mut tx = db.pool.begin().await.context("begin")?;
+    let mentions = (!message.mentions.is_empty())
+        .then(|| serde_json::to_string(&message.mentions))
+        .transpose()?;
+    let now = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO messages (session, chat_id, id, from_me, sender, push_name, type, text, quoted_id, mentions, \
+         status, progress, error, sent_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         ON CONFLICT (session, chat_id, id, from_me) DO NOTHING",
+    )
+    .bind(&message.session)
+    .bind(&message.chat_id)
+    .bind(&message.id)
+    .bind(i64::from(message.from_me))
+    .bind(&message.sender)
+    .bind(&message.push_name)
+    .bind(&message.kind)
+    .bind(&message.text)
+    .bind(&message.quoted_id)
+    .bind(mentions)
+    .bind(message.status.as_str())
+    .bind(message.status.rank())
+    .bind(&message.error)
+    .bind(message.sent_at.timestamp_millis())
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        > 0;
+    if inserted {
+        for event in events {
+            super::events::append(&mut tx, &message.session, event).await?;
+        }
+    }
+    tx.commit().await.context("commit")?;
+    Ok(inserted)
+}
+
+/// Moves the session's own messages `ids` forward to `status` (never backwards: a late
+/// `delivered` does not undo `read`), writing `events` in the same transaction. Returns how many
+/// messages changed.
+pub async fn advance(
+    db: &Db,
+    session: &str,
+    ids: &[String],
+    status: MessageStatus,
+    error: Option<&str>,
+    events: &[NewEvent],
+) -> anyhow::Result<u64> {
+    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut changed = 0;
+    for id in ids {
+        changed += sqlx::query(
+            "UPDATE messages SET status = $1, progress = $2, error = COALESCE($3, error), updated_at = $4 \
+             WHERE session = $5 AND id = $6 AND from_me = 1 AND progress < $2",
+        )
+        .bind(status.as_str())
+        .bind(status.rank())
+        .bind(error)
+        .bind(now_ms())
+        .bind(session)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    for event in events {
+        super::events::append(&mut tx, session, event).await?;
+    }
+    tx.commit().await.context("commit")?;
+    Ok(changed)
+}
+
+/// Up to `limit` messages of one chat, newest first, older than `before` (a `seq`) when given.
+pub async fn history(
+    db: &Db,
+    session: &str,
+    chat_id: &str,
+    before: Option<i64>,
+    limit: usize,
+) -> anyhow::Result<Vec<MessageRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE session = $1 AND chat_id = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(session)
+        .bind(chat_id)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// One of the session's messages by WhatsApp id (the newest if ids repeat across chats).
+pub async fn get(db: &Db, session: &str, id: &str) -> anyhow::Result<Option<MessageRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM messages WHERE session = $1 AND id = $2 ORDER BY seq DESC LIMIT 1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(session)
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
