@@ -1,5 +1,6 @@
 //! Storage: one sqlx pool on SQLite (the default) or PostgreSQL, with embedded migrations.
 
+pub mod device;
 pub mod events;
 pub mod idempotency;
 pub mod keys;

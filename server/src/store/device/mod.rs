@@ -1,0 +1,240 @@
+//! whatsapp-rust's key store on the server's own database: the `wa_*` tables, one set of rows per
+//! Titan session. [`DeviceStore`] implements the library's five storage traits, so it is a
+//! [`Backend`](whatsapp_rust::store::traits::Backend) a client can be built on.
+//!
+//! One file per trait: `signal.rs` (Signal keys and sessions), `app_sync.rs` (app-state keys,
+//! versions and MACs), `protocol.rs` (device lists, LID mappings, tokens, retry payloads…),
+//! `msg_secret.rs` (message secrets) and `device_row.rs` (the session's own device).
+
+mod app_sync;
+mod device_row;
+mod msg_secret;
+mod protocol;
+mod signal;
+
+use std::collections::HashSet;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use anyhow::Context;
+use sqlx::any::AnyArguments;
+use sqlx::{Any, AnyConnection, AssertSqlSafe};
+use whatsapp_rust::store::error::StoreError;
+
+use super::Db;
+
+/// whatsapp-rust's storage for one Titan session, on the server's own database.
+#[derive(Debug, Clone)]
+pub struct DeviceStore {
+    db: Db,
+    session: Arc<str>,
+}
+
+impl DeviceStore {
+    /// A store for `session`'s rows in `db` (nothing is read or written until the client asks).
+    pub fn new(db: Db, session: &str) -> Self {
+        Self {
+            db,
+            session: Arc::from(session),
+        }
+    }
+}
+
+/// Every device-store table: [`wipe`] empties a session from each of them.
+const TABLES: [&str; 18] = [
+    "wa_device",
+    "wa_identities",
+    "wa_sessions",
+    "wa_prekeys",
+    "wa_signed_prekeys",
+    "wa_sender_keys",
+    "wa_app_state_keys",
+    "wa_app_state_versions",
+    "wa_app_state_mutation_macs",
+    "wa_base_keys",
+    "wa_device_registry",
+    "wa_group_metadata",
+    "wa_lid_pn_mapping",
+    "wa_sender_key_devices",
+    "wa_tc_tokens",
+    "wa_sent_messages",
+    "wa_pending_inbound_messages",
+    "wa_msg_secrets",
+];
+
+/// Deletes every device-store row of `session` (logout / delete wipes keys).
+pub async fn wipe(db: &Db, session: &str) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await.context("begin device store wipe")?;
+    for table in TABLES {
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE session = $1")))
+            .bind(session)
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("wipe {table}"))?;
+    }
+    tx.commit().await.context("commit device store wipe")
+}
+
+/// Whether `session` has a stored device row (i.e. was paired/built before).
+pub async fn exists(db: &Db, session: &str) -> anyhow::Result<bool> {
+    device_row_exists(db, session).await.context("look up device row")
+}
+
+/// The one query behind [`exists`] and the trait's `exists`.
+async fn device_row_exists(db: &Db, session: &str) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query("SELECT 1 FROM wa_device WHERE session = $1")
+        .bind(session)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// A query whose arguments are already bound by value.
+type AnyQuery = sqlx::query::Query<'static, Any, AnyArguments>;
+
+/// The most bind parameters one statement carries: below SQLite's 32766 and PostgreSQL's 65535.
+const MAX_BINDS: usize = 30_000;
+
+/// A failed query, naming the store operation it belonged to.
+#[derive(Debug, thiserror::Error)]
+#[error("device store: {op} failed")]
+struct QueryFailed {
+    op: &'static str,
+    #[source]
+    source: sqlx::Error,
+}
+
+/// Maps a sqlx error of operation `op` into the library's error type: pool and I/O trouble is a
+/// connection error, anything else a database error.
+fn db_err(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |source| {
+        let connection = matches!(
+            source,
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed
+        );
+        let error = Box::new(QueryFailed { op, source });
+        if connection {
+            StoreError::Connection(error)
+        } else {
+            StoreError::Database(error)
+        }
+    }
+}
+
+/// Maps a JSON (de)serialization error of a stored value.
+fn json_err(error: serde_json::Error) -> StoreError {
+    StoreError::Serialization(Box::new(error))
+}
+
+/// An integer that does not fit the type it is converted to (a corrupt row, or a value beyond
+/// what a BIGINT column holds).
+fn out_of_range(what: &str, value: impl std::fmt::Display) -> StoreError {
+    StoreError::Validation(format!("{what} {value} is out of range"))
+}
+
+/// How many rows a DELETE removed, as the library counts them.
+fn removed(result: &sqlx::any::AnyQueryResult) -> u32 {
+    u32::try_from(result.rows_affected()).unwrap_or(u32::MAX)
+}
+
+/// `$first, $first+1, …` for `count` placeholders.
+fn placeholders(count: usize, first: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, …, $c), ($c+1, …), …` for `rows` rows of `columns` placeholders.
+fn values_rows(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", placeholders(columns, row * columns + 1)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The rows of `rows` whose key is not repeated later, in order: a multi-row upsert must not
+/// touch a row twice (PostgreSQL refuses it), and the last write of a key is the one that wins.
+fn last_per_key<'a, T, K: Eq + Hash>(rows: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<&'a T> {
+    let mut seen = HashSet::with_capacity(rows.len());
+    let mut kept: Vec<&T> = rows.iter().rev().filter(|row| seen.insert(key(row))).collect();
+    kept.reverse();
+    kept
+}
+
+/// The statements of `template` for `items`: its `{in}` becomes a list of placeholders after
+/// the `leading` ones that `bind_leading` fills, chunked under [`MAX_BINDS`].
+fn in_list_queries<'a, T>(
+    template: &'a str,
+    leading: usize,
+    items: &'a [T],
+    bind_leading: impl Fn(AnyQuery) -> AnyQuery + 'a,
+    bind: impl Fn(AnyQuery, &T) -> AnyQuery + 'a,
+) -> impl Iterator<Item = AnyQuery> + 'a {
+    items.chunks(MAX_BINDS - leading).map(move |chunk| {
+        let sql = template.replace("{in}", &placeholders(chunk.len(), leading + 1));
+        chunk.iter().fold(bind_leading(sqlx::query(AssertSqlSafe(sql))), &bind)
+    })
+}
+
+impl DeviceStore {
+    /// Runs `queries` in one transaction (and opens none when there are no queries).
+    async fn execute_all(&self, op: &'static str, queries: Vec<AnyQuery>) -> Result<(), StoreError> {
+        if queries.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.pool.begin().await.map_err(db_err(op))?;
+        for query in queries {
+            query.execute(&mut *tx).await.map_err(db_err(op))?;
+        }
+        tx.commit().await.map_err(db_err(op))
+    }
+
+    /// Writes `rows` with `INSERT INTO {into} VALUES (…), (…) {conflict}` where each row binds
+    /// `columns` values through `bind`; statements are chunked under [`MAX_BINDS`] and run in one
+    /// transaction when there is more than one.
+    async fn insert_rows<T: Sync>(
+        &self,
+        op: &'static str,
+        into: &str,
+        columns: usize,
+        conflict: &str,
+        rows: &[&T],
+        bind: impl Fn(AnyQuery, &T) -> AnyQuery + Send + Sync,
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let per_statement = MAX_BINDS / columns;
+        if rows.len() <= per_statement {
+            let mut conn = self.db.pool.acquire().await.map_err(db_err(op))?;
+            return insert_chunk(&mut conn, op, into, columns, conflict, rows, &bind).await;
+        }
+        let mut tx = self.db.pool.begin().await.map_err(db_err(op))?;
+        for chunk in rows.chunks(per_statement) {
+            insert_chunk(&mut tx, op, into, columns, conflict, chunk, &bind).await?;
+        }
+        tx.commit().await.map_err(db_err(op))
+    }
+}
+
+/// One statement of [`DeviceStore::insert_rows`], for a non-empty `rows`.
+async fn insert_chunk<T: Sync>(
+    conn: &mut AnyConnection,
+    op: &'static str,
+    into: &str,
+    columns: usize,
+    conflict: &str,
+    rows: &[&T],
+    bind: &(impl Fn(AnyQuery, &T) -> AnyQuery + Send + Sync),
+) -> Result<(), StoreError> {
+    let sql = format!(
+        "INSERT INTO {into} VALUES {} {conflict}",
+        values_rows(rows.len(), columns)
+    );
+    let query = rows
+        .iter()
+        .fold(sqlx::query(AssertSqlSafe(sql)), |query, row| bind(query, row));
+    query.execute(conn).await.map_err(db_err(op))?;
+    Ok(())
+}
