@@ -15,7 +15,7 @@ run:
 test: test-rust test-python
 
 test-rust:
-	$(CARGO) test --workspace --locked
+	$(CARGO) test --workspace --locked --features titan-server/sandbox
 
 $(VENV)/.installed: tests/python/requirements.txt
 	$(PYTHON) -m venv $(VENV)
