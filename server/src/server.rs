@@ -28,9 +28,6 @@ impl RunningServer {
     /// Starts serving `config` on `db` in the background, and restarts every session that was
     /// running when the server last stopped.
     pub async fn start(config: Config, db: Db) -> anyhow::Result<Self> {
-        // A sandbox build's client skips WhatsApp's certificate check: loopback only.
-        #[cfg(feature = "sandbox")]
-        crate::engine::require_loopback(&config.whatsapp_url)?;
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
@@ -79,6 +76,9 @@ impl RunningServer {
 pub async fn serve(config: Config, database_url: &str) -> anyhow::Result<()> {
     #[cfg(feature = "sandbox")]
     let (config, sandbox) = crate::sandbox::prepare(config).await?;
+    // A sandbox build's client skips WhatsApp's certificate check: loopback only.
+    #[cfg(feature = "sandbox")]
+    crate::engine::require_loopback(&config.whatsapp_url)?;
     let db = Db::connect(database_url).await?;
     if config.master_key.as_deref().is_none_or(str::is_empty) {
         tracing::info!("MASTER_KEY is not set: the admin API (/admin/*) is off");

@@ -177,6 +177,8 @@ impl Engine {
     /// Starts the session's client unless it runs already; the session then shows `CONNECTING`
     /// until it connects or asks for a pairing.
     pub async fn start(&self, name: &str) -> Result<(), EngineError> {
+        #[cfg(feature = "sandbox")]
+        require_loopback(&self.shared.settings.whatsapp_url).map_err(|e| EngineError::Conflict(format!("{e:#}")))?;
         let record = store::get(&self.shared.db, name)
             .await?
             .ok_or_else(|| EngineError::NotFound(name.to_owned()))?;

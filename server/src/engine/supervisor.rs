@@ -20,6 +20,9 @@ use crate::store::sessions::{self as store, Change, Identity};
 use crate::whatsapp::http::{HttpClientConfig, ReqwestHttpClient};
 use crate::whatsapp::transport::{Proxy, SessionTransportFactory};
 
+/// Attempts at recording a state change before giving up on it.
+const APPLY_ATTEMPTS: u32 = 5;
+
 /// Longest wait between two restarts of a client that keeps failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -85,11 +88,21 @@ impl Supervisor {
         &self.shared.db
     }
 
-    /// Applies `change`, logging (not failing) when the database refuses: the supervisor keeps
-    /// running and the next change carries the current state again.
+    /// Applies `change`, retrying a few times when the database refuses; if it still refuses,
+    /// the failure is logged and the supervisor keeps running (the next change records the
+    /// current state again).
     async fn apply(&self, change: Change) {
-        if let Err(error) = store::apply(self.db(), &self.name, change).await {
-            tracing::error!(session = %self.name, error = format!("{error:#}"), "cannot record session state");
+        for attempt in 1..=APPLY_ATTEMPTS {
+            match store::apply(self.db(), &self.name, change.clone()).await {
+                Ok(_) => return,
+                Err(error) if attempt == APPLY_ATTEMPTS => {
+                    tracing::error!(session = %self.name, error = format!("{error:#}"), "cannot record session state");
+                }
+                Err(error) => {
+                    tracing::warn!(session = %self.name, attempt, error = format!("{error:#}"), "retrying a session state write");
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                }
+            }
         }
     }
 

@@ -51,7 +51,7 @@ pub struct SessionRecord {
 }
 
 /// One change to a session, applied atomically with its events.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Change {
     /// New status and reason; a `session.status` event is written when they differ.
     pub state: Option<State>,
@@ -204,8 +204,8 @@ pub async fn running(db: &Db) -> anyhow::Result<Vec<SessionRecord>> {
 /// Applies `change` to the session, with its events, in one transaction. `None` when the
 /// session does not exist (any more).
 pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option<SessionRecord>> {
-    let mut tx = db.pool.begin().await.context("begin")?;
-    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE name = $1");
+    let mut tx = db.begin_write().await.context("begin")?;
+    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE name = $1{}", db.for_update());
     let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(name)
         .fetch_optional(&mut *tx)

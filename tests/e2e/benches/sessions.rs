@@ -1,0 +1,302 @@
+//! Session figures for issue 5, against a real `titan` process (a sandbox build, so its client
+//! accepts the emulator) and the WhatsApp emulator in this process:
+//!
+//! 1. time from server start to `CONNECTED` for `--restore` (100) restored sessions;
+//! 2. server RSS per connected idle session, over `--sessions` (200);
+//! 3. text sends/s and latency (p50/p99) from the API call to the receiver's stored message,
+//!    one sender and one receiver, `--seconds` (30) with `--concurrency` (4) calls in flight.
+//!
+//! ```sh
+//! cargo build --release -p titan-server --features sandbox
+//! cargo bench -p titan-e2e --bench sessions            # or: -- --sessions 200 --restore 100
+//! ```
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use sqlx::Row;
+use titan_client::Client;
+use titan_client::types::{self, CreateKey, MessageType, Scope, SendMessage, Status};
+use titan_e2e::harness::{MASTER_KEY, client};
+use wa_emulator::Emulator;
+
+struct Options {
+    sessions: usize,
+    restore: usize,
+    seconds: u64,
+    concurrency: usize,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str, default: u64| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    Options {
+        sessions: value("--sessions", 200) as usize,
+        restore: value("--restore", 100) as usize,
+        seconds: value("--seconds", 30),
+        concurrency: value("--concurrency", 4) as usize,
+    }
+}
+
+/// The `titan` binary of a release sandbox build.
+fn titan_binary() -> std::path::PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../target").into());
+    let path = std::path::Path::new(&target).join("release/titan");
+    assert!(
+        path.exists(),
+        "build it first: cargo build --release -p titan-server --features sandbox"
+    );
+    path
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn spawn(emulator: &Emulator, dir: &std::path::Path, port: u16) -> Server {
+    let ca = dir.join("media-ca.pem");
+    std::fs::write(&ca, emulator.media_ca_pem()).unwrap();
+    let child = Command::new(titan_binary())
+        .arg("serve")
+        .env("DATABASE_URL", format!("sqlite://{}/titan.db", dir.display()))
+        .env("TITAN_BIND", format!("127.0.0.1:{port}"))
+        .env("MASTER_KEY", MASTER_KEY)
+        .env("TITAN_WHATSAPP_URL", emulator.ws_url())
+        .env("TITAN_WHATSAPP_VERSION", "2.3000.0")
+        .env("TITAN_MEDIA_CA_FILE", &ca)
+        .env("TITAN_RATE_LIMIT", "1000000")
+        .env("TITAN_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+impl Server {
+    async fn ready(&self) {
+        let http = reqwest::Client::new();
+        while http.get(format!("{}/healthz", self.base)).send().await.is_err() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    /// SIGTERM, then wait: sessions flush and keep their running mark.
+    fn stop(mut self) {
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn connected(client: &Client) -> usize {
+    let mut count = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut call = client.list_sessions().limit(200u32);
+        if let Some(c) = &cursor {
+            call = call.cursor(c.clone());
+        }
+        let page = call.send().await.unwrap().into_inner();
+        count += page.data.iter().filter(|s| s.status == Status::Connected).count();
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return count,
+        }
+    }
+}
+
+async fn wait_connected(client: &Client, want: usize) {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while connected(client).await < want {
+        assert!(Instant::now() < deadline, "sessions did not all connect");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Creates sessions `from..to` and links each by QR, 16 at a time.
+async fn link(client: &Client, emulator: &Emulator, from: usize, to: usize) {
+    futures::stream::iter(from..to)
+        .for_each_concurrent(16, |i| async move {
+            let name = format!("s{i:04}");
+            client
+                .create_session()
+                .body(types::CreateSession::builder().name(name.clone()).start(true))
+                .send()
+                .await
+                .unwrap();
+            let qr = client
+                .get_pairing_qr()
+                .session(&name)
+                .send()
+                .await
+                .unwrap()
+                .into_inner()
+                .data;
+            emulator.scan_qr(&qr.code, Some(&format!("1555{i:07}"))).unwrap();
+        })
+        .await;
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() {
+    let options = options();
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = spawn(&emulator, dir.path(), port);
+    server.ready().await;
+    let admin = client(&server.base, MASTER_KEY);
+    let key = admin
+        .admin_create_key()
+        .body(CreateKey::builder().label("bench").scopes(vec![Scope::ALL]))
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .data
+        .key;
+    let api = client(&server.base, &key);
+
+    // 1. Restore: link `restore` sessions, restart the server, time until all are CONNECTED.
+    link(&api, &emulator, 0, options.restore).await;
+    wait_connected(&api, options.restore).await;
+    server.stop();
+    let started = Instant::now();
+    let server = spawn(&emulator, dir.path(), port);
+    server.ready().await;
+    let listening = started.elapsed();
+    wait_connected(&api, options.restore).await;
+    let restored = started.elapsed();
+    println!(
+        "restore: {} sessions CONNECTED {:.2} s after the server process started (listening after {:.2} s)",
+        options.restore,
+        restored.as_secs_f64(),
+        listening.as_secs_f64()
+    );
+
+    // 2. Memory: server RSS with the restored sessions idle, then with `sessions` idle.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let with_restored = server.rss_kib();
+    link(&api, &emulator, options.restore, options.sessions).await;
+    wait_connected(&api, options.sessions).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let with_all = server.rss_kib();
+    let added = options.sessions - options.restore;
+    println!(
+        "memory: server RSS {:.1} MiB with {} connected idle sessions, {:.1} MiB with {}: {:.0} KiB per added session; {:.0} KiB per session overall",
+        with_restored as f64 / 1024.0,
+        options.restore,
+        with_all as f64 / 1024.0,
+        options.sessions,
+        (with_all - with_restored) as f64 / added.max(1) as f64,
+        with_all as f64 / options.sessions as f64
+    );
+
+    // 3. Throughput and latency: s0000 → s0001 for `seconds`.
+    let (sender, receiver) = ("s0000", "s0001");
+    let chat = "15550000001@s.whatsapp.net".to_owned();
+    let starts = Arc::new(std::sync::Mutex::new(Vec::<(String, i64)>::new()));
+    let deadline = Instant::now() + Duration::from_secs(options.seconds);
+    let workers = (0..options.concurrency).map(|_| {
+        let (api, chat, starts) = (api.clone(), chat.clone(), Arc::clone(&starts));
+        tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let at = chrono::Utc::now().timestamp_millis();
+                let sent = api
+                    .send_session_message()
+                    .session(sender)
+                    .body(
+                        SendMessage::builder()
+                            .chat_id(chat.clone())
+                            .type_(MessageType::Text)
+                            .text(format!("bench {n}")),
+                    )
+                    .send()
+                    .await
+                    .unwrap()
+                    .into_inner()
+                    .data;
+                starts.lock().unwrap().push((sent.id, at));
+                n += 1;
+            }
+        })
+    });
+    futures::future::join_all(workers).await;
+    let starts = std::mem::take(&mut *starts.lock().unwrap());
+    let sent = starts.len();
+    // Wait until the receiver has stored every message, then read when each was stored.
+    let db = titan_server::store::Db::connect(&format!("sqlite://{}/titan.db", dir.path().display()))
+        .await
+        .unwrap();
+    let stored_deadline = Instant::now() + Duration::from_secs(120);
+    let rows = loop {
+        let rows = sqlx::query("SELECT id, updated_at FROM messages WHERE session = $1 AND from_me = 0")
+            .bind(receiver)
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+        if rows.len() >= sent || Instant::now() > stored_deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let stored: std::collections::HashMap<String, i64> = rows
+        .iter()
+        .map(|r| (r.get::<String, _>("id"), r.get::<i64, _>("updated_at")))
+        .collect();
+    let mut latencies: Vec<f64> = starts
+        .iter()
+        .filter_map(|(id, at)| stored.get(id).map(|done| (done - at) as f64))
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "messages: {} sent in {} s = {:.1} sends/s ({} calls in flight); {} stored by the receiver; API call → receiver's stored message p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        sent,
+        options.seconds,
+        sent as f64 / options.seconds as f64,
+        options.concurrency,
+        latencies.len(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies.last().copied().unwrap_or_default()
+    );
+    server.stop();
+    emulator.stop().await.unwrap();
+}
