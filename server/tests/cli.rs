@@ -53,6 +53,8 @@ async fn keys_create_then_serve_then_sigterm() {
         .arg("serve")
         .env("DATABASE_URL", &database_url)
         .env("TITAN_BIND", format!("127.0.0.1:{port}"))
+        // Loopback, so a sandbox build (as `make test` builds it) starts too; no session runs here.
+        .env("TITAN_WHATSAPP_URL", "ws://127.0.0.1:9/ws/chat")
         .env("TITAN_LOG_FORMAT", "json")
         .env_remove("MASTER_KEY")
         .stderr(Stdio::piped())
