@@ -156,12 +156,16 @@ async fn linking_messaging_receipts_and_restart(mut harness: Harness) {
     })
     .await;
 
-    // A reply quoting the message, from the session-scoped route.
+    // A reply quoting the message and mentioning alice, from the session-scoped route.
     let reply = harness
         .client
         .send_session_message()
         .session("bob")
-        .body(text(&jid(alice), "hi alice").quoted_message_id(Some(sent.id.clone())))
+        .body(
+            text(&jid(alice), "hi @15550001001")
+                .quoted_message_id(Some(sent.id.clone()))
+                .mentions(vec![jid(alice)]),
+        )
         .send()
         .await
         .unwrap()
@@ -169,6 +173,7 @@ async fn linking_messaging_receipts_and_restart(mut harness: Harness) {
         .data;
     let at_alice = wait_message(&harness, "alice", &jid(bob), &reply.id, |_| true).await;
     assert_eq!(at_alice.quoted_message_id.as_deref(), Some(sent.id.as_str()));
+    assert_eq!(at_alice.mentions, vec![jid(alice)]);
 
     for (session, kind, at_least) in [
         ("alice", "session.qr", 1),
