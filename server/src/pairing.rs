@@ -14,7 +14,6 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::sessions::status::Status;
 use crate::state::AppState;
-use crate::store::sessions as store;
 
 /// How long a QR request waits for a just-started session's first code.
 const FIRST_QR_WAIT: Duration = Duration::from_secs(15);
@@ -59,11 +58,7 @@ crate::envelopes!(PairCode => PairCodeData);
 
 /// Checks that the session exists, may be used by the caller, and is waiting for a pairing.
 async fn pairable(state: &AppState, caller: &Caller, name: &str) -> Result<(), ApiError> {
-    caller.grant.require_session(name)?;
-    let session = store::get(&state.db, name)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("session `{name}` not found")))?;
-    match session.state.status {
+    match crate::sessions::find(state, caller, name).await?.state.status {
         Status::Connected => Err(ApiError::Conflict(format!(
             "session `{name}` is already paired and connected; log it out to pair another account"
         ))),

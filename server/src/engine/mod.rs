@@ -169,9 +169,19 @@ impl Engine {
         }
     }
 
+    /// The session's slot, created on its first start.
     fn slot(&self, name: &str) -> Arc<Slot> {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(slots.entry(name.to_owned()).or_default())
+    }
+
+    /// The session's slot if it was ever started; reads never create one.
+    fn existing(&self, name: &str) -> Option<Arc<Slot>> {
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
     }
 
     /// Starts the session's client unless it runs already; the session then shows `CONNECTING`
@@ -213,7 +223,9 @@ impl Engine {
     /// Sends `command` to the session's supervisor and waits until it has been carried out and
     /// the supervisor has ended. `false` if no supervisor was running.
     async fn command(&self, name: &str, command: impl FnOnce(oneshot::Sender<()>) -> Command) -> bool {
-        let slot = self.slot(name);
+        let Some(slot) = self.existing(name) else {
+            return false;
+        };
         let mut runner = slot.runner.lock().await;
         let Some(Runner { commands, task }) = runner.take() else {
             return false;
@@ -234,9 +246,6 @@ impl Engine {
     /// Stops the session's client (flushing its state) and records `MANUAL_STOP`. Stopping a
     /// session that does not run changes nothing.
     pub async fn stop(&self, name: &str) -> Result<(), EngineError> {
-        store::get(&self.shared.db, name)
-            .await?
-            .ok_or_else(|| EngineError::NotFound(name.to_owned()))?;
         self.command(name, Command::Stop).await;
         Ok(())
     }
@@ -244,9 +253,6 @@ impl Engine {
     /// Logs the session out: unlinks it from the phone when connected, stops it, wipes its keys
     /// and records `LOGGED_OUT`. The session must be paired again afterwards.
     pub async fn logout(&self, name: &str) -> Result<(), EngineError> {
-        store::get(&self.shared.db, name)
-            .await?
-            .ok_or_else(|| EngineError::NotFound(name.to_owned()))?;
         if !self.command(name, Command::Logout).await {
             supervisor::record_logout(&self.shared.db, name).await?;
         }
@@ -263,7 +269,7 @@ impl Engine {
 
     /// The session's client, if it is connected.
     pub fn connected_client(&self, name: &str) -> Option<Arc<Client>> {
-        let slot = self.slot(name);
+        let slot = self.existing(name)?;
         let live = slot.live();
         live.connected.then(|| live.client.clone()).flatten()
     }
@@ -281,7 +287,7 @@ impl Engine {
 
     /// The first `Some` that `pick` finds in the session's live state within `wait`.
     async fn wait_live<T>(&self, name: &str, wait: Duration, pick: impl Fn(&Live) -> Option<T>) -> Option<T> {
-        let slot = self.slot(name);
+        let slot = self.existing(name)?;
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let notified = slot.changed.notified();

@@ -270,7 +270,9 @@ impl Supervisor {
             tokio::select! {
                 command = self.commands.recv() => break command,
                 Some(event) = events.recv() => {
-                    self.on_event(&client, &event, &mut stream_error).await.map(|t| terminal.get_or_insert(t));
+                    if let Some(t) = self.on_event(&client, &event, &mut stream_error).await {
+                        terminal.get_or_insert(t);
+                    }
                 }
                 Some(note) = notes.recv() => self.on_connect_failure(note).await,
                 () = &mut handle => break None,
@@ -306,14 +308,14 @@ impl Supervisor {
         match command {
             Command::Stop(done) => {
                 handle.shutdown().await;
-                self.drain(client, events).await;
+                self.drain(events).await;
                 self.manual_stop().await;
                 let _ = done.send(());
             }
             Command::Logout(done) => {
                 client.logout().await;
                 handle.shutdown().await;
-                self.drain(client, events).await;
+                self.drain(events).await;
                 if let Err(error) = record_logout(self.db(), &self.name).await {
                     tracing::error!(session = %self.name, error = format!("{error:#}"), "cannot record logout");
                 }
@@ -321,7 +323,7 @@ impl Supervisor {
             }
             Command::Shutdown(done) => {
                 handle.shutdown().await;
-                self.drain(client, events).await;
+                self.drain(events).await;
                 self.set_state(State::new(Status::Disconnected, None)).await;
                 let _ = done.send(());
             }
@@ -330,7 +332,7 @@ impl Supervisor {
 
     /// Records the messages and receipts still queued (status changes are superseded by the
     /// command's own outcome).
-    async fn drain(&self, _client: &Arc<Client>, events: &mut mpsc::UnboundedReceiver<Arc<Event>>) {
+    async fn drain(&self, events: &mut mpsc::UnboundedReceiver<Arc<Event>>) {
         while let Ok(event) = events.try_recv() {
             self.record_messages(&event).await;
         }

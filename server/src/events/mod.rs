@@ -1,32 +1,24 @@
 //! Titan's events: the envelope every webhook and stream carries, and the outbox they are written
 //! to in the same transaction as the state they reflect (delivery reads the outbox).
 
-use serde::Serialize;
 use serde_json::Value;
 
 /// The event types the server produces, by their wire names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventType {
     /// A session's status or status reason changed.
-    #[serde(rename = "session.status")]
     SessionStatus,
     /// A new pairing QR code is available.
-    #[serde(rename = "session.qr")]
     SessionQr,
     /// A session finished pairing and is connected.
-    #[serde(rename = "session.connected")]
     SessionConnected,
     /// The WhatsApp account unlinked the session, or it was logged out.
-    #[serde(rename = "session.logged_out")]
     SessionLoggedOut,
     /// A message arrived.
-    #[serde(rename = "message.received")]
     MessageReceived,
     /// The session sent a message (through the API or from another of the account's devices).
-    #[serde(rename = "message.sent")]
     MessageSent,
     /// A delivery, read or played receipt, or a delivery failure.
-    #[serde(rename = "message.ack")]
     MessageAck,
 }
 

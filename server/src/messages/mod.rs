@@ -186,7 +186,6 @@ impl From<MessageRecord> for Message {
 /// Sends `request` from `session` and returns the stored message (status `sent` once WhatsApp's
 /// server has it).
 pub async fn send(state: &AppState, caller: &Caller, session: &str, request: SendMessage) -> Result<Message, ApiError> {
-    caller.grant.require_session(session)?;
     let MessageType::Text = request.kind;
     let chat = jid::parse_chat(&request.chat_id)?;
     let text = request
@@ -206,9 +205,7 @@ pub async fn send(state: &AppState, caller: &Caller, session: &str, request: Sen
     for mention in &request.mentions {
         jid::parse_chat(mention)?;
     }
-    crate::store::sessions::get(&state.db, session)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("session `{session}` not found")))?;
+    crate::sessions::find(state, caller, session).await?;
     let quoted = match &request.quoted_message_id {
         Some(id) => Some(store::get(&state.db, session, id).await?.ok_or_else(|| {
             ApiError::BadRequest(format!(
@@ -230,7 +227,6 @@ pub async fn send(state: &AppState, caller: &Caller, session: &str, request: Sen
 
 /// Marks received messages as read, sending read receipts to their senders.
 pub async fn seen(state: &AppState, caller: &Caller, session: &str, request: MarkSeen) -> Result<Seen, ApiError> {
-    caller.grant.require_session(session)?;
     let chat = jid::parse_chat(&request.chat_id)?;
     if request.message_ids.is_empty() || request.message_ids.len() > MAX_MENTIONS {
         return Err(ApiError::BadRequest(format!(
@@ -238,9 +234,7 @@ pub async fn seen(state: &AppState, caller: &Caller, session: &str, request: Mar
         )));
     }
     let participant = request.participant.as_deref().map(jid::parse_chat).transpose()?;
-    crate::store::sessions::get(&state.db, session)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("session `{session}` not found")))?;
+    crate::sessions::find(state, caller, session).await?;
     state
         .engine
         .mark_read(session, &chat, participant.as_ref(), &request.message_ids)
@@ -259,11 +253,8 @@ pub async fn history(
     chat_id: &str,
     page: PageRequest,
 ) -> Result<Page<Message>, ApiError> {
-    caller.grant.require_session(session)?;
     jid::parse_chat(chat_id)?;
-    crate::store::sessions::get(&state.db, session)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("session `{session}` not found")))?;
+    crate::sessions::find(state, caller, session).await?;
     let before = page
         .after
         .as_deref()

@@ -137,8 +137,9 @@ fn proxy(url: Option<String>) -> Result<Option<String>, ApiError> {
     Ok(Some(url.trim().to_owned()))
 }
 
-/// The session `name`, if it exists and the caller may use it.
-async fn find(state: &AppState, caller: &Caller, name: &str) -> Result<SessionRecord, ApiError> {
+/// The session `name`: 403 unless the caller may use it, 404 unless it exists. Every
+/// endpoint under `/api/sessions/{session}` starts here.
+pub(crate) async fn find(state: &AppState, caller: &Caller, name: &str) -> Result<SessionRecord, ApiError> {
     caller.grant.require_session(name)?;
     store::get(&state.db, name)
         .await?

@@ -80,8 +80,29 @@ pub enum InsertError {
     Database(#[from] anyhow::Error),
 }
 
+/// Every column; after `name`, the ones [`bind_mutable`] binds, then `created_at`.
 const COLUMNS: &str = "name, status, status_reason, running, phone_number, lid, push_name, business_name, platform, \
-     proxy, config, last_error, created_at, updated_at";
+     proxy, config, last_error, updated_at, created_at";
+
+/// Binds the columns a change may set, in [`COLUMNS`] order (`status` … `updated_at`).
+fn bind_mutable<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    record: &'q SessionRecord,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(record.state.status.as_str())
+        .bind(record.state.reason.map(|r| r.as_str()))
+        .bind(i64::from(record.running))
+        .bind(&record.identity.phone_number)
+        .bind(&record.identity.lid)
+        .bind(&record.identity.push_name)
+        .bind(&record.identity.business_name)
+        .bind(&record.identity.platform)
+        .bind(&record.proxy)
+        .bind(record.config.to_string())
+        .bind(&record.last_error)
+        .bind(millis(record.updated_at))
+}
 
 fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
@@ -122,21 +143,9 @@ pub async fn insert(db: &Db, record: &SessionRecord) -> Result<(), InsertError> 
     let sql = format!(
         "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     );
-    let result = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(&record.name)
-        .bind(record.state.status.as_str())
-        .bind(record.state.reason.map(|r| r.as_str()))
-        .bind(i64::from(record.running))
-        .bind(&record.identity.phone_number)
-        .bind(&record.identity.lid)
-        .bind(&record.identity.push_name)
-        .bind(&record.identity.business_name)
-        .bind(&record.identity.platform)
-        .bind(&record.proxy)
-        .bind(record.config.to_string())
-        .bind(&record.last_error)
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&record.name);
+    let result = bind_mutable(query, record)
         .bind(millis(record.created_at))
-        .bind(millis(record.updated_at))
         .execute(&mut *tx)
         .await;
     match result {
@@ -239,26 +248,13 @@ pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option
         record.config = config;
     }
     record.updated_at = time(now_ms());
-    sqlx::query(
+    let update = sqlx::query(
         "UPDATE sessions SET status = $2, status_reason = $3, running = $4, phone_number = $5, lid = $6, \
          push_name = $7, business_name = $8, platform = $9, proxy = $10, config = $11, last_error = $12, \
          updated_at = $13 WHERE name = $1",
     )
-    .bind(name)
-    .bind(record.state.status.as_str())
-    .bind(record.state.reason.map(|r| r.as_str()))
-    .bind(i64::from(record.running))
-    .bind(&record.identity.phone_number)
-    .bind(&record.identity.lid)
-    .bind(&record.identity.push_name)
-    .bind(&record.identity.business_name)
-    .bind(&record.identity.platform)
-    .bind(&record.proxy)
-    .bind(record.config.to_string())
-    .bind(&record.last_error)
-    .bind(millis(record.updated_at))
-    .execute(&mut *tx)
-    .await?;
+    .bind(name);
+    bind_mutable(update, &record).execute(&mut *tx).await?;
     if record.state != previous {
         let event = NewEvent::new(EventType::SessionStatus, record.state.payload());
         super::events::append(&mut tx, name, &event).await?;
