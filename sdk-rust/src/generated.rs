@@ -113,6 +113,47 @@ letter or digit.*/
             Default::default()
         }
     }
+    ///Body of a webhook creation.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateWebhook {
+        ///Deliver events (default true).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        ///Event types to receive (default: all).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub events: ::std::option::Option<EventFilter>,
+        ///Extra headers sent with every delivery (e.g. an `Authorization` your receiver checks).
+        #[serde(
+            default,
+            skip_serializing_if = ":: std :: collections :: HashMap::is_empty"
+        )]
+        pub headers: ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::string::String,
+        >,
+        ///The key deliveries are signed with (16 to 256 characters); generated when absent.
+        #[serde(
+            rename = "hmacKey",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub hmac_key: ::std::option::Option<::std::string::String>,
+        ///A name for humans.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub label: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub retries: ::std::option::Option<Retries>,
+        ///Only this session's events (default: every session).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub session: ::std::option::Option<::std::string::String>,
+        ///Where to POST events: an `http://` or `https://` URL on the public internet.
+        pub url: ::std::string::String,
+    }
+    impl CreateWebhook {
+        pub fn builder() -> builder::CreateWebhook {
+            Default::default()
+        }
+    }
     ///A new key with its secret, which is shown this once and never again.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CreatedKey {
@@ -161,6 +202,141 @@ letter or digit.*/
             Default::default()
         }
     }
+    ///One event's delivery to one webhook, with its last attempt.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Delivery {
+        ///Attempts made (reset by a manual retry).
+        pub attempts: u32,
+        ///When the event was queued for this webhook.
+        #[serde(rename = "createdAt")]
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Why the last attempt failed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error: ::std::option::Option<::std::string::String>,
+        ///The event's type.
+        pub event: ::std::string::String,
+        ///The event's id (`evt_...`): the `id` of the envelope the receiver gets.
+        #[serde(rename = "eventId")]
+        pub event_id: ::std::string::String,
+        ///`dlv_...`.
+        pub id: ::std::string::String,
+        ///How long the last attempt took, in milliseconds.
+        #[serde(
+            rename = "latencyMs",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub latency_ms: ::std::option::Option<i64>,
+        ///When the next attempt is due (pending deliveries only).
+        #[serde(
+            rename = "nextAttemptAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub next_attempt_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///The event's session.
+        pub session: ::std::string::String,
+        ///`pending`, `delivered` or `dead`.
+        pub status: DeliveryState,
+        ///The last answer's HTTP status.
+        #[serde(
+            rename = "statusCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub status_code: ::std::option::Option<u16>,
+        ///When the delivery last changed.
+        #[serde(rename = "updatedAt")]
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl Delivery {
+        pub fn builder() -> builder::Delivery {
+            Default::default()
+        }
+    }
+    ///`DeliveryData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct DeliveryData {
+        ///The result.
+        pub data: Delivery,
+    }
+    impl DeliveryData {
+        pub fn builder() -> builder::DeliveryData {
+            Default::default()
+        }
+    }
+    ///`DeliveryPage`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct DeliveryPage {
+        ///Pass as `?cursor=` to fetch the next page; absent on the last page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cursor: ::std::option::Option<::std::string::String>,
+        ///The items on this page.
+        pub data: ::std::vec::Vec<Delivery>,
+    }
+    impl DeliveryPage {
+        pub fn builder() -> builder::DeliveryPage {
+            Default::default()
+        }
+    }
+    ///Where a delivery stands.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum DeliveryState {
+        #[serde(rename = "pending")]
+        Pending,
+        #[serde(rename = "delivered")]
+        Delivered,
+        #[serde(rename = "dead")]
+        Dead,
+    }
+    impl ::std::fmt::Display for DeliveryState {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Pending => f.write_str("pending"),
+                Self::Delivered => f.write_str("delivered"),
+                Self::Dead => f.write_str("dead"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DeliveryState {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "pending" => Ok(Self::Pending),
+                "delivered" => Ok(Self::Delivered),
+                "dead" => Ok(Self::Dead),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeliveryState {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for DeliveryState {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///The body of every non-2xx response.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ErrorBody {
@@ -172,6 +348,201 @@ letter or digit.*/
     impl ErrorBody {
         pub fn builder() -> builder::ErrorBody {
             Default::default()
+        }
+    }
+    ///Event types to receive; `[]` or `["*"]` means every type.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(transparent)]
+    pub struct EventFilter(pub ::std::vec::Vec<EventFilterItem>);
+    impl ::std::ops::Deref for EventFilter {
+        type Target = ::std::vec::Vec<EventFilterItem>;
+        fn deref(&self) -> &::std::vec::Vec<EventFilterItem> {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<EventFilter> for ::std::vec::Vec<EventFilterItem> {
+        fn from(value: EventFilter) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::std::vec::Vec<EventFilterItem>> for EventFilter {
+        fn from(value: ::std::vec::Vec<EventFilterItem>) -> Self {
+            Self(value)
+        }
+    }
+    ///`EventFilterItem`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum EventFilterItem {
+        #[serde(rename = "*")]
+        X,
+        #[serde(rename = "message.received")]
+        MessageReceived,
+        #[serde(rename = "message.sent")]
+        MessageSent,
+        #[serde(rename = "message.ack")]
+        MessageAck,
+        #[serde(rename = "message.revoked")]
+        MessageRevoked,
+        #[serde(rename = "message.reaction")]
+        MessageReaction,
+        #[serde(rename = "message.edited")]
+        MessageEdited,
+        #[serde(rename = "message.update")]
+        MessageUpdate,
+        #[serde(rename = "message.delete")]
+        MessageDelete,
+        #[serde(rename = "message.vote")]
+        MessageVote,
+        #[serde(rename = "session.status")]
+        SessionStatus,
+        #[serde(rename = "session.qr")]
+        SessionQr,
+        #[serde(rename = "session.connected")]
+        SessionConnected,
+        #[serde(rename = "session.logged_out")]
+        SessionLoggedOut,
+        #[serde(rename = "group.update")]
+        GroupUpdate,
+        #[serde(rename = "group.participant")]
+        GroupParticipant,
+        #[serde(rename = "presence.update")]
+        PresenceUpdate,
+        #[serde(rename = "call.received")]
+        CallReceived,
+        #[serde(rename = "call.missed")]
+        CallMissed,
+        #[serde(rename = "call.accepted")]
+        CallAccepted,
+        #[serde(rename = "call.rejected")]
+        CallRejected,
+        #[serde(rename = "contact.update")]
+        ContactUpdate,
+        #[serde(rename = "chat.archive")]
+        ChatArchive,
+        #[serde(rename = "chat.mute")]
+        ChatMute,
+        #[serde(rename = "chat.read")]
+        ChatRead,
+        #[serde(rename = "chat.clear")]
+        ChatClear,
+        #[serde(rename = "chat.delete")]
+        ChatDelete,
+        #[serde(rename = "labels.update")]
+        LabelsUpdate,
+        #[serde(rename = "newsletter.update")]
+        NewsletterUpdate,
+        #[serde(rename = "blocklist.update")]
+        BlocklistUpdate,
+        #[serde(rename = "history.sync")]
+        HistorySync,
+        #[serde(rename = "command.result")]
+        CommandResult,
+    }
+    impl ::std::fmt::Display for EventFilterItem {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::X => f.write_str("*"),
+                Self::MessageReceived => f.write_str("message.received"),
+                Self::MessageSent => f.write_str("message.sent"),
+                Self::MessageAck => f.write_str("message.ack"),
+                Self::MessageRevoked => f.write_str("message.revoked"),
+                Self::MessageReaction => f.write_str("message.reaction"),
+                Self::MessageEdited => f.write_str("message.edited"),
+                Self::MessageUpdate => f.write_str("message.update"),
+                Self::MessageDelete => f.write_str("message.delete"),
+                Self::MessageVote => f.write_str("message.vote"),
+                Self::SessionStatus => f.write_str("session.status"),
+                Self::SessionQr => f.write_str("session.qr"),
+                Self::SessionConnected => f.write_str("session.connected"),
+                Self::SessionLoggedOut => f.write_str("session.logged_out"),
+                Self::GroupUpdate => f.write_str("group.update"),
+                Self::GroupParticipant => f.write_str("group.participant"),
+                Self::PresenceUpdate => f.write_str("presence.update"),
+                Self::CallReceived => f.write_str("call.received"),
+                Self::CallMissed => f.write_str("call.missed"),
+                Self::CallAccepted => f.write_str("call.accepted"),
+                Self::CallRejected => f.write_str("call.rejected"),
+                Self::ContactUpdate => f.write_str("contact.update"),
+                Self::ChatArchive => f.write_str("chat.archive"),
+                Self::ChatMute => f.write_str("chat.mute"),
+                Self::ChatRead => f.write_str("chat.read"),
+                Self::ChatClear => f.write_str("chat.clear"),
+                Self::ChatDelete => f.write_str("chat.delete"),
+                Self::LabelsUpdate => f.write_str("labels.update"),
+                Self::NewsletterUpdate => f.write_str("newsletter.update"),
+                Self::BlocklistUpdate => f.write_str("blocklist.update"),
+                Self::HistorySync => f.write_str("history.sync"),
+                Self::CommandResult => f.write_str("command.result"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for EventFilterItem {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "*" => Ok(Self::X),
+                "message.received" => Ok(Self::MessageReceived),
+                "message.sent" => Ok(Self::MessageSent),
+                "message.ack" => Ok(Self::MessageAck),
+                "message.revoked" => Ok(Self::MessageRevoked),
+                "message.reaction" => Ok(Self::MessageReaction),
+                "message.edited" => Ok(Self::MessageEdited),
+                "message.update" => Ok(Self::MessageUpdate),
+                "message.delete" => Ok(Self::MessageDelete),
+                "message.vote" => Ok(Self::MessageVote),
+                "session.status" => Ok(Self::SessionStatus),
+                "session.qr" => Ok(Self::SessionQr),
+                "session.connected" => Ok(Self::SessionConnected),
+                "session.logged_out" => Ok(Self::SessionLoggedOut),
+                "group.update" => Ok(Self::GroupUpdate),
+                "group.participant" => Ok(Self::GroupParticipant),
+                "presence.update" => Ok(Self::PresenceUpdate),
+                "call.received" => Ok(Self::CallReceived),
+                "call.missed" => Ok(Self::CallMissed),
+                "call.accepted" => Ok(Self::CallAccepted),
+                "call.rejected" => Ok(Self::CallRejected),
+                "contact.update" => Ok(Self::ContactUpdate),
+                "chat.archive" => Ok(Self::ChatArchive),
+                "chat.mute" => Ok(Self::ChatMute),
+                "chat.read" => Ok(Self::ChatRead),
+                "chat.clear" => Ok(Self::ChatClear),
+                "chat.delete" => Ok(Self::ChatDelete),
+                "labels.update" => Ok(Self::LabelsUpdate),
+                "newsletter.update" => Ok(Self::NewsletterUpdate),
+                "blocklist.update" => Ok(Self::BlocklistUpdate),
+                "history.sync" => Ok(Self::HistorySync),
+                "command.result" => Ok(Self::CommandResult),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for EventFilterItem {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for EventFilterItem {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///How to answer a QR request.
@@ -304,6 +675,65 @@ letter or digit.*/
     impl HealthData {
         pub fn builder() -> builder::HealthData {
             Default::default()
+        }
+    }
+    ///Where a delivery stands.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ListWebhookDeliveriesStatus {
+        #[serde(rename = "pending")]
+        Pending,
+        #[serde(rename = "delivered")]
+        Delivered,
+        #[serde(rename = "dead")]
+        Dead,
+    }
+    impl ::std::fmt::Display for ListWebhookDeliveriesStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Pending => f.write_str("pending"),
+                Self::Delivered => f.write_str("delivered"),
+                Self::Dead => f.write_str("dead"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ListWebhookDeliveriesStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "pending" => Ok(Self::Pending),
+                "delivered" => Ok(Self::Delivered),
+                "dead" => Ok(Self::Dead),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListWebhookDeliveriesStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ListWebhookDeliveriesStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///Messages to mark as read (a read receipt for each, unless the account's read receipts are off).
@@ -584,6 +1014,88 @@ letter or digit.*/
     impl PairingQrData {
         pub fn builder() -> builder::PairingQrData {
             Default::default()
+        }
+    }
+    ///How failed deliveries are retried.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct Retries {
+        /**Attempts in all, the first included (1 to 50, default 15); after the last failed one the
+delivery is `dead` (it stays in the log and can be retried by hand).*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub attempts: ::std::option::Option<u32>,
+        ///Base wait between attempts in seconds (0 to 3600, default 5).
+        #[serde(
+            rename = "delaySeconds",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub delay_seconds: ::std::option::Option<u32>,
+        ///How the wait grows (default `exponential`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub policy: ::std::option::Option<RetryPolicy>,
+    }
+    impl Retries {
+        pub fn builder() -> builder::Retries {
+            Default::default()
+        }
+    }
+    ///How the wait between attempts grows.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum RetryPolicy {
+        #[serde(rename = "constant")]
+        Constant,
+        #[serde(rename = "linear")]
+        Linear,
+        #[serde(rename = "exponential")]
+        Exponential,
+    }
+    impl ::std::fmt::Display for RetryPolicy {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Constant => f.write_str("constant"),
+                Self::Linear => f.write_str("linear"),
+                Self::Exponential => f.write_str("exponential"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for RetryPolicy {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "constant" => Ok(Self::Constant),
+                "linear" => Ok(Self::Linear),
+                "exponential" => Ok(Self::Exponential),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RetryPolicy {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for RetryPolicy {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///One permission a key can hold; reads need `*:read`, changes `*:manage` or `*:write`.
@@ -1054,6 +1566,111 @@ letter or digit.*/
     }
     impl UpdateSession {
         pub fn builder() -> builder::UpdateSession {
+            Default::default()
+        }
+    }
+    ///Changes to a webhook; omitted fields stay as they are.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpdateWebhook {
+        /**Turn deliveries on or off. While off, no event is queued for the webhook; deliveries
+already queued wait and resume when it is turned on.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub events: ::std::option::Option<EventFilter>,
+        ///New extra headers (replace the old ones).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub headers: ::std::option::Option<
+            ::std::collections::HashMap<::std::string::String, ::std::string::String>,
+        >,
+        ///A new signing key (16 to 256 characters); the response shows it once.
+        #[serde(
+            rename = "hmacKey",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub hmac_key: ::std::option::Option<::std::string::String>,
+        ///New label; an empty string removes it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub label: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub retries: ::std::option::Option<Retries>,
+        ///New session filter; an empty string means every session.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub session: ::std::option::Option<::std::string::String>,
+        ///New target URL.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+    impl UpdateWebhook {
+        pub fn builder() -> builder::UpdateWebhook {
+            Default::default()
+        }
+    }
+    ///A webhook as the API shows it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Webhook {
+        ///When it was created.
+        #[serde(rename = "createdAt")]
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Whether events are delivered.
+        pub enabled: bool,
+        ///Event types delivered (`["*"]` = all).
+        pub events: EventFilter,
+        ///Extra request headers.
+        pub headers: ::std::collections::HashMap<
+            ::std::string::String,
+            ::std::string::String,
+        >,
+        ///The signing key: only in the response that created or replaced it.
+        #[serde(
+            rename = "hmacKey",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub hmac_key: ::std::option::Option<::std::string::String>,
+        ///`wh_...`.
+        pub id: ::std::string::String,
+        ///A name for humans.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub label: ::std::option::Option<::std::string::String>,
+        ///Retry policy.
+        pub retries: Retries,
+        ///Only this session's events; null for every session.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub session: ::std::option::Option<::std::string::String>,
+        ///When it last changed.
+        #[serde(rename = "updatedAt")]
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Target URL.
+        pub url: ::std::string::String,
+    }
+    impl Webhook {
+        pub fn builder() -> builder::Webhook {
+            Default::default()
+        }
+    }
+    ///`WebhookData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WebhookData {
+        ///The result.
+        pub data: Webhook,
+    }
+    impl WebhookData {
+        pub fn builder() -> builder::WebhookData {
+            Default::default()
+        }
+    }
+    ///`WebhookPage`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct WebhookPage {
+        ///Pass as `?cursor=` to fetch the next page; absent on the last page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cursor: ::std::option::Option<::std::string::String>,
+        ///The items on this page.
+        pub data: ::std::vec::Vec<Webhook>,
+    }
+    impl WebhookPage {
+        pub fn builder() -> builder::WebhookPage {
             Default::default()
         }
     }
@@ -1549,6 +2166,189 @@ letter or digit.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct CreateWebhook {
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            events: ::std::result::Result<
+                ::std::option::Option<super::EventFilter>,
+                ::std::string::String,
+            >,
+            headers: ::std::result::Result<
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+                ::std::string::String,
+            >,
+            hmac_key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            label: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            retries: ::std::result::Result<
+                ::std::option::Option<super::Retries>,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for CreateWebhook {
+            fn default() -> Self {
+                Self {
+                    enabled: Ok(Default::default()),
+                    events: Ok(Default::default()),
+                    headers: Ok(Default::default()),
+                    hmac_key: Ok(Default::default()),
+                    label: Ok(Default::default()),
+                    retries: Ok(Default::default()),
+                    session: Ok(Default::default()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl CreateWebhook {
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn events<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::EventFilter>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.events = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for events: {e}")
+                    });
+                self
+            }
+            pub fn headers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.headers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for headers: {e}")
+                    });
+                self
+            }
+            pub fn hmac_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hmac_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for hmac_key: {e}")
+                    });
+                self
+            }
+            pub fn label<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.label = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for label: {e}")
+                    });
+                self
+            }
+            pub fn retries<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Retries>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.retries = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for retries: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateWebhook> for super::CreateWebhook {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateWebhook,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    enabled: value.enabled?,
+                    events: value.events?,
+                    headers: value.headers?,
+                    hmac_key: value.hmac_key?,
+                    label: value.label?,
+                    retries: value.retries?,
+                    session: value.session?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateWebhook> for CreateWebhook {
+            fn from(value: super::CreateWebhook) -> Self {
+                Self {
+                    enabled: Ok(value.enabled),
+                    events: Ok(value.events),
+                    headers: Ok(value.headers),
+                    hmac_key: Ok(value.hmac_key),
+                    label: Ok(value.label),
+                    retries: Ok(value.retries),
+                    session: Ok(value.session),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct CreatedKey {
             created_at: ::std::result::Result<
                 ::chrono::DateTime<::chrono::offset::Utc>,
@@ -1787,6 +2587,349 @@ letter or digit.*/
         impl ::std::convert::From<super::CreatedKeyData> for CreatedKeyData {
             fn from(value: super::CreatedKeyData) -> Self {
                 Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Delivery {
+            attempts: ::std::result::Result<u32, ::std::string::String>,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            error: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            event: ::std::result::Result<::std::string::String, ::std::string::String>,
+            event_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            latency_ms: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            next_attempt_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<super::DeliveryState, ::std::string::String>,
+            status_code: ::std::result::Result<
+                ::std::option::Option<u16>,
+                ::std::string::String,
+            >,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Delivery {
+            fn default() -> Self {
+                Self {
+                    attempts: Err("no value supplied for attempts".to_string()),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    error: Ok(Default::default()),
+                    event: Err("no value supplied for event".to_string()),
+                    event_id: Err("no value supplied for event_id".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    latency_ms: Ok(Default::default()),
+                    next_attempt_at: Ok(Default::default()),
+                    session: Err("no value supplied for session".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                    status_code: Ok(Default::default()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                }
+            }
+        }
+        impl Delivery {
+            pub fn attempts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attempts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attempts: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn event_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event_id: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn latency_ms<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.latency_ms = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for latency_ms: {e}")
+                    });
+                self
+            }
+            pub fn next_attempt_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.next_attempt_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for next_attempt_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::DeliveryState>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn status_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u16>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status_code: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Delivery> for super::Delivery {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Delivery,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attempts: value.attempts?,
+                    created_at: value.created_at?,
+                    error: value.error?,
+                    event: value.event?,
+                    event_id: value.event_id?,
+                    id: value.id?,
+                    latency_ms: value.latency_ms?,
+                    next_attempt_at: value.next_attempt_at?,
+                    session: value.session?,
+                    status: value.status?,
+                    status_code: value.status_code?,
+                    updated_at: value.updated_at?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Delivery> for Delivery {
+            fn from(value: super::Delivery) -> Self {
+                Self {
+                    attempts: Ok(value.attempts),
+                    created_at: Ok(value.created_at),
+                    error: Ok(value.error),
+                    event: Ok(value.event),
+                    event_id: Ok(value.event_id),
+                    id: Ok(value.id),
+                    latency_ms: Ok(value.latency_ms),
+                    next_attempt_at: Ok(value.next_attempt_at),
+                    session: Ok(value.session),
+                    status: Ok(value.status),
+                    status_code: Ok(value.status_code),
+                    updated_at: Ok(value.updated_at),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DeliveryData {
+            data: ::std::result::Result<super::Delivery, ::std::string::String>,
+        }
+        impl ::std::default::Default for DeliveryData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl DeliveryData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Delivery>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DeliveryData> for super::DeliveryData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DeliveryData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::DeliveryData> for DeliveryData {
+            fn from(value: super::DeliveryData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct DeliveryPage {
+            cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Delivery>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DeliveryPage {
+            fn default() -> Self {
+                Self {
+                    cursor: Ok(Default::default()),
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl DeliveryPage {
+            pub fn cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cursor: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Delivery>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DeliveryPage> for super::DeliveryPage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DeliveryPage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cursor: value.cursor?,
+                    data: value.data?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DeliveryPage> for DeliveryPage {
+            fn from(value: super::DeliveryPage) -> Self {
+                Self {
+                    cursor: Ok(value.cursor),
+                    data: Ok(value.data),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -2595,6 +3738,89 @@ letter or digit.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Retries {
+            attempts: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            delay_seconds: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            policy: ::std::result::Result<
+                ::std::option::Option<super::RetryPolicy>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Retries {
+            fn default() -> Self {
+                Self {
+                    attempts: Ok(Default::default()),
+                    delay_seconds: Ok(Default::default()),
+                    policy: Ok(Default::default()),
+                }
+            }
+        }
+        impl Retries {
+            pub fn attempts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.attempts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for attempts: {e}")
+                    });
+                self
+            }
+            pub fn delay_seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.delay_seconds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for delay_seconds: {e}")
+                    });
+                self
+            }
+            pub fn policy<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::RetryPolicy>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.policy = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for policy: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Retries> for super::Retries {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Retries,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    attempts: value.attempts?,
+                    delay_seconds: value.delay_seconds?,
+                    policy: value.policy?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Retries> for Retries {
+            fn from(value: super::Retries) -> Self {
+                Self {
+                    attempts: Ok(value.attempts),
+                    delay_seconds: Ok(value.delay_seconds),
+                    policy: Ok(value.policy),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Seen {
             chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             message_ids: ::std::result::Result<
@@ -3387,6 +4613,524 @@ letter or digit.*/
                 }
             }
         }
+        #[derive(Clone, Debug)]
+        pub struct UpdateWebhook {
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            events: ::std::result::Result<
+                ::std::option::Option<super::EventFilter>,
+                ::std::string::String,
+            >,
+            headers: ::std::result::Result<
+                ::std::option::Option<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                >,
+                ::std::string::String,
+            >,
+            hmac_key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            label: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            retries: ::std::result::Result<
+                ::std::option::Option<super::Retries>,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UpdateWebhook {
+            fn default() -> Self {
+                Self {
+                    enabled: Ok(Default::default()),
+                    events: Ok(Default::default()),
+                    headers: Ok(Default::default()),
+                    hmac_key: Ok(Default::default()),
+                    label: Ok(Default::default()),
+                    retries: Ok(Default::default()),
+                    session: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                }
+            }
+        }
+        impl UpdateWebhook {
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn events<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::EventFilter>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.events = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for events: {e}")
+                    });
+                self
+            }
+            pub fn headers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<
+                        ::std::collections::HashMap<
+                            ::std::string::String,
+                            ::std::string::String,
+                        >,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.headers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for headers: {e}")
+                    });
+                self
+            }
+            pub fn hmac_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hmac_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for hmac_key: {e}")
+                    });
+                self
+            }
+            pub fn label<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.label = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for label: {e}")
+                    });
+                self
+            }
+            pub fn retries<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Retries>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.retries = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for retries: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateWebhook> for super::UpdateWebhook {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateWebhook,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    enabled: value.enabled?,
+                    events: value.events?,
+                    headers: value.headers?,
+                    hmac_key: value.hmac_key?,
+                    label: value.label?,
+                    retries: value.retries?,
+                    session: value.session?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UpdateWebhook> for UpdateWebhook {
+            fn from(value: super::UpdateWebhook) -> Self {
+                Self {
+                    enabled: Ok(value.enabled),
+                    events: Ok(value.events),
+                    headers: Ok(value.headers),
+                    hmac_key: Ok(value.hmac_key),
+                    label: Ok(value.label),
+                    retries: Ok(value.retries),
+                    session: Ok(value.session),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Webhook {
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<bool, ::std::string::String>,
+            events: ::std::result::Result<super::EventFilter, ::std::string::String>,
+            headers: ::std::result::Result<
+                ::std::collections::HashMap<
+                    ::std::string::String,
+                    ::std::string::String,
+                >,
+                ::std::string::String,
+            >,
+            hmac_key: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            label: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            retries: ::std::result::Result<super::Retries, ::std::string::String>,
+            session: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for Webhook {
+            fn default() -> Self {
+                Self {
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    enabled: Err("no value supplied for enabled".to_string()),
+                    events: Err("no value supplied for events".to_string()),
+                    headers: Err("no value supplied for headers".to_string()),
+                    hmac_key: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    label: Ok(Default::default()),
+                    retries: Err("no value supplied for retries".to_string()),
+                    session: Ok(Default::default()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl Webhook {
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn events<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::EventFilter>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.events = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for events: {e}")
+                    });
+                self
+            }
+            pub fn headers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::collections::HashMap<
+                        ::std::string::String,
+                        ::std::string::String,
+                    >,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.headers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for headers: {e}")
+                    });
+                self
+            }
+            pub fn hmac_key<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hmac_key = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for hmac_key: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn label<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.label = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for label: {e}")
+                    });
+                self
+            }
+            pub fn retries<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Retries>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.retries = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for retries: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Webhook> for super::Webhook {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Webhook,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    created_at: value.created_at?,
+                    enabled: value.enabled?,
+                    events: value.events?,
+                    headers: value.headers?,
+                    hmac_key: value.hmac_key?,
+                    id: value.id?,
+                    label: value.label?,
+                    retries: value.retries?,
+                    session: value.session?,
+                    updated_at: value.updated_at?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Webhook> for Webhook {
+            fn from(value: super::Webhook) -> Self {
+                Self {
+                    created_at: Ok(value.created_at),
+                    enabled: Ok(value.enabled),
+                    events: Ok(value.events),
+                    headers: Ok(value.headers),
+                    hmac_key: Ok(value.hmac_key),
+                    id: Ok(value.id),
+                    label: Ok(value.label),
+                    retries: Ok(value.retries),
+                    session: Ok(value.session),
+                    updated_at: Ok(value.updated_at),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookData {
+            data: ::std::result::Result<super::Webhook, ::std::string::String>,
+        }
+        impl ::std::default::Default for WebhookData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl WebhookData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Webhook>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookData> for super::WebhookData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::WebhookData> for WebhookData {
+            fn from(value: super::WebhookData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct WebhookPage {
+            cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Webhook>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for WebhookPage {
+            fn default() -> Self {
+                Self {
+                    cursor: Ok(Default::default()),
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl WebhookPage {
+            pub fn cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cursor: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Webhook>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<WebhookPage> for super::WebhookPage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: WebhookPage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cursor: value.cursor?,
+                    data: value.data?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::WebhookPage> for WebhookPage {
+            fn from(value: super::WebhookPage) -> Self {
+                Self {
+                    cursor: Ok(value.cursor),
+                    data: Ok(value.data),
+                }
+            }
+        }
     }
     /// Error types.
     pub mod error {
@@ -3669,6 +5413,27 @@ let response = client.update_key()
 ```*/
     pub fn update_key(&self) -> builder::UpdateKey<'_> {
         builder::UpdateKey::new(self)
+    }
+    /**Stream events
+
+Server-Sent Events of the same envelopes webhooks receive: each message has `id` (the event id), `event` (its type) and `data` (the JSON envelope). Reconnect with `Last-Event-ID` to receive what was missed (within the retention window). A comment is sent every 15 s when idle. A key limited to sessions only sees their events. Required scope: `webhooks:manage`.
+
+Sends a `GET` request to `/api/events`
+
+Arguments:
+- `events`: Comma-separated event types (default: all), e.g. `message.received,session.status`.
+- `session`: Only this session's events.
+- `last_event_id`: Resume after this event id
+```ignore
+let response = client.stream_events()
+    .events(events)
+    .session(session)
+    .last_event_id(last_event_id)
+    .send()
+    .await;
+```*/
+    pub fn stream_events(&self) -> builder::StreamEvents<'_> {
+        builder::StreamEvents::new(self)
     }
     /**Send a message
 
@@ -3960,6 +5725,141 @@ let response = client.stop_session()
 ```*/
     pub fn stop_session(&self) -> builder::StopSession<'_> {
         builder::StopSession::new(self)
+    }
+    /**List webhooks
+
+Lists the webhooks the key may see, oldest first. Required scope: `webhooks:manage`.
+
+Sends a `GET` request to `/api/webhooks`
+
+Arguments:
+- `cursor`: The `cursor` of the previous page; omit for the first page.
+- `limit`: Items per page, 1 to 200 (default 50).
+```ignore
+let response = client.list_webhooks()
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    pub fn list_webhooks(&self) -> builder::ListWebhooks<'_> {
+        builder::ListWebhooks::new(self)
+    }
+    /**Create a webhook
+
+Registers a URL that receives events as signed POSTs (`X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the raw body>`, plus the Standard Webhooks headers `webhook-id`, `webhook-timestamp`, `webhook-signature`). The response shows `hmacKey` this once; it is generated when not given. The URL must resolve to public addresses. Required scope: `webhooks:manage`.
+
+Sends a `POST` request to `/api/webhooks`
+
+Arguments:
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.create_webhook()
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_webhook(&self) -> builder::CreateWebhook<'_> {
+        builder::CreateWebhook::new(self)
+    }
+    /**Get a webhook
+
+Returns a webhook (without its key). Required scope: `webhooks:manage`.
+
+Sends a `GET` request to `/api/webhooks/{id}`
+
+Arguments:
+- `id`: Webhook id
+```ignore
+let response = client.get_webhook()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn get_webhook(&self) -> builder::GetWebhook<'_> {
+        builder::GetWebhook::new(self)
+    }
+    /**Delete a webhook
+
+Deletes a webhook with its queued deliveries and its delivery log. Required scope: `webhooks:manage`.
+
+Sends a `DELETE` request to `/api/webhooks/{id}`
+
+Arguments:
+- `id`: Webhook id
+```ignore
+let response = client.delete_webhook()
+    .id(id)
+    .send()
+    .await;
+```*/
+    pub fn delete_webhook(&self) -> builder::DeleteWebhook<'_> {
+        builder::DeleteWebhook::new(self)
+    }
+    /**Update a webhook
+
+Changes a webhook: URL, filters, headers, retries, `enabled`, or its key (`hmacKey`, shown in this response only). A disabled webhook is sent nothing; its queued deliveries resume when it is enabled again. Required scope: `webhooks:manage`.
+
+Sends a `PATCH` request to `/api/webhooks/{id}`
+
+Arguments:
+- `id`: Webhook id
+- `body`
+```ignore
+let response = client.update_webhook()
+    .id(id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn update_webhook(&self) -> builder::UpdateWebhook<'_> {
+        builder::UpdateWebhook::new(self)
+    }
+    /**List a webhook's deliveries
+
+The delivery log, newest first: each event sent (or to send) to this webhook, its state (`pending`, `delivered`, `dead`), attempts, and the last attempt's status code, latency and error. Required scope: `webhooks:manage`.
+
+Sends a `GET` request to `/api/webhooks/{id}/deliveries`
+
+Arguments:
+- `id`: Webhook id
+- `cursor`: The `cursor` of the previous page; omit for the first page.
+- `limit`: Items per page, 1 to 200 (default 50).
+- `status`: Only deliveries in this state.
+```ignore
+let response = client.list_webhook_deliveries()
+    .id(id)
+    .cursor(cursor)
+    .limit(limit)
+    .status(status)
+    .send()
+    .await;
+```*/
+    pub fn list_webhook_deliveries(&self) -> builder::ListWebhookDeliveries<'_> {
+        builder::ListWebhookDeliveries::new(self)
+    }
+    /**Retry a delivery
+
+Queues a delivery again, whatever its state, with a fresh round of attempts, at the head of its lane. Required scope: `webhooks:manage`.
+
+Sends a `POST` request to `/api/webhooks/{id}/deliveries/{deliveryId}/retry`
+
+Arguments:
+- `id`: Webhook id
+- `delivery_id`: Delivery id
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+```ignore
+let response = client.retry_webhook_delivery()
+    .id(id)
+    .delivery_id(delivery_id)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn retry_webhook_delivery(&self) -> builder::RetryWebhookDelivery<'_> {
+        builder::RetryWebhookDelivery::new(self)
     }
     /**Get the pairing QR code (short path)
 
@@ -4942,6 +6842,119 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::stream_events`]
+
+[`Client::stream_events`]: super::Client::stream_events*/
+    #[derive(Debug, Clone)]
+    pub struct StreamEvents<'a> {
+        client: &'a super::Client,
+        events: Result<Option<::std::string::String>, String>,
+        session: Result<Option<::std::string::String>, String>,
+        last_event_id: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> StreamEvents<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                events: Ok(None),
+                session: Ok(None),
+                last_event_id: Ok(None),
+            }
+        }
+        pub fn events<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.events = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for events failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn last_event_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.last_event_id = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for last_event_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/events`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::ErrorBody>> {
+            let Self { client, events, session, last_event_id } = self;
+            let events = events.map_err(Error::InvalidRequest)?;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let last_event_id = last_event_id.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/events", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = last_event_id {
+                header_map.append("Last-Event-ID", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .query(&progenitor_client::QueryParam::new("events", &events))
+                .query(&progenitor_client::QueryParam::new("session", &session))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "stream_events",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::stream(response)),
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -6542,6 +8555,731 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "stop_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_webhooks`]
+
+[`Client::list_webhooks`]: super::Client::list_webhooks*/
+    #[derive(Debug, Clone)]
+    pub struct ListWebhooks<'a> {
+        client: &'a super::Client,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+    impl<'a> ListWebhooks<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/webhooks`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookPage>, Error<types::ErrorBody>> {
+            let Self { client, cursor, limit } = self;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/webhooks", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_webhooks",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_webhook`]
+
+[`Client::create_webhook`]: super::Client::create_webhook*/
+    #[derive(Debug, Clone)]
+    pub struct CreateWebhook<'a> {
+        client: &'a super::Client,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::CreateWebhook, String>,
+    }
+    impl<'a> CreateWebhook<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateWebhook>,
+            <V as std::convert::TryInto<types::CreateWebhook>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreateWebhook` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateWebhook,
+            ) -> types::builder::CreateWebhook,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/webhooks`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookData>, Error<types::ErrorBody>> {
+            let Self { client, idempotency_key, body } = self;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::CreateWebhook::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/webhooks", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_webhook",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_webhook`]
+
+[`Client::get_webhook`]: super::Client::get_webhook*/
+    #[derive(Debug, Clone)]
+    pub struct GetWebhook<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+    }
+    impl<'a> GetWebhook<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/webhooks/{id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookData>, Error<types::ErrorBody>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/webhooks/{}", client.baseurl, encode_path(& id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_webhook",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_webhook`]
+
+[`Client::delete_webhook`]: super::Client::delete_webhook*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteWebhook<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+    }
+    impl<'a> DeleteWebhook<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/webhooks/{id}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, id } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/webhooks/{}", client.baseurl, encode_path(& id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_webhook",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::update_webhook`]
+
+[`Client::update_webhook`]: super::Client::update_webhook*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateWebhook<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+        body: Result<types::builder::UpdateWebhook, String>,
+    }
+    impl<'a> UpdateWebhook<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateWebhook>,
+            <V as std::convert::TryInto<types::UpdateWebhook>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UpdateWebhook` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateWebhook,
+            ) -> types::builder::UpdateWebhook,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PATCH` request to `/api/webhooks/{id}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::WebhookData>, Error<types::ErrorBody>> {
+            let Self { client, id, body } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateWebhook::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/webhooks/{}", client.baseurl, encode_path(& id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .patch(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_webhook",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_webhook_deliveries`]
+
+[`Client::list_webhook_deliveries`]: super::Client::list_webhook_deliveries*/
+    #[derive(Debug, Clone)]
+    pub struct ListWebhookDeliveries<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+        status: Result<Option<types::ListWebhookDeliveriesStatus>, String>,
+    }
+    impl<'a> ListWebhookDeliveries<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+                status: Ok(None),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        pub fn status<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ListWebhookDeliveriesStatus>,
+        {
+            self.status = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `ListWebhookDeliveriesStatus` for status failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/webhooks/{id}/deliveries`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::DeliveryPage>, Error<types::ErrorBody>> {
+            let Self { client, id, cursor, limit, status } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let status = status.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/webhooks/{}/deliveries", client.baseurl, encode_path(& id
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("status", &status))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_webhook_deliveries",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::retry_webhook_delivery`]
+
+[`Client::retry_webhook_delivery`]: super::Client::retry_webhook_delivery*/
+    #[derive(Debug, Clone)]
+    pub struct RetryWebhookDelivery<'a> {
+        client: &'a super::Client,
+        id: Result<::std::string::String, String>,
+        delivery_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> RetryWebhookDelivery<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                id: Err("id was not initialized".to_string()),
+                delivery_id: Err("delivery_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn delivery_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.delivery_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for delivery_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/webhooks/{id}/deliveries/{deliveryId}/retry`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::DeliveryData>, Error<types::ErrorBody>> {
+            let Self { client, id, delivery_id, idempotency_key } = self;
+            let id = id.map_err(Error::InvalidRequest)?;
+            let delivery_id = delivery_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/webhooks/{}/deliveries/{}/retry", client.baseurl, encode_path(&
+                id.to_string()), encode_path(& delivery_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "retry_webhook_delivery",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

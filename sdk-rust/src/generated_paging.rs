@@ -69,3 +69,37 @@ impl<'a> crate::paging::Paginated<'a> for crate::builder::ListChatMessages<'a> {
         (page.data, page.cursor)
     }
 }
+impl<'a> crate::paging::Paginated<'a> for crate::builder::ListWebhooks<'a> {
+    type Item = crate::types::Webhook;
+    type Page = crate::types::WebhookPage;
+    fn with_cursor(self, cursor: String) -> Self {
+        self.cursor(cursor)
+    }
+    fn fetch(
+        self,
+    ) -> impl std::future::Future<
+        Output = crate::paging::PageResult<Self::Page>,
+    > + Send + 'a {
+        self.send()
+    }
+    fn split(page: Self::Page) -> (Vec<Self::Item>, Option<String>) {
+        (page.data, page.cursor)
+    }
+}
+impl<'a> crate::paging::Paginated<'a> for crate::builder::ListWebhookDeliveries<'a> {
+    type Item = crate::types::Delivery;
+    type Page = crate::types::DeliveryPage;
+    fn with_cursor(self, cursor: String) -> Self {
+        self.cursor(cursor)
+    }
+    fn fetch(
+        self,
+    ) -> impl std::future::Future<
+        Output = crate::paging::PageResult<Self::Page>,
+    > + Send + 'a {
+        self.send()
+    }
+    fn split(page: Self::Page) -> (Vec<Self::Item>, Option<String>) {
+        (page.data, page.cursor)
+    }
+}

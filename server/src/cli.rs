@@ -32,7 +32,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the API server (the default).
-    Serve(Config),
+    Serve(Box<Config>),
     /// Manage API keys directly in the database.
     Keys {
         #[command(subcommand)]
@@ -67,7 +67,7 @@ pub async fn run() -> anyhow::Result<()> {
     init_logging(cli.log_format);
     match cli.command {
         None => crate::server::serve(cli.serve, &cli.database_url).await,
-        Some(Command::Serve(config)) => crate::server::serve(config, &cli.database_url).await,
+        Some(Command::Serve(config)) => crate::server::serve(*config, &cli.database_url).await,
         Some(Command::Openapi) => {
             println!("{}", crate::api::openapi().to_pretty_json()?);
             Ok(())

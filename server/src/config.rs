@@ -67,6 +67,34 @@ pub struct Config {
     #[arg(long, env = "TITAN_NETWORK_TIMEOUT_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
     pub network_timeout_secs: u64,
 
+    /// The key webhook secrets are encrypted with (any string; `openssl rand -hex 32` makes a good
+    /// one). When unset, a random key is kept in `--secret-key-file`.
+    #[arg(long, env = "TITAN_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// Where the generated secret key is kept when `TITAN_SECRET_KEY` is unset (created on first
+    /// start, owner-readable only). Back it up with the database.
+    #[arg(long, env = "TITAN_SECRET_KEY_FILE", default_value = "./data/secret.key")]
+    pub secret_key_file: PathBuf,
+
+    /// Let webhooks target loopback, private and link-local addresses (refused by default, to
+    /// keep the server from being used against its own network).
+    #[arg(long, env = "TITAN_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+
+    /// Webhook deliveries in flight at once, over all webhooks.
+    #[arg(long, env = "TITAN_WEBHOOK_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub webhook_concurrency: u64,
+
+    /// Longest wait for one webhook delivery (seconds).
+    #[arg(long, env = "TITAN_WEBHOOK_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub webhook_timeout_secs: u64,
+
+    /// How long delivered events stay in the outbox (for `Last-Event-ID` resume and the delivery
+    /// log), in hours. Events some webhook has not received are kept until it does.
+    #[arg(long, env = "TITAN_EVENT_RETENTION_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u64).range(1..))]
+    pub event_retention_hours: u64,
+
     /// Run a WhatsApp emulator in-process and connect every session to it: try Titan without a
     /// phone. Its phone actions (scan a QR, type a pair code) are served at `--sandbox-bind`.
     #[cfg(feature = "sandbox")]
@@ -118,6 +146,22 @@ impl Config {
     }
 }
 
+impl Config {
+    /// How webhooks are delivered.
+    pub fn dispatch_settings(&self) -> crate::events::dispatcher::DispatchSettings {
+        crate::events::dispatcher::DispatchSettings {
+            concurrency: usize::try_from(self.webhook_concurrency).unwrap_or(64),
+            timeout: Duration::from_secs(self.webhook_timeout_secs),
+            allow_private: self.webhook_allow_private,
+        }
+    }
+
+    /// How long delivered events are kept.
+    pub fn event_retention(&self) -> Duration {
+        Duration::from_secs(self.event_retention_hours.saturating_mul(3600))
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -134,6 +178,12 @@ impl Default for Config {
             media_roots: Vec::new(),
             shutdown_timeout_secs: 20,
             network_timeout_secs: 20,
+            secret_key: None,
+            secret_key_file: PathBuf::from("./data/secret.key"),
+            webhook_allow_private: false,
+            webhook_concurrency: 64,
+            webhook_timeout_secs: 10,
+            event_retention_hours: 168,
             #[cfg(feature = "sandbox")]
             sandbox: false,
             #[cfg(feature = "sandbox")]

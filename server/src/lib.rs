@@ -22,9 +22,11 @@ pub mod pairing;
 pub mod ratelimit;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod secrets;
 pub mod server;
 pub mod sessions;
 pub mod state;
 pub mod store;
 pub mod validate;
+pub mod webhooks;
 pub mod whatsapp;

@@ -15,6 +15,8 @@ pub async fn prepare(mut config: Config) -> anyhow::Result<(Config, Option<Emula
     config.whatsapp_url = emulator.ws_url();
     config.media_roots.push(emulator.media_ca_pem().to_owned());
     config.whatsapp_version.get_or_insert(WhatsAppVersion(2, 3000, 0));
+    // Sandbox users try webhooks against receivers on their own machine.
+    config.webhook_allow_private = true;
     tracing::info!(
         phone = %emulator.admin_url(),
         "sandbox: sessions connect to the emulator; scan a session's QR with \

@@ -35,12 +35,18 @@ impl RunningServer {
         let state = AppState::new(db.clone(), config)?;
         let app = crate::api::app(state.clone())?;
         let (shutdown, stop) = oneshot::channel::<()>();
+        state.dispatcher.start().await?;
         let pruning = tokio::spawn(crate::idempotency::prune_forever(db.clone()));
+        let retention = tokio::spawn(crate::events::retention::prune_forever(
+            db.clone(),
+            state.config.event_retention(),
+        ));
         let task = tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move {
                     let _ = stop.await;
                     pruning.abort();
+                    retention.abort();
                 })
                 .await
         });
@@ -67,6 +73,7 @@ impl RunningServer {
             .context("server failed")?;
         let bound = std::time::Duration::from_secs(self.state.config.shutdown_timeout_secs);
         self.state.engine.shutdown(bound).await;
+        self.state.dispatcher.shutdown(bound).await;
         self.db.pool.close().await;
         Ok(())
     }

@@ -7,8 +7,10 @@ use std::time::Duration;
 use crate::auth::{KeyCache, MasterKey};
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::events::dispatcher::Dispatcher;
 use crate::metrics::Metrics;
 use crate::ratelimit::SlidingWindow;
+use crate::secrets::SecretBox;
 use crate::store::Db;
 
 /// What handlers and layers share; cheap to clone as [`SharedState`].
@@ -28,6 +30,10 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The running sessions.
     pub engine: Engine,
+    /// Webhook delivery and the live event feed.
+    pub dispatcher: Dispatcher,
+    /// Seals the secrets stored in the database.
+    pub secrets: Arc<SecretBox>,
     /// The configuration the server started with.
     pub config: Config,
 }
@@ -40,6 +46,8 @@ impl AppState {
     pub fn new(db: Db, config: Config) -> anyhow::Result<SharedState> {
         let window = config.rate_limit_window();
         let engine = Engine::new(db.clone(), config.engine_settings()?);
+        let secrets = Arc::new(SecretBox::load(config.secret_key.as_deref(), &config.secret_key_file)?);
+        let dispatcher = Dispatcher::new(db.clone(), secrets.clone(), config.dispatch_settings())?;
         Ok(Arc::new(Self {
             db,
             keys: KeyCache::new(Duration::from_secs(config.key_cache_ttl_secs)),
@@ -52,6 +60,8 @@ impl AppState {
                 .map(MasterKey::new),
             metrics: Metrics::default(),
             engine,
+            dispatcher,
+            secrets,
             config,
         }))
     }

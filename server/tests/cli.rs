@@ -56,6 +56,7 @@ async fn keys_create_then_serve_then_sigterm() {
         // Loopback, so a sandbox build (as `make test` builds it) starts too; no session runs here.
         .env("TITAN_WHATSAPP_URL", "ws://127.0.0.1:9/ws/chat")
         .env("TITAN_LOG_FORMAT", "json")
+        .env("TITAN_SECRET_KEY_FILE", dir.path().join("secret.key"))
         .env_remove("MASTER_KEY")
         .stderr(Stdio::piped())
         .spawn()

@@ -1,11 +1,13 @@
 //! The HTTP API: every route, its OpenAPI description, and the layers around them.
 
 mod docs;
+mod events;
 mod keys;
 mod messages;
 mod ops;
 mod pairing;
 mod sessions;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -39,6 +41,7 @@ use crate::{auth, http, idempotency};
         (name = "Sessions", description = "WhatsApp sessions: one linked number each, with its status and lifecycle."),
         (name = "Pairing", description = "Link a session to a WhatsApp account by QR code or pair code."),
         (name = "Messages", description = "Send messages and read a chat's history."),
+        (name = "Webhooks", description = "Signed, retried event delivery to your URLs, the delivery log, and the live event stream."),
         (name = "Keys", description = "API keys of the account: scoped, optionally limited to sessions, shown once."),
         (name = "Admin", description = "Self-hosted administration with the master key."),
         (name = "Operations", description = "Health and readiness probes."),
@@ -102,7 +105,9 @@ fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
     let mut api = keys::account_routes()
         .merge(sessions::routes())
         .merge(pairing::routes())
-        .merge(messages::routes());
+        .merge(messages::routes())
+        .merge(webhooks::routes())
+        .merge(events::routes());
     let mut admin = keys::admin_routes();
     if let Some(state) = state {
         api = api

@@ -1,41 +1,17 @@
-//! Titan's events: the envelope every webhook and stream carries, and the outbox they are written
-//! to in the same transaction as the state they reflect (delivery reads the outbox).
+//! Titan's events: the envelope every webhook and stream carries, the outbox they are written to
+//! in the same transaction as the state they reflect, and their delivery (webhooks, SSE).
 
+pub mod dispatcher;
+pub mod kind;
+pub mod retention;
+pub mod stream;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
-/// The event types the server produces, by their wire names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventType {
-    /// A session's status or status reason changed.
-    SessionStatus,
-    /// A new pairing QR code is available.
-    SessionQr,
-    /// A session finished pairing and is connected.
-    SessionConnected,
-    /// The WhatsApp account unlinked the session, or it was logged out.
-    SessionLoggedOut,
-    /// A message arrived.
-    MessageReceived,
-    /// The session sent a message (through the API or from another of the account's devices).
-    MessageSent,
-    /// A delivery, read or played receipt, or a delivery failure.
-    MessageAck,
-}
-
-impl EventType {
-    /// The wire name, e.g. `session.status`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::SessionStatus => "session.status",
-            Self::SessionQr => "session.qr",
-            Self::SessionConnected => "session.connected",
-            Self::SessionLoggedOut => "session.logged_out",
-            Self::MessageReceived => "message.received",
-            Self::MessageSent => "message.sent",
-            Self::MessageAck => "message.ack",
-        }
-    }
-}
+pub use self::kind::{EventFilter, EventType, UnknownEventType};
 
 /// An event about to be written to the outbox.
 #[derive(Debug, Clone)]
@@ -50,5 +26,44 @@ impl NewEvent {
     /// An event of `kind` with `payload`.
     pub fn new(kind: EventType, payload: Value) -> Self {
         Self { kind, payload }
+    }
+}
+
+/// An event as delivered: `{id, event, session, timestamp, payload}`, serialized once and shared
+/// by every webhook and stream that receives it.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    /// `evt_<ULID>`, unique: receivers dedupe by it.
+    pub id: String,
+    /// The event type's wire name.
+    pub event: String,
+    /// The session it happened on.
+    pub session: String,
+    /// When it was written to the outbox.
+    pub created_at: DateTime<Utc>,
+    /// The JSON body, exactly as sent.
+    pub body: Arc<str>,
+}
+
+impl Envelope {
+    /// The envelope of an outbox row (`payload` is the stored JSON text).
+    pub fn new(id: String, event: String, session: String, created_at_ms: i64, payload: &str) -> Self {
+        let created_at = DateTime::from_timestamp_millis(created_at_ms).unwrap_or_default();
+        let payload: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
+        let body = serde_json::json!({
+            "id": id,
+            "event": event,
+            "session": session,
+            "timestamp": created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "payload": payload,
+        })
+        .to_string();
+        Self {
+            id,
+            event,
+            session,
+            created_at,
+            body: body.into(),
+        }
     }
 }

@@ -1,9 +1,11 @@
 //! The `events` table: the outbox every event is written to before anyone is told about it.
 
-use sqlx::AnyConnection;
+use anyhow::Context;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
-use super::now_ms;
-use crate::events::NewEvent;
+use super::{Db, now_ms};
+use crate::events::{Envelope, NewEvent};
 
 /// Appends `event` for `session` on `conn` (the caller's transaction) and returns its id
 /// (`evt_<ULID>`, increasing, so the outbox reads in order).
@@ -18,4 +20,138 @@ pub async fn append(conn: &mut AnyConnection, session: &str, event: &NewEvent) -
         .execute(conn)
         .await?;
     Ok(id)
+}
+
+/// Up to `limit` events after `after` (by id), for a stream that resumes.
+pub async fn after(db: &Db, after: &str, limit: i64) -> anyhow::Result<Vec<Envelope>> {
+    let rows =
+        sqlx::query("SELECT id, session, event, payload, created_at FROM events WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&db.pool)
+            .await?;
+    rows.iter().map(envelope).collect()
+}
+
+fn envelope(row: &AnyRow) -> anyhow::Result<Envelope> {
+    let payload: String = row.try_get("payload")?;
+    Ok(Envelope::new(
+        row.try_get("id")?,
+        row.try_get("event")?,
+        row.try_get::<Option<String>, _>("session")?.unwrap_or_default(),
+        row.try_get("created_at")?,
+        &payload,
+    ))
+}
+
+/// An event just fanned out, with the deliveries made for it (delivery id, webhook id).
+#[derive(Debug)]
+pub struct Fanned {
+    /// The event.
+    pub envelope: Envelope,
+    /// One delivery per matching webhook.
+    pub deliveries: Vec<(String, String)>,
+}
+
+/// Rows per multi-row delivery insert (5 parameters each, well under SQLite's fast range).
+const INSERT_CHUNK: usize = 150;
+
+/// Takes up to `limit` events not yet fanned out, creates a pending delivery for each webhook
+/// `route` names for it, and flags them, all in one transaction: every committed event gets its
+/// deliveries exactly once, whatever order concurrent writers committed in.
+pub async fn fan_out(db: &Db, limit: i64, route: impl Fn(&Envelope) -> Vec<String>) -> anyhow::Result<Vec<Fanned>> {
+    let mut tx = db.begin_write().await.context("begin")?;
+    let lock = match db.engine {
+        super::Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+        super::Engine::Sqlite => "",
+    };
+    let sql = format!(
+        "SELECT id, session, event, payload, created_at FROM events WHERE fanned_out = 0 ORDER BY id LIMIT $1{lock}"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = now_ms();
+    let mut fanned = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let envelope = envelope(row)?;
+        let deliveries = route(&envelope)
+            .into_iter()
+            .map(|webhook| (crate::ids::new("dlv"), webhook))
+            .collect();
+        fanned.push(Fanned { envelope, deliveries });
+    }
+    let rows: Vec<(&str, &str, &str, &str)> = fanned
+        .iter()
+        .flat_map(|f| {
+            f.deliveries.iter().map(move |(id, webhook)| {
+                (
+                    id.as_str(),
+                    webhook.as_str(),
+                    f.envelope.id.as_str(),
+                    f.envelope.session.as_str(),
+                )
+            })
+        })
+        .collect();
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = i * 5;
+                format!(
+                    "(${}, ${}, ${}, ${}, 'pending', 0, ${n}, ${n}, ${n})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    n = p + 5
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO deliveries (id, webhook_id, event_id, session, state, attempts, next_attempt_at, \
+             created_at, updated_at) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, webhook, event, session) in chunk {
+            query = query.bind(*id).bind(*webhook).bind(*event).bind(*session).bind(now);
+        }
+        query.execute(&mut *tx).await.context("insert deliveries")?;
+    }
+    for chunk in fanned.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("UPDATE events SET fanned_out = 1 WHERE id IN ({})", marks.join(", "));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for f in chunk {
+            query = query.bind(&f.envelope.id);
+        }
+        query.execute(&mut *tx).await.context("flag fanned-out events")?;
+    }
+    tx.commit().await.context("commit")?;
+    Ok(fanned)
+}
+
+/// Deletes what is older than `cutoff` (ms since epoch) and fully handled: delivered deliveries,
+/// then fanned-out events that no delivery refers to any more. Pending and dead deliveries, and
+/// their events, are kept. Returns how many events and deliveries went.
+pub async fn prune(db: &Db, cutoff: i64) -> anyhow::Result<(u64, u64)> {
+    let deliveries = sqlx::query("DELETE FROM deliveries WHERE state = 'delivered' AND updated_at < $1")
+        .bind(cutoff)
+        .execute(&db.pool)
+        .await?
+        .rows_affected();
+    let events = sqlx::query(
+        "DELETE FROM events WHERE fanned_out = 1 AND created_at < $1 \
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)",
+    )
+    .bind(cutoff)
+    .execute(&db.pool)
+    .await?
+    .rows_affected();
+    Ok((events, deliveries))
 }

@@ -108,6 +108,7 @@ pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> an
         }
     }
     tx.commit().await.context("commit")?;
+    db.events_written();
     Ok(inserted)
 }
 
@@ -143,6 +144,7 @@ pub async fn advance(
         super::events::append(&mut tx, session, event).await?;
     }
     tx.commit().await.context("commit")?;
+    db.events_written();
     Ok(changed)
 }
 

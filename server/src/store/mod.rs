@@ -1,18 +1,22 @@
 //! Storage: one sqlx pool on SQLite (the default) or PostgreSQL, with embedded migrations.
 
+pub mod deliveries;
 pub mod device;
 pub mod events;
 pub mod idempotency;
 pub mod keys;
 pub mod messages;
 pub mod sessions;
+pub mod webhooks;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::AnyPool;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use tokio::sync::Notify;
 
 /// Which database engine a URL points at; migrations differ per engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +34,8 @@ pub struct Db {
     pub pool: AnyPool,
     /// The engine behind `pool`.
     pub engine: Engine,
+    /// Signalled after a commit that wrote events, so delivery starts without polling.
+    outbox: Arc<Notify>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -72,7 +78,11 @@ impl Db {
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.context("apply database migrations")?;
-        Ok(Self { pool, engine })
+        Ok(Self {
+            pool,
+            engine,
+            outbox: Arc::default(),
+        })
     }
 
     /// A transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`,
@@ -91,6 +101,16 @@ impl Db {
             Engine::Sqlite => "",
             Engine::Postgres => " FOR UPDATE",
         }
+    }
+
+    /// Tells the event dispatcher that committed events wait in the outbox.
+    pub fn events_written(&self) {
+        self.outbox.notify_one();
+    }
+
+    /// Resolves once events were written since the last call (or at once if they were).
+    pub async fn events_pending(&self) {
+        self.outbox.notified().await;
     }
 
     /// Whether the database answers a trivial query (for `/readyz`).

@@ -155,6 +155,7 @@ pub async fn insert(db: &Db, record: &SessionRecord) -> Result<(), InsertError> 
     let event = NewEvent::new(EventType::SessionStatus, record.state.payload());
     super::events::append(&mut tx, &record.name, &event).await?;
     tx.commit().await.context("commit")?;
+    db.events_written();
     Ok(())
 }
 
@@ -263,6 +264,7 @@ pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option
         super::events::append(&mut tx, name, event).await?;
     }
     tx.commit().await.context("commit")?;
+    db.events_written();
     Ok(Some(record))
 }
 

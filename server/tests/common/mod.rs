@@ -62,6 +62,7 @@ impl TestServer {
         let db = Db::connect(&database_url).await.expect("connect and migrate");
         config.bind = "127.0.0.1:0".parse().expect("address");
         config.master_key = Some(MASTER_KEY.into());
+        config.secret_key.get_or_insert_with(|| "test-secret-key".into());
         let server = RunningServer::start(config, db).await.expect("start server");
         Some(Self {
             base: format!("http://{}", server.addr),

@@ -96,6 +96,8 @@ impl Harness {
             whatsapp_version: Some(WhatsAppVersion(2, 3000, 0)),
             media_roots: vec![emulator.media_ca_pem().to_owned()],
             rate_limit: 100_000,
+            secret_key: Some("e2e-secret-key".into()),
+            webhook_allow_private: true,
             ..Config::default()
         };
         let db = Db::connect(database_url).await.expect("connect and migrate");

@@ -4,3 +4,4 @@
 pub mod database;
 pub mod harness;
 pub mod proxies;
+pub mod receiver;

@@ -1,0 +1,135 @@
+//! A webhook receiver on loopback: records every request it gets (headers, raw body, the status
+//! it answered) and answers with a status the test chooses.
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// Its headers.
+    pub headers: HeaderMap,
+    /// Its raw body.
+    pub body: Bytes,
+    /// The status the receiver answered.
+    pub status: u16,
+    /// When it arrived.
+    pub at: std::time::Instant,
+}
+
+impl Received {
+    /// The body as JSON (the event envelope).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    received: Mutex<Vec<Received>>,
+    status: AtomicU16,
+    arrived: Notify,
+}
+
+/// The receiver; it stops when dropped.
+pub struct Receiver {
+    /// Its URL, e.g. `http://127.0.0.1:1234/hook`.
+    pub url: String,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let status = shared.status.load(Ordering::SeqCst);
+    shared
+        .received
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(Received {
+            headers,
+            body,
+            status,
+            at: std::time::Instant::now(),
+        });
+    shared.arrived.notify_waiters();
+    StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
+}
+
+impl Receiver {
+    /// Starts a receiver answering 200.
+    pub async fn start() -> Self {
+        let shared = Arc::new(Shared::default());
+        shared.status.store(200, Ordering::SeqCst);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the receiver");
+        let url = format!("http://{}/hook", listener.local_addr().expect("address"));
+        let app = Router::new().route("/hook", post(receive)).with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { url, shared, task }
+    }
+
+    /// Answers every following request with `status`.
+    pub fn answer_with(&self, status: u16) {
+        self.shared.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn received(&self) -> Vec<Received> {
+        self.shared
+            .received
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The envelopes of the requests answered 2xx, in arrival order.
+    pub fn delivered(&self) -> Vec<Value> {
+        self.received()
+            .iter()
+            .filter(|r| (200..300).contains(&r.status))
+            .map(Received::json)
+            .collect()
+    }
+
+    /// Waits (up to `within`) until `done` holds for the delivered envelopes; panics naming `what`.
+    pub async fn wait_until(&self, what: &str, within: Duration, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let arrived = self.shared.arrived.notified();
+            let delivered = self.delivered();
+            if done(&delivered) {
+                return delivered;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                let delivered = self.delivered();
+                assert!(
+                    done(&delivered),
+                    "timed out waiting for {what}; delivered: {delivered:#?}"
+                );
+                return delivered;
+            }
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
