@@ -104,6 +104,11 @@ impl Harness {
         RunningServer::start(config, db).await.expect("start the server")
     }
 
+    /// The API key (every scope) the client uses, for raw HTTP calls.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
     /// The server's database.
     pub fn db(&self) -> &Db {
         &self.server.as_ref().expect("server running").db
