@@ -30,6 +30,7 @@
 //! `error`, `docs` and request id of a failed call.
 
 mod error;
+pub mod events;
 #[allow(missing_docs, clippy::all, clippy::unwrap_used)]
 #[rustfmt::skip]
 mod generated;

@@ -143,7 +143,10 @@ async fn main() {
         .unwrap();
     assert_eq!(created.status(), 201);
     let names: Vec<String> = (0..sessions).map(|i| format!("bench-{i}")).collect();
-    println!("database: {:?}; {sessions} sessions (delivery lanes); 1 webhook", db.engine);
+    println!(
+        "database: {:?}; {sessions} sessions (delivery lanes); 1 webhook",
+        db.engine
+    );
 
     // 1. Throughput.
     let ids: Vec<String> = (0..burst).map(|i| format!("burst-{i}")).collect();

@@ -99,7 +99,16 @@ async fn whatsapp_activity_reaches_the_receivers(harness: Harness) {
         Receiver::start().await,
         Receiver::start().await,
     );
-    webhook(&harness, types::CreateWebhook::builder().url(&all.url)).await;
+    let created = harness
+        .client
+        .create_webhook()
+        .body(types::CreateWebhook::builder().url(&all.url))
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .data;
+    let secret = created.hmac_key.expect("the key is shown at creation");
     webhook(
         &harness,
         types::CreateWebhook::builder()
@@ -198,6 +207,15 @@ async fn whatsapp_activity_reaches_the_receivers(harness: Harness) {
         assert!(
             ids.windows(2).all(|w| w[0] < w[1]),
             "{session}'s status events in order: {ids:?}"
+        );
+    }
+    // Every real delivery verifies with the SDK's helpers (RustCrypto's HMAC, not the server's).
+    for request in all.received() {
+        titan_client::webhooks::verify(&request.body, &request.headers, &secret).expect("Standard Webhooks signature");
+        let header = request.header("x-webhook-signature").unwrap();
+        titan_client::webhooks::verify_signature(&request.body, header, &secret).expect("X-Webhook-Signature");
+        assert!(
+            titan_client::webhooks::verify(&request.body, &request.headers, "whsec_AAAAAAAAAAAAAAAAAAAAAAAA").is_err()
         );
     }
     // Every envelope is unique and carries the documented fields.
@@ -397,5 +415,23 @@ async fn the_event_stream_filters_and_resumes(harness: Harness) {
     let ids: Vec<&str> = rest.iter().map(|(id, _, _)| id.as_str()).collect();
     assert_eq!(ids[..2], [first[1].0.as_str(), first[2].0.as_str()]);
     assert_eq!(rest[2].2["session"], "s4");
+
+    // The SDK's stream does the same, typed.
+    let subscription = titan_client::events::Subscription {
+        events: vec!["session.status".into()],
+        last_event_id: Some(first[0].0.clone()),
+        ..Default::default()
+    };
+    let stream = harness
+        .client
+        .subscribe(subscription)
+        .take(3)
+        .map(|e| e.expect("an event"));
+    let typed: Vec<titan_client::events::Event> = tokio::time::timeout(STEP, stream.collect())
+        .await
+        .expect("three events through the SDK");
+    let sessions: Vec<&str> = typed.iter().map(|e| e.session.as_str()).collect();
+    assert_eq!(sessions, ["s2", "s3", "s4"]);
+    assert_eq!(typed[0].id, first[1].0);
     harness.stop().await;
 }
