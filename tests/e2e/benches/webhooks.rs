@@ -4,8 +4,10 @@
 //! library message (`store::messages::insert` with its `message.received` event), spread over
 //! `--sessions` (10) sessions, i.e. 10 delivery lanes.
 //!
-//! 1. throughput: `--burst` (20000) events written by 4 writers as fast as they go; events/s
-//!    from the first write to the last delivery;
+//! 1. throughput: `--burst` (20000) events written by 4 writers as fast as they go, with the
+//!    server running (events/s from the first write to the last delivery: the write path bounds
+//!    it), then the same number written while the server is stopped and delivered from the outbox
+//!    after it starts (events/s of fan-out + delivery alone);
 //! 2. latency at `--rate` (1000) events/s for `--seconds` (10): from the write (the engine
 //!    handling the library event) to the receiver, p50/p99/max.
 //!
@@ -119,7 +121,7 @@ async fn main() {
         rate_limit: 1_000_000,
         ..Config::default()
     };
-    let server = RunningServer::start(config, db.clone()).await.unwrap();
+    let server = RunningServer::start(config.clone(), db.clone()).await.unwrap();
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::new();
     let key: Value = http
@@ -175,6 +177,32 @@ async fn main() {
         burst as f64 / total.as_secs_f64()
     );
 
+    // 1b. Delivery alone: a backlog written while the server is down, delivered after it starts.
+    server.stop().await.unwrap();
+    let db = Db::connect(&url).await.unwrap();
+    let ids: Vec<String> = (0..burst).map(|i| format!("backlog-{i}")).collect();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (db, ids, names) = (db.clone(), ids.clone(), names.clone());
+            tokio::spawn(async move {
+                for (i, id) in ids.iter().enumerate().skip(w).step_by(4) {
+                    write(&db, &names[i % names.len()], id).await;
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let started = Instant::now();
+    let server = RunningServer::start(config, db.clone()).await.unwrap();
+    let last = wait_all(&arrivals, &ids, Duration::from_secs(600)).await;
+    println!(
+        "backlog: {burst} events waiting in the outbox delivered {:.2} s after the server started: {:.0} events/s delivered",
+        (last - started).as_secs_f64(),
+        burst as f64 / (last - started).as_secs_f64()
+    );
+
     // 2. Latency at a fixed rate.
     let count = (rate * seconds) as usize;
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
@@ -195,9 +223,11 @@ async fn main() {
     }
     let achieved = count as f64 / start.elapsed().as_secs_f64();
     wait_all(&arrivals, &ids, Duration::from_secs(600)).await;
-    let seen = arrivals.lock().unwrap();
-    let sent = sent.lock().unwrap();
-    let mut latencies: Vec<Duration> = ids.iter().map(|id| seen[id] - sent[id]).collect();
+    let mut latencies: Vec<Duration> = {
+        let seen = arrivals.lock().unwrap();
+        let sent = sent.lock().unwrap();
+        ids.iter().map(|id| seen[id] - sent[id]).collect()
+    };
     latencies.sort();
     println!(
         "latency at {rate} events/s offered ({achieved:.0}/s achieved, {count} events): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (write of the library event to the receiver)",
@@ -205,6 +235,5 @@ async fn main() {
         percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
         latencies.last().unwrap().as_secs_f64() * 1000.0,
     );
-    drop((seen, sent));
     server.stop().await.unwrap();
 }
