@@ -32,6 +32,7 @@ async fn server(config: Config) -> Server {
     let config = Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         master_key: Some(MASTER_KEY.into()),
+        secret_key: Some("sdk-test-secret".into()),
         ..config
     };
     let running = RunningServer::start(config, db).await.unwrap();

@@ -110,7 +110,8 @@ fn create_key_file(file: &Path) -> anyhow::Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let temporary = file.with_extension(format!("tmp{}", std::process::id()));
+    // Unique per call: servers started concurrently (in one process too) each write their own.
+    let temporary = file.with_extension(format!("tmp{}-{:016x}", std::process::id(), rand::random::<u64>()));
     let mut out = options
         .open(&temporary)
         .with_context(|| format!("create {}", temporary.display()))?;
@@ -151,5 +152,20 @@ mod tests {
             .expect("seal with a new key file");
         let again = SecretBox::load(None, &file).expect("reuse the key file");
         assert_eq!(again.open("x", &sealed).ok().as_deref(), Some("secret"));
+    }
+
+    #[test]
+    fn servers_starting_together_agree_on_one_key() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let file = dir.path().join("secret.key");
+        let boxes: Vec<SecretBox> = std::thread::scope(|scope| {
+            let starts: Vec<_> = (0..8).map(|_| scope.spawn(|| SecretBox::load(None, &file))).collect();
+            starts
+                .into_iter()
+                .map(|s| s.join().expect("thread").expect("load"))
+                .collect()
+        });
+        let sealed = boxes[0].seal("x", "secret").expect("seal");
+        assert!(boxes.iter().all(|b| b.open("x", &sealed).is_ok()));
     }
 }
