@@ -6,7 +6,8 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use serde::Deserialize;
 
 use crate::{Client, Error};
@@ -85,7 +86,7 @@ impl SseParser {
 struct State {
     client: Client,
     subscription: Subscription,
-    body: Option<futures::stream::BoxStream<'static, reqwest::Result<Bytes>>>,
+    body: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
     parser: SseParser,
     ready: VecDeque<Event>,
     done: bool,
@@ -104,7 +105,7 @@ impl Client {
     /// }
     /// # }
     /// ```
-    pub fn subscribe(&self, subscription: Subscription) -> impl Stream<Item = Result<Event, Error>> + use<> {
+    pub fn subscribe(&self, subscription: Subscription) -> BoxStream<'static, Result<Event, Error>> {
         let state = State {
             client: self.clone(),
             subscription,
@@ -152,13 +153,14 @@ impl Client {
                 }
             }
         })
+        .boxed()
     }
 }
 
 async fn connect(
     client: &Client,
     subscription: &Subscription,
-) -> Result<futures::stream::BoxStream<'static, reqwest::Result<Bytes>>, Error> {
+) -> Result<BoxStream<'static, reqwest::Result<Bytes>>, Error> {
     let mut request = client.stream_events();
     if !subscription.events.is_empty() {
         request = request.events(subscription.events.join(","));
