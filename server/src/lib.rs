@@ -30,3 +30,4 @@ pub mod store;
 pub mod validate;
 pub mod webhooks;
 pub mod whatsapp;
+mod wire;

@@ -210,7 +210,7 @@ impl Inner {
                 Ok(hook) => {
                     hooks.insert(id, Arc::new(hook));
                 }
-                Err(error) => tracing::error!(webhook = %id, %error, "webhook skipped"),
+                Err(error) => tracing::error!(webhook = %id, error = format!("{error:#}"), "webhook skipped"),
             }
         }
         *self.hooks.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(hooks);

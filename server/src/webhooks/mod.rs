@@ -5,9 +5,9 @@ pub mod signature;
 pub mod target;
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 use std::time::Duration;
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 use http::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
@@ -17,45 +17,25 @@ use crate::auth::Caller;
 use crate::envelope::{Page, PageRequest};
 use crate::error::ApiError;
 use crate::events::EventFilter;
-use crate::secrets::{OpenError, SecretBox};
+use crate::secrets::SecretBox;
 use crate::state::AppState;
 use crate::store::deliveries::{self as log_store, DeliveryRow};
 use crate::store::now_ms;
 use crate::store::webhooks::{self as store, WebhookRow};
 use crate::validate;
+use crate::wire::wire_enum;
 
-/// How the wait between attempts grows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum RetryPolicy {
-    /// The same delay every time.
-    Constant,
-    /// `delaySeconds × n` before attempt n + 1.
-    Linear,
-    /// `delaySeconds × 2^(n-1)` before attempt n + 1 (capped at one hour).
-    #[default]
-    Exponential,
-}
-
-impl RetryPolicy {
-    /// The wire name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Constant => "constant",
-            Self::Linear => "linear",
-            Self::Exponential => "exponential",
-        }
-    }
-}
-
-impl FromStr for RetryPolicy {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Constant, Self::Linear, Self::Exponential]
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| anyhow::anyhow!("unknown retry policy `{s}`"))
+wire_enum! {
+    /// How the wait between attempts grows.
+    #[derive(Default)]
+    RetryPolicy as "lowercase" {
+        /// The same delay every time.
+        Constant => "constant",
+        /// `delaySeconds × n` before attempt n + 1.
+        Linear => "linear",
+        /// `delaySeconds × 2^(n-1)` before attempt n + 1 (capped at one hour).
+        #[default]
+        Exponential => "exponential",
     }
 }
 
@@ -221,37 +201,15 @@ pub struct Webhook {
 
 crate::envelopes!(Webhook => WebhookData, WebhookPage);
 
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum DeliveryState {
-    /// Waiting for its first or next attempt.
-    Pending,
-    /// The receiver answered 2xx.
-    Delivered,
-    /// Every attempt failed; retry it by hand.
-    Dead,
-}
-
-impl DeliveryState {
-    /// The stored and wire name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Delivered => "delivered",
-            Self::Dead => "dead",
-        }
-    }
-}
-
-impl FromStr for DeliveryState {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Pending, Self::Delivered, Self::Dead]
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| anyhow::anyhow!("unknown delivery state `{s}`"))
+wire_enum! {
+    /// Where a delivery stands.
+    DeliveryState as "lowercase" {
+        /// Waiting for its first or next attempt.
+        Pending => "pending",
+        /// The receiver answered 2xx.
+        Delivered => "delivered",
+        /// Every attempt failed; retry it by hand.
+        Dead => "dead",
     }
 }
 
@@ -356,18 +314,19 @@ impl Hook {
         self.enabled && self.events.accepts(event) && self.session.as_deref().is_none_or(|s| s == session)
     }
 
-    /// Opens a stored row with the server's key.
-    pub fn open(row: WebhookRow, secrets: &SecretBox) -> Result<Self, OpenError> {
+    /// Opens a stored row with the server's key; a row that does not open or parse is an
+    /// error, never a webhook with default filters.
+    pub fn open(row: WebhookRow, secrets: &SecretBox) -> anyhow::Result<Self> {
         let headers = secrets.open(&format!("{}:headers", row.id), &row.headers)?;
         let hmac_key = secrets.open(&format!("{}:secret", row.id), &row.secret)?;
         Ok(Self {
-            headers: serde_json::from_str(&headers).map_err(|_| OpenError)?,
+            headers: serde_json::from_str(&headers).context("stored headers are not a JSON object")?,
             hmac_key,
-            events: serde_json::from_str(&row.events).unwrap_or_default(),
+            events: serde_json::from_str(&row.events).context("stored events are not a filter")?,
             retries: Retries {
-                attempts: u32::try_from(row.retry_attempts).unwrap_or(1),
-                delay_seconds: u32::try_from(row.retry_delay_secs).unwrap_or(0),
-                policy: row.retry_policy.parse().unwrap_or_default(),
+                attempts: u32::try_from(row.retry_attempts).context("stored retry attempts")?,
+                delay_seconds: u32::try_from(row.retry_delay_secs).context("stored retry delay")?,
+                policy: row.retry_policy.parse()?,
             },
             id: row.id,
             url: row.url,
@@ -502,7 +461,7 @@ fn visible(caller: &Caller, hook: &Hook) -> bool {
 
 fn opened(state: &AppState, row: WebhookRow) -> Result<Hook, ApiError> {
     let id = row.id.clone();
-    Hook::open(row, &state.secrets).map_err(|e| ApiError::Internal(anyhow::anyhow!("webhook {id}: {e}")))
+    Hook::open(row, &state.secrets).map_err(|e| ApiError::Internal(e.context(format!("webhook {id}"))))
 }
 
 /// The webhook `id`: 404 unless it exists and the caller may see it.

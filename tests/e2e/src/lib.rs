@@ -5,3 +5,24 @@ pub mod database;
 pub mod harness;
 pub mod proxies;
 pub mod receiver;
+
+/// Runs each scenario (an `async fn(Harness)` of the calling test file) once on SQLite and once
+/// on PostgreSQL (skipped outside CI when PostgreSQL is not configured), each on a fresh
+/// server and emulator.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($scenario:ident),* $(,)?) => {
+        $crate::on_both_databases!(@on sqlite Sqlite; $($scenario),*);
+        $crate::on_both_databases!(@on postgres Postgres; $($scenario),*);
+    };
+    (@on $module:ident $engine:ident; $($scenario:ident),*) => {
+        mod $module {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $scenario() {
+                if let Some(harness) = $crate::harness::Harness::start($crate::database::Engine::$engine).await {
+                    super::$scenario(harness).await;
+                }
+            })*
+        }
+    };
+}

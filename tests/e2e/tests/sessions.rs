@@ -11,29 +11,7 @@ use titan_e2e::database::Engine;
 use titan_e2e::harness::{Harness, STEP, status_of};
 use wa_emulator::Fault;
 
-/// Runs each scenario once per database engine.
-macro_rules! on_both_databases {
-    ($($scenario:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() {
-                if let Some(harness) = titan_e2e::harness::Harness::start(titan_e2e::database::Engine::Sqlite).await {
-                    super::$scenario(harness).await;
-                }
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() {
-                if let Some(harness) = titan_e2e::harness::Harness::start(titan_e2e::database::Engine::Postgres).await {
-                    super::$scenario(harness).await;
-                }
-            })*
-        }
-    };
-}
-
-on_both_databases!(
+titan_e2e::on_both_databases!(
     linking_messaging_receipts_and_restart,
     unlink_ban_and_connection_faults,
     bad_requests_change_nothing,

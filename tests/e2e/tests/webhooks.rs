@@ -13,29 +13,7 @@ use titan_client::types::{self, EventFilter, EventFilterItem, MessageType, Retry
 use titan_e2e::harness::{Harness, STEP};
 use titan_e2e::receiver::Receiver;
 
-/// Runs each scenario once per database engine.
-macro_rules! on_both_databases {
-    ($($scenario:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() {
-                if let Some(harness) = titan_e2e::harness::Harness::start(titan_e2e::database::Engine::Sqlite).await {
-                    super::$scenario(harness).await;
-                }
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $scenario() {
-                if let Some(harness) = titan_e2e::harness::Harness::start(titan_e2e::database::Engine::Postgres).await {
-                    super::$scenario(harness).await;
-                }
-            })*
-        }
-    };
-}
-
-on_both_databases!(
+titan_e2e::on_both_databases!(
     whatsapp_activity_reaches_the_receivers,
     a_failing_receiver_gets_everything_once_it_recovers,
     the_event_stream_filters_and_resumes,
