@@ -1,6 +1,7 @@
 """Webhook signatures checked with Python's own hmac, independently of the server's Rust code.
 
-Runs the `titan` binary (built by `cargo test`, or the one named by TITAN_BIN) on a temporary
+Runs the `titan` binary (built by `cargo test` into CARGO_TARGET_DIR or ./target, or the one
+named by TITAN_BIN) on a temporary
 SQLite database, registers a webhook pointing at a receiver in this process, makes an event
 happen, and verifies both `X-Webhook-Signature` and the Standard Webhooks signature.
 """
@@ -26,7 +27,8 @@ MASTER = "python-master-key-0123456789"
 
 
 def binary() -> pathlib.Path:
-    path = pathlib.Path(os.environ.get("TITAN_BIN", ROOT / "target" / "debug" / "titan"))
+    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    path = pathlib.Path(os.environ.get("TITAN_BIN", target / "debug" / "titan"))
     if not path.exists():
         pytest.fail(f"{path} does not exist: run `cargo test` (or `make test`) first, or set TITAN_BIN")
     return path
