@@ -1,9 +1,9 @@
 """Webhook signatures checked with Python's own hmac, independently of the server's Rust code.
 
 Runs the `titan` binary (built by `cargo test` into CARGO_TARGET_DIR or ./target, or the one
-named by TITAN_BIN) on a temporary
-SQLite database, registers a webhook pointing at a receiver in this process, makes an event
-happen, and verifies both `X-Webhook-Signature` and the Standard Webhooks signature.
+named by TITAN_BIN) on a temporary SQLite database, registers a webhook pointing at a receiver
+in this process, makes an event happen, and verifies both `X-Webhook-Signature` and the
+Standard Webhooks signature.
 """
 
 import base64
