@@ -25,7 +25,8 @@ pub struct Output {
 /// Computes every generated file from the server's current OpenAPI document.
 pub fn outputs() -> anyhow::Result<Vec<Output>> {
     let spec31 = serde_json::to_value(titan_server::api::openapi()).context("serialize the server's spec")?;
-    let spec30 = convert::down_convert(&spec31).context("down-convert 3.1 to 3.0")?;
+    let mut spec30 = convert::down_convert(&spec31).context("down-convert 3.1 to 3.0")?;
+    without_async_answers(&mut spec30);
     let violations = lint::lint(&spec30);
     if !violations.is_empty() {
         let list: Vec<String> = violations.iter().map(|v| format!("  - {v}")).collect();
@@ -80,6 +81,32 @@ pub fn run(root: &Path, check: bool) -> anyhow::Result<()> {
         eprintln!("{} generated files are up to date", outputs.len());
     }
     Ok(())
+}
+
+/// Leaves out the `202` answer of `Prefer: respond-async` and the `Prefer` header itself: the
+/// 202 is a second success body, which progenitor cannot represent (one success type per
+/// operation), so titan-client calls these operations synchronously. The 3.1 document keeps both.
+fn without_async_answers(spec: &mut Value) {
+    let operations = spec
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.iter_mut())
+        .filter(|(method, _)| matches!(method.as_str(), "post" | "put"))
+        .map(|(_, operation)| operation);
+    for operation in operations {
+        let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        if responses.remove("202").is_none() {
+            continue;
+        }
+        if let Some(parameters) = operation.get_mut("parameters").and_then(Value::as_array_mut) {
+            parameters.retain(|p| !(p["in"] == "header" && p["name"] == "Prefer"));
+        }
+    }
 }
 
 fn write(path: &PathBuf, content: &str) -> anyhow::Result<()> {

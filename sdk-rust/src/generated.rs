@@ -7,6 +7,32 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
+    ///The answer to an async command: match `correlationId` with the `command.result` event.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Accepted {
+        ///Names the `command.result` event that reports the outcome.
+        #[serde(rename = "correlationId")]
+        pub correlation_id: ::std::string::String,
+        ///The request's id (its `x-request-id`).
+        #[serde(rename = "requestId")]
+        pub request_id: ::std::string::String,
+    }
+    impl Accepted {
+        pub fn builder() -> builder::Accepted {
+            Default::default()
+        }
+    }
+    ///`AcceptedData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AcceptedData {
+        ///The result.
+        pub data: Accepted,
+    }
+    impl AcceptedData {
+        pub fn builder() -> builder::AcceptedData {
+            Default::default()
+        }
+    }
     ///An API key as the API shows it (never its secret).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKey {
@@ -64,6 +90,43 @@ pub mod types {
     }
     impl ApiKeyPage {
         pub fn builder() -> builder::ApiKeyPage {
+            Default::default()
+        }
+    }
+    ///A blocked contact.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct BlockedContact {
+        ///When it was blocked (Unix seconds), when WhatsApp says.
+        #[serde(
+            rename = "blockedAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub blocked_at: ::std::option::Option<u64>,
+        ///The contact's JID as WhatsApp lists it (usually the LID).
+        pub id: ::std::string::String,
+        ///The LID, when the account knows it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub lid: ::std::option::Option<::std::string::String>,
+        ///The phone number (`+<digits>`), when the account knows it.
+        #[serde(
+            rename = "phoneNumber",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub phone_number: ::std::option::Option<::std::string::String>,
+    }
+    impl BlockedContact {
+        pub fn builder() -> builder::BlockedContact {
+            Default::default()
+        }
+    }
+    ///The contacts a session's account has blocked.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Blocklist {
+        ///Every blocked contact.
+        pub data: ::std::vec::Vec<BlockedContact>,
+    }
+    impl Blocklist {
+        pub fn builder() -> builder::Blocklist {
             Default::default()
         }
     }
@@ -202,6 +265,28 @@ letter or digit.*/
             Default::default()
         }
     }
+    ///A message to delete.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct DeleteMessage {
+        ///The chat the message is in.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///Delete it for everyone in the chat. Only `true` is supported for now.
+        #[serde(
+            rename = "forEveryone",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub for_everyone: ::std::option::Option<bool>,
+        ///The message: the session's own, or (in a group the session administers) anyone's.
+        #[serde(rename = "messageId")]
+        pub message_id: ::std::string::String,
+    }
+    impl DeleteMessage {
+        pub fn builder() -> builder::DeleteMessage {
+            Default::default()
+        }
+    }
     ///One event's delivery to one webhook, with its last attempt.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Delivery {
@@ -335,6 +420,24 @@ letter or digit.*/
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///New text for one of the session's own messages.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct EditMessage {
+        ///The chat the message is in.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The session's own text message to edit.
+        #[serde(rename = "messageId")]
+        pub message_id: ::std::string::String,
+        ///The new text: 1 to 65,536 characters.
+        pub text: ::std::string::String,
+    }
+    impl EditMessage {
+        pub fn builder() -> builder::EditMessage {
+            Default::default()
         }
     }
     ///The body of every non-2xx response.
@@ -1016,6 +1119,119 @@ letter or digit.*/
             Default::default()
         }
     }
+    ///Whether the account shows as online.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PresenceState {
+        #[serde(rename = "available")]
+        Available,
+        #[serde(rename = "unavailable")]
+        Unavailable,
+    }
+    impl ::std::fmt::Display for PresenceState {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Available => f.write_str("available"),
+                Self::Unavailable => f.write_str("unavailable"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PresenceState {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "available" => Ok(Self::Available),
+                "unavailable" => Ok(Self::Unavailable),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PresenceState {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PresenceState {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A new value for a profile field.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct ProfileValue {
+        ///The new value.
+        pub value: ::std::string::String,
+    }
+    impl ProfileValue {
+        pub fn builder() -> builder::ProfileValue {
+            Default::default()
+        }
+    }
+    ///A reaction to a message.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct React {
+        ///The chat the message is in.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The message to react to (from this session's history).
+        #[serde(rename = "messageId")]
+        pub message_id: ::std::string::String,
+        ///One emoji; an empty string removes the session's reaction.
+        pub reaction: ::std::string::String,
+    }
+    impl React {
+        pub fn builder() -> builder::React {
+            Default::default()
+        }
+    }
+    ///A reaction as sent.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Reaction {
+        ///The chat.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The message reacted to.
+        #[serde(rename = "messageId")]
+        pub message_id: ::std::string::String,
+        ///The emoji ("" when removed).
+        pub reaction: ::std::string::String,
+    }
+    impl Reaction {
+        pub fn builder() -> builder::Reaction {
+            Default::default()
+        }
+    }
+    ///`ReactionData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ReactionData {
+        ///The result.
+        pub data: Reaction,
+    }
+    impl ReactionData {
+        pub fn builder() -> builder::ReactionData {
+            Default::default()
+        }
+    }
     ///How failed deliveries are retried.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
@@ -1397,6 +1613,18 @@ delivery is `dead` (it stays in the log and can be retried by hand).*/
             Default::default()
         }
     }
+    ///The account's presence to set.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SetPresence {
+        ///`available` (online) or `unavailable` (offline).
+        pub presence: PresenceState,
+    }
+    impl SetPresence {
+        pub fn builder() -> builder::SetPresence {
+            Default::default()
+        }
+    }
     ///Whether the session is connected to WhatsApp.
     #[derive(
         ::serde::Deserialize,
@@ -1528,6 +1756,93 @@ delivery is `dead` (it stays in the log and can be retried by hand).*/
         }
     }
     impl ::std::convert::TryFrom<::std::string::String> for StatusReason {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A contact whose presence to follow.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SubscribePresence {
+        ///The contact: `<phone digits>@s.whatsapp.net` or `<lid>@lid`.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+    }
+    impl SubscribePresence {
+        pub fn builder() -> builder::SubscribePresence {
+            Default::default()
+        }
+    }
+    ///A typing indicator to show.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct Typing {
+        ///The chat to show it in.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///`composing`, `recording` or `paused`.
+        pub state: TypingState,
+    }
+    impl Typing {
+        pub fn builder() -> builder::Typing {
+            Default::default()
+        }
+    }
+    ///What the session shows a chat.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum TypingState {
+        #[serde(rename = "composing")]
+        Composing,
+        #[serde(rename = "recording")]
+        Recording,
+        #[serde(rename = "paused")]
+        Paused,
+    }
+    impl ::std::fmt::Display for TypingState {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Composing => f.write_str("composing"),
+                Self::Recording => f.write_str("recording"),
+                Self::Paused => f.write_str("paused"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for TypingState {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "composing" => Ok(Self::Composing),
+                "recording" => Ok(Self::Recording),
+                "paused" => Ok(Self::Paused),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for TypingState {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for TypingState {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -1676,6 +1991,112 @@ already queued wait and resume when it is turned on.*/
     }
     /// Types for composing complex structures.
     pub mod builder {
+        #[derive(Clone, Debug)]
+        pub struct Accepted {
+            correlation_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Accepted {
+            fn default() -> Self {
+                Self {
+                    correlation_id: Err(
+                        "no value supplied for correlation_id".to_string(),
+                    ),
+                    request_id: Err("no value supplied for request_id".to_string()),
+                }
+            }
+        }
+        impl Accepted {
+            pub fn correlation_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.correlation_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for correlation_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Accepted> for super::Accepted {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Accepted,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    correlation_id: value.correlation_id?,
+                    request_id: value.request_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Accepted> for Accepted {
+            fn from(value: super::Accepted) -> Self {
+                Self {
+                    correlation_id: Ok(value.correlation_id),
+                    request_id: Ok(value.request_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AcceptedData {
+            data: ::std::result::Result<super::Accepted, ::std::string::String>,
+        }
+        impl ::std::default::Default for AcceptedData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl AcceptedData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Accepted>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AcceptedData> for super::AcceptedData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AcceptedData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::AcceptedData> for AcceptedData {
+            fn from(value: super::AcceptedData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
         #[derive(Clone, Debug)]
         pub struct ApiKey {
             created_at: ::std::result::Result<
@@ -1963,6 +2384,144 @@ already queued wait and resume when it is turned on.*/
                     cursor: Ok(value.cursor),
                     data: Ok(value.data),
                 }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BlockedContact {
+            blocked_at: ::std::result::Result<
+                ::std::option::Option<u64>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            lid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone_number: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for BlockedContact {
+            fn default() -> Self {
+                Self {
+                    blocked_at: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    lid: Ok(Default::default()),
+                    phone_number: Ok(Default::default()),
+                }
+            }
+        }
+        impl BlockedContact {
+            pub fn blocked_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.blocked_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for blocked_at: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn lid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.lid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for lid: {e}")
+                    });
+                self
+            }
+            pub fn phone_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BlockedContact> for super::BlockedContact {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BlockedContact,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    blocked_at: value.blocked_at?,
+                    id: value.id?,
+                    lid: value.lid?,
+                    phone_number: value.phone_number?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BlockedContact> for BlockedContact {
+            fn from(value: super::BlockedContact) -> Self {
+                Self {
+                    blocked_at: Ok(value.blocked_at),
+                    id: Ok(value.id),
+                    lid: Ok(value.lid),
+                    phone_number: Ok(value.phone_number),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Blocklist {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::BlockedContact>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Blocklist {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl Blocklist {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::BlockedContact>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Blocklist> for super::Blocklist {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Blocklist,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::Blocklist> for Blocklist {
+            fn from(value: super::Blocklist) -> Self {
+                Self { data: Ok(value.data) }
             }
         }
         #[derive(Clone, Debug)]
@@ -2590,6 +3149,86 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct DeleteMessage {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            for_everyone: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            message_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for DeleteMessage {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    for_everyone: Ok(Default::default()),
+                    message_id: Err("no value supplied for message_id".to_string()),
+                }
+            }
+        }
+        impl DeleteMessage {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn for_everyone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.for_everyone = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for for_everyone: {e}")
+                    });
+                self
+            }
+            pub fn message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DeleteMessage> for super::DeleteMessage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DeleteMessage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    for_everyone: value.for_everyone?,
+                    message_id: value.message_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DeleteMessage> for DeleteMessage {
+            fn from(value: super::DeleteMessage) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    for_everyone: Ok(value.for_everyone),
+                    message_id: Ok(value.message_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Delivery {
             attempts: ::std::result::Result<u32, ::std::string::String>,
             created_at: ::std::result::Result<
@@ -2929,6 +3568,83 @@ already queued wait and resume when it is turned on.*/
                 Self {
                     cursor: Ok(value.cursor),
                     data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct EditMessage {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            text: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for EditMessage {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    message_id: Err("no value supplied for message_id".to_string()),
+                    text: Err("no value supplied for text".to_string()),
+                }
+            }
+        }
+        impl EditMessage {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_id: {e}")
+                    });
+                self
+            }
+            pub fn text<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.text = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for text: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<EditMessage> for super::EditMessage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: EditMessage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    message_id: value.message_id?,
+                    text: value.text?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::EditMessage> for EditMessage {
+            fn from(value: super::EditMessage) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    message_id: Ok(value.message_id),
+                    text: Ok(value.text),
                 }
             }
         }
@@ -3738,6 +4454,242 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ProfileValue {
+            value: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ProfileValue {
+            fn default() -> Self {
+                Self {
+                    value: Err("no value supplied for value".to_string()),
+                }
+            }
+        }
+        impl ProfileValue {
+            pub fn value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for value: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProfileValue> for super::ProfileValue {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProfileValue,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { value: value.value? })
+            }
+        }
+        impl ::std::convert::From<super::ProfileValue> for ProfileValue {
+            fn from(value: super::ProfileValue) -> Self {
+                Self { value: Ok(value.value) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct React {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            reaction: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for React {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    message_id: Err("no value supplied for message_id".to_string()),
+                    reaction: Err("no value supplied for reaction".to_string()),
+                }
+            }
+        }
+        impl React {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_id: {e}")
+                    });
+                self
+            }
+            pub fn reaction<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reaction = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reaction: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<React> for super::React {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: React,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    message_id: value.message_id?,
+                    reaction: value.reaction?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::React> for React {
+            fn from(value: super::React) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    message_id: Ok(value.message_id),
+                    reaction: Ok(value.reaction),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Reaction {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            reaction: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Reaction {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    message_id: Err("no value supplied for message_id".to_string()),
+                    reaction: Err("no value supplied for reaction".to_string()),
+                }
+            }
+        }
+        impl Reaction {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_id: {e}")
+                    });
+                self
+            }
+            pub fn reaction<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reaction = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reaction: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Reaction> for super::Reaction {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Reaction,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    message_id: value.message_id?,
+                    reaction: value.reaction?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Reaction> for Reaction {
+            fn from(value: super::Reaction) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    message_id: Ok(value.message_id),
+                    reaction: Ok(value.reaction),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ReactionData {
+            data: ::std::result::Result<super::Reaction, ::std::string::String>,
+        }
+        impl ::std::default::Default for ReactionData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl ReactionData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Reaction>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ReactionData> for super::ReactionData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ReactionData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::ReactionData> for ReactionData {
+            fn from(value: super::ReactionData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Retries {
             attempts: ::std::result::Result<
                 ::std::option::Option<u32>,
@@ -4482,6 +5434,142 @@ already queued wait and resume when it is turned on.*/
                 Self {
                     cursor: Ok(value.cursor),
                     data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SetPresence {
+            presence: ::std::result::Result<super::PresenceState, ::std::string::String>,
+        }
+        impl ::std::default::Default for SetPresence {
+            fn default() -> Self {
+                Self {
+                    presence: Err("no value supplied for presence".to_string()),
+                }
+            }
+        }
+        impl SetPresence {
+            pub fn presence<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PresenceState>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.presence = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for presence: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SetPresence> for super::SetPresence {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetPresence,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { presence: value.presence? })
+            }
+        }
+        impl ::std::convert::From<super::SetPresence> for SetPresence {
+            fn from(value: super::SetPresence) -> Self {
+                Self {
+                    presence: Ok(value.presence),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SubscribePresence {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SubscribePresence {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                }
+            }
+        }
+        impl SubscribePresence {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SubscribePresence> for super::SubscribePresence {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SubscribePresence,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { chat_id: value.chat_id? })
+            }
+        }
+        impl ::std::convert::From<super::SubscribePresence> for SubscribePresence {
+            fn from(value: super::SubscribePresence) -> Self {
+                Self { chat_id: Ok(value.chat_id) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Typing {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            state: ::std::result::Result<super::TypingState, ::std::string::String>,
+        }
+        impl ::std::default::Default for Typing {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    state: Err("no value supplied for state".to_string()),
+                }
+            }
+        }
+        impl Typing {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::TypingState>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Typing> for super::Typing {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Typing,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    state: value.state?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Typing> for Typing {
+            fn from(value: super::Typing) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    state: Ok(value.state),
                 }
             }
         }
@@ -5545,6 +6633,23 @@ let response = client.update_session()
     pub fn update_session(&self) -> builder::UpdateSession<'_> {
         builder::UpdateSession::new(self)
     }
+    /**List blocked contacts
+
+The contacts the account has blocked, as WhatsApp reports them now. Required scope: `contacts:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/blocklist`
+
+Arguments:
+- `session`: Session name
+```ignore
+let response = client.get_blocklist()
+    .session(session)
+    .send()
+    .await;
+```*/
+    pub fn get_blocklist(&self) -> builder::GetBlocklist<'_> {
+        builder::GetBlocklist::new(self)
+    }
     /**List a chat's messages
 
 The messages a session sent to and received in one chat, newest first, one page at a time, with each sent message's delivery status. Required scope: `chats:read`.
@@ -5568,6 +6673,48 @@ let response = client.list_chat_messages()
     pub fn list_chat_messages(&self) -> builder::ListChatMessages<'_> {
         builder::ListChatMessages::new(self)
     }
+    /**Block a contact
+
+Blocks a contact: they can no longer message or call the account. A `blocklist.update` event is written. Required scope: `contacts:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/contacts/{contactId}/block`
+
+Arguments:
+- `session`: Session name
+- `contact_id`: The contact's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+```ignore
+let response = client.block_contact()
+    .session(session)
+    .contact_id(contact_id)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn block_contact(&self) -> builder::BlockContact<'_> {
+        builder::BlockContact::new(self)
+    }
+    /**Unblock a contact
+
+Unblocks a contact. A `blocklist.update` event is written. Required scope: `contacts:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/contacts/{contactId}/unblock`
+
+Arguments:
+- `session`: Session name
+- `contact_id`: The contact's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+```ignore
+let response = client.unblock_contact()
+    .session(session)
+    .contact_id(contact_id)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn unblock_contact(&self) -> builder::UnblockContact<'_> {
+        builder::UnblockContact::new(self)
+    }
     /**Log a session out
 
 Unlinks the session from the phone (when connected), stops it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account. Required scope: `sessions:manage`.
@@ -5586,6 +6733,69 @@ let response = client.logout_session()
 ```*/
     pub fn logout_session(&self) -> builder::LogoutSession<'_> {
         builder::LogoutSession::new(self)
+    }
+    /**Delete a message for everyone
+
+Deletes a message for everyone in the chat: one of the session's own, or anyone's in a group the session administers. The stored message becomes type `revoke` without text, and a `message.delete` event is written; the other side gets `message.revoked`. Required scope: `messages:write`.
+
+Sends a `POST` request to `/api/sessions/{session}/messages/delete`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.delete_message()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn delete_message(&self) -> builder::DeleteMessage<'_> {
+        builder::DeleteMessage::new(self)
+    }
+    /**Edit a message
+
+Replaces the text of one of the session's own text messages, for everyone in the chat. The stored message gets the new text and a `message.edited` event is written. Required scope: `messages:write`.
+
+Sends a `POST` request to `/api/sessions/{session}/messages/edit`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.edit_message()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn edit_message(&self) -> builder::EditMessage<'_> {
+        builder::EditMessage::new(self)
+    }
+    /**React to a message
+
+Adds the session's reaction (one emoji) to a message of its history, or removes it with `"reaction": ""`. The other side gets `message.reaction`. 404 when the message is not in the chat's history. Required scope: `messages:write`.
+
+Sends a `POST` request to `/api/sessions/{session}/messages/react`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.react_to_message()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn react_to_message(&self) -> builder::ReactToMessage<'_> {
+        builder::ReactToMessage::new(self)
     }
     /**Mark messages as read
 
@@ -5629,6 +6839,27 @@ let response = client.send_session_message()
     pub fn send_session_message(&self) -> builder::SendSessionMessage<'_> {
         builder::SendSessionMessage::new(self)
     }
+    /**Show typing
+
+Shows `composing` (typing), `recording` (a voice note) or `paused` in a chat; the other side gets `presence.update`. Required scope: `messages:write`.
+
+Sends a `POST` request to `/api/sessions/{session}/messages/typing`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.send_typing()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn send_typing(&self) -> builder::SendTyping<'_> {
+        builder::SendTyping::new(self)
+    }
     /**Request a pair code
 
 Asks WhatsApp for an 8-character code for `phoneNumber`. On that phone: WhatsApp → Linked devices → Link a device → Link with phone number instead, then type the code. The session must be started and not paired (409 otherwise). Required scope: `sessions:manage`.
@@ -5668,6 +6899,67 @@ let response = client.get_pairing_qr()
 ```*/
     pub fn get_pairing_qr(&self) -> builder::GetPairingQr<'_> {
         builder::GetPairingQr::new(self)
+    }
+    /**Set the account's presence
+
+Shows the account as online (`available`) or offline (`unavailable`) to contacts that follow its presence. Required scope: `presence:write`.
+
+Sends a `POST` request to `/api/sessions/{session}/presence`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.set_presence()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn set_presence(&self) -> builder::SetPresence<'_> {
+        builder::SetPresence::new(self)
+    }
+    /**Follow a contact's presence
+
+Subscribes to a contact's presence: `presence.update` events follow when they come online, go offline (with `lastSeen` when shared), type or record. Required scope: `presence:write`.
+
+Sends a `POST` request to `/api/sessions/{session}/presence/{chatId}/subscribe`
+
+Arguments:
+- `session`: Session name
+- `chat_id`: The contact's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+```ignore
+let response = client.subscribe_presence()
+    .session(session)
+    .chat_id(chat_id)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn subscribe_presence(&self) -> builder::SubscribePresence<'_> {
+        builder::SubscribePresence::new(self)
+    }
+    /**Set the account's display name
+
+Sets the push name contacts see next to the account's messages (1 to 25 characters). WhatsApp needs one before the account can show its presence. Required scope: `profile:write`.
+
+Sends a `PUT` request to `/api/sessions/{session}/profile/name`
+
+Arguments:
+- `session`: Session name
+- `body`
+```ignore
+let response = client.set_profile_name()
+    .session(session)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn set_profile_name(&self) -> builder::SetProfileName<'_> {
+        builder::SetProfileName::new(self)
     }
     /**Restart a session
 
@@ -5879,6 +7171,27 @@ let response = client.get_pair_qr()
 ```*/
     pub fn get_pair_qr(&self) -> builder::GetPairQr<'_> {
         builder::GetPairQr::new(self)
+    }
+    /**Follow a contact's presence (body form)
+
+The form the webhook guide uses: the same as `POST /api/sessions/{session}/presence/{chatId}/subscribe` with the contact in the body. Required scope: `presence:write`.
+
+Sends a `POST` request to `/api/{session}/presence/subscribe`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.subscribe_presence_by_body()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn subscribe_presence_by_body(&self) -> builder::SubscribePresenceByBody<'_> {
+        builder::SubscribePresenceByBody::new(self)
     }
     /**Liveness
 
@@ -7563,6 +8876,88 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::get_blocklist`]
+
+[`Client::get_blocklist`]: super::Client::get_blocklist*/
+    #[derive(Debug, Clone)]
+    pub struct GetBlocklist<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+    }
+    impl<'a> GetBlocklist<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/blocklist`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::Blocklist>, Error<types::ErrorBody>> {
+            let Self { client, session } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/blocklist", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_blocklist",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::list_chat_messages`]
 
 [`Client::list_chat_messages`]: super::Client::list_chat_messages*/
@@ -7691,6 +9086,234 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::block_contact`]
+
+[`Client::block_contact`]: super::Client::block_contact*/
+    #[derive(Debug, Clone)]
+    pub struct BlockContact<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        contact_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> BlockContact<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                contact_id: Err("contact_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn contact_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.contact_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for contact_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/contacts/{contactId}/block`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, contact_id, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/contacts/{}/block", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& contact_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "block_contact",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::unblock_contact`]
+
+[`Client::unblock_contact`]: super::Client::unblock_contact*/
+    #[derive(Debug, Clone)]
+    pub struct UnblockContact<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        contact_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> UnblockContact<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                contact_id: Err("contact_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn contact_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.contact_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for contact_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/contacts/{contactId}/unblock`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, contact_id, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/contacts/{}/unblock", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& contact_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "unblock_contact",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::logout_session`]
 
 [`Client::logout_session`]: super::Client::logout_session*/
@@ -7767,6 +9390,391 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "logout_session",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_message`]
+
+[`Client::delete_message`]: super::Client::delete_message*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteMessage<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::DeleteMessage, String>,
+    }
+    impl<'a> DeleteMessage<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::DeleteMessage>,
+            <V as std::convert::TryInto<types::DeleteMessage>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `DeleteMessage` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::DeleteMessage,
+            ) -> types::builder::DeleteMessage,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/messages/delete`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MessageData>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::DeleteMessage::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/messages/delete", client.baseurl, encode_path(&
+                session.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_message",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::edit_message`]
+
+[`Client::edit_message`]: super::Client::edit_message*/
+    #[derive(Debug, Clone)]
+    pub struct EditMessage<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::EditMessage, String>,
+    }
+    impl<'a> EditMessage<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::EditMessage>,
+            <V as std::convert::TryInto<types::EditMessage>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `EditMessage` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::EditMessage,
+            ) -> types::builder::EditMessage,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/messages/edit`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MessageData>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::EditMessage::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/messages/edit", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "edit_message",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::react_to_message`]
+
+[`Client::react_to_message`]: super::Client::react_to_message*/
+    #[derive(Debug, Clone)]
+    pub struct ReactToMessage<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::React, String>,
+    }
+    impl<'a> ReactToMessage<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::React>,
+            <V as std::convert::TryInto<types::React>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `React` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::React) -> types::builder::React,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/messages/react`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ReactionData>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::React::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/messages/react", client.baseurl, encode_path(&
+                session.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "react_to_message",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -8046,6 +10054,129 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::send_typing`]
+
+[`Client::send_typing`]: super::Client::send_typing*/
+    #[derive(Debug, Clone)]
+    pub struct SendTyping<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::Typing, String>,
+    }
+    impl<'a> SendTyping<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::Typing>,
+            <V as std::convert::TryInto<types::Typing>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `Typing` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::Typing) -> types::builder::Typing,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/messages/typing`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::Typing::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/messages/typing", client.baseurl, encode_path(&
+                session.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "send_typing",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::request_pairing_code`]
 
 [`Client::request_pairing_code`]: super::Client::request_pairing_code*/
@@ -8259,6 +10390,357 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::set_presence`]
+
+[`Client::set_presence`]: super::Client::set_presence*/
+    #[derive(Debug, Clone)]
+    pub struct SetPresence<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::SetPresence, String>,
+    }
+    impl<'a> SetPresence<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SetPresence>,
+            <V as std::convert::TryInto<types::SetPresence>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SetPresence` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SetPresence,
+            ) -> types::builder::SetPresence,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/presence`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::SetPresence::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/presence", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "set_presence",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::subscribe_presence`]
+
+[`Client::subscribe_presence`]: super::Client::subscribe_presence*/
+    #[derive(Debug, Clone)]
+    pub struct SubscribePresence<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        chat_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> SubscribePresence<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                chat_id: Err("chat_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn chat_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.chat_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for chat_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/presence/{chatId}/subscribe`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, chat_id, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let chat_id = chat_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/presence/{}/subscribe", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& chat_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "subscribe_presence",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::set_profile_name`]
+
+[`Client::set_profile_name`]: super::Client::set_profile_name*/
+    #[derive(Debug, Clone)]
+    pub struct SetProfileName<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        body: Result<types::builder::ProfileValue, String>,
+    }
+    impl<'a> SetProfileName<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::ProfileValue>,
+            <V as std::convert::TryInto<types::ProfileValue>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `ProfileValue` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::ProfileValue,
+            ) -> types::builder::ProfileValue,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/sessions/{session}/profile/name`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::ProfileValue::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/profile/name", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "set_profile_name",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(
@@ -9384,6 +11866,137 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::subscribe_presence_by_body`]
+
+[`Client::subscribe_presence_by_body`]: super::Client::subscribe_presence_by_body*/
+    #[derive(Debug, Clone)]
+    pub struct SubscribePresenceByBody<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::SubscribePresence, String>,
+    }
+    impl<'a> SubscribePresenceByBody<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SubscribePresence>,
+            <V as std::convert::TryInto<
+                types::SubscribePresence,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SubscribePresence` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SubscribePresence,
+            ) -> types::builder::SubscribePresence,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/{session}/presence/subscribe`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::SubscribePresence::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/{}/presence/subscribe", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "subscribe_presence_by_body",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(

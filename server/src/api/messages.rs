@@ -6,10 +6,14 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use axum::response::Response;
+
 use crate::auth::{Authorized, required};
+use crate::commands::{self, AcceptedData, Prefer};
 use crate::envelope::PageQuery;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, Path, Query};
+use crate::messages::actions::{self, DeleteMessage, EditMessage, React, ReactionData, Typing};
 use crate::messages::{self, MarkSeen, MessageData, MessagePage, SeenData, SendMessage};
 use crate::state::SharedState;
 
@@ -19,6 +23,10 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(send))
         .routes(routes!(send_from_session))
         .routes(routes!(seen))
+        .routes(routes!(react))
+        .routes(routes!(edit))
+        .routes(routes!(delete))
+        .routes(routes!(typing))
         .routes(routes!(history))
 }
 
@@ -32,6 +40,7 @@ pub fn routes() -> OpenApiRouter<SharedState> {
     request_body = SendMessage,
     responses(
         (status = 201, description = "The message as sent", body = MessageData),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
         (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
         (status = "5XX", description = "Server error, or WhatsApp refused the message", body = ErrorBody),
     ),
@@ -41,14 +50,15 @@ pub fn routes() -> OpenApiRouter<SharedState> {
 async fn send(
     State(state): State<SharedState>,
     Authorized(caller, _): Authorized<required::MessagesWrite>,
+    prefer: Prefer,
     Json(body): Json<SendMessage>,
-) -> Result<(StatusCode, Json<MessageData>), ApiError> {
+) -> Result<Response, ApiError> {
     let session = body
         .session
         .clone()
         .ok_or_else(|| ApiError::BadRequest("`session` is required at /api/messages/send".into()))?;
-    let message = messages::send(&state, &caller, &session, body).await?;
-    Ok((StatusCode::CREATED, Json(message.into())))
+    let command = messages::send(&state, &caller, &session, body).await?;
+    commands::respond(&state, prefer, &session, "sendMessage", StatusCode::CREATED, command).await
 }
 
 #[utoipa::path(
@@ -60,6 +70,7 @@ async fn send(
     request_body = SendMessage,
     responses(
         (status = 201, description = "The message as sent", body = MessageData),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
         (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
         (status = "5XX", description = "Server error, or WhatsApp refused the message", body = ErrorBody),
     ),
@@ -69,17 +80,26 @@ async fn send(
 async fn send_from_session(
     State(state): State<SharedState>,
     Authorized(caller, _): Authorized<required::MessagesWrite>,
+    prefer: Prefer,
     Path(session): Path<String>,
     Json(body): Json<SendMessage>,
-) -> Result<(StatusCode, Json<MessageData>), ApiError> {
+) -> Result<Response, ApiError> {
     if body.session.as_deref().is_some_and(|s| s != session) {
         return Err(ApiError::BadRequest(format!(
             "the body names session `{}` but the path names `{session}`",
             body.session.unwrap_or_default()
         )));
     }
-    let message = messages::send(&state, &caller, &session, body).await?;
-    Ok((StatusCode::CREATED, Json(message.into())))
+    let command = messages::send(&state, &caller, &session, body).await?;
+    commands::respond(
+        &state,
+        prefer,
+        &session,
+        "sendSessionMessage",
+        StatusCode::CREATED,
+        command,
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -91,6 +111,7 @@ async fn send_from_session(
     request_body = MarkSeen,
     responses(
         (status = 200, description = "The messages marked read", body = SeenData),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
         (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
         (status = "5XX", description = "Server error, or WhatsApp refused the receipts", body = ErrorBody),
     ),
@@ -100,10 +121,122 @@ async fn send_from_session(
 async fn seen(
     State(state): State<SharedState>,
     Authorized(caller, _): Authorized<required::MessagesWrite>,
+    prefer: Prefer,
     Path(session): Path<String>,
     Json(body): Json<MarkSeen>,
-) -> Result<Json<SeenData>, ApiError> {
-    Ok(Json(messages::seen(&state, &caller, &session, body).await?.into()))
+) -> Result<Response, ApiError> {
+    let command = messages::seen(&state, &caller, &session, body).await?;
+    commands::respond(&state, prefer, &session, "markMessagesSeen", StatusCode::OK, command).await
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/messages/react", operation_id = "reactToMessage", tag = "Messages",
+    summary = "React to a message",
+    description = "Adds the session's reaction (one emoji) to a message of its history, or removes it with \
+        `\"reaction\": \"\"`. The other side gets `message.reaction`. 404 when the message is not in the chat's \
+        history. Required scope: `messages:write`.",
+    params(("session" = String, Path, description = "Session name", example = "my-session")),
+    request_body = React,
+    responses(
+        (status = 200, description = "The reaction as sent", body = ReactionData),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = "4XX", description = "Invalid input, authentication, permission, no such session or message, or not connected", body = ErrorBody),
+        (status = "5XX", description = "Server error, or WhatsApp refused the reaction", body = ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["messages:write"])))
+)]
+async fn react(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::MessagesWrite>,
+    prefer: Prefer,
+    Path(session): Path<String>,
+    Json(body): Json<React>,
+) -> Result<Response, ApiError> {
+    let command = actions::react(&state, &caller, &session, body).await?;
+    commands::respond(&state, prefer, &session, "reactToMessage", StatusCode::OK, command).await
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/messages/edit", operation_id = "editMessage", tag = "Messages",
+    summary = "Edit a message",
+    description = "Replaces the text of one of the session's own text messages, for everyone in the chat. The \
+        stored message gets the new text and a `message.edited` event is written. Required scope: `messages:write`.",
+    params(("session" = String, Path, description = "Session name", example = "my-session")),
+    request_body = EditMessage,
+    responses(
+        (status = 200, description = "The message with its new text", body = MessageData),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = "4XX", description = "Invalid input (or not an own text message), authentication, permission, no such session or message, or not connected", body = ErrorBody),
+        (status = "5XX", description = "Server error, or WhatsApp refused the edit", body = ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["messages:write"])))
+)]
+async fn edit(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::MessagesWrite>,
+    prefer: Prefer,
+    Path(session): Path<String>,
+    Json(body): Json<EditMessage>,
+) -> Result<Response, ApiError> {
+    let command = actions::edit(&state, &caller, &session, body).await?;
+    commands::respond(&state, prefer, &session, "editMessage", StatusCode::OK, command).await
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/messages/delete", operation_id = "deleteMessage", tag = "Messages",
+    summary = "Delete a message for everyone",
+    description = "Deletes a message for everyone in the chat: one of the session's own, or anyone's in a group \
+        the session administers. The stored message becomes type `revoke` without text, and a `message.delete` \
+        event is written; the other side gets `message.revoked`. Required scope: `messages:write`.",
+    params(("session" = String, Path, description = "Session name", example = "my-session")),
+    request_body = DeleteMessage,
+    responses(
+        (status = 200, description = "The message as now stored", body = MessageData),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = "4XX", description = "Invalid input, authentication, permission, no such session or message, not connected, or not deletable", body = ErrorBody),
+        (status = "5XX", description = "Server error, or WhatsApp refused the deletion", body = ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["messages:write"])))
+)]
+async fn delete(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::MessagesWrite>,
+    prefer: Prefer,
+    Path(session): Path<String>,
+    Json(body): Json<DeleteMessage>,
+) -> Result<Response, ApiError> {
+    let command = actions::delete(&state, &caller, &session, body).await?;
+    commands::respond(&state, prefer, &session, "deleteMessage", StatusCode::OK, command).await
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/messages/typing", operation_id = "sendTyping", tag = "Messages",
+    summary = "Show typing",
+    description = "Shows `composing` (typing), `recording` (a voice note) or `paused` in a chat; the other side \
+        gets `presence.update`. Required scope: `messages:write`.",
+    params(("session" = String, Path, description = "Session name", example = "my-session")),
+    request_body = Typing,
+    responses(
+        (status = 204, description = "Shown"),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
+        (status = "5XX", description = "Server error, or WhatsApp refused it", body = ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["messages:write"])))
+)]
+async fn typing(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::MessagesWrite>,
+    prefer: Prefer,
+    Path(session): Path<String>,
+    Json(body): Json<Typing>,
+) -> Result<Response, ApiError> {
+    let command = actions::typing(&state, &caller, &session, body).await?;
+    commands::respond(&state, prefer, &session, "sendTyping", StatusCode::NO_CONTENT, command).await
 }
 
 #[utoipa::path(

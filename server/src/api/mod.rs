@@ -1,11 +1,14 @@
 //! The HTTP API: every route, its OpenAPI description, and the layers around them.
 
+mod contacts;
 mod docs;
 mod events;
 mod keys;
 mod messages;
 mod ops;
 mod pairing;
+mod presence;
+mod profile;
 mod sessions;
 mod webhooks;
 
@@ -40,7 +43,10 @@ use crate::{auth, http, idempotency};
     tags(
         (name = "Sessions", description = "WhatsApp sessions: one linked number each, with its status and lifecycle."),
         (name = "Pairing", description = "Link a session to a WhatsApp account by QR code or pair code."),
-        (name = "Messages", description = "Send messages and read a chat's history."),
+        (name = "Messages", description = "Send messages, react to, edit and delete them, show typing, and read a chat's history."),
+        (name = "Presence", description = "Set the account's presence and follow contacts' presence."),
+        (name = "Contacts", description = "Block and unblock contacts."),
+        (name = "Profile", description = "The account's own profile."),
         (name = "Webhooks", description = "Signed, retried event delivery to your URLs, the delivery log, and the live event stream."),
         (name = "Keys", description = "API keys of the account: scoped, optionally limited to sessions, shown once."),
         (name = "Admin", description = "Self-hosted administration with the master key."),
@@ -100,12 +106,46 @@ impl Modify for IdempotencyHeader {
     }
 }
 
+/// Documents the optional `Prefer: respond-async` header on every operation that can answer 202
+/// (those that talk to WhatsApp; see [`crate::commands`]).
+struct PreferHeader;
+
+impl Modify for PreferHeader {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        let operations = openapi
+            .paths
+            .paths
+            .values_mut()
+            .flat_map(|item| [item.post.as_mut(), item.put.as_mut()])
+            .flatten();
+        for operation in operations {
+            if !operation.responses.responses.contains_key("202") {
+                continue;
+            }
+            let parameter = ParameterBuilder::new()
+                .name("Prefer")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "`respond-async` answers 202 with `requestId` and `correlationId` once the request is checked; \
+                     the outcome arrives as a `command.result` event with the same `correlationId`.",
+                ))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build();
+            operation.parameters.get_or_insert_with(Vec::new).push(parameter.into());
+        }
+    }
+}
+
 /// Every documented route; with a state, each group gets its authentication layer.
 fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
     let mut api = keys::account_routes()
         .merge(sessions::routes())
         .merge(pairing::routes())
         .merge(messages::routes())
+        .merge(presence::routes())
+        .merge(contacts::routes())
+        .merge(profile::routes())
         .merge(webhooks::routes())
         .merge(events::routes());
     let mut admin = keys::admin_routes();
@@ -128,6 +168,7 @@ fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
 fn split(routes: OpenApiRouter<SharedState>) -> (Router<SharedState>, OpenApiDocument) {
     let (router, mut spec) = routes.split_for_parts();
     IdempotencyHeader.modify(&mut spec);
+    PreferHeader.modify(&mut spec);
     (router, spec)
 }
 

@@ -3,7 +3,9 @@
 //! restarts the client after transient failures, and is the only one that stops it (always with
 //! a flush, never an abort).
 
+mod actions;
 mod inbound;
+mod mapping;
 mod observe;
 mod send;
 mod supervisor;
@@ -16,6 +18,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use whatsapp_rust::Client;
 
+pub use actions::{Blocked, ChatState};
 pub use send::OutgoingText;
 
 use crate::sessions::status::{State, Status};

@@ -86,7 +86,10 @@ impl Engine {
             .map_err(|e| EngineError::Upstream(format!("WhatsApp did not take the read receipts: {e}")))
     }
 
-    fn require_connected(&self, session: &str) -> Result<std::sync::Arc<whatsapp_rust::Client>, EngineError> {
+    pub(super) fn require_connected(
+        &self,
+        session: &str,
+    ) -> Result<std::sync::Arc<whatsapp_rust::Client>, EngineError> {
         self.connected_client(session).ok_or_else(|| {
             EngineError::Conflict(format!(
                 "session `{session}` is not connected: start it and wait for status CONNECTED"

@@ -9,6 +9,7 @@ use whatsapp_rust::Client;
 use whatsapp_rust::prelude::{Bot, BotHandle, Event, TokioRuntime};
 use whatsapp_rust::store::traits::Backend;
 
+use super::mapping::RingingCalls;
 use super::observe::{ConnectFailure, Enqueue, Observed};
 use super::{Command, CurrentQr, Shared, Slot, inbound};
 use crate::events::{EventType, NewEvent};
@@ -61,6 +62,8 @@ pub(super) struct Supervisor {
     commands: mpsc::Receiver<Command>,
     /// Set by `PairSuccess`, so the next `Connected` announces `session.connected`.
     just_paired: bool,
+    /// The calls ringing now, so one that ends unanswered is announced as missed.
+    calls: RingingCalls,
 }
 
 impl Supervisor {
@@ -81,6 +84,7 @@ impl Supervisor {
             history_sync: config.history_sync,
             commands,
             just_paired: false,
+            calls: RingingCalls::default(),
         }
     }
 
@@ -299,7 +303,7 @@ impl Supervisor {
 
     /// Carries out a command while the client runs; always stops it with its flush.
     async fn obey_running(
-        &self,
+        &mut self,
         command: Command,
         handle: BotHandle,
         client: &Arc<Client>,
@@ -330,17 +334,17 @@ impl Supervisor {
         }
     }
 
-    /// Records the messages and receipts still queued (status changes are superseded by the
-    /// command's own outcome).
-    async fn drain(&self, events: &mut mpsc::UnboundedReceiver<Arc<Event>>) {
+    /// Records the messages, receipts and other reports still queued (status changes are
+    /// superseded by the command's own outcome).
+    async fn drain(&mut self, events: &mut mpsc::UnboundedReceiver<Arc<Event>>) {
         while let Ok(event) = events.try_recv() {
-            self.record_messages(&event).await;
+            self.record_inbound(&event).await;
         }
     }
 
-    async fn record_messages(&self, event: &Event) {
-        if let Err(error) = inbound::record(self.db(), &self.name, event).await {
-            tracing::error!(session = %self.name, error = format!("{error:#}"), "cannot store a message event");
+    async fn record_inbound(&mut self, event: &Event) {
+        if let Err(error) = inbound::record(&self.shared.db, &self.name, event, &mut self.calls).await {
+            tracing::error!(session = %self.name, error = format!("{error:#}"), "cannot store what the client reported");
         }
     }
 
@@ -464,8 +468,7 @@ impl Supervisor {
             Event::ClientOutdated(_) => {
                 return Some(Outcome::Failed("WhatsApp says this client version is outdated".into()));
             }
-            Event::Messages(_) | Event::Receipt(_) => self.record_messages(event).await,
-            _ => {}
+            _ => self.record_inbound(event).await,
         }
         None
     }

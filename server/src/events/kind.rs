@@ -33,11 +33,11 @@ event_types! {
     MessageReceived => "message.received", "A message arrived.";
     MessageSent => "message.sent", "The session sent a message (through the API or from another of the account's devices).";
     MessageAck => "message.ack", "A delivery, read or played receipt, or a delivery failure.";
-    MessageRevoked => "message.revoked", "A sender deleted a message for everyone.";
+    MessageRevoked => "message.revoked", "Someone else deleted their message for everyone (`revokedId` names it).";
     MessageReaction => "message.reaction", "A reaction was added or removed.";
-    MessageEdited => "message.edited", "A sender edited a message.";
-    MessageUpdate => "message.update", "A message changed in a way no other type covers.";
-    MessageDelete => "message.delete", "A message was deleted for everyone (from this account's devices).";
+    MessageEdited => "message.edited", "A message was edited (by its sender, or by this account through the API or another device).";
+    MessageUpdate => "message.update", "A message changed in a way no other type covers (for example starred on another device).";
+    MessageDelete => "message.delete", "This account deleted a message: for everyone (through the API or another device), or for itself only on another device (`forEveryone: false`).";
     MessageVote => "message.vote", "A poll vote.";
     SessionStatus => "session.status", "A session's status or status reason changed.";
     SessionQr => "session.qr", "A new pairing QR code is available.";
@@ -50,7 +50,7 @@ event_types! {
     CallMissed => "call.missed", "An incoming call was not answered.";
     CallAccepted => "call.accepted", "An incoming call was accepted.";
     CallRejected => "call.rejected", "An incoming call was rejected.";
-    ContactUpdate => "contact.update", "A contact's name or picture changed.";
+    ContactUpdate => "contact.update", "A contact's profile changed: push name, picture, about text, phone number, or the name saved for them.";
     ChatArchive => "chat.archive", "A chat was archived or unarchived.";
     ChatMute => "chat.mute", "A chat was muted or unmuted.";
     ChatRead => "chat.read", "A chat was marked read or unread.";

@@ -45,6 +45,24 @@ pub fn jid_ref(jid: &str) -> Value {
     }
 }
 
+/// The JIDRef of a person from the JIDs WhatsApp gave: `jid` (phone-number or LID form) and,
+/// when known, `alt` (the other form), so both `phoneNumber` and `lid` are filled when possible;
+/// `mode` says which form WhatsApp addressed them by.
+pub fn person(jid: &Jid, alt: Option<&Jid>) -> Value {
+    let (pn, lid, mode) = match alt {
+        Some(alt) if jid.is_lid() && alt.is_pn() => (Some(alt), Some(jid), "lid"),
+        Some(alt) if jid.is_pn() && alt.is_lid() => (Some(jid), Some(alt), "pn"),
+        _ if jid.is_lid() => (None, Some(jid), "lid"),
+        _ if jid.is_pn() => (Some(jid), None, "pn"),
+        _ => return jid_ref(&jid.to_non_ad_string()),
+    };
+    json!({
+        "phoneNumber": pn.map(|j| format!("+{}", j.user)),
+        "lid": lid.map(Jid::to_non_ad_string),
+        "mode": mode,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +100,25 @@ mod tests {
             json!({"phoneNumber": null, "lid": "99@lid", "mode": "lid"})
         );
         assert_eq!(jid_ref("1-2@g.us"), json!({"id": "1-2@g.us"}));
+    }
+
+    #[test]
+    fn a_person_has_both_forms_when_whatsapp_gave_both() {
+        let pn: Jid = "5511999999999:3@s.whatsapp.net".parse().expect("pn");
+        let lid: Jid = "77@lid".parse().expect("lid");
+        assert_eq!(
+            person(&lid, Some(&pn)),
+            json!({"phoneNumber": "+5511999999999", "lid": "77@lid", "mode": "lid"})
+        );
+        assert_eq!(
+            person(&pn, Some(&lid)),
+            json!({"phoneNumber": "+5511999999999", "lid": "77@lid", "mode": "pn"})
+        );
+        assert_eq!(
+            person(&pn, None),
+            json!({"phoneNumber": "+5511999999999", "lid": null, "mode": "pn"})
+        );
+        let group: Jid = "1-2@g.us".parse().expect("group");
+        assert_eq!(person(&group, None), json!({"id": "1-2@g.us"}));
     }
 }

@@ -1,5 +1,6 @@
 //! Messages: sending through a session and reading a chat's history.
 
+pub mod actions;
 pub mod jid;
 mod status;
 
@@ -13,7 +14,7 @@ use crate::auth::Caller;
 use crate::engine::OutgoingText;
 use crate::envelope::{Page, PageRequest};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, SharedState};
 use crate::store::messages::{self as store, MessageRecord};
 
 /// Longest text message accepted, in characters (WhatsApp's own limit).
@@ -183,9 +184,14 @@ impl From<MessageRecord> for Message {
     }
 }
 
-/// Sends `request` from `session` and returns the stored message (status `sent` once WhatsApp's
-/// server has it).
-pub async fn send(state: &AppState, caller: &Caller, session: &str, request: SendMessage) -> Result<Message, ApiError> {
+/// Checks `request` and returns the command that sends it from `session` and answers with the
+/// stored message (status `sent` once WhatsApp's server has it).
+pub async fn send(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    request: SendMessage,
+) -> Result<actions::Command<Message>, ApiError> {
     let MessageType::Text = request.kind;
     let chat = jid::parse_chat(&request.chat_id)?;
     let text = request
@@ -222,11 +228,20 @@ pub async fn send(state: &AppState, caller: &Caller, session: &str, request: Sen
         mentions: request.mentions,
         forwarded: request.is_forwarded,
     };
-    Ok(state.engine.send_text(session, outgoing).await?.into())
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        Ok(state.engine.send_text(&session, outgoing).await?.into())
+    }))
 }
 
-/// Marks received messages as read, sending read receipts to their senders.
-pub async fn seen(state: &AppState, caller: &Caller, session: &str, request: MarkSeen) -> Result<Seen, ApiError> {
+/// Checks `request` and returns the command that marks received messages as read, sending read
+/// receipts to their senders.
+pub async fn seen(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    request: MarkSeen,
+) -> Result<actions::Command<Seen>, ApiError> {
     let chat = jid::parse_chat(&request.chat_id)?;
     if request.message_ids.is_empty() || request.message_ids.len() > MAX_MENTIONS {
         return Err(ApiError::BadRequest(format!(
@@ -235,14 +250,17 @@ pub async fn seen(state: &AppState, caller: &Caller, session: &str, request: Mar
     }
     let participant = request.participant.as_deref().map(jid::parse_chat).transpose()?;
     crate::sessions::find(state, caller, session).await?;
-    state
-        .engine
-        .mark_read(session, &chat, participant.as_ref(), &request.message_ids)
-        .await?;
-    Ok(Seen {
-        chat_id: request.chat_id,
-        message_ids: request.message_ids,
-    })
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        state
+            .engine
+            .mark_read(&session, &chat, participant.as_ref(), &request.message_ids)
+            .await?;
+        Ok(Seen {
+            chat_id: request.chat_id,
+            message_ids: request.message_ids,
+        })
+    }))
 }
 
 /// One page of a chat's messages, newest first.

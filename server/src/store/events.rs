@@ -22,6 +22,18 @@ pub async fn append(conn: &mut AnyConnection, session: &str, event: &NewEvent) -
     Ok(id)
 }
 
+/// Writes `events` for `session` in one transaction of their own (events that reflect no stored
+/// state, such as presence or calls).
+pub async fn write(db: &Db, session: &str, events: &[NewEvent]) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await.context("begin")?;
+    for event in events {
+        append(&mut tx, session, event).await?;
+    }
+    tx.commit().await.context("commit")?;
+    db.events_written();
+    Ok(())
+}
+
 /// Up to `limit` events after `after` (by id), for a stream that resumes.
 pub async fn after(db: &Db, after: &str, limit: i64) -> anyhow::Result<Vec<Envelope>> {
     let rows =

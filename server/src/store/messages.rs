@@ -148,6 +148,38 @@ pub async fn advance(
     Ok(changed)
 }
 
+/// Rewrites stored message `id` after an edit (new `text`) or a revoke (`kind` `revoke`, no
+/// text), writing `events` in the same transaction; the events are written even when the
+/// message is not stored (it predates the session). Returns whether a message changed.
+pub async fn rewrite(
+    db: &Db,
+    session: &str,
+    id: &str,
+    kind: Option<&str>,
+    text: Option<&str>,
+    events: &[NewEvent],
+) -> anyhow::Result<bool> {
+    let mut tx = db.pool.begin().await.context("begin")?;
+    let changed = sqlx::query(
+        "UPDATE messages SET type = COALESCE($1, type), text = $2, updated_at = $3 WHERE session = $4 AND id = $5",
+    )
+    .bind(kind)
+    .bind(text)
+    .bind(now_ms())
+    .bind(session)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        > 0;
+    for event in events {
+        super::events::append(&mut tx, session, event).await?;
+    }
+    tx.commit().await.context("commit")?;
+    db.events_written();
+    Ok(changed)
+}
+
 /// Up to `limit` messages of one chat, newest first, older than `before` (a `seq`) when given.
 pub async fn history(
     db: &Db,

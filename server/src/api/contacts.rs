@@ -1,0 +1,116 @@
+//! Blocking contacts: `POST /api/sessions/{session}/contacts/{contactId}/block|unblock` and
+//! `GET /api/sessions/{session}/blocklist`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use axum::response::Response;
+
+use crate::auth::{Authorized, required};
+use crate::commands::{self, AcceptedData, Prefer};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Json, Path};
+use crate::messages::actions::{self, Blocklist};
+use crate::state::SharedState;
+
+/// The contact routes.
+pub fn routes() -> OpenApiRouter<SharedState> {
+    OpenApiRouter::new()
+        .routes(routes!(block))
+        .routes(routes!(unblock))
+        .routes(routes!(blocklist))
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/contacts/{contactId}/block", operation_id = "blockContact", tag = "Contacts",
+    summary = "Block a contact",
+    description = "Blocks a contact: they can no longer message or call the account. A `blocklist.update` event is \
+        written. Required scope: `contacts:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("contactId" = String, Path, description = "The contact's JID (URL-encoded)", example = "5511999999999@s.whatsapp.net"),
+    ),
+    responses(
+        (status = 204, description = "Blocked"),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
+        (status = "5XX", description = "Server error, or WhatsApp refused it", body = ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["contacts:manage"])))
+)]
+async fn block(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::ContactsManage>,
+    prefer: Prefer,
+    Path((session, contact)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let command = actions::set_blocked(&state, &caller, &session, &contact, true).await?;
+    commands::respond(
+        &state,
+        prefer,
+        &session,
+        "blockContact",
+        StatusCode::NO_CONTENT,
+        command,
+    )
+    .await
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/contacts/{contactId}/unblock", operation_id = "unblockContact", tag = "Contacts",
+    summary = "Unblock a contact",
+    description = "Unblocks a contact. A `blocklist.update` event is written. Required scope: `contacts:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("contactId" = String, Path, description = "The contact's JID (URL-encoded)", example = "5511999999999@s.whatsapp.net"),
+    ),
+    responses(
+        (status = 204, description = "Unblocked"),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
+        (status = "5XX", description = "Server error, or WhatsApp refused it", body = ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["contacts:manage"])))
+)]
+async fn unblock(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::ContactsManage>,
+    prefer: Prefer,
+    Path((session, contact)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let command = actions::set_blocked(&state, &caller, &session, &contact, false).await?;
+    commands::respond(
+        &state,
+        prefer,
+        &session,
+        "unblockContact",
+        StatusCode::NO_CONTENT,
+        command,
+    )
+    .await
+}
+
+#[utoipa::path(
+    get, path = "/api/sessions/{session}/blocklist", operation_id = "getBlocklist", tag = "Contacts",
+    summary = "List blocked contacts",
+    description = "The contacts the account has blocked, as WhatsApp reports them now. Required scope: `contacts:read`.",
+    params(("session" = String, Path, description = "Session name", example = "my-session")),
+    responses(
+        (status = 200, description = "Every blocked contact", body = Blocklist),
+        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
+        (status = "5XX", description = "Server error, or WhatsApp refused it", body = ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["contacts:read"])))
+)]
+async fn blocklist(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::ContactsRead>,
+    Path(session): Path<String>,
+) -> Result<Json<Blocklist>, ApiError> {
+    Ok(Json(actions::blocklist(&state, &caller, &session).await?))
+}

@@ -1,0 +1,82 @@
+//! What a whatsapp-rust event means for Titan: the message rows it changes and the events it
+//! writes. The mapping is pure (library event in, [`Effect`]s out), so every event type is
+//! unit-tested from constructed library events, including those the emulator cannot produce.
+
+mod app_state;
+mod calls;
+mod groups;
+mod messages;
+mod people;
+
+use serde_json::Value;
+use whatsapp_rust::prelude::Event;
+use whatsapp_rust::wacore_binary::jid::JidExt as _;
+
+pub(super) use self::calls::RingingCalls;
+use crate::events::NewEvent;
+use crate::messages::MessageStatus;
+use crate::store::messages::MessageRecord;
+
+/// One change an event asks for; each is stored in one transaction with its events.
+#[derive(Debug)]
+pub(super) enum Effect {
+    /// A new message for the history (a redelivery writes nothing), with its events.
+    Store(MessageRecord, Vec<NewEvent>),
+    /// Stored message `id` was edited: its text becomes `text`.
+    Edit {
+        id: String,
+        text: Option<String>,
+        event: NewEvent,
+    },
+    /// Stored message `id` was deleted for everyone.
+    Revoke { id: String, event: NewEvent },
+    /// The session's own messages `ids` moved forward to `status` (a receipt).
+    Ack {
+        ids: Vec<String>,
+        status: MessageStatus,
+        event: NewEvent,
+    },
+    /// An event with no stored state of its own.
+    Event(NewEvent),
+}
+
+/// What `event` changes. `calls` remembers the calls ringing on this session, so an unanswered
+/// end becomes `call.missed`.
+pub(super) fn map(event: &Event, calls: &mut RingingCalls) -> Vec<Effect> {
+    match event {
+        Event::Messages(batch) => batch.iter().filter_map(messages::inbound).collect(),
+        Event::UndecryptableMessage(message) => vec![messages::undecryptable(message)],
+        Event::Receipt(receipt) => messages::receipt(receipt).into_iter().collect(),
+        Event::Presence(update) => vec![people::presence(update)],
+        Event::ChatPresence(update) => vec![people::typing(update)],
+        Event::PictureUpdate(update) if update.jid.is_group() => vec![groups::picture(update)],
+        Event::GroupUpdate(update) => groups::update(update).into_iter().collect(),
+        Event::IncomingCall(call) => calls.incoming(call).into_iter().collect(),
+        Event::MissedCall(call) => vec![calls.missed(call)],
+        Event::HistorySync(sync) => vec![app_state::history(sync)],
+        Event::NewsletterLiveUpdate(update) => vec![app_state::newsletter(update)],
+        other => people::contact(other)
+            .or_else(|| app_state::chat(other))
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Inserts `value` under `key` into a JSON object payload.
+fn with(mut payload: Value, key: &str, value: impl Into<Value>) -> Value {
+    if let Some(object) = payload.as_object_mut() {
+        object.insert(key.to_owned(), value.into());
+    }
+    payload
+}
+
+/// `base` with the fields of `extra` added (or replaced).
+fn merge(base: Value, extra: Value) -> Value {
+    match extra {
+        Value::Object(fields) => fields.into_iter().fold(base, |payload, (k, v)| with(payload, &k, v)),
+        _ => base,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,364 @@
+//! Message actions (react, edit, delete, typing) and presence: request bodies, their checks, and
+//! the calls into the engine.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use whatsapp_rust::wacore_binary::jid::JidExt as _;
+
+use super::{MAX_TEXT_CHARS, Message, jid};
+use crate::auth::Caller;
+use crate::engine::ChatState;
+use crate::error::ApiError;
+use crate::state::{AppState, SharedState};
+
+/// A checked action, ready to run now or in the background (see [`crate::commands`]).
+pub type Command<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'static>>;
+use crate::store::messages::{self as store, MessageRecord};
+
+/// A reaction to a message.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"chatId": "5511999999999@s.whatsapp.net", "messageId": "3EB0C767D1826A1B2C3D", "reaction": "👍"}))]
+pub struct React {
+    /// The chat the message is in.
+    pub chat_id: String,
+    /// The message to react to (from this session's history).
+    pub message_id: String,
+    /// One emoji; an empty string removes the session's reaction.
+    pub reaction: String,
+}
+
+/// A reaction as sent.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Reaction {
+    /// The chat.
+    pub chat_id: String,
+    /// The message reacted to.
+    pub message_id: String,
+    /// The emoji ("" when removed).
+    pub reaction: String,
+}
+
+crate::envelopes!(Reaction => ReactionData);
+
+/// New text for one of the session's own messages.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"chatId": "5511999999999@s.whatsapp.net", "messageId": "3EB0C767D1826A1B2C3D", "text": "Hello, updated!"}))]
+pub struct EditMessage {
+    /// The chat the message is in.
+    pub chat_id: String,
+    /// The session's own text message to edit.
+    pub message_id: String,
+    /// The new text: 1 to 65,536 characters.
+    pub text: String,
+}
+
+/// A message to delete.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"chatId": "5511999999999@s.whatsapp.net", "messageId": "3EB0C767D1826A1B2C3D", "forEveryone": true}))]
+pub struct DeleteMessage {
+    /// The chat the message is in.
+    pub chat_id: String,
+    /// The message: the session's own, or (in a group the session administers) anyone's.
+    pub message_id: String,
+    /// Delete it for everyone in the chat. Only `true` is supported for now.
+    #[serde(default = "yes")]
+    pub for_everyone: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What the session shows a chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TypingState {
+    /// Typing.
+    Composing,
+    /// Recording a voice note.
+    Recording,
+    /// Stopped typing or recording.
+    Paused,
+}
+
+/// A typing indicator to show.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"chatId": "5511999999999@s.whatsapp.net", "state": "composing"}))]
+pub struct Typing {
+    /// The chat to show it in.
+    pub chat_id: String,
+    /// `composing`, `recording` or `paused`.
+    pub state: TypingState,
+}
+
+/// Whether the account shows as online.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PresenceState {
+    /// Online.
+    Available,
+    /// Offline.
+    Unavailable,
+}
+
+/// The account's presence to set.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"presence": "available"}))]
+pub struct SetPresence {
+    /// `available` (online) or `unavailable` (offline).
+    pub presence: PresenceState,
+}
+
+/// A contact whose presence to follow.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"chatId": "5511999999999@s.whatsapp.net"}))]
+pub struct SubscribePresence {
+    /// The contact: `<phone digits>@s.whatsapp.net` or `<lid>@lid`.
+    pub chat_id: String,
+}
+
+/// A new value for a profile field.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"value": "Acme Support"}))]
+pub struct ProfileValue {
+    /// The new value.
+    pub value: String,
+}
+
+/// Longest push name WhatsApp accepts, in characters.
+const MAX_PUSH_NAME_CHARS: usize = 25;
+
+/// A blocked contact.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockedContact {
+    /// The contact's JID as WhatsApp lists it (usually the LID).
+    pub id: String,
+    /// The phone number (`+<digits>`), when the account knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    /// The LID, when the account knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lid: Option<String>,
+    /// When it was blocked (Unix seconds), when WhatsApp says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_at: Option<u64>,
+}
+
+/// The contacts a session's account has blocked.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Blocklist {
+    /// Every blocked contact.
+    pub data: Vec<BlockedContact>,
+}
+
+/// The stored message `id` in `chat_id`, or a 404 that says where to look.
+async fn target(state: &AppState, session: &str, chat_id: &str, id: &str) -> Result<MessageRecord, ApiError> {
+    store::get(&state.db, session, id)
+        .await?
+        .filter(|m| m.chat_id == chat_id)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "message `{id}` is not in this session's history of chat `{chat_id}`"
+            ))
+        })
+}
+
+/// Checks `request`; the command reacts to a message of the session's history.
+pub async fn react(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    request: React,
+) -> Result<Command<Reaction>, ApiError> {
+    let chat = jid::parse_chat(&request.chat_id)?;
+    if request.reaction.chars().count() > 16 {
+        return Err(ApiError::BadRequest(
+            "reaction must be one emoji, or \"\" to remove the reaction".into(),
+        ));
+    }
+    crate::sessions::find(state, caller, session).await?;
+    let message = target(state, session, &request.chat_id, &request.message_id).await?;
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        state.engine.react(&session, &chat, &message, &request.reaction).await?;
+        Ok(Reaction {
+            chat_id: request.chat_id,
+            message_id: request.message_id,
+            reaction: request.reaction,
+        })
+    }))
+}
+
+/// Checks `request`; the command edits one of the session's own text messages.
+pub async fn edit(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    request: EditMessage,
+) -> Result<Command<Message>, ApiError> {
+    let chat = jid::parse_chat(&request.chat_id)?;
+    if request.text.trim().is_empty() || request.text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "text must be 1 to {MAX_TEXT_CHARS} characters"
+        )));
+    }
+    crate::sessions::find(state, caller, session).await?;
+    let message = target(state, session, &request.chat_id, &request.message_id).await?;
+    if !message.from_me || message.kind != "text" {
+        return Err(ApiError::BadRequest(format!(
+            "message `{}` cannot be edited: only the session's own text messages can",
+            message.id
+        )));
+    }
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        Ok(state.engine.edit(&session, &chat, message, &request.text).await?.into())
+    }))
+}
+
+/// Checks `request`; the command deletes a message for everyone.
+pub async fn delete(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    request: DeleteMessage,
+) -> Result<Command<Message>, ApiError> {
+    let chat = jid::parse_chat(&request.chat_id)?;
+    if !request.for_everyone {
+        return Err(ApiError::BadRequest(
+            "forEveryone: false (deleting for this account only) is not supported yet; pass true".into(),
+        ));
+    }
+    crate::sessions::find(state, caller, session).await?;
+    let message = target(state, session, &request.chat_id, &request.message_id).await?;
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        Ok(state.engine.revoke(&session, &chat, message).await?.into())
+    }))
+}
+
+/// Checks `request`; the command shows typing, recording or paused in a chat.
+pub async fn typing(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    request: Typing,
+) -> Result<Command<()>, ApiError> {
+    let chat = jid::parse_chat(&request.chat_id)?;
+    crate::sessions::find(state, caller, session).await?;
+    let chat_state = match request.state {
+        TypingState::Composing => ChatState::Composing,
+        TypingState::Recording => ChatState::Recording,
+        TypingState::Paused => ChatState::Paused,
+    };
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        Ok(state.engine.chat_state(&session, &chat, chat_state).await?)
+    }))
+}
+
+/// Checks `request`; the command sets the account's presence.
+pub async fn set_presence(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    request: SetPresence,
+) -> Result<Command<()>, ApiError> {
+    crate::sessions::find(state, caller, session).await?;
+    let available = request.presence == PresenceState::Available;
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        Ok(state.engine.set_presence(&session, available).await?)
+    }))
+}
+
+/// Checks `request`; the command sets the account's push name.
+pub async fn set_push_name(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    request: ProfileValue,
+) -> Result<Command<()>, ApiError> {
+    let name = request.value.trim().to_owned();
+    if name.is_empty() || name.chars().count() > MAX_PUSH_NAME_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "value must be 1 to {MAX_PUSH_NAME_CHARS} characters"
+        )));
+    }
+    crate::sessions::find(state, caller, session).await?;
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        Ok(state.engine.set_push_name(&session, &name).await?)
+    }))
+}
+
+/// The contact a person-only request names: a user or LID JID, not a group.
+fn contact(chat_id: &str) -> Result<whatsapp_rust::Jid, ApiError> {
+    let jid = jid::parse_chat(chat_id)?;
+    if jid.is_group() {
+        return Err(ApiError::BadRequest(format!(
+            "`{chat_id}` is a group: use a contact's `<phone digits>@s.whatsapp.net` or `<lid>@lid`"
+        )));
+    }
+    Ok(jid)
+}
+
+/// Checks `chat_id`; the command follows the contact's presence.
+pub async fn subscribe_presence(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    chat_id: &str,
+) -> Result<Command<()>, ApiError> {
+    let jid = contact(chat_id)?;
+    crate::sessions::find(state, caller, session).await?;
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        Ok(state.engine.subscribe_presence(&session, &jid).await?)
+    }))
+}
+
+/// Checks `contact_id`; the command blocks or unblocks the contact.
+pub async fn set_blocked(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    contact_id: &str,
+    blocked: bool,
+) -> Result<Command<()>, ApiError> {
+    let jid = contact(contact_id)?;
+    crate::sessions::find(state, caller, session).await?;
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        Ok(state.engine.set_blocked(&session, &jid, blocked).await?)
+    }))
+}
+
+/// The account's blocklist.
+pub async fn blocklist(state: &AppState, caller: &Caller, session: &str) -> Result<Blocklist, ApiError> {
+    crate::sessions::find(state, caller, session).await?;
+    let entries = state.engine.blocklist(session).await?;
+    Ok(Blocklist {
+        data: entries
+            .into_iter()
+            .map(|b| BlockedContact {
+                id: b.id,
+                phone_number: b.phone_number,
+                lid: b.lid,
+                blocked_at: b.at,
+            })
+            .collect(),
+    })
+}

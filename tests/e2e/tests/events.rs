@@ -1,0 +1,281 @@
+//! Event types produced for real: two sessions on whatsapp-rust, talking through the emulator,
+//! react to, edit and delete messages, show typing and presence, and block each other; a
+//! webhook receiver gets each documented event with its payload, and the histories follow.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use serde_json::Value;
+use titan_client::types::{self, MessageType, PresenceState, SendMessage, TypingState};
+use titan_e2e::harness::{Harness, STEP, status_of};
+use titan_e2e::receiver::Receiver;
+
+titan_e2e::on_both_databases!(message_actions_presence_and_blocking_reach_the_receiver);
+
+const ALICE: &str = "15550003001";
+const BOB: &str = "15550003002";
+
+fn jid(phone: &str) -> String {
+    format!("{phone}@s.whatsapp.net")
+}
+
+/// The envelopes of `event` on `session` whose payload passes `matches`.
+fn find<'a>(envelopes: &'a [Value], event: &str, session: &str, matches: impl Fn(&Value) -> bool) -> Vec<&'a Value> {
+    envelopes
+        .iter()
+        .filter(|e| e["event"] == event && e["session"] == session && matches(&e["payload"]))
+        .collect()
+}
+
+/// Waits until the receiver has an `event` on `session` whose payload passes `matches`, and
+/// returns that payload.
+async fn expect(receiver: &Receiver, event: &str, session: &str, matches: impl Fn(&Value) -> bool) -> Value {
+    let what = format!("{event} on {session}");
+    let all = receiver
+        .wait_until(&what, STEP, |e| !find(e, event, session, &matches).is_empty())
+        .await;
+    find(&all, event, session, &matches)[0]["payload"].clone()
+}
+
+async fn history(harness: &Harness, session: &str, chat: &str) -> Vec<types::Message> {
+    harness
+        .client
+        .list_chat_messages()
+        .session(session)
+        .chat_id(chat)
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .data
+}
+
+async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harness) {
+    let receiver = Receiver::start().await;
+    harness
+        .client
+        .create_webhook()
+        .body(types::CreateWebhook::builder().url(&receiver.url))
+        .send()
+        .await
+        .unwrap();
+    harness.link_by_qr("alice", ALICE).await;
+    harness.link_by_code("bob", BOB).await;
+    let client = &harness.client;
+
+    let sent = client
+        .send_session_message()
+        .session("alice")
+        .body(
+            SendMessage::builder()
+                .chat_id(jid(BOB))
+                .type_(MessageType::Text)
+                .text("first draft".to_owned()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .data;
+    expect(&receiver, "message.received", "bob", |p| p["id"] == sent.id.as_str()).await;
+
+    // Bob reacts: alice gets message.reaction naming her message, and the reaction as a message.
+    let reaction = client
+        .react_to_message()
+        .session("bob")
+        .body(
+            types::React::builder()
+                .chat_id(jid(ALICE))
+                .message_id(sent.id.clone())
+                .reaction("👍"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .data;
+    assert_eq!(reaction.reaction, "👍");
+    let reacted = expect(&receiver, "message.reaction", "alice", |p| {
+        p["reactionTo"] == sent.id.as_str()
+    })
+    .await;
+    assert_eq!(reacted["reaction"], "👍");
+    assert_eq!(reacted["type"], "reaction");
+    assert_eq!(reacted["from"]["phoneNumber"], format!("+{BOB}"));
+    assert_eq!(reacted["fromMe"], false);
+
+    // Alice edits: bob gets message.edited with the new text, and his history shows it.
+    let edited = client
+        .edit_message()
+        .session("alice")
+        .body(
+            types::EditMessage::builder()
+                .chat_id(jid(BOB))
+                .message_id(sent.id.clone())
+                .text("final text"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .data;
+    assert_eq!(edited.text.as_deref(), Some("final text"));
+    let edit = expect(&receiver, "message.edited", "bob", |p| p["id"] == sent.id.as_str()).await;
+    assert_eq!(
+        (edit["text"].as_str(), edit["edited"].as_bool()),
+        (Some("final text"), Some(true))
+    );
+    assert_eq!(edit["type"], "edited");
+    assert_eq!(edit["fromMe"], false);
+    let own = expect(&receiver, "message.edited", "alice", |p| p["id"] == sent.id.as_str()).await;
+    assert_eq!(own["fromMe"], true);
+    let bobs = history(&harness, "bob", &jid(ALICE)).await;
+    let stored = bobs.iter().find(|m| m.id == sent.id).unwrap();
+    assert_eq!(stored.text.as_deref(), Some("final text"));
+
+    // Only the session's own text messages can be edited; a message not in the chat is a 404.
+    let not_own = client
+        .edit_message()
+        .session("bob")
+        .body(
+            types::EditMessage::builder()
+                .chat_id(jid(ALICE))
+                .message_id(sent.id.clone())
+                .text("not mine"),
+        )
+        .send()
+        .await;
+    assert_eq!(status_of(not_own), 400);
+    let unknown = client
+        .delete_message()
+        .session("alice")
+        .body(
+            types::DeleteMessage::builder()
+                .chat_id(jid(BOB))
+                .message_id("NOT-A-MESSAGE")
+                .for_everyone(true),
+        )
+        .send()
+        .await;
+    assert_eq!(status_of(unknown), 404);
+
+    // Typing and recording: bob sees alice's chat state as presence.update.
+    for state in [TypingState::Composing, TypingState::Recording, TypingState::Paused] {
+        client
+            .send_typing()
+            .session("alice")
+            .body(types::Typing::builder().chat_id(jid(BOB)).state(state))
+            .send()
+            .await
+            .unwrap();
+    }
+    let typing = expect(&receiver, "presence.update", "bob", |p| {
+        p["state"] == "composing" && p["media"].is_null()
+    })
+    .await;
+    assert_eq!(typing["sender"]["phoneNumber"], format!("+{ALICE}"));
+    expect(&receiver, "presence.update", "bob", |p| p["media"] == "audio").await;
+    expect(&receiver, "presence.update", "bob", |p| p["state"] == "paused").await;
+
+    // Presence: WhatsApp needs a display name first; then bob follows alice, who goes online
+    // then offline.
+    let nameless = client
+        .set_presence()
+        .session("alice")
+        .body(types::SetPresence::builder().presence(PresenceState::Available))
+        .send()
+        .await;
+    assert_eq!(status_of(nameless), 409);
+    client
+        .set_profile_name()
+        .session("alice")
+        .body(types::ProfileValue::builder().value("Alice"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .subscribe_presence()
+        .session("bob")
+        .chat_id(jid(ALICE))
+        .send()
+        .await
+        .unwrap();
+    for presence in [PresenceState::Available, PresenceState::Unavailable] {
+        client
+            .set_presence()
+            .session("alice")
+            .body(types::SetPresence::builder().presence(presence))
+            .send()
+            .await
+            .unwrap();
+    }
+    let online = expect(&receiver, "presence.update", "bob", |p| p["state"] == "available").await;
+    assert_eq!(online["from"]["phoneNumber"], format!("+{ALICE}"));
+    expect(&receiver, "presence.update", "bob", |p| p["unavailable"] == true).await;
+
+    // Alice deletes her message for everyone: bob gets message.revoked, alice message.delete,
+    // and both histories keep it as a revoked message without text.
+    let deleted = client
+        .delete_message()
+        .session("alice")
+        .body(
+            types::DeleteMessage::builder()
+                .chat_id(jid(BOB))
+                .message_id(sent.id.clone())
+                .for_everyone(true),
+        )
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .data;
+    assert_eq!((deleted.type_.as_str(), deleted.text.as_deref()), ("revoke", None));
+    let revoked = expect(&receiver, "message.revoked", "bob", |p| {
+        p["revokedId"] == sent.id.as_str()
+    })
+    .await;
+    assert_eq!(revoked["from"]["phoneNumber"], format!("+{ALICE}"));
+    let mine = expect(&receiver, "message.delete", "alice", |p| p["id"] == sent.id.as_str()).await;
+    assert_eq!(mine["forEveryone"], true);
+    let bobs = history(&harness, "bob", &jid(ALICE)).await;
+    let stored = bobs.iter().find(|m| m.id == sent.id).unwrap();
+    assert_eq!((stored.type_.as_str(), stored.text.as_deref()), ("revoke", None));
+
+    // Blocking: blocklist.update is written, and the blocklist follows.
+    client
+        .block_contact()
+        .session("alice")
+        .contact_id(jid(BOB))
+        .send()
+        .await
+        .unwrap();
+    let blocked = expect(&receiver, "blocklist.update", "alice", |p| p["action"] == "block").await;
+    assert_eq!(blocked["from"]["phoneNumber"], format!("+{BOB}"));
+    let list = client
+        .get_blocklist()
+        .session("alice")
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .data;
+    let blocked_bob = |c: &types::BlockedContact| c.phone_number.as_deref() == Some(&format!("+{BOB}"));
+    assert!(list.iter().any(blocked_bob), "{list:?}");
+    client
+        .unblock_contact()
+        .session("alice")
+        .contact_id(jid(BOB))
+        .send()
+        .await
+        .unwrap();
+    expect(&receiver, "blocklist.update", "alice", |p| p["action"] == "unblock").await;
+    let list = client
+        .get_blocklist()
+        .session("alice")
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .data;
+    assert!(!list.iter().any(blocked_bob), "{list:?}");
+    harness.stop().await;
+}
