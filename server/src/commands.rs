@@ -93,7 +93,8 @@ where
     let (db, session, correlation) = (state.db.clone(), session.to_owned(), accepted.clone());
     tokio::spawn(async move {
         let outcome = command.await;
-        let payload = result_payload(&correlation, operation, outcome.map(|r| serde_json::to_value(r).ok()));
+        let outcome = outcome.map(|r| serde_json::to_value(r).ok());
+        let payload = result_payload(&correlation, operation, success, outcome);
         if let Err(error) = outbox::write(&db, &session, &[NewEvent::new(EventType::CommandResult, payload)]).await {
             tracing::error!(correlation_id = %correlation.correlation_id, error = format!("{error:#}"), "cannot record a command result");
         }
@@ -101,14 +102,16 @@ where
     Ok((StatusCode::ACCEPTED, Json(AcceptedData::from(accepted))).into_response())
 }
 
-/// The `command.result` payload: `{correlationId, requestId, operation, status, result, error}`.
+/// The `command.result` payload: `{correlationId, requestId, operation, status, result, error}`,
+/// where `status` is the HTTP status the request would have had without `respond-async`.
 fn result_payload(
     accepted: &Accepted,
     operation: &str,
+    success: StatusCode,
     outcome: Result<Option<serde_json::Value>, ApiError>,
 ) -> serde_json::Value {
     let (status, result, error) = match outcome {
-        Ok(result) => (200, result.unwrap_or_default(), serde_json::Value::Null),
+        Ok(result) => (success.as_u16(), result.unwrap_or_default(), serde_json::Value::Null),
         Err(error) => {
             if let ApiError::Internal(cause) = &error {
                 tracing::error!(correlation_id = %accepted.correlation_id, error = format!("{cause:#}"), "async command failed");
@@ -151,13 +154,19 @@ mod tests {
             request_id: "r".into(),
             correlation_id: "cmd_1".into(),
         };
-        let ok = result_payload(&accepted, "sendMessage", Ok(Some(serde_json::json!({"id": "M1"}))));
-        assert_eq!(ok["status"], 200);
+        let ok = result_payload(
+            &accepted,
+            "sendMessage",
+            StatusCode::CREATED,
+            Ok(Some(serde_json::json!({"id": "M1"}))),
+        );
+        assert_eq!(ok["status"], 201);
         assert_eq!(ok["result"]["id"], "M1");
         assert!(ok["error"].is_null());
         let failed = result_payload(
             &accepted,
             "sendMessage",
+            StatusCode::CREATED,
             Err(ApiError::Conflict("not connected".into())),
         );
         assert_eq!(failed["status"], 409);

@@ -240,6 +240,74 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
     let stored = bobs.iter().find(|m| m.id == sent.id).unwrap();
     assert_eq!((stored.type_.as_str(), stored.text.as_deref()), ("revoke", None));
 
+    // Async commands: Prefer: respond-async answers 202 at once; the outcome (the sent message,
+    // or the error a synchronous call would have got) arrives as command.result.
+    let http = reqwest::Client::new();
+    let send_async = |text: &str, chat: &str| {
+        http.post(format!("{}/api/sessions/alice/messages/send", harness.base))
+            .bearer_auth(harness.key())
+            .header("prefer", "respond-async")
+            .json(&serde_json::json!({"chatId": chat, "type": "text", "text": text}))
+            .send()
+    };
+    let answer = send_async("sent in the background", &jid(BOB)).await.unwrap();
+    assert_eq!(answer.status(), 202);
+    let accepted: Value = answer.json().await.unwrap();
+    let correlation = accepted["data"]["correlationId"].as_str().unwrap().to_owned();
+    assert!(accepted["data"]["requestId"].is_string());
+    let result = expect(&receiver, "command.result", "alice", |p| {
+        p["correlationId"] == correlation.as_str()
+    })
+    .await;
+    assert_eq!(
+        (result["status"].as_u64(), result["error"].is_null()),
+        (Some(201), true),
+        "{result}"
+    );
+    assert_eq!(result["operation"], "sendSessionMessage");
+    let background_id = result["result"]["id"].as_str().unwrap().to_owned();
+    expect(&receiver, "message.received", "bob", |p| {
+        p["id"] == background_id.as_str()
+    })
+    .await;
+    // Bad input is still refused at once and starts nothing.
+    let refused = send_async("", &jid(BOB)).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    // A failure in the WhatsApp part (here: the session is not connected) arrives as the
+    // result's error envelope.
+    client
+        .create_session()
+        .body(types::CreateSession::builder().name("idle"))
+        .send()
+        .await
+        .unwrap();
+    let stopped = http
+        .post(format!("{}/api/sessions/idle/messages/typing", harness.base))
+        .bearer_auth(harness.key())
+        .header("prefer", "respond-async")
+        .json(&serde_json::json!({"chatId": jid(BOB), "state": "composing"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status(), 202);
+    let correlation = stopped.json::<Value>().await.unwrap()["data"]["correlationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let failed = expect(&receiver, "command.result", "idle", |p| {
+        p["correlationId"] == correlation.as_str()
+    })
+    .await;
+    assert_eq!(
+        (failed["status"].as_u64(), failed["result"].is_null()),
+        (Some(409), true),
+        "{failed}"
+    );
+    assert!(
+        failed["error"]["error"].as_str().unwrap().contains("not connected"),
+        "{failed}"
+    );
+
     // Blocking: blocklist.update is written, and the blocklist follows.
     client
         .block_contact()
