@@ -25,8 +25,7 @@ pub struct Output {
 /// Computes every generated file from the server's current OpenAPI document.
 pub fn outputs() -> anyhow::Result<Vec<Output>> {
     let spec31 = serde_json::to_value(titan_server::api::openapi()).context("serialize the server's spec")?;
-    let mut spec30 = convert::down_convert(&spec31).context("down-convert 3.1 to 3.0")?;
-    without_async_answers(&mut spec30);
+    let spec30 = progenitor_view(&spec31)?;
     let violations = lint::lint(&spec30);
     if !violations.is_empty() {
         let list: Vec<String> = violations.iter().map(|v| format!("  - {v}")).collect();
@@ -81,6 +80,14 @@ pub fn run(root: &Path, check: bool) -> anyhow::Result<()> {
         eprintln!("{} generated files are up to date", outputs.len());
     }
     Ok(())
+}
+
+/// The 3.0 document progenitor reads (and `openapi/openapi-3.0.json` holds): the 3.1 document
+/// down-converted, without the async answers.
+pub fn progenitor_view(spec31: &Value) -> anyhow::Result<Value> {
+    let mut spec30 = convert::down_convert(spec31).context("down-convert 3.1 to 3.0")?;
+    without_async_answers(&mut spec30);
+    Ok(spec30)
 }
 
 /// Leaves out the `202` answer of `Prefer: respond-async` and the `Prefer` header itself: the
