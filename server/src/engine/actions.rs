@@ -25,10 +25,6 @@ pub enum ChatState {
     Paused,
 }
 
-fn upstream(what: &str) -> impl Fn(String) -> EngineError + '_ {
-    move |error| EngineError::Upstream(format!("WhatsApp did not take the {what}: {error}"))
-}
-
 /// The key WhatsApp identifies `message` by in `chat`.
 fn key(chat: &Jid, message: &MessageRecord) -> wa::MessageKey {
     wa::MessageKey {
@@ -54,7 +50,7 @@ impl Engine {
         client
             .send_reaction(chat.clone(), key(chat, target), emoji)
             .await
-            .map_err(|e| upstream("reaction")(e.to_string()))?;
+            .map_err(|e| EngineError::refused("reaction", e))?;
         Ok(())
     }
 
@@ -74,7 +70,7 @@ impl Engine {
         client
             .edit_message(chat.clone(), target.id.clone(), content)
             .await
-            .map_err(|e| upstream("edit")(e.to_string()))?;
+            .map_err(|e| EngineError::refused("edit", e))?;
         let record = MessageRecord {
             text: Some(text.to_owned()),
             ..target
@@ -119,7 +115,7 @@ impl Engine {
         client
             .revoke_message(chat.clone(), target.id.clone(), revoke)
             .await
-            .map_err(|e| upstream("deletion")(e.to_string()))?;
+            .map_err(|e| EngineError::refused("deletion", e))?;
         let record = MessageRecord {
             kind: "revoke".into(),
             text: None,
@@ -141,7 +137,7 @@ impl Engine {
             ChatState::Recording => chatstate.send_recording(chat).await,
             ChatState::Paused => chatstate.send_paused(chat).await,
         }
-        .map_err(|e| upstream("typing state")(e.to_string()))
+        .map_err(|e| EngineError::refused("typing state", e))
     }
 
     /// Sets the account's push name (the display name contacts see).
@@ -151,7 +147,7 @@ impl Engine {
             .profile()
             .set_push_name(name)
             .await
-            .map_err(|e| upstream("display name")(e.to_string()))
+            .map_err(|e| EngineError::refused("display name", e))
     }
 
     /// Shows the account online (`available`) or offline to its contacts; WhatsApp needs a push
@@ -171,7 +167,7 @@ impl Engine {
         } else {
             presence.set_unavailable().await
         }
-        .map_err(|e| upstream("presence")(e.to_string()))
+        .map_err(|e| EngineError::refused("presence", e))
     }
 
     /// Follows `contact`'s presence: `presence.update` events follow.
@@ -181,7 +177,7 @@ impl Engine {
             .presence()
             .subscribe(contact.clone())
             .await
-            .map_err(|e| upstream("presence subscription")(e.to_string()))
+            .map_err(|e| EngineError::refused("presence subscription", e))
     }
 
     /// Blocks (or unblocks) `contact`, and writes `blocklist.update`.
@@ -193,7 +189,7 @@ impl Engine {
         } else {
             blocking.unblock(contact).await
         }
-        .map_err(|e| upstream("blocklist change")(e.to_string()))?;
+        .map_err(|e| EngineError::refused("blocklist change", e))?;
         let id = contact.to_non_ad_string();
         let payload = serde_json::json!({
             "id": id,
@@ -220,7 +216,7 @@ impl Engine {
             .blocking()
             .get_blocklist()
             .await
-            .map_err(|e| upstream("blocklist request")(e.to_string()))?;
+            .map_err(|e| EngineError::refused("blocklist request", e))?;
         let mut blocked = Vec::with_capacity(entries.len());
         for entry in entries {
             let known = client.get_lid_pn_entry(&entry.jid).await.ok().flatten();

@@ -75,6 +75,13 @@ pub enum EngineError {
     Internal(#[from] anyhow::Error),
 }
 
+impl EngineError {
+    /// WhatsApp refused (or could not be reached for) `what`, because of `error`.
+    fn refused(what: &str, error: impl std::fmt::Display) -> Self {
+        Self::Upstream(format!("WhatsApp did not take the {what}: {error}"))
+    }
+}
+
 impl From<EngineError> for crate::error::ApiError {
     fn from(error: EngineError) -> Self {
         match error {

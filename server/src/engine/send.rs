@@ -83,7 +83,7 @@ impl Engine {
         client
             .mark_as_read(chat, sender, &ids)
             .await
-            .map_err(|e| EngineError::Upstream(format!("WhatsApp did not take the read receipts: {e}")))
+            .map_err(|e| EngineError::refused("read receipts", e))
     }
 
     pub(super) fn require_connected(

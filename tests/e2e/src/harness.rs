@@ -35,6 +35,11 @@ pub struct Harness {
     _dir: tempfile::TempDir,
 }
 
+/// The user JID of an emulator phone number.
+pub fn jid(phone: &str) -> String {
+    format!("{phone}@s.whatsapp.net")
+}
+
 /// Logs from the server, the clients and the emulator when `RUST_LOG` is set.
 fn init_logging() {
     if std::env::var_os("RUST_LOG").is_some() {
@@ -142,6 +147,19 @@ impl Harness {
             .send()
             .await
             .expect("get session")
+            .into_inner()
+            .data
+    }
+
+    /// The messages of one chat as `session` stores them, newest first (one page).
+    pub async fn history(&self, session: &str, chat: &str) -> Vec<types::Message> {
+        self.client
+            .list_chat_messages()
+            .session(session)
+            .chat_id(chat)
+            .send()
+            .await
+            .expect("list chat messages")
             .into_inner()
             .data
     }

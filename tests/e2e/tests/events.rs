@@ -6,17 +6,13 @@
 
 use serde_json::Value;
 use titan_client::types::{self, MessageType, PresenceState, SendMessage, TypingState};
-use titan_e2e::harness::{Harness, STEP, status_of};
+use titan_e2e::harness::{Harness, STEP, jid, status_of};
 use titan_e2e::receiver::Receiver;
 
 titan_e2e::on_both_databases!(message_actions_presence_and_blocking_reach_the_receiver);
 
 const ALICE: &str = "15550003001";
 const BOB: &str = "15550003002";
-
-fn jid(phone: &str) -> String {
-    format!("{phone}@s.whatsapp.net")
-}
 
 /// The envelopes of `event` on `session` whose payload passes `matches`.
 fn find<'a>(envelopes: &'a [Value], event: &str, session: &str, matches: impl Fn(&Value) -> bool) -> Vec<&'a Value> {
@@ -34,19 +30,6 @@ async fn expect(receiver: &Receiver, event: &str, session: &str, matches: impl F
         .wait_until(&what, STEP, |e| !find(e, event, session, &matches).is_empty())
         .await;
     find(&all, event, session, &matches)[0]["payload"].clone()
-}
-
-async fn history(harness: &Harness, session: &str, chat: &str) -> Vec<types::Message> {
-    harness
-        .client
-        .list_chat_messages()
-        .session(session)
-        .chat_id(chat)
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
-        .data
 }
 
 async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harness) {
@@ -128,7 +111,7 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
     assert_eq!(edit["fromMe"], false);
     let own = expect(&receiver, "message.edited", "alice", |p| p["id"] == sent.id.as_str()).await;
     assert_eq!(own["fromMe"], true);
-    let bobs = history(&harness, "bob", &jid(ALICE)).await;
+    let bobs = harness.history("bob", &jid(ALICE)).await;
     let stored = bobs.iter().find(|m| m.id == sent.id).unwrap();
     assert_eq!(stored.text.as_deref(), Some("final text"));
 
@@ -236,7 +219,7 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
     assert_eq!(revoked["from"]["phoneNumber"], format!("+{ALICE}"));
     let mine = expect(&receiver, "message.delete", "alice", |p| p["id"] == sent.id.as_str()).await;
     assert_eq!(mine["forEveryone"], true);
-    let bobs = history(&harness, "bob", &jid(ALICE)).await;
+    let bobs = harness.history("bob", &jid(ALICE)).await;
     let stored = bobs.iter().find(|m| m.id == sent.id).unwrap();
     assert_eq!((stored.type_.as_str(), stored.text.as_deref()), ("revoke", None));
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::Row;
 use titan_client::types::{self, MessageStatus, MessageType, SendMessage, Status, StatusReason};
 use titan_e2e::database::Engine;
-use titan_e2e::harness::{Harness, STEP, status_of};
+use titan_e2e::harness::{Harness, STEP, jid, status_of};
 use wa_emulator::Fault;
 
 titan_e2e::on_both_databases!(
@@ -19,29 +19,11 @@ titan_e2e::on_both_databases!(
     a_proxy_relays_the_session_traffic,
 );
 
-fn jid(phone: &str) -> String {
-    format!("{phone}@s.whatsapp.net")
-}
-
 fn text(chat: &str, body: &str) -> titan_client::types::builder::SendMessage {
     SendMessage::builder()
         .chat_id(chat)
         .type_(MessageType::Text)
         .text(body.to_owned())
-}
-
-/// The messages of one chat as `session` stores them, newest first.
-async fn history(harness: &Harness, session: &str, chat: &str) -> Vec<types::Message> {
-    harness
-        .client
-        .list_chat_messages()
-        .session(session)
-        .chat_id(chat)
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
-        .data
 }
 
 /// Polls a chat until a message with `id` satisfies `accept`.
@@ -54,7 +36,8 @@ async fn wait_message(
 ) -> types::Message {
     let deadline = tokio::time::Instant::now() + STEP;
     loop {
-        if let Some(found) = history(harness, session, chat)
+        if let Some(found) = harness
+            .history(session, chat)
             .await
             .into_iter()
             .find(|m| m.id == id && accept(m))

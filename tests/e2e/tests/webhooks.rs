@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::Value;
 use titan_client::types::{self, EventFilter, EventFilterItem, MessageType, RetryPolicy, SendMessage};
-use titan_e2e::harness::{Harness, STEP};
+use titan_e2e::harness::{Harness, STEP, jid};
 use titan_e2e::receiver::Receiver;
 
 titan_e2e::on_both_databases!(
@@ -18,10 +18,6 @@ titan_e2e::on_both_databases!(
     a_failing_receiver_gets_everything_once_it_recovers,
     the_event_stream_filters_and_resumes,
 );
-
-fn jid(phone: &str) -> String {
-    format!("{phone}@s.whatsapp.net")
-}
 
 /// Registers a webhook and returns its id.
 async fn webhook(harness: &Harness, body: types::builder::CreateWebhook) -> String {

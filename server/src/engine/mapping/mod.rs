@@ -20,7 +20,8 @@ use crate::store::messages::MessageRecord;
 /// One change an event asks for; each is stored in one transaction with its events.
 #[derive(Debug)]
 pub(super) enum Effect {
-    /// A new message for the history (a redelivery writes nothing), with its events.
+    /// A new message for the history (a redelivery writes nothing), with its events; its
+    /// `session` is left for the caller to fill in.
     Store(MessageRecord, Vec<NewEvent>),
     /// Stored message `id` was edited: its text becomes `text`.
     Edit {

@@ -187,7 +187,7 @@ fn protocol(kind: wa::message::protocol_message::Type, target: &str, edited: Opt
 fn revokes_and_edits_change_the_stored_message() {
     use wa::message::protocol_message::Type;
 
-    let revoked = effects_of(message_event(info("X1", false), protocol(Type::Revoke, "M1", None)));
+    let revoked = effects(&message_event(info("X1", false), protocol(Type::Revoke, "M1", None)));
     let [Effect::Revoke { id, event }] = revoked.as_slice() else {
         panic!("{revoked:?}")
     };
@@ -197,7 +197,7 @@ fn revokes_and_edits_change_the_stored_message() {
     assert_eq!(event.payload["id"], "X1");
     assert_eq!(event.payload["type"], "revoke");
 
-    let own = effects_of(message_event(info("X2", true), protocol(Type::Revoke, "M2", None)));
+    let own = effects(&message_event(info("X2", true), protocol(Type::Revoke, "M2", None)));
     let [Effect::Revoke { event, .. }] = own.as_slice() else {
         panic!("{own:?}")
     };
@@ -208,7 +208,7 @@ fn revokes_and_edits_change_the_stored_message() {
     );
 
     let edit = protocol(Type::MessageEdit, "M1", Some(text("Hello, updated!")));
-    let edited = effects_of(message_event(info("X3", false), edit));
+    let edited = effects(&message_event(info("X3", false), edit));
     let [Effect::Edit { id, text, event }] = edited.as_slice() else {
         panic!("{edited:?}")
     };
@@ -219,11 +219,7 @@ fn revokes_and_edits_change_the_stored_message() {
     assert_eq!(event.payload["type"], "edited");
 
     let key_share = protocol(Type::AppStateSyncKeyShare, "K", None);
-    assert!(effects_of(message_event(info("X4", false), key_share)).is_empty());
-}
-
-fn effects_of(event: Event) -> Vec<Effect> {
-    effects(&event)
+    assert!(effects(&message_event(info("X4", false), key_share)).is_empty());
 }
 
 #[test]
