@@ -780,6 +780,97 @@ letter or digit.*/
             Default::default()
         }
     }
+    ///An invite to join.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct JoinGroup {
+        ///The invite code, the part of the link after `chat.whatsapp.com/` (a whole link is accepted too).
+        pub code: ::std::string::String,
+    }
+    impl JoinGroup {
+        pub fn builder() -> builder::JoinGroup {
+            Default::default()
+        }
+    }
+    ///Whether the session is now a member.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum JoinStatus {
+        #[serde(rename = "joined")]
+        Joined,
+        #[serde(rename = "pendingApproval")]
+        PendingApproval,
+    }
+    impl ::std::fmt::Display for JoinStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Joined => f.write_str("joined"),
+                Self::PendingApproval => f.write_str("pendingApproval"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for JoinStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "joined" => Ok(Self::Joined),
+                "pendingApproval" => Ok(Self::PendingApproval),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for JoinStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for JoinStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///The group an invite led to.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct JoinedGroup {
+        ///The group's JID.
+        pub id: ::std::string::String,
+        ///Whether the session is in, or waiting for approval.
+        pub status: JoinStatus,
+    }
+    impl JoinedGroup {
+        pub fn builder() -> builder::JoinedGroup {
+            Default::default()
+        }
+    }
+    ///`JoinedGroupData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct JoinedGroupData {
+        ///The result.
+        pub data: JoinedGroup,
+    }
+    impl JoinedGroupData {
+        pub fn builder() -> builder::JoinedGroupData {
+            Default::default()
+        }
+    }
     ///Where a delivery stands.
     #[derive(
         ::serde::Deserialize,
@@ -878,6 +969,9 @@ letter or digit.*/
         ///JIDs mentioned.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub mentions: ::std::vec::Vec<::std::string::String>,
+        ///A poll's answers (type `poll`; `text` is its question).
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub options: ::std::vec::Vec<::std::string::String>,
         ///The sender's display name, when WhatsApp provided it.
         #[serde(
             rename = "pushName",
@@ -1022,11 +1116,14 @@ letter or digit.*/
     pub enum MessageType {
         #[serde(rename = "text")]
         Text,
+        #[serde(rename = "poll")]
+        Poll,
     }
     impl ::std::fmt::Display for MessageType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Text => f.write_str("text"),
+                Self::Poll => f.write_str("poll"),
             }
         }
     }
@@ -1037,6 +1134,7 @@ letter or digit.*/
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "text" => Ok(Self::Text),
+                "poll" => Ok(Self::Poll),
                 _ => Err("invalid value".into()),
             }
         }
@@ -1492,6 +1590,18 @@ delivery is `dead` (it stays in the log and can be retried by hand).*/
         ///JIDs to mention (at most 256), e.g. `5511999999999@s.whatsapp.net`.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub mentions: ::std::vec::Vec<::std::string::String>,
+        ///Whether voters may pick more than one answer (type `poll`; default one).
+        #[serde(
+            rename = "multipleAnswers",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub multiple_answers: ::std::option::Option<bool>,
+        ///The question (type `poll`): 1 to 255 characters.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///The answers (type `poll`): 2 to 12 distinct, non-empty names.
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub options: ::std::vec::Vec<::std::string::String>,
         ///Reply to this message (a WhatsApp message id from this session's history).
         #[serde(
             rename = "quotedMessageId",
@@ -3783,6 +3893,138 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct JoinGroup {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for JoinGroup {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                }
+            }
+        }
+        impl JoinGroup {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<JoinGroup> for super::JoinGroup {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: JoinGroup,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { code: value.code? })
+            }
+        }
+        impl ::std::convert::From<super::JoinGroup> for JoinGroup {
+            fn from(value: super::JoinGroup) -> Self {
+                Self { code: Ok(value.code) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct JoinedGroup {
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            status: ::std::result::Result<super::JoinStatus, ::std::string::String>,
+        }
+        impl ::std::default::Default for JoinedGroup {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+        impl JoinedGroup {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JoinStatus>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<JoinedGroup> for super::JoinedGroup {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: JoinedGroup,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::JoinedGroup> for JoinedGroup {
+            fn from(value: super::JoinedGroup) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct JoinedGroupData {
+            data: ::std::result::Result<super::JoinedGroup, ::std::string::String>,
+        }
+        impl ::std::default::Default for JoinedGroupData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl JoinedGroupData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JoinedGroup>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<JoinedGroupData> for super::JoinedGroupData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: JoinedGroupData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::JoinedGroupData> for JoinedGroupData {
+            fn from(value: super::JoinedGroupData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct MarkSeen {
             chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             message_ids: ::std::result::Result<
@@ -3879,6 +4121,10 @@ already queued wait and resume when it is turned on.*/
                 ::std::vec::Vec<::std::string::String>,
                 ::std::string::String,
             >,
+            options: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
             push_name: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -3908,6 +4154,7 @@ already queued wait and resume when it is turned on.*/
                     from_me: Err("no value supplied for from_me".to_string()),
                     id: Err("no value supplied for id".to_string()),
                     mentions: Ok(Default::default()),
+                    options: Ok(Default::default()),
                     push_name: Ok(Default::default()),
                     quoted_message_id: Ok(Default::default()),
                     sent_at: Err("no value supplied for sent_at".to_string()),
@@ -3986,6 +4233,18 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for mentions: {e}")
+                    });
+                self
+            }
+            pub fn options<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.options = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for options: {e}")
                     });
                 self
             }
@@ -4088,6 +4347,7 @@ already queued wait and resume when it is turned on.*/
                     from_me: value.from_me?,
                     id: value.id?,
                     mentions: value.mentions?,
+                    options: value.options?,
                     push_name: value.push_name?,
                     quoted_message_id: value.quoted_message_id?,
                     sent_at: value.sent_at?,
@@ -4107,6 +4367,7 @@ already queued wait and resume when it is turned on.*/
                     from_me: Ok(value.from_me),
                     id: Ok(value.id),
                     mentions: Ok(value.mentions),
+                    options: Ok(value.options),
                     push_name: Ok(value.push_name),
                     quoted_message_id: Ok(value.quoted_message_id),
                     sent_at: Ok(value.sent_at),
@@ -4882,6 +5143,18 @@ already queued wait and resume when it is turned on.*/
                 ::std::vec::Vec<::std::string::String>,
                 ::std::string::String,
             >,
+            multiple_answers: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            options: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
             quoted_message_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -4902,6 +5175,9 @@ already queued wait and resume when it is turned on.*/
                     chat_id: Err("no value supplied for chat_id".to_string()),
                     is_forwarded: Ok(Default::default()),
                     mentions: Ok(Default::default()),
+                    multiple_answers: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    options: Ok(Default::default()),
                     quoted_message_id: Ok(Default::default()),
                     session: Ok(Default::default()),
                     text: Ok(Default::default()),
@@ -4943,6 +5219,44 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for mentions: {e}")
+                    });
+                self
+            }
+            pub fn multiple_answers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.multiple_answers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for multiple_answers: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn options<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.options = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for options: {e}")
                     });
                 self
             }
@@ -5006,6 +5320,9 @@ already queued wait and resume when it is turned on.*/
                     chat_id: value.chat_id?,
                     is_forwarded: value.is_forwarded?,
                     mentions: value.mentions?,
+                    multiple_answers: value.multiple_answers?,
+                    name: value.name?,
+                    options: value.options?,
                     quoted_message_id: value.quoted_message_id?,
                     session: value.session?,
                     text: value.text?,
@@ -5019,6 +5336,9 @@ already queued wait and resume when it is turned on.*/
                     chat_id: Ok(value.chat_id),
                     is_forwarded: Ok(value.is_forwarded),
                     mentions: Ok(value.mentions),
+                    multiple_answers: Ok(value.multiple_answers),
+                    name: Ok(value.name),
+                    options: Ok(value.options),
                     quoted_message_id: Ok(value.quoted_message_id),
                     session: Ok(value.session),
                     text: Ok(value.text),
@@ -6714,6 +7034,27 @@ let response = client.unblock_contact()
 ```*/
     pub fn unblock_contact(&self) -> builder::UnblockContact<'_> {
         builder::UnblockContact::new(self)
+    }
+    /**Join a group by invite
+
+Joins the group an invite code (or a whole `https://chat.whatsapp.com/…` link) points at. Once the session is a member, a `group.update` event with action `joined` is written; a group that requires approval answers `pendingApproval`. Required scope: `groups:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/groups/join`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.join_group()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn join_group(&self) -> builder::JoinGroup<'_> {
+        builder::JoinGroup::new(self)
     }
     /**Log a session out
 
@@ -9296,6 +9637,133 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 204u16 => Ok(ResponseValue::empty(response)),
+                400u16..=499u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16..=599u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::join_group`]
+
+[`Client::join_group`]: super::Client::join_group*/
+    #[derive(Debug, Clone)]
+    pub struct JoinGroup<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::JoinGroup, String>,
+    }
+    impl<'a> JoinGroup<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::JoinGroup>,
+            <V as std::convert::TryInto<types::JoinGroup>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `JoinGroup` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::JoinGroup) -> types::builder::JoinGroup,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/groups/join`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::JoinedGroupData>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::JoinGroup::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/join", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "join_group",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 400u16..=499u16 => {
                     Err(
                         Error::ErrorResponse(

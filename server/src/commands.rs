@@ -4,6 +4,7 @@
 //! outcome is written to the outbox as `command.result`, like every other event.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -17,6 +18,9 @@ use crate::events::{EventType, NewEvent};
 use crate::extract::Json;
 use crate::state::SharedState;
 use crate::store::events as outbox;
+
+/// A checked action, ready to run now or in the background.
+pub type Command<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'static>>;
 
 /// Whether the caller asked for `Prefer: respond-async`, and the request id to report.
 #[derive(Debug, Clone)]
@@ -91,7 +95,7 @@ where
         correlation_id: crate::ids::new("cmd"),
     };
     let (db, session, correlation) = (state.db.clone(), session.to_owned(), accepted.clone());
-    tokio::spawn(async move {
+    state.commands.spawn(async move {
         let outcome = command.await;
         let outcome = outcome.map(|r| serde_json::to_value(r).ok());
         let payload = result_payload(&correlation, operation, success, outcome);

@@ -13,6 +13,7 @@ pub mod envelope;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod groups;
 pub mod http;
 pub mod idempotency;
 pub mod ids;

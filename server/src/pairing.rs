@@ -11,9 +11,10 @@ use utoipa::ToSchema;
 use whatsapp_rust::pair_code::PairCodeOptions;
 
 use crate::auth::Caller;
+use crate::commands::Command;
 use crate::error::ApiError;
 use crate::sessions::status::Status;
-use crate::state::AppState;
+use crate::state::{AppState, SharedState};
 
 /// How long a QR request waits for a just-started session's first code.
 const FIRST_QR_WAIT: Duration = Duration::from_secs(15);
@@ -86,13 +87,14 @@ pub async fn qr(state: &AppState, caller: &Caller, name: &str) -> Result<(Pairin
     Ok((data, png))
 }
 
-/// Asks WhatsApp for a pair code for `phone_number`; typing it on that phone links the session.
+/// Checks `request` and that the session can pair; the command asks WhatsApp for a pair code for
+/// `phoneNumber`, and typing it on that phone links the session.
 pub async fn code(
-    state: &AppState,
+    state: &SharedState,
     caller: &Caller,
     name: &str,
     request: PairCodeRequest,
-) -> Result<PairCode, ApiError> {
+) -> Result<Command<PairCode>, ApiError> {
     let digits = request.phone_number.trim().trim_start_matches('+');
     if !(7..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::BadRequest(
@@ -100,6 +102,12 @@ pub async fn code(
         ));
     }
     pairable(state, caller, name).await?;
+    let (state, name, digits) = (state.clone(), name.to_owned(), digits.to_owned());
+    Ok(Box::pin(async move { request_code(&state, &name, digits).await }))
+}
+
+/// Asks WhatsApp for a pair code for `digits` on running, unpaired session `name`.
+async fn request_code(state: &AppState, name: &str, digits: String) -> Result<PairCode, ApiError> {
     let client = state
         .engine
         .running_client(name, FIRST_QR_WAIT)
@@ -116,7 +124,7 @@ pub async fn code(
             message: format!("cannot reach WhatsApp to request a pair code: {e}"),
         })?;
     let options = PairCodeOptions {
-        phone_number: digits.to_owned(),
+        phone_number: digits,
         ..PairCodeOptions::default()
     };
     let code = client.pair_with_code(options).await.map_err(|e| ApiError::Status {

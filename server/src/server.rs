@@ -72,10 +72,28 @@ impl RunningServer {
             .context("server task panicked")?
             .context("server failed")?;
         let bound = std::time::Duration::from_secs(self.state.config.shutdown_timeout_secs);
+        finish_commands(&self.state, bound).await;
         self.state.engine.shutdown(bound).await;
         self.state.dispatcher.shutdown(bound).await;
         self.db.pool.close().await;
         Ok(())
+    }
+}
+
+/// Waits up to `bound` for async commands already accepted (no new ones arrive: the HTTP server
+/// has stopped); they need the sessions, which stop next.
+async fn finish_commands(state: &AppState, bound: std::time::Duration) {
+    let commands = &state.commands;
+    commands.close();
+    if commands.is_empty() {
+        return;
+    }
+    tracing::info!(running = commands.len(), "waiting for async commands to finish");
+    if tokio::time::timeout(bound, commands.wait()).await.is_err() {
+        tracing::warn!(
+            unfinished = commands.len(),
+            "async commands did not finish in time; their command.result events will not be written"
+        );
     }
 }
 

@@ -4,6 +4,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_util::task::TaskTracker;
+
 use crate::auth::{KeyCache, MasterKey};
 use crate::config::Config;
 use crate::engine::Engine;
@@ -34,6 +36,9 @@ pub struct AppState {
     pub dispatcher: Dispatcher,
     /// Seals the secrets stored in the database.
     pub secrets: Arc<SecretBox>,
+    /// Async commands still running; shutdown waits for them, so an accepted command is not
+    /// dropped by a graceful stop.
+    pub commands: TaskTracker,
     /// The configuration the server started with.
     pub config: Config,
 }
@@ -62,6 +67,7 @@ impl AppState {
             engine,
             dispatcher,
             secrets,
+            commands: TaskTracker::new(),
             config,
         }))
     }

@@ -3,6 +3,7 @@
 mod contacts;
 mod docs;
 mod events;
+mod groups;
 mod keys;
 mod messages;
 mod ops;
@@ -46,6 +47,7 @@ use crate::{auth, http, idempotency};
         (name = "Messages", description = "Send messages, react to, edit and delete them, show typing, and read a chat's history."),
         (name = "Presence", description = "Set the account's presence and follow contacts' presence."),
         (name = "Contacts", description = "Block and unblock contacts."),
+        (name = "Groups", description = "WhatsApp groups the session is in: joining by invite."),
         (name = "Profile", description = "The account's own profile."),
         (name = "Webhooks", description = "Signed, retried event delivery to your URLs, the delivery log, and the live event stream."),
         (name = "Keys", description = "API keys of the account: scoped, optionally limited to sessions, shown once."),
@@ -145,6 +147,7 @@ fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
         .merge(messages::routes())
         .merge(presence::routes())
         .merge(contacts::routes())
+        .merge(groups::routes())
         .merge(profile::routes())
         .merge(webhooks::routes())
         .merge(events::routes());

@@ -2,7 +2,7 @@
 //! `GET /api/{session}/pair/qr`), `POST /api/sessions/{session}/pairing/code`.
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Authorized, required};
+use crate::commands::{self, AcceptedData, Prefer};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, Path, Query};
 use crate::pairing::{self, PairCodeData, PairCodeRequest, PairingQrData};
@@ -114,6 +115,7 @@ async fn qr_alias(
     request_body = PairCodeRequest,
     responses(
         (status = 200, description = "The code to type on the phone", body = PairCodeData),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the code arrives in a `command.result` event", body = AcceptedData),
         (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not pairable", body = ErrorBody),
         (status = "5XX", description = "Server error, or WhatsApp refused the request", body = ErrorBody),
     ),
@@ -123,8 +125,10 @@ async fn qr_alias(
 async fn code(
     State(state): State<SharedState>,
     Authorized(caller, _): Authorized<required::SessionsManage>,
+    prefer: Prefer,
     Path(name): Path<String>,
     Json(body): Json<PairCodeRequest>,
-) -> Result<Json<PairCodeData>, ApiError> {
-    Ok(Json(pairing::code(&state, &caller, &name, body).await?.into()))
+) -> Result<Response, ApiError> {
+    let command = pairing::code(&state, &caller, &name, body).await?;
+    commands::respond(&state, prefer, &name, "requestPairingCode", StatusCode::OK, command).await
 }

@@ -7,6 +7,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Authorized, required};
+use crate::commands::{self, AcceptedData, Prefer};
 use crate::envelope::PageQuery;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Json, Path, Query};
@@ -148,6 +149,7 @@ macro_rules! lifecycle {
             params(("session" = String, Path, description = "Session name", example = "my-session")),
             responses(
                 (status = 200, description = "The session afterwards", body = SessionData),
+                (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
                 (status = "4XX", description = "Invalid input, authentication, permission or no such session", body = ErrorBody),
                 (status = "5XX", description = "Server error", body = ErrorBody),
             ),
@@ -157,9 +159,11 @@ macro_rules! lifecycle {
         async fn $handler(
             State(state): State<SharedState>,
             Authorized(caller, _): Authorized<required::SessionsManage>,
+            prefer: Prefer,
             Path(name): Path<String>,
-        ) -> Result<Json<SessionData>, ApiError> {
-            Ok(Json(sessions::act(&state, &caller, &name, $action).await?.into()))
+        ) -> Result<Response, ApiError> {
+            let command = sessions::act(&state, &caller, &name, $action).await?;
+            commands::respond(&state, prefer, &name, $operation, StatusCode::OK, command).await
         }
     };
 }

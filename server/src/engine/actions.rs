@@ -265,6 +265,7 @@ mod tests {
             status: MessageStatus::Sent,
             error: None,
             sent_at: chrono::Utc::now(),
+            poll: None,
         }
     }
 

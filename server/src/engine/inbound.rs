@@ -4,9 +4,11 @@
 use whatsapp_rust::prelude::Event;
 
 use super::mapping::{self, Effect, RingingCalls};
+use crate::events::NewEvent;
+use crate::messages::poll::SealedVote;
 use crate::store::Db;
 use crate::store::events as outbox;
-use crate::store::messages as store;
+use crate::store::messages::{self as store, MessageRecord};
 
 /// Stores every change `event` makes for `session`.
 pub(super) async fn record(db: &Db, session: &str, event: &Event, calls: &mut RingingCalls) -> anyhow::Result<()> {
@@ -31,7 +33,36 @@ async fn apply(db: &Db, session: &str, effect: Effect) -> anyhow::Result<()> {
         Effect::Ack { ids, status, event } => {
             store::advance(db, session, &ids, status, None, &[event]).await?;
         }
+        Effect::Vote { poll_id, vote, event } => {
+            let poll = store::get(db, session, &poll_id).await?;
+            outbox::write(db, session, &[named_vote(poll.as_ref(), &poll_id, &vote, event)]).await?;
+        }
         Effect::Event(event) => outbox::write(db, session, &[event]).await?,
     }
     Ok(())
+}
+
+/// `event` (a `message.vote`) with the poll's question as `title` and the picked options as
+/// `pollOptions` (`{name, hash}`). A vote that cannot be opened (the poll is not in this
+/// session's history, or its secret does not fit) is still announced, with `pollOptions: []`
+/// and `undecrypted: true`, so no vote goes unseen.
+fn named_vote(poll: Option<&MessageRecord>, poll_id: &str, vote: &SealedVote, mut event: NewEvent) -> NewEvent {
+    let choices = poll.and_then(|p| Some((p, p.poll.as_ref()?.open(poll_id, vote)?)));
+    if let Some(payload) = event.payload.as_object_mut() {
+        match choices {
+            Some((poll, choices)) => {
+                payload.insert("title".into(), poll.text.clone().into());
+                payload.insert("pollOptions".into(), serde_json::to_value(choices).unwrap_or_default());
+            }
+            None => {
+                tracing::warn!(
+                    poll = poll_id,
+                    "a poll vote could not be opened: the poll or its secret is unknown"
+                );
+                payload.insert("pollOptions".into(), serde_json::Value::Array(Vec::new()));
+                payload.insert("undecrypted".into(), true.into());
+            }
+        }
+    }
+    event
 }

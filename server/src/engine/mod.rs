@@ -4,6 +4,7 @@
 //! a flush, never an abort).
 
 mod actions;
+mod groups;
 mod inbound;
 mod mapping;
 mod observe;
@@ -19,7 +20,8 @@ use tokio::task::JoinHandle;
 use whatsapp_rust::Client;
 
 pub use actions::{Blocked, ChatState};
-pub use send::OutgoingText;
+pub use groups::Joined;
+pub use send::{Content, Outgoing};
 
 use crate::sessions::status::{State, Status};
 use crate::store::Db;

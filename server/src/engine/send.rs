@@ -1,4 +1,4 @@
-//! Sending through a session: the message is stored as `pending` before it leaves, so an
+//! Sending through a session (texts and polls): the message is stored as `pending` before it leaves, so an
 //! accepted message is never lost, and moves to `sent` (with a `message.sent` event) or `error`.
 
 use whatsapp_rust::Jid;
@@ -8,18 +8,35 @@ use whatsapp_rust::waproto::whatsapp as wa;
 
 use super::{Engine, EngineError};
 use crate::events::{EventType, NewEvent};
+use crate::messages::poll::Poll;
 use crate::messages::{MessageStatus, event_payload};
 use crate::store::messages::{self as store, MessageRecord};
 
-/// A validated text message to send.
+/// What a message to send holds.
 #[derive(Debug, Clone)]
-pub struct OutgoingText {
+pub enum Content {
+    /// A text.
+    Text(String),
+    /// A poll: its question, its answers, and whether voters may pick several.
+    Poll {
+        /// The question.
+        name: String,
+        /// The answers, distinct.
+        options: Vec<String>,
+        /// Whether more than one answer may be picked.
+        multiple: bool,
+    },
+}
+
+/// A validated message to send.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
     /// The recipient chat.
     pub chat: Jid,
     /// The chat id as the caller wrote it (how the message is stored).
     pub chat_id: String,
-    /// The text.
-    pub text: String,
+    /// What it holds.
+    pub content: Content,
     /// The stored message this one replies to.
     pub quoted: Option<MessageRecord>,
     /// JIDs mentioned.
@@ -28,15 +45,12 @@ pub struct OutgoingText {
     pub forwarded: bool,
 }
 
-impl OutgoingText {
-    /// The WhatsApp message: a plain conversation, or an extended text when it quotes,
-    /// mentions or is forwarded. `own` is the session's JID (the participant of quoted own messages).
-    fn to_message(&self, own: Option<&Jid>) -> wa::Message {
+impl Outgoing {
+    /// The context (reply, mentions, forwarding) to attach, if any. `own` is the session's JID
+    /// (the participant of quoted own messages).
+    fn context(&self, own: Option<&Jid>) -> Option<wa::ContextInfo> {
         if self.quoted.is_none() && self.mentions.is_empty() && !self.forwarded {
-            return wa::Message {
-                conversation: Some(self.text.clone()),
-                ..Default::default()
-            };
+            return None;
         }
         let mut context = wa::ContextInfo {
             mentioned_jid: self.mentions.clone(),
@@ -58,13 +72,82 @@ impl OutgoingText {
             context.is_forwarded = Some(true);
             context.forwarding_score = Some(1);
         }
-        wa::Message {
-            extended_text_message: MessageField::some(wa::message::ExtendedTextMessage {
-                text: Some(self.text.clone()),
-                context_info: MessageField::some(context),
-                ..Default::default()
-            }),
-            ..Default::default()
+        Some(context)
+    }
+
+    /// The WhatsApp message, with what the history keeps of it: its type, its text, and for a
+    /// poll the options and the fresh message secret its votes will be encrypted with.
+    fn to_message(
+        &self,
+        own: Option<&Jid>,
+        own_lid: Option<&Jid>,
+    ) -> (wa::Message, &'static str, String, Option<Poll>) {
+        let context = self.context(own);
+        match &self.content {
+            Content::Text(text) => {
+                let message = match context {
+                    None => wa::Message {
+                        conversation: Some(text.clone()),
+                        ..Default::default()
+                    },
+                    Some(context) => wa::Message {
+                        extended_text_message: MessageField::some(wa::message::ExtendedTextMessage {
+                            text: Some(text.clone()),
+                            context_info: MessageField::some(context),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    },
+                };
+                (message, "text", text.clone(), None)
+            }
+            Content::Poll {
+                name,
+                options,
+                multiple,
+            } => {
+                let secret: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
+                let count = if *multiple { options.len() } else { 1 };
+                let creation = wa::message::PollCreationMessage {
+                    name: Some(name.clone()),
+                    options: options
+                        .iter()
+                        .map(|option| wa::message::poll_creation_message::Option {
+                            option_name: Some(option.clone()),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    selectable_options_count: Some(u32::try_from(count).unwrap_or(1)),
+                    context_info: context.map(MessageField::some).unwrap_or_default(),
+                    ..Default::default()
+                };
+                // WhatsApp's own clients send single-answer polls as v3 and multiple-answer ones as v1.
+                let mut message = if *multiple {
+                    wa::Message {
+                        poll_creation_message: MessageField::some(creation),
+                        ..Default::default()
+                    }
+                } else {
+                    wa::Message {
+                        poll_creation_message_v3: MessageField::some(creation),
+                        ..Default::default()
+                    }
+                };
+                message.message_context_info = MessageField::some(wa::MessageContextInfo {
+                    message_secret: Some(secret.clone()),
+                    ..Default::default()
+                });
+                let poll = Poll {
+                    options: options.clone(),
+                    secret,
+                    creators: [own, own_lid]
+                        .into_iter()
+                        .flatten()
+                        .map(Jid::to_non_ad_string)
+                        .collect(),
+                };
+                (message, "poll", name.clone(), Some(poll))
+            }
         }
     }
 }
@@ -97,32 +180,33 @@ impl Engine {
         })
     }
 
-    /// Sends `text` from `session`, which must be connected.
-    pub async fn send_text(&self, session: &str, text: OutgoingText) -> Result<MessageRecord, EngineError> {
+    /// Sends `outgoing` from `session`, which must be connected.
+    pub async fn send(&self, session: &str, outgoing: Outgoing) -> Result<MessageRecord, EngineError> {
         let client = self.require_connected(session)?;
         let own = client.pn();
-        let message = text.to_message(own.as_ref());
+        let (message, kind, text, poll) = outgoing.to_message(own.as_ref(), client.lid().as_ref());
         let mut record = MessageRecord {
             seq: 0,
             session: session.to_owned(),
-            chat_id: text.chat_id.clone(),
+            chat_id: outgoing.chat_id.clone(),
             id: client.generate_message_id(),
             from_me: true,
             sender: own.as_ref().map(Jid::to_non_ad_string),
             push_name: None,
-            kind: "text".into(),
-            text: Some(text.text.clone()),
-            quoted_id: text.quoted.as_ref().map(|q| q.id.clone()),
-            mentions: text.mentions.clone(),
+            kind: kind.into(),
+            text: Some(text),
+            quoted_id: outgoing.quoted.as_ref().map(|q| q.id.clone()),
+            mentions: outgoing.mentions.clone(),
             status: MessageStatus::Pending,
             error: None,
             sent_at: chrono::Utc::now(),
+            poll,
         };
         let db = &self.shared.db;
         store::insert(db, &record, &[]).await?;
         let ids = [record.id.clone()];
         let options = SendOptions::default().with_message_id(record.id.clone());
-        match client.send_message_with_options(text.chat, message, options).await {
+        match client.send_message_with_options(outgoing.chat, message, options).await {
             Ok(_) => {
                 record.status = MessageStatus::Sent;
                 let event = NewEvent::new(EventType::MessageSent, event_payload(&record));

@@ -1,21 +1,17 @@
 //! Message actions (react, edit, delete, typing) and presence: request bodies, their checks, and
 //! the calls into the engine.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use whatsapp_rust::wacore_binary::jid::JidExt as _;
 
 use super::{MAX_TEXT_CHARS, Message, jid};
 use crate::auth::Caller;
+use crate::commands::Command;
 use crate::engine::ChatState;
 use crate::error::ApiError;
 use crate::state::{AppState, SharedState};
 
-/// A checked action, ready to run now or in the background (see [`crate::commands`]).
-pub type Command<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'static>>;
 use crate::store::messages::{self as store, MessageRecord};
 
 /// A reaction to a message.

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod jid;
+pub mod poll;
 mod status;
 
 use chrono::{DateTime, Utc};
@@ -11,7 +12,8 @@ use utoipa::ToSchema;
 pub use status::MessageStatus;
 
 use crate::auth::Caller;
-use crate::engine::OutgoingText;
+use crate::commands::Command;
+use crate::engine::{Content, Outgoing};
 use crate::envelope::{Page, PageRequest};
 use crate::error::ApiError;
 use crate::state::{AppState, SharedState};
@@ -19,6 +21,8 @@ use crate::store::messages::{self as store, MessageRecord};
 
 /// Longest text message accepted, in characters (WhatsApp's own limit).
 const MAX_TEXT_CHARS: usize = 65_536;
+/// Longest poll question or option, in characters.
+const MAX_POLL_NAME_CHARS: usize = 255;
 /// Most JIDs one message may mention.
 const MAX_MENTIONS: usize = 256;
 
@@ -28,6 +32,8 @@ const MAX_MENTIONS: usize = 256;
 pub enum MessageType {
     /// A text message (`text`).
     Text,
+    /// A poll (`poll`): `name` and 2 to 12 `options`; votes arrive as `message.vote`.
+    Poll,
 }
 
 /// A message to send. At `/api/messages/send` it names its `session`; at
@@ -47,6 +53,15 @@ pub struct SendMessage {
     /// The text (type `text`): 1 to 65,536 characters.
     #[serde(default)]
     pub text: Option<String>,
+    /// The question (type `poll`): 1 to 255 characters.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The answers (type `poll`): 2 to 12 distinct, non-empty names.
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// Whether voters may pick more than one answer (type `poll`; default one).
+    #[serde(default)]
+    pub multiple_answers: bool,
     /// Reply to this message (a WhatsApp message id from this session's history).
     #[serde(default)]
     pub quoted_message_id: Option<String>,
@@ -119,6 +134,9 @@ pub struct Message {
     /// JIDs mentioned.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
+    /// A poll's answers (type `poll`; `text` is its question).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
     /// Why sending failed (status `error`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -160,6 +178,9 @@ pub fn event_payload(record: &MessageRecord) -> serde_json::Value {
         if let Some(quoted) = &record.quoted_id {
             object.insert("quotedMessageId".into(), quoted.clone().into());
         }
+        if let Some(poll) = &record.poll {
+            object.insert("pollOptions".into(), poll.options.clone().into());
+        }
     }
     payload
 }
@@ -178,6 +199,7 @@ impl From<MessageRecord> for Message {
             text: record.text,
             quoted_message_id: record.quoted_id,
             mentions: record.mentions,
+            options: record.poll.map(|p| p.options).unwrap_or_default(),
             error: record.error,
             sent_at: record.sent_at,
         }
@@ -191,18 +213,9 @@ pub async fn send(
     caller: &Caller,
     session: &str,
     request: SendMessage,
-) -> Result<actions::Command<Message>, ApiError> {
-    let MessageType::Text = request.kind;
+) -> Result<Command<Message>, ApiError> {
     let chat = jid::parse_chat(&request.chat_id)?;
-    let text = request
-        .text
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| ApiError::BadRequest("type `text` needs a non-empty `text`".into()))?;
-    if text.chars().count() > MAX_TEXT_CHARS {
-        return Err(ApiError::BadRequest(format!(
-            "text is longer than {MAX_TEXT_CHARS} characters"
-        )));
-    }
+    let content = content(&request)?;
     if request.mentions.len() > MAX_MENTIONS {
         return Err(ApiError::BadRequest(format!(
             "at most {MAX_MENTIONS} mentions per message"
@@ -220,18 +233,74 @@ pub async fn send(
         })?),
         None => None,
     };
-    let outgoing = OutgoingText {
+    let outgoing = Outgoing {
         chat,
         chat_id: request.chat_id,
-        text,
+        content,
         quoted,
         mentions: request.mentions,
         forwarded: request.is_forwarded,
     };
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {
-        Ok(state.engine.send_text(&session, outgoing).await?.into())
+        Ok(state.engine.send(&session, outgoing).await?.into())
     }))
+}
+
+/// What `request` asks to send, once its type's fields are checked (and no other type's are given).
+fn content(request: &SendMessage) -> Result<Content, ApiError> {
+    let bad = |why: String| Err(ApiError::BadRequest(why));
+    match request.kind {
+        MessageType::Text => {
+            if request.name.is_some() || !request.options.is_empty() || request.multiple_answers {
+                return bad("`name`, `options` and `multipleAnswers` are for type `poll`".into());
+            }
+            let Some(text) = request.text.clone().filter(|t| !t.trim().is_empty()) else {
+                return bad("type `text` needs a non-empty `text`".into());
+            };
+            if text.chars().count() > MAX_TEXT_CHARS {
+                return bad(format!("text is longer than {MAX_TEXT_CHARS} characters"));
+            }
+            Ok(Content::Text(text))
+        }
+        MessageType::Poll => {
+            if request.text.is_some() {
+                return bad("a poll has a `name` (its question) and `options`, not `text`".into());
+            }
+            let Some(name) = request.name.clone().filter(|n| !n.trim().is_empty()) else {
+                return bad("type `poll` needs a non-empty `name` (the question)".into());
+            };
+            if name.chars().count() > MAX_POLL_NAME_CHARS {
+                return bad(format!("a poll's name is longer than {MAX_POLL_NAME_CHARS} characters"));
+            }
+            let options = &request.options;
+            if !(poll::MIN_OPTIONS..=poll::MAX_OPTIONS).contains(&options.len()) {
+                return bad(format!(
+                    "a poll needs {} to {} options, got {}",
+                    poll::MIN_OPTIONS,
+                    poll::MAX_OPTIONS,
+                    options.len()
+                ));
+            }
+            for (index, option) in options.iter().enumerate() {
+                if option.trim().is_empty() || option.chars().count() > MAX_POLL_NAME_CHARS {
+                    return bad(format!(
+                        "options[{index}] must be 1 to {MAX_POLL_NAME_CHARS} characters"
+                    ));
+                }
+                if options[..index].contains(option) {
+                    return bad(format!(
+                        "options[{index}] `{option}` repeats an earlier option; votes could not tell them apart"
+                    ));
+                }
+            }
+            Ok(Content::Poll {
+                name,
+                options: options.clone(),
+                multiple: request.multiple_answers,
+            })
+        }
+    }
 }
 
 /// Checks `request` and returns the command that marks received messages as read, sending read
@@ -241,7 +310,7 @@ pub async fn seen(
     caller: &Caller,
     session: &str,
     request: MarkSeen,
-) -> Result<actions::Command<Seen>, ApiError> {
+) -> Result<Command<Seen>, ApiError> {
     let chat = jid::parse_chat(&request.chat_id)?;
     if request.message_ids.is_empty() || request.message_ids.len() > MAX_MENTIONS {
         return Err(ApiError::BadRequest(format!(

@@ -9,9 +9,10 @@ use utoipa::ToSchema;
 
 use self::status::{State, Status, StatusReason};
 use crate::auth::Caller;
+use crate::commands::Command;
 use crate::envelope::{Page, PageRequest};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, SharedState};
 use crate::store::sessions::{self as store, Change, Identity, InsertError, SessionRecord};
 use crate::validate;
 use crate::whatsapp::transport::Proxy;
@@ -233,17 +234,27 @@ pub enum Action {
     Logout,
 }
 
-/// Runs a lifecycle action and returns the session afterwards.
-pub async fn act(state: &AppState, caller: &Caller, name: &str, action: Action) -> Result<Session, ApiError> {
+/// Checks that `name` is the caller's; the command runs a lifecycle action and returns the
+/// session afterwards.
+pub async fn act(
+    state: &SharedState,
+    caller: &Caller,
+    name: &str,
+    action: Action,
+) -> Result<Command<Session>, ApiError> {
     find(state, caller, name).await?;
-    match action {
-        Action::Start => state.engine.start(name).await?,
-        Action::Stop => state.engine.stop(name).await?,
-        Action::Restart => {
-            state.engine.stop(name).await?;
-            state.engine.start(name).await?;
+    let (state, caller, name) = (state.clone(), caller.clone(), name.to_owned());
+    Ok(Box::pin(async move {
+        let engine = &state.engine;
+        match action {
+            Action::Start => engine.start(&name).await?,
+            Action::Stop => engine.stop(&name).await?,
+            Action::Restart => {
+                engine.stop(&name).await?;
+                engine.start(&name).await?;
+            }
+            Action::Logout => engine.logout(&name).await?,
         }
-        Action::Logout => state.engine.logout(name).await?,
-    }
-    get(state, caller, name).await
+        get(&state, &caller, &name).await
+    }))
 }

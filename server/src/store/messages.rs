@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use super::{Db, now_ms};
 use crate::events::NewEvent;
 use crate::messages::MessageStatus;
+use crate::messages::poll::Poll;
 
 /// One stored message.
 #[derive(Debug, Clone)]
@@ -40,13 +41,15 @@ pub struct MessageRecord {
     pub error: Option<String>,
     /// When it was sent.
     pub sent_at: DateTime<Utc>,
+    /// A poll's options and secret (type `poll`).
+    pub poll: Option<Poll>,
 }
 
-const COLUMNS: &str =
-    "seq, session, chat_id, id, from_me, sender, push_name, type, text, quoted_id, mentions, status, error, sent_at";
+const COLUMNS: &str = "seq, session, chat_id, id, from_me, sender, push_name, type, text, quoted_id, mentions, status, error, sent_at, poll";
 
 fn from_row(row: &AnyRow) -> anyhow::Result<MessageRecord> {
     let mentions: Option<String> = row.try_get("mentions")?;
+    let poll: Option<String> = row.try_get("poll")?;
     Ok(MessageRecord {
         seq: row.try_get("seq")?,
         session: row.try_get("session")?,
@@ -66,6 +69,10 @@ fn from_row(row: &AnyRow) -> anyhow::Result<MessageRecord> {
         status: row.try_get::<String, _>("status")?.parse()?,
         error: row.try_get("error")?,
         sent_at: DateTime::from_timestamp_millis(row.try_get("sent_at")?).unwrap_or_default(),
+        poll: poll
+            .map(|p| serde_json::from_str(&p))
+            .transpose()
+            .context("a poll is not JSON")?,
     })
 }
 
@@ -76,11 +83,12 @@ pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> an
     let mentions = (!message.mentions.is_empty())
         .then(|| serde_json::to_string(&message.mentions))
         .transpose()?;
+    let poll = message.poll.as_ref().map(serde_json::to_string).transpose()?;
     let now = now_ms();
     let inserted = sqlx::query(
         "INSERT INTO messages (session, chat_id, id, from_me, sender, push_name, type, text, quoted_id, mentions, \
-         status, progress, error, sent_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         status, progress, error, sent_at, updated_at, poll) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          ON CONFLICT (session, chat_id, id, from_me) DO NOTHING",
     )
     .bind(&message.session)
@@ -98,6 +106,7 @@ pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> an
     .bind(&message.error)
     .bind(message.sent_at.timestamp_millis())
     .bind(now)
+    .bind(poll)
     .execute(&mut *tx)
     .await?
     .rows_affected()

@@ -80,6 +80,7 @@ async fn write(db: &Db, session: &str, id: &str) {
         status: MessageStatus::Delivered,
         error: None,
         sent_at: chrono::Utc::now(),
+        poll: None,
     };
     let event = NewEvent::new(EventType::MessageReceived, event_payload(&record));
     insert(db, &record, &[event]).await.unwrap();

@@ -11,6 +11,7 @@ use titan_server::store::Db;
 use wa_emulator::Emulator;
 
 use crate::database::{self, Engine};
+use crate::receiver::Receiver;
 
 /// How long one step (a pairing, a reconnect, a delivery) may take before a test fails. Steps
 /// take milliseconds; the margin is for slow CI machines, and a wait that runs out names its step.
@@ -107,6 +108,18 @@ impl Harness {
         };
         let db = Db::connect(database_url).await.expect("connect and migrate");
         RunningServer::start(config, db).await.expect("start the server")
+    }
+
+    /// A webhook receiver subscribed to every event of every session.
+    pub async fn receiver(&self) -> Receiver {
+        let receiver = Receiver::start().await;
+        self.client
+            .create_webhook()
+            .body(types::CreateWebhook::builder().url(&receiver.url))
+            .send()
+            .await
+            .expect("create the webhook");
+        receiver
     }
 
     /// The API key (every scope) the client uses, for raw HTTP calls.

@@ -14,6 +14,8 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+use crate::harness::STEP;
+
 /// One request the receiver got.
 #[derive(Debug, Clone)]
 pub struct Received {
@@ -125,6 +127,20 @@ impl Receiver {
                 return delivered;
             }
         }
+    }
+
+    /// Waits (up to [`STEP`]) for a delivered `event` on `session` whose payload passes
+    /// `matches`, and returns that payload.
+    pub async fn expect(&self, event: &str, session: &str, matches: impl Fn(&Value) -> bool) -> Value {
+        let pick = |all: &[Value]| {
+            all.iter()
+                .find(|e| e["event"] == event && e["session"] == session && matches(&e["payload"]))
+                .map(|e| e["payload"].clone())
+        };
+        let all = self
+            .wait_until(&format!("{event} on {session}"), STEP, |all| pick(all).is_some())
+            .await;
+        pick(&all).unwrap_or_default()
     }
 }
 

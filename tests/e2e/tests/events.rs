@@ -6,41 +6,15 @@
 
 use serde_json::Value;
 use titan_client::types::{self, MessageType, PresenceState, SendMessage, TypingState};
-use titan_e2e::harness::{Harness, STEP, jid, status_of};
-use titan_e2e::receiver::Receiver;
+use titan_e2e::harness::{Harness, jid, status_of};
 
 titan_e2e::on_both_databases!(message_actions_presence_and_blocking_reach_the_receiver);
 
 const ALICE: &str = "15550003001";
 const BOB: &str = "15550003002";
 
-/// The envelopes of `event` on `session` whose payload passes `matches`.
-fn find<'a>(envelopes: &'a [Value], event: &str, session: &str, matches: impl Fn(&Value) -> bool) -> Vec<&'a Value> {
-    envelopes
-        .iter()
-        .filter(|e| e["event"] == event && e["session"] == session && matches(&e["payload"]))
-        .collect()
-}
-
-/// Waits until the receiver has an `event` on `session` whose payload passes `matches`, and
-/// returns that payload.
-async fn expect(receiver: &Receiver, event: &str, session: &str, matches: impl Fn(&Value) -> bool) -> Value {
-    let what = format!("{event} on {session}");
-    let all = receiver
-        .wait_until(&what, STEP, |e| !find(e, event, session, &matches).is_empty())
-        .await;
-    find(&all, event, session, &matches)[0]["payload"].clone()
-}
-
 async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harness) {
-    let receiver = Receiver::start().await;
-    harness
-        .client
-        .create_webhook()
-        .body(types::CreateWebhook::builder().url(&receiver.url))
-        .send()
-        .await
-        .unwrap();
+    let receiver = harness.receiver().await;
     harness.link_by_qr("alice", ALICE).await;
     harness.link_by_code("bob", BOB).await;
     let client = &harness.client;
@@ -59,7 +33,9 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
         .unwrap()
         .into_inner()
         .data;
-    expect(&receiver, "message.received", "bob", |p| p["id"] == sent.id.as_str()).await;
+    receiver
+        .expect("message.received", "bob", |p| p["id"] == sent.id.as_str())
+        .await;
 
     // Bob reacts: alice gets message.reaction naming her message, and the reaction as a message.
     let reaction = client
@@ -77,10 +53,9 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
         .into_inner()
         .data;
     assert_eq!(reaction.reaction, "👍");
-    let reacted = expect(&receiver, "message.reaction", "alice", |p| {
-        p["reactionTo"] == sent.id.as_str()
-    })
-    .await;
+    let reacted = receiver
+        .expect("message.reaction", "alice", |p| p["reactionTo"] == sent.id.as_str())
+        .await;
     assert_eq!(reacted["reaction"], "👍");
     assert_eq!(reacted["type"], "reaction");
     assert_eq!(reacted["from"]["phoneNumber"], format!("+{BOB}"));
@@ -102,14 +77,18 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
         .into_inner()
         .data;
     assert_eq!(edited.text.as_deref(), Some("final text"));
-    let edit = expect(&receiver, "message.edited", "bob", |p| p["id"] == sent.id.as_str()).await;
+    let edit = receiver
+        .expect("message.edited", "bob", |p| p["id"] == sent.id.as_str())
+        .await;
     assert_eq!(
         (edit["text"].as_str(), edit["edited"].as_bool()),
         (Some("final text"), Some(true))
     );
     assert_eq!(edit["type"], "edited");
     assert_eq!(edit["fromMe"], false);
-    let own = expect(&receiver, "message.edited", "alice", |p| p["id"] == sent.id.as_str()).await;
+    let own = receiver
+        .expect("message.edited", "alice", |p| p["id"] == sent.id.as_str())
+        .await;
     assert_eq!(own["fromMe"], true);
     let bobs = harness.history("bob", &jid(ALICE)).await;
     let stored = bobs.iter().find(|m| m.id == sent.id).unwrap();
@@ -151,13 +130,18 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
             .await
             .unwrap();
     }
-    let typing = expect(&receiver, "presence.update", "bob", |p| {
-        p["state"] == "composing" && p["media"].is_null()
-    })
-    .await;
+    let typing = receiver
+        .expect("presence.update", "bob", |p| {
+            p["state"] == "composing" && p["media"].is_null()
+        })
+        .await;
     assert_eq!(typing["sender"]["phoneNumber"], format!("+{ALICE}"));
-    expect(&receiver, "presence.update", "bob", |p| p["media"] == "audio").await;
-    expect(&receiver, "presence.update", "bob", |p| p["state"] == "paused").await;
+    receiver
+        .expect("presence.update", "bob", |p| p["media"] == "audio")
+        .await;
+    receiver
+        .expect("presence.update", "bob", |p| p["state"] == "paused")
+        .await;
 
     // Presence: WhatsApp needs a display name first; then bob follows alice, who goes online
     // then offline.
@@ -191,9 +175,13 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
             .await
             .unwrap();
     }
-    let online = expect(&receiver, "presence.update", "bob", |p| p["state"] == "available").await;
+    let online = receiver
+        .expect("presence.update", "bob", |p| p["state"] == "available")
+        .await;
     assert_eq!(online["from"]["phoneNumber"], format!("+{ALICE}"));
-    expect(&receiver, "presence.update", "bob", |p| p["unavailable"] == true).await;
+    receiver
+        .expect("presence.update", "bob", |p| p["unavailable"] == true)
+        .await;
 
     // Alice deletes her message for everyone: bob gets message.revoked, alice message.delete,
     // and both histories keep it as a revoked message without text.
@@ -212,12 +200,13 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
         .into_inner()
         .data;
     assert_eq!((deleted.type_.as_str(), deleted.text.as_deref()), ("revoke", None));
-    let revoked = expect(&receiver, "message.revoked", "bob", |p| {
-        p["revokedId"] == sent.id.as_str()
-    })
-    .await;
+    let revoked = receiver
+        .expect("message.revoked", "bob", |p| p["revokedId"] == sent.id.as_str())
+        .await;
     assert_eq!(revoked["from"]["phoneNumber"], format!("+{ALICE}"));
-    let mine = expect(&receiver, "message.delete", "alice", |p| p["id"] == sent.id.as_str()).await;
+    let mine = receiver
+        .expect("message.delete", "alice", |p| p["id"] == sent.id.as_str())
+        .await;
     assert_eq!(mine["forEveryone"], true);
     let bobs = harness.history("bob", &jid(ALICE)).await;
     let stored = bobs.iter().find(|m| m.id == sent.id).unwrap();
@@ -238,10 +227,11 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
     let accepted: Value = answer.json().await.unwrap();
     let correlation = accepted["data"]["correlationId"].as_str().unwrap().to_owned();
     assert!(accepted["data"]["requestId"].is_string());
-    let result = expect(&receiver, "command.result", "alice", |p| {
-        p["correlationId"] == correlation.as_str()
-    })
-    .await;
+    let result = receiver
+        .expect("command.result", "alice", |p| {
+            p["correlationId"] == correlation.as_str()
+        })
+        .await;
     assert_eq!(
         (result["status"].as_u64(), result["error"].is_null()),
         (Some(201), true),
@@ -249,10 +239,9 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
     );
     assert_eq!(result["operation"], "sendSessionMessage");
     let background_id = result["result"]["id"].as_str().unwrap().to_owned();
-    expect(&receiver, "message.received", "bob", |p| {
-        p["id"] == background_id.as_str()
-    })
-    .await;
+    receiver
+        .expect("message.received", "bob", |p| p["id"] == background_id.as_str())
+        .await;
     // Bad input is still refused at once and starts nothing.
     let refused = send_async("", &jid(BOB)).await.unwrap();
     assert_eq!(refused.status(), 400);
@@ -277,10 +266,9 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
         .as_str()
         .unwrap()
         .to_owned();
-    let failed = expect(&receiver, "command.result", "idle", |p| {
-        p["correlationId"] == correlation.as_str()
-    })
-    .await;
+    let failed = receiver
+        .expect("command.result", "idle", |p| p["correlationId"] == correlation.as_str())
+        .await;
     assert_eq!(
         (failed["status"].as_u64(), failed["result"].is_null()),
         (Some(409), true),
@@ -299,7 +287,9 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
         .send()
         .await
         .unwrap();
-    let blocked = expect(&receiver, "blocklist.update", "alice", |p| p["action"] == "block").await;
+    let blocked = receiver
+        .expect("blocklist.update", "alice", |p| p["action"] == "block")
+        .await;
     assert_eq!(blocked["from"]["phoneNumber"], format!("+{BOB}"));
     let list = client
         .get_blocklist()
@@ -318,7 +308,9 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
         .send()
         .await
         .unwrap();
-    expect(&receiver, "blocklist.update", "alice", |p| p["action"] == "unblock").await;
+    receiver
+        .expect("blocklist.update", "alice", |p| p["action"] == "unblock")
+        .await;
     let list = client
         .get_blocklist()
         .session("alice")

@@ -5,69 +5,18 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::sync::Arc;
-
 use std::time::Duration;
+use titan_e2e::bot::{linked, linked_via, trusting};
 use titan_e2e::proxies::{counting_proxy, counting_socks5};
 
 use titan_server::whatsapp::http::{HttpClientConfig, ReqwestHttpClient};
-use titan_server::whatsapp::transport::{Proxy, SessionTransportFactory};
+use titan_server::whatsapp::transport::Proxy;
 use wa_emulator::Emulator;
 use whatsapp_rust::download::MediaType;
 use whatsapp_rust::http::{HttpClient, HttpRequest};
 use whatsapp_rust::media::{ImageOptions, image_message};
-use whatsapp_rust::prelude::{Bot, BotHandle, Event, TokioRuntime};
+use whatsapp_rust::prelude::Event;
 use whatsapp_rust::upload::UploadOptions;
-
-fn trusting(emulator: &Emulator) -> ReqwestHttpClient {
-    ReqwestHttpClient::new(&HttpClientConfig {
-        extra_roots: vec![emulator.media_ca_pem().to_owned()],
-        ..Default::default()
-    })
-    .unwrap()
-}
-
-type Events = tokio::sync::mpsc::UnboundedReceiver<Arc<Event>>;
-
-/// A client linked by QR to `phone`, connected, with its event stream.
-async fn linked(emulator: &Emulator, phone: &str) -> (BotHandle, Events) {
-    linked_via(emulator, phone, None).await
-}
-
-/// Like [`linked`], with the WebSocket through `proxy`.
-async fn linked_via(emulator: &Emulator, phone: &str, proxy: Option<Proxy>) -> (BotHandle, Events) {
-    let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
-    let bot = Bot::builder()
-        .with_backend(whatsapp_rust::wacore::store::InMemoryBackend::new())
-        .with_transport_factory(SessionTransportFactory::new(emulator.ws_url(), proxy))
-        .with_http_client(trusting(emulator))
-        .with_runtime(TokioRuntime)
-        .with_version((2, 3000, 0))
-        .with_push_name(phone)
-        .on_event(move |event, _client| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(event);
-            }
-        })
-        .build()
-        .await
-        .unwrap();
-    let handle = bot.spawn();
-    loop {
-        let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
-            .await
-            .unwrap()
-            .unwrap();
-        match &*event {
-            Event::PairingQrCode(qr) => {
-                emulator.scan_qr(&qr.code, Some(phone)).unwrap();
-            }
-            Event::Connected(_) => return (handle, events),
-            _ => {}
-        }
-    }
-}
 
 #[tokio::test]
 async fn media_goes_through_the_reqwest_client() {

@@ -12,6 +12,7 @@ use whatsapp_rust::waproto::whatsapp as wa;
 use super::{Effect, merge, with};
 use crate::events::{EventType, NewEvent};
 use crate::messages::jid::{chat_key, jid_ref, person};
+use crate::messages::poll::{Poll, SealedVote};
 use crate::messages::{MessageStatus, event_payload};
 use crate::store::messages::MessageRecord;
 
@@ -27,16 +28,12 @@ pub(super) fn inbound(inbound: &InboundMessage) -> Option<Effect> {
     if let Some(protocol) = base.protocol_message.as_option() {
         return protocol_change(info, protocol);
     }
-    if let Some(vote) = base.poll_update_message.as_option() {
-        let payload =
-            json!({"type": "poll", "pollId": vote.poll_creation_message_key.as_option().and_then(|k| k.id.clone())});
-        return Some(Effect::Event(NewEvent::new(
-            EventType::MessageVote,
-            merge(header(info), payload),
-        )));
+    if let Some(update) = base.poll_update_message.as_option() {
+        return vote(info, update);
     }
     let (kind, text) = content(base)?;
-    let record = record(info, base, kind, text);
+    let mut record = record(info, base, kind, text);
+    record.poll = poll(info, &inbound.message, base);
     let general = if record.from_me {
         EventType::MessageSent
     } else {
@@ -51,7 +48,53 @@ pub(super) fn inbound(inbound: &InboundMessage) -> Option<Effect> {
         });
         events.push(NewEvent::new(EventType::MessageReaction, merge(header(info), payload)));
     }
-    Some(Effect::Store(record, events))
+    Some(Effect::Store(Box::new(record), events))
+}
+
+/// A vote on a poll: `message.vote`, with the options it picked once the poll's secret opens it.
+fn vote(info: &MessageInfo, update: &wa::message::PollUpdateMessage) -> Option<Effect> {
+    let poll_id = update.poll_creation_message_key.as_option()?.id.clone()?;
+    let sealed = update.vote.as_option()?;
+    let source = &info.source;
+    let vote = SealedVote {
+        payload: sealed.enc_payload.clone().unwrap_or_default(),
+        iv: sealed.enc_iv.clone().unwrap_or_default(),
+        voters: std::iter::once(&source.sender)
+            .chain(source.sender_alt.as_ref())
+            .map(|jid| jid.to_non_ad_string())
+            .collect(),
+    };
+    let payload = json!({"type": "poll", "pollId": poll_id});
+    let event = NewEvent::new(EventType::MessageVote, merge(header(info), payload));
+    Some(Effect::Vote { poll_id, vote, event })
+}
+
+/// The poll a message creates, with the secret its votes are encrypted with (carried in the
+/// message's context info, outside any wrapper, or inside it) and its creator's JIDs.
+fn poll(info: &MessageInfo, message: &wa::Message, base: &wa::Message) -> Option<Poll> {
+    let creation = poll_creation(base)?;
+    let secret = [message, base]
+        .into_iter()
+        .find_map(|m| m.message_context_info.as_option()?.message_secret.clone())?;
+    let source = &info.source;
+    Some(Poll {
+        options: creation.options.iter().filter_map(|o| o.option_name.clone()).collect(),
+        secret,
+        creators: std::iter::once(&source.sender)
+            .chain(source.sender_alt.as_ref())
+            .map(|jid| jid.to_non_ad_string())
+            .collect(),
+    })
+}
+
+fn poll_creation(message: &wa::Message) -> Option<&wa::message::PollCreationMessage> {
+    [
+        &message.poll_creation_message,
+        &message.poll_creation_message_v2,
+        &message.poll_creation_message_v3,
+    ]
+    .into_iter()
+    .find_map(|p| p.as_option())
 }
 
 /// A revoke (`message.revoked` when someone else deleted their message for everyone,
@@ -194,14 +237,7 @@ fn content(message: &wa::Message) -> Option<(&'static str, Option<String>)> {
     if message.contact_message.is_set() || message.contacts_array_message.is_set() {
         return Some(("contact", None));
     }
-    let poll = [
-        &message.poll_creation_message,
-        &message.poll_creation_message_v2,
-        &message.poll_creation_message_v3,
-    ]
-    .into_iter()
-    .find_map(|p| p.as_option());
-    if let Some(poll) = poll {
+    if let Some(poll) = poll_creation(message) {
         return Some(("poll", poll.name.clone()));
     }
     if let Some(reaction) = message.reaction_message.as_option() {
@@ -235,5 +271,6 @@ fn record(info: &MessageInfo, base: &wa::Message, kind: &str, text: Option<Strin
         },
         error: None,
         sent_at: info.timestamp,
+        poll: None,
     }
 }

@@ -15,6 +15,7 @@ use whatsapp_rust::wacore_binary::jid::JidExt as _;
 pub(super) use self::calls::RingingCalls;
 use crate::events::NewEvent;
 use crate::messages::MessageStatus;
+use crate::messages::poll::SealedVote;
 use crate::store::messages::MessageRecord;
 
 /// One change an event asks for; each is stored in one transaction with its events.
@@ -22,7 +23,7 @@ use crate::store::messages::MessageRecord;
 pub(super) enum Effect {
     /// A new message for the history (a redelivery writes nothing), with its events; its
     /// `session` is left for the caller to fill in.
-    Store(MessageRecord, Vec<NewEvent>),
+    Store(Box<MessageRecord>, Vec<NewEvent>),
     /// Stored message `id` was edited: its text becomes `text`.
     Edit {
         id: String,
@@ -35,6 +36,13 @@ pub(super) enum Effect {
     Ack {
         ids: Vec<String>,
         status: MessageStatus,
+        event: NewEvent,
+    },
+    /// A vote on poll `poll_id`: `event` gets the options `vote` picked, once the stored poll's
+    /// secret opens it.
+    Vote {
+        poll_id: String,
+        vote: SealedVote,
         event: NewEvent,
     },
     /// An event with no stored state of its own.

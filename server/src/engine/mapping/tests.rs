@@ -223,17 +223,66 @@ fn revokes_and_edits_change_the_stored_message() {
 }
 
 #[test]
-fn a_poll_vote_is_announced() {
-    let vote = wa::Message {
-        poll_update_message: MessageField::some(wa::message::PollUpdateMessage {
-            poll_creation_message_key: key("P1", true),
+fn a_poll_is_stored_with_its_secret_and_a_vote_on_it_opens() {
+    let creation = wa::message::PollCreationMessage {
+        name: Some("Favorite color?".into()),
+        options: ["Blue", "Green"]
+            .map(|name| wa::message::poll_creation_message::Option {
+                option_name: Some(name.into()),
+                ..Default::default()
+            })
+            .into(),
+        selectable_options_count: Some(1),
+        ..Default::default()
+    };
+    let poll_message = wa::Message {
+        poll_creation_message_v3: MessageField::some(creation),
+        message_context_info: MessageField::some(wa::MessageContextInfo {
+            message_secret: Some(vec![5; 32]),
             ..Default::default()
         }),
         ..Default::default()
     };
-    let (kind, p) = only_event(&message_event(info("V1", false), vote));
-    assert_eq!(kind, EventType::MessageVote);
-    assert_eq!((p["pollId"].as_str(), p["type"].as_str()), (Some("P1"), Some("poll")));
+    let stored = effects(&message_event(info("P1", false), poll_message));
+    let [Effect::Store(record, events)] = stored.as_slice() else {
+        panic!("{stored:?}")
+    };
+    let poll = record.poll.clone().expect("the poll is kept");
+    assert_eq!(
+        (record.kind.as_str(), record.text.as_deref()),
+        ("poll", Some("Favorite color?"))
+    );
+    assert_eq!(poll.options, ["Blue", "Green"]);
+    assert_eq!(poll.creators, [BOB]);
+    assert_eq!(events[0].payload["pollOptions"], json!(["Blue", "Green"]));
+
+    // We vote from another device of ours: the vote is keyed by Bob as creator and us as voter.
+    let picked = [whatsapp_rust::wacore::poll::compute_option_hash("Green").to_vec()];
+    let (payload, iv) =
+        whatsapp_rust::wacore::poll::encrypt_poll_vote_with_secret(&picked, &[5; 32], "P1", BOB, BOB).expect("encrypt");
+    let vote = wa::Message {
+        poll_update_message: MessageField::some(wa::message::PollUpdateMessage {
+            poll_creation_message_key: key("P1", false),
+            vote: MessageField::some(wa::message::PollEncValue {
+                enc_payload: Some(payload),
+                enc_iv: Some(iv.to_vec()),
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let voted = effects(&message_event(info("V1", false), vote));
+    let [Effect::Vote { poll_id, vote, event }] = voted.as_slice() else {
+        panic!("{voted:?}")
+    };
+    assert_eq!(poll_id, "P1");
+    assert_eq!(event.kind, EventType::MessageVote);
+    assert_eq!(
+        (event.payload["pollId"].as_str(), event.payload["type"].as_str()),
+        (Some("P1"), Some("poll"))
+    );
+    let choices = poll.open(poll_id, vote).expect("the stored secret opens the vote");
+    assert_eq!(choices[0].name.as_deref(), Some("Green"));
 }
 
 #[test]

@@ -1,0 +1,102 @@
+//! Groups: joining one by invite code (the rest of the groups API is still to come).
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::commands::Command;
+use crate::engine::Joined;
+use crate::error::ApiError;
+use crate::state::SharedState;
+
+/// Where invite links point; a pasted link is accepted and its code used.
+const INVITE_PREFIX: &str = "https://chat.whatsapp.com/";
+/// Longest invite code accepted (WhatsApp's are 22 characters).
+const MAX_CODE_CHARS: usize = 64;
+
+/// An invite to join.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"code": "ABcDeFgHiJk"}))]
+pub struct JoinGroup {
+    /// The invite code, the part of the link after `chat.whatsapp.com/` (a whole link is accepted too).
+    pub code: String,
+}
+
+/// Whether the session is now a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum JoinStatus {
+    /// The session is a member (a `group.update` with action `joined` was written).
+    Joined,
+    /// The group requires approval: an admin has to accept the request.
+    PendingApproval,
+}
+
+/// The group an invite led to.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"id": "120363025246125486@g.us", "status": "joined"}))]
+pub struct JoinedGroup {
+    /// The group's JID.
+    pub id: String,
+    /// Whether the session is in, or waiting for approval.
+    pub status: JoinStatus,
+}
+
+crate::envelopes!(JoinedGroup => JoinedGroupData);
+
+/// The invite code in `code`, which may be a whole invite link.
+fn invite_code(code: &str) -> Result<String, ApiError> {
+    let code = code.trim();
+    let code = code.strip_prefix(INVITE_PREFIX).unwrap_or(code);
+    if code.is_empty() || code.chars().count() > MAX_CODE_CHARS || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(ApiError::BadRequest(format!(
+            "`code` must be an invite code (letters and digits, at most {MAX_CODE_CHARS}), or a {INVITE_PREFIX}… link"
+        )));
+    }
+    Ok(code.to_owned())
+}
+
+/// Checks `request`; the command joins the group its invite points at.
+pub async fn join(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    request: JoinGroup,
+) -> Result<Command<JoinedGroup>, ApiError> {
+    let code = invite_code(&request.code)?;
+    crate::sessions::find(state, caller, session).await?;
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        Ok(match state.engine.join_group(&session, &code).await? {
+            Joined::Member(group) => JoinedGroup {
+                id: group.to_string(),
+                status: JoinStatus::Joined,
+            },
+            Joined::PendingApproval(group) => JoinedGroup {
+                id: group.to_string(),
+                status: JoinStatus::PendingApproval,
+            },
+        })
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_code_or_a_whole_link_is_accepted_and_anything_else_refused() {
+        assert_eq!(invite_code("ABcDeFgHiJk").unwrap(), "ABcDeFgHiJk");
+        assert_eq!(
+            invite_code(" https://chat.whatsapp.com/ABcDeFgHiJk ").unwrap(),
+            "ABcDeFgHiJk"
+        );
+        for bad in ["", "https://chat.whatsapp.com/", "AB/../cd", "a b", &"A".repeat(65)] {
+            assert!(invite_code(bad).is_err(), "{bad:?}");
+        }
+    }
+}
