@@ -101,7 +101,7 @@ fn without_async_answers(spec: &mut Value) {
         .flat_map(|paths| paths.values_mut())
         .filter_map(Value::as_object_mut)
         .flat_map(|item| item.iter_mut())
-        .filter(|(method, _)| matches!(method.as_str(), "post" | "put"))
+        .filter(|(method, _)| matches!(method.as_str(), "get" | "post" | "put"))
         .map(|(_, operation)| operation);
     for operation in operations {
         let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) else {

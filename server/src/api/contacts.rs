@@ -11,7 +11,7 @@ use axum::response::Response;
 use crate::auth::{Authorized, required};
 use crate::commands::{self, AcceptedData, Prefer};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Json, Path};
+use crate::extract::Path;
 use crate::messages::actions::{self, Blocklist};
 use crate::state::SharedState;
 
@@ -101,6 +101,7 @@ async fn unblock(
     params(("session" = String, Path, description = "Session name", example = "my-session")),
     responses(
         (status = 200, description = "Every blocked contact", body = Blocklist),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the list arrives in a `command.result` event", body = AcceptedData),
         (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
         (status = "5XX", description = "Server error, or WhatsApp refused it", body = ErrorBody),
     ),
@@ -110,7 +111,9 @@ async fn unblock(
 async fn blocklist(
     State(state): State<SharedState>,
     Authorized(caller, _): Authorized<required::ContactsRead>,
+    prefer: Prefer,
     Path(session): Path<String>,
-) -> Result<Json<Blocklist>, ApiError> {
-    Ok(Json(actions::blocklist(&state, &caller, &session).await?))
+) -> Result<Response, ApiError> {
+    let command = actions::blocklist(&state, &caller, &session).await?;
+    commands::respond(&state, prefer, &session, "getBlocklist", StatusCode::OK, command).await
 }

@@ -118,7 +118,7 @@ impl Modify for PreferHeader {
             .paths
             .paths
             .values_mut()
-            .flat_map(|item| [item.post.as_mut(), item.put.as_mut()])
+            .flat_map(|item| [item.get.as_mut(), item.post.as_mut(), item.put.as_mut()])
             .flatten();
         for operation in operations {
             if !operation.responses.responses.contains_key("202") {

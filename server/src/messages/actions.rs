@@ -342,12 +342,17 @@ pub async fn set_blocked(
     }))
 }
 
-/// The account's blocklist.
-pub async fn blocklist(state: &AppState, caller: &Caller, session: &str) -> Result<Blocklist, ApiError> {
+/// Checks the session is the caller's; the command asks WhatsApp for the account's blocklist.
+pub async fn blocklist(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+) -> Result<Command<Vec<BlockedContact>>, ApiError> {
     crate::sessions::find(state, caller, session).await?;
-    let entries = state.engine.blocklist(session).await?;
-    Ok(Blocklist {
-        data: entries
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        let entries = state.engine.blocklist(&session).await?;
+        Ok(entries
             .into_iter()
             .map(|b| BlockedContact {
                 id: b.id,
@@ -355,6 +360,6 @@ pub async fn blocklist(state: &AppState, caller: &Caller, session: &str) -> Resu
                 lid: b.lid,
                 blocked_at: b.at,
             })
-            .collect(),
-    })
+            .collect())
+    }))
 }

@@ -1,7 +1,8 @@
 //! Polls and groups produced for real: Titan sessions on whatsapp-rust and a bare whatsapp-rust
 //! client (Carol) that votes and runs a group, all through the emulator. A webhook receiver gets
 //! `message.vote` with the options picked, `group.participant` for each membership change and
-//! `group.update` for subject and description changes and for joining by invite.
+//! `group.update` for creation, subject, description and settings changes and for joining by
+//! invite.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -207,6 +208,10 @@ async fn votes_are_named_and_group_changes_reach_the_receiver(mut harness: Harne
     receiver
         .expect("group.update", "bob", |p| p["newDescription"] == "Where we ship")
         .await;
+    // So are settings: only admins may edit the group's info now.
+    carol_client.groups().set_locked(group.clone(), true).await.unwrap();
+    let locked = receiver.expect("group.update", "alice", |p| p["locked"] == true).await;
+    assert_eq!(locked["id"], group_id.as_str());
 
     // Bob leaves when Carol removes him, then comes back by invite: Titan announces the join.
     carol_client
