@@ -141,6 +141,10 @@ async fn text_receipts_presence_typing_blocking_and_the_offline_queue() {
         .send_message(bob_jid.clone(), text("are you there?"))
         .await
         .unwrap();
+    // `send_message` returns once the stanza is written, not once the server has routed it; an
+    // IQ answered on Alice's connection proves the server handled the message before it, so the
+    // unblock cannot overtake it.
+    alice.handle.client().blocking().get_blocklist().await.unwrap();
     blocking.blocking().unblock(&alice_jid).await.unwrap();
     assert!(blocking.blocking().get_blocklist().await.unwrap().is_empty());
     let after = alice
