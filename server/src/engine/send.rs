@@ -106,7 +106,7 @@ impl Outgoing {
                 options,
                 multiple,
             } => {
-                let secret: Vec<u8> = (0..32).map(|_| rand::random::<u8>()).collect();
+                let secret = rand::random::<[u8; 32]>().to_vec();
                 let count = if *multiple { options.len() } else { 1 };
                 let creation = wa::message::PollCreationMessage {
                     name: Some(name.clone()),

@@ -49,23 +49,16 @@ pub async fn linked_via(emulator: &Emulator, phone: &str, proxy: Option<Proxy>) 
         .await
         .expect("build the client");
     let handle = bot.spawn();
-    loop {
-        match &*next(&mut events, "pairing").await {
-            Event::PairingQrCode(qr) => {
-                emulator.scan_qr(&qr.code, Some(phone)).expect("scan the QR code");
-            }
-            Event::Connected(_) => return (handle, events),
-            _ => {}
+    wait_for(&mut events, "pairing", |event| match event {
+        Event::PairingQrCode(qr) => {
+            emulator.scan_qr(&qr.code, Some(phone)).expect("scan the QR code");
+            None
         }
-    }
-}
-
-/// The next event, failing the test after [`STEP`] with `what` it was waiting for.
-pub async fn next(events: &mut Events, what: &str) -> Arc<Event> {
-    tokio::time::timeout(STEP, events.recv())
-        .await
-        .unwrap_or_else(|_| panic!("no event within {STEP:?} while waiting for {what}"))
-        .unwrap_or_else(|| panic!("the client stopped while waiting for {what}"))
+        Event::Connected(_) => Some(()),
+        _ => None,
+    })
+    .await;
+    (handle, events)
 }
 
 /// Waits for the first event `pick` accepts and returns what it extracted.

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::time::Duration;
-use titan_e2e::bot::{linked, linked_via, trusting};
+use titan_e2e::bot::{linked, linked_via, trusting, wait_for};
 use titan_e2e::proxies::{counting_proxy, counting_socks5};
 
 use titan_server::whatsapp::http::{HttpClientConfig, ReqwestHttpClient};
@@ -40,20 +40,14 @@ async fn media_goes_through_the_reqwest_client() {
         )
         .await
         .unwrap();
-    let image = loop {
-        let event = tokio::time::timeout(Duration::from_secs(30), bob_events.recv())
-            .await
-            .unwrap()
-            .unwrap();
-        if let Event::Messages(batch) = &*event
-            && let Some(image) = batch
-                .messages
-                .iter()
-                .find_map(|m| m.message.image_message.as_option().cloned())
-        {
-            break image;
-        }
-    };
+    let image = wait_for(&mut bob_events, "the image", |event| match event {
+        Event::Messages(batch) => batch
+            .messages
+            .iter()
+            .find_map(|m| m.message.image_message.as_option().cloned()),
+        _ => None,
+    })
+    .await;
     assert!(bob.client().download(&image).await.unwrap() == bytes);
 
     // A refusal is a response with its status, not an error.

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use whatsapp_rust::wacore::proto_helpers::MessageExt;
 use whatsapp_rust::wacore::types::events::{InboundMessage, Receipt, UndecryptableMessage};
-use whatsapp_rust::wacore::types::message::MessageInfo;
+use whatsapp_rust::wacore::types::message::{MessageInfo, MessageSource};
 use whatsapp_rust::wacore::types::presence::ReceiptType;
 use whatsapp_rust::wacore_binary::jid::JidExt as _;
 use whatsapp_rust::waproto::whatsapp as wa;
@@ -59,10 +59,7 @@ fn vote(info: &MessageInfo, update: &wa::message::PollUpdateMessage) -> Option<E
     let vote = SealedVote {
         payload: sealed.enc_payload.clone().unwrap_or_default(),
         iv: sealed.enc_iv.clone().unwrap_or_default(),
-        voters: std::iter::once(&source.sender)
-            .chain(source.sender_alt.as_ref())
-            .map(|jid| jid.to_non_ad_string())
-            .collect(),
+        voters: sender_forms(source),
     };
     let payload = json!({"type": "poll", "pollId": poll_id});
     let event = NewEvent::new(EventType::MessageVote, merge(header(info), payload));
@@ -80,11 +77,16 @@ fn poll(info: &MessageInfo, message: &wa::Message, base: &wa::Message) -> Option
     Some(Poll {
         options: creation.options.iter().filter_map(|o| o.option_name.clone()).collect(),
         secret,
-        creators: std::iter::once(&source.sender)
-            .chain(source.sender_alt.as_ref())
-            .map(|jid| jid.to_non_ad_string())
-            .collect(),
+        creators: sender_forms(source),
     })
+}
+
+/// The sender's JID in each form WhatsApp gave (phone number and LID), as poll votes are keyed.
+fn sender_forms(source: &MessageSource) -> Vec<String> {
+    std::iter::once(&source.sender)
+        .chain(source.sender_alt.as_ref())
+        .map(|jid| jid.to_non_ad_string())
+        .collect()
 }
 
 fn poll_creation(message: &wa::Message) -> Option<&wa::message::PollCreationMessage> {
