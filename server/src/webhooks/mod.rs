@@ -586,10 +586,12 @@ pub async fn retry(state: &AppState, caller: &Caller, id: &str, delivery: &str) 
     let pending = log_store::requeue(&state.db, id, delivery)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("delivery `{delivery}` of webhook `{id}` not found")))?;
-    state.dispatcher.requeue(pending);
+    // Read the row before the dispatcher has it: the answer is the requeued (pending) delivery,
+    // not whatever the dispatcher has already made of it.
     let row = log_store::get(&state.db, id, delivery)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("delivery `{delivery}` of webhook `{id}` not found")))?;
+    state.dispatcher.requeue(pending);
     Ok(row.into())
 }
 
