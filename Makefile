@@ -22,10 +22,13 @@ $(VENV)/.installed: tests/python/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 	touch $@
 
+## The Python SDK is built from source (a release wheel through maturin) and tested against the
+## sandbox server that test-rust built.
 test-python: $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check ./bindings/python
 	$(VENV)/bin/python -m pytest tests/python
 
-## Regenerate the OpenAPI documents and the Rust SDK's generated code after an API change.
+## Regenerate the OpenAPI documents and the SDKs' generated code after an API change.
 generate:
 	$(CARGO) run --locked -p titan-openapi -- generate
 

@@ -1,5 +1,6 @@
 //! `generate [--check]`: server spec → `openapi/openapi.json` (3.1) → `openapi/openapi-3.0.json`
-//! → `sdk-rust/src/generated.rs` (progenitor) and `sdk-rust/src/generated_paging.rs`.
+//! → `sdk-rust/src/generated.rs` (progenitor) and `sdk-rust/src/generated_paging.rs`; and from the
+//! 3.1 document, the Python SDK's `types.py` and `_resources.py`.
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,7 @@ use progenitor_impl::{GenerationSettings, Generator, HooksMode, InterfaceStyle, 
 use quote::{format_ident, quote};
 use serde_json::Value;
 
+use crate::sdk::{self, Api};
 use crate::{convert, lint};
 
 /// The command that regenerates everything, named in every generated header.
@@ -33,6 +35,7 @@ pub fn outputs() -> anyhow::Result<Vec<Output>> {
     }
     let parsed: openapiv3::OpenAPI =
         serde_json::from_value(spec30.clone()).context("openapiv3 cannot read the 3.0 spec")?;
+    let api = Api::from_spec(&spec31).context("read the API for the language SDKs")?;
     Ok(vec![
         Output {
             path: "openapi/openapi.json",
@@ -49,6 +52,14 @@ pub fn outputs() -> anyhow::Result<Vec<Output>> {
         Output {
             path: "sdk-rust/src/generated_paging.rs",
             content: paging(&spec30)?,
+        },
+        Output {
+            path: "bindings/python/python/titan/types.py",
+            content: sdk::python::types(&api, COMMAND)?,
+        },
+        Output {
+            path: "bindings/python/python/titan/_resources.py",
+            content: sdk::python::resources(&api, COMMAND)?,
         },
     ])
 }

@@ -15,7 +15,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Regenerate openapi/*.json and sdk-rust/src/generated*.rs from the server.
+    /// Regenerate openapi/*.json, sdk-rust/src/generated*.rs and the Python SDK's generated modules.
     Generate {
         /// Write nothing; fail if any generated file differs from what would be written.
         #[arg(long)]

@@ -49,6 +49,17 @@ impl Error {
     }
 }
 
+impl From<reqwest::Error> for Error {
+    /// A transport failure: a timeout, or any other connection error.
+    fn from(error: reqwest::Error) -> Self {
+        if error.is_timeout() {
+            Self::Timeout(error)
+        } else {
+            Self::Connection(error)
+        }
+    }
+}
+
 impl From<progenitor_client::Error<ErrorBody>> for Error {
     fn from(error: progenitor_client::Error<ErrorBody>) -> Self {
         use progenitor_client::Error as E;
@@ -64,8 +75,7 @@ impl From<progenitor_client::Error<ErrorBody>> for Error {
                     request_id,
                 })
             }
-            E::CommunicationError(e) | E::ResponseBodyError(e) if e.is_timeout() => Self::Timeout(e),
-            E::CommunicationError(e) | E::ResponseBodyError(e) => Self::Connection(e),
+            E::CommunicationError(e) | E::ResponseBodyError(e) => e.into(),
             E::InvalidRequest(message) => Self::InvalidRequest(message),
             E::Custom(message) => Self::InvalidRequest(message),
             E::InvalidResponsePayload(bytes, e) => {

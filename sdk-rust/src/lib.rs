@@ -38,6 +38,7 @@ mod generated;
 #[rustfmt::skip]
 mod generated_paging;
 pub mod paging;
+pub mod raw;
 mod transport;
 pub mod webhooks;
 

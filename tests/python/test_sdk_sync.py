@@ -1,0 +1,224 @@
+"""titan.Client (the blocking client) against a real sandbox server: keys, sessions, linking,
+messages both ways, paging, every exception from a real answer, retries after a real 429, SSE,
+and a real webhook delivery verified with titan.webhooks."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import queue
+import socket
+import threading
+import time
+from typing import Dict, Iterator, List, Tuple
+
+import pytest
+import titan
+from conftest import ALICE, BOB, wait_for
+from titan_server import MASTER, Server
+
+
+@pytest.fixture()
+def client(sandbox: Server, api_key: str) -> titan.Client:
+    return titan.Client(base_url=sandbox.base, api_key=api_key)
+
+
+@pytest.fixture(scope="module")
+def silent() -> Iterator[str]:
+    """A TCP server that accepts connections and never answers: calls to it can only time out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: List[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def test_keys_are_created_listed_updated_and_revoked(sandbox: Server, client: titan.Client) -> None:
+    admin = titan.Client(base_url=sandbox.base, api_key=MASTER)
+    created = admin.admin.keys.create(label="reader", scopes=["sessions:read"], lifetime_days=7)
+    assert created.key.startswith("titan_") and created.scopes == ["sessions:read"]
+    assert created.is_active and created.expires_at is not None
+    assert created.to_dict()["isActive"] is True
+
+    mine = client.account.keys.create(label="sdk-made", scopes=["messages:write"])
+    assert mine.label == "sdk-made"
+    ids = [key.id for key in client.account.keys.list()]
+    assert mine.id in ids
+    updated = client.account.keys.update(mine.id, label="renamed", is_active=False)
+    assert (updated.label, updated.is_active) == ("renamed", False)
+    assert client.account.keys.get(mine.id).label == "renamed"
+    client.account.keys.delete(mine.id)
+    with pytest.raises(titan.NotFoundError):
+        client.account.keys.get(mine.id)
+
+    reader = titan.Client(base_url=sandbox.base, api_key=created.key)
+    assert isinstance(reader.sessions.list().data, list)
+
+
+def test_sessions_lifecycle_and_typed_results(client: titan.Client) -> None:
+    session = client.sessions.create(name="lifecycle", config={"historySync": False})
+    assert isinstance(session, titan.types.Session)
+    assert (session.name, session.status, session.config.history_sync) == ("lifecycle", "DISCONNECTED", False)
+    assert session.to_dict()["name"] == "lifecycle" and "createdAt" in session.to_dict()
+    updated = client.sessions.update("lifecycle", proxy="socks5://127.0.0.1:1080")
+    assert updated.proxy == "socks5://127.0.0.1:1080"
+    assert client.sessions.update("lifecycle", proxy="").proxy is None  # "" removes it
+    assert client.sessions.update("lifecycle").proxy is None  # nothing given: nothing changes
+    client.sessions.delete("lifecycle")
+    with pytest.raises(titan.NotFoundError):
+        client.sessions.get("lifecycle")
+
+
+def test_list_walks_every_page(client: titan.Client) -> None:
+    names = {f"page-{i}" for i in range(5)}
+    for name in sorted(names):
+        client.sessions.create(name=name)
+    first = client.sessions.list(limit=2)
+    assert len(first.data) == 2 and first.has_next_page()
+    pages = list(first.iter_pages())
+    assert len(pages) >= 3 and not pages[-1].has_next_page()
+    walked = [session.name for session in client.sessions.list(limit=2)]
+    assert names <= set(walked)
+    assert len(walked) == len(set(walked)) == sum(len(page.data) for page in pages)
+    assert first.get_next_page().data[0].name == pages[1].data[0].name
+
+
+def test_linked_sessions_exchange_messages(client: titan.Client, linked: Tuple[str, str]) -> None:
+    alice, bob = linked
+    assert client.sessions.get(alice).phone_number == f"+{ALICE[1]}"
+    sent = client.messages.send(session=alice, chat_id=f"{BOB[1]}@s.whatsapp.net", type="text", text="hello from python")
+    assert sent.from_me and sent.type == "text" and sent.status in ("pending", "sent", "delivered")
+
+    def received() -> List[titan.types.Message]:
+        page = client.messages.list(bob, f"{ALICE[1]}@s.whatsapp.net", limit=50)
+        return [m for m in page if m.text == "hello from python"]
+
+    [inbound] = wait_for("bob to receive the message", received)
+    assert inbound.id == sent.id and not inbound.from_me
+    reply = client.sessions.send_message(bob, chat_id=f"{ALICE[1]}@s.whatsapp.net", type="text", text="hi alice", quoted_message_id=inbound.id)
+    assert reply.quoted_message_id == inbound.id
+    wait_for("alice's message to be delivered", lambda: any(
+        m.id == sent.id and m.status in ("delivered", "read") for m in client.messages.list(alice, f"{BOB[1]}@s.whatsapp.net")
+    ))
+
+
+def test_deferred_commands_answer_accepted(client: titan.Client, linked: Tuple[str, str]) -> None:
+    accepted = client.sessions.start_deferred(linked[0])
+    assert accepted.correlation_id and accepted.request_id
+
+
+def test_each_error_status_raises_its_class(sandbox: Server, client: titan.Client) -> None:
+    with pytest.raises(titan.BadRequestError) as bad:
+        client.sessions.create(name="not a valid name!")
+    assert bad.value.status_code == 400 and bad.value.error and bad.value.docs.startswith("http")
+    assert bad.value.request_id and bad.value.body["error"] == bad.value.error
+
+    with pytest.raises(titan.AuthenticationError) as unauthenticated:
+        titan.Client(base_url=sandbox.base, api_key="titan_not-a-key").sessions.list()
+    assert unauthenticated.value.status_code == 401
+
+    limited = client.account.keys.create(label="read-only", scopes=["sessions:read"])
+    with pytest.raises(titan.PermissionDeniedError) as denied:
+        titan.Client(base_url=sandbox.base, api_key=limited.key).sessions.create(name="forbidden")
+    assert denied.value.status_code == 403 and "sessions:manage" in denied.value.error
+
+    with pytest.raises(titan.NotFoundError) as missing:
+        client.sessions.get("no-such-session")
+    assert missing.value.status_code == 404
+
+    client.sessions.create(name="twice")
+    with pytest.raises(titan.ConflictError) as conflict:
+        client.with_options(max_retries=0).sessions.create(name="twice")
+    assert conflict.value.status_code == 409
+    for error in (bad, unauthenticated, denied, missing, conflict):
+        assert isinstance(error.value, titan.APIStatusError) and isinstance(error.value, titan.APIError)
+
+
+def test_server_errors_raise_internal_server_error(server: str) -> None:
+    """A pair code needs WhatsApp, which this server cannot reach: Titan answers 502."""
+    admin = titan.Client(base_url=server, api_key=MASTER)
+    key = admin.admin.keys.create(label="5xx", scopes=["*"]).key
+    client = titan.Client(base_url=server, api_key=key, max_retries=0)
+    client.sessions.create(name="offline", start=True)
+    with pytest.raises(titan.InternalServerError) as failed:
+        client.pairing.request_code("offline", phone_number="+15550009999")
+    assert failed.value.status_code == 502 and "WhatsApp" in failed.value.error
+
+
+def test_connection_failures_and_timeouts(silent: str) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    with pytest.raises(titan.APIConnectionError) as refused:
+        titan.Client(base_url=f"http://127.0.0.1:{closed}", api_key="k", max_retries=0).health.live()
+    assert not isinstance(refused.value, titan.APITimeoutError)
+    with pytest.raises(titan.APITimeoutError):
+        titan.Client(base_url=silent, api_key="k", timeout=0.3, max_retries=0).health.live()
+
+
+def test_rate_limited_calls_are_retried_after_retry_after(tmp_path: pathlib.Path) -> None:
+    limited = Server(tmp_path, env={"TITAN_RATE_LIMIT": "3", "TITAN_RATE_LIMIT_WINDOW_SECS": "2"})
+    try:
+        key = titan.Client(base_url=limited.base, api_key=MASTER).admin.keys.create(label="rl", scopes=["*"]).key
+        impatient = titan.Client(base_url=limited.base, api_key=key, max_retries=0)
+        with pytest.raises(titan.RateLimitError) as limited_error:
+            for _ in range(10):
+                impatient.sessions.list()
+        assert limited_error.value.status_code == 429
+        assert int(limited_error.value.headers["retry-after"]) >= 1
+
+        patient = titan.Client(base_url=limited.base, api_key=key, max_retries=3)
+        for _ in range(6):  # twice the window's allowance: only the retries get these through
+            assert patient.sessions.list().data == []
+    finally:
+        limited.stop()
+
+
+def test_event_stream_yields_live_events(client: titan.Client) -> None:
+    done = threading.Event()
+
+    def make_events() -> None:
+        for i in range(100):
+            if done.wait(0.3):
+                return
+            client.sessions.create(name=f"sse-sync-{i}")
+
+    threading.Thread(target=make_events, daemon=True).start()
+    try:
+        for event in client.events.stream(events="session.status"):
+            if event.session.startswith("sse-sync-"):
+                assert event.event == "session.status" and event.id.startswith("evt_")
+                assert event.payload["status"] == "DISCONNECTED"
+                break
+    finally:
+        done.set()
+
+
+def test_webhook_delivery_verifies(client: titan.Client, receiver: Tuple[str, "queue.Queue[Tuple[Dict[str, str], bytes]]"]) -> None:
+    url, received = receiver
+    hook = client.webhooks.create(url=url, events=["session.status"], session="hooked")
+    assert hook.hmac_key
+    client.sessions.create(name="hooked")
+    headers, body = received.get(timeout=30)
+    titan.webhooks.verify(body, headers, hook.hmac_key)
+    event = titan.webhooks.unwrap(body, headers, hook.hmac_key)
+    assert (event.event, event.session) == ("session.status", "hooked")
+    with pytest.raises(titan.InvalidWebhookSignatureError):
+        titan.webhooks.verify(body + b" ", headers, hook.hmac_key)
+    with pytest.raises(titan.InvalidWebhookSignatureError):
+        titan.webhooks.verify(body, headers, "whsec_" + "A" * 32)
+    legacy = {k: v for k, v in headers.items() if not k.lower().startswith("webhook-")}
+    titan.webhooks.verify(body, legacy, hook.hmac_key)  # the X-Webhook-Signature scheme alone
+    deliveries = list(client.webhooks.deliveries.list(hook.id))
+    assert deliveries and deliveries[0].event == "session.status"
+    assert json.loads(body)["id"] == event.id
