@@ -4,6 +4,7 @@ and a real webhook delivery verified with titan.webhooks."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import pathlib
 import queue
@@ -145,14 +146,33 @@ def test_each_error_status_raises_its_class(sandbox: Server, client: titan.Clien
 
 
 def test_server_errors_raise_internal_server_error(server: str) -> None:
-    """A pair code needs WhatsApp, which this server cannot reach: Titan answers 502."""
-    admin = titan.Client(base_url=server, api_key=MASTER)
-    key = admin.admin.keys.create(label="5xx", scopes=["*"]).key
+    """A pair code needs WhatsApp, which this server cannot reach: Titan answers 502 (after
+    waiting 15 s for a connection). The sync and async clients ask at the same time."""
+    key = titan.Client(base_url=server, api_key=MASTER).admin.keys.create(label="5xx", scopes=["*"]).key
     client = titan.Client(base_url=server, api_key=key, max_retries=0)
     client.sessions.create(name="offline", start=True)
-    with pytest.raises(titan.InternalServerError) as failed:
-        client.pairing.request_code("offline", phone_number="+15550009999")
-    assert failed.value.status_code == 502 and "WhatsApp" in failed.value.error
+    failures: List[BaseException] = []
+
+    def sync_call() -> None:
+        try:
+            client.pairing.request_code("offline", phone_number="+15550009999")
+        except titan.InternalServerError as error:
+            failures.append(error)
+
+    async def async_call() -> titan.InternalServerError:
+        async_client = titan.AsyncClient(base_url=server, api_key=key, max_retries=0)
+        with pytest.raises(titan.InternalServerError) as failed:
+            await async_client.pairing.request_code("offline", phone_number="+15550009999")
+        return failed.value
+
+    worker = threading.Thread(target=sync_call)
+    worker.start()
+    async_failure = asyncio.run(async_call())
+    worker.join()
+    for failure in [*failures, async_failure]:
+        assert isinstance(failure, titan.InternalServerError)
+        assert failure.status_code == 502 and "WhatsApp" in failure.error
+    assert len(failures) == 1
 
 
 def test_connection_failures_and_timeouts(silent: str) -> None:

@@ -131,7 +131,7 @@ class Client(_BaseClient, SyncResources):
         self._init_resources()
 
     def _send(self, method: str, path: str, query: Pairs, headers: Pairs, body: Optional[Dict[str, Any]]) -> Answer:
-        return self._transport.request(method, path, query, headers, _encode(body))  # type: ignore[no-any-return]
+        return self._transport.request(method, path, query, headers, _encode(body))
 
     def _call(
         self,
@@ -191,7 +191,7 @@ class AsyncClient(_BaseClient, AsyncResources):
         self._init_resources()
 
     async def _send(self, method: str, path: str, query: Pairs, headers: Pairs, body: Optional[Dict[str, Any]]) -> Answer:
-        return await self._transport.request_async(method, path, query, headers, _encode(body))  # type: ignore[no-any-return]
+        return await self._transport.request_async(method, path, query, headers, _encode(body))
 
     async def _call(
         self,

@@ -1,0 +1,94 @@
+"""How the native client behaves in a Python process: blocking calls release the GIL and yield to
+Ctrl-C, a forked child gets a clear error, and the SDK's types hold under `mypy --strict`."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Iterator, List
+
+import pytest
+import titan
+from titan_server import ROOT, Server
+
+
+@pytest.fixture()
+def silent() -> Iterator[str]:
+    """A TCP server that accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    held: List[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def test_blocking_calls_release_the_gil(silent: str) -> None:
+    client = titan.Client(base_url=silent, api_key="k", timeout=1.0, max_retries=0)
+    outcome: List[BaseException] = []
+
+    def call() -> None:
+        try:
+            client.health.live()
+        except titan.APITimeoutError as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    spins = 0
+    while worker.is_alive():
+        spins += 1  # this thread keeps running Python while the call waits
+    worker.join()
+    assert outcome and spins > 10_000
+
+
+def test_ctrl_c_interrupts_a_blocking_call(silent: str) -> None:
+    client = titan.Client(base_url=silent, api_key="k", timeout=120.0, max_retries=0)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        client.health.live()
+    assert time.monotonic() - started < 60  # well before the 120 s timeout
+
+
+def test_a_forked_child_gets_a_clear_error(sandbox: Server) -> None:
+    client = titan.Client(base_url=sandbox.base)
+    assert client.health.live().status == "ok"
+    pid = os.fork()
+    if pid == 0:  # the child: the runtime's threads did not survive the fork
+        code = 1
+        try:
+            client.health.live()
+        except RuntimeError as error:
+            code = 0 if "fork" in str(error) else 2
+        except BaseException:
+            code = 3
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_the_example_passes_mypy_strict() -> None:
+    example = ROOT / "bindings" / "python" / "examples" / "quickstart.py"
+    package = ROOT / "bindings" / "python" / "python" / "titan"
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(example), str(package)],
+        capture_output=True, text=True, cwd=pathlib.Path(example).parent,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
