@@ -399,3 +399,91 @@ fn output_of(spec: &Value, response: &Value) -> anyhow::Result<Output> {
         _ => Ok(Output::Body(type_of(schema)?)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api() -> Api {
+        let spec = serde_json::to_value(titan_server::api::openapi()).expect("spec");
+        Api::from_spec(&spec).expect("the server's spec reads")
+    }
+
+    fn operation<'a>(api: &'a Api, id: &str) -> &'a Operation {
+        api.operations.iter().find(|op| op.id == id).expect(id)
+    }
+
+    #[test]
+    fn every_operation_has_one_sdk_name_and_no_name_is_stale() {
+        let api = api();
+        let mut places = BTreeSet::new();
+        for op in &api.operations {
+            let place = format!("{}.{}", op.resource.join("."), op.method_name);
+            assert!(places.insert(place.clone()), "{place} names two operations");
+        }
+        for (id, _) in names::SDK_NAMES {
+            assert!(
+                api.operations.iter().any(|op| op.id == *id),
+                "{id} is not in the spec any more"
+            );
+        }
+    }
+
+    #[test]
+    fn results_are_read_from_envelopes_pages_and_streams() {
+        let api = api();
+        let session = Type::Named("Session".into());
+        assert_eq!(operation(&api, "listSessions").output, Output::Page(session.clone()));
+        assert_eq!(operation(&api, "getSession").output, Output::Data(session));
+        assert_eq!(operation(&api, "deleteSession").output, Output::Nothing);
+        assert_eq!(operation(&api, "streamEvents").output, Output::Events);
+        let start = operation(&api, "startSession");
+        assert_eq!(start.deferred, Some(Output::Data(Type::Named("Accepted".into()))));
+        assert!(
+            start.headers.iter().all(|h| h.wire != "Prefer"),
+            "Prefer becomes the *_deferred variant"
+        );
+        assert_eq!(operation(&api, "getSession").deferred, None);
+    }
+
+    #[test]
+    fn path_parameters_leave_the_body_and_keep_path_order() {
+        let api = api();
+        let send = operation(&api, "sendSessionMessage");
+        assert_eq!(
+            send.path_params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["session"]
+        );
+        assert!(send.body.iter().flatten().all(|f| f.name != "session"));
+        let history = operation(&api, "listChatMessages");
+        let names: Vec<&str> = history.path_params.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["session", "chat_id"]);
+    }
+
+    #[test]
+    fn nullable_members_and_all_of_are_read() {
+        let api = api();
+        let Some(SchemaKind::Record(fields)) = api.schemas.get("CreatedKey").map(|s| &s.kind) else {
+            panic!("CreatedKey is a record");
+        };
+        assert!(
+            fields.iter().any(|f| f.wire == "key" && f.required),
+            "allOf members are flattened"
+        );
+        assert!(fields.iter().any(|f| f.wire == "scopes"));
+        let Some(SchemaKind::Record(fields)) = api.schemas.get("Session").map(|s| &s.kind) else {
+            panic!("Session is a record");
+        };
+        let reason = fields.iter().find(|f| f.wire == "statusReason").expect("statusReason");
+        assert_eq!(reason.ty, Type::Nullable(Box::new(Type::Named("StatusReason".into()))));
+    }
+
+    #[test]
+    fn names_become_snake_case() {
+        assert_eq!(snake("chatId"), "chat_id");
+        assert_eq!(snake("Last-Event-ID"), "last_event_id");
+        assert_eq!(snake("Idempotency-Key"), "idempotency_key");
+        assert_eq!(snake("lifetimeDays"), "lifetime_days");
+        assert_eq!(snake("session"), "session");
+    }
+}
