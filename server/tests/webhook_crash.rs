@@ -42,15 +42,27 @@ fn serve(database_url: &str, port: u16, dir: &std::path::Path) -> Child {
         .env("TITAN_WEBHOOK_CONCURRENCY", CONCURRENCY)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log(dir))
         .spawn()
         .unwrap()
 }
 
-async fn wait_healthy(http: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+/// The server's log (appended across restarts), shown when it does not come up.
+fn log(dir: &std::path::Path) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("titan.log"))
+        .unwrap()
+}
+
+async fn wait_healthy(http: &reqwest::Client, base: &str, server: &mut Child, dir: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
     while http.get(format!("{base}/readyz")).send().await.map(|r| r.status()).ok() != Some(reqwest::StatusCode::OK) {
-        assert!(Instant::now() < deadline, "server did not come up");
+        if Instant::now() > deadline || server.try_wait().unwrap().is_some() {
+            let log = std::fs::read_to_string(dir.join("titan.log")).unwrap_or_default();
+            panic!("server did not come up ({:?}); its log:\n{log}", server.try_wait());
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -90,7 +102,7 @@ async fn crash_during_a_burst(backend: common::Backend) {
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let mut server = serve(&database_url, port, dir.path());
-    wait_healthy(&http, &base).await;
+    wait_healthy(&http, &base, &mut server, dir.path()).await;
 
     let key: Value = http
         .post(format!("{base}/admin/keys"))
@@ -149,7 +161,7 @@ async fn crash_during_a_burst(backend: common::Backend) {
     let accepted = accepted.lock().unwrap().clone();
 
     let mut server = serve(&database_url, port, dir.path());
-    wait_healthy(&http, &base).await;
+    wait_healthy(&http, &base, &mut server, dir.path()).await;
     let db = titan_server::store::Db::connect(&database_url).await.unwrap();
     let outbox: HashSet<String> = sqlx::query("SELECT id, payload FROM events WHERE event = 'session.status'")
         .fetch_all(&db.pool)
