@@ -1,7 +1,7 @@
 //! Calls by method and path, under the same transport policy as the typed methods (API key,
-//! timeouts, retries, idempotency key). The Python and Node SDKs send every operation through
-//! here, so the policy lives in one place; Rust users can reach an endpoint this SDK's version
-//! does not know yet.
+//! timeouts, retries, idempotency key). The Python SDK sends every operation through here (the
+//! Node SDK will too), so the policy lives in one place; Rust users can reach an endpoint this
+//! SDK's version does not know yet.
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
@@ -35,19 +35,6 @@ pub struct RawResponse {
     pub headers: HeaderMap,
     /// The whole body.
     pub body: Bytes,
-}
-
-impl RawRequest {
-    /// A request with no query, headers or body.
-    pub fn new(method: Method, path: impl Into<String>) -> Self {
-        Self {
-            method,
-            path: path.into(),
-            query: Vec::new(),
-            headers: Vec::new(),
-            body: None,
-        }
-    }
 }
 
 impl Client {

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import pathlib
 import queue
+import socket
 import sys
 import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Iterator, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterator, List, Tuple, TypeVar
 
 import pytest
 
@@ -86,6 +87,26 @@ def linked(sandbox: Server, api_key: str) -> Tuple[str, str]:
         phone(sandbox, "scan-qr", {"qr": qr.code, "phone": number})
         wait_for(f"{name} to connect", lambda: client.sessions.get(name).status == "CONNECTED")
     return ALICE[0], BOB[0]
+
+
+@pytest.fixture()
+def silent() -> Iterator[str]:
+    """A TCP server that accepts connections and never answers: calls to it can only time out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: List[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
 
 
 @pytest.fixture()

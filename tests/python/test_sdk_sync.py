@@ -10,8 +10,7 @@ import pathlib
 import queue
 import socket
 import threading
-import time
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, List, Tuple
 
 import pytest
 import titan
@@ -22,26 +21,6 @@ from titan_server import MASTER, Server
 @pytest.fixture()
 def client(sandbox: Server, api_key: str) -> titan.Client:
     return titan.Client(base_url=sandbox.base, api_key=api_key)
-
-
-@pytest.fixture(scope="module")
-def silent() -> Iterator[str]:
-    """A TCP server that accepts connections and never answers: calls to it can only time out."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    held: List[socket.socket] = []
-
-    def accept() -> None:
-        while True:
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    listener.close()
 
 
 def test_keys_are_created_listed_updated_and_revoked(sandbox: Server, client: titan.Client) -> None:

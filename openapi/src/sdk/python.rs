@@ -287,7 +287,7 @@ pub fn resources(api: &Api, command: &str) -> anyhow::Result<String> {
         for resource in &top {
             writeln!(
                 out,
-                "        self.{} = {}(self)  # type: ignore[arg-type]",
+                "        self.{} = {}(self)",
                 resource[0],
                 class_name(resource, flavour)
             )?;

@@ -55,6 +55,11 @@ class _BaseClient:
         self.max_retries = max_retries
         user_agent = f"titan-client-python/{__version__}"
         self._transport = _core.Transport(self.base_url, api_key, self.timeout, max_retries, user_agent)
+        self._init_resources()
+
+    def _init_resources(self) -> None:
+        """Attaches the resources (`sessions`, `messages`, ...): the generated mixin does it."""
+        raise NotImplementedError
 
     def with_options(
         self: C,
@@ -107,7 +112,7 @@ def _subscription(query: Pairs, headers: Pairs) -> Tuple[List[str], Optional[str
     return events, values.get("session"), dict(headers).get("Last-Event-ID")
 
 
-class Client(_BaseClient, SyncResources):
+class Client(SyncResources, _BaseClient):
     """The blocking client. Calls release the GIL while they wait, and Ctrl-C interrupts them.
 
     ```python
@@ -118,17 +123,6 @@ class Client(_BaseClient, SyncResources):
         print(session.name, session.status)
     ```
     """
-
-    def __init__(
-        self,
-        *,
-        base_url: Optional[str] = None,
-        api_key: Optional[str] = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-    ) -> None:
-        super().__init__(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
-        self._init_resources()
 
     def _send(self, method: str, path: str, query: Pairs, headers: Pairs, body: Optional[Dict[str, Any]]) -> Answer:
         return self._transport.request(method, path, query, headers, _encode(body))
@@ -169,7 +163,7 @@ class Client(_BaseClient, SyncResources):
         return None
 
 
-class AsyncClient(_BaseClient, AsyncResources):
+class AsyncClient(AsyncResources, _BaseClient):
     """The asyncio client: the same resources and methods as `Client`, awaited.
 
     ```python
@@ -178,17 +172,6 @@ class AsyncClient(_BaseClient, AsyncResources):
         print(session.name)
     ```
     """
-
-    def __init__(
-        self,
-        *,
-        base_url: Optional[str] = None,
-        api_key: Optional[str] = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-    ) -> None:
-        super().__init__(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=max_retries)
-        self._init_resources()
 
     async def _send(self, method: str, path: str, query: Pairs, headers: Pairs, body: Optional[Dict[str, Any]]) -> Answer:
         return await self._transport.request_async(method, path, query, headers, _encode(body))

@@ -19,10 +19,10 @@ def _next_query(query: Query, cursor: str) -> Query:
     return [(name, value) for name, value in query if name != "cursor"] + [("cursor", cursor)]
 
 
-class SyncPage(Generic[T]):
+class _Page(Generic[T]):
     """One page of a list: `data`, and the `cursor` of the next page (None on the last)."""
 
-    def __init__(self, client: "Client", path: str, query: Query, item: Any, data: List[T], cursor: Optional[str]) -> None:
+    def __init__(self, client: Any, path: str, query: Query, item: Any, data: List[T], cursor: Optional[str]) -> None:
         self._client = client
         self._path = path
         self._query = query
@@ -33,6 +33,15 @@ class SyncPage(Generic[T]):
     def has_next_page(self) -> bool:
         """Whether another page follows this one."""
         return self.cursor is not None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(data=[{len(self.data)} items], cursor={self.cursor!r})"
+
+
+class SyncPage(_Page[T]):
+    """One page of a list on the blocking client."""
+
+    _client: "Client"
 
     def get_next_page(self) -> "SyncPage[T]":
         """Fetches the next page; raises `StopIteration` on the last one."""
@@ -52,24 +61,11 @@ class SyncPage(Generic[T]):
         for page in self.iter_pages():
             yield from page.data
 
-    def __repr__(self) -> str:
-        return f"SyncPage(data=[{len(self.data)} items], cursor={self.cursor!r})"
 
-
-class AsyncPage(Generic[T]):
+class AsyncPage(_Page[T]):
     """One page of a list on the async client."""
 
-    def __init__(self, client: "AsyncClient", path: str, query: Query, item: Any, data: List[T], cursor: Optional[str]) -> None:
-        self._client = client
-        self._path = path
-        self._query = query
-        self._item = item
-        self.data = data
-        self.cursor = cursor
-
-    def has_next_page(self) -> bool:
-        """Whether another page follows this one."""
-        return self.cursor is not None
+    _client: "AsyncClient"
 
     async def get_next_page(self) -> "AsyncPage[T]":
         """Fetches the next page; raises `StopAsyncIteration` on the last one."""
@@ -89,9 +85,6 @@ class AsyncPage(Generic[T]):
         async for page in self.iter_pages():
             for item in page.data:
                 yield item
-
-    def __repr__(self) -> str:
-        return f"AsyncPage(data=[{len(self.data)} items], cursor={self.cursor!r})"
 
 
 class AsyncPager(Generic[T]):

@@ -13,24 +13,26 @@ if TYPE_CHECKING:
 __all__ = ["SyncResource", "AsyncResource", "body", "pairs", "path"]
 
 
-class SyncResource:
-    """A group of operations of `titan.Client` (e.g. `client.sessions`)."""
+class _Resource:
+    """A group of operations (e.g. `client.sessions`), with its sub-groups attached."""
 
-    def __init__(self, client: "Client") -> None:
+    def __init__(self, client: Any) -> None:
         self._client = client
         init_children = getattr(self, "_init_children", None)
         if init_children is not None:
             init_children()
 
 
-class AsyncResource:
-    """A group of operations of `titan.AsyncClient` (e.g. `client.sessions`)."""
+class SyncResource(_Resource):
+    """A group of operations of `titan.Client`."""
 
-    def __init__(self, client: "AsyncClient") -> None:
-        self._client = client
-        init_children = getattr(self, "_init_children", None)
-        if init_children is not None:
-            init_children()
+    _client: "Client"
+
+
+class AsyncResource(_Resource):
+    """A group of operations of `titan.AsyncClient`."""
+
+    _client: "AsyncClient"
 
 
 def path(value: Any) -> str:

@@ -1458,18 +1458,18 @@ class SyncResources:
     webhooks: WebhooksResource
 
     def _init_resources(self) -> None:
-        self.account = AccountResource(self)  # type: ignore[arg-type]
-        self.admin = AdminResource(self)  # type: ignore[arg-type]
-        self.contacts = ContactsResource(self)  # type: ignore[arg-type]
-        self.events = EventsResource(self)  # type: ignore[arg-type]
-        self.groups = GroupsResource(self)  # type: ignore[arg-type]
-        self.health = HealthResource(self)  # type: ignore[arg-type]
-        self.messages = MessagesResource(self)  # type: ignore[arg-type]
-        self.pairing = PairingResource(self)  # type: ignore[arg-type]
-        self.presence = PresenceResource(self)  # type: ignore[arg-type]
-        self.profile = ProfileResource(self)  # type: ignore[arg-type]
-        self.sessions = SessionsResource(self)  # type: ignore[arg-type]
-        self.webhooks = WebhooksResource(self)  # type: ignore[arg-type]
+        self.account = AccountResource(self)
+        self.admin = AdminResource(self)
+        self.contacts = ContactsResource(self)
+        self.events = EventsResource(self)
+        self.groups = GroupsResource(self)
+        self.health = HealthResource(self)
+        self.messages = MessagesResource(self)
+        self.pairing = PairingResource(self)
+        self.presence = PresenceResource(self)
+        self.profile = ProfileResource(self)
+        self.sessions = SessionsResource(self)
+        self.webhooks = WebhooksResource(self)
 
 
 class AsyncAccountResource(AsyncResource):
@@ -2918,15 +2918,15 @@ class AsyncResources:
     webhooks: AsyncWebhooksResource
 
     def _init_resources(self) -> None:
-        self.account = AsyncAccountResource(self)  # type: ignore[arg-type]
-        self.admin = AsyncAdminResource(self)  # type: ignore[arg-type]
-        self.contacts = AsyncContactsResource(self)  # type: ignore[arg-type]
-        self.events = AsyncEventsResource(self)  # type: ignore[arg-type]
-        self.groups = AsyncGroupsResource(self)  # type: ignore[arg-type]
-        self.health = AsyncHealthResource(self)  # type: ignore[arg-type]
-        self.messages = AsyncMessagesResource(self)  # type: ignore[arg-type]
-        self.pairing = AsyncPairingResource(self)  # type: ignore[arg-type]
-        self.presence = AsyncPresenceResource(self)  # type: ignore[arg-type]
-        self.profile = AsyncProfileResource(self)  # type: ignore[arg-type]
-        self.sessions = AsyncSessionsResource(self)  # type: ignore[arg-type]
-        self.webhooks = AsyncWebhooksResource(self)  # type: ignore[arg-type]
+        self.account = AsyncAccountResource(self)
+        self.admin = AsyncAdminResource(self)
+        self.contacts = AsyncContactsResource(self)
+        self.events = AsyncEventsResource(self)
+        self.groups = AsyncGroupsResource(self)
+        self.health = AsyncHealthResource(self)
+        self.messages = AsyncMessagesResource(self)
+        self.pairing = AsyncPairingResource(self)
+        self.presence = AsyncPresenceResource(self)
+        self.profile = AsyncProfileResource(self)
+        self.sessions = AsyncSessionsResource(self)
+        self.webhooks = AsyncWebhooksResource(self)
