@@ -5,14 +5,14 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: run test test-rust test-python generate check
+.PHONY: run test test-rust test-python test-node generate check
 
 ## Serve the API on http://127.0.0.1:8080 (SQLite at ./data/titan.db unless DATABASE_URL is set).
 run:
 	$(CARGO) run --release --locked -p titan-server --bin titan -- serve
 
 ## Run every test suite. PostgreSQL runs too when TITAN_TEST_DATABASE_URL is set.
-test: test-rust test-python
+test: test-rust test-python test-node
 
 test-rust:
 	$(CARGO) test --workspace --locked --features titan-server/sandbox
@@ -27,6 +27,14 @@ $(VENV)/.installed: tests/python/requirements.txt
 test-python: $(VENV)/.installed
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check ./bindings/python
 	$(VENV)/bin/python -m pytest tests/python
+
+## The Node SDK is installed from source (`npm install` builds its napi-rs addon with cargo; the
+## rebuild picks up changes to an installed addon) and tested with `node --test` against the
+## sandbox server that test-rust built, including `tsc --noEmit` on typed usage.
+test-node:
+	cd tests/node && npm install --no-audit --no-fund
+	cd tests/node && npm rebuild titan-client
+	cd tests/node && npm test
 
 ## Regenerate the OpenAPI documents and the SDKs' generated code after an API change.
 generate:

@@ -1,6 +1,7 @@
 //! `generate [--check]`: server spec → `openapi/openapi.json` (3.1) → `openapi/openapi-3.0.json`
 //! → `sdk-rust/src/generated.rs` (progenitor) and `sdk-rust/src/generated_paging.rs`; and from the
-//! 3.1 document, the Python SDK's `types.py` and `_resources.py`.
+//! 3.1 document, the Python SDK's `types.py` and `_resources.py` and the Node SDK's `types.d.ts`,
+//! `resources.js` and `resources.d.ts`.
 
 use std::path::{Path, PathBuf};
 
@@ -60,6 +61,18 @@ pub fn outputs() -> anyhow::Result<Vec<Output>> {
         Output {
             path: "bindings/python/python/titan/_resources.py",
             content: sdk::python::resources(&api, COMMAND)?,
+        },
+        Output {
+            path: "bindings/node/lib/types.d.ts",
+            content: sdk::node::types(&api, COMMAND)?,
+        },
+        Output {
+            path: "bindings/node/lib/resources.js",
+            content: sdk::node::resources_js(&api, COMMAND)?,
+        },
+        Output {
+            path: "bindings/node/lib/resources.d.ts",
+            content: sdk::node::resources_dts(&api, COMMAND)?,
         },
     ])
 }

@@ -1,8 +1,9 @@
 //! The language SDKs' view of the API, read from the 3.1 document once: every operation with
 //! its SDK name, arguments and result, and every schema as a record, an enum or an alias. The
-//! Python (and Node) renderers turn this into code, so no endpoint is written by hand.
+//! Python and Node renderers turn this into code, so no endpoint is written by hand.
 
 pub mod names;
+pub mod node;
 pub mod python;
 
 use std::collections::{BTreeMap, BTreeSet};

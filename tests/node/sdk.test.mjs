@@ -1,0 +1,214 @@
+// The Node SDK against a real sandbox server: keys, sessions, linking through the sandbox phone,
+// messages both ways, paging, every error class from a real answer, SSE, deferred commands and a
+// real webhook delivery verified with verifyWebhook.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import Titan, * as titan from 'titan-client';
+import { ALICE, BOB, MASTER, phone, startServer, waitFor, webhookReceiver } from './helpers.mjs';
+
+let server;
+let client;
+
+before(async () => {
+  server = await startServer({ sandbox: true, env: { TITAN_RATE_LIMIT: '100000' } });
+  const admin = new Titan({ baseURL: server.base, apiKey: MASTER });
+  const { key } = await admin.admin.keys.create({ label: 'node', scopes: ['*'] });
+  client = new titan.Titan({ baseURL: server.base, apiKey: key });
+});
+
+after(async () => {
+  await server?.stop();
+});
+
+/** alice and bob, each linked by scanning its QR code with its sandbox phone (once per run). */
+let linking;
+function linked() {
+  linking ??= (async () => {
+    for (const [name, number] of [ALICE, BOB]) {
+      await client.sessions.create({ name, start: true });
+      const qr = await client.pairing.qr(name);
+      assert.match(qr.qr, /^data:image\/png;base64,/);
+      await phone(server, 'scan-qr', { qr: qr.code, phone: number });
+      await waitFor(`${name} to connect`, async () => (await client.sessions.get(name)).status === 'CONNECTED');
+    }
+  })();
+  return linking;
+}
+
+test('keys are created, listed, updated and revoked', async () => {
+  const admin = new Titan({ baseURL: server.base, apiKey: MASTER });
+  const created = await admin.admin.keys.create({ label: 'reader', scopes: ['sessions:read'], lifetimeDays: 7 });
+  assert.ok(created.key.startsWith('titan_'));
+  assert.deepEqual(created.scopes, ['sessions:read']);
+  assert.equal(created.isActive, true);
+  assert.ok(created.expiresAt);
+
+  const mine = await client.account.keys.create({ label: 'sdk-made', scopes: ['messages:write'] });
+  const ids = [];
+  for await (const key of client.account.keys.list()) ids.push(key.id);
+  assert.ok(ids.includes(mine.id));
+  const updated = await client.account.keys.update(mine.id, { label: 'renamed', isActive: false });
+  assert.deepEqual([updated.label, updated.isActive], ['renamed', false]);
+  assert.equal((await client.account.keys.get(mine.id)).label, 'renamed');
+  assert.equal(await client.account.keys.delete(mine.id), undefined);
+  await assert.rejects(client.account.keys.get(mine.id), titan.NotFoundError);
+
+  const reader = new Titan({ baseURL: server.base, apiKey: created.key });
+  assert.ok(Array.isArray((await reader.sessions.list()).data));
+});
+
+test('sessions have a lifecycle with typed results', async () => {
+  const session = await client.sessions.create({ name: 'lifecycle', config: { historySync: false } });
+  assert.deepEqual([session.name, session.status, session.config.historySync], ['lifecycle', 'DISCONNECTED', false]);
+  assert.ok(session.createdAt);
+  const updated = await client.sessions.update('lifecycle', { proxy: 'socks5://127.0.0.1:1080' });
+  assert.equal(updated.proxy, 'socks5://127.0.0.1:1080');
+  assert.equal((await client.sessions.update('lifecycle', { proxy: '' })).proxy ?? null, null); // "" removes it
+  assert.equal((await client.sessions.get('lifecycle')).proxy ?? null, null);
+  await client.sessions.delete('lifecycle');
+  await assert.rejects(client.sessions.get('lifecycle'), titan.NotFoundError);
+});
+
+test('for await walks every page', async () => {
+  const names = ['page-0', 'page-1', 'page-2', 'page-3', 'page-4'];
+  for (const name of names) await client.sessions.create({ name });
+  const first = await client.sessions.list({ limit: 2 });
+  assert.equal(first.data.length, 2);
+  assert.ok(first.hasNextPage());
+  const pages = [];
+  for await (const page of first.iterPages()) pages.push(page);
+  assert.ok(pages.length >= 3);
+  assert.ok(!pages.at(-1).hasNextPage());
+  const walked = [];
+  for await (const session of client.sessions.list({ limit: 2 })) walked.push(session.name);
+  for (const name of names) assert.ok(walked.includes(name), `${name} was not walked`);
+  assert.equal(new Set(walked).size, walked.length);
+  assert.equal(walked.length, pages.reduce((sum, page) => sum + page.data.length, 0));
+  assert.equal((await first.getNextPage()).data[0].name, pages[1].data[0].name);
+});
+
+test('linked sessions exchange messages', async () => {
+  await linked();
+  const [alice] = ALICE;
+  const [bob] = BOB;
+  assert.equal((await client.sessions.get(alice)).phoneNumber, `+${ALICE[1]}`);
+  const sent = await client.messages.send({ session: alice, chatId: `${BOB[1]}@s.whatsapp.net`, type: 'text', text: 'hello from node' });
+  assert.equal(sent.fromMe, true);
+  assert.equal(sent.type, 'text');
+
+  const inbound = await waitFor('bob to receive the message', async () => {
+    for await (const message of client.messages.list(bob, `${ALICE[1]}@s.whatsapp.net`, { limit: 50 })) {
+      if (message.text === 'hello from node') return message;
+    }
+    return null;
+  });
+  assert.equal(inbound.id, sent.id);
+  assert.equal(inbound.fromMe, false);
+  const reply = await client.sessions.sendMessage(bob, {
+    chatId: `${ALICE[1]}@s.whatsapp.net`,
+    type: 'text',
+    text: 'hi alice',
+    quotedMessageId: inbound.id,
+  });
+  assert.equal(reply.quotedMessageId, inbound.id);
+  await waitFor('alice to receive the reply', async () => {
+    const page = await client.messages.list(alice, `${BOB[1]}@s.whatsapp.net`);
+    return page.data.some((m) => m.text === 'hi alice' && !m.fromMe);
+  });
+  await waitFor("alice's message to be delivered", async () => {
+    const page = await client.messages.list(alice, `${BOB[1]}@s.whatsapp.net`);
+    return page.data.some((m) => m.id === sent.id && ['delivered', 'read'].includes(m.status));
+  });
+});
+
+test('deferred commands answer Accepted', async () => {
+  await linked();
+  const accepted = await client.sessions.startDeferred(ALICE[0]);
+  assert.ok(accepted.correlationId);
+  assert.ok(accepted.requestId);
+});
+
+test('each error status throws its class, with status, error, docs and requestId', async () => {
+  const bad = await client.sessions.create({ name: 'not a valid name!' }).catch((e) => e);
+  assert.ok(bad instanceof titan.BadRequestError);
+  assert.equal(bad.status, 400);
+  assert.ok(bad.error);
+  assert.match(bad.docs, /^http/);
+  assert.ok(bad.requestId);
+  assert.equal(bad.body.error, bad.error);
+  assert.equal(bad.message, `400 ${bad.error}`);
+
+  const unauthenticated = await new Titan({ baseURL: server.base, apiKey: 'titan_not-a-key' }).sessions.list().catch((e) => e);
+  assert.ok(unauthenticated instanceof titan.AuthenticationError);
+  assert.equal(unauthenticated.status, 401);
+
+  const limited = await client.account.keys.create({ label: 'read-only', scopes: ['sessions:read'] });
+  const denied = await new Titan({ baseURL: server.base, apiKey: limited.key }).sessions.create({ name: 'forbidden' }).catch((e) => e);
+  assert.ok(denied instanceof titan.PermissionDeniedError);
+  assert.equal(denied.status, 403);
+  assert.match(denied.error, /sessions:manage/);
+
+  const missing = await client.sessions.get('no-such-session').catch((e) => e);
+  assert.ok(missing instanceof titan.NotFoundError);
+  assert.equal(missing.status, 404);
+
+  await client.sessions.create({ name: 'twice' });
+  const conflict = await client.withOptions({ maxRetries: 0 }).sessions.create({ name: 'twice' }).catch((e) => e);
+  assert.ok(conflict instanceof titan.ConflictError);
+  assert.equal(conflict.status, 409);
+  for (const error of [bad, unauthenticated, denied, missing, conflict]) {
+    assert.ok(error instanceof titan.APIError && error instanceof Error);
+    assert.ok(!(error instanceof titan.APIConnectionError));
+  }
+});
+
+test('events.stream() yields live events', async () => {
+  let done = false;
+  const making = (async () => {
+    for (let i = 0; i < 100 && !done; i += 1) {
+      await client.sessions.create({ name: `sse-${i}` });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  })();
+  try {
+    for await (const event of client.events.stream({ events: 'session.status' })) {
+      if (event.session.startsWith('sse-')) {
+        assert.equal(event.event, 'session.status');
+        assert.match(event.id, /^evt_/);
+        assert.equal(event.payload.status, 'DISCONNECTED');
+        break;
+      }
+    }
+  } finally {
+    done = true;
+    await making;
+  }
+});
+
+test('a real webhook delivery verifies under both schemes', async () => {
+  const receiver = await webhookReceiver();
+  try {
+    const hook = await client.webhooks.create({ url: receiver.url, events: ['session.status'], session: 'hooked' });
+    assert.ok(hook.hmacKey);
+    await client.sessions.create({ name: 'hooked' });
+    const { headers, body } = await receiver.next();
+    titan.verifyWebhook(body, headers, hook.hmacKey);
+    const event = titan.unwrapWebhook(body, headers, hook.hmacKey);
+    assert.deepEqual([event.event, event.session], ['session.status', 'hooked']);
+    assert.throws(() => titan.verifyWebhook(Buffer.concat([body, Buffer.from(' ')]), headers, hook.hmacKey), titan.InvalidWebhookSignatureError);
+    assert.throws(() => titan.verifyWebhook(body, headers, `whsec_${'A'.repeat(32)}`), titan.InvalidWebhookSignatureError);
+    const legacy = Object.fromEntries(Object.entries(headers).filter(([name]) => !name.startsWith('webhook-')));
+    assert.ok(legacy['x-webhook-signature']);
+    titan.verifyWebhook(body.toString('utf8'), legacy, hook.hmacKey); // X-Webhook-Signature alone
+    const standard = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'x-webhook-signature'));
+    titan.verifyWebhook(body, new Headers(standard), hook.hmacKey); // Standard Webhooks alone
+    const deliveries = [];
+    for await (const delivery of client.webhooks.deliveries.list(hook.id)) deliveries.push(delivery);
+    assert.ok(deliveries.length > 0);
+    assert.equal(deliveries[0].event, 'session.status');
+  } finally {
+    receiver.close();
+  }
+});
