@@ -402,10 +402,11 @@ fn output_of(spec: &Value, response: &Value) -> anyhow::Result<Output> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn api() -> Api {
+    /// The SDK model of the server's own document.
+    pub(crate) fn api() -> Api {
         let spec = serde_json::to_value(titan_server::api::openapi()).expect("spec");
         Api::from_spec(&spec).expect("the server's spec reads")
     }

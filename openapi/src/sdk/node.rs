@@ -453,3 +453,72 @@ pub fn resources_dts(api: &Api, command: &str) -> anyhow::Result<String> {
 fn camel_path(resource: &[String]) -> String {
     resource.iter().map(|r| camel(r)).collect::<Vec<_>>().join(".")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sdk::tests::api;
+
+    #[test]
+    fn methods_take_path_parameters_then_one_params_object() {
+        let api = api();
+        let js = resources_js(&api, "test").expect("resources.js");
+        assert!(js.contains(
+            "  sendMessage(session, params) {\n    return this._client._call('POST', `/api/sessions/${path(session)}/messages/send`"
+        ));
+        assert!(
+            js.contains("  list(session, chatId, params = {}) {"),
+            "optional params default to {{}}"
+        );
+        assert!(
+            js.contains("headers: { Prefer: 'respond-async' }"),
+            "deferred variants ask for 202"
+        );
+        let dts = resources_dts(&api, "test").expect("resources.d.ts");
+        assert!(dts.contains("  sendMessage(session: string, params: SessionsSendMessageParams): Promise<Message>;"));
+        assert!(dts.contains("  list(params?: SessionsListParams): PagePromise<Session>;"));
+        assert!(dts.contains("  stream(params?: EventsStreamParams): EventStream;"));
+        assert!(
+            dts.contains("  lastEventId?: string;"),
+            "headers become camelCase parameters"
+        );
+    }
+
+    #[test]
+    fn every_operation_is_declared_and_implemented_once() {
+        let api = api();
+        let js = resources_js(&api, "test").expect("resources.js");
+        let dts = resources_dts(&api, "test").expect("resources.d.ts");
+        for operation in &api.operations {
+            let name = camel(&operation.method_name);
+            assert!(
+                js.contains(&format!("\n  {name}(")),
+                "{} is not implemented",
+                operation.id
+            );
+            assert!(
+                dts.contains(&format!("\n  {name}(")),
+                "{} is not declared",
+                operation.id
+            );
+        }
+    }
+
+    #[test]
+    fn records_become_interfaces_and_enums_unions() {
+        let types = types(&api(), "test").expect("types.d.ts");
+        assert!(types.contains("export interface Session {\n"));
+        assert!(types.contains("export type Status = 'CONNECTING' | 'CONNECTED' | 'DISCONNECTED';"));
+        assert!(types.contains("  statusReason?: StatusReason | null;"));
+    }
+
+    #[test]
+    fn names_become_camel_case() {
+        assert_eq!(camel("last_event_id"), "lastEventId");
+        assert_eq!(camel("subscribe_by_body"), "subscribeByBody");
+        assert_eq!(
+            class_name(&["webhooks".into(), "deliveries".into()]),
+            "WebhooksDeliveriesResource"
+        );
+    }
+}
