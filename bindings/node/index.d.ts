@@ -2,21 +2,7 @@
 // every type of the API (generated from openapi/openapi.json into lib/types.d.ts and
 // lib/resources.d.ts).
 export { Titan, Titan as default, ClientOptions, DEFAULT_TIMEOUT, DEFAULT_MAX_RETRIES } from './lib/client';
-export {
-  TitanError,
-  APIError,
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  BadRequestError,
-  AuthenticationError,
-  PermissionDeniedError,
-  NotFoundError,
-  ConflictError,
-  UnprocessableEntityError,
-  RateLimitError,
-  InternalServerError,
-  InvalidWebhookSignatureError,
-} from './lib/errors';
+export * from './lib/errors';
 export { Page, PagePromise } from './lib/pagination';
 export { EventStream, Event } from './lib/streaming';
 export { verifyWebhook, unwrapWebhook, WebhookHeaders, WebhookBody } from './lib/webhooks';

@@ -47,6 +47,22 @@ impl Error {
             _ => None,
         }
     }
+
+    /// The message with its causes, e.g. "connection error: ...: Connection refused (os error
+    /// 111)": what the language bindings show, since their errors cannot carry a Rust chain.
+    pub fn with_causes(&self) -> String {
+        let mut message = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                message.push_str(": ");
+                message.push_str(&text);
+            }
+            source = cause.source();
+        }
+        message
+    }
 }
 
 impl From<reqwest::Error> for Error {

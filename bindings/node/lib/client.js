@@ -5,7 +5,8 @@
 // retries reuse. Every operation is a generated method of a resource (lib/resources.js).
 
 const native = require('./native');
-const { APIError, TitanError, failureError } = require('./errors');
+const { APIError, TitanError } = require('./errors');
+const { failureError } = require('./failure');
 const { Page, PagePromise } = require('./pagination');
 const { EventStream } = require('./streaming');
 const { attachResources } = require('./resources');

@@ -77,20 +77,6 @@ const STATUS_CLASSES = {
   429: RateLimitError,
 };
 
-/** The error for a call the native transport could not complete. */
-function failureError(failure) {
-  switch (failure.kind) {
-    case 'timeout':
-      return new APIConnectionTimeoutError(failure.message);
-    case 'connection':
-      return new APIConnectionError(failure.message);
-    case 'invalid_request':
-      return new TypeError(`titan-client: ${failure.message}`);
-    default:
-      return new APIError(undefined, undefined, failure.message, undefined);
-  }
-}
-
 module.exports = {
   TitanError,
   APIError,
@@ -105,5 +91,4 @@ module.exports = {
   RateLimitError,
   InternalServerError,
   InvalidWebhookSignatureError,
-  failureError,
 };

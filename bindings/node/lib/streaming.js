@@ -2,7 +2,7 @@
 // Live events from `GET /api/events` (Server-Sent Events). The native stream reconnects by itself
 // and resumes with `Last-Event-ID`, so no event is skipped; an error answer ends it with an error.
 
-const { failureError } = require('./errors');
+const { failureError } = require('./failure');
 
 /** The events of one subscription: `for await (const event of stream)`; `close()` ends it. */
 class EventStream {

@@ -36,24 +36,9 @@ impl From<Error> for Failure {
         };
         Self {
             kind: kind.to_owned(),
-            message: error_chain(&error),
+            message: error.with_causes(),
         }
     }
-}
-
-/// `error` with its causes, e.g. "connection error: ...: Connection refused (os error 111)".
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
 }
 
 /// Titan's answer (any status), or the failure that left the call without one.
@@ -143,7 +128,7 @@ impl Transport {
         if let Some(key) = api_key {
             builder = builder.api_key(key);
         }
-        let client = builder.build().map_err(|e| napi::Error::from_reason(error_chain(&e)))?;
+        let client = builder.build().map_err(|e| napi::Error::from_reason(e.with_causes()))?;
         Ok(Self { client })
     }
 

@@ -65,28 +65,13 @@ fn block_on<T: Send>(py: Python<'_>, future: impl Future<Output = Result<T, Erro
 
 /// The Python exception for a call that got no answer.
 fn to_python(error: Error) -> PyErr {
-    let message = error_chain(&error);
+    let message = error.with_causes();
     match error {
         Error::Timeout(_) => APITimeoutError::new_err(message),
         Error::Connection(_) => APIConnectionError::new_err(message),
         Error::InvalidRequest(_) | Error::Config(_) => PyValueError::new_err(message),
         Error::Api(_) | Error::UnexpectedResponse(_) => APIError::new_err(message),
     }
-}
-
-/// `error` with its causes, e.g. "connection error: ...: Connection refused (os error 111)".
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
 }
 
 /// An answer as Python receives it: `(status, [(header, value)], body)`.

@@ -194,6 +194,21 @@ pub fn snake(name: &str) -> String {
     out
 }
 
+/// `["account", "keys"]` or `["send_message"]` → `AccountKeys`, `SendMessage`: class names.
+pub fn pascal(parts: &[String]) -> String {
+    parts
+        .iter()
+        .flat_map(|part| part.split('_'))
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().trim().to_owned()
 }

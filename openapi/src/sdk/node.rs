@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use anyhow::bail;
 
-use super::{Api, Field, Operation, Output, SchemaKind, Type};
+use super::{Api, Field, Operation, Output, SchemaKind, Type, pascal};
 
 /// Generated files start with this line.
 fn header(command: &str) -> String {
@@ -35,21 +35,6 @@ fn camel(snake: &str) -> String {
 /// The class of a resource, e.g. `AccountKeysResource`: the suffix keeps it apart from the schemas.
 fn class_name(resource: &[String]) -> String {
     format!("{}Resource", pascal(resource))
-}
-
-/// `["account", "keys"]` → `AccountKeys`.
-fn pascal(parts: &[String]) -> String {
-    parts
-        .iter()
-        .map(|part| {
-            let name = camel(part);
-            let mut chars = name.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 fn string_literal(value: &str) -> String {

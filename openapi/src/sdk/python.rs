@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use anyhow::bail;
 
-use super::{Api, Field, Operation, Output, SchemaKind, Type};
+use super::{Api, Field, Operation, Output, SchemaKind, Type, pascal};
 
 /// Generated files start with this line.
 fn header(command: &str) -> String {
@@ -34,20 +34,6 @@ fn ident(name: &str) -> String {
     } else {
         name.to_owned()
     }
-}
-
-fn pascal(parts: &[String]) -> String {
-    parts
-        .iter()
-        .flat_map(|part| part.split('_'))
-        .map(|word| {
-            let mut chars = word.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect()
 }
 
 fn string_literal(value: &str) -> String {
