@@ -158,7 +158,13 @@ test('each error status throws its class, with status, error, docs and requestId
   const conflict = await client.withOptions({ maxRetries: 0 }).sessions.create({ name: 'twice' }).catch((e) => e);
   assert.ok(conflict instanceof titan.ConflictError);
   assert.equal(conflict.status, 409);
-  for (const error of [bad, unauthenticated, denied, missing, conflict]) {
+  // One Idempotency-Key for two different requests: the second is refused with 422.
+  await client.sessions.create({ name: 'keyed-1', idempotencyKey: 'node-422' });
+  const reused = await client.sessions.create({ name: 'keyed-2', idempotencyKey: 'node-422' }).catch((e) => e);
+  assert.ok(reused instanceof titan.UnprocessableEntityError, String(reused));
+  assert.equal(reused.status, 422);
+  await assert.rejects(client.sessions.get('keyed-2'), titan.NotFoundError);
+  for (const error of [bad, unauthenticated, denied, missing, conflict, reused]) {
     assert.ok(error instanceof titan.APIError && error instanceof Error);
     assert.ok(!(error instanceof titan.APIConnectionError));
   }
