@@ -103,6 +103,25 @@ pub fn verify(body: &[u8], headers: &http::HeaderMap, secret: &str) -> Result<()
     }
 }
 
+/// [`verify`] with the headers as `(name, value)` pairs, as the language bindings receive them;
+/// a pair that is not a valid header is left out.
+pub fn verify_pairs<'a>(
+    body: &[u8],
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    secret: &str,
+) -> Result<(), WebhookError> {
+    let mut map = http::HeaderMap::new();
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_str(value),
+        ) {
+            map.append(name, value);
+        }
+    }
+    verify(body, &map, secret)
+}
+
 fn hmac(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
         return Vec::new();

@@ -40,10 +40,8 @@ test('a refused connection throws APIConnectionError, a silent server APIConnect
 
   const silent = await silentServer();
   try {
-    const started = Date.now();
     const slow = await new Titan({ baseURL: silent.url, apiKey: 'k', timeout: 300, maxRetries: 0 }).health.live().catch((e) => e);
     assert.ok(slow instanceof APIConnectionTimeoutError, String(slow));
-    assert.ok(Date.now() - started < 10_000);
   } finally {
     silent.close();
   }

@@ -14,9 +14,9 @@ function toBuffer(body) {
   throw new TypeError('titan-client: a webhook body must be a string, Buffer, Uint8Array or ArrayBuffer');
 }
 
+/** `[name, value]` pairs from a fetch `Headers`, a `Map`, pairs, or Node's `req.headers`. */
 function headerPairs(headers) {
-  const entries =
-    typeof headers.entries === 'function' && !Array.isArray(headers) ? Array.from(headers.entries()) : Array.isArray(headers) ? headers : Object.entries(headers);
+  const entries = Array.isArray(headers) ? headers : typeof headers.entries === 'function' ? headers.entries() : Object.entries(headers);
   const pairs = [];
   for (const [name, value] of entries) {
     if (value === undefined || value === null) continue;

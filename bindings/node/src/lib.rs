@@ -247,20 +247,11 @@ impl EventStream {
 /// not. `headers` are `[name, value]` pairs.
 #[napi]
 pub fn verify_webhook(body: Buffer, headers: Vec<Vec<String>>, secret: String) -> Option<String> {
-    let mut map = http::HeaderMap::new();
-    for pair in headers {
-        let [name, value] = pair.as_slice() else {
-            continue;
-        };
-        let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            http::HeaderValue::from_str(value),
-        ) else {
-            continue;
-        };
-        map.append(name, value);
-    }
-    titan_client::webhooks::verify(&body, &map, &secret)
+    let pairs = headers.iter().filter_map(|pair| match pair.as_slice() {
+        [name, value] => Some((name.as_str(), value.as_str())),
+        _ => None,
+    });
+    titan_client::webhooks::verify_pairs(&body, pairs, &secret)
         .err()
         .map(|e| e.to_string())
 }

@@ -239,17 +239,9 @@ impl EventStream {
 /// Verifies a webhook delivery (either signature scheme) or raises `InvalidWebhookSignatureError`.
 #[pyfunction]
 fn verify_webhook(body: &[u8], headers: Vec<(String, String)>, secret: &str) -> PyResult<()> {
-    let mut map = http::HeaderMap::new();
-    for (name, value) in headers {
-        let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(name.as_bytes()),
-            http::HeaderValue::from_str(&value),
-        ) else {
-            continue;
-        };
-        map.append(name, value);
-    }
-    titan_client::webhooks::verify(body, &map, secret).map_err(|e| InvalidWebhookSignatureError::new_err(e.to_string()))
+    let pairs = headers.iter().map(|(name, value)| (name.as_str(), value.as_str()));
+    titan_client::webhooks::verify_pairs(body, pairs, secret)
+        .map_err(|e| InvalidWebhookSignatureError::new_err(e.to_string()))
 }
 
 /// The module Python imports as `titan._core`.

@@ -12,24 +12,9 @@ client.messages.send(session="alice", chat_id="15550002222@s.whatsapp.net", type
 `titan.webhooks.verify` checks a delivery's signature.
 """
 
-from . import types, webhooks
+from . import _exceptions, types, webhooks
 from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, Client
-from ._exceptions import (
-    APIConnectionError,
-    APIError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    InternalServerError,
-    InvalidWebhookSignatureError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    TitanError,
-    UnprocessableEntityError,
-)
+from ._exceptions import *  # noqa: F403 (every exception class, listed in _exceptions.__all__)
 from ._models import NOT_GIVEN, NotGiven
 from ._pagination import AsyncPage, AsyncPager, SyncPage
 from ._streaming import Event
@@ -48,19 +33,6 @@ __all__ = [
     "AsyncPager",
     "NOT_GIVEN",
     "NotGiven",
-    "TitanError",
-    "APIError",
-    "APIConnectionError",
-    "APITimeoutError",
-    "APIStatusError",
-    "BadRequestError",
-    "AuthenticationError",
-    "PermissionDeniedError",
-    "NotFoundError",
-    "ConflictError",
-    "UnprocessableEntityError",
-    "RateLimitError",
-    "InternalServerError",
-    "InvalidWebhookSignatureError",
     "__version__",
 ]
+__all__ += _exceptions.__all__
