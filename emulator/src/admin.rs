@@ -203,9 +203,9 @@ fn stream_error(code: u16) -> wacore_binary::node::Node {
 /// login fails with 401.
 pub fn unlink(shared: &Shared, phone: &str, device: u32) -> Result<(), AdminError> {
     shared.with(|r| {
-        let removed = r.accounts.get_mut(phone).and_then(|a| a.devices.remove(&device));
-        removed.ok_or_else(|| AdminError::NotFound(format!("{phone} has no device {device}")))?;
-        r.outbox.remove(&(phone.to_owned(), device));
+        if !r.unlink(phone, device) {
+            return Err(AdminError::NotFound(format!("{phone} has no device {device}")));
+        }
         if let Some(connection) = r.online.get(&(phone.to_owned(), device)) {
             let _ = connection.send(Command::Terminate(stream_error(401)));
         }

@@ -18,7 +18,8 @@ use crate::wire::{FrameIo, WireError};
 
 /// The server's JID, the `from` of every server stanza.
 pub const SERVER: &str = "s.whatsapp.net";
-/// How many QR refs an unpaired connection is offered.
+/// How many QR refs an unpaired connection is offered, as WhatsApp does (60 s for the first,
+/// 20 s for each other: 160 s in all), unless [`crate::Emulator::set_qr_refs`] says otherwise.
 const QR_REFS: usize = 6;
 
 enum Role {
@@ -86,7 +87,8 @@ impl Connection {
     /// Registration (unpaired: show QR refs) or login (paired: `<success>` or 401).
     async fn start(&mut self, payload: &wa::ClientPayload, noise_public: [u8; 32]) -> Result<(), WireError> {
         if payload.device_pairing_data.is_set() {
-            let refs: Vec<String> = (0..QR_REFS).map(|_| format!("2@{}", random_hex(16))).collect();
+            let count = self.shared.with(|r| r.qr_refs.unwrap_or(QR_REFS));
+            let refs: Vec<String> = (0..count).map(|_| format!("2@{}", random_hex(16))).collect();
             let Role::Unpaired {
                 pending, refs: slot, ..
             } = &mut self.role
@@ -260,13 +262,23 @@ impl Connection {
                 self.shared.with(|r| crate::profile::picture(r, &me, node, &host))
             }
             ("w:m", Role::LoggedIn(_)) => Ok(vec![crate::media::media_conn(&self.shared)]),
-            ("w:sync:app:state", _) => Ok(app_state_echo(node)),
+            ("w:sync:app:state", role) => {
+                let me = match role {
+                    Role::LoggedIn(me) => Some(me.clone()),
+                    Role::Unpaired { .. } => None,
+                };
+                Ok(self.shared.with(|r| crate::app_state::sync(r, me.as_ref(), node)))
+            }
             ("encrypt", Role::LoggedIn(me)) => {
                 let me = me.clone();
                 self.shared.with(|r| encrypt(r, &me, node))
             }
             ("usync", _) => Ok(vec![self.shared.with(|r| routing::usync(r, node))]),
             ("md", Role::Unpaired { pending, .. }) => self.link_code_stage(pending.clone(), node),
+            ("md", Role::LoggedIn(me)) => {
+                let me = me.clone();
+                self.shared.with(|r| remove_companion(r, &me, node))
+            }
             ("w:g2", Role::LoggedIn(me)) => {
                 let me = me.clone();
                 self.shared.with(|r| crate::groups::iq(r, &me, node))
@@ -393,6 +405,29 @@ fn server_iq(kind: &'static str, xmlns: &'static str, children: Vec<Node>) -> No
         .build()
 }
 
+/// Answers a companion's `remove-companion-device` (its logout): the device is unlinked, as
+/// if removed on the phone. A companion may only remove a device of its own account.
+fn remove_companion(registry: &mut crate::state::Registry, me: &Me, iq: &Node) -> Result<Vec<Node>, u16> {
+    let jid = iq
+        .get_optional_child("remove-companion-device")
+        .and_then(|c| c.attrs.get("jid").map(|v| v.as_str().into_owned()))
+        .ok_or(400u16)?;
+    let jid: wacore_binary::jid::Jid = jid.parse().map_err(|_| 400u16)?;
+    if jid.user.as_str() != me.phone {
+        return Err(403);
+    }
+    let device = if jid.device == 0 {
+        me.device
+    } else {
+        u32::from(jid.device)
+    };
+    if !registry.unlink(&me.phone, device) {
+        return Err(404);
+    }
+    tracing::info!(phone = me.phone, device, "device logged itself out");
+    Ok(Vec::new())
+}
+
 /// Answers an `encrypt` IQ: key upload, rotation, count, digest or bundle fetch.
 fn encrypt(registry: &mut crate::state::Registry, me: &Me, iq: &Node) -> Result<Vec<Node>, u16> {
     let first = iq
@@ -424,6 +459,7 @@ fn encrypt(registry: &mut crate::state::Registry, me: &Me, iq: &Node) -> Result<
 
 fn error(id: &str, code: u16) -> Node {
     let text = match code {
+        403 => "forbidden",
         404 => "item-not-found",
         _ => "bad-request",
     };
@@ -449,25 +485,6 @@ fn result(id: &str, children: Vec<Node>) -> Node {
     } else {
         builder.children(children).build()
     }
-}
-
-/// `<sync>` with every requested collection at version 0 (no patches yet).
-fn app_state_echo(request: &Node) -> Vec<Node> {
-    let collections = request
-        .get_optional_child("sync")
-        .map(|sync| {
-            sync.get_children_by_tag("collection")
-                .filter_map(|c| c.attrs().optional_string("name").map(|n| n.into_owned()))
-                .map(|name| {
-                    NodeBuilder::new("collection")
-                        .attr("name", name)
-                        .attr("version", "0")
-                        .build()
-                })
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    vec![NodeBuilder::new("sync").children(collections).build()]
 }
 
 fn decode(frame: &[u8]) -> Result<Node, WireError> {

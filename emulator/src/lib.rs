@@ -6,6 +6,7 @@
 //! the emulator's certificate chain is signed by its own root, not WhatsApp's.
 
 mod admin;
+mod app_state;
 mod conn;
 mod groups;
 mod identity;
@@ -131,6 +132,17 @@ impl Emulator {
     /// Refuses (`Some(reason)`) or allows again (`None`) every login of `phone`.
     pub fn refuse_logins(&self, phone: &str, reason: Option<u16>) {
         admin::refuse_logins(&self.shared, phone, reason);
+    }
+
+    /// The ids of the companion devices linked to `phone` now (none for an unknown number).
+    pub fn linked_devices(&self, phone: &str) -> Vec<u32> {
+        self.shared.with(|r| r.device_ids(phone))
+    }
+
+    /// Offers each unpaired connection `count` QR refs from now on, instead of WhatsApp's six, so
+    /// a test can see the codes rotate and run out (the first lasts 60 s, each other 20 s).
+    pub fn set_qr_refs(&self, count: usize) {
+        self.shared.with(|r| r.qr_refs = Some(count));
     }
 
     /// Accounts, devices, live connections, queued stanzas and groups (see `GET /admin/stats`).

@@ -171,6 +171,8 @@ pub struct Registry {
     pub corrupt_next: std::collections::HashSet<(String, u32)>,
     /// Devices subscribed to each account's presence.
     pub subscribers: HashMap<String, std::collections::HashSet<(String, u32)>>,
+    /// How many QR refs an unpaired connection is offered (`None`: WhatsApp's six).
+    pub qr_refs: Option<usize>,
     next_phone: u64,
     next_raw_id: u32,
 }
@@ -321,6 +323,14 @@ impl Registry {
     /// The ids of `phone`'s linked companions (none for an unknown number).
     pub fn device_ids(&self, phone: &str) -> Vec<u32> {
         self.accounts.get(phone).map(Account::device_ids).unwrap_or_default()
+    }
+
+    /// Removes the companion `phone:device` with its queue (the phone unlinked it, or it logged
+    /// itself out); its next login fails with 401. `false` if there is no such device.
+    pub fn unlink(&mut self, phone: &str, device: u32) -> bool {
+        let removed = self.accounts.get_mut(phone).and_then(|a| a.devices.remove(&device));
+        self.outbox.remove(&(phone.to_owned(), device));
+        removed.is_some()
     }
 
     /// Queues `node` for `phone:device` and sends it at once if the device is online.

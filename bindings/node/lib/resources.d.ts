@@ -937,7 +937,7 @@ export declare class SessionsResource extends APIResource {
   /**
    * Delete a session
    *
-   * Logs the session out (unlinking it from the phone when it is connected), wipes its keys and deletes it with its message history. Required scope: `sessions:manage`.
+   * Logs the session out, which removes it from the phone's Linked Devices, wipes its keys and deletes it with its message history. A paired session that is stopped connects for this (up to 15 s); if WhatsApp cannot be reached it is deleted anyway and stays listed on the phone until removed there. Required scope: `sessions:manage`.
    * @param session Session name
    *
    * `DELETE /api/sessions/{session}`
@@ -964,7 +964,7 @@ export declare class SessionsResource extends APIResource {
   /**
    * Log a session out
    *
-   * Unlinks the session from the phone (when connected), stops it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account. Required scope: `sessions:manage`.
+   * Unlinks the session from the phone (a stopped session connects for this, up to 15 s), stops it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account. Required scope: `sessions:manage`.
    * @param session Session name
    *
    * `POST /api/sessions/{session}/logout`
@@ -975,7 +975,7 @@ export declare class SessionsResource extends APIResource {
    *
    * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
    *
-   * Unlinks the session from the phone (when connected), stops it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account. Required scope: `sessions:manage`.
+   * Unlinks the session from the phone (a stopped session connects for this, up to 15 s), stops it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account. Required scope: `sessions:manage`.
    * @param session Session name
    *
    * `POST /api/sessions/{session}/logout`

@@ -119,8 +119,10 @@ async fn update(
 #[utoipa::path(
     delete, path = "/api/sessions/{session}", operation_id = "deleteSession", tag = "Sessions",
     summary = "Delete a session",
-    description = "Logs the session out (unlinking it from the phone when it is connected), wipes its \
-        keys and deletes it with its message history. Required scope: `sessions:manage`.",
+    description = "Logs the session out, which removes it from the phone's Linked Devices, wipes its \
+        keys and deletes it with its message history. A paired session that is stopped connects for \
+        this (up to 15 s); if WhatsApp cannot be reached it is deleted anyway and stays listed on the \
+        phone until removed there. Required scope: `sessions:manage`.",
     params(("session" = String, Path, description = "Session name", example = "my-session")),
     responses(
         (status = 204, description = "Deleted"),
@@ -198,7 +200,7 @@ lifecycle!(
     "/api/sessions/{session}/logout",
     "logoutSession",
     "Log a session out",
-    "Unlinks the session from the phone (when connected), stops it and wipes its keys: \
-     `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account.",
+    "Unlinks the session from the phone (a stopped session connects for this, up to 15 s), stops \
+     it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account.",
     Action::Logout
 );

@@ -27,6 +27,10 @@ use crate::sessions::status::{State, Status};
 use crate::store::Db;
 use crate::store::sessions::{self as store, Change};
 
+/// How long a stopped session being logged out or deleted may take to connect, so it can tell
+/// WhatsApp to unlink it from the phone.
+const UNLINK_CONNECT_BOUND: Duration = Duration::from_secs(15);
+
 /// How sessions reach WhatsApp.
 #[derive(Debug, Clone)]
 pub struct EngineSettings {
@@ -125,7 +129,7 @@ struct Slot {
     runner: tokio::sync::Mutex<Option<Runner>>,
     /// What requests read without waiting for the supervisor.
     live: Mutex<Live>,
-    /// Woken when `live` changes (a client starts, a QR code arrives).
+    /// Woken when `live` changes (a client starts, a QR code arrives, the client connects).
     changed: Notify,
 }
 
@@ -262,21 +266,50 @@ impl Engine {
         Ok(())
     }
 
-    /// Logs the session out: unlinks it from the phone when connected, stops it, wipes its keys
-    /// and records `LOGGED_OUT`. The session must be paired again afterwards.
+    /// Logs the session out: unlinks it from the phone, stops it, wipes its keys and records
+    /// `LOGGED_OUT`. The session must be paired again afterwards.
     pub async fn logout(&self, name: &str) -> Result<(), EngineError> {
-        if !self.command(name, Command::Logout).await {
+        if !self.unlink(name).await? {
             supervisor::record_logout(&self.shared.db, name).await?;
         }
         Ok(())
     }
 
-    /// Logs the session out if it runs, wipes its keys and forgets it.
+    /// Unlinks the session from the phone, wipes its keys and forgets it (it is being deleted).
     pub async fn remove(&self, name: &str) -> Result<(), EngineError> {
-        self.command(name, Command::Logout).await;
+        self.unlink(name).await?;
         crate::store::device::wipe(&self.shared.db, name).await?;
         self.slots.lock().unwrap_or_else(PoisonError::into_inner).remove(name);
         Ok(())
+    }
+
+    /// Has the session's supervisor log it out, which tells WhatsApp to remove the device from
+    /// the phone's Linked Devices. A paired session that is stopped is started for that, and
+    /// given up to [`UNLINK_CONNECT_BOUND`] to connect; if it cannot (WhatsApp unreachable), it
+    /// is logged out locally and the device stays listed on the phone until removed there.
+    /// `false` when no supervisor ran and the session was never paired: nothing to tell.
+    async fn unlink(&self, name: &str) -> Result<bool, EngineError> {
+        if self.command(name, Command::Logout).await {
+            return Ok(true);
+        }
+        let paired = store::get(&self.shared.db, name)
+            .await?
+            .is_some_and(|s| s.identity.phone_number.is_some());
+        if !paired || !crate::store::device::exists(&self.shared.db, name).await? {
+            return Ok(false);
+        }
+        self.start(name).await?;
+        let connected = self
+            .wait_live(name, UNLINK_CONNECT_BOUND, |live| live.connected.then_some(()))
+            .await;
+        if connected.is_none() {
+            tracing::warn!(
+                session = name,
+                bound = ?UNLINK_CONNECT_BOUND,
+                "could not reach WhatsApp to unlink the device; it stays in the phone's Linked Devices until removed there"
+            );
+        }
+        Ok(self.command(name, Command::Logout).await)
     }
 
     /// The session's client, if it is connected.

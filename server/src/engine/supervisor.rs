@@ -426,6 +426,7 @@ impl Supervisor {
                     live.connected = true;
                     live.qr = None;
                 }
+                self.slot.changed.notify_waiters();
                 self.apply(Change {
                     state: Some(State::new(Status::Connected, None)),
                     identity: Some(identity),

@@ -15,7 +15,7 @@ titan_e2e::on_both_databases!(
     linking_messaging_receipts_and_restart,
     unlink_ban_and_connection_faults,
     bad_requests_change_nothing,
-    delete_wipes_the_device_keys,
+    delete_and_logout_unlink_the_device_from_the_phone,
     a_proxy_relays_the_session_traffic,
 );
 
@@ -79,6 +79,11 @@ async fn linking_messaging_receipts_and_restart(mut harness: Harness) {
     let a = harness.session("alice").await;
     assert_eq!(a.phone_number.as_deref(), Some("+15550001001"));
     assert!(a.lid.is_some(), "the LID is known once paired");
+    assert_eq!(
+        a.push_name.as_deref(),
+        Some("User 15550001001"),
+        "the account's name, from the phone's app state"
+    );
 
     let sent = harness
         .client
@@ -209,7 +214,8 @@ async fn unlink_ban_and_connection_faults(harness: Harness) {
     assert!(events(&harness, "dave", "session.logged_out").await >= 1);
 
     // Logout through the API.
-    harness.link_by_qr("erin", "15550002003").await;
+    let erin = harness.link_by_qr("erin", "15550002003").await;
+    assert_eq!(harness.emulator.linked_devices("15550002003"), vec![erin]);
     let session = harness
         .client
         .logout_session()
@@ -222,6 +228,11 @@ async fn unlink_ban_and_connection_faults(harness: Harness) {
     assert_eq!(session.status, Status::Disconnected);
     assert_eq!(session.status_reason, Some(StatusReason::LoggedOut));
     assert_eq!(device_rows(&harness, "erin").await, 0);
+    assert_eq!(
+        harness.emulator.linked_devices("15550002003"),
+        Vec::<u32>::new(),
+        "unlinked on the phone"
+    );
     harness.stop().await;
 }
 
@@ -258,15 +269,132 @@ async fn device_rows(harness: &Harness, session: &str) -> i64 {
     total
 }
 
-async fn delete_wipes_the_device_keys(harness: Harness) {
-    harness.link_by_qr("frank", "15550003001").await;
+/// Stops a session and waits until it shows `MANUAL_STOP`.
+async fn stop(harness: &Harness, name: &str) {
+    harness.client.stop_session().session(name).send().await.unwrap();
+    harness
+        .wait_status(name, Status::Disconnected, Some(StatusReason::ManualStop))
+        .await;
+}
+
+async fn delete_and_logout_unlink_the_device_from_the_phone(harness: Harness) {
+    let emulator = &harness.emulator;
+
+    // A running session, deleted: gone from the phone's linked devices, no keys, no session.
+    let phone = "15550003001";
+    let device = harness.link_by_qr("frank", phone).await;
     assert!(device_rows(&harness, "frank").await > 0, "a linked session has keys");
+    assert_eq!(emulator.linked_devices(phone), vec![device]);
     harness.client.delete_session().session("frank").send().await.unwrap();
     assert_eq!(device_rows(&harness, "frank").await, 0);
+    assert_eq!(
+        emulator.linked_devices(phone),
+        Vec::<u32>::new(),
+        "unlinked on the phone"
+    );
     assert_eq!(
         status_of(harness.client.get_session().session("frank").send().await),
         404
     );
+
+    // A stopped session, deleted: it connects just long enough to unlink itself.
+    let phone = "15550003002";
+    harness.link_by_qr("grace", phone).await;
+    stop(&harness, "grace").await;
+    harness.client.delete_session().session("grace").send().await.unwrap();
+    assert_eq!(
+        emulator.linked_devices(phone),
+        Vec::<u32>::new(),
+        "unlinked on the phone"
+    );
+    assert_eq!(device_rows(&harness, "grace").await, 0);
+
+    // A stopped session, logged out: unlinked too, LOGGED_OUT, keys wiped, not running.
+    let phone = "15550003003";
+    harness.link_by_qr("heidi", phone).await;
+    stop(&harness, "heidi").await;
+    let session = harness
+        .client
+        .logout_session()
+        .session("heidi")
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+        .data;
+    assert_eq!(session.status, Status::Disconnected);
+    assert_eq!(session.status_reason, Some(StatusReason::LoggedOut));
+    assert_eq!(
+        emulator.linked_devices(phone),
+        Vec::<u32>::new(),
+        "unlinked on the phone"
+    );
+    assert_eq!(device_rows(&harness, "heidi").await, 0);
+
+    // A session that was never paired is deleted without connecting.
+    let logins = emulator.handshakes().len();
+    harness
+        .client
+        .create_session()
+        .body(types::CreateSession::builder().name("ivan"))
+        .send()
+        .await
+        .unwrap();
+    harness.client.delete_session().session("ivan").send().await.unwrap();
+    assert_eq!(
+        emulator.handshakes().len(),
+        logins,
+        "no connection for an unpaired session"
+    );
+    harness.stop().await;
+}
+
+/// WhatsApp's QR codes rotate while nobody scans (the served code changes and each new one is a
+/// `session.qr` event); once they have all expired the session ends `QR_TIMEOUT` and stops, and
+/// a new start shows a fresh code that links. This waits through the library's own timers (60 s
+/// for the first code, 20 s for the next, with the emulator offering two), so it runs once, on
+/// SQLite: the database plays no part in the timing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qr_codes_rotate_then_run_out() {
+    let harness = Harness::start(Engine::Sqlite).await.unwrap();
+    harness.emulator.set_qr_refs(2);
+    harness.create_started("judy").await;
+    let qr = |harness: &Harness| {
+        let client = harness.client.clone();
+        async move { client.get_pairing_qr().session("judy").send().await }
+    };
+    let first = qr(&harness).await.unwrap().into_inner().data;
+    let lifetime = first.expires_at - chrono::Utc::now();
+    assert!(
+        lifetime > chrono::Duration::seconds(50) && lifetime <= chrono::Duration::seconds(60),
+        "the first code lasts 60 s: {lifetime}"
+    );
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let second = loop {
+        let current = qr(&harness).await.unwrap().into_inner().data;
+        if current.code != first.code {
+            break current;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the QR code never rotated");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(second.expires_at > first.expires_at);
+    assert!(
+        events(&harness, "judy", "session.qr").await >= 2,
+        "one session.qr per code"
+    );
+
+    harness
+        .wait_status("judy", Status::Disconnected, Some(StatusReason::QrTimeout))
+        .await;
+    assert_eq!(status_of(qr(&harness).await), 409, "no code once they ran out");
+
+    harness.client.start_session().session("judy").send().await.unwrap();
+    let fresh = qr(&harness).await.unwrap().into_inner().data;
+    assert!(fresh.code != first.code && fresh.code != second.code);
+    harness.emulator.scan_qr(&fresh.code, Some("15550006001")).unwrap();
+    harness.wait_status("judy", Status::Connected, None).await;
     harness.stop().await;
 }
 

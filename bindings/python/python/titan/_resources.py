@@ -1030,7 +1030,7 @@ class SessionsResource(SyncResource):
     ) -> None:
         """Delete a session
 
-        Logs the session out (unlinking it from the phone when it is connected), wipes its keys and deletes it with its message history. Required scope: `sessions:manage`.
+        Logs the session out, which removes it from the phone's Linked Devices, wipes its keys and deletes it with its message history. A paired session that is stopped connects for this (up to 15 s); if WhatsApp cannot be reached it is deleted anyway and stays listed on the phone until removed there. Required scope: `sessions:manage`.
 
         Args:
             session: Session name
@@ -1077,7 +1077,7 @@ class SessionsResource(SyncResource):
     ) -> Session:
         """Log a session out
 
-        Unlinks the session from the phone (when connected), stops it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account. Required scope: `sessions:manage`.
+        Unlinks the session from the phone (a stopped session connects for this, up to 15 s), stops it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account. Required scope: `sessions:manage`.
 
         Args:
             session: Session name
@@ -1096,7 +1096,7 @@ class SessionsResource(SyncResource):
 
         The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
 
-        Unlinks the session from the phone (when connected), stops it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account. Required scope: `sessions:manage`.
+        Unlinks the session from the phone (a stopped session connects for this, up to 15 s), stops it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account. Required scope: `sessions:manage`.
 
         Args:
             session: Session name
@@ -2490,7 +2490,7 @@ class AsyncSessionsResource(AsyncResource):
     ) -> None:
         """Delete a session
 
-        Logs the session out (unlinking it from the phone when it is connected), wipes its keys and deletes it with its message history. Required scope: `sessions:manage`.
+        Logs the session out, which removes it from the phone's Linked Devices, wipes its keys and deletes it with its message history. A paired session that is stopped connects for this (up to 15 s); if WhatsApp cannot be reached it is deleted anyway and stays listed on the phone until removed there. Required scope: `sessions:manage`.
 
         Args:
             session: Session name
@@ -2537,7 +2537,7 @@ class AsyncSessionsResource(AsyncResource):
     ) -> Session:
         """Log a session out
 
-        Unlinks the session from the phone (when connected), stops it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account. Required scope: `sessions:manage`.
+        Unlinks the session from the phone (a stopped session connects for this, up to 15 s), stops it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account. Required scope: `sessions:manage`.
 
         Args:
             session: Session name
@@ -2556,7 +2556,7 @@ class AsyncSessionsResource(AsyncResource):
 
         The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
 
-        Unlinks the session from the phone (when connected), stops it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account. Required scope: `sessions:manage`.
+        Unlinks the session from the phone (a stopped session connects for this, up to 15 s), stops it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account. Required scope: `sessions:manage`.
 
         Args:
             session: Session name
