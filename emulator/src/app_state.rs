@@ -26,31 +26,33 @@ pub fn sync(registry: &Registry, me: Option<&Me>, request: &Node) -> Vec<Node> {
         .get_optional_child("sync")
         .map(|sync| {
             sync.get_children_by_tag("collection")
-                .filter_map(|c| {
-                    let mut attrs = c.attrs();
-                    let name = attrs.optional_string("name")?.into_owned();
-                    let first = attrs.optional_string("return_snapshot").is_some_and(|v| v == "true");
-                    Some((name, first))
-                })
-                .map(|(name, first)| {
-                    let genesis = (first && name == CRITICAL_BLOCK)
-                        .then(|| me.and_then(|me| push_name_patch(registry, me)))
-                        .flatten();
-                    let collection = NodeBuilder::new("collection").attr("name", name);
-                    match genesis {
-                        Some(patch) => collection
-                            .attr("version", "1")
-                            .children([NodeBuilder::new("patches")
-                                .children([NodeBuilder::new("patch").bytes(patch).build()])
-                                .build()])
-                            .build(),
-                        None => collection.attr("version", "0").build(),
-                    }
-                })
+                .filter_map(|requested| collection(registry, me, requested))
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default();
     vec![NodeBuilder::new("sync").children(collections).build()]
+}
+
+/// The answer for one requested collection: the genesis patch for a first sync of
+/// `critical_block`, nothing new otherwise.
+fn collection(registry: &Registry, me: Option<&Me>, requested: &Node) -> Option<Node> {
+    let mut attrs = requested.attrs();
+    let name = attrs.optional_string("name")?.into_owned();
+    let first = attrs.optional_string("return_snapshot").is_some_and(|v| v == "true");
+    let genesis = match me {
+        Some(me) if first && name == CRITICAL_BLOCK => push_name_patch(registry, me),
+        _ => None,
+    };
+    let answer = NodeBuilder::new("collection").attr("name", name);
+    Some(match genesis {
+        Some(patch) => answer
+            .attr("version", "1")
+            .children([NodeBuilder::new("patches")
+                .children([NodeBuilder::new("patch").bytes(patch).build()])
+                .build()])
+            .build(),
+        None => answer.attr("version", "0").build(),
+    })
 }
 
 /// The encoded genesis patch of `critical_block` for `me`'s account: its push name, or the
@@ -75,12 +77,12 @@ fn push_name_patch(registry: &Registry, me: &Me) -> Option<Vec<u8>> {
 /// One `SET setting_pushName` mutation as patch version 1, with the patch and snapshot MACs a
 /// client checks (the snapshot MAC over the LT-hash the patch yields from an empty state).
 fn genesis_patch(key: &AppStateKey, name: &str) -> Option<Vec<u8>> {
-    let keys = expand_app_state_keys(&key.data);
+    let keys = Arc::new(expand_app_state_keys(&key.data));
     let value = wa::SyncActionValue {
         push_name_setting: buffa::MessageField::some(wa::sync_action_value::PushNameSetting {
             name: Some(name.to_owned()),
         }),
-        timestamp: Some(i64::try_from(crate::conn::now_secs() * 1000).unwrap_or_default()),
+        timestamp: Some(wacore::time::now_millis()),
         ..Default::default()
     };
     let index = serde_json::to_vec(&["setting_pushName"]).ok()?;
@@ -103,11 +105,10 @@ fn genesis_patch(key: &AppStateKey, name: &str) -> Option<Vec<u8>> {
         ..Default::default()
     };
     let mut state = HashState::default();
-    let expanded = Arc::new(keys.clone());
     process_patch(
         &patch,
         &mut state,
-        |_| Ok(Arc::clone(&expanded)),
+        |_| Ok(Arc::clone(&keys)),
         |_| Ok(None),
         false,
         CRITICAL_BLOCK,

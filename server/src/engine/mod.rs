@@ -277,8 +277,11 @@ impl Engine {
 
     /// Unlinks the session from the phone, wipes its keys and forgets it (it is being deleted).
     pub async fn remove(&self, name: &str) -> Result<(), EngineError> {
-        self.unlink(name).await?;
-        crate::store::device::wipe(&self.shared.db, name).await?;
+        // A supervisor's logout wipes the keys; otherwise a session started but never paired
+        // may still have some.
+        if !self.unlink(name).await? {
+            crate::store::device::wipe(&self.shared.db, name).await?;
+        }
         self.slots.lock().unwrap_or_else(PoisonError::into_inner).remove(name);
         Ok(())
     }

@@ -216,10 +216,17 @@ async fn unlink_ban_and_connection_faults(harness: Harness) {
     // Logout through the API.
     let erin = harness.link_by_qr("erin", "15550002003").await;
     assert_eq!(harness.emulator.linked_devices("15550002003"), vec![erin]);
+    log_out(&harness, "erin", "15550002003").await;
+    harness.stop().await;
+}
+
+/// Logs `name` out through the API and checks the outcome: `LOGGED_OUT`, no keys left, and the
+/// device gone from `phone`'s linked devices.
+async fn log_out(harness: &Harness, name: &str, phone: &str) {
     let session = harness
         .client
         .logout_session()
-        .session("erin")
+        .session(name)
         .send()
         .await
         .unwrap()
@@ -227,13 +234,12 @@ async fn unlink_ban_and_connection_faults(harness: Harness) {
         .data;
     assert_eq!(session.status, Status::Disconnected);
     assert_eq!(session.status_reason, Some(StatusReason::LoggedOut));
-    assert_eq!(device_rows(&harness, "erin").await, 0);
+    assert_eq!(device_rows(harness, name).await, 0, "{name}: keys wiped");
     assert_eq!(
-        harness.emulator.linked_devices("15550002003"),
+        harness.emulator.linked_devices(phone),
         Vec::<u32>::new(),
-        "unlinked on the phone"
+        "{name}: unlinked on the phone"
     );
-    harness.stop().await;
 }
 
 /// Rows of `session` across every device-store table.
@@ -313,23 +319,7 @@ async fn delete_and_logout_unlink_the_device_from_the_phone(harness: Harness) {
     let phone = "15550003003";
     harness.link_by_qr("heidi", phone).await;
     stop(&harness, "heidi").await;
-    let session = harness
-        .client
-        .logout_session()
-        .session("heidi")
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
-        .data;
-    assert_eq!(session.status, Status::Disconnected);
-    assert_eq!(session.status_reason, Some(StatusReason::LoggedOut));
-    assert_eq!(
-        emulator.linked_devices(phone),
-        Vec::<u32>::new(),
-        "unlinked on the phone"
-    );
-    assert_eq!(device_rows(&harness, "heidi").await, 0);
+    log_out(&harness, "heidi", phone).await;
 
     // A session that was never paired is deleted without connecting.
     let logins = emulator.handshakes().len();
