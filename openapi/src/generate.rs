@@ -1,6 +1,6 @@
 //! `generate [--check]`: server spec → `openapi/openapi.json` (3.1) → `openapi/openapi-3.0.json`
 //! → `sdk-rust/src/generated.rs` (progenitor) and `sdk-rust/src/generated_paging.rs`; and from the
-//! 3.1 document, the Python SDK's `types.py` and `_resources.py` and the Node SDK's `types.d.ts`,
+//! 3.1 document, titan-client's `generated_events.rs`, the Python SDK's `types.py` and `_resources.py` and the Node SDK's `types.d.ts`,
 //! `resources.js` and `resources.d.ts`.
 
 use std::path::{Path, PathBuf};
@@ -53,6 +53,10 @@ pub fn outputs() -> anyhow::Result<Vec<Output>> {
         Output {
             path: "sdk-rust/src/generated_paging.rs",
             content: paging(&spec30)?,
+        },
+        Output {
+            path: "sdk-rust/src/generated_events.rs",
+            content: events(&spec31)?,
         },
         Output {
             path: "bindings/python/python/titan/types.py",
@@ -221,6 +225,106 @@ fn paging(spec: &Value) -> anyhow::Result<String> {
     format(quote! {
         //! `.stream()` for every cursor-paged list operation.
         #(#impls)*
+    })
+}
+
+/// `Event`: one variant per entry of the 3.1 document's `webhooks`, holding that event type's
+/// envelope (a progenitor type, generated from `components`), plus `Unknown` for types newer
+/// than the SDK. It is read by its `event` field, as `#[serde(tag = "event")]` would, except
+/// that an unknown type is kept rather than refused.
+fn events(spec: &Value) -> anyhow::Result<String> {
+    let webhooks = spec["webhooks"].as_object().context("the spec has no webhooks")?;
+    let mut variants = Vec::new();
+    let mut arms = Vec::new();
+    let mut names = Vec::new();
+    let mut kinds = Vec::new();
+    for (event, item) in webhooks {
+        let operation = &item["post"];
+        let pointer = "/requestBody/content/application~1json/schema/$ref";
+        let envelope = operation
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .with_context(|| format!("webhook {event} has no envelope $ref"))?
+            .trim_start_matches("#/components/schemas/");
+        let variant = format_ident!("{}", envelope.trim_end_matches("Event"));
+        let envelope = format_ident!("{}", envelope);
+        let doc = format!("`{event}`: {}", operation["description"].as_str().unwrap_or_default());
+        variants.push(quote! {
+            #[doc = #doc]
+            #variant(crate::types::#envelope)
+        });
+        arms.push(quote! { #event => Self::#variant(serde_json::from_value(value)?) });
+        names.push(variant);
+        kinds.push(event.as_str());
+    }
+    format(quote! {
+        //! `Event`: every webhook and stream event, typed by its `event`.
+
+        /// An event as webhooks and the stream deliver it, typed by its `event`. Match on the
+        /// variant to reach its `payload`; `Unknown` keeps an event type newer than this SDK.
+        #[derive(Debug, Clone)]
+        pub enum Event {
+            #(#variants,)*
+            /// An event type this SDK does not know yet, untyped.
+            Unknown(crate::events::RawEvent),
+        }
+
+        impl Event {
+            /// Reads an envelope by its `event`; an unknown type becomes `Unknown`.
+            pub fn from_value(value: serde_json::Value) -> Result<Self, serde_json::Error> {
+                let kind = value.get("event").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+                Ok(match kind.as_str() {
+                    #(#arms,)*
+                    _ => Self::Unknown(serde_json::from_value(value)?),
+                })
+            }
+
+            /// The event type, e.g. `message.received`.
+            pub fn event(&self) -> &str {
+                match self {
+                    #(Self::#names(_) => #kinds,)*
+                    Self::Unknown(event) => &event.event,
+                }
+            }
+
+            /// `evt_…`, unique: dedupe by it.
+            pub fn id(&self) -> &str {
+                match self {
+                    #(Self::#names(event) => &event.id,)*
+                    Self::Unknown(event) => &event.id,
+                }
+            }
+
+            /// The session it happened on.
+            pub fn session(&self) -> &str {
+                match self {
+                    #(Self::#names(event) => &event.session,)*
+                    Self::Unknown(event) => &event.session,
+                }
+            }
+
+            /// The envelope as JSON, exactly as it was read (less fields this SDK does not know).
+            pub fn to_value(&self) -> serde_json::Value {
+                let value = match self {
+                    #(Self::#names(event) => serde_json::to_value(event),)*
+                    Self::Unknown(event) => serde_json::to_value(event),
+                };
+                value.unwrap_or_default()
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for Event {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let value = <serde_json::Value as serde::Deserialize>::deserialize(deserializer)?;
+                Self::from_value(value).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl serde::Serialize for Event {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.to_value().serialize(serializer)
+            }
+        }
     })
 }
 

@@ -1,6 +1,7 @@
-//! The live event stream (`GET /api/events`) as a [`Stream`] of envelopes. The stream reconnects
-//! by itself after a dropped connection (or the client's timeout), resuming with `Last-Event-ID`
-//! so no event is skipped; an error answer from Titan (401, 403, 400) ends it.
+//! The live event stream (`GET /api/events`) as a [`Stream`] of envelopes, typed ([`Event`]) or
+//! raw ([`RawEvent`]). The stream reconnects by itself after a dropped connection (or the
+//! client's timeout), resuming with `Last-Event-ID` so no event is skipped; an error answer from
+//! Titan (401, 403, 400) ends it.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -8,13 +9,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+pub use crate::generated_events::Event;
 use crate::{Client, Error};
 
-/// One event, as webhooks receive it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Event {
+/// One event, untyped: the envelope with its payload as JSON. What [`Event::Unknown`] holds,
+/// and what the language bindings pass on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawEvent {
     /// `evt_...`, unique: dedupe by it.
     pub id: String,
     /// The event type, e.g. `message.received`.
@@ -88,24 +91,38 @@ struct State {
     subscription: Subscription,
     body: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
     parser: SseParser,
-    ready: VecDeque<Event>,
+    ready: VecDeque<RawEvent>,
     done: bool,
 }
 
 impl Client {
-    /// Subscribes to the event stream. Needs `webhooks:manage`.
+    /// Subscribes to the event stream, typed. Needs `webhooks:manage`.
     ///
     /// ```no_run
     /// # async fn demo(client: titan_client::Client) {
     /// use futures::StreamExt;
-    /// let mut events = client.subscribe(titan_client::events::Subscription::default());
+    /// use titan_client::events::{Event, Subscription};
+    /// let mut events = client.subscribe(Subscription::default());
     /// while let Some(event) = events.next().await {
-    ///     let event = event.expect("stream");
-    ///     println!("{} {} {}", event.id, event.event, event.session);
+    ///     match event.expect("stream") {
+    ///         Event::MessageReceived(e) => println!("{}: {:?}", e.session, e.payload.text),
+    ///         other => println!("{} {}", other.event(), other.id()),
+    ///     }
     /// }
     /// # }
     /// ```
     pub fn subscribe(&self, subscription: Subscription) -> BoxStream<'static, Result<Event, Error>> {
+        self.subscribe_raw(subscription)
+            .map(|event| {
+                let value = serde_json::to_value(event?).map_err(|e| Error::UnexpectedResponse(e.to_string()))?;
+                Event::from_value(value)
+                    .map_err(|e| Error::UnexpectedResponse(format!("an event that does not match its schema: {e}")))
+            })
+            .boxed()
+    }
+
+    /// Subscribes to the event stream, untyped: every field as sent, whatever this SDK knows.
+    pub fn subscribe_raw(&self, subscription: Subscription) -> BoxStream<'static, Result<RawEvent, Error>> {
         let state = State {
             client: self.clone(),
             subscription,
@@ -139,7 +156,7 @@ impl Client {
                 match body.next().await {
                     Some(Ok(chunk)) => {
                         for message in state.parser.feed(&chunk) {
-                            match serde_json::from_str::<Event>(&message.data) {
+                            match serde_json::from_str::<RawEvent>(&message.data) {
                                 Ok(event) => state.ready.push_back(event),
                                 Err(e) => return Some((Err(Error::UnexpectedResponse(e.to_string())), state)),
                             }

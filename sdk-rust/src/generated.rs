@@ -33,6 +33,145 @@ pub mod types {
             Default::default()
         }
     }
+    ///`message.ack`: a receipt for the session's own messages.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct AckPayload {
+        ///The chat.
+        pub from: JidRef,
+        ///The messages it covers.
+        #[serde(rename = "messageIds")]
+        pub message_ids: ::std::vec::Vec<::std::string::String>,
+        ///Who sent the receipt (in groups, the participant).
+        pub sender: JidRef,
+        ///When (Unix seconds).
+        pub timestamp: i64,
+        ///What it says.
+        #[serde(rename = "type")]
+        pub type_: AckType,
+    }
+    impl AckPayload {
+        pub fn builder() -> builder::AckPayload {
+            Default::default()
+        }
+    }
+    ///What a receipt says.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum AckType {
+        #[serde(rename = "delivered")]
+        Delivered,
+        #[serde(rename = "read")]
+        Read,
+        #[serde(rename = "played")]
+        Played,
+        #[serde(rename = "error")]
+        Error,
+    }
+    impl ::std::fmt::Display for AckType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Delivered => f.write_str("delivered"),
+                Self::Read => f.write_str("read"),
+                Self::Played => f.write_str("played"),
+                Self::Error => f.write_str("error"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AckType {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "delivered" => Ok(Self::Delivered),
+                "read" => Ok(Self::Read),
+                "played" => Ok(Self::Played),
+                "error" => Ok(Self::Error),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for AckType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for AckType {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Which form of a person's JID WhatsApp addressed them by.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum Addressing {
+        #[serde(rename = "pn")]
+        Pn,
+        #[serde(rename = "lid")]
+        Lid,
+    }
+    impl ::std::fmt::Display for Addressing {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Pn => f.write_str("pn"),
+                Self::Lid => f.write_str("lid"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Addressing {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "pn" => Ok(Self::Pn),
+                "lid" => Ok(Self::Lid),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for Addressing {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for Addressing {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///An API key as the API shows it (never its secret).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ApiKey {
@@ -93,6 +232,84 @@ pub mod types {
             Default::default()
         }
     }
+    ///`chat.archive`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ArchivePayload {
+        ///Whether it is now archived.
+        pub archived: bool,
+        ///The same JID.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The chat, as a JIDRef.
+        pub from: JidRef,
+        ///Always `true`: the account made the change, on another device.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///The chat's JID.
+        pub id: ::std::string::String,
+        ///When (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl ArchivePayload {
+        pub fn builder() -> builder::ArchivePayload {
+            Default::default()
+        }
+    }
+    ///A blocklist change.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum BlockAction {
+        #[serde(rename = "block")]
+        Block,
+        #[serde(rename = "unblock")]
+        Unblock,
+    }
+    impl ::std::fmt::Display for BlockAction {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Block => f.write_str("block"),
+                Self::Unblock => f.write_str("unblock"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for BlockAction {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "block" => Ok(Self::Block),
+                "unblock" => Ok(Self::Unblock),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BlockAction {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for BlockAction {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///A blocked contact.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct BlockedContact {
@@ -128,6 +345,1181 @@ pub mod types {
     impl Blocklist {
         pub fn builder() -> builder::Blocklist {
             Default::default()
+        }
+    }
+    ///`blocklist.update`: a contact was blocked or unblocked through this server.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct BlocklistPayload {
+        ///`block` or `unblock`.
+        pub action: BlockAction,
+        ///Whether the contact is now blocked.
+        pub blocked: bool,
+        ///The contact.
+        pub from: JidRef,
+        ///Always `true`.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///The contact's JID.
+        pub id: ::std::string::String,
+        ///When (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl BlocklistPayload {
+        pub fn builder() -> builder::BlocklistPayload {
+            Default::default()
+        }
+    }
+    ///A contact was blocked or unblocked.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct BlocklistUpdateEvent {
+        ///The event type.
+        pub event: BlocklistUpdateEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: BlocklistPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl BlocklistUpdateEvent {
+        pub fn builder() -> builder::BlocklistUpdateEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum BlocklistUpdateEventEvent {
+        #[serde(rename = "blocklist.update")]
+        BlocklistUpdate,
+    }
+    impl ::std::fmt::Display for BlocklistUpdateEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::BlocklistUpdate => f.write_str("blocklist.update"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for BlocklistUpdateEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "blocklist.update" => Ok(Self::BlocklistUpdate),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for BlocklistUpdateEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for BlocklistUpdateEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///An incoming call was accepted.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CallAcceptedEvent {
+        ///The event type.
+        pub event: CallAcceptedEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: CallPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl CallAcceptedEvent {
+        pub fn builder() -> builder::CallAcceptedEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum CallAcceptedEventEvent {
+        #[serde(rename = "call.accepted")]
+        CallAccepted,
+    }
+    impl ::std::fmt::Display for CallAcceptedEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::CallAccepted => f.write_str("call.accepted"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CallAcceptedEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "call.accepted" => Ok(Self::CallAccepted),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CallAcceptedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CallAcceptedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///An incoming call was not answered.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CallMissedEvent {
+        ///The event type.
+        pub event: CallMissedEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: CallPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl CallMissedEvent {
+        pub fn builder() -> builder::CallMissedEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum CallMissedEventEvent {
+        #[serde(rename = "call.missed")]
+        CallMissed,
+    }
+    impl ::std::fmt::Display for CallMissedEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::CallMissed => f.write_str("call.missed"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CallMissedEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "call.missed" => Ok(Self::CallMissed),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CallMissedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CallMissedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`call.received`, `call.missed`, `call.accepted` and `call.rejected`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CallPayload {
+        ///The caller.
+        pub from: JidRef,
+        ///The call's id.
+        pub id: ::std::string::String,
+        ///A group call (`call.received` only).
+        #[serde(
+            rename = "isGroup",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_group: ::std::option::Option<bool>,
+        ///A video call (`call.received` only).
+        #[serde(
+            rename = "isVideo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub is_video: ::std::option::Option<bool>,
+        ///Offered while the session was offline (`call.missed` only).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub offline: ::std::option::Option<bool>,
+        ///When (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl CallPayload {
+        pub fn builder() -> builder::CallPayload {
+            Default::default()
+        }
+    }
+    ///An incoming call.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CallReceivedEvent {
+        ///The event type.
+        pub event: CallReceivedEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: CallPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl CallReceivedEvent {
+        pub fn builder() -> builder::CallReceivedEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum CallReceivedEventEvent {
+        #[serde(rename = "call.received")]
+        CallReceived,
+    }
+    impl ::std::fmt::Display for CallReceivedEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::CallReceived => f.write_str("call.received"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CallReceivedEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "call.received" => Ok(Self::CallReceived),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CallReceivedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CallReceivedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///An incoming call was rejected.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CallRejectedEvent {
+        ///The event type.
+        pub event: CallRejectedEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: CallPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl CallRejectedEvent {
+        pub fn builder() -> builder::CallRejectedEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum CallRejectedEventEvent {
+        #[serde(rename = "call.rejected")]
+        CallRejected,
+    }
+    impl ::std::fmt::Display for CallRejectedEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::CallRejected => f.write_str("call.rejected"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CallRejectedEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "call.rejected" => Ok(Self::CallRejected),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CallRejectedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CallRejectedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///One channel post in a live update.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChannelPost {
+        ///Its reaction counts now.
+        pub reactions: ::std::vec::Vec<ReactionCount>,
+        ///The post's server id.
+        #[serde(rename = "serverId")]
+        pub server_id: u64,
+    }
+    impl ChannelPost {
+        pub fn builder() -> builder::ChannelPost {
+            Default::default()
+        }
+    }
+    ///A chat was archived or unarchived.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatArchiveEvent {
+        ///The event type.
+        pub event: ChatArchiveEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: ArchivePayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl ChatArchiveEvent {
+        pub fn builder() -> builder::ChatArchiveEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ChatArchiveEventEvent {
+        #[serde(rename = "chat.archive")]
+        ChatArchive,
+    }
+    impl ::std::fmt::Display for ChatArchiveEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::ChatArchive => f.write_str("chat.archive"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ChatArchiveEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "chat.archive" => Ok(Self::ChatArchive),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ChatArchiveEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ChatArchiveEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A chat's history was cleared.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatClearEvent {
+        ///The event type.
+        pub event: ChatClearEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: ClearPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl ChatClearEvent {
+        pub fn builder() -> builder::ChatClearEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ChatClearEventEvent {
+        #[serde(rename = "chat.clear")]
+        ChatClear,
+    }
+    impl ::std::fmt::Display for ChatClearEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::ChatClear => f.write_str("chat.clear"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ChatClearEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "chat.clear" => Ok(Self::ChatClear),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ChatClearEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ChatClearEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A chat was deleted.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatDeleteEvent {
+        ///The event type.
+        pub event: ChatDeleteEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: ChatDeletePayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl ChatDeleteEvent {
+        pub fn builder() -> builder::ChatDeleteEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ChatDeleteEventEvent {
+        #[serde(rename = "chat.delete")]
+        ChatDelete,
+    }
+    impl ::std::fmt::Display for ChatDeleteEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::ChatDelete => f.write_str("chat.delete"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ChatDeleteEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "chat.delete" => Ok(Self::ChatDelete),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ChatDeleteEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ChatDeleteEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`chat.delete`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatDeletePayload {
+        ///The same JID.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///Media files were deleted too.
+        #[serde(rename = "deleteMedia")]
+        pub delete_media: bool,
+        ///The chat, as a JIDRef.
+        pub from: JidRef,
+        ///Always `true`: the account made the change, on another device.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///The chat's JID.
+        pub id: ::std::string::String,
+        ///When (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl ChatDeletePayload {
+        pub fn builder() -> builder::ChatDeletePayload {
+            Default::default()
+        }
+    }
+    ///The fields every `chat.*` event starts with.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatHeader {
+        ///The same JID.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The chat, as a JIDRef.
+        pub from: JidRef,
+        ///Always `true`: the account made the change, on another device.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///The chat's JID.
+        pub id: ::std::string::String,
+        ///When (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl ChatHeader {
+        pub fn builder() -> builder::ChatHeader {
+            Default::default()
+        }
+    }
+    ///A chat was muted or unmuted.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatMuteEvent {
+        ///The event type.
+        pub event: ChatMuteEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: MutePayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl ChatMuteEvent {
+        pub fn builder() -> builder::ChatMuteEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ChatMuteEventEvent {
+        #[serde(rename = "chat.mute")]
+        ChatMute,
+    }
+    impl ::std::fmt::Display for ChatMuteEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::ChatMute => f.write_str("chat.mute"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ChatMuteEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "chat.mute" => Ok(Self::ChatMute),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ChatMuteEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ChatMuteEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A chat was marked read or unread.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatReadEvent {
+        ///The event type.
+        pub event: ChatReadEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: ReadPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl ChatReadEvent {
+        pub fn builder() -> builder::ChatReadEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ChatReadEventEvent {
+        #[serde(rename = "chat.read")]
+        ChatRead,
+    }
+    impl ::std::fmt::Display for ChatReadEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::ChatRead => f.write_str("chat.read"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ChatReadEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "chat.read" => Ok(Self::ChatRead),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ChatReadEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ChatReadEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A chat that is not a person.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatRef {
+        ///Its JID, e.g. `120363025246125486@g.us`.
+        pub id: ::std::string::String,
+    }
+    impl ChatRef {
+        pub fn builder() -> builder::ChatRef {
+            Default::default()
+        }
+    }
+    ///One option a vote selected.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Choice {
+        ///The option's SHA-256 hash (hex), as WhatsApp carries it.
+        pub hash: ::std::string::String,
+        ///The option's name; absent when the hash matches none of the poll's options.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+    }
+    impl Choice {
+        pub fn builder() -> builder::Choice {
+            Default::default()
+        }
+    }
+    ///`chat.clear`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ClearPayload {
+        ///The same JID.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///Media files were deleted too.
+        #[serde(rename = "deleteMedia")]
+        pub delete_media: bool,
+        ///Starred messages were cleared too.
+        #[serde(rename = "deleteStarred")]
+        pub delete_starred: bool,
+        ///The chat, as a JIDRef.
+        pub from: JidRef,
+        ///Always `true`: the account made the change, on another device.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///The chat's JID.
+        pub id: ::std::string::String,
+        ///When (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl ClearPayload {
+        pub fn builder() -> builder::ClearPayload {
+            Default::default()
+        }
+    }
+    ///An async command (`Prefer: respond-async`) finished.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CommandResultEvent {
+        ///The event type.
+        pub event: CommandResultEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: CommandResultPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl CommandResultEvent {
+        pub fn builder() -> builder::CommandResultEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum CommandResultEventEvent {
+        #[serde(rename = "command.result")]
+        CommandResult,
+    }
+    impl ::std::fmt::Display for CommandResultEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::CommandResult => f.write_str("command.result"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for CommandResultEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "command.result" => Ok(Self::CommandResult),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for CommandResultEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for CommandResultEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`command.result`: an async command (`Prefer: respond-async`) finished.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct CommandResultPayload {
+        ///The `correlationId` of the 202 answer.
+        #[serde(rename = "correlationId")]
+        pub correlation_id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub error: ::std::option::Option<ErrorBody>,
+        ///The operation run (its OpenAPI `operationId`).
+        pub operation: ::std::string::String,
+        ///The `X-Request-Id` of the request.
+        #[serde(rename = "requestId")]
+        pub request_id: ::std::string::String,
+        ///What the call would have answered in `data` (null on failure).
+        pub result: ::serde_json::Value,
+        ///The HTTP status the call would have had without `respond-async`.
+        pub status: u16,
+        ///Whether it succeeded.
+        pub success: bool,
+    }
+    impl CommandResultPayload {
+        pub fn builder() -> builder::CommandResultPayload {
+            Default::default()
+        }
+    }
+    ///`session.connected`: the session finished pairing.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct ConnectedPayload {
+        ///The business name, for WhatsApp Business accounts.
+        #[serde(
+            rename = "businessName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub business_name: ::std::option::Option<::std::string::String>,
+        ///The account's LID.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub lid: ::std::option::Option<::std::string::String>,
+        ///The linked account's phone number (`+` and digits).
+        #[serde(
+            rename = "phoneNumber",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub phone_number: ::std::option::Option<::std::string::String>,
+        ///The account's display name.
+        #[serde(
+            rename = "pushName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub push_name: ::std::option::Option<::std::string::String>,
+    }
+    impl ConnectedPayload {
+        pub fn builder() -> builder::ConnectedPayload {
+            Default::default()
+        }
+    }
+    ///What changed about a contact.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ContactChange {
+        #[serde(rename = "profile")]
+        Profile,
+        #[serde(rename = "pushName")]
+        PushName,
+        #[serde(rename = "picture")]
+        Picture,
+        #[serde(rename = "about")]
+        About,
+        #[serde(rename = "phoneNumber")]
+        PhoneNumber,
+        #[serde(rename = "name")]
+        Name,
+    }
+    impl ::std::fmt::Display for ContactChange {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Profile => f.write_str("profile"),
+                Self::PushName => f.write_str("pushName"),
+                Self::Picture => f.write_str("picture"),
+                Self::About => f.write_str("about"),
+                Self::PhoneNumber => f.write_str("phoneNumber"),
+                Self::Name => f.write_str("name"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ContactChange {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "profile" => Ok(Self::Profile),
+                "pushName" => Ok(Self::PushName),
+                "picture" => Ok(Self::Picture),
+                "about" => Ok(Self::About),
+                "phoneNumber" => Ok(Self::PhoneNumber),
+                "name" => Ok(Self::Name),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ContactChange {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ContactChange {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`contact.update`: a contact's profile changed; the fields of that change are present.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ContactPayload {
+        ///The new about text.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub about: ::std::option::Option<::std::string::String>,
+        ///What changed.
+        pub change: ContactChange,
+        ///The first name saved for them.
+        #[serde(
+            rename = "firstName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub first_name: ::std::option::Option<::std::string::String>,
+        ///The contact.
+        pub from: JidRef,
+        ///Always `false`.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///The contact's JID.
+        pub id: ::std::string::String,
+        ///The full name saved for them.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        #[serde(
+            rename = "newPhoneNumber",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub new_phone_number: ::std::option::Option<JidRef>,
+        ///The new picture's id.
+        #[serde(
+            rename = "pictureId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub picture_id: ::std::option::Option<::std::string::String>,
+        ///The push name before.
+        #[serde(
+            rename = "previousPushName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub previous_push_name: ::std::option::Option<::std::string::String>,
+        ///The new push name.
+        #[serde(
+            rename = "pushName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub push_name: ::std::option::Option<::std::string::String>,
+        ///Whether the picture was removed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub removed: ::std::option::Option<bool>,
+        ///When (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl ContactPayload {
+        pub fn builder() -> builder::ContactPayload {
+            Default::default()
+        }
+    }
+    ///A contact's profile changed: push name, picture, about text, phone number, or the name saved for them.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ContactUpdateEvent {
+        ///The event type.
+        pub event: ContactUpdateEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: ContactPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl ContactUpdateEvent {
+        pub fn builder() -> builder::ContactUpdateEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ContactUpdateEventEvent {
+        #[serde(rename = "contact.update")]
+        ContactUpdate,
+    }
+    impl ::std::fmt::Display for ContactUpdateEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::ContactUpdate => f.write_str("contact.update"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ContactUpdateEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "contact.update" => Ok(Self::ContactUpdate),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ContactUpdateEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ContactUpdateEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///Body of a key creation.
@@ -287,6 +1679,59 @@ letter or digit.*/
             Default::default()
         }
     }
+    /**`message.delete`: this account deleted a message, for everyone or (on another device) for
+itself only.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct DeletePayload {
+        ///The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`).
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///`true` when deleted for everyone, `false` for this account only.
+        #[serde(rename = "forEveryone")]
+        pub for_everyone: bool,
+        ///The chat for groups and the account's own messages, the sender otherwise.
+        pub from: JidRef,
+        ///Whether the session's account sent it.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///WhatsApp's message id (for edits and deletions: the message edited or deleted).
+        pub id: ::std::string::String,
+        ///Whether it is in a group chat.
+        #[serde(rename = "isGroup")]
+        pub is_group: bool,
+        ///For a deletion for the account only: whether the deleted message was the account's own.
+        #[serde(
+            rename = "messageFromMe",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub message_from_me: ::std::option::Option<bool>,
+        ///The sender's display name, when WhatsApp gave it.
+        #[serde(
+            rename = "pushName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub push_name: ::std::option::Option<::std::string::String>,
+        ///The id of the revoke message, when another device sent it.
+        #[serde(
+            rename = "revokeId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub revoke_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sender: ::std::option::Option<JidRef>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<MessageStatus>,
+        ///When it was sent (Unix seconds).
+        pub timestamp: i64,
+        ///Always `revoke`.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl DeletePayload {
+        pub fn builder() -> builder::DeletePayload {
+            Default::default()
+        }
+    }
     ///One event's delivery to one webhook, with its last attempt.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Delivery {
@@ -437,6 +1882,72 @@ letter or digit.*/
     }
     impl EditMessage {
         pub fn builder() -> builder::EditMessage {
+            Default::default()
+        }
+    }
+    ///`message.edited`: a message's new text.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct EditedPayload {
+        ///The same as `text`, under the name Titan's first payloads used.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub body: ::std::option::Option<::std::string::String>,
+        ///The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`).
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The id of the edit message, when it came from WhatsApp rather than this server.
+        #[serde(
+            rename = "editId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub edit_id: ::std::option::Option<::std::string::String>,
+        ///Always `true`.
+        pub edited: bool,
+        ///The chat for groups and the account's own messages, the sender otherwise.
+        pub from: JidRef,
+        ///Whether the session's account sent it.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///WhatsApp's message id (for edits and deletions: the message edited or deleted).
+        pub id: ::std::string::String,
+        ///Whether it is in a group chat.
+        #[serde(rename = "isGroup")]
+        pub is_group: bool,
+        ///A poll's answers (type `poll`; `text` is its question).
+        #[serde(
+            rename = "pollOptions",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub poll_options: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///The sender's display name, when WhatsApp gave it.
+        #[serde(
+            rename = "pushName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub push_name: ::std::option::Option<::std::string::String>,
+        ///The message this one replies to.
+        #[serde(
+            rename = "quotedMessageId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub quoted_message_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sender: ::std::option::Option<JidRef>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<MessageStatus>,
+        ///The text, caption, poll question or reaction emoji.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub text: ::std::option::Option<::std::string::String>,
+        ///When it was sent (Unix seconds).
+        pub timestamp: i64,
+        /**`text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contact`, `poll`,
+`reaction`, `revoke`, `edited` or `unknown`.*/
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        ///`true` when the content could not be read (a decryption failure, or view-once).
+        pub unavailable: bool,
+    }
+    impl EditedPayload {
+        pub fn builder() -> builder::EditedPayload {
             Default::default()
         }
     }
@@ -758,6 +2269,290 @@ letter or digit.*/
             value.parse()
         }
     }
+    ///What happened to a group as a whole.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum GroupAction {
+        #[serde(rename = "created")]
+        Created,
+        #[serde(rename = "deleted")]
+        Deleted,
+        #[serde(rename = "joined")]
+        Joined,
+    }
+    impl ::std::fmt::Display for GroupAction {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Created => f.write_str("created"),
+                Self::Deleted => f.write_str("deleted"),
+                Self::Joined => f.write_str("joined"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for GroupAction {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "created" => Ok(Self::Created),
+                "deleted" => Ok(Self::Deleted),
+                "joined" => Ok(Self::Joined),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GroupAction {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GroupAction {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Participants joined, left, were promoted or demoted.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct GroupParticipantEvent {
+        ///The event type.
+        pub event: GroupParticipantEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: GroupParticipantPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl GroupParticipantEvent {
+        pub fn builder() -> builder::GroupParticipantEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum GroupParticipantEventEvent {
+        #[serde(rename = "group.participant")]
+        GroupParticipant,
+    }
+    impl ::std::fmt::Display for GroupParticipantEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::GroupParticipant => f.write_str("group.participant"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for GroupParticipantEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "group.participant" => Ok(Self::GroupParticipant),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GroupParticipantEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GroupParticipantEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**`group.participant`: members joined, left, were promoted or demoted; only the list that
+changed is non-empty.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct GroupParticipantPayload {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub author: ::std::option::Option<JidRef>,
+        ///Admins made plain members.
+        pub demoted: ::std::vec::Vec<JidRef>,
+        ///The group's JID.
+        pub id: ::std::string::String,
+        ///Members who joined or were added.
+        pub joined: ::std::vec::Vec<JidRef>,
+        ///Members who left or were removed.
+        pub left: ::std::vec::Vec<JidRef>,
+        ///Members made admins.
+        pub promoted: ::std::vec::Vec<JidRef>,
+        ///When (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl GroupParticipantPayload {
+        pub fn builder() -> builder::GroupParticipantPayload {
+            Default::default()
+        }
+    }
+    ///A group's subject, description or picture changed, or the session joined a group.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct GroupUpdateEvent {
+        ///The event type.
+        pub event: GroupUpdateEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: GroupUpdatePayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl GroupUpdateEvent {
+        pub fn builder() -> builder::GroupUpdateEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum GroupUpdateEventEvent {
+        #[serde(rename = "group.update")]
+        GroupUpdate,
+    }
+    impl ::std::fmt::Display for GroupUpdateEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::GroupUpdate => f.write_str("group.update"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for GroupUpdateEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "group.update" => Ok(Self::GroupUpdate),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GroupUpdateEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GroupUpdateEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    /**`group.update`: a group's subject, description, picture or settings changed, or it was
+created, deleted or joined. Only the fields that changed are present.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct GroupUpdatePayload {
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub action: ::std::option::Option<GroupAction>,
+        ///Only admins may send messages.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub announce: ::std::option::Option<bool>,
+        ///New members need an admin's approval.
+        #[serde(
+            rename = "approvalMode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub approval_mode: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub author: ::std::option::Option<JidRef>,
+        ///Disappearing messages after this many seconds (0: off).
+        #[serde(
+            rename = "ephemeralSeconds",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub ephemeral_seconds: ::std::option::Option<u32>,
+        ///The group's JID.
+        pub id: ::std::string::String,
+        ///Only admins may change the group's settings.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub locked: ::std::option::Option<bool>,
+        ///The new description (empty when removed).
+        #[serde(
+            rename = "newDescription",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub new_description: ::std::option::Option<::std::string::String>,
+        ///The new picture's id (null when removed); present only for picture changes.
+        #[serde(
+            rename = "newPicture",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub new_picture: ::std::option::Option<::std::string::String>,
+        ///The new subject.
+        #[serde(
+            rename = "newSubject",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub new_subject: ::std::option::Option<::std::string::String>,
+        ///Whether the picture was removed (picture changes only).
+        #[serde(
+            rename = "pictureRemoved",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub picture_removed: ::std::option::Option<bool>,
+        ///Why it was deleted, when WhatsApp says.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub reason: ::std::option::Option<::std::string::String>,
+        ///When (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl GroupUpdatePayload {
+        pub fn builder() -> builder::GroupUpdatePayload {
+            Default::default()
+        }
+    }
     ///The body of `/healthz` and `/readyz`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Health {
@@ -778,6 +2573,124 @@ letter or digit.*/
     impl HealthData {
         pub fn builder() -> builder::HealthData {
             Default::default()
+        }
+    }
+    ///`history.sync`: a chunk of chat history.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct HistoryPayload {
+        ///The chunk's place in the sync.
+        #[serde(
+            rename = "chunkOrder",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub chunk_order: ::std::option::Option<u32>,
+        ///The chunk (see `dataEncoding`), when it is at most 1 MiB compressed.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub data: ::std::option::Option<::std::string::String>,
+        ///Always `zlib+protobuf+base64`: a zlib-compressed `HistorySync` protobuf, in base64.
+        #[serde(rename = "dataEncoding")]
+        pub data_encoding: ::std::string::String,
+        ///How far the sync is, in percent.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub progress: ::std::option::Option<u32>,
+        ///The chunk's size uncompressed, in bytes.
+        pub size: u64,
+        /**`INITIAL_BOOTSTRAP`, `INITIAL_STATUS_V3`, `FULL`, `RECENT`, `PUSH_NAME`,
+`NON_BLOCKING_DATA`, `ON_DEMAND`, `NO_HISTORY`, `MESSAGE_ACCESS_STATUS` (or `UNKNOWN_<n>`).*/
+        #[serde(rename = "syncType")]
+        pub sync_type: ::std::string::String,
+        ///When it arrived (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl HistoryPayload {
+        pub fn builder() -> builder::HistoryPayload {
+            Default::default()
+        }
+    }
+    ///WhatsApp delivered a chunk of chat history.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct HistorySyncEvent {
+        ///The event type.
+        pub event: HistorySyncEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: HistoryPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl HistorySyncEvent {
+        pub fn builder() -> builder::HistorySyncEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum HistorySyncEventEvent {
+        #[serde(rename = "history.sync")]
+        HistorySync,
+    }
+    impl ::std::fmt::Display for HistorySyncEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::HistorySync => f.write_str("history.sync"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for HistorySyncEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "history.sync" => Ok(Self::HistorySync),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for HistorySyncEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for HistorySyncEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A JIDRef: `{phoneNumber, lid, mode}` for a person, `{id}` for a group, channel or other chat.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(untagged)]
+    pub enum JidRef {
+        PersonRef(PersonRef),
+        ChatRef(ChatRef),
+    }
+    impl ::std::convert::From<PersonRef> for JidRef {
+        fn from(value: PersonRef) -> Self {
+            Self::PersonRef(value)
+        }
+    }
+    impl ::std::convert::From<ChatRef> for JidRef {
+        fn from(value: ChatRef) -> Self {
+            Self::ChatRef(value)
         }
     }
     ///An invite to join.
@@ -871,6 +2784,115 @@ letter or digit.*/
             Default::default()
         }
     }
+    /**`labels.update`: a label was put on or taken off a chat (`chatId`, `labeled`), or a label
+itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LabelsPayload {
+        ///The chat (assignments only).
+        #[serde(
+            rename = "chatId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub chat_id: ::std::option::Option<::std::string::String>,
+        ///The label's colour index (label changes only).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub color: ::std::option::Option<i32>,
+        ///Whether the label was deleted (label changes only).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub deleted: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub from: ::std::option::Option<JidRef>,
+        ///Always `true`: the account made the change.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///The chat's JID for an assignment, the label's id for a label change.
+        pub id: ::std::string::String,
+        ///The label.
+        #[serde(rename = "labelId")]
+        pub label_id: ::std::string::String,
+        ///Whether the chat now has the label (assignments only).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub labeled: ::std::option::Option<bool>,
+        ///The label's name (label changes only).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///When (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl LabelsPayload {
+        pub fn builder() -> builder::LabelsPayload {
+            Default::default()
+        }
+    }
+    ///A label was assigned to or removed from a chat.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LabelsUpdateEvent {
+        ///The event type.
+        pub event: LabelsUpdateEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: LabelsPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl LabelsUpdateEvent {
+        pub fn builder() -> builder::LabelsUpdateEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum LabelsUpdateEventEvent {
+        #[serde(rename = "labels.update")]
+        LabelsUpdate,
+    }
+    impl ::std::fmt::Display for LabelsUpdateEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::LabelsUpdate => f.write_str("labels.update"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for LabelsUpdateEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "labels.update" => Ok(Self::LabelsUpdate),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for LabelsUpdateEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for LabelsUpdateEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///Where a delivery stands.
     #[derive(
         ::serde::Deserialize,
@@ -928,6 +2950,35 @@ letter or digit.*/
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///`session.logged_out`: no fields; the session is `DISCONNECTED`/`LOGGED_OUT` and must pair again.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(transparent)]
+    pub struct LoggedOutPayload(
+        pub ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    );
+    impl ::std::ops::Deref for LoggedOutPayload {
+        type Target = ::serde_json::Map<::std::string::String, ::serde_json::Value>;
+        fn deref(
+            &self,
+        ) -> &::serde_json::Map<::std::string::String, ::serde_json::Value> {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<LoggedOutPayload>
+    for ::serde_json::Map<::std::string::String, ::serde_json::Value> {
+        fn from(value: LoggedOutPayload) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    > for LoggedOutPayload {
+        fn from(
+            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> Self {
+            Self(value)
         }
     }
     ///Messages to mark as read (a read receipt for each, unless the account's read receipts are off).
@@ -1004,6 +3055,75 @@ letter or digit.*/
             Default::default()
         }
     }
+    ///A delivery, read or played receipt, or a delivery failure.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MessageAckEvent {
+        ///The event type.
+        pub event: MessageAckEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: AckPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl MessageAckEvent {
+        pub fn builder() -> builder::MessageAckEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MessageAckEventEvent {
+        #[serde(rename = "message.ack")]
+        MessageAck,
+    }
+    impl ::std::fmt::Display for MessageAckEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::MessageAck => f.write_str("message.ack"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MessageAckEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "message.ack" => Ok(Self::MessageAck),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MessageAckEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MessageAckEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///`MessageData`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct MessageData {
@@ -1012,6 +3132,176 @@ letter or digit.*/
     }
     impl MessageData {
         pub fn builder() -> builder::MessageData {
+            Default::default()
+        }
+    }
+    ///This account deleted a message: for everyone (through the API or another device), or for itself only on another device (`forEveryone: false`).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MessageDeleteEvent {
+        ///The event type.
+        pub event: MessageDeleteEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: DeletePayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl MessageDeleteEvent {
+        pub fn builder() -> builder::MessageDeleteEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MessageDeleteEventEvent {
+        #[serde(rename = "message.delete")]
+        MessageDelete,
+    }
+    impl ::std::fmt::Display for MessageDeleteEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::MessageDelete => f.write_str("message.delete"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MessageDeleteEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "message.delete" => Ok(Self::MessageDelete),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MessageDeleteEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MessageDeleteEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A message was edited (by its sender, or by this account through the API or another device).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MessageEditedEvent {
+        ///The event type.
+        pub event: MessageEditedEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: EditedPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl MessageEditedEvent {
+        pub fn builder() -> builder::MessageEditedEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MessageEditedEventEvent {
+        #[serde(rename = "message.edited")]
+        MessageEdited,
+    }
+    impl ::std::fmt::Display for MessageEditedEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::MessageEdited => f.write_str("message.edited"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MessageEditedEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "message.edited" => Ok(Self::MessageEdited),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MessageEditedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MessageEditedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///The fields every event about one message starts with.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MessageHeader {
+        ///The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`).
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The chat for groups and the account's own messages, the sender otherwise.
+        pub from: JidRef,
+        ///Whether the session's account sent it.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///WhatsApp's message id (for edits and deletions: the message edited or deleted).
+        pub id: ::std::string::String,
+        ///Whether it is in a group chat.
+        #[serde(rename = "isGroup")]
+        pub is_group: bool,
+        ///The sender's display name, when WhatsApp gave it.
+        #[serde(
+            rename = "pushName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub push_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sender: ::std::option::Option<JidRef>,
+        ///When it was sent (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl MessageHeader {
+        pub fn builder() -> builder::MessageHeader {
             Default::default()
         }
     }
@@ -1027,6 +3317,340 @@ letter or digit.*/
     impl MessagePage {
         pub fn builder() -> builder::MessagePage {
             Default::default()
+        }
+    }
+    ///`message.received` and `message.sent`: a message, as stored in the history.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MessagePayload {
+        ///The same as `text`, under the name Titan's first payloads used.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub body: ::std::option::Option<::std::string::String>,
+        ///The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`).
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The chat for groups and the account's own messages, the sender otherwise.
+        pub from: JidRef,
+        ///Whether the session's account sent it.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///WhatsApp's message id (for edits and deletions: the message edited or deleted).
+        pub id: ::std::string::String,
+        ///Whether it is in a group chat.
+        #[serde(rename = "isGroup")]
+        pub is_group: bool,
+        ///A poll's answers (type `poll`; `text` is its question).
+        #[serde(
+            rename = "pollOptions",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub poll_options: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///The sender's display name, when WhatsApp gave it.
+        #[serde(
+            rename = "pushName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub push_name: ::std::option::Option<::std::string::String>,
+        ///The message this one replies to.
+        #[serde(
+            rename = "quotedMessageId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub quoted_message_id: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sender: ::std::option::Option<JidRef>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub status: ::std::option::Option<MessageStatus>,
+        ///The text, caption, poll question or reaction emoji.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub text: ::std::option::Option<::std::string::String>,
+        ///When it was sent (Unix seconds).
+        pub timestamp: i64,
+        /**`text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contact`, `poll`,
+`reaction`, `revoke`, `edited` or `unknown`.*/
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        ///`true` when the content could not be read (a decryption failure, or view-once).
+        pub unavailable: bool,
+    }
+    impl MessagePayload {
+        pub fn builder() -> builder::MessagePayload {
+            Default::default()
+        }
+    }
+    ///A reaction was added or removed.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MessageReactionEvent {
+        ///The event type.
+        pub event: MessageReactionEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: ReactionPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl MessageReactionEvent {
+        pub fn builder() -> builder::MessageReactionEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MessageReactionEventEvent {
+        #[serde(rename = "message.reaction")]
+        MessageReaction,
+    }
+    impl ::std::fmt::Display for MessageReactionEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::MessageReaction => f.write_str("message.reaction"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MessageReactionEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "message.reaction" => Ok(Self::MessageReaction),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MessageReactionEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MessageReactionEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A message arrived.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MessageReceivedEvent {
+        ///The event type.
+        pub event: MessageReceivedEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: MessagePayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl MessageReceivedEvent {
+        pub fn builder() -> builder::MessageReceivedEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MessageReceivedEventEvent {
+        #[serde(rename = "message.received")]
+        MessageReceived,
+    }
+    impl ::std::fmt::Display for MessageReceivedEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::MessageReceived => f.write_str("message.received"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MessageReceivedEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "message.received" => Ok(Self::MessageReceived),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MessageReceivedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MessageReceivedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///Someone else deleted their message for everyone (`revokedId` names it).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MessageRevokedEvent {
+        ///The event type.
+        pub event: MessageRevokedEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: RevokedPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl MessageRevokedEvent {
+        pub fn builder() -> builder::MessageRevokedEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MessageRevokedEventEvent {
+        #[serde(rename = "message.revoked")]
+        MessageRevoked,
+    }
+    impl ::std::fmt::Display for MessageRevokedEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::MessageRevoked => f.write_str("message.revoked"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MessageRevokedEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "message.revoked" => Ok(Self::MessageRevoked),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MessageRevokedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MessageRevokedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///The session sent a message (through the API or from another of the account's devices).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MessageSentEvent {
+        ///The event type.
+        pub event: MessageSentEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: MessagePayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl MessageSentEvent {
+        pub fn builder() -> builder::MessageSentEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MessageSentEventEvent {
+        #[serde(rename = "message.sent")]
+        MessageSent,
+    }
+    impl ::std::fmt::Display for MessageSentEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::MessageSent => f.write_str("message.sent"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MessageSentEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "message.sent" => Ok(Self::MessageSent),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MessageSentEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MessageSentEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///Delivery progress of a message, as receipts report it.
@@ -1155,6 +3779,288 @@ letter or digit.*/
             value.parse()
         }
     }
+    ///A message changed in a way no other type covers (for example starred on another device).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MessageUpdateEvent {
+        ///The event type.
+        pub event: MessageUpdateEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: MessageUpdatePayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl MessageUpdateEvent {
+        pub fn builder() -> builder::MessageUpdateEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MessageUpdateEventEvent {
+        #[serde(rename = "message.update")]
+        MessageUpdate,
+    }
+    impl ::std::fmt::Display for MessageUpdateEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::MessageUpdate => f.write_str("message.update"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MessageUpdateEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "message.update" => Ok(Self::MessageUpdate),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MessageUpdateEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MessageUpdateEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`message.update`: a message was starred or unstarred on another of the account's devices.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MessageUpdatePayload {
+        ///Its chat.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The chat, as a JIDRef.
+        pub from: JidRef,
+        ///Always `true`: the account made the change.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///The message.
+        pub id: ::std::string::String,
+        ///Whether the message was the account's own.
+        #[serde(rename = "messageFromMe")]
+        pub message_from_me: bool,
+        ///Whether it is now starred.
+        pub starred: bool,
+        ///When it changed (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl MessageUpdatePayload {
+        pub fn builder() -> builder::MessageUpdatePayload {
+            Default::default()
+        }
+    }
+    ///A poll vote.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MessageVoteEvent {
+        ///The event type.
+        pub event: MessageVoteEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: VotePayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl MessageVoteEvent {
+        pub fn builder() -> builder::MessageVoteEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MessageVoteEventEvent {
+        #[serde(rename = "message.vote")]
+        MessageVote,
+    }
+    impl ::std::fmt::Display for MessageVoteEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::MessageVote => f.write_str("message.vote"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MessageVoteEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "message.vote" => Ok(Self::MessageVote),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MessageVoteEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MessageVoteEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`chat.mute`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MutePayload {
+        ///The same JID.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The chat, as a JIDRef.
+        pub from: JidRef,
+        ///Always `true`: the account made the change, on another device.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///The chat's JID.
+        pub id: ::std::string::String,
+        ///Whether it is now muted.
+        pub muted: bool,
+        ///Until when (Unix seconds; -1 for ever), when muted.
+        #[serde(
+            rename = "mutedUntil",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub muted_until: ::std::option::Option<i64>,
+        ///When (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl MutePayload {
+        pub fn builder() -> builder::MutePayload {
+            Default::default()
+        }
+    }
+    ///`newsletter.update`: a followed channel's live update.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct NewsletterPayload {
+        ///The channel, as a JIDRef.
+        pub from: JidRef,
+        ///Always `false`.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///The channel's JID (`…@newsletter`).
+        pub id: ::std::string::String,
+        ///The posts that changed.
+        pub messages: ::std::vec::Vec<ChannelPost>,
+        ///When it arrived (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl NewsletterPayload {
+        pub fn builder() -> builder::NewsletterPayload {
+            Default::default()
+        }
+    }
+    ///A followed channel changed.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct NewsletterUpdateEvent {
+        ///The event type.
+        pub event: NewsletterUpdateEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: NewsletterPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl NewsletterUpdateEvent {
+        pub fn builder() -> builder::NewsletterUpdateEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum NewsletterUpdateEventEvent {
+        #[serde(rename = "newsletter.update")]
+        NewsletterUpdate,
+    }
+    impl ::std::fmt::Display for NewsletterUpdateEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::NewsletterUpdate => f.write_str("newsletter.update"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for NewsletterUpdateEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "newsletter.update" => Ok(Self::NewsletterUpdate),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for NewsletterUpdateEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for NewsletterUpdateEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///A pair code to type on the phone (WhatsApp → Linked devices → Link with phone number).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PairCode {
@@ -1217,6 +4123,102 @@ letter or digit.*/
             Default::default()
         }
     }
+    ///A person, in both JID forms when the session knows both.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PersonRef {
+        ///The LID, `<id>@lid`; null when only the phone number is known.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub lid: ::std::option::Option<::std::string::String>,
+        ///The form WhatsApp addressed them by.
+        pub mode: Addressing,
+        ///The phone number, `+` and digits; null when only the LID is known.
+        #[serde(
+            rename = "phoneNumber",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub phone_number: ::std::option::Option<::std::string::String>,
+    }
+    impl PersonRef {
+        pub fn builder() -> builder::PersonRef {
+            Default::default()
+        }
+    }
+    ///What a contact is composing, when not text.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PresenceMedia {
+        #[serde(rename = "audio")]
+        Audio,
+    }
+    impl ::std::fmt::Display for PresenceMedia {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Audio => f.write_str("audio"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PresenceMedia {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "audio" => Ok(Self::Audio),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PresenceMedia {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PresenceMedia {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`presence.update`: a followed contact's presence or chat state changed.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PresencePayload {
+        ///The contact, or the chat they are typing in.
+        pub from: JidRef,
+        ///When they were last seen (Unix seconds), when WhatsApp says.
+        #[serde(
+            rename = "lastSeen",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_seen: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub media: ::std::option::Option<PresenceMedia>,
+        ///The contact.
+        pub sender: JidRef,
+        ///The new state.
+        pub state: PresenceState,
+        ///Whether they went offline.
+        pub unavailable: bool,
+    }
+    impl PresencePayload {
+        pub fn builder() -> builder::PresencePayload {
+            Default::default()
+        }
+    }
     ///Whether the account shows as online.
     #[derive(
         ::serde::Deserialize,
@@ -1272,6 +4274,75 @@ letter or digit.*/
             value.parse()
         }
     }
+    ///A subscribed contact's presence or chat state changed.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct PresenceUpdateEvent {
+        ///The event type.
+        pub event: PresenceUpdateEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: PresencePayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl PresenceUpdateEvent {
+        pub fn builder() -> builder::PresenceUpdateEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum PresenceUpdateEventEvent {
+        #[serde(rename = "presence.update")]
+        PresenceUpdate,
+    }
+    impl ::std::fmt::Display for PresenceUpdateEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::PresenceUpdate => f.write_str("presence.update"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for PresenceUpdateEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "presence.update" => Ok(Self::PresenceUpdate),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for PresenceUpdateEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for PresenceUpdateEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///A new value for a profile field.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
@@ -1281,6 +4352,17 @@ letter or digit.*/
     }
     impl ProfileValue {
         pub fn builder() -> builder::ProfileValue {
+            Default::default()
+        }
+    }
+    ///`session.qr`: a new pairing QR code.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct QrPayload {
+        ///The text to encode in the QR image (`2@…`).
+        pub code: ::std::string::String,
+    }
+    impl QrPayload {
+        pub fn builder() -> builder::QrPayload {
             Default::default()
         }
     }
@@ -1319,6 +4401,19 @@ letter or digit.*/
             Default::default()
         }
     }
+    ///One reaction count on a channel post.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ReactionCount {
+        ///How many chose it.
+        pub count: u64,
+        ///The emoji.
+        pub reaction: ::std::string::String,
+    }
+    impl ReactionCount {
+        pub fn builder() -> builder::ReactionCount {
+            Default::default()
+        }
+    }
     ///`ReactionData`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ReactionData {
@@ -1327,6 +4422,78 @@ letter or digit.*/
     }
     impl ReactionData {
         pub fn builder() -> builder::ReactionData {
+            Default::default()
+        }
+    }
+    ///`message.reaction`: a reaction added (an emoji) or removed (an empty string).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ReactionPayload {
+        ///The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`).
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The chat for groups and the account's own messages, the sender otherwise.
+        pub from: JidRef,
+        ///Whether the session's account sent it.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///WhatsApp's message id (for edits and deletions: the message edited or deleted).
+        pub id: ::std::string::String,
+        ///Whether it is in a group chat.
+        #[serde(rename = "isGroup")]
+        pub is_group: bool,
+        ///The sender's display name, when WhatsApp gave it.
+        #[serde(
+            rename = "pushName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub push_name: ::std::option::Option<::std::string::String>,
+        ///The emoji; empty when the reaction was removed.
+        pub reaction: ::std::string::String,
+        ///The message reacted to.
+        #[serde(
+            rename = "reactionTo",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub reaction_to: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sender: ::std::option::Option<JidRef>,
+        ///When it was sent (Unix seconds).
+        pub timestamp: i64,
+        ///Always `reaction`.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl ReactionPayload {
+        pub fn builder() -> builder::ReactionPayload {
+            Default::default()
+        }
+    }
+    ///`chat.read`: a chat was marked read or unread, or read on another device.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ReadPayload {
+        ///The same JID.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The chat, as a JIDRef.
+        pub from: JidRef,
+        ///Always `true`: the account made the change, on another device.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///The chat's JID.
+        pub id: ::std::string::String,
+        ///The messages read, when another device read them.
+        #[serde(
+            rename = "messageIds",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub message_ids: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///Whether it is now read.
+        pub read: bool,
+        ///When (Unix seconds).
+        pub timestamp: i64,
+    }
+    impl ReadPayload {
+        pub fn builder() -> builder::ReadPayload {
             Default::default()
         }
     }
@@ -1410,6 +4577,44 @@ delivery is `dead` (it stays in the log and can be retried by hand).*/
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///`message.revoked`: someone else deleted their message for everyone.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct RevokedPayload {
+        ///The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`).
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The chat for groups and the account's own messages, the sender otherwise.
+        pub from: JidRef,
+        ///Whether the session's account sent it.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///WhatsApp's message id (for edits and deletions: the message edited or deleted).
+        pub id: ::std::string::String,
+        ///Whether it is in a group chat.
+        #[serde(rename = "isGroup")]
+        pub is_group: bool,
+        ///The sender's display name, when WhatsApp gave it.
+        #[serde(
+            rename = "pushName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub push_name: ::std::option::Option<::std::string::String>,
+        ///The message that was deleted.
+        #[serde(rename = "revokedId")]
+        pub revoked_id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sender: ::std::option::Option<JidRef>,
+        ///When it was sent (Unix seconds).
+        pub timestamp: i64,
+        ///Always `revoke`.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+    }
+    impl RevokedPayload {
+        pub fn builder() -> builder::RevokedPayload {
+            Default::default()
         }
     }
     ///One permission a key can hold; reads need `*:read`, changes `*:manage` or `*:write`.
@@ -1698,6 +4903,75 @@ delivery is `dead` (it stays in the log and can be retried by hand).*/
             Default::default()
         }
     }
+    ///A session finished pairing and is connected.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SessionConnectedEvent {
+        ///The event type.
+        pub event: SessionConnectedEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: ConnectedPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl SessionConnectedEvent {
+        pub fn builder() -> builder::SessionConnectedEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SessionConnectedEventEvent {
+        #[serde(rename = "session.connected")]
+        SessionConnected,
+    }
+    impl ::std::fmt::Display for SessionConnectedEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::SessionConnected => f.write_str("session.connected"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SessionConnectedEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "session.connected" => Ok(Self::SessionConnected),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SessionConnectedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SessionConnectedEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///`SessionData`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct SessionData {
@@ -1707,6 +4981,75 @@ delivery is `dead` (it stays in the log and can be retried by hand).*/
     impl SessionData {
         pub fn builder() -> builder::SessionData {
             Default::default()
+        }
+    }
+    ///The WhatsApp account unlinked the session, or it was logged out.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SessionLoggedOutEvent {
+        ///The event type.
+        pub event: SessionLoggedOutEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: LoggedOutPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl SessionLoggedOutEvent {
+        pub fn builder() -> builder::SessionLoggedOutEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SessionLoggedOutEventEvent {
+        #[serde(rename = "session.logged_out")]
+        SessionLoggedOut,
+    }
+    impl ::std::fmt::Display for SessionLoggedOutEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::SessionLoggedOut => f.write_str("session.logged_out"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SessionLoggedOutEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "session.logged_out" => Ok(Self::SessionLoggedOut),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SessionLoggedOutEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SessionLoggedOutEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///`SessionPage`
@@ -1720,6 +5063,160 @@ delivery is `dead` (it stays in the log and can be retried by hand).*/
     }
     impl SessionPage {
         pub fn builder() -> builder::SessionPage {
+            Default::default()
+        }
+    }
+    ///A new pairing QR code is available.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SessionQrEvent {
+        ///The event type.
+        pub event: SessionQrEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: QrPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl SessionQrEvent {
+        pub fn builder() -> builder::SessionQrEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SessionQrEventEvent {
+        #[serde(rename = "session.qr")]
+        SessionQr,
+    }
+    impl ::std::fmt::Display for SessionQrEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::SessionQr => f.write_str("session.qr"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SessionQrEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "session.qr" => Ok(Self::SessionQr),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SessionQrEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SessionQrEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///A session's status or status reason changed.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SessionStatusEvent {
+        ///The event type.
+        pub event: SessionStatusEventEvent,
+        ///`evt_…`, unique: receivers dedupe by it.
+        pub id: ::std::string::String,
+        pub payload: SessionStatusPayload,
+        ///The session it happened on.
+        pub session: ::std::string::String,
+        ///When it was written to the outbox (RFC 3339).
+        pub timestamp: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl SessionStatusEvent {
+        pub fn builder() -> builder::SessionStatusEvent {
+            Default::default()
+        }
+    }
+    ///The event type.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum SessionStatusEventEvent {
+        #[serde(rename = "session.status")]
+        SessionStatus,
+    }
+    impl ::std::fmt::Display for SessionStatusEventEvent {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::SessionStatus => f.write_str("session.status"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SessionStatusEventEvent {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "session.status" => Ok(Self::SessionStatus),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for SessionStatusEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for SessionStatusEventEvent {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///`session.status`: the session's status or its reason changed.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SessionStatusPayload {
+        ///The new status.
+        pub status: Status,
+        #[serde(
+            rename = "statusReason",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub status_reason: ::std::option::Option<StatusReason>,
+    }
+    impl SessionStatusPayload {
+        pub fn builder() -> builder::SessionStatusPayload {
             Default::default()
         }
     }
@@ -2032,6 +5529,53 @@ already queued wait and resume when it is turned on.*/
             Default::default()
         }
     }
+    ///`message.vote`: a poll vote, with the options it picked.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct VotePayload {
+        ///The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`).
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The chat for groups and the account's own messages, the sender otherwise.
+        pub from: JidRef,
+        ///Whether the session's account sent it.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///WhatsApp's message id (for edits and deletions: the message edited or deleted).
+        pub id: ::std::string::String,
+        ///Whether it is in a group chat.
+        #[serde(rename = "isGroup")]
+        pub is_group: bool,
+        ///The poll voted on.
+        #[serde(rename = "pollId")]
+        pub poll_id: ::std::string::String,
+        ///The options picked (all of the voter's current choices; empty withdraws the vote).
+        #[serde(rename = "pollOptions")]
+        pub poll_options: ::std::vec::Vec<Choice>,
+        ///The sender's display name, when WhatsApp gave it.
+        #[serde(
+            rename = "pushName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub push_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub sender: ::std::option::Option<JidRef>,
+        ///When it was sent (Unix seconds).
+        pub timestamp: i64,
+        ///The poll's question, when the poll is in this session's history.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub title: ::std::option::Option<::std::string::String>,
+        ///Always `poll`.
+        #[serde(rename = "type")]
+        pub type_: ::std::string::String,
+        ///`true` when the vote could not be opened (the poll or its secret is unknown here).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub undecrypted: ::std::option::Option<bool>,
+    }
+    impl VotePayload {
+        pub fn builder() -> builder::VotePayload {
+            Default::default()
+        }
+    }
     ///A webhook as the API shows it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Webhook {
@@ -2083,6 +5627,197 @@ already queued wait and resume when it is turned on.*/
     impl WebhookData {
         pub fn builder() -> builder::WebhookData {
             Default::default()
+        }
+    }
+    ///Any event, as webhooks and the event stream deliver it; `event` says which.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(untagged)]
+    pub enum WebhookEvent {
+        MessageReceivedEvent(MessageReceivedEvent),
+        MessageSentEvent(MessageSentEvent),
+        MessageAckEvent(MessageAckEvent),
+        MessageRevokedEvent(MessageRevokedEvent),
+        MessageReactionEvent(MessageReactionEvent),
+        MessageEditedEvent(MessageEditedEvent),
+        MessageUpdateEvent(MessageUpdateEvent),
+        MessageDeleteEvent(MessageDeleteEvent),
+        MessageVoteEvent(MessageVoteEvent),
+        SessionStatusEvent(SessionStatusEvent),
+        SessionQrEvent(SessionQrEvent),
+        SessionConnectedEvent(SessionConnectedEvent),
+        SessionLoggedOutEvent(SessionLoggedOutEvent),
+        GroupUpdateEvent(GroupUpdateEvent),
+        GroupParticipantEvent(GroupParticipantEvent),
+        PresenceUpdateEvent(PresenceUpdateEvent),
+        CallReceivedEvent(CallReceivedEvent),
+        CallMissedEvent(CallMissedEvent),
+        CallAcceptedEvent(CallAcceptedEvent),
+        CallRejectedEvent(CallRejectedEvent),
+        ContactUpdateEvent(ContactUpdateEvent),
+        ChatArchiveEvent(ChatArchiveEvent),
+        ChatMuteEvent(ChatMuteEvent),
+        ChatReadEvent(ChatReadEvent),
+        ChatClearEvent(ChatClearEvent),
+        ChatDeleteEvent(ChatDeleteEvent),
+        LabelsUpdateEvent(LabelsUpdateEvent),
+        NewsletterUpdateEvent(NewsletterUpdateEvent),
+        BlocklistUpdateEvent(BlocklistUpdateEvent),
+        HistorySyncEvent(HistorySyncEvent),
+        CommandResultEvent(CommandResultEvent),
+    }
+    impl ::std::convert::From<MessageReceivedEvent> for WebhookEvent {
+        fn from(value: MessageReceivedEvent) -> Self {
+            Self::MessageReceivedEvent(value)
+        }
+    }
+    impl ::std::convert::From<MessageSentEvent> for WebhookEvent {
+        fn from(value: MessageSentEvent) -> Self {
+            Self::MessageSentEvent(value)
+        }
+    }
+    impl ::std::convert::From<MessageAckEvent> for WebhookEvent {
+        fn from(value: MessageAckEvent) -> Self {
+            Self::MessageAckEvent(value)
+        }
+    }
+    impl ::std::convert::From<MessageRevokedEvent> for WebhookEvent {
+        fn from(value: MessageRevokedEvent) -> Self {
+            Self::MessageRevokedEvent(value)
+        }
+    }
+    impl ::std::convert::From<MessageReactionEvent> for WebhookEvent {
+        fn from(value: MessageReactionEvent) -> Self {
+            Self::MessageReactionEvent(value)
+        }
+    }
+    impl ::std::convert::From<MessageEditedEvent> for WebhookEvent {
+        fn from(value: MessageEditedEvent) -> Self {
+            Self::MessageEditedEvent(value)
+        }
+    }
+    impl ::std::convert::From<MessageUpdateEvent> for WebhookEvent {
+        fn from(value: MessageUpdateEvent) -> Self {
+            Self::MessageUpdateEvent(value)
+        }
+    }
+    impl ::std::convert::From<MessageDeleteEvent> for WebhookEvent {
+        fn from(value: MessageDeleteEvent) -> Self {
+            Self::MessageDeleteEvent(value)
+        }
+    }
+    impl ::std::convert::From<MessageVoteEvent> for WebhookEvent {
+        fn from(value: MessageVoteEvent) -> Self {
+            Self::MessageVoteEvent(value)
+        }
+    }
+    impl ::std::convert::From<SessionStatusEvent> for WebhookEvent {
+        fn from(value: SessionStatusEvent) -> Self {
+            Self::SessionStatusEvent(value)
+        }
+    }
+    impl ::std::convert::From<SessionQrEvent> for WebhookEvent {
+        fn from(value: SessionQrEvent) -> Self {
+            Self::SessionQrEvent(value)
+        }
+    }
+    impl ::std::convert::From<SessionConnectedEvent> for WebhookEvent {
+        fn from(value: SessionConnectedEvent) -> Self {
+            Self::SessionConnectedEvent(value)
+        }
+    }
+    impl ::std::convert::From<SessionLoggedOutEvent> for WebhookEvent {
+        fn from(value: SessionLoggedOutEvent) -> Self {
+            Self::SessionLoggedOutEvent(value)
+        }
+    }
+    impl ::std::convert::From<GroupUpdateEvent> for WebhookEvent {
+        fn from(value: GroupUpdateEvent) -> Self {
+            Self::GroupUpdateEvent(value)
+        }
+    }
+    impl ::std::convert::From<GroupParticipantEvent> for WebhookEvent {
+        fn from(value: GroupParticipantEvent) -> Self {
+            Self::GroupParticipantEvent(value)
+        }
+    }
+    impl ::std::convert::From<PresenceUpdateEvent> for WebhookEvent {
+        fn from(value: PresenceUpdateEvent) -> Self {
+            Self::PresenceUpdateEvent(value)
+        }
+    }
+    impl ::std::convert::From<CallReceivedEvent> for WebhookEvent {
+        fn from(value: CallReceivedEvent) -> Self {
+            Self::CallReceivedEvent(value)
+        }
+    }
+    impl ::std::convert::From<CallMissedEvent> for WebhookEvent {
+        fn from(value: CallMissedEvent) -> Self {
+            Self::CallMissedEvent(value)
+        }
+    }
+    impl ::std::convert::From<CallAcceptedEvent> for WebhookEvent {
+        fn from(value: CallAcceptedEvent) -> Self {
+            Self::CallAcceptedEvent(value)
+        }
+    }
+    impl ::std::convert::From<CallRejectedEvent> for WebhookEvent {
+        fn from(value: CallRejectedEvent) -> Self {
+            Self::CallRejectedEvent(value)
+        }
+    }
+    impl ::std::convert::From<ContactUpdateEvent> for WebhookEvent {
+        fn from(value: ContactUpdateEvent) -> Self {
+            Self::ContactUpdateEvent(value)
+        }
+    }
+    impl ::std::convert::From<ChatArchiveEvent> for WebhookEvent {
+        fn from(value: ChatArchiveEvent) -> Self {
+            Self::ChatArchiveEvent(value)
+        }
+    }
+    impl ::std::convert::From<ChatMuteEvent> for WebhookEvent {
+        fn from(value: ChatMuteEvent) -> Self {
+            Self::ChatMuteEvent(value)
+        }
+    }
+    impl ::std::convert::From<ChatReadEvent> for WebhookEvent {
+        fn from(value: ChatReadEvent) -> Self {
+            Self::ChatReadEvent(value)
+        }
+    }
+    impl ::std::convert::From<ChatClearEvent> for WebhookEvent {
+        fn from(value: ChatClearEvent) -> Self {
+            Self::ChatClearEvent(value)
+        }
+    }
+    impl ::std::convert::From<ChatDeleteEvent> for WebhookEvent {
+        fn from(value: ChatDeleteEvent) -> Self {
+            Self::ChatDeleteEvent(value)
+        }
+    }
+    impl ::std::convert::From<LabelsUpdateEvent> for WebhookEvent {
+        fn from(value: LabelsUpdateEvent) -> Self {
+            Self::LabelsUpdateEvent(value)
+        }
+    }
+    impl ::std::convert::From<NewsletterUpdateEvent> for WebhookEvent {
+        fn from(value: NewsletterUpdateEvent) -> Self {
+            Self::NewsletterUpdateEvent(value)
+        }
+    }
+    impl ::std::convert::From<BlocklistUpdateEvent> for WebhookEvent {
+        fn from(value: BlocklistUpdateEvent) -> Self {
+            Self::BlocklistUpdateEvent(value)
+        }
+    }
+    impl ::std::convert::From<HistorySyncEvent> for WebhookEvent {
+        fn from(value: HistorySyncEvent) -> Self {
+            Self::HistorySyncEvent(value)
+        }
+    }
+    impl ::std::convert::From<CommandResultEvent> for WebhookEvent {
+        fn from(value: CommandResultEvent) -> Self {
+            Self::CommandResultEvent(value)
         }
     }
     ///`WebhookPage`
@@ -2205,6 +5940,115 @@ already queued wait and resume when it is turned on.*/
         impl ::std::convert::From<super::AcceptedData> for AcceptedData {
             fn from(value: super::AcceptedData) -> Self {
                 Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AckPayload {
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            message_ids: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            sender: ::std::result::Result<super::JidRef, ::std::string::String>,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+            type_: ::std::result::Result<super::AckType, ::std::string::String>,
+        }
+        impl ::std::default::Default for AckPayload {
+            fn default() -> Self {
+                Self {
+                    from: Err("no value supplied for from".to_string()),
+                    message_ids: Err("no value supplied for message_ids".to_string()),
+                    sender: Err("no value supplied for sender".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl AckPayload {
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn message_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_ids: {e}")
+                    });
+                self
+            }
+            pub fn sender<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sender = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sender: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AckType>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AckPayload> for super::AckPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AckPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    from: value.from?,
+                    message_ids: value.message_ids?,
+                    sender: value.sender?,
+                    timestamp: value.timestamp?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AckPayload> for AckPayload {
+            fn from(value: super::AckPayload) -> Self {
+                Self {
+                    from: Ok(value.from),
+                    message_ids: Ok(value.message_ids),
+                    sender: Ok(value.sender),
+                    timestamp: Ok(value.timestamp),
+                    type_: Ok(value.type_),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -2497,6 +6341,126 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ArchivePayload {
+            archived: ::std::result::Result<bool, ::std::string::String>,
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ArchivePayload {
+            fn default() -> Self {
+                Self {
+                    archived: Err("no value supplied for archived".to_string()),
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl ArchivePayload {
+            pub fn archived<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.archived = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for archived: {e}")
+                    });
+                self
+            }
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ArchivePayload> for super::ArchivePayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ArchivePayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    archived: value.archived?,
+                    chat_id: value.chat_id?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ArchivePayload> for ArchivePayload {
+            fn from(value: super::ArchivePayload) -> Self {
+                Self {
+                    archived: Ok(value.archived),
+                    chat_id: Ok(value.chat_id),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct BlockedContact {
             blocked_at: ::std::result::Result<
                 ::std::option::Option<u64>,
@@ -2632,6 +6596,2624 @@ already queued wait and resume when it is turned on.*/
         impl ::std::convert::From<super::Blocklist> for Blocklist {
             fn from(value: super::Blocklist) -> Self {
                 Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BlocklistPayload {
+            action: ::std::result::Result<super::BlockAction, ::std::string::String>,
+            blocked: ::std::result::Result<bool, ::std::string::String>,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for BlocklistPayload {
+            fn default() -> Self {
+                Self {
+                    action: Err("no value supplied for action".to_string()),
+                    blocked: Err("no value supplied for blocked".to_string()),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl BlocklistPayload {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::BlockAction>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for action: {e}")
+                    });
+                self
+            }
+            pub fn blocked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.blocked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for blocked: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BlocklistPayload> for super::BlocklistPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BlocklistPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    blocked: value.blocked?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BlocklistPayload> for BlocklistPayload {
+            fn from(value: super::BlocklistPayload) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    blocked: Ok(value.blocked),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct BlocklistUpdateEvent {
+            event: ::std::result::Result<
+                super::BlocklistUpdateEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<
+                super::BlocklistPayload,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for BlocklistUpdateEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl BlocklistUpdateEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::BlocklistUpdateEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::BlocklistPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<BlocklistUpdateEvent>
+        for super::BlocklistUpdateEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: BlocklistUpdateEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::BlocklistUpdateEvent> for BlocklistUpdateEvent {
+            fn from(value: super::BlocklistUpdateEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CallAcceptedEvent {
+            event: ::std::result::Result<
+                super::CallAcceptedEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::CallPayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CallAcceptedEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl CallAcceptedEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CallAcceptedEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CallPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CallAcceptedEvent> for super::CallAcceptedEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CallAcceptedEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CallAcceptedEvent> for CallAcceptedEvent {
+            fn from(value: super::CallAcceptedEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CallMissedEvent {
+            event: ::std::result::Result<
+                super::CallMissedEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::CallPayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CallMissedEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl CallMissedEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CallMissedEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CallPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CallMissedEvent> for super::CallMissedEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CallMissedEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CallMissedEvent> for CallMissedEvent {
+            fn from(value: super::CallMissedEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CallPayload {
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            is_group: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            is_video: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            offline: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for CallPayload {
+            fn default() -> Self {
+                Self {
+                    from: Err("no value supplied for from".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_group: Ok(Default::default()),
+                    is_video: Ok(Default::default()),
+                    offline: Ok(Default::default()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl CallPayload {
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_group<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_group = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_group: {e}")
+                    });
+                self
+            }
+            pub fn is_video<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_video = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_video: {e}")
+                    });
+                self
+            }
+            pub fn offline<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.offline = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for offline: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CallPayload> for super::CallPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CallPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    from: value.from?,
+                    id: value.id?,
+                    is_group: value.is_group?,
+                    is_video: value.is_video?,
+                    offline: value.offline?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CallPayload> for CallPayload {
+            fn from(value: super::CallPayload) -> Self {
+                Self {
+                    from: Ok(value.from),
+                    id: Ok(value.id),
+                    is_group: Ok(value.is_group),
+                    is_video: Ok(value.is_video),
+                    offline: Ok(value.offline),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CallReceivedEvent {
+            event: ::std::result::Result<
+                super::CallReceivedEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::CallPayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CallReceivedEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl CallReceivedEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CallReceivedEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CallPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CallReceivedEvent> for super::CallReceivedEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CallReceivedEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CallReceivedEvent> for CallReceivedEvent {
+            fn from(value: super::CallReceivedEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CallRejectedEvent {
+            event: ::std::result::Result<
+                super::CallRejectedEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::CallPayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CallRejectedEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl CallRejectedEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CallRejectedEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CallPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CallRejectedEvent> for super::CallRejectedEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CallRejectedEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CallRejectedEvent> for CallRejectedEvent {
+            fn from(value: super::CallRejectedEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChannelPost {
+            reactions: ::std::result::Result<
+                ::std::vec::Vec<super::ReactionCount>,
+                ::std::string::String,
+            >,
+            server_id: ::std::result::Result<u64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChannelPost {
+            fn default() -> Self {
+                Self {
+                    reactions: Err("no value supplied for reactions".to_string()),
+                    server_id: Err("no value supplied for server_id".to_string()),
+                }
+            }
+        }
+        impl ChannelPost {
+            pub fn reactions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ReactionCount>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reactions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reactions: {e}")
+                    });
+                self
+            }
+            pub fn server_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.server_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for server_id: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChannelPost> for super::ChannelPost {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChannelPost,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    reactions: value.reactions?,
+                    server_id: value.server_id?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChannelPost> for ChannelPost {
+            fn from(value: super::ChannelPost) -> Self {
+                Self {
+                    reactions: Ok(value.reactions),
+                    server_id: Ok(value.server_id),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatArchiveEvent {
+            event: ::std::result::Result<
+                super::ChatArchiveEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::ArchivePayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ChatArchiveEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl ChatArchiveEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ChatArchiveEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ArchivePayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatArchiveEvent> for super::ChatArchiveEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatArchiveEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatArchiveEvent> for ChatArchiveEvent {
+            fn from(value: super::ChatArchiveEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatClearEvent {
+            event: ::std::result::Result<
+                super::ChatClearEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::ClearPayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ChatClearEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl ChatClearEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ChatClearEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ClearPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatClearEvent> for super::ChatClearEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatClearEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatClearEvent> for ChatClearEvent {
+            fn from(value: super::ChatClearEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatDeleteEvent {
+            event: ::std::result::Result<
+                super::ChatDeleteEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<
+                super::ChatDeletePayload,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ChatDeleteEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl ChatDeleteEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ChatDeleteEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ChatDeletePayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatDeleteEvent> for super::ChatDeleteEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatDeleteEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatDeleteEvent> for ChatDeleteEvent {
+            fn from(value: super::ChatDeleteEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatDeletePayload {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            delete_media: ::std::result::Result<bool, ::std::string::String>,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatDeletePayload {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    delete_media: Err("no value supplied for delete_media".to_string()),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl ChatDeletePayload {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn delete_media<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.delete_media = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for delete_media: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatDeletePayload> for super::ChatDeletePayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatDeletePayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    delete_media: value.delete_media?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatDeletePayload> for ChatDeletePayload {
+            fn from(value: super::ChatDeletePayload) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    delete_media: Ok(value.delete_media),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatHeader {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatHeader {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl ChatHeader {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatHeader> for super::ChatHeader {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatHeader,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatHeader> for ChatHeader {
+            fn from(value: super::ChatHeader) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatMuteEvent {
+            event: ::std::result::Result<
+                super::ChatMuteEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::MutePayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ChatMuteEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl ChatMuteEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ChatMuteEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MutePayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatMuteEvent> for super::ChatMuteEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatMuteEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatMuteEvent> for ChatMuteEvent {
+            fn from(value: super::ChatMuteEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatReadEvent {
+            event: ::std::result::Result<
+                super::ChatReadEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::ReadPayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ChatReadEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl ChatReadEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ChatReadEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ReadPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatReadEvent> for super::ChatReadEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatReadEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatReadEvent> for ChatReadEvent {
+            fn from(value: super::ChatReadEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatRef {
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatRef {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                }
+            }
+        }
+        impl ChatRef {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatRef> for super::ChatRef {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatRef,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { id: value.id? })
+            }
+        }
+        impl ::std::convert::From<super::ChatRef> for ChatRef {
+            fn from(value: super::ChatRef) -> Self {
+                Self { id: Ok(value.id) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Choice {
+            hash: ::std::result::Result<::std::string::String, ::std::string::String>,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Choice {
+            fn default() -> Self {
+                Self {
+                    hash: Err("no value supplied for hash".to_string()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl Choice {
+            pub fn hash<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.hash = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for hash: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Choice> for super::Choice {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Choice,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    hash: value.hash?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Choice> for Choice {
+            fn from(value: super::Choice) -> Self {
+                Self {
+                    hash: Ok(value.hash),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ClearPayload {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            delete_media: ::std::result::Result<bool, ::std::string::String>,
+            delete_starred: ::std::result::Result<bool, ::std::string::String>,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ClearPayload {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    delete_media: Err("no value supplied for delete_media".to_string()),
+                    delete_starred: Err(
+                        "no value supplied for delete_starred".to_string(),
+                    ),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl ClearPayload {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn delete_media<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.delete_media = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for delete_media: {e}")
+                    });
+                self
+            }
+            pub fn delete_starred<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.delete_starred = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for delete_starred: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ClearPayload> for super::ClearPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ClearPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    delete_media: value.delete_media?,
+                    delete_starred: value.delete_starred?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ClearPayload> for ClearPayload {
+            fn from(value: super::ClearPayload) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    delete_media: Ok(value.delete_media),
+                    delete_starred: Ok(value.delete_starred),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CommandResultEvent {
+            event: ::std::result::Result<
+                super::CommandResultEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<
+                super::CommandResultPayload,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CommandResultEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl CommandResultEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CommandResultEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::CommandResultPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CommandResultEvent> for super::CommandResultEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CommandResultEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CommandResultEvent> for CommandResultEvent {
+            fn from(value: super::CommandResultEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CommandResultPayload {
+            correlation_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            error: ::std::result::Result<
+                ::std::option::Option<super::ErrorBody>,
+                ::std::string::String,
+            >,
+            operation: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            request_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            result: ::std::result::Result<::serde_json::Value, ::std::string::String>,
+            status: ::std::result::Result<u16, ::std::string::String>,
+            success: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for CommandResultPayload {
+            fn default() -> Self {
+                Self {
+                    correlation_id: Err(
+                        "no value supplied for correlation_id".to_string(),
+                    ),
+                    error: Ok(Default::default()),
+                    operation: Err("no value supplied for operation".to_string()),
+                    request_id: Err("no value supplied for request_id".to_string()),
+                    result: Err("no value supplied for result".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                    success: Err("no value supplied for success".to_string()),
+                }
+            }
+        }
+        impl CommandResultPayload {
+            pub fn correlation_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.correlation_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for correlation_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn error<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::ErrorBody>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.error = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn operation<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.operation = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for operation: {e}")
+                    });
+                self
+            }
+            pub fn request_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.request_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for request_id: {e}")
+                    });
+                self
+            }
+            pub fn result<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::serde_json::Value>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.result = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for result: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u16>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn success<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.success = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for success: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CommandResultPayload>
+        for super::CommandResultPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CommandResultPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    correlation_id: value.correlation_id?,
+                    error: value.error?,
+                    operation: value.operation?,
+                    request_id: value.request_id?,
+                    result: value.result?,
+                    status: value.status?,
+                    success: value.success?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CommandResultPayload> for CommandResultPayload {
+            fn from(value: super::CommandResultPayload) -> Self {
+                Self {
+                    correlation_id: Ok(value.correlation_id),
+                    error: Ok(value.error),
+                    operation: Ok(value.operation),
+                    request_id: Ok(value.request_id),
+                    result: Ok(value.result),
+                    status: Ok(value.status),
+                    success: Ok(value.success),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ConnectedPayload {
+            business_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            lid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone_number: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            push_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ConnectedPayload {
+            fn default() -> Self {
+                Self {
+                    business_name: Ok(Default::default()),
+                    lid: Ok(Default::default()),
+                    phone_number: Ok(Default::default()),
+                    push_name: Ok(Default::default()),
+                }
+            }
+        }
+        impl ConnectedPayload {
+            pub fn business_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.business_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for business_name: {e}")
+                    });
+                self
+            }
+            pub fn lid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.lid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for lid: {e}")
+                    });
+                self
+            }
+            pub fn phone_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
+                self
+            }
+            pub fn push_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.push_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for push_name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ConnectedPayload> for super::ConnectedPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ConnectedPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    business_name: value.business_name?,
+                    lid: value.lid?,
+                    phone_number: value.phone_number?,
+                    push_name: value.push_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ConnectedPayload> for ConnectedPayload {
+            fn from(value: super::ConnectedPayload) -> Self {
+                Self {
+                    business_name: Ok(value.business_name),
+                    lid: Ok(value.lid),
+                    phone_number: Ok(value.phone_number),
+                    push_name: Ok(value.push_name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ContactPayload {
+            about: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            change: ::std::result::Result<super::ContactChange, ::std::string::String>,
+            first_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            new_phone_number: ::std::result::Result<
+                ::std::option::Option<super::JidRef>,
+                ::std::string::String,
+            >,
+            picture_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            previous_push_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            push_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            removed: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ContactPayload {
+            fn default() -> Self {
+                Self {
+                    about: Ok(Default::default()),
+                    change: Err("no value supplied for change".to_string()),
+                    first_name: Ok(Default::default()),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    name: Ok(Default::default()),
+                    new_phone_number: Ok(Default::default()),
+                    picture_id: Ok(Default::default()),
+                    previous_push_name: Ok(Default::default()),
+                    push_name: Ok(Default::default()),
+                    removed: Ok(Default::default()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl ContactPayload {
+            pub fn about<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.about = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for about: {e}")
+                    });
+                self
+            }
+            pub fn change<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ContactChange>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.change = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for change: {e}")
+                    });
+                self
+            }
+            pub fn first_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.first_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for first_name: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn new_phone_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.new_phone_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for new_phone_number: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn picture_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.picture_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for picture_id: {e}")
+                    });
+                self
+            }
+            pub fn previous_push_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.previous_push_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for previous_push_name: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn push_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.push_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for push_name: {e}")
+                    });
+                self
+            }
+            pub fn removed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.removed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for removed: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ContactPayload> for super::ContactPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ContactPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    about: value.about?,
+                    change: value.change?,
+                    first_name: value.first_name?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    name: value.name?,
+                    new_phone_number: value.new_phone_number?,
+                    picture_id: value.picture_id?,
+                    previous_push_name: value.previous_push_name?,
+                    push_name: value.push_name?,
+                    removed: value.removed?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ContactPayload> for ContactPayload {
+            fn from(value: super::ContactPayload) -> Self {
+                Self {
+                    about: Ok(value.about),
+                    change: Ok(value.change),
+                    first_name: Ok(value.first_name),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                    new_phone_number: Ok(value.new_phone_number),
+                    picture_id: Ok(value.picture_id),
+                    previous_push_name: Ok(value.previous_push_name),
+                    push_name: Ok(value.push_name),
+                    removed: Ok(value.removed),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ContactUpdateEvent {
+            event: ::std::result::Result<
+                super::ContactUpdateEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::ContactPayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ContactUpdateEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl ContactUpdateEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ContactUpdateEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ContactPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ContactUpdateEvent> for super::ContactUpdateEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ContactUpdateEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ContactUpdateEvent> for ContactUpdateEvent {
+            fn from(value: super::ContactUpdateEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -3339,6 +9921,255 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct DeletePayload {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            for_everyone: ::std::result::Result<bool, ::std::string::String>,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            is_group: ::std::result::Result<bool, ::std::string::String>,
+            message_from_me: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            push_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            revoke_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sender: ::std::result::Result<
+                ::std::option::Option<super::JidRef>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<super::MessageStatus>,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for DeletePayload {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    for_everyone: Err("no value supplied for for_everyone".to_string()),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_group: Err("no value supplied for is_group".to_string()),
+                    message_from_me: Ok(Default::default()),
+                    push_name: Ok(Default::default()),
+                    revoke_id: Ok(Default::default()),
+                    sender: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl DeletePayload {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn for_everyone<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.for_everyone = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for for_everyone: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_group<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_group = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_group: {e}")
+                    });
+                self
+            }
+            pub fn message_from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for message_from_me: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn push_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.push_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for push_name: {e}")
+                    });
+                self
+            }
+            pub fn revoke_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoke_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoke_id: {e}")
+                    });
+                self
+            }
+            pub fn sender<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sender = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sender: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::MessageStatus>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<DeletePayload> for super::DeletePayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: DeletePayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    for_everyone: value.for_everyone?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    is_group: value.is_group?,
+                    message_from_me: value.message_from_me?,
+                    push_name: value.push_name?,
+                    revoke_id: value.revoke_id?,
+                    sender: value.sender?,
+                    status: value.status?,
+                    timestamp: value.timestamp?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::DeletePayload> for DeletePayload {
+            fn from(value: super::DeletePayload) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    for_everyone: Ok(value.for_everyone),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    is_group: Ok(value.is_group),
+                    message_from_me: Ok(value.message_from_me),
+                    push_name: Ok(value.push_name),
+                    revoke_id: Ok(value.revoke_id),
+                    sender: Ok(value.sender),
+                    status: Ok(value.status),
+                    timestamp: Ok(value.timestamp),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Delivery {
             attempts: ::std::result::Result<u32, ::std::string::String>,
             created_at: ::std::result::Result<
@@ -3759,6 +10590,330 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct EditedPayload {
+            body: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            edit_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            edited: ::std::result::Result<bool, ::std::string::String>,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            is_group: ::std::result::Result<bool, ::std::string::String>,
+            poll_options: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            push_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            quoted_message_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sender: ::std::result::Result<
+                ::std::option::Option<super::JidRef>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<super::MessageStatus>,
+                ::std::string::String,
+            >,
+            text: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            unavailable: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for EditedPayload {
+            fn default() -> Self {
+                Self {
+                    body: Ok(Default::default()),
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    edit_id: Ok(Default::default()),
+                    edited: Err("no value supplied for edited".to_string()),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_group: Err("no value supplied for is_group".to_string()),
+                    poll_options: Ok(Default::default()),
+                    push_name: Ok(Default::default()),
+                    quoted_message_id: Ok(Default::default()),
+                    sender: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                    text: Ok(Default::default()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    unavailable: Err("no value supplied for unavailable".to_string()),
+                }
+            }
+        }
+        impl EditedPayload {
+            pub fn body<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.body = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for body: {e}")
+                    });
+                self
+            }
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn edit_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.edit_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for edit_id: {e}")
+                    });
+                self
+            }
+            pub fn edited<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.edited = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for edited: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_group<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_group = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_group: {e}")
+                    });
+                self
+            }
+            pub fn poll_options<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.poll_options = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for poll_options: {e}")
+                    });
+                self
+            }
+            pub fn push_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.push_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for push_name: {e}")
+                    });
+                self
+            }
+            pub fn quoted_message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quoted_message_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for quoted_message_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sender<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sender = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sender: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::MessageStatus>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn text<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.text = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for text: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn unavailable<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.unavailable = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for unavailable: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<EditedPayload> for super::EditedPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: EditedPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    body: value.body?,
+                    chat_id: value.chat_id?,
+                    edit_id: value.edit_id?,
+                    edited: value.edited?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    is_group: value.is_group?,
+                    poll_options: value.poll_options?,
+                    push_name: value.push_name?,
+                    quoted_message_id: value.quoted_message_id?,
+                    sender: value.sender?,
+                    status: value.status?,
+                    text: value.text?,
+                    timestamp: value.timestamp?,
+                    type_: value.type_?,
+                    unavailable: value.unavailable?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::EditedPayload> for EditedPayload {
+            fn from(value: super::EditedPayload) -> Self {
+                Self {
+                    body: Ok(value.body),
+                    chat_id: Ok(value.chat_id),
+                    edit_id: Ok(value.edit_id),
+                    edited: Ok(value.edited),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    is_group: Ok(value.is_group),
+                    poll_options: Ok(value.poll_options),
+                    push_name: Ok(value.push_name),
+                    quoted_message_id: Ok(value.quoted_message_id),
+                    sender: Ok(value.sender),
+                    status: Ok(value.status),
+                    text: Ok(value.text),
+                    timestamp: Ok(value.timestamp),
+                    type_: Ok(value.type_),
+                    unavailable: Ok(value.unavailable),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ErrorBody {
             docs: ::std::result::Result<::std::string::String, ::std::string::String>,
             error: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -3813,6 +10968,658 @@ already queued wait and resume when it is turned on.*/
                 Self {
                     docs: Ok(value.docs),
                     error: Ok(value.error),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GroupParticipantEvent {
+            event: ::std::result::Result<
+                super::GroupParticipantEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<
+                super::GroupParticipantPayload,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GroupParticipantEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl GroupParticipantEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::GroupParticipantEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::GroupParticipantPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GroupParticipantEvent>
+        for super::GroupParticipantEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GroupParticipantEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GroupParticipantEvent>
+        for GroupParticipantEvent {
+            fn from(value: super::GroupParticipantEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GroupParticipantPayload {
+            author: ::std::result::Result<
+                ::std::option::Option<super::JidRef>,
+                ::std::string::String,
+            >,
+            demoted: ::std::result::Result<
+                ::std::vec::Vec<super::JidRef>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            joined: ::std::result::Result<
+                ::std::vec::Vec<super::JidRef>,
+                ::std::string::String,
+            >,
+            left: ::std::result::Result<
+                ::std::vec::Vec<super::JidRef>,
+                ::std::string::String,
+            >,
+            promoted: ::std::result::Result<
+                ::std::vec::Vec<super::JidRef>,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for GroupParticipantPayload {
+            fn default() -> Self {
+                Self {
+                    author: Ok(Default::default()),
+                    demoted: Err("no value supplied for demoted".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    joined: Err("no value supplied for joined".to_string()),
+                    left: Err("no value supplied for left".to_string()),
+                    promoted: Err("no value supplied for promoted".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl GroupParticipantPayload {
+            pub fn author<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.author = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for author: {e}")
+                    });
+                self
+            }
+            pub fn demoted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.demoted = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for demoted: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn joined<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.joined = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for joined: {e}")
+                    });
+                self
+            }
+            pub fn left<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.left = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for left: {e}")
+                    });
+                self
+            }
+            pub fn promoted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.promoted = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for promoted: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GroupParticipantPayload>
+        for super::GroupParticipantPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GroupParticipantPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    author: value.author?,
+                    demoted: value.demoted?,
+                    id: value.id?,
+                    joined: value.joined?,
+                    left: value.left?,
+                    promoted: value.promoted?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GroupParticipantPayload>
+        for GroupParticipantPayload {
+            fn from(value: super::GroupParticipantPayload) -> Self {
+                Self {
+                    author: Ok(value.author),
+                    demoted: Ok(value.demoted),
+                    id: Ok(value.id),
+                    joined: Ok(value.joined),
+                    left: Ok(value.left),
+                    promoted: Ok(value.promoted),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GroupUpdateEvent {
+            event: ::std::result::Result<
+                super::GroupUpdateEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<
+                super::GroupUpdatePayload,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GroupUpdateEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl GroupUpdateEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::GroupUpdateEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::GroupUpdatePayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GroupUpdateEvent> for super::GroupUpdateEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GroupUpdateEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GroupUpdateEvent> for GroupUpdateEvent {
+            fn from(value: super::GroupUpdateEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GroupUpdatePayload {
+            action: ::std::result::Result<
+                ::std::option::Option<super::GroupAction>,
+                ::std::string::String,
+            >,
+            announce: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            approval_mode: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            author: ::std::result::Result<
+                ::std::option::Option<super::JidRef>,
+                ::std::string::String,
+            >,
+            ephemeral_seconds: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            locked: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            new_description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            new_picture: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            new_subject: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            picture_removed: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            reason: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for GroupUpdatePayload {
+            fn default() -> Self {
+                Self {
+                    action: Ok(Default::default()),
+                    announce: Ok(Default::default()),
+                    approval_mode: Ok(Default::default()),
+                    author: Ok(Default::default()),
+                    ephemeral_seconds: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    locked: Ok(Default::default()),
+                    new_description: Ok(Default::default()),
+                    new_picture: Ok(Default::default()),
+                    new_subject: Ok(Default::default()),
+                    picture_removed: Ok(Default::default()),
+                    reason: Ok(Default::default()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl GroupUpdatePayload {
+            pub fn action<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::GroupAction>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.action = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for action: {e}")
+                    });
+                self
+            }
+            pub fn announce<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.announce = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for announce: {e}")
+                    });
+                self
+            }
+            pub fn approval_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.approval_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for approval_mode: {e}")
+                    });
+                self
+            }
+            pub fn author<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.author = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for author: {e}")
+                    });
+                self
+            }
+            pub fn ephemeral_seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral_seconds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for ephemeral_seconds: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn locked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.locked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for locked: {e}")
+                    });
+                self
+            }
+            pub fn new_description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.new_description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for new_description: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn new_picture<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.new_picture = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for new_picture: {e}")
+                    });
+                self
+            }
+            pub fn new_subject<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.new_subject = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for new_subject: {e}")
+                    });
+                self
+            }
+            pub fn picture_removed<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.picture_removed = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for picture_removed: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reason = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reason: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GroupUpdatePayload> for super::GroupUpdatePayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GroupUpdatePayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    action: value.action?,
+                    announce: value.announce?,
+                    approval_mode: value.approval_mode?,
+                    author: value.author?,
+                    ephemeral_seconds: value.ephemeral_seconds?,
+                    id: value.id?,
+                    locked: value.locked?,
+                    new_description: value.new_description?,
+                    new_picture: value.new_picture?,
+                    new_subject: value.new_subject?,
+                    picture_removed: value.picture_removed?,
+                    reason: value.reason?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GroupUpdatePayload> for GroupUpdatePayload {
+            fn from(value: super::GroupUpdatePayload) -> Self {
+                Self {
+                    action: Ok(value.action),
+                    announce: Ok(value.announce),
+                    approval_mode: Ok(value.approval_mode),
+                    author: Ok(value.author),
+                    ephemeral_seconds: Ok(value.ephemeral_seconds),
+                    id: Ok(value.id),
+                    locked: Ok(value.locked),
+                    new_description: Ok(value.new_description),
+                    new_picture: Ok(value.new_picture),
+                    new_subject: Ok(value.new_subject),
+                    picture_removed: Ok(value.picture_removed),
+                    reason: Ok(value.reason),
+                    timestamp: Ok(value.timestamp),
                 }
             }
         }
@@ -3890,6 +11697,271 @@ already queued wait and resume when it is turned on.*/
         impl ::std::convert::From<super::HealthData> for HealthData {
             fn from(value: super::HealthData) -> Self {
                 Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct HistoryPayload {
+            chunk_order: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            data_encoding: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            progress: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            size: ::std::result::Result<u64, ::std::string::String>,
+            sync_type: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for HistoryPayload {
+            fn default() -> Self {
+                Self {
+                    chunk_order: Ok(Default::default()),
+                    data: Ok(Default::default()),
+                    data_encoding: Err(
+                        "no value supplied for data_encoding".to_string(),
+                    ),
+                    progress: Ok(Default::default()),
+                    size: Err("no value supplied for size".to_string()),
+                    sync_type: Err("no value supplied for sync_type".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl HistoryPayload {
+            pub fn chunk_order<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chunk_order = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chunk_order: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+            pub fn data_encoding<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data_encoding = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data_encoding: {e}")
+                    });
+                self
+            }
+            pub fn progress<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.progress = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for progress: {e}")
+                    });
+                self
+            }
+            pub fn size<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.size = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for size: {e}")
+                    });
+                self
+            }
+            pub fn sync_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sync_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sync_type: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<HistoryPayload> for super::HistoryPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: HistoryPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chunk_order: value.chunk_order?,
+                    data: value.data?,
+                    data_encoding: value.data_encoding?,
+                    progress: value.progress?,
+                    size: value.size?,
+                    sync_type: value.sync_type?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::HistoryPayload> for HistoryPayload {
+            fn from(value: super::HistoryPayload) -> Self {
+                Self {
+                    chunk_order: Ok(value.chunk_order),
+                    data: Ok(value.data),
+                    data_encoding: Ok(value.data_encoding),
+                    progress: Ok(value.progress),
+                    size: Ok(value.size),
+                    sync_type: Ok(value.sync_type),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct HistorySyncEvent {
+            event: ::std::result::Result<
+                super::HistorySyncEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::HistoryPayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for HistorySyncEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl HistorySyncEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::HistorySyncEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::HistoryPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<HistorySyncEvent> for super::HistorySyncEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: HistorySyncEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::HistorySyncEvent> for HistorySyncEvent {
+            fn from(value: super::HistorySyncEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -4022,6 +12094,321 @@ already queued wait and resume when it is turned on.*/
         impl ::std::convert::From<super::JoinedGroupData> for JoinedGroupData {
             fn from(value: super::JoinedGroupData) -> Self {
                 Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LabelsPayload {
+            chat_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            color: ::std::result::Result<
+                ::std::option::Option<i32>,
+                ::std::string::String,
+            >,
+            deleted: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            from: ::std::result::Result<
+                ::std::option::Option<super::JidRef>,
+                ::std::string::String,
+            >,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            label_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            labeled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for LabelsPayload {
+            fn default() -> Self {
+                Self {
+                    chat_id: Ok(Default::default()),
+                    color: Ok(Default::default()),
+                    deleted: Ok(Default::default()),
+                    from: Ok(Default::default()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    label_id: Err("no value supplied for label_id".to_string()),
+                    labeled: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl LabelsPayload {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn color<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.color = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for color: {e}")
+                    });
+                self
+            }
+            pub fn deleted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.deleted = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for deleted: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn label_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.label_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for label_id: {e}")
+                    });
+                self
+            }
+            pub fn labeled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.labeled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for labeled: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LabelsPayload> for super::LabelsPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LabelsPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    color: value.color?,
+                    deleted: value.deleted?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    label_id: value.label_id?,
+                    labeled: value.labeled?,
+                    name: value.name?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LabelsPayload> for LabelsPayload {
+            fn from(value: super::LabelsPayload) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    color: Ok(value.color),
+                    deleted: Ok(value.deleted),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    label_id: Ok(value.label_id),
+                    labeled: Ok(value.labeled),
+                    name: Ok(value.name),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LabelsUpdateEvent {
+            event: ::std::result::Result<
+                super::LabelsUpdateEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::LabelsPayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for LabelsUpdateEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl LabelsUpdateEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::LabelsUpdateEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::LabelsPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LabelsUpdateEvent> for super::LabelsUpdateEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LabelsUpdateEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LabelsUpdateEvent> for LabelsUpdateEvent {
+            fn from(value: super::LabelsUpdateEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -4379,6 +12766,116 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct MessageAckEvent {
+            event: ::std::result::Result<
+                super::MessageAckEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::AckPayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MessageAckEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl MessageAckEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageAckEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::AckPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageAckEvent> for super::MessageAckEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageAckEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageAckEvent> for MessageAckEvent {
+            fn from(value: super::MessageAckEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct MessageData {
             data: ::std::result::Result<super::Message, ::std::string::String>,
         }
@@ -4414,6 +12911,384 @@ already queued wait and resume when it is turned on.*/
         impl ::std::convert::From<super::MessageData> for MessageData {
             fn from(value: super::MessageData) -> Self {
                 Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageDeleteEvent {
+            event: ::std::result::Result<
+                super::MessageDeleteEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::DeletePayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MessageDeleteEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl MessageDeleteEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageDeleteEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::DeletePayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageDeleteEvent> for super::MessageDeleteEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageDeleteEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageDeleteEvent> for MessageDeleteEvent {
+            fn from(value: super::MessageDeleteEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageEditedEvent {
+            event: ::std::result::Result<
+                super::MessageEditedEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::EditedPayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MessageEditedEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl MessageEditedEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageEditedEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::EditedPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageEditedEvent> for super::MessageEditedEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageEditedEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageEditedEvent> for MessageEditedEvent {
+            fn from(value: super::MessageEditedEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageHeader {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            is_group: ::std::result::Result<bool, ::std::string::String>,
+            push_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sender: ::std::result::Result<
+                ::std::option::Option<super::JidRef>,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for MessageHeader {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_group: Err("no value supplied for is_group".to_string()),
+                    push_name: Ok(Default::default()),
+                    sender: Ok(Default::default()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl MessageHeader {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_group<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_group = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_group: {e}")
+                    });
+                self
+            }
+            pub fn push_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.push_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for push_name: {e}")
+                    });
+                self
+            }
+            pub fn sender<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sender = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sender: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageHeader> for super::MessageHeader {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageHeader,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    is_group: value.is_group?,
+                    push_name: value.push_name?,
+                    sender: value.sender?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageHeader> for MessageHeader {
+            fn from(value: super::MessageHeader) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    is_group: Ok(value.is_group),
+                    push_name: Ok(value.push_name),
+                    sender: Ok(value.sender),
+                    timestamp: Ok(value.timestamp),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -4477,6 +13352,1466 @@ already queued wait and resume when it is turned on.*/
                 Self {
                     cursor: Ok(value.cursor),
                     data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessagePayload {
+            body: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            is_group: ::std::result::Result<bool, ::std::string::String>,
+            poll_options: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            push_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            quoted_message_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sender: ::std::result::Result<
+                ::std::option::Option<super::JidRef>,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<
+                ::std::option::Option<super::MessageStatus>,
+                ::std::string::String,
+            >,
+            text: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            unavailable: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for MessagePayload {
+            fn default() -> Self {
+                Self {
+                    body: Ok(Default::default()),
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_group: Err("no value supplied for is_group".to_string()),
+                    poll_options: Ok(Default::default()),
+                    push_name: Ok(Default::default()),
+                    quoted_message_id: Ok(Default::default()),
+                    sender: Ok(Default::default()),
+                    status: Ok(Default::default()),
+                    text: Ok(Default::default()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    unavailable: Err("no value supplied for unavailable".to_string()),
+                }
+            }
+        }
+        impl MessagePayload {
+            pub fn body<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.body = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for body: {e}")
+                    });
+                self
+            }
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_group<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_group = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_group: {e}")
+                    });
+                self
+            }
+            pub fn poll_options<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.poll_options = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for poll_options: {e}")
+                    });
+                self
+            }
+            pub fn push_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.push_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for push_name: {e}")
+                    });
+                self
+            }
+            pub fn quoted_message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quoted_message_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for quoted_message_id: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn sender<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sender = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sender: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::MessageStatus>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn text<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.text = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for text: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn unavailable<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.unavailable = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for unavailable: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessagePayload> for super::MessagePayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessagePayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    body: value.body?,
+                    chat_id: value.chat_id?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    is_group: value.is_group?,
+                    poll_options: value.poll_options?,
+                    push_name: value.push_name?,
+                    quoted_message_id: value.quoted_message_id?,
+                    sender: value.sender?,
+                    status: value.status?,
+                    text: value.text?,
+                    timestamp: value.timestamp?,
+                    type_: value.type_?,
+                    unavailable: value.unavailable?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessagePayload> for MessagePayload {
+            fn from(value: super::MessagePayload) -> Self {
+                Self {
+                    body: Ok(value.body),
+                    chat_id: Ok(value.chat_id),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    is_group: Ok(value.is_group),
+                    poll_options: Ok(value.poll_options),
+                    push_name: Ok(value.push_name),
+                    quoted_message_id: Ok(value.quoted_message_id),
+                    sender: Ok(value.sender),
+                    status: Ok(value.status),
+                    text: Ok(value.text),
+                    timestamp: Ok(value.timestamp),
+                    type_: Ok(value.type_),
+                    unavailable: Ok(value.unavailable),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageReactionEvent {
+            event: ::std::result::Result<
+                super::MessageReactionEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<
+                super::ReactionPayload,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MessageReactionEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl MessageReactionEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageReactionEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ReactionPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageReactionEvent>
+        for super::MessageReactionEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageReactionEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageReactionEvent> for MessageReactionEvent {
+            fn from(value: super::MessageReactionEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageReceivedEvent {
+            event: ::std::result::Result<
+                super::MessageReceivedEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::MessagePayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MessageReceivedEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl MessageReceivedEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageReceivedEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessagePayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageReceivedEvent>
+        for super::MessageReceivedEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageReceivedEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageReceivedEvent> for MessageReceivedEvent {
+            fn from(value: super::MessageReceivedEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageRevokedEvent {
+            event: ::std::result::Result<
+                super::MessageRevokedEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::RevokedPayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MessageRevokedEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl MessageRevokedEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageRevokedEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::RevokedPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageRevokedEvent>
+        for super::MessageRevokedEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageRevokedEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageRevokedEvent> for MessageRevokedEvent {
+            fn from(value: super::MessageRevokedEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageSentEvent {
+            event: ::std::result::Result<
+                super::MessageSentEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::MessagePayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MessageSentEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl MessageSentEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageSentEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessagePayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageSentEvent> for super::MessageSentEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageSentEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageSentEvent> for MessageSentEvent {
+            fn from(value: super::MessageSentEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageUpdateEvent {
+            event: ::std::result::Result<
+                super::MessageUpdateEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<
+                super::MessageUpdatePayload,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MessageUpdateEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl MessageUpdateEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageUpdateEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageUpdatePayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageUpdateEvent> for super::MessageUpdateEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageUpdateEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageUpdateEvent> for MessageUpdateEvent {
+            fn from(value: super::MessageUpdateEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageUpdatePayload {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message_from_me: ::std::result::Result<bool, ::std::string::String>,
+            starred: ::std::result::Result<bool, ::std::string::String>,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for MessageUpdatePayload {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    message_from_me: Err(
+                        "no value supplied for message_from_me".to_string(),
+                    ),
+                    starred: Err("no value supplied for starred".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl MessageUpdatePayload {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn message_from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for message_from_me: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn starred<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.starred = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for starred: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageUpdatePayload>
+        for super::MessageUpdatePayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageUpdatePayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    message_from_me: value.message_from_me?,
+                    starred: value.starred?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageUpdatePayload> for MessageUpdatePayload {
+            fn from(value: super::MessageUpdatePayload) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    message_from_me: Ok(value.message_from_me),
+                    starred: Ok(value.starred),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MessageVoteEvent {
+            event: ::std::result::Result<
+                super::MessageVoteEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::VotePayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MessageVoteEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl MessageVoteEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MessageVoteEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::VotePayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MessageVoteEvent> for super::MessageVoteEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MessageVoteEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MessageVoteEvent> for MessageVoteEvent {
+            fn from(value: super::MessageVoteEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MutePayload {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            muted: ::std::result::Result<bool, ::std::string::String>,
+            muted_until: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for MutePayload {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    muted: Err("no value supplied for muted".to_string()),
+                    muted_until: Ok(Default::default()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl MutePayload {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn muted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.muted = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for muted: {e}")
+                    });
+                self
+            }
+            pub fn muted_until<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.muted_until = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for muted_until: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MutePayload> for super::MutePayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MutePayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    muted: value.muted?,
+                    muted_until: value.muted_until?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MutePayload> for MutePayload {
+            fn from(value: super::MutePayload) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    muted: Ok(value.muted),
+                    muted_until: Ok(value.muted_until),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct NewsletterPayload {
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            messages: ::std::result::Result<
+                ::std::vec::Vec<super::ChannelPost>,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for NewsletterPayload {
+            fn default() -> Self {
+                Self {
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    messages: Err("no value supplied for messages".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl NewsletterPayload {
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn messages<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ChannelPost>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.messages = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for messages: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<NewsletterPayload> for super::NewsletterPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: NewsletterPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    messages: value.messages?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::NewsletterPayload> for NewsletterPayload {
+            fn from(value: super::NewsletterPayload) -> Self {
+                Self {
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    messages: Ok(value.messages),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct NewsletterUpdateEvent {
+            event: ::std::result::Result<
+                super::NewsletterUpdateEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<
+                super::NewsletterPayload,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for NewsletterUpdateEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl NewsletterUpdateEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::NewsletterUpdateEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::NewsletterPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<NewsletterUpdateEvent>
+        for super::NewsletterUpdateEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: NewsletterUpdateEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::NewsletterUpdateEvent>
+        for NewsletterUpdateEvent {
+            fn from(value: super::NewsletterUpdateEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
                 }
             }
         }
@@ -4715,6 +15050,328 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct PersonRef {
+            lid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            mode: ::std::result::Result<super::Addressing, ::std::string::String>,
+            phone_number: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PersonRef {
+            fn default() -> Self {
+                Self {
+                    lid: Ok(Default::default()),
+                    mode: Err("no value supplied for mode".to_string()),
+                    phone_number: Ok(Default::default()),
+                }
+            }
+        }
+        impl PersonRef {
+            pub fn lid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.lid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for lid: {e}")
+                    });
+                self
+            }
+            pub fn mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Addressing>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mode: {e}")
+                    });
+                self
+            }
+            pub fn phone_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PersonRef> for super::PersonRef {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PersonRef,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    lid: value.lid?,
+                    mode: value.mode?,
+                    phone_number: value.phone_number?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PersonRef> for PersonRef {
+            fn from(value: super::PersonRef) -> Self {
+                Self {
+                    lid: Ok(value.lid),
+                    mode: Ok(value.mode),
+                    phone_number: Ok(value.phone_number),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PresencePayload {
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            last_seen: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            media: ::std::result::Result<
+                ::std::option::Option<super::PresenceMedia>,
+                ::std::string::String,
+            >,
+            sender: ::std::result::Result<super::JidRef, ::std::string::String>,
+            state: ::std::result::Result<super::PresenceState, ::std::string::String>,
+            unavailable: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for PresencePayload {
+            fn default() -> Self {
+                Self {
+                    from: Err("no value supplied for from".to_string()),
+                    last_seen: Ok(Default::default()),
+                    media: Ok(Default::default()),
+                    sender: Err("no value supplied for sender".to_string()),
+                    state: Err("no value supplied for state".to_string()),
+                    unavailable: Err("no value supplied for unavailable".to_string()),
+                }
+            }
+        }
+        impl PresencePayload {
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn last_seen<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_seen = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_seen: {e}")
+                    });
+                self
+            }
+            pub fn media<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::PresenceMedia>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.media = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for media: {e}")
+                    });
+                self
+            }
+            pub fn sender<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sender = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sender: {e}")
+                    });
+                self
+            }
+            pub fn state<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PresenceState>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.state = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for state: {e}")
+                    });
+                self
+            }
+            pub fn unavailable<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.unavailable = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for unavailable: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PresencePayload> for super::PresencePayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PresencePayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    from: value.from?,
+                    last_seen: value.last_seen?,
+                    media: value.media?,
+                    sender: value.sender?,
+                    state: value.state?,
+                    unavailable: value.unavailable?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PresencePayload> for PresencePayload {
+            fn from(value: super::PresencePayload) -> Self {
+                Self {
+                    from: Ok(value.from),
+                    last_seen: Ok(value.last_seen),
+                    media: Ok(value.media),
+                    sender: Ok(value.sender),
+                    state: Ok(value.state),
+                    unavailable: Ok(value.unavailable),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct PresenceUpdateEvent {
+            event: ::std::result::Result<
+                super::PresenceUpdateEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<
+                super::PresencePayload,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for PresenceUpdateEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl PresenceUpdateEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PresenceUpdateEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::PresencePayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<PresenceUpdateEvent>
+        for super::PresenceUpdateEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: PresenceUpdateEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::PresenceUpdateEvent> for PresenceUpdateEvent {
+            fn from(value: super::PresenceUpdateEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ProfileValue {
             value: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
@@ -4750,6 +15407,44 @@ already queued wait and resume when it is turned on.*/
         impl ::std::convert::From<super::ProfileValue> for ProfileValue {
             fn from(value: super::ProfileValue) -> Self {
                 Self { value: Ok(value.value) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct QrPayload {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for QrPayload {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                }
+            }
+        }
+        impl QrPayload {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<QrPayload> for super::QrPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: QrPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { code: value.code? })
+            }
+        }
+        impl ::std::convert::From<super::QrPayload> for QrPayload {
+            fn from(value: super::QrPayload) -> Self {
+                Self { code: Ok(value.code) }
             }
         }
         #[derive(Clone, Debug)]
@@ -4913,6 +15608,67 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct ReactionCount {
+            count: ::std::result::Result<u64, ::std::string::String>,
+            reaction: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ReactionCount {
+            fn default() -> Self {
+                Self {
+                    count: Err("no value supplied for count".to_string()),
+                    reaction: Err("no value supplied for reaction".to_string()),
+                }
+            }
+        }
+        impl ReactionCount {
+            pub fn count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for count: {e}")
+                    });
+                self
+            }
+            pub fn reaction<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reaction = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reaction: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ReactionCount> for super::ReactionCount {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ReactionCount,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    count: value.count?,
+                    reaction: value.reaction?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ReactionCount> for ReactionCount {
+            fn from(value: super::ReactionCount) -> Self {
+                Self {
+                    count: Ok(value.count),
+                    reaction: Ok(value.reaction),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ReactionData {
             data: ::std::result::Result<super::Reaction, ::std::string::String>,
         }
@@ -4948,6 +15704,359 @@ already queued wait and resume when it is turned on.*/
         impl ::std::convert::From<super::ReactionData> for ReactionData {
             fn from(value: super::ReactionData) -> Self {
                 Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ReactionPayload {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            is_group: ::std::result::Result<bool, ::std::string::String>,
+            push_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            reaction: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            reaction_to: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sender: ::std::result::Result<
+                ::std::option::Option<super::JidRef>,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ReactionPayload {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_group: Err("no value supplied for is_group".to_string()),
+                    push_name: Ok(Default::default()),
+                    reaction: Err("no value supplied for reaction".to_string()),
+                    reaction_to: Ok(Default::default()),
+                    sender: Ok(Default::default()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl ReactionPayload {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_group<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_group = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_group: {e}")
+                    });
+                self
+            }
+            pub fn push_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.push_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for push_name: {e}")
+                    });
+                self
+            }
+            pub fn reaction<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reaction = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reaction: {e}")
+                    });
+                self
+            }
+            pub fn reaction_to<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.reaction_to = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for reaction_to: {e}")
+                    });
+                self
+            }
+            pub fn sender<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sender = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sender: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ReactionPayload> for super::ReactionPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ReactionPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    is_group: value.is_group?,
+                    push_name: value.push_name?,
+                    reaction: value.reaction?,
+                    reaction_to: value.reaction_to?,
+                    sender: value.sender?,
+                    timestamp: value.timestamp?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ReactionPayload> for ReactionPayload {
+            fn from(value: super::ReactionPayload) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    is_group: Ok(value.is_group),
+                    push_name: Ok(value.push_name),
+                    reaction: Ok(value.reaction),
+                    reaction_to: Ok(value.reaction_to),
+                    sender: Ok(value.sender),
+                    timestamp: Ok(value.timestamp),
+                    type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ReadPayload {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message_ids: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            read: ::std::result::Result<bool, ::std::string::String>,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for ReadPayload {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    message_ids: Ok(Default::default()),
+                    read: Err("no value supplied for read".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl ReadPayload {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn message_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_ids: {e}")
+                    });
+                self
+            }
+            pub fn read<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.read = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for read: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ReadPayload> for super::ReadPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ReadPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    message_ids: value.message_ids?,
+                    read: value.read?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ReadPayload> for ReadPayload {
+            fn from(value: super::ReadPayload) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    message_ids: Ok(value.message_ids),
+                    read: Ok(value.read),
+                    timestamp: Ok(value.timestamp),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -5030,6 +16139,199 @@ already queued wait and resume when it is turned on.*/
                     attempts: Ok(value.attempts),
                     delay_seconds: Ok(value.delay_seconds),
                     policy: Ok(value.policy),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct RevokedPayload {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            is_group: ::std::result::Result<bool, ::std::string::String>,
+            push_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            revoked_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            sender: ::std::result::Result<
+                ::std::option::Option<super::JidRef>,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for RevokedPayload {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_group: Err("no value supplied for is_group".to_string()),
+                    push_name: Ok(Default::default()),
+                    revoked_id: Err("no value supplied for revoked_id".to_string()),
+                    sender: Ok(Default::default()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                }
+            }
+        }
+        impl RevokedPayload {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_group<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_group = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_group: {e}")
+                    });
+                self
+            }
+            pub fn push_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.push_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for push_name: {e}")
+                    });
+                self
+            }
+            pub fn revoked_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.revoked_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for revoked_id: {e}")
+                    });
+                self
+            }
+            pub fn sender<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sender = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sender: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<RevokedPayload> for super::RevokedPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: RevokedPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    is_group: value.is_group?,
+                    push_name: value.push_name?,
+                    revoked_id: value.revoked_id?,
+                    sender: value.sender?,
+                    timestamp: value.timestamp?,
+                    type_: value.type_?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::RevokedPayload> for RevokedPayload {
+            fn from(value: super::RevokedPayload) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    is_group: Ok(value.is_group),
+                    push_name: Ok(value.push_name),
+                    revoked_id: Ok(value.revoked_id),
+                    sender: Ok(value.sender),
+                    timestamp: Ok(value.timestamp),
+                    type_: Ok(value.type_),
                 }
             }
         }
@@ -5656,6 +16958,121 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SessionConnectedEvent {
+            event: ::std::result::Result<
+                super::SessionConnectedEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<
+                super::ConnectedPayload,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionConnectedEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl SessionConnectedEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SessionConnectedEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ConnectedPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionConnectedEvent>
+        for super::SessionConnectedEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionConnectedEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionConnectedEvent>
+        for SessionConnectedEvent {
+            fn from(value: super::SessionConnectedEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SessionData {
             data: ::std::result::Result<super::Session, ::std::string::String>,
         }
@@ -5691,6 +17108,121 @@ already queued wait and resume when it is turned on.*/
         impl ::std::convert::From<super::SessionData> for SessionData {
             fn from(value: super::SessionData) -> Self {
                 Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionLoggedOutEvent {
+            event: ::std::result::Result<
+                super::SessionLoggedOutEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<
+                super::LoggedOutPayload,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionLoggedOutEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl SessionLoggedOutEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SessionLoggedOutEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::LoggedOutPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionLoggedOutEvent>
+        for super::SessionLoggedOutEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionLoggedOutEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionLoggedOutEvent>
+        for SessionLoggedOutEvent {
+            fn from(value: super::SessionLoggedOutEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -5754,6 +17286,291 @@ already queued wait and resume when it is turned on.*/
                 Self {
                     cursor: Ok(value.cursor),
                     data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionQrEvent {
+            event: ::std::result::Result<
+                super::SessionQrEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<super::QrPayload, ::std::string::String>,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionQrEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl SessionQrEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SessionQrEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::QrPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionQrEvent> for super::SessionQrEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionQrEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionQrEvent> for SessionQrEvent {
+            fn from(value: super::SessionQrEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionStatusEvent {
+            event: ::std::result::Result<
+                super::SessionStatusEventEvent,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            payload: ::std::result::Result<
+                super::SessionStatusPayload,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            timestamp: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionStatusEvent {
+            fn default() -> Self {
+                Self {
+                    event: Err("no value supplied for event".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    payload: Err("no value supplied for payload".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                }
+            }
+        }
+        impl SessionStatusEvent {
+            pub fn event<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SessionStatusEventEvent>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.event = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for event: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn payload<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SessionStatusPayload>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.payload = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for payload: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionStatusEvent> for super::SessionStatusEvent {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionStatusEvent,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    event: value.event?,
+                    id: value.id?,
+                    payload: value.payload?,
+                    session: value.session?,
+                    timestamp: value.timestamp?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionStatusEvent> for SessionStatusEvent {
+            fn from(value: super::SessionStatusEvent) -> Self {
+                Self {
+                    event: Ok(value.event),
+                    id: Ok(value.id),
+                    payload: Ok(value.payload),
+                    session: Ok(value.session),
+                    timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SessionStatusPayload {
+            status: ::std::result::Result<super::Status, ::std::string::String>,
+            status_reason: ::std::result::Result<
+                ::std::option::Option<super::StatusReason>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SessionStatusPayload {
+            fn default() -> Self {
+                Self {
+                    status: Err("no value supplied for status".to_string()),
+                    status_reason: Ok(Default::default()),
+                }
+            }
+        }
+        impl SessionStatusPayload {
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Status>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+            pub fn status_reason<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::StatusReason>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status_reason = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status_reason: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SessionStatusPayload>
+        for super::SessionStatusPayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SessionStatusPayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    status: value.status?,
+                    status_reason: value.status_reason?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SessionStatusPayload> for SessionStatusPayload {
+            fn from(value: super::SessionStatusPayload) -> Self {
+                Self {
+                    status: Ok(value.status),
+                    status_reason: Ok(value.status_reason),
                 }
             }
         }
@@ -6208,6 +18025,253 @@ already queued wait and resume when it is turned on.*/
                     retries: Ok(value.retries),
                     session: Ok(value.session),
                     url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct VotePayload {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            from: ::std::result::Result<super::JidRef, ::std::string::String>,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            is_group: ::std::result::Result<bool, ::std::string::String>,
+            poll_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            poll_options: ::std::result::Result<
+                ::std::vec::Vec<super::Choice>,
+                ::std::string::String,
+            >,
+            push_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            sender: ::std::result::Result<
+                ::std::option::Option<super::JidRef>,
+                ::std::string::String,
+            >,
+            timestamp: ::std::result::Result<i64, ::std::string::String>,
+            title: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            type_: ::std::result::Result<::std::string::String, ::std::string::String>,
+            undecrypted: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for VotePayload {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    from: Err("no value supplied for from".to_string()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_group: Err("no value supplied for is_group".to_string()),
+                    poll_id: Err("no value supplied for poll_id".to_string()),
+                    poll_options: Err("no value supplied for poll_options".to_string()),
+                    push_name: Ok(Default::default()),
+                    sender: Ok(Default::default()),
+                    timestamp: Err("no value supplied for timestamp".to_string()),
+                    title: Ok(Default::default()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    undecrypted: Ok(Default::default()),
+                }
+            }
+        }
+        impl VotePayload {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn from<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::JidRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_group<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_group = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_group: {e}")
+                    });
+                self
+            }
+            pub fn poll_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.poll_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for poll_id: {e}")
+                    });
+                self
+            }
+            pub fn poll_options<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Choice>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.poll_options = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for poll_options: {e}")
+                    });
+                self
+            }
+            pub fn push_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.push_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for push_name: {e}")
+                    });
+                self
+            }
+            pub fn sender<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sender = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sender: {e}")
+                    });
+                self
+            }
+            pub fn timestamp<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.timestamp = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for timestamp: {e}")
+                    });
+                self
+            }
+            pub fn title<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.title = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for title: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn undecrypted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.undecrypted = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for undecrypted: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<VotePayload> for super::VotePayload {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: VotePayload,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    from: value.from?,
+                    from_me: value.from_me?,
+                    id: value.id?,
+                    is_group: value.is_group?,
+                    poll_id: value.poll_id?,
+                    poll_options: value.poll_options?,
+                    push_name: value.push_name?,
+                    sender: value.sender?,
+                    timestamp: value.timestamp?,
+                    title: value.title?,
+                    type_: value.type_?,
+                    undecrypted: value.undecrypted?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::VotePayload> for VotePayload {
+            fn from(value: super::VotePayload) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    from: Ok(value.from),
+                    from_me: Ok(value.from_me),
+                    id: Ok(value.id),
+                    is_group: Ok(value.is_group),
+                    poll_id: Ok(value.poll_id),
+                    poll_options: Ok(value.poll_options),
+                    push_name: Ok(value.push_name),
+                    sender: Ok(value.sender),
+                    timestamp: Ok(value.timestamp),
+                    title: Ok(value.title),
+                    type_: Ok(value.type_),
+                    undecrypted: Ok(value.undecrypted),
                 }
             }
         }

@@ -36,6 +36,9 @@ pub mod events;
 mod generated;
 #[allow(missing_docs)]
 #[rustfmt::skip]
+mod generated_events;
+#[allow(missing_docs)]
+#[rustfmt::skip]
 mod generated_paging;
 pub mod paging;
 pub mod raw;

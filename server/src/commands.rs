@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::events::{EventType, NewEvent};
+use crate::events::{NewEvent, Payload};
 use crate::extract::Json;
+use crate::model::events::CommandResultPayload;
 use crate::state::SharedState;
 use crate::store::events as outbox;
 
@@ -99,39 +100,39 @@ where
         let outcome = command.await;
         let outcome = outcome.map(|r| serde_json::to_value(r).ok());
         let payload = result_payload(&correlation, operation, success, outcome);
-        if let Err(error) = outbox::write(&db, &session, &[NewEvent::new(EventType::CommandResult, payload)]).await {
+        if let Err(error) = outbox::write(&db, &session, &[NewEvent::new(Payload::CommandResult(payload))]).await {
             tracing::error!(correlation_id = %correlation.correlation_id, error = format!("{error:#}"), "cannot record a command result");
         }
     });
     Ok((StatusCode::ACCEPTED, Json(AcceptedData::from(accepted))).into_response())
 }
 
-/// The `command.result` payload: `{correlationId, requestId, operation, status, result, error}`,
-/// where `status` is the HTTP status the request would have had without `respond-async`.
+/// The `command.result` payload, where `status` is the HTTP status the request would have had
+/// without `respond-async`.
 fn result_payload(
     accepted: &Accepted,
     operation: &str,
     success: StatusCode,
     outcome: Result<Option<serde_json::Value>, ApiError>,
-) -> serde_json::Value {
+) -> CommandResultPayload {
     let (status, result, error) = match outcome {
-        Ok(result) => (success.as_u16(), result.unwrap_or_default(), serde_json::Value::Null),
+        Ok(result) => (success, result.unwrap_or_default(), None),
         Err(error) => {
             if let ApiError::Internal(cause) = &error {
                 tracing::error!(correlation_id = %accepted.correlation_id, error = format!("{cause:#}"), "async command failed");
             }
-            let body = serde_json::to_value(error.body()).unwrap_or_default();
-            (error.status().as_u16(), serde_json::Value::Null, body)
+            (error.status(), serde_json::Value::Null, Some(error.body()))
         }
     };
-    serde_json::json!({
-        "correlationId": accepted.correlation_id,
-        "requestId": accepted.request_id,
-        "operation": operation,
-        "status": status,
-        "result": result,
-        "error": error,
-    })
+    CommandResultPayload {
+        correlation_id: accepted.correlation_id.clone(),
+        request_id: accepted.request_id.clone(),
+        operation: operation.to_owned(),
+        success: status.is_success(),
+        status: status.as_u16(),
+        result,
+        error,
+    }
 }
 
 #[cfg(test)]
@@ -164,18 +165,18 @@ mod tests {
             StatusCode::CREATED,
             Ok(Some(serde_json::json!({"id": "M1"}))),
         );
-        assert_eq!(ok["status"], 201);
-        assert_eq!(ok["result"]["id"], "M1");
-        assert!(ok["error"].is_null());
+        assert_eq!((ok.status, ok.success), (201, true));
+        assert_eq!(ok.result["id"], "M1");
+        assert!(ok.error.is_none());
         let failed = result_payload(
             &accepted,
             "sendMessage",
             StatusCode::CREATED,
             Err(ApiError::Conflict("not connected".into())),
         );
-        assert_eq!(failed["status"], 409);
-        assert!(failed["result"].is_null());
-        assert_eq!(failed["error"]["error"], "not connected");
-        assert_eq!(failed["correlationId"], "cmd_1");
+        assert_eq!((failed.status, failed.success), (409, false));
+        assert!(failed.result.is_null());
+        assert_eq!(failed.error.map(|e| e.error).as_deref(), Some("not connected"));
+        assert_eq!(failed.correlation_id, "cmd_1");
     }
 }

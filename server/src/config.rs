@@ -148,8 +148,8 @@ impl Config {
 
 impl Config {
     /// How webhooks are delivered.
-    pub fn dispatch_settings(&self) -> crate::events::dispatcher::DispatchSettings {
-        crate::events::dispatcher::DispatchSettings {
+    pub fn dispatch_settings(&self) -> crate::webhooks::dispatcher::DispatchSettings {
+        crate::webhooks::dispatcher::DispatchSettings {
             concurrency: usize::try_from(self.webhook_concurrency).unwrap_or(64),
             timeout: Duration::from_secs(self.webhook_timeout_secs),
             allow_private: self.webhook_allow_private,

@@ -4,21 +4,14 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+
+use crate::engine::EngineError;
+use crate::model::grant::Denied;
+
+pub use crate::model::error_body::ErrorBody;
 
 /// Base of every `docs` link in an error envelope.
 pub const DOCS_BASE: &str = "https://docs.usetitan.app";
-
-/// The body of every non-2xx response.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"error": "missing scope: sessions:read", "docs": "https://docs.usetitan.app/api-reference/authentication#scopes"}))]
-pub struct ErrorBody {
-    /// What went wrong, in one sentence a developer can act on.
-    pub error: String,
-    /// Link to the documentation page that explains the error.
-    pub docs: String,
-}
 
 /// Everything a request can fail with; each variant maps to one HTTP status.
 #[derive(Debug, thiserror::Error)]
@@ -142,5 +135,25 @@ impl From<QueryRejection> for ApiError {
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         Self::BadRequest(rejection.body_text())
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        Self::Forbidden(denied.0)
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> Self {
+        match error {
+            EngineError::NotFound(_) => Self::NotFound(error.to_string()),
+            EngineError::Conflict(message) => Self::Conflict(message),
+            EngineError::Upstream(message) => Self::Status {
+                status: StatusCode::BAD_GATEWAY,
+                message,
+            },
+            EngineError::Internal(cause) => Self::Internal(cause),
+        }
     }
 }

@@ -20,6 +20,7 @@ pub mod ids;
 pub mod keys;
 pub mod messages;
 pub mod metrics;
+pub mod model;
 pub mod pairing;
 pub mod ratelimit;
 #[cfg(feature = "sandbox")]
@@ -32,4 +33,3 @@ pub mod store;
 pub mod validate;
 pub mod webhooks;
 pub mod whatsapp;
-mod wire;

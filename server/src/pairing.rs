@@ -13,7 +13,7 @@ use whatsapp_rust::pair_code::PairCodeOptions;
 use crate::auth::Caller;
 use crate::commands::Command;
 use crate::error::ApiError;
-use crate::sessions::status::Status;
+use crate::model::session::Status;
 use crate::state::{AppState, SharedState};
 
 /// How long a QR request waits for a just-started session's first code.

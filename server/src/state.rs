@@ -9,11 +9,11 @@ use tokio_util::task::TaskTracker;
 use crate::auth::{KeyCache, MasterKey};
 use crate::config::Config;
 use crate::engine::Engine;
-use crate::events::dispatcher::Dispatcher;
 use crate::metrics::Metrics;
 use crate::ratelimit::SlidingWindow;
 use crate::secrets::SecretBox;
 use crate::store::Db;
+use crate::webhooks::dispatcher::Dispatcher;
 
 /// What handlers and layers share; cheap to clone as [`SharedState`].
 #[derive(Debug)]

@@ -13,7 +13,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
-use titan_client::events::{Event, Subscription};
+use titan_client::events::{RawEvent, Subscription};
 use titan_client::raw::{RawRequest, RawResponse};
 use titan_client::{Client, Error};
 
@@ -152,7 +152,7 @@ impl Transport {
     /// Subscribes to `GET /api/events`; the stream reconnects by itself with `Last-Event-ID`.
     #[napi]
     pub fn events(&self, events: Vec<String>, session: Option<String>, last_event_id: Option<String>) -> EventStream {
-        let stream = self.client.subscribe(Subscription {
+        let stream = self.client.subscribe_raw(Subscription {
             events,
             session,
             last_event_id,
@@ -194,7 +194,7 @@ fn raw_request(
     })
 }
 
-type Events = BoxStream<'static, Result<Event, Error>>;
+type Events = BoxStream<'static, Result<RawEvent, Error>>;
 
 /// The events of one subscription, taken one at a time; `close()` ends it at once.
 #[napi]

@@ -15,7 +15,7 @@ use futures::stream::BoxStream;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
-use titan_client::events::{Event, Subscription};
+use titan_client::events::{RawEvent, Subscription};
 use titan_client::raw::{RawRequest, RawResponse};
 use titan_client::{Client, Error};
 
@@ -94,7 +94,7 @@ impl<'py> IntoPyObject<'py> for Answer {
 }
 
 /// One event as Python receives it: `(id, event, session, timestamp, payload as JSON)`.
-struct EventTuple(Event);
+struct EventTuple(RawEvent);
 
 impl<'py> IntoPyObject<'py> for EventTuple {
     type Target = PyTuple;
@@ -102,7 +102,7 @@ impl<'py> IntoPyObject<'py> for EventTuple {
     type Error = PyErr;
 
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
-        let Event {
+        let RawEvent {
             id,
             event,
             session,
@@ -182,7 +182,7 @@ impl Transport {
     /// Subscribes to `GET /api/events`; the stream reconnects by itself with `Last-Event-ID`.
     #[pyo3(signature = (events, session, last_event_id))]
     fn events(&self, events: Vec<String>, session: Option<String>, last_event_id: Option<String>) -> EventStream {
-        let stream = self.client.subscribe(Subscription {
+        let stream = self.client.subscribe_raw(Subscription {
             events,
             session,
             last_event_id,
@@ -214,7 +214,7 @@ fn raw_request(
 /// The events of one subscription, taken one at a time (blocking or awaited).
 #[pyclass(frozen, module = "titan._core")]
 struct EventStream {
-    stream: Arc<tokio::sync::Mutex<BoxStream<'static, Result<Event, Error>>>>,
+    stream: Arc<tokio::sync::Mutex<BoxStream<'static, Result<RawEvent, Error>>>>,
 }
 
 #[pymethods]

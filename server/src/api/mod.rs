@@ -2,6 +2,7 @@
 
 mod contacts;
 mod docs;
+mod event_docs;
 mod events;
 mod groups;
 mod keys;
@@ -50,6 +51,7 @@ use crate::{auth, http, idempotency};
         (name = "Groups", description = "WhatsApp groups the session is in: joining by invite."),
         (name = "Profile", description = "The account's own profile."),
         (name = "Webhooks", description = "Signed, retried event delivery to your URLs, the delivery log, and the live event stream."),
+        (name = "Events", description = "What webhooks receive and the event stream carries: one envelope per event type, `{id, event, session, timestamp, payload}`."),
         (name = "Keys", description = "API keys of the account: scoped, optionally limited to sessions, shown once."),
         (name = "Admin", description = "Self-hosted administration with the master key."),
         (name = "Operations", description = "Health and readiness probes."),
@@ -172,6 +174,7 @@ fn split(routes: OpenApiRouter<SharedState>) -> (Router<SharedState>, OpenApiDoc
     let (router, mut spec) = routes.split_for_parts();
     IdempotencyHeader.modify(&mut spec);
     PreferHeader.modify(&mut spec);
+    event_docs::document(&mut spec);
     (router, spec)
 }
 

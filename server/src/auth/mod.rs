@@ -1,8 +1,6 @@
 //! Authentication (API keys, the master key), authorization (scopes, sessions) and rate limits.
 
 mod cache;
-mod grant;
-mod scope;
 pub mod secret;
 
 use std::marker::PhantomData;
@@ -16,9 +14,9 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+pub use crate::model::grant::Grant;
+pub use crate::model::scope::{RequiredScope, Scope, UnknownScope, required};
 pub use cache::KeyCache;
-pub use grant::Grant;
-pub use scope::{RequiredScope, Scope, UnknownScope, required};
 
 use crate::error::ApiError;
 use crate::ratelimit::Decision;

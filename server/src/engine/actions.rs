@@ -8,9 +8,9 @@ use whatsapp_rust::wacore_binary::jid::JidExt as _;
 use whatsapp_rust::waproto::whatsapp as wa;
 
 use super::{Engine, EngineError};
-use crate::events::{EventType, NewEvent};
-use crate::messages::event_payload;
-use crate::messages::jid::jid_ref;
+use crate::events::{NewEvent, Payload};
+use crate::model::events::{BlockAction, BlocklistPayload, DeletePayload, EditedPayload, MessagePayload};
+use crate::model::jid::JidRef;
 use crate::store::events as outbox;
 use crate::store::messages::{self as store, MessageRecord};
 
@@ -75,10 +75,14 @@ impl Engine {
             text: Some(text.to_owned()),
             ..target
         };
-        let mut payload = event_payload(&record);
-        payload["type"] = "edited".into();
-        payload["edited"] = true.into();
-        let event = NewEvent::new(EventType::MessageEdited, payload);
+        let event = NewEvent::new(Payload::MessageEdited(EditedPayload {
+            message: MessagePayload {
+                kind: "edited".into(),
+                ..record.payload()
+            },
+            edited: true,
+            edit_id: None,
+        }));
         store::rewrite(
             &self.shared.db,
             session,
@@ -121,9 +125,15 @@ impl Engine {
             text: None,
             ..target
         };
-        let mut payload = event_payload(&record);
-        payload["forEveryone"] = true.into();
-        let event = NewEvent::new(EventType::MessageDelete, payload);
+        let message = record.payload();
+        let event = NewEvent::new(Payload::MessageDelete(DeletePayload {
+            header: message.header,
+            kind: message.kind,
+            for_everyone: true,
+            revoke_id: None,
+            message_from_me: None,
+            status: message.status,
+        }));
         store::rewrite(&self.shared.db, session, &record.id, Some("revoke"), None, &[event]).await?;
         Ok(record)
     }
@@ -191,20 +201,19 @@ impl Engine {
         }
         .map_err(|e| EngineError::refused("blocklist change", e))?;
         let id = contact.to_non_ad_string();
-        let payload = serde_json::json!({
-            "id": id,
-            "from": jid_ref(&id),
-            "action": if blocked { "block" } else { "unblock" },
-            "blocked": blocked,
-            "timestamp": chrono::Utc::now().timestamp(),
-            "fromMe": true,
+        let payload = Payload::BlocklistUpdate(BlocklistPayload {
+            from: JidRef::of(&id),
+            id,
+            action: if blocked {
+                BlockAction::Block
+            } else {
+                BlockAction::Unblock
+            },
+            blocked,
+            timestamp: chrono::Utc::now().timestamp(),
+            from_me: true,
         });
-        outbox::write(
-            &self.shared.db,
-            session,
-            &[NewEvent::new(EventType::BlocklistUpdate, payload)],
-        )
-        .await?;
+        outbox::write(&self.shared.db, session, &[NewEvent::new(payload)]).await?;
         Ok(())
     }
 
@@ -247,7 +256,7 @@ pub struct Blocked {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::messages::MessageStatus;
+    use crate::model::message::MessageStatus;
 
     fn record(from_me: bool) -> MessageRecord {
         MessageRecord {

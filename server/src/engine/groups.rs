@@ -5,7 +5,8 @@ use whatsapp_rust::Jid;
 use whatsapp_rust::JoinGroupResult;
 
 use super::{Engine, EngineError};
-use crate::events::{EventType, NewEvent};
+use crate::events::{NewEvent, Payload};
+use crate::model::events::{GroupAction, GroupUpdatePayload};
 use crate::store::events as outbox;
 
 /// Where a join by invite left the session.
@@ -28,17 +29,13 @@ impl Engine {
             .map_err(|e| EngineError::refused("joining the group", e))?;
         Ok(match result {
             JoinGroupResult::Joined(group) => {
-                let payload = serde_json::json!({
-                    "id": group.to_string(),
-                    "action": "joined",
-                    "timestamp": chrono::Utc::now().timestamp(),
+                let payload = Payload::GroupUpdate(GroupUpdatePayload {
+                    id: group.to_string(),
+                    timestamp: chrono::Utc::now().timestamp(),
+                    action: Some(GroupAction::Joined),
+                    ..GroupUpdatePayload::default()
                 });
-                outbox::write(
-                    &self.shared.db,
-                    session,
-                    &[NewEvent::new(EventType::GroupUpdate, payload)],
-                )
-                .await?;
+                outbox::write(&self.shared.db, session, &[NewEvent::new(payload)]).await?;
                 Joined::Member(group)
             }
             JoinGroupResult::PendingApproval(group) => Joined::PendingApproval(group),

@@ -4,8 +4,9 @@
 use whatsapp_rust::prelude::Event;
 
 use super::mapping::{self, Effect, RingingCalls};
-use crate::events::NewEvent;
-use crate::messages::poll::SealedVote;
+use crate::events::{NewEvent, Payload};
+use crate::model::events::VotePayload;
+use crate::model::poll::SealedVote;
 use crate::store::Db;
 use crate::store::events as outbox;
 use crate::store::messages::{self as store, MessageRecord};
@@ -33,9 +34,10 @@ async fn apply(db: &Db, session: &str, effect: Effect) -> anyhow::Result<()> {
         Effect::Ack { ids, status, event } => {
             store::advance(db, session, &ids, status, None, &[event]).await?;
         }
-        Effect::Vote { poll_id, vote, event } => {
+        Effect::Vote { poll_id, vote, payload } => {
             let poll = store::get(db, session, &poll_id).await?;
-            outbox::write(db, session, &[named_vote(poll.as_ref(), &poll_id, &vote, event)]).await?;
+            let payload = named_vote(poll.as_ref(), &poll_id, &vote, *payload);
+            outbox::write(db, session, &[NewEvent::new(Payload::MessageVote(payload))]).await?;
         }
         Effect::Event(event) => outbox::write(db, session, &[event]).await?,
     }
@@ -46,23 +48,20 @@ async fn apply(db: &Db, session: &str, effect: Effect) -> anyhow::Result<()> {
 /// `pollOptions` (`{name, hash}`). A vote that cannot be opened (the poll is not in this
 /// session's history, or its secret does not fit) is still announced, with `pollOptions: []`
 /// and `undecrypted: true`, so no vote goes unseen.
-fn named_vote(poll: Option<&MessageRecord>, poll_id: &str, vote: &SealedVote, mut event: NewEvent) -> NewEvent {
-    let choices = poll.and_then(|p| Some((p, p.poll.as_ref()?.open(poll_id, vote)?)));
-    if let Some(payload) = event.payload.as_object_mut() {
-        match choices {
-            Some((poll, choices)) => {
-                payload.insert("title".into(), poll.text.clone().into());
-                payload.insert("pollOptions".into(), serde_json::to_value(choices).unwrap_or_default());
-            }
-            None => {
-                tracing::warn!(
-                    poll = poll_id,
-                    "a poll vote could not be opened: the poll or its secret is unknown"
-                );
-                payload.insert("pollOptions".into(), serde_json::Value::Array(Vec::new()));
-                payload.insert("undecrypted".into(), true.into());
-            }
+fn named_vote(poll: Option<&MessageRecord>, poll_id: &str, vote: &SealedVote, mut payload: VotePayload) -> VotePayload {
+    match poll.and_then(|p| Some((p, p.poll.as_ref()?.open(poll_id, vote)?))) {
+        Some((poll, choices)) => {
+            payload.title.clone_from(&poll.text);
+            payload.poll_options = choices;
+        }
+        None => {
+            tracing::warn!(
+                poll = poll_id,
+                "a poll vote could not be opened: the poll or its secret is unknown"
+            );
+            payload.poll_options = Vec::new();
+            payload.undecrypted = true;
         }
     }
-    event
+    payload
 }

@@ -23,7 +23,7 @@ pub use actions::{Blocked, ChatState};
 pub use groups::Joined;
 pub use send::{Content, Outgoing};
 
-use crate::sessions::status::{State, Status};
+use crate::model::session::{State, Status};
 use crate::store::Db;
 use crate::store::sessions::{self as store, Change};
 
@@ -85,20 +85,6 @@ impl EngineError {
     /// WhatsApp refused (or could not be reached for) `what`, because of `error`.
     fn refused(what: &str, error: impl std::fmt::Display) -> Self {
         Self::Upstream(format!("WhatsApp did not take the {what}: {error}"))
-    }
-}
-
-impl From<EngineError> for crate::error::ApiError {
-    fn from(error: EngineError) -> Self {
-        match error {
-            EngineError::NotFound(_) => Self::NotFound(error.to_string()),
-            EngineError::Conflict(message) => Self::Conflict(message),
-            EngineError::Upstream(message) => Self::Status {
-                status: axum::http::StatusCode::BAD_GATEWAY,
-                message,
-            },
-            EngineError::Internal(cause) => Self::Internal(cause),
-        }
     }
 }
 

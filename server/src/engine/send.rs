@@ -7,9 +7,9 @@ use whatsapp_rust::send::SendOptions;
 use whatsapp_rust::waproto::whatsapp as wa;
 
 use super::{Engine, EngineError};
-use crate::events::{EventType, NewEvent};
-use crate::messages::poll::Poll;
-use crate::messages::{MessageStatus, event_payload};
+use crate::events::{NewEvent, Payload};
+use crate::model::message::MessageStatus;
+use crate::model::poll::Poll;
 use crate::store::messages::{self as store, MessageRecord};
 
 /// What a message to send holds.
@@ -209,7 +209,7 @@ impl Engine {
         match client.send_message_with_options(outgoing.chat, message, options).await {
             Ok(_) => {
                 record.status = MessageStatus::Sent;
-                let event = NewEvent::new(EventType::MessageSent, event_payload(&record));
+                let event = NewEvent::new(Payload::MessageSent(record.payload()));
                 store::advance(db, session, &ids, MessageStatus::Sent, None, &[event]).await?;
                 Ok(record)
             }

@@ -12,9 +12,9 @@ use whatsapp_rust::store::traits::Backend;
 use super::mapping::RingingCalls;
 use super::observe::{ConnectFailure, Enqueue, Observed};
 use super::{Command, CurrentQr, Shared, Slot, inbound};
-use crate::events::{EventType, NewEvent};
-use crate::sessions::SessionConfig;
-use crate::sessions::status::{State, Status, StatusReason};
+use crate::events::{NewEvent, Payload};
+use crate::model::events::{ConnectedPayload, LoggedOutPayload, QrPayload};
+use crate::model::session::{SessionConfig, State, Status, StatusReason};
 use crate::store::Db;
 use crate::store::device::{self, DeviceStore};
 use crate::store::sessions::{self as store, Change, Identity};
@@ -60,8 +60,9 @@ pub(super) struct Supervisor {
     proxy: Option<String>,
     history_sync: bool,
     commands: mpsc::Receiver<Command>,
-    /// Set by `PairSuccess`, so the next `Connected` announces `session.connected`.
-    just_paired: bool,
+    /// Set by `PairSuccess` (with the business name it gave), so the next `Connected` announces
+    /// `session.connected`.
+    just_paired: Option<Option<String>>,
     /// The calls ringing now, so one that ends unanswered is announced as missed.
     calls: RingingCalls,
 }
@@ -83,7 +84,7 @@ impl Supervisor {
             proxy,
             history_sync: config.history_sync,
             commands,
-            just_paired: false,
+            just_paired: None,
             calls: RingingCalls::default(),
         }
     }
@@ -378,16 +379,13 @@ impl Supervisor {
                 self.slot.changed.notify_waiters();
                 self.apply(Change {
                     state: Some(State::new(Status::Connecting, Some(StatusReason::ScanQr))),
-                    events: vec![NewEvent::new(
-                        EventType::SessionQr,
-                        serde_json::json!({"code": qr.code}),
-                    )],
+                    events: vec![NewEvent::new(Payload::SessionQr(QrPayload { code: qr.code.clone() }))],
                     ..Change::default()
                 })
                 .await;
             }
             Event::PairSuccess(paired) => {
-                self.just_paired = true;
+                self.just_paired = Some(Some(paired.business_name.clone()).filter(|b| !b.is_empty()));
                 self.slot.live().qr = None;
                 self.apply(Change {
                     identity: Some(Identity {
@@ -410,16 +408,13 @@ impl Supervisor {
                     platform: None,
                 };
                 let mut events = Vec::new();
-                if std::mem::take(&mut self.just_paired) {
-                    events.push(NewEvent::new(
-                        EventType::SessionConnected,
-                        serde_json::json!({
-                            "phoneNumber": identity.phone_number.as_ref().map(|p| format!("+{p}")),
-                            "pushName": identity.push_name,
-                            "businessName": null,
-                            "lid": identity.lid,
-                        }),
-                    ));
+                if let Some(business_name) = self.just_paired.take() {
+                    events.push(NewEvent::new(Payload::SessionConnected(ConnectedPayload {
+                        phone_number: identity.phone_number.as_ref().map(|p| format!("+{p}")),
+                        push_name: identity.push_name.clone(),
+                        business_name,
+                        lid: identity.lid.clone(),
+                    })));
                 }
                 {
                     let mut live = self.slot.live();
@@ -485,7 +480,7 @@ pub(super) async fn record_logout(db: &Db, name: &str) -> anyhow::Result<()> {
         Change {
             state: Some(State::disconnected(StatusReason::LoggedOut)),
             running: Some(false),
-            events: vec![NewEvent::new(EventType::SessionLoggedOut, serde_json::json!({}))],
+            events: vec![NewEvent::new(Payload::SessionLoggedOut(LoggedOutPayload {}))],
             ..Change::default()
         },
     )

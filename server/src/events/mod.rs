@@ -1,8 +1,6 @@
 //! Titan's events: the envelope every webhook and stream carries, the outbox they are written to
 //! in the same transaction as the state they reflect, and their delivery (webhooks, SSE).
 
-pub mod dispatcher;
-pub mod kind;
 pub mod retention;
 pub mod stream;
 
@@ -11,21 +9,25 @@ use std::sync::Arc;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
-pub use self::kind::{EventFilter, EventType, UnknownEventType};
+pub use crate::model::event_type::{EventFilter, EventType, UnknownEventType};
+pub use crate::model::events::Payload;
 
-/// An event about to be written to the outbox.
-#[derive(Debug, Clone)]
+/// An event about to be written to the outbox: its payload, which names its type.
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
-    /// Its type.
-    pub kind: EventType,
     /// The `payload` of the envelope.
-    pub payload: Value,
+    pub payload: Payload,
 }
 
 impl NewEvent {
-    /// An event of `kind` with `payload`.
-    pub fn new(kind: EventType, payload: Value) -> Self {
-        Self { kind, payload }
+    /// The event carrying `payload`.
+    pub fn new(payload: Payload) -> Self {
+        Self { payload }
+    }
+
+    /// Its type.
+    pub const fn kind(&self) -> EventType {
+        self.payload.kind()
     }
 }
 

@@ -2,20 +2,18 @@
 
 pub mod actions;
 pub mod jid;
-pub mod poll;
-mod status;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-
-pub use status::MessageStatus;
 
 use crate::auth::Caller;
 use crate::commands::Command;
 use crate::engine::{Content, Outgoing};
 use crate::envelope::{Page, PageRequest};
 use crate::error::ApiError;
+use crate::model::message::MessageStatus;
+use crate::model::poll;
 use crate::state::{AppState, SharedState};
 use crate::store::messages::{self as store, MessageRecord};
 
@@ -145,45 +143,6 @@ pub struct Message {
 }
 
 crate::envelopes!(Message => MessageData, MessagePage);
-
-/// The payload of `message.received` and `message.sent` events for a stored message.
-pub fn event_payload(record: &MessageRecord) -> serde_json::Value {
-    let is_group = record.chat_id.ends_with("@g.us");
-    let from = if is_group || record.from_me {
-        jid::jid_ref(&record.chat_id)
-    } else {
-        jid::jid_ref(record.sender.as_deref().unwrap_or(&record.chat_id))
-    };
-    let mut payload = serde_json::json!({
-        "id": record.id,
-        "chatId": record.chat_id,
-        "from": from,
-        "type": record.kind,
-        "timestamp": record.sent_at.timestamp(),
-        "fromMe": record.from_me,
-        "isGroup": is_group,
-        "status": record.status,
-    });
-    if let Some(object) = payload.as_object_mut() {
-        if let Some(text) = &record.text {
-            object.insert("text".into(), text.clone().into());
-            object.insert("body".into(), text.clone().into());
-        }
-        if let Some(name) = &record.push_name {
-            object.insert("pushName".into(), name.clone().into());
-        }
-        if is_group && let Some(sender) = &record.sender {
-            object.insert("sender".into(), jid::jid_ref(sender));
-        }
-        if let Some(quoted) = &record.quoted_id {
-            object.insert("quotedMessageId".into(), quoted.clone().into());
-        }
-        if let Some(poll) = &record.poll {
-            object.insert("pollOptions".into(), poll.options.clone().into());
-        }
-    }
-    payload
-}
 
 impl From<MessageRecord> for Message {
     fn from(record: MessageRecord) -> Self {

@@ -1,30 +1,19 @@
 //! Sessions: one linked (or to-be-linked) WhatsApp number each. This module validates and
 //! authorizes; the [`crate::engine`] runs them.
 
-pub mod status;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use self::status::{State, Status, StatusReason};
 use crate::auth::Caller;
 use crate::commands::Command;
 use crate::envelope::{Page, PageRequest};
 use crate::error::ApiError;
+use crate::model::session::{SessionConfig, State, Status, StatusReason};
 use crate::state::{AppState, SharedState};
 use crate::store::sessions::{self as store, Change, Identity, InsertError, SessionRecord};
 use crate::validate;
 use crate::whatsapp::transport::Proxy;
-
-/// Settings of a session.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SessionConfig {
-    /// Download the chat history WhatsApp offers after pairing (off by default: it can be large).
-    #[serde(default)]
-    pub history_sync: bool,
-}
 
 /// Body of a session creation.
 #[derive(Debug, Clone, Deserialize, ToSchema)]

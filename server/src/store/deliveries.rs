@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 
 use super::{Db, now_ms};
 use crate::events::Envelope;
-use crate::webhooks::DeliveryState;
+use crate::model::delivery::DeliveryState;
 
 /// A delivery still to make, with the event it carries.
 #[derive(Debug, Clone)]

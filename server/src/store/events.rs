@@ -14,8 +14,8 @@ pub async fn append(conn: &mut AnyConnection, session: &str, event: &NewEvent) -
     sqlx::query("INSERT INTO events (id, session, event, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&id)
         .bind(session)
-        .bind(event.kind.as_str())
-        .bind(event.payload.to_string())
+        .bind(event.kind().as_str())
+        .bind(event.payload.to_value().to_string())
         .bind(now_ms())
         .execute(conn)
         .await?;

@@ -8,7 +8,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::Db;
-use crate::auth::{Grant, Scope};
+use crate::model::grant::Grant;
+use crate::model::scope::Scope;
 
 /// One stored API key (never the secret itself).
 #[derive(Debug, Clone)]

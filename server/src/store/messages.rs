@@ -7,8 +7,10 @@ use sqlx::any::AnyRow;
 
 use super::{Db, now_ms};
 use crate::events::NewEvent;
-use crate::messages::MessageStatus;
-use crate::messages::poll::Poll;
+use crate::model::events::{MessageHeader, MessagePayload};
+use crate::model::jid::JidRef;
+use crate::model::message::MessageStatus;
+use crate::model::poll::Poll;
 
 /// One stored message.
 #[derive(Debug, Clone)]
@@ -43,6 +45,38 @@ pub struct MessageRecord {
     pub sent_at: DateTime<Utc>,
     /// A poll's options and secret (type `poll`).
     pub poll: Option<Poll>,
+}
+
+impl MessageRecord {
+    /// The `message.received` / `message.sent` payload of this message. `from` is the chat for
+    /// groups and the account's own messages, the sender otherwise.
+    pub fn payload(&self) -> MessagePayload {
+        let is_group = self.chat_id.ends_with("@g.us");
+        let from = if is_group || self.from_me {
+            JidRef::of(&self.chat_id)
+        } else {
+            JidRef::of(self.sender.as_deref().unwrap_or(&self.chat_id))
+        };
+        MessagePayload {
+            header: MessageHeader {
+                id: self.id.clone(),
+                chat_id: self.chat_id.clone(),
+                from,
+                sender: self.sender.as_deref().filter(|_| is_group).map(JidRef::of),
+                timestamp: self.sent_at.timestamp(),
+                from_me: self.from_me,
+                is_group,
+                push_name: self.push_name.clone(),
+            },
+            kind: self.kind.clone(),
+            status: Some(self.status),
+            text: self.text.clone(),
+            body: self.text.clone(),
+            quoted_message_id: self.quoted_id.clone(),
+            poll_options: self.poll.as_ref().map(|p| p.options.clone()),
+            unavailable: false,
+        }
+    }
 }
 
 const COLUMNS: &str = "seq, session, chat_id, id, from_me, sender, push_name, type, text, quoted_id, mentions, status, error, sent_at, poll";

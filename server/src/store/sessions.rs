@@ -9,8 +9,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Db, now_ms};
-use crate::events::{EventType, NewEvent};
-use crate::sessions::status::{State, Status};
+use crate::events::{NewEvent, Payload};
+use crate::model::session::{State, Status};
 
 /// Who the session is linked to, learned when it pairs or connects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -152,7 +152,7 @@ pub async fn insert(db: &Db, record: &SessionRecord) -> Result<(), InsertError> 
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(InsertError::Duplicate),
         other => other.context("insert session")?,
     };
-    let event = NewEvent::new(EventType::SessionStatus, record.state.payload());
+    let event = NewEvent::new(Payload::SessionStatus(record.state.payload()));
     super::events::append(&mut tx, &record.name, &event).await?;
     tx.commit().await.context("commit")?;
     db.events_written();
@@ -257,7 +257,7 @@ pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option
     .bind(name);
     bind_mutable(update, &record).execute(&mut *tx).await?;
     if record.state != previous {
-        let event = NewEvent::new(EventType::SessionStatus, record.state.payload());
+        let event = NewEvent::new(Payload::SessionStatus(record.state.payload()));
         super::events::append(&mut tx, name, &event).await?;
     }
     for event in &change.events {

@@ -1,11 +1,11 @@
 //! Webhooks: where events are POSTed, which ones, how deliveries are signed and retried, and
-//! the delivery log. This module validates and authorizes; [`crate::events::dispatcher`] delivers.
+//! the delivery log. This module validates and authorizes; [`dispatcher`] delivers.
 
+pub mod dispatcher;
 pub mod signature;
 pub mod target;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -23,83 +23,8 @@ use crate::store::deliveries::{self as log_store, DeliveryRow};
 use crate::store::now_ms;
 use crate::store::webhooks::{self as store, WebhookRow};
 use crate::validate;
-use crate::wire::wire_enum;
 
-wire_enum! {
-    /// How the wait between attempts grows.
-    #[derive(Default)]
-    RetryPolicy as "lowercase" {
-        /// The same delay every time.
-        Constant => "constant",
-        /// `delaySeconds × n` before attempt n + 1.
-        Linear => "linear",
-        /// `delaySeconds × 2^(n-1)` before attempt n + 1 (capped at one hour).
-        #[default]
-        Exponential => "exponential",
-    }
-}
-
-/// Longest wait between two attempts.
-const MAX_DELAY: Duration = Duration::from_secs(3600);
-
-/// How failed deliveries are retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Retries {
-    /// Attempts in all, the first included (1 to 50, default 15); after the last failed one the
-    /// delivery is `dead` (it stays in the log and can be retried by hand).
-    #[serde(default = "default_attempts")]
-    pub attempts: u32,
-    /// Base wait between attempts in seconds (0 to 3600, default 5).
-    #[serde(default = "default_delay")]
-    pub delay_seconds: u32,
-    /// How the wait grows (default `exponential`).
-    #[serde(default)]
-    pub policy: RetryPolicy,
-}
-
-fn default_attempts() -> u32 {
-    15
-}
-
-fn default_delay() -> u32 {
-    5
-}
-
-impl Default for Retries {
-    fn default() -> Self {
-        Self {
-            attempts: default_attempts(),
-            delay_seconds: default_delay(),
-            policy: RetryPolicy::default(),
-        }
-    }
-}
-
-impl Retries {
-    fn validate(self) -> Result<Self, ApiError> {
-        if !(1..=50).contains(&self.attempts) {
-            return Err(ApiError::BadRequest("retries.attempts must be between 1 and 50".into()));
-        }
-        if self.delay_seconds > 3600 {
-            return Err(ApiError::BadRequest(
-                "retries.delaySeconds must be between 0 and 3600".into(),
-            ));
-        }
-        Ok(self)
-    }
-
-    /// The wait after `failed` failed attempts (before jitter).
-    pub fn delay_after(&self, failed: u32) -> Duration {
-        let base = Duration::from_secs(u64::from(self.delay_seconds));
-        let delay = match self.policy {
-            RetryPolicy::Constant => base,
-            RetryPolicy::Linear => base.saturating_mul(failed.max(1)),
-            RetryPolicy::Exponential => base.saturating_mul(2u32.saturating_pow(failed.saturating_sub(1).min(20))),
-        };
-        delay.min(MAX_DELAY)
-    }
-}
+pub use crate::model::delivery::{DeliveryState, Retries, RetryPolicy};
 
 /// Body of a webhook creation.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -200,18 +125,6 @@ pub struct Webhook {
 }
 
 crate::envelopes!(Webhook => WebhookData, WebhookPage);
-
-wire_enum! {
-    /// Where a delivery stands.
-    DeliveryState as "lowercase" {
-        /// Waiting for its first or next attempt.
-        Pending => "pending",
-        /// The receiver answered 2xx.
-        Delivered => "delivered",
-        /// Every attempt failed; retry it by hand.
-        Dead => "dead",
-    }
-}
 
 /// One event's delivery to one webhook, with its last attempt.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -487,7 +400,7 @@ pub async fn create(state: &AppState, caller: &Caller, request: CreateWebhook) -
         session: session(caller, request.session)?,
         enabled: request.enabled,
         headers: headers(request.headers)?,
-        retries: request.retries.unwrap_or_default().validate()?,
+        retries: checked(request.retries.unwrap_or_default())?,
         hmac_key: hmac_key(request.hmac_key)?,
         created_at: now,
         updated_at: now,
@@ -540,7 +453,7 @@ pub async fn update(state: &AppState, caller: &Caller, id: &str, request: Update
         hook.headers = headers(new)?;
     }
     if let Some(new) = request.retries {
-        hook.retries = new.validate()?;
+        hook.retries = checked(new)?;
     }
     let new_key = request.hmac_key.is_some();
     if new_key {
@@ -595,21 +508,15 @@ pub async fn retry(state: &AppState, caller: &Caller, id: &str, delivery: &str) 
     Ok(row.into())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_delays_follow_the_policy() {
-        let retries = |policy| Retries {
-            attempts: 10,
-            delay_seconds: 2,
-            policy,
-        };
-        let secs = |r: Retries| (1..=4).map(|n| r.delay_after(n).as_secs()).collect::<Vec<_>>();
-        assert_eq!(secs(retries(RetryPolicy::Constant)), [2, 2, 2, 2]);
-        assert_eq!(secs(retries(RetryPolicy::Linear)), [2, 4, 6, 8]);
-        assert_eq!(secs(retries(RetryPolicy::Exponential)), [2, 4, 8, 16]);
-        assert_eq!(retries(RetryPolicy::Exponential).delay_after(40), MAX_DELAY);
+/// `retries` if its numbers are in range, else 400 naming the field.
+fn checked(retries: Retries) -> Result<Retries, ApiError> {
+    if !(1..=50).contains(&retries.attempts) {
+        return Err(ApiError::BadRequest("retries.attempts must be between 1 and 50".into()));
     }
+    if retries.delay_seconds > 3600 {
+        return Err(ApiError::BadRequest(
+            "retries.delaySeconds must be between 0 and 3600".into(),
+        ));
+    }
+    Ok(retries)
 }

@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use serde_json::{Value, json};
 use titan_server::config::Config;
-use titan_server::events::{EventType, NewEvent};
-use titan_server::messages::{MessageStatus, event_payload};
+use titan_server::events::{NewEvent, Payload};
+use titan_server::model::message::MessageStatus;
 use titan_server::server::RunningServer;
 use titan_server::store::Db;
 use titan_server::store::messages::{MessageRecord, insert};
@@ -82,7 +82,7 @@ async fn write(db: &Db, session: &str, id: &str) {
         sent_at: chrono::Utc::now(),
         poll: None,
     };
-    let event = NewEvent::new(EventType::MessageReceived, event_payload(&record));
+    let event = NewEvent::new(Payload::MessageReceived(record.payload()));
     insert(db, &record, &[event]).await.unwrap();
 }
 

@@ -404,8 +404,13 @@ async fn the_event_stream_filters_and_resumes(harness: Harness) {
     let typed: Vec<titan_client::events::Event> = tokio::time::timeout(STEP, stream.collect())
         .await
         .expect("three events through the SDK");
-    let sessions: Vec<&str> = typed.iter().map(|e| e.session.as_str()).collect();
+    let sessions: Vec<&str> = typed.iter().map(titan_client::events::Event::session).collect();
     assert_eq!(sessions, ["s2", "s3", "s4"]);
-    assert_eq!(typed[0].id, first[1].0);
+    assert_eq!(typed[0].id(), first[1].0);
+    assert!(
+        matches!(typed[0], titan_client::events::Event::SessionStatus(_)),
+        "{:?}",
+        typed[0]
+    );
     harness.stop().await;
 }

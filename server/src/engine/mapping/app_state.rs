@@ -5,13 +5,16 @@
 //! announced.
 
 use base64::Engine as _;
-use serde_json::{Value, json};
 use whatsapp_rust::prelude::Event;
 use whatsapp_rust::wacore::types::events::{LazyHistorySync, NewsletterLiveUpdate};
 
-use super::{Effect, merge};
-use crate::events::{EventType, NewEvent};
-use crate::messages::jid::jid_ref;
+use super::Effect;
+use crate::events::{NewEvent, Payload};
+use crate::model::events::{
+    ArchivePayload, ChannelPost, ChatDeletePayload, ChatHeader, ClearPayload, DeletePayload, HistoryPayload,
+    LabelsPayload, MessageHeader, MessageUpdatePayload, MutePayload, NewsletterPayload, ReactionCount, ReadPayload,
+};
+use crate::model::jid::JidRef;
 
 /// Largest history chunk (compressed) carried in a `history.sync` event's `data`; a larger one
 /// is announced without it.
@@ -19,78 +22,103 @@ const MAX_HISTORY_DATA: usize = 1 << 20;
 
 /// The event for an app-state change, or `None` for other events and full-sync replays.
 pub(super) fn chat(event: &Event) -> Option<Effect> {
-    let (kind, jid, timestamp, details) = match event {
-        Event::ArchiveUpdate(u) if !u.from_full_sync => (
-            EventType::ChatArchive,
-            &u.jid,
-            u.timestamp,
-            json!({"archived": u.action.archived.unwrap_or(false)}),
-        ),
-        Event::MuteUpdate(u) if !u.from_full_sync => (
-            EventType::ChatMute,
-            &u.jid,
-            u.timestamp,
-            json!({"muted": u.action.muted.unwrap_or(false), "mutedUntil": u.action.mute_end_timestamp}),
-        ),
-        Event::MarkChatAsReadUpdate(u) if !u.from_full_sync => (
-            EventType::ChatRead,
-            &u.jid,
-            u.timestamp,
-            json!({"read": u.action.read.unwrap_or(false)}),
-        ),
-        Event::ClearChatUpdate(u) if !u.from_full_sync => (
-            EventType::ChatClear,
-            &u.jid,
-            u.timestamp,
-            json!({"deleteStarred": u.delete_starred, "deleteMedia": u.delete_media}),
-        ),
-        Event::DeleteChatUpdate(u) if !u.from_full_sync => (
-            EventType::ChatDelete,
-            &u.jid,
-            u.timestamp,
-            json!({"deleteMedia": u.delete_media}),
-        ),
-        Event::StarUpdate(u) if !u.from_full_sync => (
-            EventType::MessageUpdate,
-            &u.chat_jid,
-            u.timestamp,
-            json!({"id": u.message_id, "starred": u.action.starred.unwrap_or(false), "messageFromMe": u.from_me}),
-        ),
-        Event::DeleteMessageForMeUpdate(u) if !u.from_full_sync => (
-            EventType::MessageDelete,
-            &u.chat_jid,
-            u.timestamp,
-            json!({"id": u.message_id, "type": "revoke", "forEveryone": false, "messageFromMe": u.from_me}),
-        ),
-        Event::LabelAssociationUpdate(u) if !u.from_full_sync => (
-            EventType::LabelsUpdate,
-            &u.chat_jid,
-            u.timestamp,
-            json!({"labelId": u.label_id, "labeled": u.action.labeled.unwrap_or(false)}),
-        ),
-        Event::LabelEditUpdate(u) if !u.from_full_sync => {
-            let payload = json!({
-                "id": u.label_id,
-                "labelId": u.label_id,
-                "name": u.action.name,
-                "color": u.action.color,
-                "deleted": u.action.deleted.unwrap_or(false),
-                "timestamp": u.timestamp.timestamp(),
-                "fromMe": true,
-            });
-            return Some(Effect::Event(NewEvent::new(EventType::LabelsUpdate, payload)));
+    let payload = match event {
+        Event::ArchiveUpdate(u) if !u.from_full_sync => Payload::ChatArchive(ArchivePayload {
+            chat: chat_header(&u.jid.to_non_ad_string(), u.timestamp.timestamp()),
+            archived: u.action.archived.unwrap_or(false),
+        }),
+        Event::MuteUpdate(u) if !u.from_full_sync => Payload::ChatMute(MutePayload {
+            chat: chat_header(&u.jid.to_non_ad_string(), u.timestamp.timestamp()),
+            muted: u.action.muted.unwrap_or(false),
+            muted_until: u.action.mute_end_timestamp,
+        }),
+        Event::MarkChatAsReadUpdate(u) if !u.from_full_sync => Payload::ChatRead(ReadPayload {
+            chat: chat_header(&u.jid.to_non_ad_string(), u.timestamp.timestamp()),
+            read: u.action.read.unwrap_or(false),
+            message_ids: None,
+        }),
+        Event::ClearChatUpdate(u) if !u.from_full_sync => Payload::ChatClear(ClearPayload {
+            chat: chat_header(&u.jid.to_non_ad_string(), u.timestamp.timestamp()),
+            delete_starred: u.delete_starred,
+            delete_media: u.delete_media,
+        }),
+        Event::DeleteChatUpdate(u) if !u.from_full_sync => Payload::ChatDelete(ChatDeletePayload {
+            chat: chat_header(&u.jid.to_non_ad_string(), u.timestamp.timestamp()),
+            delete_media: u.delete_media,
+        }),
+        Event::StarUpdate(u) if !u.from_full_sync => {
+            let chat = u.chat_jid.to_non_ad_string();
+            Payload::MessageUpdate(MessageUpdatePayload {
+                id: u.message_id.clone(),
+                from: JidRef::of(&chat),
+                chat_id: chat,
+                timestamp: u.timestamp.timestamp(),
+                from_me: true,
+                starred: u.action.starred.unwrap_or(false),
+                message_from_me: u.from_me,
+            })
         }
+        Event::DeleteMessageForMeUpdate(u) if !u.from_full_sync => {
+            let chat = u.chat_jid.to_non_ad_string();
+            Payload::MessageDelete(DeletePayload {
+                header: MessageHeader {
+                    id: u.message_id.clone(),
+                    from: JidRef::of(&chat),
+                    sender: None,
+                    timestamp: u.timestamp.timestamp(),
+                    from_me: true,
+                    is_group: chat.ends_with("@g.us"),
+                    push_name: None,
+                    chat_id: chat,
+                },
+                kind: "revoke".into(),
+                for_everyone: false,
+                revoke_id: None,
+                message_from_me: Some(u.from_me),
+                status: None,
+            })
+        }
+        Event::LabelAssociationUpdate(u) if !u.from_full_sync => {
+            let chat = u.chat_jid.to_non_ad_string();
+            Payload::LabelsUpdate(LabelsPayload {
+                id: chat.clone(),
+                label_id: u.label_id.clone(),
+                from: Some(JidRef::of(&chat)),
+                chat_id: Some(chat),
+                labeled: Some(u.action.labeled.unwrap_or(false)),
+                name: None,
+                color: None,
+                deleted: None,
+                timestamp: u.timestamp.timestamp(),
+                from_me: true,
+            })
+        }
+        Event::LabelEditUpdate(u) if !u.from_full_sync => Payload::LabelsUpdate(LabelsPayload {
+            id: u.label_id.clone(),
+            label_id: u.label_id.clone(),
+            chat_id: None,
+            from: None,
+            labeled: None,
+            name: u.action.name.clone(),
+            color: u.action.color,
+            deleted: Some(u.action.deleted.unwrap_or(false)),
+            timestamp: u.timestamp.timestamp(),
+            from_me: true,
+        }),
         _ => return None,
     };
-    let chat = jid.to_non_ad_string();
-    let payload = json!({
-        "id": chat,
-        "chatId": chat,
-        "from": jid_ref(&chat),
-        "timestamp": timestamp.timestamp(),
-        "fromMe": true,
-    });
-    Some(Effect::Event(NewEvent::new(kind, merge(payload, details))))
+    Some(Effect::Event(NewEvent::new(payload)))
+}
+
+/// The fields every `chat.*` event starts with, for `chat` (a JID without device) at `timestamp`.
+pub(super) fn chat_header(chat: &str, timestamp: i64) -> ChatHeader {
+    ChatHeader {
+        id: chat.to_owned(),
+        chat_id: chat.to_owned(),
+        from: JidRef::of(chat),
+        timestamp,
+        from_me: true,
+    }
 }
 
 /// A chunk of conversation history: `history.sync` with its `syncType`, and the chunk itself
@@ -99,41 +127,44 @@ pub(super) fn history(sync: &LazyHistorySync) -> Effect {
     let compressed = sync.compressed_bytes();
     let data =
         (compressed.len() <= MAX_HISTORY_DATA).then(|| base64::engine::general_purpose::STANDARD.encode(compressed));
-    let payload = json!({
-        "syncType": sync_type_name(sync.sync_type()),
-        "chunkOrder": sync.chunk_order(),
-        "progress": sync.progress(),
-        "data": data,
-        "dataEncoding": "zlib+protobuf+base64",
-        "size": sync.decompressed_size(),
-        "timestamp": chrono::Utc::now().timestamp(),
-    });
-    Effect::Event(NewEvent::new(EventType::HistorySync, payload))
+    let payload = HistoryPayload {
+        sync_type: sync_type_name(sync.sync_type()),
+        chunk_order: sync.chunk_order(),
+        progress: sync.progress(),
+        data,
+        data_encoding: "zlib+protobuf+base64".into(),
+        size: u64::try_from(sync.decompressed_size()).unwrap_or(u64::MAX),
+        timestamp: chrono::Utc::now().timestamp(),
+    };
+    Effect::Event(NewEvent::new(Payload::HistorySync(payload)))
 }
 
 /// A channel's live update (reaction counts on its posts): `newsletter.update`.
 pub(super) fn newsletter(update: &NewsletterLiveUpdate) -> Effect {
     let id = update.newsletter_jid.to_non_ad_string();
-    let messages: Vec<Value> = update
+    let messages = update
         .messages
         .iter()
-        .map(|m| {
-            let reactions: Vec<Value> = m
+        .map(|m| ChannelPost {
+            server_id: m.server_id,
+            reactions: m
                 .reactions
                 .iter()
-                .map(|r| json!({"reaction": r.code, "count": r.count}))
-                .collect();
-            json!({"serverId": m.server_id, "reactions": reactions})
+                .map(|r| ReactionCount {
+                    reaction: r.code.clone(),
+                    count: r.count,
+                })
+                .collect(),
         })
         .collect();
-    let payload = json!({
-        "id": id,
-        "from": {"id": id},
-        "messages": messages,
-        "timestamp": chrono::Utc::now().timestamp(),
-        "fromMe": false,
-    });
-    Effect::Event(NewEvent::new(EventType::NewsletterUpdate, payload))
+    let payload = NewsletterPayload {
+        from: JidRef::of(&id),
+        id,
+        messages,
+        timestamp: chrono::Utc::now().timestamp(),
+        from_me: false,
+    };
+    Effect::Event(NewEvent::new(Payload::NewsletterUpdate(payload)))
 }
 
 /// The documented name of a `HistorySyncType`.

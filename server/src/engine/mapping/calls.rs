@@ -3,13 +3,13 @@
 
 use std::collections::HashSet;
 
-use serde_json::json;
 use whatsapp_rust::Jid;
 use whatsapp_rust::wacore::types::call::{CallAction, IncomingCall, MissedCall};
 
 use super::Effect;
-use crate::events::{EventType, NewEvent};
-use crate::messages::jid::person;
+use crate::events::{NewEvent, Payload};
+use crate::model::events::CallPayload;
+use crate::model::jid::JidRef;
 
 /// Why a terminated call was answered somewhere else, so not missed.
 const ANSWERED_ELSEWHERE: [&str; 2] = ["accepted_elsewhere", "rejected_elsewhere"];
@@ -24,25 +24,25 @@ impl RingingCalls {
     /// The event for one call stanza, if it is one a user cares about.
     pub(super) fn incoming(&mut self, call: &IncomingCall) -> Option<Effect> {
         let id = call.action.call_id().to_owned();
-        let kind = match &call.action {
+        let kind: fn(CallPayload) -> Payload = match &call.action {
             CallAction::Offer { .. } if !call.offline => {
                 self.0.insert(id.clone());
-                EventType::CallReceived
+                Payload::CallReceived
             }
             CallAction::Accept { .. } => {
                 self.0.remove(&id);
-                EventType::CallAccepted
+                Payload::CallAccepted
             }
             CallAction::Reject { .. } => {
                 self.0.remove(&id);
-                EventType::CallRejected
+                Payload::CallRejected
             }
             CallAction::Terminate { reason, .. } => match reason.as_deref() {
                 Some(r) if ANSWERED_ELSEWHERE.contains(&r) => {
                     self.0.remove(&id);
                     return None;
                 }
-                _ if self.0.remove(&id) => EventType::CallMissed,
+                _ if self.0.remove(&id) => Payload::CallMissed,
                 _ => return None,
             },
             _ => return None,
@@ -53,21 +53,28 @@ impl RingingCalls {
             is_video, group_jid, ..
         } = &call.action
         {
-            payload["isVideo"] = json!(is_video);
-            payload["isGroup"] = json!(group_jid.is_some());
+            payload.is_video = Some(*is_video);
+            payload.is_group = Some(group_jid.is_some());
         }
-        Some(Effect::Event(NewEvent::new(kind, payload)))
+        Some(Effect::Event(NewEvent::new(kind(payload))))
     }
 
     /// A call the library reports missed (offered while the session was offline).
     pub(super) fn missed(&mut self, call: &MissedCall) -> Effect {
         self.0.remove(&call.call_id);
         let mut payload = payload(&call.call_id, &call.from, call.timestamp.timestamp());
-        payload["offline"] = json!(true);
-        Effect::Event(NewEvent::new(EventType::CallMissed, payload))
+        payload.offline = Some(true);
+        Effect::Event(NewEvent::new(Payload::CallMissed(payload)))
     }
 }
 
-fn payload(id: &str, from: &Jid, timestamp: i64) -> serde_json::Value {
-    json!({"id": id, "from": person(from, None), "timestamp": timestamp})
+fn payload(id: &str, from: &Jid, timestamp: i64) -> CallPayload {
+    CallPayload {
+        id: id.to_owned(),
+        from: JidRef::person(from, None),
+        timestamp,
+        is_video: None,
+        is_group: None,
+        offline: None,
+    }
 }

@@ -1,7 +1,6 @@
 //! Messages (stored in the history), edits, revokes, reactions, poll votes, messages that could
 //! not be decrypted, and receipts.
 
-use serde_json::{Value, json};
 use whatsapp_rust::wacore::proto_helpers::MessageExt;
 use whatsapp_rust::wacore::types::events::{InboundMessage, Receipt, UndecryptableMessage};
 use whatsapp_rust::wacore::types::message::{MessageInfo, MessageSource};
@@ -9,11 +8,15 @@ use whatsapp_rust::wacore::types::presence::ReceiptType;
 use whatsapp_rust::wacore_binary::jid::JidExt as _;
 use whatsapp_rust::waproto::whatsapp as wa;
 
-use super::{Effect, merge, with};
-use crate::events::{EventType, NewEvent};
-use crate::messages::jid::{chat_key, jid_ref, person};
-use crate::messages::poll::{Poll, SealedVote};
-use crate::messages::{MessageStatus, event_payload};
+use super::Effect;
+use crate::events::{NewEvent, Payload};
+use crate::model::events::{
+    AckPayload, AckType, DeletePayload, EditedPayload, MessageHeader, MessagePayload, ReactionPayload, ReadPayload,
+    RevokedPayload, VotePayload,
+};
+use crate::model::jid::{JidRef, chat_key};
+use crate::model::message::MessageStatus;
+use crate::model::poll::{Poll, SealedVote};
 use crate::store::messages::MessageRecord;
 
 use wa::message::protocol_message::Type as ProtocolType;
@@ -34,19 +37,18 @@ pub(super) fn inbound(inbound: &InboundMessage) -> Option<Effect> {
     let (kind, text) = content(base)?;
     let mut record = record(info, base, kind, text);
     record.poll = poll(info, &inbound.message, base);
-    let general = if record.from_me {
-        EventType::MessageSent
-    } else {
-        EventType::MessageReceived
+    let payload = MessagePayload {
+        header: header(info),
+        ..record.payload()
     };
-    let mut events = vec![NewEvent::new(general, event_payload(&record))];
+    let mut events = vec![NewEvent::new(message_event(payload))];
     if let Some(reaction) = base.reaction_message.as_option() {
-        let payload = json!({
-            "type": "reaction",
-            "reaction": reaction.text.clone().unwrap_or_default(),
-            "reactionTo": reaction.key.as_option().and_then(|k| k.id.clone()),
-        });
-        events.push(NewEvent::new(EventType::MessageReaction, merge(header(info), payload)));
+        events.push(NewEvent::new(Payload::MessageReaction(ReactionPayload {
+            header: header(info),
+            kind: "reaction".into(),
+            reaction: reaction.text.clone().unwrap_or_default(),
+            reaction_to: reaction.key.as_option().and_then(|k| k.id.clone()),
+        })));
     }
     Some(Effect::Store(Box::new(record), events))
 }
@@ -61,9 +63,19 @@ fn vote(info: &MessageInfo, update: &wa::message::PollUpdateMessage) -> Option<E
         iv: sealed.enc_iv.clone().unwrap_or_default(),
         voters: sender_forms(source),
     };
-    let payload = json!({"type": "poll", "pollId": poll_id});
-    let event = NewEvent::new(EventType::MessageVote, merge(header(info), payload));
-    Some(Effect::Vote { poll_id, vote, event })
+    let payload = VotePayload {
+        header: header(info),
+        kind: "poll".into(),
+        poll_id: poll_id.clone(),
+        title: None,
+        poll_options: Vec::new(),
+        undecrypted: false,
+    };
+    Some(Effect::Vote {
+        poll_id,
+        vote,
+        payload: Box::new(payload),
+    })
 }
 
 /// The poll a message creates, with the secret its votes are encrypted with (carried in the
@@ -105,15 +117,29 @@ fn protocol_change(info: &MessageInfo, protocol: &wa::message::ProtocolMessage) 
     let target = protocol.key.as_option().and_then(|k| k.id.clone())?;
     match protocol.r#type {
         Some(ProtocolType::Revoke) => {
-            let event = if info.source.is_from_me {
-                let payload =
-                    json!({"id": target, "type": "revoke", "forEveryone": true, "revokeId": info.id.to_string()});
-                NewEvent::new(EventType::MessageDelete, merge(header(info), payload))
+            let payload = if info.source.is_from_me {
+                Payload::MessageDelete(DeletePayload {
+                    header: MessageHeader {
+                        id: target.clone(),
+                        ..header(info)
+                    },
+                    kind: "revoke".into(),
+                    for_everyone: true,
+                    revoke_id: Some(info.id.to_string()),
+                    message_from_me: None,
+                    status: None,
+                })
             } else {
-                let payload = json!({"type": "revoke", "revokedId": target});
-                NewEvent::new(EventType::MessageRevoked, merge(header(info), payload))
+                Payload::MessageRevoked(RevokedPayload {
+                    header: header(info),
+                    kind: "revoke".into(),
+                    revoked_id: target.clone(),
+                })
             };
-            Some(Effect::Revoke { id: target, event })
+            Some(Effect::Revoke {
+                id: target,
+                event: NewEvent::new(payload),
+            })
         }
         Some(ProtocolType::MessageEdit) => {
             let edited = protocol.edited_message.as_option()?;
@@ -121,13 +147,24 @@ fn protocol_change(info: &MessageInfo, protocol: &wa::message::ProtocolMessage) 
                 .text_content()
                 .or_else(|| edited.get_caption())
                 .map(str::to_owned);
-            let payload =
-                json!({"id": target, "type": "edited", "text": text, "edited": true, "editId": info.id.to_string()});
-            let event = NewEvent::new(EventType::MessageEdited, merge(header(info), payload));
+            let payload = EditedPayload {
+                message: MessagePayload {
+                    text: text.clone(),
+                    ..bare(
+                        MessageHeader {
+                            id: target.clone(),
+                            ..header(info)
+                        },
+                        "edited",
+                    )
+                },
+                edited: true,
+                edit_id: Some(info.id.to_string()),
+            };
             Some(Effect::Edit {
                 id: target,
                 text,
-                event,
+                event: NewEvent::new(Payload::MessageEdited(payload)),
             })
         }
         _ => None,
@@ -137,13 +174,11 @@ fn protocol_change(info: &MessageInfo, protocol: &wa::message::ProtocolMessage) 
 /// A message the client could not decrypt (or a view-once it cannot show): announced as
 /// `message.received` with `unavailable: true`, not stored.
 pub(super) fn undecryptable(message: &UndecryptableMessage) -> Effect {
-    let payload = with(header(&message.info), "type", "unknown");
-    let kind = if message.info.source.is_from_me {
-        EventType::MessageSent
-    } else {
-        EventType::MessageReceived
+    let payload = MessagePayload {
+        unavailable: true,
+        ..bare(header(&message.info), "unknown")
     };
-    Effect::Event(NewEvent::new(kind, with(payload, "unavailable", true)))
+    Effect::Event(NewEvent::new(message_event(payload)))
 }
 
 /// A receipt: the session's own messages move forward (`message.ack`); a read on the account's
@@ -152,63 +187,78 @@ pub(super) fn receipt(receipt: &Receipt) -> Option<Effect> {
     let ids: Vec<String> = receipt.message_ids.iter().map(ToString::to_string).collect();
     let source = &receipt.source;
     let chat = chat_key(&source.chat, source.recipient_alt.as_ref());
-    let (status, label) = match receipt.r#type {
-        ReceiptType::Delivered => (MessageStatus::Delivered, "delivered"),
-        ReceiptType::Read => (MessageStatus::Read, "read"),
-        ReceiptType::Played => (MessageStatus::Played, "played"),
-        ReceiptType::ServerError => (MessageStatus::Error, "error"),
+    let (status, kind) = match receipt.r#type {
+        ReceiptType::Delivered => (MessageStatus::Delivered, AckType::Delivered),
+        ReceiptType::Read => (MessageStatus::Read, AckType::Read),
+        ReceiptType::Played => (MessageStatus::Played, AckType::Played),
+        ReceiptType::ServerError => (MessageStatus::Error, AckType::Error),
         ReceiptType::ReadSelf => {
-            let payload = json!({
-                "id": chat,
-                "from": jid_ref(&chat),
-                "read": true,
-                "messageIds": ids,
-                "timestamp": receipt.timestamp.timestamp(),
-                "fromMe": true,
-            });
-            return Some(Effect::Event(NewEvent::new(EventType::ChatRead, payload)));
+            let payload = ReadPayload {
+                chat: super::app_state::chat_header(&chat, receipt.timestamp.timestamp()),
+                read: true,
+                message_ids: Some(ids),
+            };
+            return Some(Effect::Event(NewEvent::new(Payload::ChatRead(payload))));
         }
         _ => return None,
     };
-    let payload = json!({
-        "from": jid_ref(&chat),
-        "sender": person(&source.sender, source.sender_alt.as_ref()),
-        "messageIds": ids,
-        "type": label,
-        "timestamp": receipt.timestamp.timestamp(),
-    });
-    let event = NewEvent::new(EventType::MessageAck, payload);
+    let payload = AckPayload {
+        from: JidRef::of(&chat),
+        sender: JidRef::person(&source.sender, source.sender_alt.as_ref()),
+        message_ids: ids.clone(),
+        kind,
+        timestamp: receipt.timestamp.timestamp(),
+    };
+    let event = NewEvent::new(Payload::MessageAck(payload));
     Some(Effect::Ack { ids, status, event })
 }
 
-/// The fields every message event starts with: `{id, chatId, from, timestamp, fromMe, isGroup}`,
-/// and `sender` in groups. `from` is the chat for groups and the account's own messages, the
-/// sender otherwise.
-fn header(info: &MessageInfo) -> Value {
+/// The fields every message event starts with, with both JID forms of the sender when WhatsApp
+/// gave both. `from` is the chat for groups and the account's own messages, the sender
+/// otherwise; `sender` is set in groups.
+fn header(info: &MessageInfo) -> MessageHeader {
     let source = &info.source;
     let chat_id = chat_key(&source.chat, source.sender_alt.as_ref());
     let is_group = source.chat.is_group();
-    let sender = person(&source.sender, source.sender_alt.as_ref());
+    let sender = JidRef::person(&source.sender, source.sender_alt.as_ref());
     let from = if is_group || source.is_from_me {
-        jid_ref(&chat_id)
+        JidRef::of(&chat_id)
     } else {
         sender.clone()
     };
-    let mut payload = json!({
-        "id": info.id.to_string(),
-        "chatId": chat_id,
-        "from": from,
-        "timestamp": info.timestamp.timestamp(),
-        "fromMe": source.is_from_me,
-        "isGroup": is_group,
-    });
-    if is_group {
-        payload = with(payload, "sender", sender);
+    MessageHeader {
+        id: info.id.to_string(),
+        chat_id,
+        from,
+        sender: is_group.then_some(sender),
+        timestamp: info.timestamp.timestamp(),
+        from_me: source.is_from_me,
+        is_group,
+        push_name: Some(info.push_name.clone()).filter(|n| !n.is_empty()),
     }
-    if !info.push_name.is_empty() {
-        payload = with(payload, "pushName", info.push_name.clone());
+}
+
+/// A message payload with only its header and type.
+fn bare(header: MessageHeader, kind: &str) -> MessagePayload {
+    MessagePayload {
+        header,
+        kind: kind.to_owned(),
+        status: None,
+        text: None,
+        body: None,
+        quoted_message_id: None,
+        poll_options: None,
+        unavailable: false,
     }
-    payload
+}
+
+/// `message.sent` for the account's own messages, `message.received` for the others.
+fn message_event(payload: MessagePayload) -> Payload {
+    if payload.header.from_me {
+        Payload::MessageSent(payload)
+    } else {
+        Payload::MessageReceived(payload)
+    }
 }
 
 /// What a message holds: its type and text (or caption, poll name or emoji); `None` for what is

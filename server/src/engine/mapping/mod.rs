@@ -8,14 +8,14 @@ mod groups;
 mod messages;
 mod people;
 
-use serde_json::Value;
 use whatsapp_rust::prelude::Event;
 use whatsapp_rust::wacore_binary::jid::JidExt as _;
 
 pub(super) use self::calls::RingingCalls;
 use crate::events::NewEvent;
-use crate::messages::MessageStatus;
-use crate::messages::poll::SealedVote;
+use crate::model::events::VotePayload;
+use crate::model::message::MessageStatus;
+use crate::model::poll::SealedVote;
 use crate::store::messages::MessageRecord;
 
 /// One change an event asks for; each is stored in one transaction with its events.
@@ -38,12 +38,12 @@ pub(super) enum Effect {
         status: MessageStatus,
         event: NewEvent,
     },
-    /// A vote on poll `poll_id`: `event` gets the options `vote` picked, once the stored poll's
-    /// secret opens it.
+    /// A vote on poll `poll_id`: `payload` gets the options `vote` picked, once the stored
+    /// poll's secret opens it.
     Vote {
         poll_id: String,
         vote: SealedVote,
-        event: NewEvent,
+        payload: Box<VotePayload>,
     },
     /// An event with no stored state of its own.
     Event(NewEvent),
@@ -68,22 +68,6 @@ pub(super) fn map(event: &Event, calls: &mut RingingCalls) -> Vec<Effect> {
             .or_else(|| app_state::chat(other))
             .into_iter()
             .collect(),
-    }
-}
-
-/// Inserts `value` under `key` into a JSON object payload.
-fn with(mut payload: Value, key: &str, value: impl Into<Value>) -> Value {
-    if let Some(object) = payload.as_object_mut() {
-        object.insert(key.to_owned(), value.into());
-    }
-    payload
-}
-
-/// `base` with the fields of `extra` added (or replaced).
-fn merge(base: Value, extra: Value) -> Value {
-    match extra {
-        Value::Object(fields) => fields.into_iter().fold(base, |payload, (k, v)| with(payload, &k, v)),
-        _ => base,
     }
 }
 

@@ -1,27 +1,31 @@
 //! Other people: presence (online, offline, typing, recording) and contact profile changes.
 
-use serde_json::json;
 use whatsapp_rust::prelude::Event;
 use whatsapp_rust::wacore::types::events::{ChatPresenceUpdate, PresenceUpdate};
 use whatsapp_rust::wacore::types::presence::{ChatPresence, ChatPresenceMedia};
 
-use super::{Effect, merge};
-use crate::events::{EventType, NewEvent};
-use crate::messages::jid::{chat_key, jid_ref, person};
+use super::Effect;
+use crate::events::{NewEvent, Payload};
+use crate::model::events::{ContactChange, ContactPayload, PresenceMedia, PresencePayload, PresenceState};
+use crate::model::jid::{JidRef, chat_key};
 
 /// A contact came online or went offline: `presence.update` with state `available` or
 /// `unavailable`.
 pub(super) fn presence(update: &PresenceUpdate) -> Effect {
-    let who = person(&update.from, None);
-    let payload = json!({
-        "from": who,
-        "sender": who,
-        "state": if update.unavailable { "unavailable" } else { "available" },
-        "media": null,
-        "unavailable": update.unavailable,
-        "lastSeen": update.last_seen.map(|t| t.timestamp()),
-    });
-    Effect::Event(NewEvent::new(EventType::PresenceUpdate, payload))
+    let who = JidRef::person(&update.from, None);
+    let payload = PresencePayload {
+        from: who.clone(),
+        sender: who,
+        state: if update.unavailable {
+            PresenceState::Unavailable
+        } else {
+            PresenceState::Available
+        },
+        media: None,
+        unavailable: update.unavailable,
+        last_seen: update.last_seen.map(|t| t.timestamp()),
+    };
+    Effect::Event(NewEvent::new(Payload::PresenceUpdate(payload)))
 }
 
 /// Someone is typing, recording or stopped in a chat: `presence.update` with state `composing`
@@ -29,65 +33,68 @@ pub(super) fn presence(update: &PresenceUpdate) -> Effect {
 pub(super) fn typing(update: &ChatPresenceUpdate) -> Effect {
     let source = &update.source;
     let chat = chat_key(&source.chat, source.sender_alt.as_ref());
-    let payload = json!({
-        "from": jid_ref(&chat),
-        "sender": person(&source.sender, source.sender_alt.as_ref()),
-        "state": match update.state {
-            ChatPresence::Composing => "composing",
-            ChatPresence::Paused => "paused",
+    let payload = PresencePayload {
+        from: JidRef::of(&chat),
+        sender: JidRef::person(&source.sender, source.sender_alt.as_ref()),
+        state: match update.state {
+            ChatPresence::Composing => PresenceState::Composing,
+            ChatPresence::Paused => PresenceState::Paused,
         },
-        "media": match update.media {
-            ChatPresenceMedia::Audio => Some("audio"),
+        media: match update.media {
+            ChatPresenceMedia::Audio => Some(PresenceMedia::Audio),
             ChatPresenceMedia::Text => None,
         },
-        "unavailable": false,
-        "lastSeen": null,
-    });
-    Effect::Event(NewEvent::new(EventType::PresenceUpdate, payload))
+        unavailable: false,
+        last_seen: None,
+    };
+    Effect::Event(NewEvent::new(Payload::PresenceUpdate(payload)))
 }
 
 /// A contact's profile changed: `contact.update` with `change` saying what (`profile`,
 /// `pushName`, `picture`, `about`, `phoneNumber` or `name`, the last from the account's own
 /// address book on another device). `None` for events that are not about a contact.
 pub(super) fn contact(event: &Event) -> Option<Effect> {
-    let (jid, timestamp, change, details) = match event {
-        Event::ContactUpdated(u) => (&u.jid, u.timestamp, "profile", json!({})),
-        Event::PushNameUpdate(u) => (
-            &u.jid,
-            u.message.timestamp,
-            "pushName",
-            json!({"pushName": u.new_push_name, "previousPushName": u.old_push_name}),
-        ),
-        Event::PictureUpdate(u) => (
-            &u.jid,
-            u.timestamp,
-            "picture",
-            json!({"removed": u.removed, "pictureId": u.picture_id}),
-        ),
-        Event::UserAboutUpdate(u) => (&u.jid, u.timestamp, "about", json!({"about": u.status})),
-        Event::ContactNumberChanged(u) => (
-            &u.old_jid,
-            u.timestamp,
-            "phoneNumber",
-            json!({"newPhoneNumber": person(&u.new_jid, u.new_lid.as_ref())}),
-        ),
-        Event::ContactUpdate(u) if !u.from_full_sync => (
-            &u.jid,
-            u.timestamp,
-            "name",
-            json!({"name": u.action.full_name, "firstName": u.action.first_name}),
-        ),
+    let base = |jid: &whatsapp_rust::Jid, timestamp: chrono::DateTime<chrono::Utc>, change| ContactPayload {
+        id: jid.to_non_ad_string(),
+        from: JidRef::person(jid, None),
+        change,
+        timestamp: timestamp.timestamp(),
+        from_me: false,
+        push_name: None,
+        previous_push_name: None,
+        removed: None,
+        picture_id: None,
+        about: None,
+        new_phone_number: None,
+        name: None,
+        first_name: None,
+    };
+    let payload = match event {
+        Event::ContactUpdated(u) => base(&u.jid, u.timestamp, ContactChange::Profile),
+        Event::PushNameUpdate(u) => ContactPayload {
+            push_name: Some(u.new_push_name.clone()),
+            previous_push_name: Some(u.old_push_name.clone()),
+            ..base(&u.jid, u.message.timestamp, ContactChange::PushName)
+        },
+        Event::PictureUpdate(u) => ContactPayload {
+            removed: Some(u.removed),
+            picture_id: u.picture_id.clone(),
+            ..base(&u.jid, u.timestamp, ContactChange::Picture)
+        },
+        Event::UserAboutUpdate(u) => ContactPayload {
+            about: Some(u.status.clone()),
+            ..base(&u.jid, u.timestamp, ContactChange::About)
+        },
+        Event::ContactNumberChanged(u) => ContactPayload {
+            new_phone_number: Some(JidRef::person(&u.new_jid, u.new_lid.as_ref())),
+            ..base(&u.old_jid, u.timestamp, ContactChange::PhoneNumber)
+        },
+        Event::ContactUpdate(u) if !u.from_full_sync => ContactPayload {
+            name: u.action.full_name.clone(),
+            first_name: u.action.first_name.clone(),
+            ..base(&u.jid, u.timestamp, ContactChange::Name)
+        },
         _ => return None,
     };
-    let payload = json!({
-        "id": jid.to_non_ad_string(),
-        "from": person(jid, None),
-        "change": change,
-        "timestamp": timestamp.timestamp(),
-        "fromMe": false,
-    });
-    Some(Effect::Event(NewEvent::new(
-        EventType::ContactUpdate,
-        merge(payload, details),
-    )))
+    Some(Effect::Event(NewEvent::new(Payload::ContactUpdate(payload))))
 }

@@ -16,7 +16,7 @@ use whatsapp_rust::waproto::whatsapp as wa;
 
 use super::{Effect, RingingCalls, map};
 use crate::events::EventType;
-use crate::messages::MessageStatus;
+use crate::model::message::MessageStatus;
 
 const BOB: &str = "5511888888888@s.whatsapp.net";
 const BOB_LID: &str = "88@lid";
@@ -68,7 +68,7 @@ fn only_event(event: &Event) -> (EventType, Value) {
     let effects = effects(event);
     assert_eq!(effects.len(), 1, "{effects:?}");
     match effects.into_iter().next() {
-        Some(Effect::Event(e)) => (e.kind, e.payload),
+        Some(Effect::Event(e)) => (e.kind(), e.payload.to_value()),
         other => panic!("expected a plain event, got {other:?}"),
     }
 }
@@ -98,8 +98,8 @@ fn a_text_is_stored_and_received() {
     assert_eq!((record.kind.as_str(), record.text.as_deref()), ("text", Some("Hello!")));
     assert_eq!(record.status, MessageStatus::Delivered);
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].kind, EventType::MessageReceived);
-    let p = &events[0].payload;
+    assert_eq!(events[0].kind(), EventType::MessageReceived);
+    let p = &events[0].payload.to_value();
     assert_eq!(p["id"], "M1");
     assert_eq!(p["text"], "Hello!");
     assert_eq!(p["body"], "Hello!");
@@ -120,7 +120,7 @@ fn the_accounts_other_device_sends() {
         panic!("{stored:?}")
     };
     assert!(record.from_me);
-    assert_eq!(events[0].kind, EventType::MessageSent);
+    assert_eq!(events[0].kind(), EventType::MessageSent);
 }
 
 #[test]
@@ -161,9 +161,9 @@ fn a_reaction_is_received_and_announced() {
         panic!("{stored:?}")
     };
     assert_eq!(record.kind, "reaction");
-    let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind()).collect();
     assert_eq!(kinds, [EventType::MessageReceived, EventType::MessageReaction]);
-    let p = &events[1].payload;
+    let p = &events[1].payload.to_value();
     assert_eq!((p["id"].as_str(), p["type"].as_str()), (Some("R1"), Some("reaction")));
     assert_eq!(
         (p["reaction"].as_str(), p["reactionTo"].as_str()),
@@ -192,18 +192,21 @@ fn revokes_and_edits_change_the_stored_message() {
         panic!("{revoked:?}")
     };
     assert_eq!(id, "M1");
-    assert_eq!(event.kind, EventType::MessageRevoked);
-    assert_eq!(event.payload["revokedId"], "M1");
-    assert_eq!(event.payload["id"], "X1");
-    assert_eq!(event.payload["type"], "revoke");
+    assert_eq!(event.kind(), EventType::MessageRevoked);
+    assert_eq!(event.payload.to_value()["revokedId"], "M1");
+    assert_eq!(event.payload.to_value()["id"], "X1");
+    assert_eq!(event.payload.to_value()["type"], "revoke");
 
     let own = effects(&message_event(info("X2", true), protocol(Type::Revoke, "M2", None)));
     let [Effect::Revoke { event, .. }] = own.as_slice() else {
         panic!("{own:?}")
     };
-    assert_eq!(event.kind, EventType::MessageDelete);
+    assert_eq!(event.kind(), EventType::MessageDelete);
     assert_eq!(
-        (event.payload["id"].as_str(), event.payload["forEveryone"].as_bool()),
+        (
+            event.payload.to_value()["id"].as_str(),
+            event.payload.to_value()["forEveryone"].as_bool()
+        ),
         (Some("M2"), Some(true))
     );
 
@@ -213,10 +216,10 @@ fn revokes_and_edits_change_the_stored_message() {
         panic!("{edited:?}")
     };
     assert_eq!((id.as_str(), text.as_deref()), ("M1", Some("Hello, updated!")));
-    assert_eq!(event.kind, EventType::MessageEdited);
-    assert_eq!(event.payload["text"], "Hello, updated!");
-    assert_eq!(event.payload["edited"], true);
-    assert_eq!(event.payload["type"], "edited");
+    assert_eq!(event.kind(), EventType::MessageEdited);
+    assert_eq!(event.payload.to_value()["text"], "Hello, updated!");
+    assert_eq!(event.payload.to_value()["edited"], true);
+    assert_eq!(event.payload.to_value()["type"], "edited");
 
     let key_share = protocol(Type::AppStateSyncKeyShare, "K", None);
     assert!(effects(&message_event(info("X4", false), key_share)).is_empty());
@@ -254,7 +257,7 @@ fn a_poll_is_stored_with_its_secret_and_a_vote_on_it_opens() {
     );
     assert_eq!(poll.options, ["Blue", "Green"]);
     assert_eq!(poll.creators, [BOB]);
-    assert_eq!(events[0].payload["pollOptions"], json!(["Blue", "Green"]));
+    assert_eq!(events[0].payload.to_value()["pollOptions"], json!(["Blue", "Green"]));
 
     // We vote from another device of ours: the vote is keyed by Bob as creator and us as voter.
     let picked = [whatsapp_rust::wacore::poll::compute_option_hash("Green").to_vec()];
@@ -272,15 +275,11 @@ fn a_poll_is_stored_with_its_secret_and_a_vote_on_it_opens() {
         ..Default::default()
     };
     let voted = effects(&message_event(info("V1", false), vote));
-    let [Effect::Vote { poll_id, vote, event }] = voted.as_slice() else {
+    let [Effect::Vote { poll_id, vote, payload }] = voted.as_slice() else {
         panic!("{voted:?}")
     };
     assert_eq!(poll_id, "P1");
-    assert_eq!(event.kind, EventType::MessageVote);
-    assert_eq!(
-        (event.payload["pollId"].as_str(), event.payload["type"].as_str()),
-        (Some("P1"), Some("poll"))
-    );
+    assert_eq!((payload.poll_id.as_str(), payload.kind.as_str()), ("P1", "poll"));
     let choices = poll.open(poll_id, vote).expect("the stored secret opens the vote");
     assert_eq!(choices[0].name.as_deref(), Some("Green"));
 }
@@ -329,9 +328,9 @@ fn receipts_advance_messages_or_read_the_chat() {
         (ids.as_slice(), *status),
         (["M1".to_owned()].as_slice(), MessageStatus::Read)
     );
-    assert_eq!(event.kind, EventType::MessageAck);
-    assert_eq!(event.payload["type"], "read");
-    assert_eq!(event.payload["messageIds"], json!(["M1"]));
+    assert_eq!(event.kind(), EventType::MessageAck);
+    assert_eq!(event.payload.to_value()["type"], "read");
+    assert_eq!(event.payload.to_value()["messageIds"], json!(["M1"]));
 
     let (kind, p) = only_event(&receipt(ReceiptType::ReadSelf));
     assert_eq!(kind, EventType::ChatRead);
@@ -498,7 +497,7 @@ fn kinds(effects: Vec<Effect>) -> Vec<EventType> {
     effects
         .into_iter()
         .map(|e| match e {
-            Effect::Event(e) => e.kind,
+            Effect::Event(e) => e.kind(),
             other => panic!("expected a plain event, got {other:?}"),
         })
         .collect()
@@ -511,10 +510,10 @@ fn calls_ring_and_end() {
     let [Effect::Event(event)] = rang.as_slice() else {
         panic!("{rang:?}")
     };
-    assert_eq!(event.kind, EventType::CallReceived);
-    assert_eq!(event.payload["id"], "C1");
-    assert_eq!(event.payload["isVideo"], true);
-    assert_eq!(event.payload["from"]["phoneNumber"], "+5511888888888");
+    assert_eq!(event.kind(), EventType::CallReceived);
+    assert_eq!(event.payload.to_value()["id"], "C1");
+    assert_eq!(event.payload.to_value()["isVideo"], true);
+    assert_eq!(event.payload.to_value()["from"]["phoneNumber"], "+5511888888888");
     assert_eq!(
         kinds(map(&call(terminate("C1", None), false), &mut calls)),
         [EventType::CallMissed]

@@ -25,7 +25,7 @@ pub struct Poll {
 }
 
 /// One option a vote selected.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Choice {
     /// The option's name; absent when the hash matches none of the poll's options.
     pub name: Option<String>,

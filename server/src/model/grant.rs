@@ -4,8 +4,12 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use super::Scope;
-use crate::error::ApiError;
+use super::scope::Scope;
+
+/// Why a grant does not allow something: a 403 with this message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Denied(pub String);
 
 /// Scopes plus an optional session allow-list; `sessions: None` means every session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,27 +38,27 @@ impl Grant {
     }
 
     /// 403 naming the scope unless the holder has it.
-    pub fn require_scope(&self, scope: Scope) -> Result<(), ApiError> {
+    pub fn require_scope(&self, scope: Scope) -> Result<(), Denied> {
         if self.has_scope(scope) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("missing scope: {scope}")))
+            Err(Denied(format!("missing scope: {scope}")))
         }
     }
 
     /// 403 unless the holder may use the session `name`.
-    pub fn require_session(&self, name: &str) -> Result<(), ApiError> {
+    pub fn require_session(&self, name: &str) -> Result<(), Denied> {
         match &self.sessions {
-            Some(allowed) if !allowed.contains(name) => Err(ApiError::Forbidden(format!(
-                "this key is not allowed to use session `{name}`"
-            ))),
+            Some(allowed) if !allowed.contains(name) => {
+                Err(Denied(format!("this key is not allowed to use session `{name}`")))
+            }
             _ => Ok(()),
         }
     }
 
     /// 403 unless every scope and session `other` grants is also granted by `self`: the rule that
     /// stops a key from minting, seeing or changing a key more powerful than itself.
-    pub fn require_covers(&self, other: &Grant) -> Result<(), ApiError> {
+    pub fn require_covers(&self, other: &Grant) -> Result<(), Denied> {
         for scope in &other.scopes {
             let held = if *scope == Scope::All {
                 self.scopes.contains(&Scope::All)
@@ -62,18 +66,18 @@ impl Grant {
                 self.has_scope(*scope)
             };
             if !held {
-                return Err(ApiError::Forbidden(format!(
+                return Err(Denied(format!(
                     "missing scope: {scope} (a key cannot grant scopes it lacks)"
                 )));
             }
         }
         match (&self.sessions, &other.sessions) {
             (None, _) => Ok(()),
-            (Some(_), None) => Err(ApiError::Forbidden(
+            (Some(_), None) => Err(Denied(
                 "a session-limited key cannot grant access to all sessions".into(),
             )),
             (Some(mine), Some(theirs)) => match theirs.difference(mine).next() {
-                Some(session) => Err(ApiError::Forbidden(format!(
+                Some(session) => Err(Denied(format!(
                     "this key is not allowed to use session `{session}` (a key cannot grant sessions it lacks)"
                 ))),
                 None => Ok(()),
@@ -83,12 +87,12 @@ impl Grant {
 
     /// 403 unless `other` expires no later than `self`, so an expiring key cannot mint a key
     /// that outlives it.
-    pub fn require_outlives(&self, other: &Grant) -> Result<(), ApiError> {
+    pub fn require_outlives(&self, other: &Grant) -> Result<(), Denied> {
         match (self.expires_at, other.expires_at) {
-            (Some(mine), None) => Err(ApiError::Forbidden(format!(
+            (Some(mine), None) => Err(Denied(format!(
                 "a key that expires at {mine} cannot create a key that never expires"
             ))),
-            (Some(mine), Some(theirs)) if theirs > mine => Err(ApiError::Forbidden(format!(
+            (Some(mine), Some(theirs)) if theirs > mine => Err(Denied(format!(
                 "a key that expires at {mine} cannot create a key that outlives it"
             ))),
             _ => Ok(()),

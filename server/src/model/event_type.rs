@@ -25,6 +25,11 @@ macro_rules! event_types {
             pub const fn as_str(self) -> &'static str {
                 match self { $(EventType::$variant => $name,)* }
             }
+
+            /// When the event is sent, in one sentence (the documentation's words).
+            pub const fn description(self) -> &'static str {
+                match self { $(EventType::$variant => $doc,)* }
+            }
         }
     };
 }

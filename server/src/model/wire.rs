@@ -47,9 +47,9 @@ pub(crate) use wire_enum;
 
 #[cfg(test)]
 mod tests {
-    use crate::messages::MessageStatus;
-    use crate::sessions::status::{Status, StatusReason};
-    use crate::webhooks::{DeliveryState, RetryPolicy};
+    use crate::model::delivery::{DeliveryState, RetryPolicy};
+    use crate::model::message::MessageStatus;
+    use crate::model::session::{Status, StatusReason};
 
     /// The serde name of every variant is its `as_str` name, and that name parses back.
     fn consistent<T>(all: &[T], name: fn(&T) -> &'static str)

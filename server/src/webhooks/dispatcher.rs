@@ -12,7 +12,7 @@ use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::Envelope;
+use crate::events::Envelope;
 use crate::secrets::SecretBox;
 use crate::store::deliveries::{self, Outcome, Pending};
 use crate::store::{Db, now_ms};

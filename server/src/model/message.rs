@@ -1,6 +1,6 @@
 //! How far a message got.
 
-use crate::wire::wire_enum;
+use super::wire::wire_enum;
 
 wire_enum! {
     /// Delivery progress of a message, as receipts report it.

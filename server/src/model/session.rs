@@ -1,6 +1,9 @@
 //! A session's status and the reason for it, as the API and `session.status` events show them.
 
-use crate::wire::wire_enum;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::wire::wire_enum;
 
 wire_enum! {
     /// Whether the session is connected to WhatsApp.
@@ -57,7 +60,19 @@ impl State {
     }
 
     /// The `session.status` payload.
-    pub fn payload(self) -> serde_json::Value {
-        serde_json::json!({"status": self.status, "statusReason": self.reason})
+    pub const fn payload(self) -> super::events::SessionStatusPayload {
+        super::events::SessionStatusPayload {
+            status: self.status,
+            status_reason: self.reason,
+        }
     }
+}
+
+/// Settings of a session.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Download the chat history WhatsApp offers after pairing (off by default: it can be large).
+    #[serde(default)]
+    pub history_sync: bool,
 }

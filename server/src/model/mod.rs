@@ -1,0 +1,16 @@
+//! The bottom layer: the types every other layer shares (message, delivery and session status,
+//! polls, scopes and grants, JIDRefs, event types and their payloads). It depends on libraries
+//! only, so `store/`, `engine/` and `events/` can use it without reaching up into the API or
+//! domain modules.
+
+pub mod delivery;
+pub mod error_body;
+pub mod event_type;
+pub mod events;
+pub mod grant;
+pub mod jid;
+pub mod message;
+pub mod poll;
+pub mod scope;
+pub mod session;
+pub(crate) mod wire;
