@@ -1283,7 +1283,8 @@ pub mod types {
         #[serde(rename = "requestId")]
         pub request_id: ::std::string::String,
         ///What the call would have answered in `data` (null on failure).
-        pub result: ::serde_json::Value,
+        #[serde(deserialize_with = "::std::option::Option::deserialize")]
+        pub result: ::std::option::Option<CommandResultPayloadResult>,
         ///The HTTP status the call would have had without `respond-async`.
         pub status: u16,
         ///Whether it succeeded.
@@ -1292,6 +1293,28 @@ pub mod types {
     impl CommandResultPayload {
         pub fn builder() -> builder::CommandResultPayload {
             Default::default()
+        }
+    }
+    ///`CommandResultPayloadResult`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(untagged)]
+    pub enum CommandResultPayloadResult {
+        Object(::serde_json::Map<::std::string::String, ::serde_json::Value>),
+        Array(::std::vec::Vec<::serde_json::Value>),
+    }
+    impl ::std::convert::From<
+        ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    > for CommandResultPayloadResult {
+        fn from(
+            value: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> Self {
+            Self::Object(value)
+        }
+    }
+    impl ::std::convert::From<::std::vec::Vec<::serde_json::Value>>
+    for CommandResultPayloadResult {
+        fn from(value: ::std::vec::Vec<::serde_json::Value>) -> Self {
+            Self::Array(value)
         }
     }
     ///`session.connected`: the session finished pairing.
@@ -1451,6 +1474,69 @@ pub mod types {
     impl ContactPayload {
         pub fn builder() -> builder::ContactPayload {
             Default::default()
+        }
+    }
+    ///A contact's presence or chat state.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum ContactPresence {
+        #[serde(rename = "available")]
+        Available,
+        #[serde(rename = "unavailable")]
+        Unavailable,
+        #[serde(rename = "composing")]
+        Composing,
+        #[serde(rename = "paused")]
+        Paused,
+    }
+    impl ::std::fmt::Display for ContactPresence {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Available => f.write_str("available"),
+                Self::Unavailable => f.write_str("unavailable"),
+                Self::Composing => f.write_str("composing"),
+                Self::Paused => f.write_str("paused"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ContactPresence {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "available" => Ok(Self::Available),
+                "unavailable" => Ok(Self::Unavailable),
+                "composing" => Ok(Self::Composing),
+                "paused" => Ok(Self::Paused),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ContactPresence {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for ContactPresence {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///A contact's profile changed: push name, picture, about text, phone number, or the name saved for them.
@@ -4210,7 +4296,7 @@ itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
         ///The contact.
         pub sender: JidRef,
         ///The new state.
-        pub state: PresenceState,
+        pub state: ContactPresence,
         ///Whether they went offline.
         pub unavailable: bool,
     }
@@ -8607,7 +8693,10 @@ already queued wait and resume when it is turned on.*/
                 ::std::string::String,
                 ::std::string::String,
             >,
-            result: ::std::result::Result<::serde_json::Value, ::std::string::String>,
+            result: ::std::result::Result<
+                ::std::option::Option<super::CommandResultPayloadResult>,
+                ::std::string::String,
+            >,
             status: ::std::result::Result<u16, ::std::string::String>,
             success: ::std::result::Result<bool, ::std::string::String>,
         }
@@ -8679,7 +8768,9 @@ already queued wait and resume when it is turned on.*/
             }
             pub fn result<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::serde_json::Value>,
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<super::CommandResultPayloadResult>,
+                >,
                 T::Error: ::std::fmt::Display,
             {
                 self.result = value
@@ -15141,7 +15232,7 @@ already queued wait and resume when it is turned on.*/
                 ::std::string::String,
             >,
             sender: ::std::result::Result<super::JidRef, ::std::string::String>,
-            state: ::std::result::Result<super::PresenceState, ::std::string::String>,
+            state: ::std::result::Result<super::ContactPresence, ::std::string::String>,
             unavailable: ::std::result::Result<bool, ::std::string::String>,
         }
         impl ::std::default::Default for PresencePayload {
@@ -15207,7 +15298,7 @@ already queued wait and resume when it is turned on.*/
             }
             pub fn state<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<super::PresenceState>,
+                T: ::std::convert::TryInto<super::ContactPresence>,
                 T::Error: ::std::fmt::Display,
             {
                 self.state = value

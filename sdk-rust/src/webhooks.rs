@@ -2,7 +2,8 @@
 //!
 //! Titan signs each delivery twice: `X-Webhook-Signature: sha256=<hex HMAC-SHA256(body)>` and the
 //! Standard Webhooks headers `webhook-id`, `webhook-timestamp`, `webhook-signature` (which also
-//! let a receiver reject replays). Verify the raw body bytes, before parsing them.
+//! let a receiver reject replays). Verify the raw body bytes, before parsing them; [`unwrap`]
+//! does both and gives the typed [`Event`].
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -11,6 +12,8 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
+
+use crate::events::Event;
 
 /// How far a Standard Webhooks timestamp may be from now.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
@@ -33,6 +36,9 @@ pub enum WebhookError {
     /// No signature matches the body and secret.
     #[error("signature does not match")]
     Mismatch,
+    /// The signature holds but the body is not an event envelope of a known shape.
+    #[error("the body is not a Titan event: {0}")]
+    Body(String),
 }
 
 /// Verifies `X-Webhook-Signature: sha256=<hex>` over `body` with the webhook's `secret`.
@@ -103,6 +109,24 @@ pub fn verify(body: &[u8], headers: &http::HeaderMap, secret: &str) -> Result<()
     }
 }
 
+/// Verifies a delivery (see [`verify`]), then reads its body into the typed [`Event`]; an event
+/// type newer than this SDK becomes [`Event::Unknown`].
+///
+/// ```no_run
+/// # fn demo(body: &[u8], headers: &http::HeaderMap) -> Result<(), titan_client::webhooks::WebhookError> {
+/// use titan_client::events::Event;
+/// match titan_client::webhooks::unwrap(body, headers, "the webhook's hmacKey")? {
+///     Event::MessageReceived(e) => println!("{}: {:?}", e.session, e.payload.text),
+///     other => println!("{} on {}", other.event(), other.session()),
+/// }
+/// # Ok(())
+/// # }
+/// ```
+pub fn unwrap(body: &[u8], headers: &http::HeaderMap, secret: &str) -> Result<Event, WebhookError> {
+    verify(body, headers, secret)?;
+    serde_json::from_slice(body).map_err(|e| WebhookError::Body(e.to_string()))
+}
+
 /// [`verify`] with the headers as `(name, value)` pairs, as the language bindings receive them;
 /// a pair that is not a valid header is left out.
 pub fn verify_pairs<'a>(
@@ -161,6 +185,30 @@ mod tests {
             verify_standard(BODY, ID, TIMESTAMP, SIGNATURE, SECRET, DEFAULT_TOLERANCE),
             Err(WebhookError::Expired)
         );
+    }
+
+    #[test]
+    fn a_verified_body_is_read_into_its_typed_event() {
+        let body = br#"{"id":"evt_1","event":"session.qr","session":"s","timestamp":"2026-01-01T00:00:00.000Z","payload":{"code":"2@x"}}"#;
+        let mut headers = http::HeaderMap::new();
+        let signature = format!("sha256={}", hex::encode(hmac(b"key", &[body])));
+        headers.insert("x-webhook-signature", signature.parse().expect("header"));
+        match unwrap(body, &headers, "key") {
+            Ok(Event::SessionQr(event)) => {
+                assert_eq!((event.id.as_str(), event.payload.code.as_str()), ("evt_1", "2@x"))
+            }
+            other => panic!("expected session.qr, got {other:?}"),
+        }
+        assert_eq!(unwrap(body, &headers, "other").err(), Some(WebhookError::Mismatch));
+        let future = br#"{"id":"evt_2","event":"newer.type","session":"s","timestamp":"t","payload":{"a":1}}"#;
+        let signature = format!("sha256={}", hex::encode(hmac(b"key", &[future])));
+        headers.insert("x-webhook-signature", signature.parse().expect("header"));
+        assert!(matches!(unwrap(future, &headers, "key"), Ok(Event::Unknown(e)) if e.event == "newer.type"));
+        let broken =
+            br#"{"id":"evt_3","event":"session.qr","session":"s","timestamp":"2026-01-01T00:00:00Z","payload":{}}"#;
+        let signature = format!("sha256={}", hex::encode(hmac(b"key", &[broken])));
+        headers.insert("x-webhook-signature", signature.parse().expect("header"));
+        assert!(matches!(unwrap(broken, &headers, "key"), Err(WebhookError::Body(_))));
     }
 
     #[test]

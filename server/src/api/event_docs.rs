@@ -144,4 +144,21 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn no_payload_schema_shares_its_name_with_another_schema() {
+        // `components` is keyed by name: an API type of the same name would silently stand in
+        // for a payload's own schema.
+        let spec = serde_json::to_value(crate::api::openapi()).unwrap_or_default();
+        for (_, _, schemas) in events::schemas() {
+            for (name, schema) in schemas {
+                let own = serde_json::to_value(schema).unwrap_or_default();
+                assert_eq!(
+                    spec["components"]["schemas"][name.as_str()],
+                    own,
+                    "two schemas are named {name}"
+                );
+            }
+        }
+    }
 }

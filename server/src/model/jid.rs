@@ -81,37 +81,6 @@ impl JidRef {
             mode,
         })
     }
-
-    /// The person's other JID form, once the session has looked it up: fills whichever of
-    /// `phoneNumber` and `lid` is missing. `other` is a JID string (`<digits>@s.whatsapp.net`
-    /// or `<id>@lid`); a chat, or a form already known, is left as it is.
-    pub fn complete(&mut self, other: &str) {
-        let Self::Person(person) = self else { return };
-        match other.split_once('@') {
-            Some((user, "s.whatsapp.net")) if person.phone_number.is_none() => {
-                person.phone_number = Some(format!("+{user}"));
-            }
-            Some((_, "lid")) if person.lid.is_none() => person.lid = Some(other.to_owned()),
-            _ => {}
-        }
-    }
-
-    /// The JID to look the other form up by, when exactly one form is known.
-    pub fn incomplete(&self) -> Option<String> {
-        match self {
-            Self::Person(PersonRef {
-                phone_number: Some(pn),
-                lid: None,
-                ..
-            }) => Some(format!("{}@s.whatsapp.net", pn.trim_start_matches('+'))),
-            Self::Person(PersonRef {
-                phone_number: None,
-                lid: Some(lid),
-                ..
-            }) => Some(lid.clone()),
-            _ => None,
-        }
-    }
 }
 
 /// The chat a message belongs to, as stored: the JID without its device part, preferring the
@@ -164,26 +133,5 @@ mod tests {
         );
         let group: Jid = "1-2@g.us".parse().expect("group");
         assert_eq!(wire(&JidRef::person(&group, None)), json!({"id": "1-2@g.us"}));
-    }
-
-    #[test]
-    fn a_looked_up_form_completes_a_person_and_nothing_else() {
-        let mut known = JidRef::of("5511999999999@s.whatsapp.net");
-        assert_eq!(known.incomplete().as_deref(), Some("5511999999999@s.whatsapp.net"));
-        known.complete("77@lid");
-        assert_eq!(
-            wire(&known),
-            json!({"phoneNumber": "+5511999999999", "lid": "77@lid", "mode": "pn"})
-        );
-        assert_eq!(known.incomplete(), None);
-        let mut lid = JidRef::of("77@lid");
-        lid.complete("5511999999999@s.whatsapp.net");
-        assert_eq!(
-            wire(&lid),
-            json!({"phoneNumber": "+5511999999999", "lid": "77@lid", "mode": "lid"})
-        );
-        let mut group = JidRef::of("1-2@g.us");
-        group.complete("77@lid");
-        assert_eq!(wire(&group), json!({"id": "1-2@g.us"}));
     }
 }

@@ -1,6 +1,7 @@
 //! A Titan server connected to the WhatsApp emulator, on a fresh database, with an API key that
 //! holds every scope, driven through titan-client.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use titan_client::types::{self, CreateKey, Scope};
@@ -12,6 +13,7 @@ use wa_emulator::Emulator;
 
 use crate::database::{self, Engine};
 use crate::receiver::Receiver;
+use crate::schema::EventSchemas;
 
 /// How long one step (a pairing, a reconnect, a delivery) may take before a test fails. Steps
 /// take milliseconds; the margin is for slow CI machines, and a wait that runs out names its step.
@@ -33,6 +35,7 @@ pub struct Harness {
     server: Option<RunningServer>,
     database_url: String,
     key: String,
+    schemas: Arc<EventSchemas>,
     _dir: tempfile::TempDir,
 }
 
@@ -82,6 +85,7 @@ impl Harness {
             .await
             .expect("create the test key");
         let key = created.into_inner().data.key;
+        let schemas = Arc::new(EventSchemas::served(&base).await);
         Some(Self {
             client: client(&base, &key),
             emulator,
@@ -90,6 +94,7 @@ impl Harness {
             server: Some(server),
             database_url,
             key,
+            schemas,
             _dir: dir,
         })
     }
@@ -112,7 +117,7 @@ impl Harness {
 
     /// A webhook receiver subscribed to every event of every session.
     pub async fn receiver(&self) -> Receiver {
-        let receiver = Receiver::start().await;
+        let receiver = Receiver::start(self.schemas()).await;
         self.client
             .create_webhook()
             .body(types::CreateWebhook::builder().url(&receiver.url))
@@ -120,6 +125,11 @@ impl Harness {
             .await
             .expect("create the webhook");
         receiver
+    }
+
+    /// The event schemas of the served spec, which every receiver checks envelopes against.
+    pub fn schemas(&self) -> Arc<EventSchemas> {
+        Arc::clone(&self.schemas)
     }
 
     /// The API key (every scope) the client uses, for raw HTTP calls.

@@ -6,6 +6,7 @@ pub mod database;
 pub mod harness;
 pub mod proxies;
 pub mod receiver;
+pub mod schema;
 
 /// Runs each scenario (an `async fn(Harness)` of the calling test file) once on SQLite and once
 /// on PostgreSQL (skipped outside CI when PostgreSQL is not configured), each on a fresh

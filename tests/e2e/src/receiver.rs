@@ -15,6 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::harness::STEP;
+use crate::schema::EventSchemas;
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
@@ -53,6 +54,7 @@ pub struct Receiver {
     /// Its URL, e.g. `http://127.0.0.1:1234/hook`.
     pub url: String,
     shared: Arc<Shared>,
+    schemas: Arc<EventSchemas>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -73,8 +75,9 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
 }
 
 impl Receiver {
-    /// Starts a receiver answering 200.
-    pub async fn start() -> Self {
+    /// Starts a receiver answering 200, which checks every envelope it hands out against
+    /// `schemas`.
+    pub async fn start(schemas: Arc<EventSchemas>) -> Self {
         let shared = Arc::new(Shared::default());
         shared.status.store(200, Ordering::SeqCst);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the receiver");
@@ -83,7 +86,12 @@ impl Receiver {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self { url, shared, task }
+        Self {
+            url,
+            shared,
+            schemas,
+            task,
+        }
     }
 
     /// Answers every following request with `status`.
@@ -100,13 +108,19 @@ impl Receiver {
             .clone()
     }
 
-    /// The envelopes of the requests answered 2xx, in arrival order.
+    /// The envelopes of the requests answered 2xx, in arrival order, each checked against its
+    /// schema (a mismatch panics).
     pub fn delivered(&self) -> Vec<Value> {
-        self.received()
+        let delivered: Vec<Value> = self
+            .received()
             .iter()
             .filter(|r| (200..300).contains(&r.status))
             .map(Received::json)
-            .collect()
+            .collect();
+        for envelope in &delivered {
+            self.schemas.check(envelope);
+        }
+        delivered
     }
 
     /// Waits (up to `within`) until `done` holds for the delivered envelopes; panics naming `what`.

@@ -12,6 +12,7 @@ use serde_json::Value;
 use titan_client::types::{self, EventFilter, EventFilterItem, MessageType, RetryPolicy, SendMessage};
 use titan_e2e::harness::{Harness, STEP, jid};
 use titan_e2e::receiver::Receiver;
+use titan_e2e::schema::EventSchemas;
 
 titan_e2e::on_both_databases!(
     whatsapp_activity_reaches_the_receivers,
@@ -69,9 +70,9 @@ async fn deliveries(harness: &Harness, webhook: &str) -> Vec<types::Delivery> {
 
 async fn whatsapp_activity_reaches_the_receivers(harness: Harness) {
     let (all, bobs, off) = (
-        Receiver::start().await,
-        Receiver::start().await,
-        Receiver::start().await,
+        Receiver::start(harness.schemas()).await,
+        Receiver::start(harness.schemas()).await,
+        Receiver::start(harness.schemas()).await,
     );
     let created = harness
         .client
@@ -183,9 +184,16 @@ async fn whatsapp_activity_reaches_the_receivers(harness: Harness) {
             "{session}'s status events in order: {ids:?}"
         );
     }
-    // Every real delivery verifies with the SDK's helpers (RustCrypto's HMAC, not the server's).
+    // Every real delivery verifies with the SDK's helpers (RustCrypto's HMAC, not the server's)
+    // and reads into its typed event.
     for request in all.received() {
-        titan_client::webhooks::verify(&request.body, &request.headers, &secret).expect("Standard Webhooks signature");
+        let event =
+            titan_client::webhooks::unwrap(&request.body, &request.headers, &secret).expect("a typed, signed event");
+        assert!(
+            !matches!(event, titan_client::events::Event::Unknown(_)),
+            "every type the server sends is known to the SDK: {event:?}"
+        );
+        assert_eq!(event.id(), request.json()["id"].as_str().unwrap());
         let header = request.header("x-webhook-signature").unwrap();
         titan_client::webhooks::verify_signature(&request.body, header, &secret).expect("X-Webhook-Signature");
         assert!(
@@ -218,14 +226,14 @@ async fn whatsapp_activity_reaches_the_receivers(harness: Harness) {
 }
 
 async fn a_failing_receiver_gets_everything_once_it_recovers(harness: Harness) {
-    let flaky = Receiver::start().await;
+    let flaky = Receiver::start(harness.schemas()).await;
     flaky.answer_with(500);
     let patient = webhook(
         &harness,
         types::CreateWebhook::builder().url(&flaky.url).retries(retries(50, 1)),
     )
     .await;
-    let short = Receiver::start().await;
+    let short = Receiver::start(harness.schemas()).await;
     short.answer_with(503);
     let brief = webhook(
         &harness,
@@ -311,8 +319,13 @@ async fn a_failing_receiver_gets_everything_once_it_recovers(harness: Harness) {
     harness.stop().await;
 }
 
-/// Reads SSE messages until `count` arrived; returns (id, event, data) of each.
-async fn read_events(response: reqwest::Response, count: usize) -> Vec<(String, String, Value)> {
+/// Reads SSE messages until `count` arrived, checking each against its schema; returns (id,
+/// event, data) of each.
+async fn read_events(
+    response: reqwest::Response,
+    count: usize,
+    schemas: &EventSchemas,
+) -> Vec<(String, String, Value)> {
     let mut stream = response.bytes_stream();
     let mut buffer = String::new();
     let mut out = Vec::new();
@@ -331,11 +344,9 @@ async fn read_events(response: reqwest::Response, count: usize) -> Vec<(String, 
                     .unwrap_or_default()
             };
             if !field("id:").is_empty() {
-                out.push((
-                    field("id:"),
-                    field("event:"),
-                    serde_json::from_str(&field("data:")).unwrap(),
-                ));
+                let envelope: Value = serde_json::from_str(&field("data:")).unwrap();
+                schemas.check(&envelope);
+                out.push((field("id:"), field("event:"), envelope));
             }
         }
     }
@@ -365,7 +376,7 @@ async fn the_event_stream_filters_and_resumes(harness: Harness) {
             .await
             .unwrap();
     }
-    let first = read_events(live, 3).await;
+    let first = read_events(live, 3, &harness.schemas()).await;
     let sessions: Vec<&str> = first.iter().map(|(_, _, d)| d["session"].as_str().unwrap()).collect();
     assert_eq!(sessions, ["s1", "s2", "s3"]);
     assert!(
@@ -373,7 +384,7 @@ async fn the_event_stream_filters_and_resumes(harness: Harness) {
             .iter()
             .all(|(id, event, data)| event == "session.status" && data["id"] == id.as_str())
     );
-    let filtered = read_events(only_s3, 1).await;
+    let filtered = read_events(only_s3, 1, &harness.schemas()).await;
     assert_eq!(filtered[0].2["session"], "s3");
 
     // Resume after the first: the two others come from the outbox, then live ones follow.
@@ -385,7 +396,7 @@ async fn the_event_stream_filters_and_resumes(harness: Harness) {
         .send()
         .await
         .unwrap();
-    let rest = read_events(resumed, 3).await;
+    let rest = read_events(resumed, 3, &harness.schemas()).await;
     let ids: Vec<&str> = rest.iter().map(|(id, _, _)| id.as_str()).collect();
     assert_eq!(ids[..2], [first[1].0.as_str(), first[2].0.as_str()]);
     assert_eq!(rest[2].2["session"], "s4");

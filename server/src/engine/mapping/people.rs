@@ -6,7 +6,7 @@ use whatsapp_rust::wacore::types::presence::{ChatPresence, ChatPresenceMedia};
 
 use super::Effect;
 use crate::events::{NewEvent, Payload};
-use crate::model::events::{ContactChange, ContactPayload, PresenceMedia, PresencePayload, PresenceState};
+use crate::model::events::{ContactChange, ContactPayload, ContactPresence, PresenceMedia, PresencePayload};
 use crate::model::jid::{JidRef, chat_key};
 
 /// A contact came online or went offline: `presence.update` with state `available` or
@@ -17,9 +17,9 @@ pub(super) fn presence(update: &PresenceUpdate) -> Effect {
         from: who.clone(),
         sender: who,
         state: if update.unavailable {
-            PresenceState::Unavailable
+            ContactPresence::Unavailable
         } else {
-            PresenceState::Available
+            ContactPresence::Available
         },
         media: None,
         unavailable: update.unavailable,
@@ -37,8 +37,8 @@ pub(super) fn typing(update: &ChatPresenceUpdate) -> Effect {
         from: JidRef::of(&chat),
         sender: JidRef::person(&source.sender, source.sender_alt.as_ref()),
         state: match update.state {
-            ChatPresence::Composing => PresenceState::Composing,
-            ChatPresence::Paused => PresenceState::Paused,
+            ChatPresence::Composing => ContactPresence::Composing,
+            ChatPresence::Paused => ContactPresence::Paused,
         },
         media: match update.media {
             ChatPresenceMedia::Audio => Some(PresenceMedia::Audio),
