@@ -18,18 +18,7 @@ pub const UNION: &str = "WebhookEvent";
 
 /// The component name of `kind`'s envelope: `message.received` → `MessageReceivedEvent`.
 pub fn envelope_name(kind: EventType) -> String {
-    let pascal: String = kind
-        .as_str()
-        .split(['.', '_'])
-        .map(|word| {
-            let mut chars = word.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect();
-    format!("{pascal}Event")
+    format!("{}Event", kind.type_name())
 }
 
 /// Adds every event type's envelope and payload schemas, their union, and the `webhooks` entries.

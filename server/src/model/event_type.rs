@@ -26,6 +26,11 @@ macro_rules! event_types {
                 match self { $(EventType::$variant => $name,)* }
             }
 
+            /// The type's name in Rust and in the OpenAPI components, e.g. `SessionStatus`.
+            pub const fn type_name(self) -> &'static str {
+                match self { $(EventType::$variant => stringify!($variant),)* }
+            }
+
             /// When the event is sent, in one sentence (the documentation's words).
             pub const fn description(self) -> &'static str {
                 match self { $(EventType::$variant => $doc,)* }
