@@ -151,7 +151,7 @@ def test_async_event_stream_yields_live_events(sandbox: Server, api_key: str) ->
         try:
             async for event in client.events.stream(events="session.status"):
                 if event.session.startswith("sse-async-"):
-                    assert event.event == "session.status" and event.payload["status"] == "DISCONNECTED"
+                    assert isinstance(event, titan.types.SessionStatusEvent) and event.payload.status == "DISCONNECTED"
                     break
         finally:
             maker.cancel()

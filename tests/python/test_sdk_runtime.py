@@ -68,6 +68,24 @@ def test_a_forked_child_gets_a_clear_error(sandbox: Server) -> None:
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
+def test_event_types_catch_a_wrong_field(tmp_path: pathlib.Path) -> None:
+    """The payload types are real: reading a field another event type has fails `mypy --strict`."""
+    package = ROOT / "bindings" / "python" / "python"
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text(
+        "import titan\n\n"
+        "def status(event: titan.Event) -> str:\n"
+        "    if isinstance(event, titan.types.SessionStatusEvent):\n"
+        "        return event.payload.text\n"
+        "    return ''\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(wrong)],
+        capture_output=True, text=True, env={**os.environ, "MYPYPATH": str(package)},
+    )
+    assert result.returncode != 0 and '"SessionStatusPayload" has no attribute "text"' in result.stdout, result.stdout
+
+
 def test_the_example_passes_mypy_strict() -> None:
     example = ROOT / "bindings" / "python" / "examples" / "quickstart.py"
     package = ROOT / "bindings" / "python" / "python" / "titan"

@@ -197,7 +197,7 @@ def test_event_stream_yields_live_events(client: titan.Client) -> None:
         for event in client.events.stream(events="session.status"):
             if event.session.startswith("sse-sync-"):
                 assert event.event == "session.status" and event.id.startswith("evt_")
-                assert event.payload["status"] == "DISCONNECTED"
+                assert isinstance(event, titan.types.SessionStatusEvent) and event.payload.status == "DISCONNECTED"
                 break
     finally:
         done.set()
@@ -212,6 +212,8 @@ def test_webhook_delivery_verifies(client: titan.Client, receiver: Tuple[str, "q
     titan.webhooks.verify(body, headers, hook.hmac_key)
     event = titan.webhooks.unwrap(body, headers, hook.hmac_key)
     assert (event.event, event.session) == ("session.status", "hooked")
+    assert isinstance(event, titan.types.SessionStatusEvent), type(event)
+    assert event.payload.status == json.loads(body)["payload"]["status"]
     with pytest.raises(titan.InvalidWebhookSignatureError):
         titan.webhooks.verify(body + b" ", headers, hook.hmac_key)
     with pytest.raises(titan.InvalidWebhookSignatureError):

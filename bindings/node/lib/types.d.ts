@@ -17,6 +17,42 @@ export interface Accepted {
 }
 
 /**
+ * `message.ack`: a receipt for the session's own messages.
+ */
+export interface AckPayload {
+  /**
+   * The chat.
+   */
+  from: JidRef;
+  /**
+   * The messages it covers.
+   */
+  messageIds: Array<string>;
+  /**
+   * Who sent the receipt (in groups, the participant).
+   */
+  sender: JidRef;
+  /**
+   * When (Unix seconds).
+   */
+  timestamp: number;
+  /**
+   * What it says.
+   */
+  type: AckType;
+}
+
+/**
+ * What a receipt says.
+ */
+export type AckType = 'delivered' | 'read' | 'played' | 'error';
+
+/**
+ * Which form of a person's JID WhatsApp addressed them by.
+ */
+export type Addressing = 'pn' | 'lid';
+
+/**
  * An API key as the API shows it (never its secret).
  */
 export interface ApiKey {
@@ -59,6 +95,41 @@ export interface ApiKey {
 }
 
 /**
+ * `chat.archive`.
+ */
+export interface ArchivePayload {
+  /**
+   * The same JID.
+   */
+  chatId: string;
+  /**
+   * The chat, as a JIDRef.
+   */
+  from: JidRef;
+  /**
+   * Always `true`: the account made the change, on another device.
+   */
+  fromMe: boolean;
+  /**
+   * The chat's JID.
+   */
+  id: string;
+  /**
+   * When (Unix seconds).
+   */
+  timestamp: number;
+  /**
+   * Whether it is now archived.
+   */
+  archived: boolean;
+}
+
+/**
+ * A blocklist change.
+ */
+export type BlockAction = 'block' | 'unblock';
+
+/**
  * A blocked contact.
  */
 export interface BlockedContact {
@@ -78,6 +149,562 @@ export interface BlockedContact {
    * The phone number (`+<digits>`), when the account knows it.
    */
   phoneNumber?: string | null;
+}
+
+/**
+ * `blocklist.update`: a contact was blocked or unblocked through this server.
+ */
+export interface BlocklistPayload {
+  /**
+   * `block` or `unblock`.
+   */
+  action: BlockAction;
+  /**
+   * Whether the contact is now blocked.
+   */
+  blocked: boolean;
+  /**
+   * The contact.
+   */
+  from: JidRef;
+  /**
+   * Always `true`.
+   */
+  fromMe: boolean;
+  /**
+   * The contact's JID.
+   */
+  id: string;
+  /**
+   * When (Unix seconds).
+   */
+  timestamp: number;
+}
+
+/**
+ * A contact was blocked or unblocked.
+ */
+export interface BlocklistUpdateEvent {
+  /**
+   * The event type.
+   */
+  event: 'blocklist.update';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: BlocklistPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * An incoming call was accepted.
+ */
+export interface CallAcceptedEvent {
+  /**
+   * The event type.
+   */
+  event: 'call.accepted';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: CallPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * An incoming call was not answered.
+ */
+export interface CallMissedEvent {
+  /**
+   * The event type.
+   */
+  event: 'call.missed';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: CallPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * `call.received`, `call.missed`, `call.accepted` and `call.rejected`.
+ */
+export interface CallPayload {
+  /**
+   * The caller.
+   */
+  from: JidRef;
+  /**
+   * The call's id.
+   */
+  id: string;
+  /**
+   * A group call (`call.received` only).
+   */
+  isGroup?: boolean | null;
+  /**
+   * A video call (`call.received` only).
+   */
+  isVideo?: boolean | null;
+  /**
+   * Offered while the session was offline (`call.missed` only).
+   */
+  offline?: boolean | null;
+  /**
+   * When (Unix seconds).
+   */
+  timestamp: number;
+}
+
+/**
+ * An incoming call.
+ */
+export interface CallReceivedEvent {
+  /**
+   * The event type.
+   */
+  event: 'call.received';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: CallPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * An incoming call was rejected.
+ */
+export interface CallRejectedEvent {
+  /**
+   * The event type.
+   */
+  event: 'call.rejected';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: CallPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * One channel post in a live update.
+ */
+export interface ChannelPost {
+  /**
+   * Its reaction counts now.
+   */
+  reactions: Array<ReactionCount>;
+  /**
+   * The post's server id.
+   */
+  serverId: number;
+}
+
+/**
+ * A chat was archived or unarchived.
+ */
+export interface ChatArchiveEvent {
+  /**
+   * The event type.
+   */
+  event: 'chat.archive';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: ArchivePayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * A chat's history was cleared.
+ */
+export interface ChatClearEvent {
+  /**
+   * The event type.
+   */
+  event: 'chat.clear';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: ClearPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * A chat was deleted.
+ */
+export interface ChatDeleteEvent {
+  /**
+   * The event type.
+   */
+  event: 'chat.delete';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: ChatDeletePayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * `chat.delete`.
+ */
+export interface ChatDeletePayload {
+  /**
+   * The same JID.
+   */
+  chatId: string;
+  /**
+   * The chat, as a JIDRef.
+   */
+  from: JidRef;
+  /**
+   * Always `true`: the account made the change, on another device.
+   */
+  fromMe: boolean;
+  /**
+   * The chat's JID.
+   */
+  id: string;
+  /**
+   * When (Unix seconds).
+   */
+  timestamp: number;
+  /**
+   * Media files were deleted too.
+   */
+  deleteMedia: boolean;
+}
+
+/**
+ * A chat was muted or unmuted.
+ */
+export interface ChatMuteEvent {
+  /**
+   * The event type.
+   */
+  event: 'chat.mute';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: MutePayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * A chat was marked read or unread.
+ */
+export interface ChatReadEvent {
+  /**
+   * The event type.
+   */
+  event: 'chat.read';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: ReadPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * A chat that is not a person.
+ */
+export interface ChatRef {
+  /**
+   * Its JID, e.g. `120363025246125486@g.us`.
+   */
+  id: string;
+}
+
+/**
+ * One option a vote selected.
+ */
+export interface Choice {
+  /**
+   * The option's SHA-256 hash (hex), as WhatsApp carries it.
+   */
+  hash: string;
+  /**
+   * The option's name; absent when the hash matches none of the poll's options.
+   */
+  name?: string | null;
+}
+
+/**
+ * `chat.clear`.
+ */
+export interface ClearPayload {
+  /**
+   * The same JID.
+   */
+  chatId: string;
+  /**
+   * The chat, as a JIDRef.
+   */
+  from: JidRef;
+  /**
+   * Always `true`: the account made the change, on another device.
+   */
+  fromMe: boolean;
+  /**
+   * The chat's JID.
+   */
+  id: string;
+  /**
+   * When (Unix seconds).
+   */
+  timestamp: number;
+  /**
+   * Media files were deleted too.
+   */
+  deleteMedia: boolean;
+  /**
+   * Starred messages were cleared too.
+   */
+  deleteStarred: boolean;
+}
+
+/**
+ * An async command (`Prefer: respond-async`) finished.
+ */
+export interface CommandResultEvent {
+  /**
+   * The event type.
+   */
+  event: 'command.result';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: CommandResultPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * `command.result`: an async command (`Prefer: respond-async`) finished.
+ */
+export interface CommandResultPayload {
+  /**
+   * The `correlationId` of the 202 answer.
+   */
+  correlationId: string;
+  error?: ErrorBody | null;
+  /**
+   * The operation run (its OpenAPI `operationId`).
+   */
+  operation: string;
+  /**
+   * The `X-Request-Id` of the request.
+   */
+  requestId: string;
+  /**
+   * What the call would have answered in `data` (null on failure).
+   */
+  result: unknown;
+  /**
+   * The HTTP status the call would have had without `respond-async`.
+   */
+  status: number;
+  /**
+   * Whether it succeeded.
+   */
+  success: boolean;
+}
+
+/**
+ * `session.connected`: the session finished pairing.
+ */
+export interface ConnectedPayload {
+  /**
+   * The business name, for WhatsApp Business accounts.
+   */
+  businessName?: string | null;
+  /**
+   * The account's LID.
+   */
+  lid?: string | null;
+  /**
+   * The linked account's phone number (`+` and digits).
+   */
+  phoneNumber?: string | null;
+  /**
+   * The account's display name.
+   */
+  pushName?: string | null;
+}
+
+/**
+ * What changed about a contact.
+ */
+export type ContactChange = 'profile' | 'pushName' | 'picture' | 'about' | 'phoneNumber' | 'name';
+
+/**
+ * `contact.update`: a contact's profile changed; the fields of that change are present.
+ */
+export interface ContactPayload {
+  /**
+   * The new about text.
+   */
+  about?: string | null;
+  /**
+   * What changed.
+   */
+  change: ContactChange;
+  /**
+   * The first name saved for them.
+   */
+  firstName?: string | null;
+  /**
+   * The contact.
+   */
+  from: JidRef;
+  /**
+   * Always `false`.
+   */
+  fromMe: boolean;
+  /**
+   * The contact's JID.
+   */
+  id: string;
+  /**
+   * The full name saved for them.
+   */
+  name?: string | null;
+  newPhoneNumber?: JidRef | null;
+  /**
+   * The new picture's id.
+   */
+  pictureId?: string | null;
+  /**
+   * The push name before.
+   */
+  previousPushName?: string | null;
+  /**
+   * The new push name.
+   */
+  pushName?: string | null;
+  /**
+   * Whether the picture was removed.
+   */
+  removed?: boolean | null;
+  /**
+   * When (Unix seconds).
+   */
+  timestamp: number;
+}
+
+/**
+ * A contact's presence or chat state.
+ */
+export type ContactPresence = 'available' | 'unavailable' | 'composing' | 'paused';
+
+/**
+ * A contact's profile changed: push name, picture, about text, phone number, or the name saved for them.
+ */
+export interface ContactUpdateEvent {
+  /**
+   * The event type.
+   */
+  event: 'contact.update';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: ContactPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
 }
 
 /**
@@ -124,6 +751,59 @@ export interface CreatedKey {
    * The secret to send as `Authorization: Bearer <key>`. Store it now: it cannot be shown again.
    */
   key: string;
+}
+
+/**
+ * `message.delete`: this account deleted a message, for everyone or (on another device) for
+ * itself only.
+ */
+export interface DeletePayload {
+  /**
+   * The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`).
+   */
+  chatId: string;
+  /**
+   * The chat for groups and the account's own messages, the sender otherwise.
+   */
+  from: JidRef;
+  /**
+   * Whether the session's account sent it.
+   */
+  fromMe: boolean;
+  /**
+   * WhatsApp's message id (for edits and deletions: the message edited or deleted).
+   */
+  id: string;
+  /**
+   * Whether it is in a group chat.
+   */
+  isGroup: boolean;
+  /**
+   * The sender's display name, when WhatsApp gave it.
+   */
+  pushName?: string | null;
+  sender?: JidRef | null;
+  /**
+   * When it was sent (Unix seconds).
+   */
+  timestamp: number;
+  /**
+   * `true` when deleted for everyone, `false` for this account only.
+   */
+  forEveryone: boolean;
+  /**
+   * For a deletion for the account only: whether the deleted message was the account's own.
+   */
+  messageFromMe?: boolean | null;
+  /**
+   * The id of the revoke message, when another device sent it.
+   */
+  revokeId?: string | null;
+  status?: MessageStatus | null;
+  /**
+   * Always `revoke`.
+   */
+  type: string;
 }
 
 /**
@@ -186,9 +866,228 @@ export interface Delivery {
 export type DeliveryState = 'pending' | 'delivered' | 'dead';
 
 /**
+ * `message.edited`: a message's new text.
+ */
+export interface EditedPayload {
+  /**
+   * The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`).
+   */
+  chatId: string;
+  /**
+   * The chat for groups and the account's own messages, the sender otherwise.
+   */
+  from: JidRef;
+  /**
+   * Whether the session's account sent it.
+   */
+  fromMe: boolean;
+  /**
+   * WhatsApp's message id (for edits and deletions: the message edited or deleted).
+   */
+  id: string;
+  /**
+   * Whether it is in a group chat.
+   */
+  isGroup: boolean;
+  /**
+   * The sender's display name, when WhatsApp gave it.
+   */
+  pushName?: string | null;
+  sender?: JidRef | null;
+  /**
+   * When it was sent (Unix seconds).
+   */
+  timestamp: number;
+  /**
+   * The same as `text`, under the name Titan's first payloads used.
+   */
+  body?: string | null;
+  /**
+   * A poll's answers (type `poll`; `text` is its question).
+   */
+  pollOptions?: Array<string> | null;
+  /**
+   * The message this one replies to.
+   */
+  quotedMessageId?: string | null;
+  status?: MessageStatus | null;
+  /**
+   * The text, caption, poll question or reaction emoji.
+   */
+  text?: string | null;
+  /**
+   * `text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contact`, `poll`,
+   * `reaction`, `revoke`, `edited` or `unknown`.
+   */
+  type: string;
+  /**
+   * `true` when the content could not be read (a decryption failure, or view-once).
+   */
+  unavailable: boolean;
+  /**
+   * The id of the edit message, when it came from WhatsApp rather than this server.
+   */
+  editId?: string | null;
+  /**
+   * Always `true`.
+   */
+  edited: boolean;
+}
+
+/**
+ * The body of every non-2xx response.
+ */
+export interface ErrorBody {
+  /**
+   * Link to the documentation page that explains the error.
+   */
+  docs: string;
+  /**
+   * What went wrong, in one sentence a developer can act on.
+   */
+  error: string;
+}
+
+/**
  * Event types to receive; `[]` or `["*"]` means every type.
  */
 export type EventFilter = Array<'*' | 'message.received' | 'message.sent' | 'message.ack' | 'message.revoked' | 'message.reaction' | 'message.edited' | 'message.update' | 'message.delete' | 'message.vote' | 'session.status' | 'session.qr' | 'session.connected' | 'session.logged_out' | 'group.update' | 'group.participant' | 'presence.update' | 'call.received' | 'call.missed' | 'call.accepted' | 'call.rejected' | 'contact.update' | 'chat.archive' | 'chat.mute' | 'chat.read' | 'chat.clear' | 'chat.delete' | 'labels.update' | 'newsletter.update' | 'blocklist.update' | 'history.sync' | 'command.result'>;
+
+/**
+ * What happened to a group as a whole.
+ */
+export type GroupAction = 'created' | 'deleted' | 'joined';
+
+/**
+ * Participants joined, left, were promoted or demoted.
+ */
+export interface GroupParticipantEvent {
+  /**
+   * The event type.
+   */
+  event: 'group.participant';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: GroupParticipantPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * `group.participant`: members joined, left, were promoted or demoted; only the list that
+ * changed is non-empty.
+ */
+export interface GroupParticipantPayload {
+  author?: JidRef | null;
+  /**
+   * Admins made plain members.
+   */
+  demoted: Array<JidRef>;
+  /**
+   * The group's JID.
+   */
+  id: string;
+  /**
+   * Members who joined or were added.
+   */
+  joined: Array<JidRef>;
+  /**
+   * Members who left or were removed.
+   */
+  left: Array<JidRef>;
+  /**
+   * Members made admins.
+   */
+  promoted: Array<JidRef>;
+  /**
+   * When (Unix seconds).
+   */
+  timestamp: number;
+}
+
+/**
+ * A group's subject, description or picture changed, or the session joined a group.
+ */
+export interface GroupUpdateEvent {
+  /**
+   * The event type.
+   */
+  event: 'group.update';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: GroupUpdatePayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * `group.update`: a group's subject, description, picture or settings changed, or it was
+ * created, deleted or joined. Only the fields that changed are present.
+ */
+export interface GroupUpdatePayload {
+  action?: GroupAction | null;
+  /**
+   * Only admins may send messages.
+   */
+  announce?: boolean | null;
+  /**
+   * New members need an admin's approval.
+   */
+  approvalMode?: boolean | null;
+  author?: JidRef | null;
+  /**
+   * Disappearing messages after this many seconds (0: off).
+   */
+  ephemeralSeconds?: number | null;
+  /**
+   * The group's JID.
+   */
+  id: string;
+  /**
+   * Only admins may change the group's settings.
+   */
+  locked?: boolean | null;
+  /**
+   * The new description (empty when removed).
+   */
+  newDescription?: string | null;
+  /**
+   * The new picture's id (null when removed); present only for picture changes.
+   */
+  newPicture?: string | null;
+  /**
+   * The new subject.
+   */
+  newSubject?: string | null;
+  /**
+   * Whether the picture was removed (picture changes only).
+   */
+  pictureRemoved?: boolean | null;
+  /**
+   * Why it was deleted, when WhatsApp says.
+   */
+  reason?: string | null;
+  /**
+   * When (Unix seconds).
+   */
+  timestamp: number;
+}
 
 /**
  * The body of `/healthz` and `/readyz`.
@@ -199,6 +1098,69 @@ export interface Health {
    */
   status: string;
 }
+
+/**
+ * `history.sync`: a chunk of chat history.
+ */
+export interface HistoryPayload {
+  /**
+   * The chunk's place in the sync.
+   */
+  chunkOrder?: number | null;
+  /**
+   * The chunk (see `dataEncoding`), when it is at most 1 MiB compressed.
+   */
+  data?: string | null;
+  /**
+   * Always `zlib+protobuf+base64`: a zlib-compressed `HistorySync` protobuf, in base64.
+   */
+  dataEncoding: string;
+  /**
+   * How far the sync is, in percent.
+   */
+  progress?: number | null;
+  /**
+   * The chunk's size uncompressed, in bytes.
+   */
+  size: number;
+  /**
+   * `INITIAL_BOOTSTRAP`, `INITIAL_STATUS_V3`, `FULL`, `RECENT`, `PUSH_NAME`,
+   * `NON_BLOCKING_DATA`, `ON_DEMAND`, `NO_HISTORY`, `MESSAGE_ACCESS_STATUS` (or `UNKNOWN_<n>`).
+   */
+  syncType: string;
+  /**
+   * When it arrived (Unix seconds).
+   */
+  timestamp: number;
+}
+
+/**
+ * WhatsApp delivered a chunk of chat history.
+ */
+export interface HistorySyncEvent {
+  /**
+   * The event type.
+   */
+  event: 'history.sync';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: HistoryPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * A JIDRef: `{phoneNumber, lid, mode}` for a person, `{id}` for a group, channel or other chat.
+ */
+export type JidRef = PersonRef | ChatRef;
 
 /**
  * Whether the session is now a member.
@@ -218,6 +1180,78 @@ export interface JoinedGroup {
    */
   status: JoinStatus;
 }
+
+/**
+ * `labels.update`: a label was put on or taken off a chat (`chatId`, `labeled`), or a label
+ * itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
+ */
+export interface LabelsPayload {
+  /**
+   * The chat (assignments only).
+   */
+  chatId?: string | null;
+  /**
+   * The label's colour index (label changes only).
+   */
+  color?: number | null;
+  /**
+   * Whether the label was deleted (label changes only).
+   */
+  deleted?: boolean | null;
+  from?: JidRef | null;
+  /**
+   * Always `true`: the account made the change.
+   */
+  fromMe: boolean;
+  /**
+   * The chat's JID for an assignment, the label's id for a label change.
+   */
+  id: string;
+  /**
+   * The label.
+   */
+  labelId: string;
+  /**
+   * Whether the chat now has the label (assignments only).
+   */
+  labeled?: boolean | null;
+  /**
+   * The label's name (label changes only).
+   */
+  name?: string | null;
+  /**
+   * When (Unix seconds).
+   */
+  timestamp: number;
+}
+
+/**
+ * A label was assigned to or removed from a chat.
+ */
+export interface LabelsUpdateEvent {
+  /**
+   * The event type.
+   */
+  event: 'labels.update';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: LabelsPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * `session.logged_out`: no fields; the session is `DISCONNECTED`/`LOGGED_OUT` and must pair again.
+ */
+export type LoggedOutPayload = Record<string, unknown>;
 
 /**
  * A message sent or received by a session.
@@ -283,6 +1317,228 @@ export interface Message {
 }
 
 /**
+ * A delivery, read or played receipt, or a delivery failure.
+ */
+export interface MessageAckEvent {
+  /**
+   * The event type.
+   */
+  event: 'message.ack';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: AckPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * This account deleted a message: for everyone (through the API or another device), or for itself only on another device (`forEveryone: false`).
+ */
+export interface MessageDeleteEvent {
+  /**
+   * The event type.
+   */
+  event: 'message.delete';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: DeletePayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * A message was edited (by its sender, or by this account through the API or another device).
+ */
+export interface MessageEditedEvent {
+  /**
+   * The event type.
+   */
+  event: 'message.edited';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: EditedPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * `message.received` and `message.sent`: a message, as stored in the history.
+ */
+export interface MessagePayload {
+  /**
+   * The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`).
+   */
+  chatId: string;
+  /**
+   * The chat for groups and the account's own messages, the sender otherwise.
+   */
+  from: JidRef;
+  /**
+   * Whether the session's account sent it.
+   */
+  fromMe: boolean;
+  /**
+   * WhatsApp's message id (for edits and deletions: the message edited or deleted).
+   */
+  id: string;
+  /**
+   * Whether it is in a group chat.
+   */
+  isGroup: boolean;
+  /**
+   * The sender's display name, when WhatsApp gave it.
+   */
+  pushName?: string | null;
+  sender?: JidRef | null;
+  /**
+   * When it was sent (Unix seconds).
+   */
+  timestamp: number;
+  /**
+   * The same as `text`, under the name Titan's first payloads used.
+   */
+  body?: string | null;
+  /**
+   * A poll's answers (type `poll`; `text` is its question).
+   */
+  pollOptions?: Array<string> | null;
+  /**
+   * The message this one replies to.
+   */
+  quotedMessageId?: string | null;
+  status?: MessageStatus | null;
+  /**
+   * The text, caption, poll question or reaction emoji.
+   */
+  text?: string | null;
+  /**
+   * `text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contact`, `poll`,
+   * `reaction`, `revoke`, `edited` or `unknown`.
+   */
+  type: string;
+  /**
+   * `true` when the content could not be read (a decryption failure, or view-once).
+   */
+  unavailable: boolean;
+}
+
+/**
+ * A reaction was added or removed.
+ */
+export interface MessageReactionEvent {
+  /**
+   * The event type.
+   */
+  event: 'message.reaction';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: ReactionPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * A message arrived.
+ */
+export interface MessageReceivedEvent {
+  /**
+   * The event type.
+   */
+  event: 'message.received';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: MessagePayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * Someone else deleted their message for everyone (`revokedId` names it).
+ */
+export interface MessageRevokedEvent {
+  /**
+   * The event type.
+   */
+  event: 'message.revoked';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: RevokedPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * The session sent a message (through the API or from another of the account's devices).
+ */
+export interface MessageSentEvent {
+  /**
+   * The event type.
+   */
+  event: 'message.sent';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: MessagePayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
  * Delivery progress of a message, as receipts report it.
  */
 export type MessageStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'played' | 'error';
@@ -291,6 +1547,169 @@ export type MessageStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'played'
  * The kind of message to send.
  */
 export type MessageType = 'text' | 'poll';
+
+/**
+ * A message changed in a way no other type covers (for example starred on another device).
+ */
+export interface MessageUpdateEvent {
+  /**
+   * The event type.
+   */
+  event: 'message.update';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: MessageUpdatePayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * `message.update`: a message was starred or unstarred on another of the account's devices.
+ */
+export interface MessageUpdatePayload {
+  /**
+   * Its chat.
+   */
+  chatId: string;
+  /**
+   * The chat, as a JIDRef.
+   */
+  from: JidRef;
+  /**
+   * Always `true`: the account made the change.
+   */
+  fromMe: boolean;
+  /**
+   * The message.
+   */
+  id: string;
+  /**
+   * Whether the message was the account's own.
+   */
+  messageFromMe: boolean;
+  /**
+   * Whether it is now starred.
+   */
+  starred: boolean;
+  /**
+   * When it changed (Unix seconds).
+   */
+  timestamp: number;
+}
+
+/**
+ * A poll vote.
+ */
+export interface MessageVoteEvent {
+  /**
+   * The event type.
+   */
+  event: 'message.vote';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: VotePayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * `chat.mute`.
+ */
+export interface MutePayload {
+  /**
+   * The same JID.
+   */
+  chatId: string;
+  /**
+   * The chat, as a JIDRef.
+   */
+  from: JidRef;
+  /**
+   * Always `true`: the account made the change, on another device.
+   */
+  fromMe: boolean;
+  /**
+   * The chat's JID.
+   */
+  id: string;
+  /**
+   * When (Unix seconds).
+   */
+  timestamp: number;
+  /**
+   * Whether it is now muted.
+   */
+  muted: boolean;
+  /**
+   * Until when (Unix seconds; -1 for ever), when muted.
+   */
+  mutedUntil?: number | null;
+}
+
+/**
+ * `newsletter.update`: a followed channel's live update.
+ */
+export interface NewsletterPayload {
+  /**
+   * The channel, as a JIDRef.
+   */
+  from: JidRef;
+  /**
+   * Always `false`.
+   */
+  fromMe: boolean;
+  /**
+   * The channel's JID (`…@newsletter`).
+   */
+  id: string;
+  /**
+   * The posts that changed.
+   */
+  messages: Array<ChannelPost>;
+  /**
+   * When it arrived (Unix seconds).
+   */
+  timestamp: number;
+}
+
+/**
+ * A followed channel changed.
+ */
+export interface NewsletterUpdateEvent {
+  /**
+   * The event type.
+   */
+  event: 'newsletter.update';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: NewsletterPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
 
 /**
  * A pair code to type on the phone (WhatsApp → Linked devices → Link with phone number).
@@ -321,9 +1740,92 @@ export interface PairingQr {
 }
 
 /**
+ * A person, in both JID forms when the session knows both.
+ */
+export interface PersonRef {
+  /**
+   * The LID, `<id>@lid`; null when only the phone number is known.
+   */
+  lid?: string | null;
+  /**
+   * The form WhatsApp addressed them by.
+   */
+  mode: Addressing;
+  /**
+   * The phone number, `+` and digits; null when only the LID is known.
+   */
+  phoneNumber?: string | null;
+}
+
+/**
+ * What a contact is composing, when not text.
+ */
+export type PresenceMedia = 'audio';
+
+/**
+ * `presence.update`: a followed contact's presence or chat state changed.
+ */
+export interface PresencePayload {
+  /**
+   * The contact, or the chat they are typing in.
+   */
+  from: JidRef;
+  /**
+   * When they were last seen (Unix seconds), when WhatsApp says.
+   */
+  lastSeen?: number | null;
+  media?: PresenceMedia | null;
+  /**
+   * The contact.
+   */
+  sender: JidRef;
+  /**
+   * The new state.
+   */
+  state: ContactPresence;
+  /**
+   * Whether they went offline.
+   */
+  unavailable: boolean;
+}
+
+/**
  * Whether the account shows as online.
  */
 export type PresenceState = 'available' | 'unavailable';
+
+/**
+ * A subscribed contact's presence or chat state changed.
+ */
+export interface PresenceUpdateEvent {
+  /**
+   * The event type.
+   */
+  event: 'presence.update';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: PresencePayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * `session.qr`: a new pairing QR code.
+ */
+export interface QrPayload {
+  /**
+   * The text to encode in the QR image (`2@…`).
+   */
+  code: string;
+}
 
 /**
  * A reaction as sent.
@@ -341,6 +1843,101 @@ export interface Reaction {
    * The emoji ("" when removed).
    */
   reaction: string;
+}
+
+/**
+ * One reaction count on a channel post.
+ */
+export interface ReactionCount {
+  /**
+   * How many chose it.
+   */
+  count: number;
+  /**
+   * The emoji.
+   */
+  reaction: string;
+}
+
+/**
+ * `message.reaction`: a reaction added (an emoji) or removed (an empty string).
+ */
+export interface ReactionPayload {
+  /**
+   * The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`).
+   */
+  chatId: string;
+  /**
+   * The chat for groups and the account's own messages, the sender otherwise.
+   */
+  from: JidRef;
+  /**
+   * Whether the session's account sent it.
+   */
+  fromMe: boolean;
+  /**
+   * WhatsApp's message id (for edits and deletions: the message edited or deleted).
+   */
+  id: string;
+  /**
+   * Whether it is in a group chat.
+   */
+  isGroup: boolean;
+  /**
+   * The sender's display name, when WhatsApp gave it.
+   */
+  pushName?: string | null;
+  sender?: JidRef | null;
+  /**
+   * When it was sent (Unix seconds).
+   */
+  timestamp: number;
+  /**
+   * The emoji; empty when the reaction was removed.
+   */
+  reaction: string;
+  /**
+   * The message reacted to.
+   */
+  reactionTo?: string | null;
+  /**
+   * Always `reaction`.
+   */
+  type: string;
+}
+
+/**
+ * `chat.read`: a chat was marked read or unread, or read on another device.
+ */
+export interface ReadPayload {
+  /**
+   * The same JID.
+   */
+  chatId: string;
+  /**
+   * The chat, as a JIDRef.
+   */
+  from: JidRef;
+  /**
+   * Always `true`: the account made the change, on another device.
+   */
+  fromMe: boolean;
+  /**
+   * The chat's JID.
+   */
+  id: string;
+  /**
+   * When (Unix seconds).
+   */
+  timestamp: number;
+  /**
+   * The messages read, when another device read them.
+   */
+  messageIds?: Array<string> | null;
+  /**
+   * Whether it is now read.
+   */
+  read: boolean;
 }
 
 /**
@@ -366,6 +1963,49 @@ export interface Retries {
  * How the wait between attempts grows.
  */
 export type RetryPolicy = 'constant' | 'linear' | 'exponential';
+
+/**
+ * `message.revoked`: someone else deleted their message for everyone.
+ */
+export interface RevokedPayload {
+  /**
+   * The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`).
+   */
+  chatId: string;
+  /**
+   * The chat for groups and the account's own messages, the sender otherwise.
+   */
+  from: JidRef;
+  /**
+   * Whether the session's account sent it.
+   */
+  fromMe: boolean;
+  /**
+   * WhatsApp's message id (for edits and deletions: the message edited or deleted).
+   */
+  id: string;
+  /**
+   * Whether it is in a group chat.
+   */
+  isGroup: boolean;
+  /**
+   * The sender's display name, when WhatsApp gave it.
+   */
+  pushName?: string | null;
+  sender?: JidRef | null;
+  /**
+   * When it was sent (Unix seconds).
+   */
+  timestamp: number;
+  /**
+   * The message that was deleted.
+   */
+  revokedId: string;
+  /**
+   * Always `revoke`.
+   */
+  type: string;
+}
 
 /**
  * One permission a key can hold; reads need `*:read`, changes `*:manage` or `*:write`.
@@ -452,6 +2092,109 @@ export interface SessionConfig {
 }
 
 /**
+ * A session finished pairing and is connected.
+ */
+export interface SessionConnectedEvent {
+  /**
+   * The event type.
+   */
+  event: 'session.connected';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: ConnectedPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * The WhatsApp account unlinked the session, or it was logged out.
+ */
+export interface SessionLoggedOutEvent {
+  /**
+   * The event type.
+   */
+  event: 'session.logged_out';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: LoggedOutPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * A new pairing QR code is available.
+ */
+export interface SessionQrEvent {
+  /**
+   * The event type.
+   */
+  event: 'session.qr';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: QrPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * A session's status or status reason changed.
+ */
+export interface SessionStatusEvent {
+  /**
+   * The event type.
+   */
+  event: 'session.status';
+  /**
+   * `evt_…`, unique: receivers dedupe by it.
+   */
+  id: string;
+  payload: SessionStatusPayload;
+  /**
+   * The session it happened on.
+   */
+  session: string;
+  /**
+   * When it was written to the outbox (RFC 3339).
+   */
+  timestamp: string;
+}
+
+/**
+ * `session.status`: the session's status or its reason changed.
+ */
+export interface SessionStatusPayload {
+  /**
+   * The new status.
+   */
+  status: Status;
+  statusReason?: StatusReason | null;
+}
+
+/**
  * Whether the session is connected to WhatsApp.
  */
 export type Status = 'CONNECTING' | 'CONNECTED' | 'DISCONNECTED';
@@ -465,6 +2208,61 @@ export type StatusReason = 'SCAN_QR' | 'AUTO_RECONNECT' | 'MANUAL_STOP' | 'LOGGE
  * What the session shows a chat.
  */
 export type TypingState = 'composing' | 'recording' | 'paused';
+
+/**
+ * `message.vote`: a poll vote, with the options it picked.
+ */
+export interface VotePayload {
+  /**
+   * The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`).
+   */
+  chatId: string;
+  /**
+   * The chat for groups and the account's own messages, the sender otherwise.
+   */
+  from: JidRef;
+  /**
+   * Whether the session's account sent it.
+   */
+  fromMe: boolean;
+  /**
+   * WhatsApp's message id (for edits and deletions: the message edited or deleted).
+   */
+  id: string;
+  /**
+   * Whether it is in a group chat.
+   */
+  isGroup: boolean;
+  /**
+   * The sender's display name, when WhatsApp gave it.
+   */
+  pushName?: string | null;
+  sender?: JidRef | null;
+  /**
+   * When it was sent (Unix seconds).
+   */
+  timestamp: number;
+  /**
+   * The poll voted on.
+   */
+  pollId: string;
+  /**
+   * The options picked (all of the voter's current choices; empty withdraws the vote).
+   */
+  pollOptions: Array<Choice>;
+  /**
+   * The poll's question, when the poll is in this session's history.
+   */
+  title?: string | null;
+  /**
+   * Always `poll`.
+   */
+  type: string;
+  /**
+   * `true` when the vote could not be opened (the poll or its secret is unknown here).
+   */
+  undecrypted?: boolean;
+}
 
 /**
  * A webhook as the API shows it.
@@ -515,3 +2313,8 @@ export interface Webhook {
    */
   url: string;
 }
+
+/**
+ * Any event, as webhooks and the event stream deliver it; `event` says which.
+ */
+export type WebhookEvent = MessageReceivedEvent | MessageSentEvent | MessageAckEvent | MessageRevokedEvent | MessageReactionEvent | MessageEditedEvent | MessageUpdateEvent | MessageDeleteEvent | MessageVoteEvent | SessionStatusEvent | SessionQrEvent | SessionConnectedEvent | SessionLoggedOutEvent | GroupUpdateEvent | GroupParticipantEvent | PresenceUpdateEvent | CallReceivedEvent | CallMissedEvent | CallAcceptedEvent | CallRejectedEvent | ContactUpdateEvent | ChatArchiveEvent | ChatMuteEvent | ChatReadEvent | ChatClearEvent | ChatDeleteEvent | LabelsUpdateEvent | NewsletterUpdateEvent | BlocklistUpdateEvent | HistorySyncEvent | CommandResultEvent;

@@ -10,7 +10,7 @@ import asyncio
 from typing import List, Optional
 
 import titan
-from titan.types import Message, Session, StatusReason
+from titan.types import Message, MessageReceivedEvent, Session, SessionStatusEvent, StatusReason
 
 
 def sync_tour(client: titan.Client) -> List[str]:
@@ -42,9 +42,22 @@ async def async_tour(client: titan.AsyncClient) -> int:
     first = await client.sessions.list(limit=5)
     print(len(first.data), "on the first page")
     async for event in client.events.stream(events="session.status"):
-        print(event.id, event.event, event.payload)
+        if isinstance(event, SessionStatusEvent):
+            status: str = event.payload.status
+            print(event.id, event.session, status, event.payload.status_reason)
         break
     return count
+
+
+def handle(event: titan.Event) -> Optional[str]:
+    """What a webhook receiver does with an event: the type narrows on `isinstance`."""
+    if isinstance(event, MessageReceivedEvent):
+        sender = event.payload.from_
+        number = sender.phone_number if isinstance(sender, titan.types.PersonRef) else sender.id
+        return f"{number}: {event.payload.text}"
+    if isinstance(event, titan.events.UnknownEvent):
+        return f"an event type newer than this SDK: {event.event}"
+    return None
 
 
 def verify(body: bytes, headers: dict[str, str], secret: str) -> Optional[titan.Event]:

@@ -34,7 +34,13 @@ pub enum Type {
     Nullable(Box<Type>),
     /// One of these strings.
     Literal(Vec<String>),
+    /// One of these named schemas (a `oneOf` of `$ref`s), told apart by their required fields.
+    Union(Vec<Type>),
 }
+
+/// The schema the server names for the union of every event envelope
+/// (`server/src/api/event_docs.rs`): what webhooks and the event stream deliver.
+pub const EVENT_UNION: &str = "WebhookEvent";
 
 /// A property of a record, or an argument of an operation.
 #[derive(Debug, Clone)]
@@ -148,6 +154,16 @@ impl Api {
         Ok(Self { operations, schemas })
     }
 
+    /// The union of every event envelope, when the document has webhooks: a root of each SDK's
+    /// types, as its webhook helpers and event streams return it.
+    pub fn event_roots(&self) -> Vec<Type> {
+        self.schemas
+            .contains_key(EVENT_UNION)
+            .then(|| Type::Named(EVENT_UNION.to_owned()))
+            .into_iter()
+            .collect()
+    }
+
     /// The schemas `roots` mention, directly or through other schemas.
     pub fn reachable<'a>(&self, roots: impl IntoIterator<Item = &'a Type>) -> BTreeSet<String> {
         let mut seen = BTreeSet::new();
@@ -165,6 +181,7 @@ impl Api {
                     }
                 }
                 Type::List(inner) | Type::Map(inner) | Type::Nullable(inner) => stack.push(*inner),
+                Type::Union(members) => stack.extend(members),
                 _ => {}
             }
         }
@@ -235,9 +252,15 @@ fn type_of(schema: &Value) -> anyhow::Result<Type> {
     for key in ["oneOf", "anyOf"] {
         if let Some(variants) = schema.get(key).and_then(Value::as_array) {
             let (null, other): (Vec<&Value>, Vec<&Value>) = variants.iter().partition(|v| v["type"] == "null");
+            let union = || -> Option<Type> {
+                let members: Option<Vec<Type>> = other.iter().map(|v| ref_name(v).map(Type::Named)).collect();
+                members.map(Type::Union)
+            };
             return match (null.len(), other.as_slice()) {
                 (1, [only]) => Ok(Type::Nullable(Box::new(type_of(only)?))),
                 (0, [only]) => type_of(only),
+                (0, [_, _, ..]) => Ok(union().unwrap_or(Type::Any)),
+                (1, [_, _, ..]) => Ok(union().map_or(Type::Any, |u| Type::Nullable(Box::new(u)))),
                 _ => Ok(Type::Any),
             };
         }

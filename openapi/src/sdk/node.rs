@@ -63,6 +63,7 @@ fn ts_type(ty: &Type) -> String {
         Type::Map(inner) => format!("Record<string, {}>", ts_type(inner)),
         Type::Nullable(inner) => format!("{} | null", ts_type(inner)),
         Type::Literal(values) => values.iter().map(|v| string_literal(v)).collect::<Vec<_>>().join(" | "),
+        Type::Union(members) => members.iter().map(ts_type).collect::<Vec<_>>().join(" | "),
     }
 }
 
@@ -92,7 +93,7 @@ fn property(out: &mut String, name: &str, ty: &Type, required: bool, description
 
 /// Every type an operation's arguments or results mention.
 fn roots(api: &Api) -> Vec<Type> {
-    let mut roots = Vec::new();
+    let mut roots = api.event_roots();
     for operation in &api.operations {
         for output in std::iter::once(&operation.output).chain(operation.deferred.iter()) {
             if let Output::Data(ty) | Output::Body(ty) | Output::Page(ty) = output {

@@ -58,6 +58,10 @@ fn py_type(api: &Api, ty: &Type, side: Side) -> String {
             let values: Vec<String> = values.iter().map(|v| string_literal(v)).collect();
             format!("Literal[{}]", values.join(", "))
         }
+        Type::Union(members) => {
+            let members: Vec<String> = members.iter().map(|m| py_type(api, m, side)).collect();
+            format!("Union[{}]", members.join(", "))
+        }
     }
 }
 
@@ -80,9 +84,10 @@ fn docstring(text: &str, indent: &str) -> String {
     out
 }
 
-/// Every result schema's records, transitively (envelopes excepted: the SDK unwraps them).
+/// Every result schema's records, transitively (envelopes excepted: the SDK unwraps them), and
+/// every event envelope.
 fn output_roots(api: &Api) -> Vec<Type> {
-    let mut roots = Vec::new();
+    let mut roots = api.event_roots();
     for operation in &api.operations {
         for output in std::iter::once(&operation.output).chain(operation.deferred.iter()) {
             match output {
@@ -119,7 +124,7 @@ pub fn types(api: &Api, command: &str) -> anyhow::Result<String> {
          arguments are TypedDicts with the API's own keys, and enums are `Literal` aliases.\"\"\"\n\n\
          from __future__ import annotations\n\n\
          import dataclasses\n\
-         from typing import Any, Dict, List, Literal, Optional, TypedDict\n\n\
+         from typing import Any, Dict, List, Literal, Optional, TypedDict, Union\n\n\
          from ._models import Model\n",
     );
     let mut exported = Vec::new();
@@ -168,6 +173,10 @@ fn quoted_names(api: &Api, ty: &Type) -> String {
         Type::List(inner) => format!("List[{}]", quoted_names(api, inner)),
         Type::Map(inner) => format!("Dict[str, {}]", quoted_names(api, inner)),
         Type::Nullable(inner) => format!("Optional[{}]", quoted_names(api, inner)),
+        Type::Union(members) => {
+            let members: Vec<String> = members.iter().map(|m| quoted_names(api, m)).collect();
+            format!("Union[{}]", members.join(", "))
+        }
         other => py_type(api, other, Side::Output),
     }
 }
@@ -246,7 +255,7 @@ pub fn resources(api: &Api, command: &str) -> anyhow::Result<String> {
          from ._models import NOT_GIVEN, NotGiven\n\
          from ._pagination import AsyncPager, SyncPage\n\
          from ._resource import AsyncResource, SyncResource, body, pairs, path\n\
-         from ._streaming import Event\n\
+         from .events import Event\n\
          from .types import *  # noqa: F403 (every type may appear in a signature)\n",
     );
     // Every resource path and its parents, e.g. account, account.keys.

@@ -9,15 +9,16 @@ client.messages.send(session="alice", chat_id="15550002222@s.whatsapp.net", type
 ```
 
 `titan.AsyncClient` has the same surface for asyncio. Failures raise the exceptions below;
-`titan.webhooks.verify` checks a delivery's signature.
+`titan.webhooks.unwrap` checks a delivery's signature and returns its typed event
+(`titan.events`).
 """
 
-from . import _exceptions, types, webhooks
+from . import _exceptions, events, types, webhooks
 from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, Client
 from ._exceptions import *  # noqa: F403 (every exception class, listed in _exceptions.__all__)
 from ._models import NOT_GIVEN, NotGiven
 from ._pagination import AsyncPage, AsyncPager, SyncPage
-from ._streaming import Event
+from .events import Event
 from ._version import __version__
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "DEFAULT_MAX_RETRIES",
     "types",
+    "events",
     "webhooks",
     "Event",
     "SyncPage",

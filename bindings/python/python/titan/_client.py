@@ -16,7 +16,8 @@ from ._exceptions import TitanError, status_error
 from ._models import NOT_GIVEN, NotGiven, decode
 from ._pagination import AsyncPage, AsyncPager, SyncPage
 from ._resources import AsyncResources, SyncResources
-from ._streaming import Event, aiterate, iterate
+from ._streaming import aiterate, iterate
+from .events import Event
 from ._version import __version__
 
 __all__ = ["Client", "AsyncClient", "DEFAULT_TIMEOUT", "DEFAULT_MAX_RETRIES"]

@@ -80,8 +80,24 @@ def decode(kind: Any, value: Any) -> Any:
         return {key: decode(args[1], item) for key, item in value.items()}
     if origin is Union:
         inner = [arg for arg in args if arg is not type(None)]
-        return decode(inner[0], value) if len(inner) == 1 else value
+        if len(inner) == 1:
+            return decode(inner[0], value)
+        chosen = next((arg for arg in inner if _fits(arg, value)), None)
+        return decode(chosen, value) if chosen is not None else value
     return value
+
+
+def _fits(kind: Any, value: Any) -> bool:
+    """Whether ``value`` (JSON) has every required key of model ``kind``: how the members of a
+    union of models (a JIDRef is a person or a chat) are told apart."""
+    if not (isinstance(kind, type) and issubclass(kind, Model) and isinstance(value, dict)):
+        return False
+    required = (
+        f.metadata.get("json", f.name)
+        for f in dataclasses.fields(kind)  # type: ignore[arg-type]
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    )
+    return all(key in value for key in required)
 
 
 def _encode(value: Any) -> Any:

@@ -8,7 +8,7 @@ from typing import Any, AsyncIterator, Dict, Iterator, List, Literal, Optional, 
 from ._models import NOT_GIVEN, NotGiven
 from ._pagination import AsyncPager, SyncPage
 from ._resource import AsyncResource, SyncResource, body, pairs, path
-from ._streaming import Event
+from .events import Event
 from .types import *  # noqa: F403 (every type may appear in a signature)
 
 

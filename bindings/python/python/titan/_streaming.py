@@ -3,35 +3,18 @@ resumes with `Last-Event-ID`, so no event is skipped; an error answer ends it wi
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from typing import Any, AsyncIterator, Dict, Iterator, Optional, Tuple
+from typing import AsyncIterator, Iterator, Optional, Tuple
 
 from . import _core
-from ._models import Model
+from .events import Event, parse
 
-__all__ = ["Event"]
+__all__ = ["iterate", "aiterate"]
 
 
-@dataclasses.dataclass
-class Event(Model):
-    """One event, as webhooks receive it."""
-
-    id: str
-    """`evt_...`, unique: deduplicate by it, resume after it."""
-    event: str
-    """The event type, e.g. `message.received`."""
-    session: str
-    """The session it happened on."""
-    timestamp: str
-    """When it happened (RFC 3339)."""
-    payload: Dict[str, Any]
-    """The type's payload."""
-
-    @classmethod
-    def _from_core(cls, raw: Tuple[str, str, str, str, str]) -> "Event":
-        event_id, event, session, timestamp, payload = raw
-        return cls(id=event_id, event=event, session=session, timestamp=timestamp, payload=json.loads(payload))
+def _from_core(raw: Tuple[str, str, str, str, str]) -> Event:
+    event_id, event, session, timestamp, payload = raw
+    return parse({"id": event_id, "event": event, "session": session, "timestamp": timestamp, "payload": json.loads(payload)})
 
 
 def iterate(stream: _core.EventStream) -> Iterator[Event]:
@@ -40,7 +23,7 @@ def iterate(stream: _core.EventStream) -> Iterator[Event]:
         raw: Optional[Tuple[str, str, str, str, str]] = stream.next()
         if raw is None:
             return
-        yield Event._from_core(raw)
+        yield _from_core(raw)
 
 
 async def aiterate(stream: _core.EventStream) -> AsyncIterator[Event]:
@@ -49,4 +32,4 @@ async def aiterate(stream: _core.EventStream) -> AsyncIterator[Event]:
         raw: Optional[Tuple[str, str, str, str, str]] = await stream.next_async()
         if raw is None:
             return
-        yield Event._from_core(raw)
+        yield _from_core(raw)

@@ -5,9 +5,24 @@ arguments are TypedDicts with the API's own keys, and enums are `Literal` aliase
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Literal, Optional, TypedDict
+from typing import Any, Dict, List, Literal, Optional, TypedDict, Union
 
 from ._models import Model
+
+AckType = Literal["delivered", "read", "played", "error"]
+"""What a receipt says."""
+
+Addressing = Literal["pn", "lid"]
+"""Which form of a person's JID WhatsApp addressed them by."""
+
+BlockAction = Literal["block", "unblock"]
+"""A blocklist change."""
+
+ContactChange = Literal["profile", "pushName", "picture", "about", "phoneNumber", "name"]
+"""What changed about a contact."""
+
+ContactPresence = Literal["available", "unavailable", "composing", "paused"]
+"""A contact's presence or chat state."""
 
 DeliveryState = Literal["pending", "delivered", "dead"]
 """Where a delivery stands."""
@@ -15,14 +30,26 @@ DeliveryState = Literal["pending", "delivered", "dead"]
 EventFilter = List[Literal["*", "message.received", "message.sent", "message.ack", "message.revoked", "message.reaction", "message.edited", "message.update", "message.delete", "message.vote", "session.status", "session.qr", "session.connected", "session.logged_out", "group.update", "group.participant", "presence.update", "call.received", "call.missed", "call.accepted", "call.rejected", "contact.update", "chat.archive", "chat.mute", "chat.read", "chat.clear", "chat.delete", "labels.update", "newsletter.update", "blocklist.update", "history.sync", "command.result"]]
 """Event types to receive; `[]` or `["*"]` means every type."""
 
+GroupAction = Literal["created", "deleted", "joined"]
+"""What happened to a group as a whole."""
+
+JidRef = Union["PersonRef", "ChatRef"]
+"""A JIDRef: `{phoneNumber, lid, mode}` for a person, `{id}` for a group, channel or other chat."""
+
 JoinStatus = Literal["joined", "pendingApproval"]
 """Whether the session is now a member."""
+
+LoggedOutPayload = Dict[str, Any]
+"""`session.logged_out`: no fields; the session is `DISCONNECTED`/`LOGGED_OUT` and must pair again."""
 
 MessageStatus = Literal["pending", "sent", "delivered", "read", "played", "error"]
 """Delivery progress of a message, as receipts report it."""
 
 MessageType = Literal["text", "poll"]
 """The kind of message to send."""
+
+PresenceMedia = Literal["audio"]
+"""What a contact is composing, when not text."""
 
 PresenceState = Literal["available", "unavailable"]
 """Whether the account shows as online."""
@@ -42,6 +69,9 @@ StatusReason = Literal["SCAN_QR", "AUTO_RECONNECT", "MANUAL_STOP", "LOGGED_OUT",
 TypingState = Literal["composing", "recording", "paused"]
 """What the session shows a chat."""
 
+WebhookEvent = Union["MessageReceivedEvent", "MessageSentEvent", "MessageAckEvent", "MessageRevokedEvent", "MessageReactionEvent", "MessageEditedEvent", "MessageUpdateEvent", "MessageDeleteEvent", "MessageVoteEvent", "SessionStatusEvent", "SessionQrEvent", "SessionConnectedEvent", "SessionLoggedOutEvent", "GroupUpdateEvent", "GroupParticipantEvent", "PresenceUpdateEvent", "CallReceivedEvent", "CallMissedEvent", "CallAcceptedEvent", "CallRejectedEvent", "ContactUpdateEvent", "ChatArchiveEvent", "ChatMuteEvent", "ChatReadEvent", "ChatClearEvent", "ChatDeleteEvent", "LabelsUpdateEvent", "NewsletterUpdateEvent", "BlocklistUpdateEvent", "HistorySyncEvent", "CommandResultEvent"]
+"""Any event, as webhooks and the event stream deliver it; `event` says which."""
+
 
 @dataclasses.dataclass
 class Accepted(Model):
@@ -52,6 +82,26 @@ class Accepted(Model):
 
     request_id: str = dataclasses.field(metadata={"json": "requestId"})
     """The request's id (its `x-request-id`)."""
+
+
+@dataclasses.dataclass
+class AckPayload(Model):
+    """`message.ack`: a receipt for the session's own messages."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The chat."""
+
+    message_ids: List[str] = dataclasses.field(metadata={"json": "messageIds"})
+    """The messages it covers."""
+
+    sender: JidRef
+    """Who sent the receipt (in groups, the participant)."""
+
+    timestamp: int
+    """When (Unix seconds)."""
+
+    type: AckType
+    """What it says."""
 
 
 @dataclasses.dataclass
@@ -87,6 +137,29 @@ class ApiKey(Model):
 
 
 @dataclasses.dataclass
+class ArchivePayload(Model):
+    """`chat.archive`."""
+
+    chat_id: str = dataclasses.field(metadata={"json": "chatId"})
+    """The same JID."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The chat, as a JIDRef."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Always `true`: the account made the change, on another device."""
+
+    id: str
+    """The chat's JID."""
+
+    timestamp: int
+    """When (Unix seconds)."""
+
+    archived: bool
+    """Whether it is now archived."""
+
+
+@dataclasses.dataclass
 class BlockedContact(Model):
     """A blocked contact."""
 
@@ -101,6 +174,444 @@ class BlockedContact(Model):
 
     phone_number: Optional[str] = dataclasses.field(default=None, metadata={"json": "phoneNumber"})
     """The phone number (`+<digits>`), when the account knows it."""
+
+
+@dataclasses.dataclass
+class BlocklistPayload(Model):
+    """`blocklist.update`: a contact was blocked or unblocked through this server."""
+
+    action: BlockAction
+    """`block` or `unblock`."""
+
+    blocked: bool
+    """Whether the contact is now blocked."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The contact."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Always `true`."""
+
+    id: str
+    """The contact's JID."""
+
+    timestamp: int
+    """When (Unix seconds)."""
+
+
+@dataclasses.dataclass
+class BlocklistUpdateEvent(Model):
+    """A contact was blocked or unblocked."""
+
+    event: Literal["blocklist.update"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: BlocklistPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class CallAcceptedEvent(Model):
+    """An incoming call was accepted."""
+
+    event: Literal["call.accepted"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: CallPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class CallMissedEvent(Model):
+    """An incoming call was not answered."""
+
+    event: Literal["call.missed"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: CallPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class CallPayload(Model):
+    """`call.received`, `call.missed`, `call.accepted` and `call.rejected`."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The caller."""
+
+    id: str
+    """The call's id."""
+
+    timestamp: int
+    """When (Unix seconds)."""
+
+    is_group: Optional[bool] = dataclasses.field(default=None, metadata={"json": "isGroup"})
+    """A group call (`call.received` only)."""
+
+    is_video: Optional[bool] = dataclasses.field(default=None, metadata={"json": "isVideo"})
+    """A video call (`call.received` only)."""
+
+    offline: Optional[bool] = None
+    """Offered while the session was offline (`call.missed` only)."""
+
+
+@dataclasses.dataclass
+class CallReceivedEvent(Model):
+    """An incoming call."""
+
+    event: Literal["call.received"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: CallPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class CallRejectedEvent(Model):
+    """An incoming call was rejected."""
+
+    event: Literal["call.rejected"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: CallPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class ChannelPost(Model):
+    """One channel post in a live update."""
+
+    reactions: List[ReactionCount]
+    """Its reaction counts now."""
+
+    server_id: int = dataclasses.field(metadata={"json": "serverId"})
+    """The post's server id."""
+
+
+@dataclasses.dataclass
+class ChatArchiveEvent(Model):
+    """A chat was archived or unarchived."""
+
+    event: Literal["chat.archive"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: ArchivePayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class ChatClearEvent(Model):
+    """A chat's history was cleared."""
+
+    event: Literal["chat.clear"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: ClearPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class ChatDeleteEvent(Model):
+    """A chat was deleted."""
+
+    event: Literal["chat.delete"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: ChatDeletePayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class ChatDeletePayload(Model):
+    """`chat.delete`."""
+
+    chat_id: str = dataclasses.field(metadata={"json": "chatId"})
+    """The same JID."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The chat, as a JIDRef."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Always `true`: the account made the change, on another device."""
+
+    id: str
+    """The chat's JID."""
+
+    timestamp: int
+    """When (Unix seconds)."""
+
+    delete_media: bool = dataclasses.field(metadata={"json": "deleteMedia"})
+    """Media files were deleted too."""
+
+
+@dataclasses.dataclass
+class ChatMuteEvent(Model):
+    """A chat was muted or unmuted."""
+
+    event: Literal["chat.mute"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: MutePayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class ChatReadEvent(Model):
+    """A chat was marked read or unread."""
+
+    event: Literal["chat.read"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: ReadPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class ChatRef(Model):
+    """A chat that is not a person."""
+
+    id: str
+    """Its JID, e.g. `120363025246125486@g.us`."""
+
+
+@dataclasses.dataclass
+class Choice(Model):
+    """One option a vote selected."""
+
+    hash: str
+    """The option's SHA-256 hash (hex), as WhatsApp carries it."""
+
+    name: Optional[str] = None
+    """The option's name; absent when the hash matches none of the poll's options."""
+
+
+@dataclasses.dataclass
+class ClearPayload(Model):
+    """`chat.clear`."""
+
+    chat_id: str = dataclasses.field(metadata={"json": "chatId"})
+    """The same JID."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The chat, as a JIDRef."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Always `true`: the account made the change, on another device."""
+
+    id: str
+    """The chat's JID."""
+
+    timestamp: int
+    """When (Unix seconds)."""
+
+    delete_media: bool = dataclasses.field(metadata={"json": "deleteMedia"})
+    """Media files were deleted too."""
+
+    delete_starred: bool = dataclasses.field(metadata={"json": "deleteStarred"})
+    """Starred messages were cleared too."""
+
+
+@dataclasses.dataclass
+class CommandResultEvent(Model):
+    """An async command (`Prefer: respond-async`) finished."""
+
+    event: Literal["command.result"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: CommandResultPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class CommandResultPayload(Model):
+    """`command.result`: an async command (`Prefer: respond-async`) finished."""
+
+    correlation_id: str = dataclasses.field(metadata={"json": "correlationId"})
+    """The `correlationId` of the 202 answer."""
+
+    operation: str
+    """The operation run (its OpenAPI `operationId`)."""
+
+    request_id: str = dataclasses.field(metadata={"json": "requestId"})
+    """The `X-Request-Id` of the request."""
+
+    result: Any
+    """What the call would have answered in `data` (null on failure)."""
+
+    status: int
+    """The HTTP status the call would have had without `respond-async`."""
+
+    success: bool
+    """Whether it succeeded."""
+
+    error: Optional[ErrorBody] = None
+
+
+@dataclasses.dataclass
+class ConnectedPayload(Model):
+    """`session.connected`: the session finished pairing."""
+
+    business_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "businessName"})
+    """The business name, for WhatsApp Business accounts."""
+
+    lid: Optional[str] = None
+    """The account's LID."""
+
+    phone_number: Optional[str] = dataclasses.field(default=None, metadata={"json": "phoneNumber"})
+    """The linked account's phone number (`+` and digits)."""
+
+    push_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "pushName"})
+    """The account's display name."""
+
+
+@dataclasses.dataclass
+class ContactPayload(Model):
+    """`contact.update`: a contact's profile changed; the fields of that change are present."""
+
+    change: ContactChange
+    """What changed."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The contact."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Always `false`."""
+
+    id: str
+    """The contact's JID."""
+
+    timestamp: int
+    """When (Unix seconds)."""
+
+    about: Optional[str] = None
+    """The new about text."""
+
+    first_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "firstName"})
+    """The first name saved for them."""
+
+    name: Optional[str] = None
+    """The full name saved for them."""
+
+    new_phone_number: Optional[JidRef] = dataclasses.field(default=None, metadata={"json": "newPhoneNumber"})
+
+    picture_id: Optional[str] = dataclasses.field(default=None, metadata={"json": "pictureId"})
+    """The new picture's id."""
+
+    previous_push_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "previousPushName"})
+    """The push name before."""
+
+    push_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "pushName"})
+    """The new push name."""
+
+    removed: Optional[bool] = None
+    """Whether the picture was removed."""
+
+
+@dataclasses.dataclass
+class ContactUpdateEvent(Model):
+    """A contact's profile changed: push name, picture, about text, phone number, or the name saved for them."""
+
+    event: Literal["contact.update"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: ContactPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
 
 
 @dataclasses.dataclass
@@ -136,6 +647,49 @@ class CreatedKey(Model):
 
     sessions: Optional[List[str]] = None
     """Sessions the key is limited to; absent when it may use every session."""
+
+
+@dataclasses.dataclass
+class DeletePayload(Model):
+    """`message.delete`: this account deleted a message, for everyone or (on another device) for
+    itself only."""
+
+    chat_id: str = dataclasses.field(metadata={"json": "chatId"})
+    """The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`)."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The chat for groups and the account's own messages, the sender otherwise."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Whether the session's account sent it."""
+
+    id: str
+    """WhatsApp's message id (for edits and deletions: the message edited or deleted)."""
+
+    is_group: bool = dataclasses.field(metadata={"json": "isGroup"})
+    """Whether it is in a group chat."""
+
+    timestamp: int
+    """When it was sent (Unix seconds)."""
+
+    for_everyone: bool = dataclasses.field(metadata={"json": "forEveryone"})
+    """`true` when deleted for everyone, `false` for this account only."""
+
+    type: str
+    """Always `revoke`."""
+
+    push_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "pushName"})
+    """The sender's display name, when WhatsApp gave it."""
+
+    sender: Optional[JidRef] = None
+
+    message_from_me: Optional[bool] = dataclasses.field(default=None, metadata={"json": "messageFromMe"})
+    """For a deletion for the account only: whether the deleted message was the account's own."""
+
+    revoke_id: Optional[str] = dataclasses.field(default=None, metadata={"json": "revokeId"})
+    """The id of the revoke message, when another device sent it."""
+
+    status: Optional[MessageStatus] = None
 
 
 @dataclasses.dataclass
@@ -180,11 +734,230 @@ class Delivery(Model):
 
 
 @dataclasses.dataclass
+class EditedPayload(Model):
+    """`message.edited`: a message's new text."""
+
+    chat_id: str = dataclasses.field(metadata={"json": "chatId"})
+    """The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`)."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The chat for groups and the account's own messages, the sender otherwise."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Whether the session's account sent it."""
+
+    id: str
+    """WhatsApp's message id (for edits and deletions: the message edited or deleted)."""
+
+    is_group: bool = dataclasses.field(metadata={"json": "isGroup"})
+    """Whether it is in a group chat."""
+
+    timestamp: int
+    """When it was sent (Unix seconds)."""
+
+    type: str
+    """`text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contact`, `poll`,
+    `reaction`, `revoke`, `edited` or `unknown`."""
+
+    unavailable: bool
+    """`true` when the content could not be read (a decryption failure, or view-once)."""
+
+    edited: bool
+    """Always `true`."""
+
+    push_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "pushName"})
+    """The sender's display name, when WhatsApp gave it."""
+
+    sender: Optional[JidRef] = None
+
+    body: Optional[str] = None
+    """The same as `text`, under the name Titan's first payloads used."""
+
+    poll_options: Optional[List[str]] = dataclasses.field(default=None, metadata={"json": "pollOptions"})
+    """A poll's answers (type `poll`; `text` is its question)."""
+
+    quoted_message_id: Optional[str] = dataclasses.field(default=None, metadata={"json": "quotedMessageId"})
+    """The message this one replies to."""
+
+    status: Optional[MessageStatus] = None
+
+    text: Optional[str] = None
+    """The text, caption, poll question or reaction emoji."""
+
+    edit_id: Optional[str] = dataclasses.field(default=None, metadata={"json": "editId"})
+    """The id of the edit message, when it came from WhatsApp rather than this server."""
+
+
+@dataclasses.dataclass
+class ErrorBody(Model):
+    """The body of every non-2xx response."""
+
+    docs: str
+    """Link to the documentation page that explains the error."""
+
+    error: str
+    """What went wrong, in one sentence a developer can act on."""
+
+
+@dataclasses.dataclass
+class GroupParticipantEvent(Model):
+    """Participants joined, left, were promoted or demoted."""
+
+    event: Literal["group.participant"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: GroupParticipantPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class GroupParticipantPayload(Model):
+    """`group.participant`: members joined, left, were promoted or demoted; only the list that
+    changed is non-empty."""
+
+    demoted: List[JidRef]
+    """Admins made plain members."""
+
+    id: str
+    """The group's JID."""
+
+    joined: List[JidRef]
+    """Members who joined or were added."""
+
+    left: List[JidRef]
+    """Members who left or were removed."""
+
+    promoted: List[JidRef]
+    """Members made admins."""
+
+    timestamp: int
+    """When (Unix seconds)."""
+
+    author: Optional[JidRef] = None
+
+
+@dataclasses.dataclass
+class GroupUpdateEvent(Model):
+    """A group's subject, description or picture changed, or the session joined a group."""
+
+    event: Literal["group.update"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: GroupUpdatePayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class GroupUpdatePayload(Model):
+    """`group.update`: a group's subject, description, picture or settings changed, or it was
+    created, deleted or joined. Only the fields that changed are present."""
+
+    id: str
+    """The group's JID."""
+
+    timestamp: int
+    """When (Unix seconds)."""
+
+    action: Optional[GroupAction] = None
+
+    announce: Optional[bool] = None
+    """Only admins may send messages."""
+
+    approval_mode: Optional[bool] = dataclasses.field(default=None, metadata={"json": "approvalMode"})
+    """New members need an admin's approval."""
+
+    author: Optional[JidRef] = None
+
+    ephemeral_seconds: Optional[int] = dataclasses.field(default=None, metadata={"json": "ephemeralSeconds"})
+    """Disappearing messages after this many seconds (0: off)."""
+
+    locked: Optional[bool] = None
+    """Only admins may change the group's settings."""
+
+    new_description: Optional[str] = dataclasses.field(default=None, metadata={"json": "newDescription"})
+    """The new description (empty when removed)."""
+
+    new_picture: Optional[str] = dataclasses.field(default=None, metadata={"json": "newPicture"})
+    """The new picture's id (null when removed); present only for picture changes."""
+
+    new_subject: Optional[str] = dataclasses.field(default=None, metadata={"json": "newSubject"})
+    """The new subject."""
+
+    picture_removed: Optional[bool] = dataclasses.field(default=None, metadata={"json": "pictureRemoved"})
+    """Whether the picture was removed (picture changes only)."""
+
+    reason: Optional[str] = None
+    """Why it was deleted, when WhatsApp says."""
+
+
+@dataclasses.dataclass
 class Health(Model):
     """The body of `/healthz` and `/readyz`."""
 
     status: str
     """Always `ok` when the server answers 200."""
+
+
+@dataclasses.dataclass
+class HistoryPayload(Model):
+    """`history.sync`: a chunk of chat history."""
+
+    data_encoding: str = dataclasses.field(metadata={"json": "dataEncoding"})
+    """Always `zlib+protobuf+base64`: a zlib-compressed `HistorySync` protobuf, in base64."""
+
+    size: int
+    """The chunk's size uncompressed, in bytes."""
+
+    sync_type: str = dataclasses.field(metadata={"json": "syncType"})
+    """`INITIAL_BOOTSTRAP`, `INITIAL_STATUS_V3`, `FULL`, `RECENT`, `PUSH_NAME`,
+    `NON_BLOCKING_DATA`, `ON_DEMAND`, `NO_HISTORY`, `MESSAGE_ACCESS_STATUS` (or `UNKNOWN_<n>`)."""
+
+    timestamp: int
+    """When it arrived (Unix seconds)."""
+
+    chunk_order: Optional[int] = dataclasses.field(default=None, metadata={"json": "chunkOrder"})
+    """The chunk's place in the sync."""
+
+    data: Optional[str] = None
+    """The chunk (see `dataEncoding`), when it is at most 1 MiB compressed."""
+
+    progress: Optional[int] = None
+    """How far the sync is, in percent."""
+
+
+@dataclasses.dataclass
+class HistorySyncEvent(Model):
+    """WhatsApp delivered a chunk of chat history."""
+
+    event: Literal["history.sync"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: HistoryPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
 
 
 @dataclasses.dataclass
@@ -196,6 +969,60 @@ class JoinedGroup(Model):
 
     status: JoinStatus
     """Whether the session is in, or waiting for approval."""
+
+
+@dataclasses.dataclass
+class LabelsPayload(Model):
+    """`labels.update`: a label was put on or taken off a chat (`chatId`, `labeled`), or a label
+    itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`)."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Always `true`: the account made the change."""
+
+    id: str
+    """The chat's JID for an assignment, the label's id for a label change."""
+
+    label_id: str = dataclasses.field(metadata={"json": "labelId"})
+    """The label."""
+
+    timestamp: int
+    """When (Unix seconds)."""
+
+    chat_id: Optional[str] = dataclasses.field(default=None, metadata={"json": "chatId"})
+    """The chat (assignments only)."""
+
+    color: Optional[int] = None
+    """The label's colour index (label changes only)."""
+
+    deleted: Optional[bool] = None
+    """Whether the label was deleted (label changes only)."""
+
+    from_: Optional[JidRef] = dataclasses.field(default=None, metadata={"json": "from"})
+
+    labeled: Optional[bool] = None
+    """Whether the chat now has the label (assignments only)."""
+
+    name: Optional[str] = None
+    """The label's name (label changes only)."""
+
+
+@dataclasses.dataclass
+class LabelsUpdateEvent(Model):
+    """A label was assigned to or removed from a chat."""
+
+    event: Literal["labels.update"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: LabelsPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
 
 
 @dataclasses.dataclass
@@ -247,6 +1074,317 @@ class Message(Model):
 
 
 @dataclasses.dataclass
+class MessageAckEvent(Model):
+    """A delivery, read or played receipt, or a delivery failure."""
+
+    event: Literal["message.ack"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: AckPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class MessageDeleteEvent(Model):
+    """This account deleted a message: for everyone (through the API or another device), or for itself only on another device (`forEveryone: false`)."""
+
+    event: Literal["message.delete"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: DeletePayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class MessageEditedEvent(Model):
+    """A message was edited (by its sender, or by this account through the API or another device)."""
+
+    event: Literal["message.edited"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: EditedPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class MessagePayload(Model):
+    """`message.received` and `message.sent`: a message, as stored in the history."""
+
+    chat_id: str = dataclasses.field(metadata={"json": "chatId"})
+    """The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`)."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The chat for groups and the account's own messages, the sender otherwise."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Whether the session's account sent it."""
+
+    id: str
+    """WhatsApp's message id (for edits and deletions: the message edited or deleted)."""
+
+    is_group: bool = dataclasses.field(metadata={"json": "isGroup"})
+    """Whether it is in a group chat."""
+
+    timestamp: int
+    """When it was sent (Unix seconds)."""
+
+    type: str
+    """`text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contact`, `poll`,
+    `reaction`, `revoke`, `edited` or `unknown`."""
+
+    unavailable: bool
+    """`true` when the content could not be read (a decryption failure, or view-once)."""
+
+    push_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "pushName"})
+    """The sender's display name, when WhatsApp gave it."""
+
+    sender: Optional[JidRef] = None
+
+    body: Optional[str] = None
+    """The same as `text`, under the name Titan's first payloads used."""
+
+    poll_options: Optional[List[str]] = dataclasses.field(default=None, metadata={"json": "pollOptions"})
+    """A poll's answers (type `poll`; `text` is its question)."""
+
+    quoted_message_id: Optional[str] = dataclasses.field(default=None, metadata={"json": "quotedMessageId"})
+    """The message this one replies to."""
+
+    status: Optional[MessageStatus] = None
+
+    text: Optional[str] = None
+    """The text, caption, poll question or reaction emoji."""
+
+
+@dataclasses.dataclass
+class MessageReactionEvent(Model):
+    """A reaction was added or removed."""
+
+    event: Literal["message.reaction"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: ReactionPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class MessageReceivedEvent(Model):
+    """A message arrived."""
+
+    event: Literal["message.received"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: MessagePayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class MessageRevokedEvent(Model):
+    """Someone else deleted their message for everyone (`revokedId` names it)."""
+
+    event: Literal["message.revoked"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: RevokedPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class MessageSentEvent(Model):
+    """The session sent a message (through the API or from another of the account's devices)."""
+
+    event: Literal["message.sent"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: MessagePayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class MessageUpdateEvent(Model):
+    """A message changed in a way no other type covers (for example starred on another device)."""
+
+    event: Literal["message.update"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: MessageUpdatePayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class MessageUpdatePayload(Model):
+    """`message.update`: a message was starred or unstarred on another of the account's devices."""
+
+    chat_id: str = dataclasses.field(metadata={"json": "chatId"})
+    """Its chat."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The chat, as a JIDRef."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Always `true`: the account made the change."""
+
+    id: str
+    """The message."""
+
+    message_from_me: bool = dataclasses.field(metadata={"json": "messageFromMe"})
+    """Whether the message was the account's own."""
+
+    starred: bool
+    """Whether it is now starred."""
+
+    timestamp: int
+    """When it changed (Unix seconds)."""
+
+
+@dataclasses.dataclass
+class MessageVoteEvent(Model):
+    """A poll vote."""
+
+    event: Literal["message.vote"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: VotePayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class MutePayload(Model):
+    """`chat.mute`."""
+
+    chat_id: str = dataclasses.field(metadata={"json": "chatId"})
+    """The same JID."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The chat, as a JIDRef."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Always `true`: the account made the change, on another device."""
+
+    id: str
+    """The chat's JID."""
+
+    timestamp: int
+    """When (Unix seconds)."""
+
+    muted: bool
+    """Whether it is now muted."""
+
+    muted_until: Optional[int] = dataclasses.field(default=None, metadata={"json": "mutedUntil"})
+    """Until when (Unix seconds; -1 for ever), when muted."""
+
+
+@dataclasses.dataclass
+class NewsletterPayload(Model):
+    """`newsletter.update`: a followed channel's live update."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The channel, as a JIDRef."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Always `false`."""
+
+    id: str
+    """The channel's JID (`…@newsletter`)."""
+
+    messages: List[ChannelPost]
+    """The posts that changed."""
+
+    timestamp: int
+    """When it arrived (Unix seconds)."""
+
+
+@dataclasses.dataclass
+class NewsletterUpdateEvent(Model):
+    """A followed channel changed."""
+
+    event: Literal["newsletter.update"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: NewsletterPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
 class PairCode(Model):
     """A pair code to type on the phone (WhatsApp → Linked devices → Link with phone number)."""
 
@@ -269,6 +1407,69 @@ class PairingQr(Model):
 
 
 @dataclasses.dataclass
+class PersonRef(Model):
+    """A person, in both JID forms when the session knows both."""
+
+    mode: Addressing
+    """The form WhatsApp addressed them by."""
+
+    lid: Optional[str] = None
+    """The LID, `<id>@lid`; null when only the phone number is known."""
+
+    phone_number: Optional[str] = dataclasses.field(default=None, metadata={"json": "phoneNumber"})
+    """The phone number, `+` and digits; null when only the LID is known."""
+
+
+@dataclasses.dataclass
+class PresencePayload(Model):
+    """`presence.update`: a followed contact's presence or chat state changed."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The contact, or the chat they are typing in."""
+
+    sender: JidRef
+    """The contact."""
+
+    state: ContactPresence
+    """The new state."""
+
+    unavailable: bool
+    """Whether they went offline."""
+
+    last_seen: Optional[int] = dataclasses.field(default=None, metadata={"json": "lastSeen"})
+    """When they were last seen (Unix seconds), when WhatsApp says."""
+
+    media: Optional[PresenceMedia] = None
+
+
+@dataclasses.dataclass
+class PresenceUpdateEvent(Model):
+    """A subscribed contact's presence or chat state changed."""
+
+    event: Literal["presence.update"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: PresencePayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class QrPayload(Model):
+    """`session.qr`: a new pairing QR code."""
+
+    code: str
+    """The text to encode in the QR image (`2@…`)."""
+
+
+@dataclasses.dataclass
 class Reaction(Model):
     """A reaction as sent."""
 
@@ -280,6 +1481,80 @@ class Reaction(Model):
 
     reaction: str
     """The emoji ("" when removed)."""
+
+
+@dataclasses.dataclass
+class ReactionCount(Model):
+    """One reaction count on a channel post."""
+
+    count: int
+    """How many chose it."""
+
+    reaction: str
+    """The emoji."""
+
+
+@dataclasses.dataclass
+class ReactionPayload(Model):
+    """`message.reaction`: a reaction added (an emoji) or removed (an empty string)."""
+
+    chat_id: str = dataclasses.field(metadata={"json": "chatId"})
+    """The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`)."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The chat for groups and the account's own messages, the sender otherwise."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Whether the session's account sent it."""
+
+    id: str
+    """WhatsApp's message id (for edits and deletions: the message edited or deleted)."""
+
+    is_group: bool = dataclasses.field(metadata={"json": "isGroup"})
+    """Whether it is in a group chat."""
+
+    timestamp: int
+    """When it was sent (Unix seconds)."""
+
+    reaction: str
+    """The emoji; empty when the reaction was removed."""
+
+    type: str
+    """Always `reaction`."""
+
+    push_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "pushName"})
+    """The sender's display name, when WhatsApp gave it."""
+
+    sender: Optional[JidRef] = None
+
+    reaction_to: Optional[str] = dataclasses.field(default=None, metadata={"json": "reactionTo"})
+    """The message reacted to."""
+
+
+@dataclasses.dataclass
+class ReadPayload(Model):
+    """`chat.read`: a chat was marked read or unread, or read on another device."""
+
+    chat_id: str = dataclasses.field(metadata={"json": "chatId"})
+    """The same JID."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The chat, as a JIDRef."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Always `true`: the account made the change, on another device."""
+
+    id: str
+    """The chat's JID."""
+
+    timestamp: int
+    """When (Unix seconds)."""
+
+    read: bool
+    """Whether it is now read."""
+
+    message_ids: Optional[List[str]] = dataclasses.field(default=None, metadata={"json": "messageIds"})
+    """The messages read, when another device read them."""
 
 
 @dataclasses.dataclass
@@ -309,6 +1584,40 @@ class RetriesParam(TypedDict, total=False):
 
     policy: RetryPolicy
     """How the wait grows (default `exponential`)."""
+
+
+@dataclasses.dataclass
+class RevokedPayload(Model):
+    """`message.revoked`: someone else deleted their message for everyone."""
+
+    chat_id: str = dataclasses.field(metadata={"json": "chatId"})
+    """The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`)."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The chat for groups and the account's own messages, the sender otherwise."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Whether the session's account sent it."""
+
+    id: str
+    """WhatsApp's message id (for edits and deletions: the message edited or deleted)."""
+
+    is_group: bool = dataclasses.field(metadata={"json": "isGroup"})
+    """Whether it is in a group chat."""
+
+    timestamp: int
+    """When it was sent (Unix seconds)."""
+
+    revoked_id: str = dataclasses.field(metadata={"json": "revokedId"})
+    """The message that was deleted."""
+
+    type: str
+    """Always `revoke`."""
+
+    push_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "pushName"})
+    """The sender's display name, when WhatsApp gave it."""
+
+    sender: Optional[JidRef] = None
 
 
 @dataclasses.dataclass
@@ -381,6 +1690,135 @@ class SessionConfigParam(TypedDict, total=False):
 
 
 @dataclasses.dataclass
+class SessionConnectedEvent(Model):
+    """A session finished pairing and is connected."""
+
+    event: Literal["session.connected"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: ConnectedPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class SessionLoggedOutEvent(Model):
+    """The WhatsApp account unlinked the session, or it was logged out."""
+
+    event: Literal["session.logged_out"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: LoggedOutPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class SessionQrEvent(Model):
+    """A new pairing QR code is available."""
+
+    event: Literal["session.qr"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: QrPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class SessionStatusEvent(Model):
+    """A session's status or status reason changed."""
+
+    event: Literal["session.status"]
+    """The event type."""
+
+    id: str
+    """`evt_…`, unique: receivers dedupe by it."""
+
+    payload: SessionStatusPayload
+
+    session: str
+    """The session it happened on."""
+
+    timestamp: str
+    """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class SessionStatusPayload(Model):
+    """`session.status`: the session's status or its reason changed."""
+
+    status: Status
+    """The new status."""
+
+    status_reason: Optional[StatusReason] = dataclasses.field(default=None, metadata={"json": "statusReason"})
+
+
+@dataclasses.dataclass
+class VotePayload(Model):
+    """`message.vote`: a poll vote, with the options it picked."""
+
+    chat_id: str = dataclasses.field(metadata={"json": "chatId"})
+    """The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`)."""
+
+    from_: JidRef = dataclasses.field(metadata={"json": "from"})
+    """The chat for groups and the account's own messages, the sender otherwise."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Whether the session's account sent it."""
+
+    id: str
+    """WhatsApp's message id (for edits and deletions: the message edited or deleted)."""
+
+    is_group: bool = dataclasses.field(metadata={"json": "isGroup"})
+    """Whether it is in a group chat."""
+
+    timestamp: int
+    """When it was sent (Unix seconds)."""
+
+    poll_id: str = dataclasses.field(metadata={"json": "pollId"})
+    """The poll voted on."""
+
+    poll_options: List[Choice] = dataclasses.field(metadata={"json": "pollOptions"})
+    """The options picked (all of the voter's current choices; empty withdraws the vote)."""
+
+    type: str
+    """Always `poll`."""
+
+    push_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "pushName"})
+    """The sender's display name, when WhatsApp gave it."""
+
+    sender: Optional[JidRef] = None
+
+    title: Optional[str] = None
+    """The poll's question, when the poll is in this session's history."""
+
+    undecrypted: Optional[bool] = None
+    """`true` when the vote could not be opened (the poll or its secret is unknown here)."""
+
+
+@dataclasses.dataclass
 class Webhook(Model):
     """A webhook as the API shows it."""
 
@@ -419,32 +1857,105 @@ class Webhook(Model):
 
 __all__ = [
     "Accepted",
+    "AckPayload",
+    "AckType",
+    "Addressing",
     "ApiKey",
+    "ArchivePayload",
+    "BlockAction",
     "BlockedContact",
+    "BlocklistPayload",
+    "BlocklistUpdateEvent",
+    "CallAcceptedEvent",
+    "CallMissedEvent",
+    "CallPayload",
+    "CallReceivedEvent",
+    "CallRejectedEvent",
+    "ChannelPost",
+    "ChatArchiveEvent",
+    "ChatClearEvent",
+    "ChatDeleteEvent",
+    "ChatDeletePayload",
+    "ChatMuteEvent",
+    "ChatReadEvent",
+    "ChatRef",
+    "Choice",
+    "ClearPayload",
+    "CommandResultEvent",
+    "CommandResultPayload",
+    "ConnectedPayload",
+    "ContactChange",
+    "ContactPayload",
+    "ContactPresence",
+    "ContactUpdateEvent",
     "CreatedKey",
+    "DeletePayload",
     "Delivery",
     "DeliveryState",
+    "EditedPayload",
+    "ErrorBody",
     "EventFilter",
+    "GroupAction",
+    "GroupParticipantEvent",
+    "GroupParticipantPayload",
+    "GroupUpdateEvent",
+    "GroupUpdatePayload",
     "Health",
+    "HistoryPayload",
+    "HistorySyncEvent",
+    "JidRef",
     "JoinStatus",
     "JoinedGroup",
+    "LabelsPayload",
+    "LabelsUpdateEvent",
+    "LoggedOutPayload",
     "Message",
+    "MessageAckEvent",
+    "MessageDeleteEvent",
+    "MessageEditedEvent",
+    "MessagePayload",
+    "MessageReactionEvent",
+    "MessageReceivedEvent",
+    "MessageRevokedEvent",
+    "MessageSentEvent",
     "MessageStatus",
     "MessageType",
+    "MessageUpdateEvent",
+    "MessageUpdatePayload",
+    "MessageVoteEvent",
+    "MutePayload",
+    "NewsletterPayload",
+    "NewsletterUpdateEvent",
     "PairCode",
     "PairingQr",
+    "PersonRef",
+    "PresenceMedia",
+    "PresencePayload",
     "PresenceState",
+    "PresenceUpdateEvent",
+    "QrPayload",
     "Reaction",
+    "ReactionCount",
+    "ReactionPayload",
+    "ReadPayload",
     "Retries",
     "RetriesParam",
     "RetryPolicy",
+    "RevokedPayload",
     "Scope",
     "Seen",
     "Session",
     "SessionConfig",
     "SessionConfigParam",
+    "SessionConnectedEvent",
+    "SessionLoggedOutEvent",
+    "SessionQrEvent",
+    "SessionStatusEvent",
+    "SessionStatusPayload",
     "Status",
     "StatusReason",
     "TypingState",
+    "VotePayload",
     "Webhook",
+    "WebhookEvent",
 ]

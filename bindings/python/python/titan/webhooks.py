@@ -9,7 +9,8 @@ body bytes, before any JSON parsing.
 @app.post("/hook")
 def hook(request):
     event = titan.webhooks.unwrap(request.body, request.headers, secret=WEBHOOK_SECRET)
-    print(event.event, event.payload)
+    if isinstance(event, titan.types.MessageReceivedEvent):
+        print(event.payload.text)
 ```
 """
 
@@ -19,7 +20,7 @@ import json
 from typing import Any, Iterable, List, Mapping, Tuple, Union
 
 from . import _core
-from ._streaming import Event
+from .events import Event, parse
 
 __all__ = ["verify", "unwrap"]
 
@@ -42,7 +43,7 @@ def verify(body: Union[bytes, bytearray, memoryview, str], headers: Headers, sec
 
 
 def unwrap(body: Union[bytes, bytearray, memoryview, str], headers: Headers, secret: str) -> Event:
-    """Verifies the delivery, then returns its event."""
+    """Verifies the delivery, then returns its typed event (see `titan.events`)."""
     raw = _bytes(body)
     verify(raw, headers, secret)
-    return Event.from_dict(json.loads(raw))
+    return parse(json.loads(raw))
