@@ -203,6 +203,8 @@ test('a real webhook delivery verifies under both schemes', async () => {
     titan.verifyWebhook(body, headers, hook.hmacKey);
     const event = titan.unwrapWebhook(body, headers, hook.hmacKey);
     assert.deepEqual([event.event, event.session], ['session.status', 'hooked']);
+    assert.ok(['CONNECTING', 'CONNECTED', 'DISCONNECTED'].includes(event.payload.status), event.payload.status);
+    assert.ok('statusReason' in event.payload);
     assert.throws(() => titan.verifyWebhook(Buffer.concat([body, Buffer.from(' ')]), headers, hook.hmacKey), titan.InvalidWebhookSignatureError);
     assert.throws(() => titan.verifyWebhook(body, headers, `whsec_${'A'.repeat(32)}`), titan.InvalidWebhookSignatureError);
     const legacy = Object.fromEntries(Object.entries(headers).filter(([name]) => !name.startsWith('webhook-')));

@@ -1,7 +1,7 @@
 // Typed usage of the SDK from an ES module, checked by `tsc --noEmit` (types.test.mjs): it must
 // compile, and each `@ts-expect-error` must catch a mistake the types exist to catch.
 import Titan, { APIError, NotFoundError, RateLimitError, verifyWebhook, unwrapWebhook } from 'titan-client';
-import type { Event, Message, Page, Session, SessionsCreateParams, Status } from 'titan-client';
+import type { Event, JidRef, Message, Page, Session, SessionsCreateParams, Status } from 'titan-client';
 
 export async function tour(): Promise<void> {
   const client = new Titan({ baseURL: 'http://127.0.0.1:8080', apiKey: 'titan_key', timeout: 30_000, maxRetries: 3 });
@@ -36,7 +36,17 @@ export async function tour(): Promise<void> {
 
   for await (const event of client.events.stream({ events: 'message.received', session: 'alice' })) {
     const e: Event = event;
-    void e.payload;
+    if (e.event === 'message.received') {
+      const text: string | null | undefined = e.payload.text;
+      const from: JidRef = e.payload.from;
+      const number = 'mode' in from ? from.phoneNumber : from.id;
+      void [text, number];
+    } else if (e.event === 'session.status') {
+      const status: Status = e.payload.status;
+      // @ts-expect-error a session.status payload has no text: the union narrowed
+      void e.payload.text;
+      void status;
+    }
     break;
   }
 
@@ -53,5 +63,6 @@ export async function tour(): Promise<void> {
 
   verifyWebhook('{}', { 'x-webhook-signature': 'sha256=00' }, 'whsec_x');
   const delivered: Event = unwrapWebhook(new Uint8Array(2), new Headers(), 'whsec_x');
+  if (delivered.event === 'command.result') void delivered.payload.success;
   void [status, wrong, dataUrl, sent, first, delivered, client.withOptions({ maxRetries: 0 })];
 }

@@ -1,23 +1,22 @@
-/** One event, as `client.events.stream()` yields it and webhooks receive it. */
-export interface Event {
-  /** `evt_...`, unique: deduplicate by it, resume after it. */
-  id: string;
-  /** The event type, e.g. `message.received`. */
-  event: string;
-  /** The session it happened on. */
-  session: string;
-  /** When it happened (RFC 3339). */
-  timestamp: string;
-  /** The type's payload. */
-  payload: Record<string, unknown>;
-}
+import type { WebhookEvent } from './types';
+
+/**
+ * One event, as `client.events.stream()` yields it and webhooks receive it: a union discriminated
+ * by `event` (generated from the OpenAPI document's `webhooks`), so checking `event` narrows
+ * `payload` to that type's payload. An event type newer than this SDK arrives as sent.
+ *
+ * ```ts
+ * if (event.event === 'message.received') console.log(event.payload.text);
+ * ```
+ */
+export type Event = WebhookEvent;
 
 /**
  * The events of one subscription. Breaking out of `for await` closes it.
  *
  * ```ts
  * for await (const event of client.events.stream({ events: 'message.received' })) {
- *   console.log(event.session, event.payload);
+ *   if (event.event === 'message.received') console.log(event.session, event.payload.text);
  * }
  * ```
  */

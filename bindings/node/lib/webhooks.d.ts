@@ -21,6 +21,7 @@ export declare function verifyWebhook(body: WebhookBody, headers: WebhookHeaders
  * ```ts
  * app.post('/hook', express.raw({ type: '*\/*' }), (req, res) => {
  *   const event = unwrapWebhook(req.body, req.headers, process.env.WEBHOOK_SECRET!);
+ *   if (event.event === 'message.received') console.log(event.payload.from, event.payload.text);
  *   res.sendStatus(204);
  * });
  * ```
