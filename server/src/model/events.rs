@@ -689,6 +689,11 @@ macro_rules! payloads {
                 let value = match self { $(Self::$variant(p) => serde_json::to_value(p),)* };
                 value.unwrap_or_default()
             }
+
+            /// The JIDRefs in it, to be completed with the form the session knows.
+            pub fn jid_refs(&mut self) -> Vec<&mut JidRef> {
+                match self { $(Self::$variant(p) => p.jid_refs(),)* }
+            }
         }
 
         /// The name of each event type's payload schema in the OpenAPI document, with that
@@ -737,6 +742,66 @@ payloads! {
     BlocklistUpdate(BlocklistPayload),
     HistorySync(HistoryPayload),
     CommandResult(CommandResultPayload),
+}
+
+/// The JIDRefs a payload holds, so the session can fill in the other form of each.
+trait JidRefs {
+    /// Each JIDRef, to complete.
+    fn jid_refs(&mut self) -> Vec<&mut JidRef>;
+}
+
+macro_rules! jid_refs {
+    ($($payload:ty => |$p:ident| $refs:expr;)*) => {
+        $(impl JidRefs for $payload {
+            fn jid_refs(&mut self) -> Vec<&mut JidRef> {
+                let $p = self;
+                $refs
+            }
+        })*
+    };
+}
+
+impl MessageHeader {
+    fn refs(&mut self) -> Vec<&mut JidRef> {
+        std::iter::once(&mut self.from).chain(self.sender.as_mut()).collect()
+    }
+}
+
+jid_refs! {
+    MessagePayload => |p| p.header.refs();
+    ReactionPayload => |p| p.header.refs();
+    RevokedPayload => |p| p.header.refs();
+    EditedPayload => |p| p.message.header.refs();
+    DeletePayload => |p| p.header.refs();
+    VotePayload => |p| p.header.refs();
+    MessageUpdatePayload => |p| vec![&mut p.from];
+    AckPayload => |p| vec![&mut p.from, &mut p.sender];
+    SessionStatusPayload => |_p| Vec::new();
+    QrPayload => |_p| Vec::new();
+    ConnectedPayload => |_p| Vec::new();
+    LoggedOutPayload => |_p| Vec::new();
+    GroupUpdatePayload => |p| p.author.iter_mut().collect();
+    GroupParticipantPayload => |p| p
+        .author
+        .iter_mut()
+        .chain(p.joined.iter_mut())
+        .chain(p.left.iter_mut())
+        .chain(p.promoted.iter_mut())
+        .chain(p.demoted.iter_mut())
+        .collect();
+    PresencePayload => |p| vec![&mut p.from, &mut p.sender];
+    CallPayload => |p| vec![&mut p.from];
+    ContactPayload => |p| std::iter::once(&mut p.from).chain(p.new_phone_number.as_mut()).collect();
+    ArchivePayload => |p| vec![&mut p.chat.from];
+    MutePayload => |p| vec![&mut p.chat.from];
+    ReadPayload => |p| vec![&mut p.chat.from];
+    ClearPayload => |p| vec![&mut p.chat.from];
+    ChatDeletePayload => |p| vec![&mut p.chat.from];
+    LabelsPayload => |p| p.from.iter_mut().collect();
+    NewsletterPayload => |_p| Vec::new();
+    BlocklistPayload => |p| vec![&mut p.from];
+    HistoryPayload => |_p| Vec::new();
+    CommandResultPayload => |_p| Vec::new();
 }
 
 #[cfg(test)]

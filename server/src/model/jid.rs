@@ -83,6 +83,39 @@ impl JidRef {
     }
 }
 
+impl JidRef {
+    /// The one form a person is known by, as a JID user part (`<digits>` or the LID's id), when
+    /// the other is missing: what the session's LID mapping can complete.
+    pub fn known_form(&self) -> Option<(Addressing, &str)> {
+        match self {
+            Self::Person(PersonRef {
+                phone_number: Some(pn),
+                lid: None,
+                ..
+            }) => Some((Addressing::Pn, pn.trim_start_matches('+'))),
+            Self::Person(PersonRef {
+                phone_number: None,
+                lid: Some(lid),
+                ..
+            }) => Some((Addressing::Lid, lid.trim_end_matches("@lid"))),
+            _ => None,
+        }
+    }
+
+    /// Fills the form a person lacks from a LID mapping (both as JID user parts); a chat, or a
+    /// form already known, is left as it is.
+    pub fn complete(&mut self, phone_user: &str, lid_user: &str) {
+        if let Self::Person(person) = self {
+            if person.phone_number.is_none() {
+                person.phone_number = Some(format!("+{phone_user}"));
+            }
+            if person.lid.is_none() {
+                person.lid = Some(format!("{lid_user}@lid"));
+            }
+        }
+    }
+}
+
 /// The chat a message belongs to, as stored: the JID without its device part, preferring the
 /// phone-number form of a LID chat when WhatsApp told us both.
 pub fn chat_key(chat: &Jid, alt: Option<&Jid>) -> String {
@@ -133,5 +166,28 @@ mod tests {
         );
         let group: Jid = "1-2@g.us".parse().expect("group");
         assert_eq!(wire(&JidRef::person(&group, None)), json!({"id": "1-2@g.us"}));
+    }
+
+    #[test]
+    fn a_mapping_completes_a_person_and_nothing_else() {
+        let mut pn = JidRef::of("5511999999999@s.whatsapp.net");
+        assert_eq!(pn.known_form(), Some((Addressing::Pn, "5511999999999")));
+        pn.complete("5511999999999", "77");
+        assert_eq!(
+            wire(&pn),
+            json!({"phoneNumber": "+5511999999999", "lid": "77@lid", "mode": "pn"})
+        );
+        assert_eq!(pn.known_form(), None);
+        let mut lid = JidRef::of("77@lid");
+        assert_eq!(lid.known_form(), Some((Addressing::Lid, "77")));
+        lid.complete("5511999999999", "77");
+        assert_eq!(
+            wire(&lid),
+            json!({"phoneNumber": "+5511999999999", "lid": "77@lid", "mode": "lid"})
+        );
+        let mut group = JidRef::of("1-2@g.us");
+        assert_eq!(group.known_form(), None);
+        group.complete("1", "2");
+        assert_eq!(wire(&group), json!({"id": "1-2@g.us"}));
     }
 }

@@ -5,10 +5,13 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::{Db, now_ms};
-use crate::events::{Envelope, NewEvent};
+use crate::events::{Envelope, NewEvent, Payload};
+use crate::model::jid::Addressing;
 
 /// Appends `event` for `session` on `conn` (the caller's transaction) and returns its id
-/// (`evt_<ULID>`, increasing, so the outbox reads in order).
+/// (`evt_<ULID>`, increasing, so the outbox reads in order). Its JIDRefs are completed after the
+/// insert, so the transaction writes before it reads: a SQLite transaction that reads first
+/// cannot always upgrade to a writer (the database would be "locked" at once).
 pub async fn append(conn: &mut AnyConnection, session: &str, event: &NewEvent) -> anyhow::Result<String> {
     let id = crate::ids::new("evt");
     sqlx::query("INSERT INTO events (id, session, event, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -17,9 +20,44 @@ pub async fn append(conn: &mut AnyConnection, session: &str, event: &NewEvent) -
         .bind(event.kind().as_str())
         .bind(event.payload.to_value().to_string())
         .bind(now_ms())
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+    let payload = completed(conn, session, &event.payload).await?;
+    if payload != event.payload {
+        sqlx::query("UPDATE events SET payload = $1 WHERE id = $2")
+            .bind(payload.to_value().to_string())
+            .bind(&id)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(id)
+}
+
+/// `payload` with each person it names in both JID forms where `session`'s LID mapping (the
+/// one whatsapp-rust keeps, learned from usync and messages) knows the other form.
+async fn completed(conn: &mut AnyConnection, session: &str, payload: &Payload) -> anyhow::Result<Payload> {
+    let mut payload = payload.clone();
+    for jid in payload.jid_refs() {
+        let Some((form, user)) = jid.known_form() else { continue };
+        let sql = match form {
+            Addressing::Pn => {
+                "SELECT phone_number, lid FROM wa_lid_pn_mapping WHERE session = $1 AND phone_number = $2
+                 ORDER BY updated_at DESC LIMIT 1"
+            }
+            Addressing::Lid => "SELECT phone_number, lid FROM wa_lid_pn_mapping WHERE session = $1 AND lid = $2",
+        };
+        let row = sqlx::query(sql)
+            .bind(session)
+            .bind(user.to_owned())
+            .fetch_optional(&mut *conn)
+            .await
+            .context("read the LID mapping")?;
+        if let Some(row) = row {
+            let (phone, lid): (String, String) = (row.try_get("phone_number")?, row.try_get("lid")?);
+            jid.complete(&phone, &lid);
+        }
+    }
+    Ok(payload)
 }
 
 /// Writes `events` for `session` in one transaction of their own (events that reflect no stored

@@ -172,6 +172,11 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
         .expect("presence.update", "bob", |p| p["state"] == "available")
         .await;
     assert_eq!(online["from"]["phoneNumber"], format!("+{ALICE}"));
+    // WhatsApp names her by one form only; bob's LID mapping gives the other.
+    assert!(
+        online["from"]["lid"].as_str().is_some_and(|l| l.ends_with("@lid")),
+        "{online}"
+    );
     receiver
         .expect("presence.update", "bob", |p| p["unavailable"] == true)
         .await;
