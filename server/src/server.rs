@@ -36,6 +36,7 @@ impl RunningServer {
         let app = crate::api::app(state.clone())?;
         let (shutdown, stop) = oneshot::channel::<()>();
         state.dispatcher.start().await?;
+        let tailing = state.tail.follow(db.clone());
         let pruning = tokio::spawn(crate::idempotency::prune_forever(db.clone()));
         let retention = tokio::spawn(crate::events::retention::prune_forever(
             db.clone(),
@@ -47,6 +48,7 @@ impl RunningServer {
                     let _ = stop.await;
                     pruning.abort();
                     retention.abort();
+                    tailing.abort();
                 })
                 .await
         });

@@ -9,6 +9,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::{KeyCache, MasterKey};
 use crate::config::Config;
 use crate::engine::Engine;
+use crate::events::tail::Tail;
 use crate::metrics::Metrics;
 use crate::ratelimit::SlidingWindow;
 use crate::secrets::SecretBox;
@@ -32,8 +33,10 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The running sessions.
     pub engine: Engine,
-    /// Webhook delivery and the live event feed.
+    /// Webhook delivery.
     pub dispatcher: Dispatcher,
+    /// The live feed of the outbox, for the event stream.
+    pub tail: Tail,
     /// Seals the secrets stored in the database.
     pub secrets: Arc<SecretBox>,
     /// Async commands still running; shutdown waits for them, so an accepted command is not
@@ -66,6 +69,7 @@ impl AppState {
             metrics: Metrics::default(),
             engine,
             dispatcher,
+            tail: Tail::default(),
             secrets,
             commands: TaskTracker::new(),
             config,

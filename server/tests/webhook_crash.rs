@@ -6,8 +6,9 @@
 
 mod common;
 
+use common::process::{MASTER, free_port, serve, wait_healthy};
+
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,57 +16,10 @@ use axum::body::Bytes;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-const TITAN: &str = env!("CARGO_BIN_EXE_titan");
-const MASTER: &str = "crash-master-key-0123456789";
 /// Sessions created in the burst: each creation writes one `session.status` event.
 const BURST: usize = 1500;
 /// Deliveries in flight at once: few, so a backlog is pending when the process dies.
 const CONCURRENCY: &str = "4";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
-}
-
-fn serve(database_url: &str, port: u16, dir: &std::path::Path) -> Child {
-    Command::new(TITAN)
-        .arg("serve")
-        .env("DATABASE_URL", database_url)
-        .env("TITAN_BIND", format!("127.0.0.1:{port}"))
-        .env("TITAN_WHATSAPP_URL", "ws://127.0.0.1:9/ws/chat")
-        .env("MASTER_KEY", MASTER)
-        .env("TITAN_SECRET_KEY_FILE", dir.join("secret.key"))
-        .env("TITAN_WEBHOOK_ALLOW_PRIVATE", "true")
-        .env("TITAN_RATE_LIMIT", "100000")
-        .env("TITAN_WEBHOOK_CONCURRENCY", CONCURRENCY)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(log(dir))
-        .spawn()
-        .unwrap()
-}
-
-/// The server's log (appended across restarts), shown when it does not come up.
-fn log(dir: &std::path::Path) -> std::fs::File {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("titan.log"))
-        .unwrap()
-}
-
-async fn wait_healthy(http: &reqwest::Client, base: &str, server: &mut Child, dir: &std::path::Path) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http.get(format!("{base}/readyz")).send().await.map(|r| r.status()).ok() != Some(reqwest::StatusCode::OK) {
-        if Instant::now() > deadline || server.try_wait().unwrap().is_some() {
-            let log = std::fs::read_to_string(dir.join("titan.log")).unwrap_or_default();
-            panic!("server did not come up ({:?}); its log:\n{log}", server.try_wait());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// Event ids the receiver got, with how often each arrived.
 type Seen = Arc<Mutex<HashMap<String, usize>>>;
@@ -101,7 +55,12 @@ async fn crash_during_a_burst(backend: common::Backend) {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let mut server = serve(&database_url, port, dir.path());
+    let mut server = serve(
+        &database_url,
+        port,
+        dir.path(),
+        &[("TITAN_WEBHOOK_CONCURRENCY", CONCURRENCY)],
+    );
     wait_healthy(&http, &base, &mut server, dir.path()).await;
 
     let key: Value = http
@@ -160,7 +119,12 @@ async fn crash_during_a_burst(backend: common::Backend) {
     }
     let accepted = accepted.lock().unwrap().clone();
 
-    let mut server = serve(&database_url, port, dir.path());
+    let mut server = serve(
+        &database_url,
+        port,
+        dir.path(),
+        &[("TITAN_WEBHOOK_CONCURRENCY", CONCURRENCY)],
+    );
     wait_healthy(&http, &base, &mut server, dir.path()).await;
     let db = titan_server::store::Db::connect(&database_url).await.unwrap();
     let outbox: HashSet<String> = sqlx::query("SELECT id, payload FROM events WHERE event = 'session.status'")

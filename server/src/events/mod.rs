@@ -3,6 +3,7 @@
 
 pub mod retention;
 pub mod stream;
+pub mod tail;
 
 use std::sync::Arc;
 

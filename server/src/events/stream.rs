@@ -1,5 +1,5 @@
-//! `GET /api/events`: the events as Server-Sent Events, live from the dispatcher, resumable from
-//! the outbox with `Last-Event-ID`.
+//! `GET /api/events`: the events as Server-Sent Events, live from the outbox's tail (every
+//! server's events), resumable from the outbox with `Last-Event-ID`.
 
 use std::collections::BTreeSet;
 use std::convert::Infallible;
@@ -73,7 +73,7 @@ pub fn open(
     last_event_id: Option<String>,
 ) -> Result<impl Stream<Item = Result<Event, Infallible>> + use<>, ApiError> {
     let selection = selection(caller, query)?;
-    let live = state.dispatcher.subscribe();
+    let live = state.tail.subscribe();
     let (sender, receiver) = mpsc::channel::<Arc<Envelope>>(256);
     tokio::spawn(forward(
         state.db.clone(),
@@ -93,7 +93,9 @@ pub fn open(
 }
 
 /// Sends the listener what it missed since `last` (from the outbox), then live events; falls
-/// back to the outbox whenever it lags behind the live feed.
+/// back to the outbox whenever it lags behind the live feed. The live feed can carry an event
+/// that committed late, with an id below one already sent, so what a catch-up sent is skipped by
+/// id rather than by order.
 async fn forward(
     db: Db,
     mut live: tokio::sync::broadcast::Receiver<Arc<Envelope>>,
@@ -102,9 +104,12 @@ async fn forward(
     mut last: String,
 ) {
     let mut catch_up = !last.is_empty();
+    let mut caught_up: BTreeSet<String> = BTreeSet::new();
     loop {
         if catch_up {
             catch_up = false;
+            let reach = super::tail::floor(crate::store::now_ms() - 2 * super::tail::lag_ms());
+            caught_up = caught_up.split_off(&reach);
             loop {
                 let batch = match crate::store::events::after(&db, &last, CATCH_UP_BATCH).await {
                     Ok(batch) => batch,
@@ -116,6 +121,9 @@ async fn forward(
                 let full = batch.len() == usize::try_from(CATCH_UP_BATCH).unwrap_or(usize::MAX);
                 for envelope in batch {
                     last.clone_from(&envelope.id);
+                    if envelope.id >= reach {
+                        caught_up.insert(envelope.id.clone());
+                    }
                     if selection.accepts(&envelope) && sender.send(Arc::new(envelope)).await.is_err() {
                         return;
                     }
@@ -131,10 +139,12 @@ async fn forward(
         };
         match received {
             Ok(envelope) => {
-                if envelope.id <= last {
+                if caught_up.contains(&envelope.id) {
                     continue; // already sent while catching up
                 }
-                last.clone_from(&envelope.id);
+                if envelope.id > last {
+                    last.clone_from(&envelope.id);
+                }
                 if selection.accepts(&envelope) && sender.send(envelope).await.is_err() {
                     return;
                 }

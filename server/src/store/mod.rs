@@ -36,6 +36,8 @@ pub struct Db {
     pub engine: Engine,
     /// Signalled after a commit that wrote events, so delivery starts without polling.
     outbox: Arc<Notify>,
+    /// Signalled likewise for this server's live event stream.
+    tail: Arc<Notify>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -82,6 +84,7 @@ impl Db {
             pool,
             engine,
             outbox: Arc::default(),
+            tail: Arc::default(),
         })
     }
 
@@ -103,9 +106,16 @@ impl Db {
         }
     }
 
-    /// Tells the event dispatcher that committed events wait in the outbox.
+    /// Tells the event dispatcher and the live stream that committed events wait in the outbox.
     pub fn events_written(&self) {
         self.outbox.notify_one();
+        self.tail.notify_one();
+    }
+
+    /// Resolves once events were written through this `Db` since the last call (for the live
+    /// stream; other servers' events are found by polling).
+    pub async fn events_committed(&self) {
+        self.tail.notified().await;
     }
 
     /// Resolves once events were written since the last call (or at once if they were).

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, broadcast, mpsc, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::events::Envelope;
@@ -30,8 +30,6 @@ const POLL: Duration = Duration::from_secs(1);
 const RELOAD_WEBHOOKS: Duration = Duration::from_secs(30);
 /// Largest part of a receiver's answer that is read (the rest is dropped).
 const MAX_ANSWER: usize = 64 * 1024;
-/// Events a slow stream listener may fall behind before it re-reads the outbox.
-const LIVE_BUFFER: usize = 4096;
 
 /// How deliveries are made.
 #[derive(Debug, Clone)]
@@ -79,7 +77,6 @@ struct Inner {
     permits: Arc<Semaphore>,
     wake: Notify,
     stop: watch::Sender<Stage>,
-    live: broadcast::Sender<Arc<Envelope>>,
     outcomes: mpsc::UnboundedSender<Outcome>,
 }
 
@@ -116,7 +113,6 @@ impl Dispatcher {
             .user_agent(concat!("Titan-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let (outcomes, received) = mpsc::unbounded_channel();
-        let (live, _) = broadcast::channel(LIVE_BUFFER);
         Ok(Self {
             inner: Arc::new(Inner {
                 db,
@@ -128,7 +124,6 @@ impl Dispatcher {
                 lanes: Mutex::default(),
                 wake: Notify::new(),
                 stop: watch::Sender::new(Stage::Running),
-                live,
                 outcomes,
             }),
             outcomes: Mutex::new(Some(received)),
@@ -192,11 +187,6 @@ impl Dispatcher {
         }
         drop(lanes);
         self.inner.wake.notify_one();
-    }
-
-    /// Every event from now on, as it leaves the outbox (for `GET /api/events`).
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Envelope>> {
-        self.inner.live.subscribe()
     }
 }
 
@@ -281,7 +271,6 @@ impl Inner {
                     envelope: envelope.clone(),
                 });
             }
-            let _ = self.live.send(Arc::new(envelope));
         }
         drop(lanes);
         self.wake.notify_one();

@@ -2,6 +2,8 @@
 //! fresh schema in the PostgreSQL named by `TITAN_TEST_DATABASE_URL`), driven over real HTTP.
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
+pub mod process;
+
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
 use sqlx::Connection;
