@@ -1,23 +1,60 @@
 //! `GET /api/events`: the live event stream (Server-Sent Events).
 
+use std::collections::BTreeSet;
+use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
-use axum::response::sse::{KeepAlive, Sse};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Authorized, required};
+use crate::auth::{Authorized, Caller, required};
 use crate::error::{ApiError, ErrorBody};
-use crate::events::stream::{self, StreamQuery};
+use crate::events::EventFilter;
+use crate::events::stream::{self, Selection};
 use crate::extract::Query;
 use crate::state::SharedState;
+use crate::validate;
 
 /// How often an idle stream sends a comment, so proxies keep it open and clients notice a
 /// dead connection.
 const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// The filters of the stream.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StreamQuery {
+    /// Comma-separated event types (default: all), e.g. `message.received,session.status`.
+    pub events: Option<String>,
+    /// Only this session's events.
+    pub session: Option<String>,
+}
+
+/// What `query` selects, within what the caller's key may see.
+fn selection(caller: &Caller, query: StreamQuery) -> Result<Selection, ApiError> {
+    let names: Vec<&str> = query
+        .events
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|n| !n.trim().is_empty())
+        .collect();
+    let events = EventFilter::parse(&names).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let sessions = match query.session.filter(|s| !s.is_empty()) {
+        Some(name) => {
+            validate::session_name(&name)?;
+            caller.grant.require_session(&name)?;
+            Some(BTreeSet::from([name]))
+        }
+        None => caller.grant.sessions.clone(),
+    };
+    Ok(Selection { events, sessions })
+}
 
 /// The event stream route.
 pub fn routes() -> OpenApiRouter<SharedState> {
@@ -55,6 +92,14 @@ async fn events(
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(str::to_owned);
-    let stream = stream::open(&state, &caller, query, last)?;
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
+    let receiver = stream::listen(state.db.clone(), &state.tail, selection(&caller, query)?, last);
+    let events = futures::stream::unfold(receiver, |mut receiver| async move {
+        let envelope = receiver.recv().await?;
+        let event = Event::default()
+            .id(envelope.id.as_str())
+            .event(envelope.event.as_str())
+            .data(envelope.body.as_ref());
+        Some((Ok::<_, Infallible>(event), receiver))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(HEARTBEAT)))
 }

@@ -1,42 +1,28 @@
-//! `GET /api/events`: the events as Server-Sent Events, live from the outbox's tail (every
-//! server's events), resumable from the outbox with `Last-Event-ID`.
+//! What one listener of the event stream receives: what it missed (from the outbox, with
+//! `Last-Event-ID`), then what the outbox's tail brings (every server's events), filtered.
 
 use std::collections::BTreeSet;
-use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::response::sse::Event;
-use futures::Stream;
-use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
-use utoipa::IntoParams;
 
+use super::tail::Tail;
 use super::{Envelope, EventFilter};
-use crate::auth::Caller;
-use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::Db;
-use crate::validate;
 
 /// Outbox rows read per query while catching up.
 const CATCH_UP_BATCH: i64 = 500;
-
-/// The filters of the stream.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct StreamQuery {
-    /// Comma-separated event types (default: all), e.g. `message.received,session.status`.
-    pub events: Option<String>,
-    /// Only this session's events.
-    pub session: Option<String>,
-}
+/// Envelopes waiting for a slow listener before the reader waits too.
+const LISTENER_BUFFER: usize = 256;
 
 /// Which events one listener receives.
 #[derive(Debug, Clone)]
-struct Selection {
-    events: EventFilter,
-    sessions: Option<BTreeSet<String>>,
+pub struct Selection {
+    /// The event types.
+    pub events: EventFilter,
+    /// The sessions, or `None` for every session.
+    pub sessions: Option<BTreeSet<String>>,
 }
 
 impl Selection {
@@ -45,51 +31,18 @@ impl Selection {
     }
 }
 
-fn selection(caller: &Caller, query: StreamQuery) -> Result<Selection, ApiError> {
-    let names: Vec<&str> = query
-        .events
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .filter(|n| !n.trim().is_empty())
-        .collect();
-    let events = EventFilter::parse(&names).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let sessions = match query.session.filter(|s| !s.is_empty()) {
-        Some(name) => {
-            validate::session_name(&name)?;
-            caller.grant.require_session(&name)?;
-            Some(BTreeSet::from([name]))
-        }
-        None => caller.grant.sessions.clone(),
-    };
-    Ok(Selection { events, sessions })
-}
-
-/// The stream for `caller`, resuming after `last_event_id` when given.
-pub fn open(
-    state: &AppState,
-    caller: &Caller,
-    query: StreamQuery,
+/// The envelopes `selection` picks: those after `last_event_id` from the outbox when given,
+/// then every new one from `tail`, until the receiver is dropped.
+pub fn listen(
+    db: Db,
+    tail: &Tail,
+    selection: Selection,
     last_event_id: Option<String>,
-) -> Result<impl Stream<Item = Result<Event, Infallible>> + use<>, ApiError> {
-    let selection = selection(caller, query)?;
-    let live = state.tail.subscribe();
-    let (sender, receiver) = mpsc::channel::<Arc<Envelope>>(256);
-    tokio::spawn(forward(
-        state.db.clone(),
-        live,
-        sender,
-        selection,
-        last_event_id.unwrap_or_default(),
-    ));
-    Ok(futures::stream::unfold(receiver, |mut receiver| async move {
-        let envelope = receiver.recv().await?;
-        let event = Event::default()
-            .id(envelope.id.as_str())
-            .event(envelope.event.as_str())
-            .data(envelope.body.as_ref());
-        Some((Ok(event), receiver))
-    }))
+) -> mpsc::Receiver<Arc<Envelope>> {
+    let live = tail.subscribe();
+    let (sender, receiver) = mpsc::channel::<Arc<Envelope>>(LISTENER_BUFFER);
+    tokio::spawn(forward(db, live, sender, selection, last_event_id.unwrap_or_default()));
+    receiver
 }
 
 /// Sends the listener what it missed since `last` (from the outbox), then live events; falls

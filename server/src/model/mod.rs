@@ -4,6 +4,7 @@
 //! domain modules.
 
 pub mod delivery;
+pub mod envelope;
 pub mod error_body;
 pub mod event_type;
 pub mod events;

@@ -6,8 +6,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Db, now_ms};
-use crate::events::Envelope;
 use crate::model::delivery::DeliveryState;
+use crate::model::envelope::Envelope;
 
 /// A delivery still to make, with the event it carries.
 #[derive(Debug, Clone)]

@@ -5,7 +5,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::{Db, now_ms};
-use crate::events::{Envelope, NewEvent, Payload};
+use crate::model::envelope::{Envelope, NewEvent};
+use crate::model::events::Payload;
 use crate::model::jid::Addressing;
 
 /// Appends `event` for `session` on `conn` (the caller's transaction) and returns its id

@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Db, now_ms};
-use crate::events::NewEvent;
+use crate::model::envelope::NewEvent;
 use crate::model::events::{MessageHeader, MessagePayload};
 use crate::model::jid::JidRef;
 use crate::model::message::MessageStatus;

@@ -9,7 +9,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Db, now_ms};
-use crate::events::{NewEvent, Payload};
+use crate::model::envelope::NewEvent;
+use crate::model::events::Payload;
 use crate::model::session::{State, Status};
 
 /// Who the session is linked to, learned when it pairs or connects.
