@@ -9,7 +9,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use common::process::{MASTER, free_port, serve, wait_healthy};
+use common::process::{free_port, root_key, serve, wait_healthy};
 use serde_json::{Value, json};
 
 /// Sessions each server creates; each creation writes one `session.status` event.
@@ -52,17 +52,7 @@ async fn a_stream_on_either_server_receives_what_both_write() {
         wait_healthy(&http, &base, &mut child, dir.path()).await;
         servers.push((base, child));
     }
-    let key: Value = http
-        .post(format!("{}/admin/keys", servers[0].0))
-        .bearer_auth(MASTER)
-        .json(&json!({"label": "cluster", "scopes": ["*"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = key["data"]["key"].as_str().unwrap().to_owned();
+    let key = root_key(&http, &servers[0].0).await;
     let mut streams = Vec::new();
     for (base, _) in &servers {
         let response = http

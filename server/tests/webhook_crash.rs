@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::process::{MASTER, free_port, serve, wait_healthy};
+use common::process::{free_port, root_key, serve, wait_healthy};
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -63,17 +63,7 @@ async fn crash_during_a_burst(backend: common::Backend) {
     );
     wait_healthy(&http, &base, &mut server, dir.path()).await;
 
-    let key: Value = http
-        .post(format!("{base}/admin/keys"))
-        .bearer_auth(MASTER)
-        .json(&json!({"label": "crash", "scopes": ["*"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = key["data"]["key"].as_str().unwrap().to_owned();
+    let key = root_key(&http, &base).await;
     let (url, seen) = receiver().await;
     let created = http
         .post(format!("{base}/api/webhooks"))

@@ -56,3 +56,18 @@ pub async fn wait_healthy(http: &reqwest::Client, base: &str, server: &mut Child
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A new `*` API key, minted with the master key through the admin API at `base`.
+pub async fn root_key(http: &reqwest::Client, base: &str) -> String {
+    let created: serde_json::Value = http
+        .post(format!("{base}/admin/keys"))
+        .bearer_auth(MASTER)
+        .json(&serde_json::json!({"label": "test", "scopes": ["*"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["data"]["key"].as_str().unwrap().to_owned()
+}
