@@ -1426,7 +1426,7 @@ pub mod types {
         pub about: ::std::option::Option<::std::string::String>,
         ///What changed.
         pub change: ContactChange,
-        ///The first name saved for them.
+        ///The first name saved for them (null when cleared); present only for `name` changes.
         #[serde(
             rename = "firstName",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1439,7 +1439,7 @@ pub mod types {
         pub from_me: bool,
         ///The contact's JID.
         pub id: ::std::string::String,
-        ///The full name saved for them.
+        ///The full name saved for them (null when cleared); present only for `name` changes.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(
@@ -1447,7 +1447,7 @@ pub mod types {
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub new_phone_number: ::std::option::Option<JidRef>,
-        ///The new picture's id.
+        ///The new picture's id (null when removed); present only for picture changes.
         #[serde(
             rename = "pictureId",
             skip_serializing_if = "::std::option::Option::is_none"
@@ -1797,6 +1797,12 @@ itself only.*/
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub push_name: ::std::option::Option<::std::string::String>,
+        ///The message the deleted one replied to, when it was deleted through this server.
+        #[serde(
+            rename = "quotedMessageId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub quoted_message_id: ::std::option::Option<::std::string::String>,
         ///The id of the revoke message, when another device sent it.
         #[serde(
             rename = "revokeId",
@@ -2628,7 +2634,7 @@ created, deleted or joined. Only the fields that changed are present.*/
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub picture_removed: ::std::option::Option<bool>,
-        ///Why it was deleted, when WhatsApp says.
+        ///Why it was deleted (null when WhatsApp does not say); present only for deletions.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reason: ::std::option::Option<::std::string::String>,
         ///When (Unix seconds).
@@ -2880,7 +2886,7 @@ itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub chat_id: ::std::option::Option<::std::string::String>,
-        ///The label's colour index (label changes only).
+        ///The label's colour index, null when WhatsApp does not say (label changes only).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub color: ::std::option::Option<i32>,
         ///Whether the label was deleted (label changes only).
@@ -2899,7 +2905,7 @@ itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
         ///Whether the chat now has the label (assignments only).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub labeled: ::std::option::Option<bool>,
-        ///The label's name (label changes only).
+        ///The label's name, null when WhatsApp does not say (label changes only).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///When (Unix seconds).
@@ -5647,7 +5653,7 @@ already queued wait and resume when it is turned on.*/
         pub sender: ::std::option::Option<JidRef>,
         ///When it was sent (Unix seconds).
         pub timestamp: i64,
-        ///The poll's question, when the poll is in this session's history.
+        ///The poll's question; null when the poll is not in this session's history.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub title: ::std::option::Option<::std::string::String>,
         ///Always `poll`.
@@ -10027,6 +10033,10 @@ already queued wait and resume when it is turned on.*/
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            quoted_message_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             revoke_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -10053,6 +10063,7 @@ already queued wait and resume when it is turned on.*/
                     is_group: Err("no value supplied for is_group".to_string()),
                     message_from_me: Ok(Default::default()),
                     push_name: Ok(Default::default()),
+                    quoted_message_id: Ok(Default::default()),
                     revoke_id: Ok(Default::default()),
                     sender: Ok(Default::default()),
                     status: Ok(Default::default()),
@@ -10158,6 +10169,20 @@ already queued wait and resume when it is turned on.*/
                     });
                 self
             }
+            pub fn quoted_message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.quoted_message_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for quoted_message_id: {e}"
+                        )
+                    });
+                self
+            }
             pub fn revoke_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -10233,6 +10258,7 @@ already queued wait and resume when it is turned on.*/
                     is_group: value.is_group?,
                     message_from_me: value.message_from_me?,
                     push_name: value.push_name?,
+                    quoted_message_id: value.quoted_message_id?,
                     revoke_id: value.revoke_id?,
                     sender: value.sender?,
                     status: value.status?,
@@ -10252,6 +10278,7 @@ already queued wait and resume when it is turned on.*/
                     is_group: Ok(value.is_group),
                     message_from_me: Ok(value.message_from_me),
                     push_name: Ok(value.push_name),
+                    quoted_message_id: Ok(value.quoted_message_id),
                     revoke_id: Ok(value.revoke_id),
                     sender: Ok(value.sender),
                     status: Ok(value.status),

@@ -637,7 +637,7 @@ export interface ContactPayload {
    */
   change: ContactChange;
   /**
-   * The first name saved for them.
+   * The first name saved for them (null when cleared); present only for `name` changes.
    */
   firstName?: string | null;
   /**
@@ -653,12 +653,12 @@ export interface ContactPayload {
    */
   id: string;
   /**
-   * The full name saved for them.
+   * The full name saved for them (null when cleared); present only for `name` changes.
    */
   name?: string | null;
   newPhoneNumber?: JidRef | null;
   /**
-   * The new picture's id.
+   * The new picture's id (null when removed); present only for picture changes.
    */
   pictureId?: string | null;
   /**
@@ -795,6 +795,10 @@ export interface DeletePayload {
    * For a deletion for the account only: whether the deleted message was the account's own.
    */
   messageFromMe?: boolean | null;
+  /**
+   * The message the deleted one replied to, when it was deleted through this server.
+   */
+  quotedMessageId?: string | null;
   /**
    * The id of the revoke message, when another device sent it.
    */
@@ -1080,7 +1084,7 @@ export interface GroupUpdatePayload {
    */
   pictureRemoved?: boolean | null;
   /**
-   * Why it was deleted, when WhatsApp says.
+   * Why it was deleted (null when WhatsApp does not say); present only for deletions.
    */
   reason?: string | null;
   /**
@@ -1191,7 +1195,7 @@ export interface LabelsPayload {
    */
   chatId?: string | null;
   /**
-   * The label's colour index (label changes only).
+   * The label's colour index, null when WhatsApp does not say (label changes only).
    */
   color?: number | null;
   /**
@@ -1216,7 +1220,7 @@ export interface LabelsPayload {
    */
   labeled?: boolean | null;
   /**
-   * The label's name (label changes only).
+   * The label's name, null when WhatsApp does not say (label changes only).
    */
   name?: string | null;
   /**
@@ -2251,7 +2255,7 @@ export interface VotePayload {
    */
   pollOptions: Array<Choice>;
   /**
-   * The poll's question, when the poll is in this session's history.
+   * The poll's question; null when the poll is not in this session's history.
    */
   title?: string | null;
   /**

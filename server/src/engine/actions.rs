@@ -133,6 +133,7 @@ impl Engine {
             revoke_id: None,
             message_from_me: None,
             status: message.status,
+            quoted_message_id: message.quoted_message_id,
         }));
         store::rewrite(&self.shared.db, session, &record.id, Some("revoke"), None, &[event]).await?;
         Ok(record)

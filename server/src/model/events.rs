@@ -138,6 +138,9 @@ pub struct DeletePayload {
     /// The deleted message's delivery progress, when it was deleted through this server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<MessageStatus>,
+    /// The message the deleted one replied to, when it was deleted through this server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quoted_message_id: Option<String>,
 }
 
 /// `message.update`: a message was starred or unstarred on another of the account's devices.
@@ -172,8 +175,7 @@ pub struct VotePayload {
     pub kind: String,
     /// The poll voted on.
     pub poll_id: String,
-    /// The poll's question, when the poll is in this session's history.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The poll's question; null when the poll is not in this session's history.
     pub title: Option<String>,
     /// The options picked (all of the voter's current choices; empty withdraws the vote).
     pub poll_options: Vec<Choice>,
@@ -275,9 +277,9 @@ pub struct GroupUpdatePayload {
     /// `created`, `deleted` or `joined`; null for a change of subject, description, picture or
     /// settings.
     pub action: Option<GroupAction>,
-    /// Why it was deleted, when WhatsApp says.
+    /// Why it was deleted (null when WhatsApp does not say); present only for deletions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Option<String>>,
     /// The new subject.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_subject: Option<String>,
@@ -428,21 +430,21 @@ pub struct ContactPayload {
     /// Whether the picture was removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub removed: Option<bool>,
-    /// The new picture's id.
+    /// The new picture's id (null when removed); present only for picture changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub picture_id: Option<String>,
+    pub picture_id: Option<Option<String>>,
     /// The new about text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub about: Option<String>,
     /// The contact's new number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_phone_number: Option<JidRef>,
-    /// The full name saved for them.
+    /// The full name saved for them (null when cleared); present only for `name` changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The first name saved for them.
+    pub name: Option<Option<String>>,
+    /// The first name saved for them (null when cleared); present only for `name` changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
+    pub first_name: Option<Option<String>>,
 }
 
 /// The fields every `chat.*` event starts with.
@@ -541,12 +543,12 @@ pub struct LabelsPayload {
     /// Whether the chat now has the label (assignments only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labeled: Option<bool>,
-    /// The label's name (label changes only).
+    /// The label's name, null when WhatsApp does not say (label changes only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The label's colour index (label changes only).
+    pub name: Option<Option<String>>,
+    /// The label's colour index, null when WhatsApp does not say (label changes only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub color: Option<i32>,
+    pub color: Option<Option<i32>>,
     /// Whether the label was deleted (label changes only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,

@@ -575,15 +575,15 @@ class ContactPayload(Model):
     """The new about text."""
 
     first_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "firstName"})
-    """The first name saved for them."""
+    """The first name saved for them (null when cleared); present only for `name` changes."""
 
     name: Optional[str] = None
-    """The full name saved for them."""
+    """The full name saved for them (null when cleared); present only for `name` changes."""
 
     new_phone_number: Optional[JidRef] = dataclasses.field(default=None, metadata={"json": "newPhoneNumber"})
 
     picture_id: Optional[str] = dataclasses.field(default=None, metadata={"json": "pictureId"})
-    """The new picture's id."""
+    """The new picture's id (null when removed); present only for picture changes."""
 
     previous_push_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "previousPushName"})
     """The push name before."""
@@ -685,6 +685,9 @@ class DeletePayload(Model):
 
     message_from_me: Optional[bool] = dataclasses.field(default=None, metadata={"json": "messageFromMe"})
     """For a deletion for the account only: whether the deleted message was the account's own."""
+
+    quoted_message_id: Optional[str] = dataclasses.field(default=None, metadata={"json": "quotedMessageId"})
+    """The message the deleted one replied to, when it was deleted through this server."""
 
     revoke_id: Optional[str] = dataclasses.field(default=None, metadata={"json": "revokeId"})
     """The id of the revoke message, when another device sent it."""
@@ -903,7 +906,7 @@ class GroupUpdatePayload(Model):
     """Whether the picture was removed (picture changes only)."""
 
     reason: Optional[str] = None
-    """Why it was deleted, when WhatsApp says."""
+    """Why it was deleted (null when WhatsApp does not say); present only for deletions."""
 
 
 @dataclasses.dataclass
@@ -992,7 +995,7 @@ class LabelsPayload(Model):
     """The chat (assignments only)."""
 
     color: Optional[int] = None
-    """The label's colour index (label changes only)."""
+    """The label's colour index, null when WhatsApp does not say (label changes only)."""
 
     deleted: Optional[bool] = None
     """Whether the label was deleted (label changes only)."""
@@ -1003,7 +1006,7 @@ class LabelsPayload(Model):
     """Whether the chat now has the label (assignments only)."""
 
     name: Optional[str] = None
-    """The label's name (label changes only)."""
+    """The label's name, null when WhatsApp does not say (label changes only)."""
 
 
 @dataclasses.dataclass
@@ -1812,7 +1815,7 @@ class VotePayload(Model):
     sender: Optional[JidRef] = None
 
     title: Optional[str] = None
-    """The poll's question, when the poll is in this session's history."""
+    """The poll's question; null when the poll is not in this session's history."""
 
     undecrypted: Optional[bool] = None
     """`true` when the vote could not be opened (the poll or its secret is unknown here)."""

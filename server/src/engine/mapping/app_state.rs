@@ -76,6 +76,7 @@ pub(super) fn chat(event: &Event) -> Option<Effect> {
                 revoke_id: None,
                 message_from_me: Some(u.from_me),
                 status: None,
+                quoted_message_id: None,
             })
         }
         Event::LabelAssociationUpdate(u) if !u.from_full_sync => {
@@ -99,8 +100,8 @@ pub(super) fn chat(event: &Event) -> Option<Effect> {
             chat_id: None,
             from: None,
             labeled: None,
-            name: u.action.name.clone(),
-            color: u.action.color,
+            name: Some(u.action.name.clone()),
+            color: Some(u.action.color),
             deleted: Some(u.action.deleted.unwrap_or(false)),
             timestamp: u.timestamp.timestamp(),
             from_me: true,

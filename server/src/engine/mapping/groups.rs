@@ -81,7 +81,7 @@ pub(super) fn update(update: &GroupUpdate) -> Option<Effect> {
         }),
         Action::Delete { reason } => Payload::GroupUpdate(GroupUpdatePayload {
             action: Some(GroupAction::Deleted),
-            reason: reason.clone(),
+            reason: Some(reason.clone()),
             ..change
         }),
         _ => return None,

@@ -128,6 +128,7 @@ fn protocol_change(info: &MessageInfo, protocol: &wa::message::ProtocolMessage) 
                     revoke_id: Some(info.id.to_string()),
                     message_from_me: None,
                     status: None,
+                    quoted_message_id: None,
                 })
             } else {
                 Payload::MessageRevoked(RevokedPayload {

@@ -78,7 +78,7 @@ pub(super) fn contact(event: &Event) -> Option<Effect> {
         },
         Event::PictureUpdate(u) => ContactPayload {
             removed: Some(u.removed),
-            picture_id: u.picture_id.clone(),
+            picture_id: Some(u.picture_id.clone()),
             ..base(&u.jid, u.timestamp, ContactChange::Picture)
         },
         Event::UserAboutUpdate(u) => ContactPayload {
@@ -90,8 +90,8 @@ pub(super) fn contact(event: &Event) -> Option<Effect> {
             ..base(&u.old_jid, u.timestamp, ContactChange::PhoneNumber)
         },
         Event::ContactUpdate(u) if !u.from_full_sync => ContactPayload {
-            name: u.action.full_name.clone(),
-            first_name: u.action.first_name.clone(),
+            name: Some(u.action.full_name.clone()),
+            first_name: Some(u.action.first_name.clone()),
             ..base(&u.jid, u.timestamp, ContactChange::Name)
         },
         _ => return None,

@@ -584,6 +584,12 @@ fn contact_profile_changes() {
         (kind, p["change"].as_str(), p["removed"].as_bool()),
         (EventType::ContactUpdate, Some("picture"), Some(true))
     );
+    // A removed picture has no id: the key stays, as null, as it always did.
+    assert_eq!(p.get("pictureId"), Some(&Value::Null));
+    assert!(
+        only_event(&updated).1.get("pictureId").is_none(),
+        "only picture changes carry it"
+    );
 }
 
 #[test]
@@ -736,6 +742,24 @@ fn labels() {
         (EventType::LabelsUpdate, Some("5"), Some(true))
     );
     assert_eq!(p["from"]["phoneNumber"], "+5511888888888");
+    assert!(
+        p.get("name").is_none() && p.get("color").is_none(),
+        "an assignment has no label fields"
+    );
+
+    let unnamed = Event::LabelEditUpdate(
+        LabelEditUpdate::builder()
+            .label_id("6".into())
+            .timestamp(at())
+            .action(Box::new(action::LabelEditAction::default()))
+            .from_full_sync(false)
+            .build(),
+    );
+    let (_, p) = only_event(&unnamed);
+    assert_eq!(
+        (p.get("name"), p.get("color")),
+        (Some(&Value::Null), Some(&Value::Null))
+    );
 }
 
 #[test]
