@@ -372,17 +372,18 @@ impl Supervisor {
         match event {
             Event::PairingQrCode(qr) => {
                 let expires_at = chrono::Utc::now() + chrono::Duration::from_std(qr.timeout).unwrap_or_default();
-                self.slot.live().qr = Some(CurrentQr {
-                    code: qr.code.clone(),
-                    expires_at,
-                });
-                self.slot.changed.notify_waiters();
+                // Announced first: whoever sees the new code can already find its `session.qr`.
                 self.apply(Change {
                     state: Some(State::new(Status::Connecting, Some(StatusReason::ScanQr))),
                     events: vec![NewEvent::new(Payload::SessionQr(QrPayload { code: qr.code.clone() }))],
                     ..Change::default()
                 })
                 .await;
+                self.slot.live().qr = Some(CurrentQr {
+                    code: qr.code.clone(),
+                    expires_at,
+                });
+                self.slot.changed.notify_waiters();
             }
             Event::PairSuccess(paired) => {
                 self.just_paired = Some(Some(paired.business_name.clone()).filter(|b| !b.is_empty()));
