@@ -91,7 +91,7 @@ struct State {
     subscription: Subscription,
     body: Option<BoxStream<'static, reqwest::Result<Bytes>>>,
     parser: SseParser,
-    ready: VecDeque<RawEvent>,
+    ready: VecDeque<SseMessage>,
     done: bool,
 }
 
@@ -112,17 +112,16 @@ impl Client {
     /// # }
     /// ```
     pub fn subscribe(&self, subscription: Subscription) -> BoxStream<'static, Result<Event, Error>> {
-        self.subscribe_raw(subscription)
-            .map(|event| {
-                let value = serde_json::to_value(event?).map_err(|e| Error::UnexpectedResponse(e.to_string()))?;
-                Event::from_value(value)
-                    .map_err(|e| Error::UnexpectedResponse(format!("an event that does not match its schema: {e}")))
-            })
-            .boxed()
+        self.messages(subscription).map(|message| parse(&message?)).boxed()
     }
 
     /// Subscribes to the event stream, untyped: every field as sent, whatever this SDK knows.
     pub fn subscribe_raw(&self, subscription: Subscription) -> BoxStream<'static, Result<RawEvent, Error>> {
+        self.messages(subscription).map(|message| parse(&message?)).boxed()
+    }
+
+    /// The stream's messages, reconnecting after the last one seen.
+    fn messages(&self, subscription: Subscription) -> BoxStream<'static, Result<SseMessage, Error>> {
         let state = State {
             client: self.clone(),
             subscription,
@@ -133,9 +132,11 @@ impl Client {
         };
         futures::stream::unfold(state, |mut state| async move {
             loop {
-                if let Some(event) = state.ready.pop_front() {
-                    state.subscription.last_event_id = Some(event.id.clone());
-                    return Some((Ok(event), state));
+                if let Some(message) = state.ready.pop_front() {
+                    if message.id.is_some() {
+                        state.subscription.last_event_id.clone_from(&message.id);
+                    }
+                    return Some((Ok(message), state));
                 }
                 if state.done {
                     return None;
@@ -154,14 +155,7 @@ impl Client {
                     continue;
                 };
                 match body.next().await {
-                    Some(Ok(chunk)) => {
-                        for message in state.parser.feed(&chunk) {
-                            match serde_json::from_str::<RawEvent>(&message.data) {
-                                Ok(event) => state.ready.push_back(event),
-                                Err(e) => return Some((Err(Error::UnexpectedResponse(e.to_string())), state)),
-                            }
-                        }
-                    }
+                    Some(Ok(chunk)) => state.ready.extend(state.parser.feed(&chunk)),
                     // Dropped (or timed out): reconnect from the last event seen.
                     Some(Err(_)) | None => {
                         state.body = None;
@@ -172,6 +166,12 @@ impl Client {
         })
         .boxed()
     }
+}
+
+/// An event of one message, typed as `T` (an [`Event`] or a [`RawEvent`]).
+fn parse<T: serde::de::DeserializeOwned>(message: &SseMessage) -> Result<T, Error> {
+    serde_json::from_str(&message.data)
+        .map_err(|e| Error::UnexpectedResponse(format!("an event that does not match its schema: {e}")))
 }
 
 async fn connect(

@@ -79,14 +79,11 @@ struct Window {
 }
 
 impl Window {
-    /// Takes in one read's events (ids at or above `floor`), returning those not sent before,
-    /// and forgets the ids below `floor`, which no read reaches any more.
+    /// Takes in one read's events (ids above `floor`), returning those not sent before, and
+    /// forgets the ids below `floor`, which no read reaches any more.
     fn admit(&mut self, events: Vec<Envelope>, floor: &str) -> Vec<Envelope> {
         self.sent = self.sent.split_off(floor);
-        events
-            .into_iter()
-            .filter(|e| e.id.as_str() >= floor && self.sent.insert(e.id.clone()))
-            .collect()
+        events.into_iter().filter(|e| self.sent.insert(e.id.clone())).collect()
     }
 }
 

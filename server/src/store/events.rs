@@ -4,7 +4,7 @@ use anyhow::Context;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Db, now_ms};
+use super::{Db, device, now_ms};
 use crate::model::envelope::{Envelope, NewEvent};
 use crate::model::events::Payload;
 use crate::model::jid::Addressing;
@@ -23,8 +23,7 @@ pub async fn append(conn: &mut AnyConnection, session: &str, event: &NewEvent) -
         .bind(now_ms())
         .execute(&mut *conn)
         .await?;
-    let payload = completed(conn, session, &event.payload).await?;
-    if payload != event.payload {
+    if let Some(payload) = completed(conn, session, &event.payload).await? {
         sqlx::query("UPDATE events SET payload = $1 WHERE id = $2")
             .bind(payload.to_value().to_string())
             .bind(&id)
@@ -35,30 +34,24 @@ pub async fn append(conn: &mut AnyConnection, session: &str, event: &NewEvent) -
 }
 
 /// `payload` with each person it names in both JID forms where `session`'s LID mapping (the
-/// one whatsapp-rust keeps, learned from usync and messages) knows the other form.
-async fn completed(conn: &mut AnyConnection, session: &str, payload: &Payload) -> anyhow::Result<Payload> {
+/// one whatsapp-rust keeps, learned from usync and messages) knows the other form; `None` when
+/// it names nobody the mapping completes.
+async fn completed(conn: &mut AnyConnection, session: &str, payload: &Payload) -> anyhow::Result<Option<Payload>> {
     let mut payload = payload.clone();
+    let mut changed = false;
     for jid in payload.jid_refs() {
         let Some((form, user)) = jid.known_form() else { continue };
-        let sql = match form {
-            Addressing::Pn => {
-                "SELECT phone_number, lid FROM wa_lid_pn_mapping WHERE session = $1 AND phone_number = $2
-                 ORDER BY updated_at DESC LIMIT 1"
-            }
-            Addressing::Lid => "SELECT phone_number, lid FROM wa_lid_pn_mapping WHERE session = $1 AND lid = $2",
-        };
-        let row = sqlx::query(sql)
-            .bind(session)
-            .bind(user.to_owned())
-            .fetch_optional(&mut *conn)
-            .await
-            .context("read the LID mapping")?;
-        if let Some(row) = row {
-            let (phone, lid): (String, String) = (row.try_get("phone_number")?, row.try_get("lid")?);
-            jid.complete(&phone, &lid);
+        let mapping = match form {
+            Addressing::Pn => device::mapping_of_phone(&mut *conn, session, user).await,
+            Addressing::Lid => device::mapping_of_lid(&mut *conn, session, user).await,
+        }
+        .context("read the LID mapping")?;
+        if let Some(mapping) = mapping {
+            jid.complete(&mapping.phone_number, &mapping.lid);
+            changed = true;
         }
     }
-    Ok(payload)
+    Ok(changed.then_some(payload))
 }
 
 /// Writes `events` for `session` in one transaction of their own (events that reflect no stored

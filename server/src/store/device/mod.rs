@@ -12,6 +12,8 @@ mod msg_secret;
 mod protocol;
 mod signal;
 
+pub(crate) use protocol::{mapping_of_lid, mapping_of_phone};
+
 use std::collections::HashSet;
 use std::hash::Hash;
 use std::sync::Arc;

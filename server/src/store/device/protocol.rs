@@ -27,6 +27,42 @@ fn lid_mapping(row: &AnyRow) -> Result<LidPnMappingEntry> {
 /// The columns [`lid_mapping`] reads.
 const LID_COLUMNS: &str = "lid, phone_number, created_at, updated_at, learning_source";
 
+/// `session`'s mapping of the LID user `lid`, read on `conn` (the pool, or a transaction that
+/// writes an event naming them).
+pub(crate) async fn mapping_of_lid<'c>(
+    conn: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    session: &str,
+    lid: &str,
+) -> Result<Option<LidPnMappingEntry>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {LID_COLUMNS} FROM wa_lid_pn_mapping WHERE session = $1 AND lid = $2"
+    )))
+    .bind(session)
+    .bind(lid)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_err("get LID mapping"))?;
+    row.as_ref().map(lid_mapping).transpose()
+}
+
+/// `session`'s newest mapping of the phone number `phone` (digits), read on `conn`.
+pub(crate) async fn mapping_of_phone<'c>(
+    conn: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    session: &str,
+    phone: &str,
+) -> Result<Option<LidPnMappingEntry>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {LID_COLUMNS} FROM wa_lid_pn_mapping WHERE session = $1 AND phone_number = $2
+         ORDER BY updated_at DESC, created_at DESC LIMIT 1"
+    )))
+    .bind(session)
+    .bind(phone)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_err("get PN mapping"))?;
+    row.as_ref().map(lid_mapping).transpose()
+}
+
 #[async_trait]
 impl ProtocolStore for DeviceStore {
     async fn get_sender_key_devices(&self, group_jid: &str) -> Result<Vec<(String, bool)>> {
@@ -102,28 +138,11 @@ impl ProtocolStore for DeviceStore {
     }
 
     async fn get_lid_mapping(&self, lid: &str) -> Result<Option<LidPnMappingEntry>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {LID_COLUMNS} FROM wa_lid_pn_mapping WHERE session = $1 AND lid = $2"
-        )))
-        .bind(&*self.session)
-        .bind(lid)
-        .fetch_optional(&self.db.pool)
-        .await
-        .map_err(db_err("get LID mapping"))?;
-        row.as_ref().map(lid_mapping).transpose()
+        mapping_of_lid(&self.db.pool, &self.session, lid).await
     }
 
     async fn get_pn_mapping(&self, phone: &str) -> Result<Option<LidPnMappingEntry>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {LID_COLUMNS} FROM wa_lid_pn_mapping WHERE session = $1 AND phone_number = $2
-             ORDER BY updated_at DESC, created_at DESC LIMIT 1"
-        )))
-        .bind(&*self.session)
-        .bind(phone)
-        .fetch_optional(&self.db.pool)
-        .await
-        .map_err(db_err("get PN mapping"))?;
-        row.as_ref().map(lid_mapping).transpose()
+        mapping_of_phone(&self.db.pool, &self.session, phone).await
     }
 
     async fn put_lid_mapping(&self, entry: &LidPnMappingEntry) -> Result<()> {
