@@ -266,11 +266,12 @@ pub fn convert_schema(schema: &mut Value, path: &str) -> Result<()> {
     let Some(object) = schema.as_object_mut() else {
         return Err(error(path, "boolean schemas have no 3.0 equivalent"));
     };
+    type_arrays(object, path)?;
+    null_alternatives(object, path)?;
+    // After the merge of an inline alternative, which may bring its own.
     for key in DROPPED {
         object.remove(*key);
     }
-    type_arrays(object, path)?;
-    null_alternatives(object, path)?;
     if let Some(value) = object.remove("const") {
         object.insert("enum".into(), json!([value]));
     }

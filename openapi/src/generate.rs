@@ -29,13 +29,14 @@ pub struct Output {
 pub fn outputs() -> anyhow::Result<Vec<Output>> {
     let spec31 = serde_json::to_value(titan_server::api::openapi()).context("serialize the server's spec")?;
     let spec30 = progenitor_view(&spec31)?;
-    let violations = lint::lint(&spec30);
+    let input = client_input(&spec30);
+    let violations = lint::lint(&input);
     if !violations.is_empty() {
         let list: Vec<String> = violations.iter().map(|v| format!("  - {v}")).collect();
         bail!("the spec breaks progenitor's rules:\n{}", list.join("\n"));
     }
     let parsed: openapiv3::OpenAPI =
-        serde_json::from_value(spec30.clone()).context("openapiv3 cannot read the 3.0 spec")?;
+        serde_json::from_value(input).context("openapiv3 cannot read the 3.0 spec")?;
     let api = Api::from_spec(&spec31).context("read the API for the language SDKs")?;
     Ok(vec![
         Output {
@@ -116,6 +117,91 @@ pub fn progenitor_view(spec31: &Value) -> anyhow::Result<Value> {
     let mut spec30 = convert::down_convert(spec31).context("down-convert 3.1 to 3.0")?;
     without_async_answers(&mut spec30);
     Ok(spec30)
+}
+
+/// Value limits (lengths, ranges, patterns, item counts) stay in both documents but not in what
+/// the Rust client is generated from: typify would turn each limited string into a newtype and
+/// each `minimum: 1` into a `NonZero` integer, so every call would need conversions for checks
+/// the server makes anyway (and answers with a 400 naming the field). Binary answers (the QR
+/// code's PNG) and the event stream's frames are left out too: the client asks for JSON, and
+/// reads the stream itself; a comma-separated query list is passed as its text.
+const CLIENT_OMITS: &[&str] = &[
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minimum",
+    "maximum",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "maxProperties",
+    "propertyNames",
+];
+
+/// The 3.0 document as progenitor reads it: see [`CLIENT_OMITS`].
+fn client_input(spec30: &Value) -> Value {
+    let mut spec = spec30.clone();
+    if let Some(schemas) = spec.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        schemas.values_mut().for_each(unlimited);
+    }
+    let operations = spec
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.values_mut());
+    for operation in operations {
+        for parameter in operation.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+            if parameter.get("explode") == Some(&Value::Bool(false)) {
+                // A comma-separated list (`?events=a,b`): progenitor's query encoding has no
+                // such style, so the client passes the joined text.
+                parameter["schema"] = serde_json::json!({"type": "string"});
+            }
+            parameter.get_mut("schema").into_iter().for_each(unlimited);
+        }
+        let bodies = operation.pointer_mut("/requestBody/content").and_then(Value::as_object_mut);
+        bodies.into_iter().flat_map(|c| c.values_mut()).for_each(|media| {
+            media.get_mut("schema").into_iter().for_each(unlimited);
+        });
+        let responses = operation.get_mut("responses").and_then(Value::as_object_mut);
+        for response in responses.into_iter().flat_map(|r| r.values_mut()) {
+            let Some(content) = response.get_mut("content").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            content.remove("image/png");
+            if let Some(stream) = content.get_mut("text/event-stream") {
+                *stream = serde_json::json!({"schema": {"type": "string"}});
+            }
+            content.values_mut().for_each(|media| {
+                media.get_mut("schema").into_iter().for_each(unlimited);
+            });
+        }
+    }
+    spec
+}
+
+/// Removes [`CLIENT_OMITS`] from a schema and every schema inside it; a `true`-only boolean
+/// becomes a plain boolean.
+fn unlimited(schema: &mut Value) {
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    for keyword in CLIENT_OMITS {
+        object.remove(*keyword);
+    }
+    if object.get("type") == Some(&Value::from("boolean")) {
+        object.remove("enum");
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        object.get_mut(key).into_iter().for_each(unlimited);
+    }
+    if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
+        properties.values_mut().for_each(unlimited);
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        object.get_mut(key).and_then(Value::as_array_mut).into_iter().flatten().for_each(unlimited);
+    }
 }
 
 /// Leaves out the `202` answer of `Prefer: respond-async` and the `Prefer` header itself: the

@@ -83,12 +83,14 @@ pub async fn run() -> anyhow::Result<()> {
         }) => {
             let db = Db::connect(&cli.database_url).await?;
             let state = AppState::new(db, Config::default())?;
-            let request = CreateKey {
-                label,
-                scopes,
-                sessions,
-                lifetime_days,
-            };
+            // Read like an API body, so the command line gets the API's checks and messages.
+            let request: CreateKey = serde_json::from_value(serde_json::json!({
+                "label": label,
+                "scopes": scopes,
+                "sessions": sessions,
+                "lifetimeDays": lifetime_days,
+            }))
+            .map_err(|e| anyhow::anyhow!("invalid key: {e}"))?;
             let created = keys::create(&state, &Caller::master(), request)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -1,25 +1,24 @@
-//! Response envelopes: `{"data": ...}`, and cursor pages `{"data": [...], "cursor": "..."}` for `?cursor=&limit=`.
+//! Response envelopes: `{"data": ...}`, and cursor pages `{"data": [...], "cursor": "..."}` for `?cursor=&limit=`
+//! (the cursor is the sort key of the page's last item: a session name, an id or a sequence number).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::error::ApiError;
+use crate::model::bounded::{Cursor, PageLimit};
 
 /// Page size when `limit` is not given.
 pub const DEFAULT_LIMIT: usize = 50;
-/// Largest page a client may ask for.
-pub const MAX_LIMIT: usize = 200;
 
 /// The query parameters of every list endpoint.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// The `cursor` of the previous page; omit for the first page.
-    pub cursor: Option<String>,
-    /// Items per page, 1 to 200 (default 50).
-    pub limit: Option<u32>,
+    #[param(inline)]
+    pub cursor: Option<Cursor>,
+    /// Items per page (default 50).
+    #[param(inline)]
+    pub limit: Option<PageLimit>,
 }
 
 /// A validated page request: where to start and how many items.
@@ -31,32 +30,21 @@ pub struct PageRequest {
     pub limit: usize,
 }
 
-impl TryFrom<PageQuery> for PageRequest {
-    type Error = ApiError;
+impl From<PageQuery> for PageRequest {
+    fn from(query: PageQuery) -> Self {
+        Self::new(query.cursor.map(Cursor::into_inner), query.limit)
+    }
+}
 
-    fn try_from(query: PageQuery) -> Result<Self, ApiError> {
-        let limit = match query.limit {
-            None => DEFAULT_LIMIT,
-            Some(n) if (1..=MAX_LIMIT as u32).contains(&n) => n as usize,
-            Some(n) => {
-                return Err(ApiError::BadRequest(format!(
-                    "limit must be between 1 and {MAX_LIMIT}, got {n}"
-                )));
-            }
-        };
-        let after = query
-            .cursor
-            .map(|cursor| {
-                URL_SAFE_NO_PAD
-                    .decode(&cursor)
-                    .ok()
-                    .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .ok_or_else(|| {
-                        ApiError::BadRequest("invalid cursor: pass the `cursor` of a previous page unchanged".into())
-                    })
-            })
-            .transpose()?;
-        Ok(Self { after, limit })
+impl PageRequest {
+    /// Where a page starts and how long it is, from a list's `cursor` and `limit`. A cursor is
+    /// the sort key of the last item of the previous page, so any cursor is a position: one
+    /// the server did not hand out starts after that key, like any other.
+    pub fn new(cursor: Option<String>, limit: Option<PageLimit>) -> Self {
+        Self {
+            after: cursor,
+            limit: limit.map_or(DEFAULT_LIMIT, |n| n.get() as usize),
+        }
     }
 }
 
@@ -76,9 +64,7 @@ impl<T> Page<T> {
     pub fn from_overfetch(mut items: Vec<T>, limit: usize, sort_key: impl Fn(&T) -> String) -> Self {
         let more = items.len() > limit;
         items.truncate(limit);
-        let cursor = more
-            .then(|| items.last().map(|last| URL_SAFE_NO_PAD.encode(sort_key(last))))
-            .flatten();
+        let cursor = more.then(|| items.last().map(sort_key)).flatten();
         Self { data: items, cursor }
     }
 

@@ -148,6 +148,7 @@ impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> Self {
         match error {
             EngineError::NotFound(_) => Self::NotFound(error.to_string()),
+            EngineError::Unknown(message) => Self::NotFound(message),
             EngineError::Conflict(message) => Self::Conflict(message),
             EngineError::Upstream(message) => Self::Status {
                 status: StatusCode::BAD_GATEWAY,

@@ -7,12 +7,23 @@ use crate::auth::Caller;
 use crate::commands::Command;
 use crate::engine::Joined;
 use crate::error::ApiError;
+use crate::model::bounded::{TextRule, bounded_text};
 use crate::state::SharedState;
 
 /// Where invite links point; a pasted link is accepted and its code used.
 const INVITE_PREFIX: &str = "https://chat.whatsapp.com/";
-/// Longest invite code accepted (WhatsApp's are 22 characters).
-const MAX_CODE_CHARS: usize = 64;
+
+bounded_text! {
+    /// An invite code (WhatsApp's are 22 letters and digits), or a whole invite link.
+    InviteCode = TextRule {
+        min: 1,
+        max: 90,
+        pattern: Some((
+            "^(https://chat\\.whatsapp\\.com/)?[A-Za-z0-9]{1,64}$",
+            "an invite code (letters and digits, at most 64), or a https://chat.whatsapp.com/… link",
+        )),
+    };
+}
 
 /// An invite to join.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -20,7 +31,8 @@ const MAX_CODE_CHARS: usize = 64;
 #[schema(example = json!({"code": "ABcDeFgHiJk"}))]
 pub struct JoinGroup {
     /// The invite code, the part of the link after `chat.whatsapp.com/` (a whole link is accepted too).
-    pub code: String,
+    #[schema(inline)]
+    pub code: InviteCode,
 }
 
 /// Whether the session is now a member.
@@ -47,15 +59,9 @@ pub struct JoinedGroup {
 crate::envelopes!(JoinedGroup => JoinedGroupData);
 
 /// The invite code in `code`, which may be a whole invite link.
-fn invite_code(code: &str) -> Result<String, ApiError> {
-    let code = code.trim();
-    let code = code.strip_prefix(INVITE_PREFIX).unwrap_or(code);
-    if code.is_empty() || code.chars().count() > MAX_CODE_CHARS || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(ApiError::BadRequest(format!(
-            "`code` must be an invite code (letters and digits, at most {MAX_CODE_CHARS}), or a {INVITE_PREFIX}… link"
-        )));
-    }
-    Ok(code.to_owned())
+fn invite_code(code: &InviteCode) -> String {
+    let code = code.as_str();
+    code.strip_prefix(INVITE_PREFIX).unwrap_or(code).to_owned()
 }
 
 /// Checks `request`; the command joins the group its invite points at.
@@ -65,7 +71,7 @@ pub async fn join(
     session: &str,
     request: JoinGroup,
 ) -> Result<Command<JoinedGroup>, ApiError> {
-    let code = invite_code(&request.code)?;
+    let code = invite_code(&request.code);
     crate::sessions::find(state, caller, session).await?;
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {
@@ -90,13 +96,11 @@ mod tests {
 
     #[test]
     fn a_code_or_a_whole_link_is_accepted_and_anything_else_refused() {
-        assert_eq!(invite_code("ABcDeFgHiJk").unwrap(), "ABcDeFgHiJk");
-        assert_eq!(
-            invite_code(" https://chat.whatsapp.com/ABcDeFgHiJk ").unwrap(),
-            "ABcDeFgHiJk"
-        );
-        for bad in ["", "https://chat.whatsapp.com/", "AB/../cd", "a b", &"A".repeat(65)] {
-            assert!(invite_code(bad).is_err(), "{bad:?}");
+        let code = |text: &str| InviteCode::parse(text).map(|c| invite_code(&c));
+        assert_eq!(code("ABcDeFgHiJk").unwrap(), "ABcDeFgHiJk");
+        assert_eq!(code("https://chat.whatsapp.com/ABcDeFgHiJk").unwrap(), "ABcDeFgHiJk");
+        for bad in ["", "https://chat.whatsapp.com/", "AB/../cd", "a b", " ABcDeFgHiJk", &"A".repeat(65)] {
+            assert!(code(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -1,6 +1,6 @@
-//! `Idempotency-Key` on POST: the first response for a key is recorded per API key for 24 hours
-//! and replayed for every retry, so a client that lost a response can retry without doing the
-//! work twice.
+//! `Idempotency-Key` on POST: the first successful response for a key is recorded per API key
+//! for 24 hours and replayed for every retry, so a client that lost a response can retry without
+//! doing the work twice. A refused or failed request records nothing.
 
 use std::time::Duration;
 
@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::model::bounded::IdempotencyKey;
 use crate::state::SharedState;
 use crate::store::idempotency::{self, Claim, StoredResponse};
 use crate::store::now_ms;
@@ -42,10 +43,10 @@ async fn handle(state: &SharedState, request: Request, next: Next) -> Result<Res
     };
     let key = key
         .to_str()
-        .ok()
-        .filter(|k| (1..=255).contains(&k.len()))
-        .ok_or_else(|| ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into()))?
-        .to_owned();
+        .map_err(|_| "must be visible ASCII characters".to_owned())
+        .and_then(IdempotencyKey::parse)
+        .map_err(|why| ApiError::BadRequest(format!("Idempotency-Key {why}")))?
+        .into_inner();
     let caller_id = request
         .extensions()
         .get::<Caller>()
@@ -92,7 +93,9 @@ async fn handle(state: &SharedState, request: Request, next: Next) -> Result<Res
     }
 
     let response = next.run(Request::from_parts(parts, Body::from(body))).await;
-    if response.status().is_server_error() {
+    // Only work that was done is replayed: a refused request leaves nothing behind, so its retry
+    // (after the caller fixed what was wrong) is judged afresh.
+    if !response.status().is_success() {
         idempotency::release(&state.db, &caller_id, &key).await?;
         return Ok(response);
     }

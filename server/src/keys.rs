@@ -12,29 +12,40 @@ use utoipa::ToSchema;
 use crate::auth::{Caller, Grant, Scope, secret};
 use crate::envelope::{Page, PageRequest};
 use crate::error::ApiError;
+use crate::model::bounded::{IntRule, Label, ListRule, SessionNames, bounded_int, bounded_list, reference};
 use crate::state::AppState;
 use crate::store::keys::{self as store, KeyChanges, KeyRecord};
-use crate::validate;
 
-/// Longest lifetime a key may be given.
-const MAX_LIFETIME_DAYS: u32 = 3650;
+bounded_int! {
+    /// Days until a key expires.
+    LifetimeDays = IntRule { min: 1, max: 3650, text: false };
+}
+
+bounded_list! {
+    /// The scopes a new key holds.
+    KeyScopes(Vec<Scope>) = ListRule { min: 1, max: 64, unique: false }, items = reference::<Scope>();
+}
 
 /// Body of a key creation.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"label": "my-first-key", "lifetimeDays": 30, "scopes": ["sessions:manage", "messages:write"]}))]
 pub struct CreateKey {
-    /// A name for humans (1 to 100 characters).
-    pub label: String,
-    /// Scopes the key holds; at least one, and only scopes the caller holds.
-    pub scopes: Vec<Scope>,
+    /// A name for humans.
+    #[schema(inline)]
+    pub label: Label,
+    /// Scopes the key holds; only scopes the caller holds.
+    #[schema(inline)]
+    pub scopes: KeyScopes,
     /// Sessions the key is limited to; omit for every session the caller may use.
     #[serde(default)]
-    pub sessions: Option<Vec<String>>,
-    /// Days until the key expires (1 to 3650); omit for a key that does not expire (or that
-    /// expires with the caller, if the caller expires).
+    #[schema(inline)]
+    pub sessions: Option<SessionNames>,
+    /// Days until the key expires; omit for a key that does not expire (or that expires with
+    /// the caller, if the caller expires).
     #[serde(default)]
-    pub lifetime_days: Option<u32>,
+    #[schema(inline)]
+    pub lifetime_days: Option<LifetimeDays>,
 }
 
 /// Changes to a key; omitted fields stay as they are.
@@ -44,7 +55,8 @@ pub struct CreateKey {
 pub struct UpdateKey {
     /// New label.
     #[serde(default)]
-    pub label: Option<String>,
+    #[schema(inline)]
+    pub label: Option<Label>,
     /// `false` disables the key at once; `true` enables it again.
     #[serde(default)]
     pub is_active: Option<bool>,
@@ -114,34 +126,18 @@ impl From<&KeyRecord> for ApiKey {
 
 /// Creates a key within the caller's own grant and returns it with its secret.
 pub async fn create(state: &AppState, caller: &Caller, request: CreateKey) -> Result<CreatedKey, ApiError> {
-    let label = validate::label(&request.label)?;
-    if request.scopes.is_empty() {
-        return Err(ApiError::BadRequest("scopes must name at least one scope".into()));
-    }
+    let label = request.label.into_inner();
     let sessions = match request.sessions {
-        Some(names) if names.is_empty() => {
-            return Err(ApiError::BadRequest(
-                "sessions must name at least one session, or be omitted".into(),
-            ));
-        }
-        Some(names) => {
-            names.iter().try_for_each(|name| validate::session_name(name))?;
-            Some(names.into_iter().collect::<BTreeSet<_>>())
-        }
+        Some(names) => Some(names.into_inner().into_iter().map(|n| n.into_inner()).collect::<BTreeSet<_>>()),
         None => caller.grant.sessions.clone(),
     };
     let now = Utc::now();
     let expires_at = match request.lifetime_days {
-        Some(days) if !(1..=MAX_LIFETIME_DAYS).contains(&days) => {
-            return Err(ApiError::BadRequest(format!(
-                "lifetimeDays must be between 1 and {MAX_LIFETIME_DAYS}"
-            )));
-        }
-        Some(days) => Some(now + Duration::days(i64::from(days))),
+        Some(days) => Some(now + Duration::days(i64::from(days.get()))),
         None => caller.grant.expires_at,
     };
     let grant = Grant {
-        scopes: request.scopes.into_iter().collect(),
+        scopes: request.scopes.into_inner().into_iter().collect(),
         sessions,
         expires_at,
     };
@@ -199,7 +195,7 @@ pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<ApiKey, 
 
 /// Changes a key's label or enables/disables it; the change applies to the next request.
 pub async fn update(state: &AppState, caller: &Caller, id: &str, request: UpdateKey) -> Result<ApiKey, ApiError> {
-    let label = request.label.as_deref().map(validate::label).transpose()?;
+    let label = request.label.map(Label::into_inner);
     visible(state, caller, id).await?;
     let changes = KeyChanges {
         label,

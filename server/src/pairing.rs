@@ -13,8 +13,18 @@ use whatsapp_rust::pair_code::PairCodeOptions;
 use crate::auth::Caller;
 use crate::commands::Command;
 use crate::error::ApiError;
+use crate::model::bounded::{TextRule, bounded_text};
 use crate::model::session::Status;
 use crate::state::{AppState, SharedState};
+
+bounded_text! {
+    /// A phone number in international form: 7 to 15 digits, `+` optional.
+    PhoneNumber = TextRule {
+        min: 7,
+        max: 16,
+        pattern: Some(("^\\+?[0-9]{7,15}$", "7 to 15 digits, `+` optional")),
+    };
+}
 
 /// How long a QR request waits for a just-started session's first code.
 const FIRST_QR_WAIT: Duration = Duration::from_secs(15);
@@ -41,8 +51,9 @@ pub struct PairingQr {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"phoneNumber": "+5511999999999"}))]
 pub struct PairCodeRequest {
-    /// The phone number of the WhatsApp account to link, in international form (`+` optional).
-    pub phone_number: String,
+    /// The phone number of the WhatsApp account to link, in international form.
+    #[schema(inline)]
+    pub phone_number: PhoneNumber,
 }
 
 /// A pair code to type on the phone (WhatsApp → Linked devices → Link with phone number).
@@ -95,12 +106,7 @@ pub async fn code(
     name: &str,
     request: PairCodeRequest,
 ) -> Result<Command<PairCode>, ApiError> {
-    let digits = request.phone_number.trim().trim_start_matches('+');
-    if !(7..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::BadRequest(
-            "phoneNumber must be an international number: 7 to 15 digits, `+` optional".into(),
-        ));
-    }
+    let digits = request.phone_number.as_str().trim_start_matches('+');
     pairable(state, caller, name).await?;
     let (state, name, digits) = (state.clone(), name.to_owned(), digits.to_owned());
     Ok(Box::pin(async move { request_code(&state, &name, digits).await }))

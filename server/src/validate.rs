@@ -1,28 +1,14 @@
-//! Input rules shared by several endpoints.
+//! Input rules shared by several endpoints, for values that arrive outside a JSON body (paths,
+//! query strings); the rules themselves are the bounded types of [`crate::model::bounded`].
 
 use crate::error::ApiError;
+use crate::model::bounded::SessionName;
 
-/// Checks a session name against `^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$`.
+/// Checks a session name against [`SessionName`]'s rule.
 pub fn session_name(name: &str) -> Result<(), ApiError> {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if first_ok && rest_ok && name.len() <= 64 {
-        Ok(())
-    } else {
-        Err(ApiError::BadRequest(format!(
-            "invalid session name `{name}`: use 1 to 64 letters, digits, dots, hyphens or underscores, starting with a letter or digit"
-        )))
-    }
-}
-
-/// Checks that a human label is present and not too long, returning it trimmed.
-pub fn label(label: &str) -> Result<String, ApiError> {
-    let trimmed = label.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 100 {
-        return Err(ApiError::BadRequest("label must be 1 to 100 characters".into()));
-    }
-    Ok(trimmed.to_owned())
+    SessionName::parse(name)
+        .map(drop)
+        .map_err(|why| ApiError::BadRequest(format!("invalid session name `{name}`: {why}")))
 }
 
 #[cfg(test)]

@@ -168,7 +168,7 @@ export interface AccountKeysListParams {
    */
   cursor?: string;
   /**
-   * Items per page, 1 to 200 (default 50).
+   * Items per page (default 50).
    */
   limit?: number;
 }
@@ -176,16 +176,16 @@ export interface AccountKeysListParams {
 /** The parameters of `client.account.keys.create()`. */
 export interface AccountKeysCreateParams {
   /**
-   * A name for humans (1 to 100 characters).
+   * A name for humans.
    */
   label: string;
   /**
-   * Days until the key expires (1 to 3650); omit for a key that does not expire (or that
-   * expires with the caller, if the caller expires).
+   * Days until the key expires; omit for a key that does not expire (or that expires with
+   * the caller, if the caller expires).
    */
   lifetimeDays?: number | null;
   /**
-   * Scopes the key holds; at least one, and only scopes the caller holds.
+   * Scopes the key holds; only scopes the caller holds.
    */
   scopes: Array<Scope>;
   /**
@@ -193,7 +193,7 @@ export interface AccountKeysCreateParams {
    */
   sessions?: Array<string> | null;
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -273,7 +273,7 @@ export interface AdminKeysListParams {
    */
   cursor?: string;
   /**
-   * Items per page, 1 to 200 (default 50).
+   * Items per page (default 50).
    */
   limit?: number;
 }
@@ -281,16 +281,16 @@ export interface AdminKeysListParams {
 /** The parameters of `client.admin.keys.create()`. */
 export interface AdminKeysCreateParams {
   /**
-   * A name for humans (1 to 100 characters).
+   * A name for humans.
    */
   label: string;
   /**
-   * Days until the key expires (1 to 3650); omit for a key that does not expire (or that
-   * expires with the caller, if the caller expires).
+   * Days until the key expires; omit for a key that does not expire (or that expires with
+   * the caller, if the caller expires).
    */
   lifetimeDays?: number | null;
   /**
-   * Scopes the key holds; at least one, and only scopes the caller holds.
+   * Scopes the key holds; only scopes the caller holds.
    */
   scopes: Array<Scope>;
   /**
@@ -298,7 +298,7 @@ export interface AdminKeysCreateParams {
    */
   sessions?: Array<string> | null;
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -388,7 +388,7 @@ export declare class ContactsResource extends APIResource {
 /** The parameters of `client.contacts.block()`. */
 export interface ContactsBlockParams {
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -396,7 +396,7 @@ export interface ContactsBlockParams {
 /** The parameters of `client.contacts.unblock()`. */
 export interface ContactsUnblockParams {
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -420,7 +420,7 @@ export interface EventsStreamParams {
   /**
    * Comma-separated event types (default: all), e.g. `message.received,session.status`.
    */
-  events?: string;
+  events?: EventFilter;
   /**
    * Only this session's events.
    */
@@ -464,7 +464,7 @@ export interface GroupsJoinParams {
    */
   code: string;
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -628,7 +628,7 @@ export declare class MessagesResource extends APIResource {
 /** The parameters of `client.messages.send()`. */
 export interface MessagesSendParams {
   /**
-   * The chat: `<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`.
+   * The chat.
    */
   chatId: string;
   /**
@@ -636,7 +636,7 @@ export interface MessagesSendParams {
    */
   isForwarded?: boolean;
   /**
-   * JIDs to mention (at most 256), e.g. `5511999999999@s.whatsapp.net`.
+   * JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
    */
   mentions?: Array<string>;
   /**
@@ -644,11 +644,11 @@ export interface MessagesSendParams {
    */
   multipleAnswers?: boolean;
   /**
-   * The question (type `poll`): 1 to 255 characters.
+   * The question (type `poll`).
    */
   name?: string | null;
   /**
-   * The answers (type `poll`): 2 to 12 distinct, non-empty names.
+   * The answers (type `poll`): 2 or more.
    */
   options?: Array<string>;
   /**
@@ -660,7 +660,7 @@ export interface MessagesSendParams {
    */
   session?: string | null;
   /**
-   * The text (type `text`): 1 to 65,536 characters.
+   * The text (type `text`).
    */
   text?: string | null;
   /**
@@ -668,7 +668,7 @@ export interface MessagesSendParams {
    */
   type: MessageType;
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -676,11 +676,11 @@ export interface MessagesSendParams {
 /** The parameters of `client.messages.list()`. */
 export interface MessagesListParams {
   /**
-   * The `cursor` of the previous page; omit for the first page.
+   * The `cursor` of the previous page; omit for the newest messages.
    */
   cursor?: string;
   /**
-   * Items per page, 1 to 200 (default 50).
+   * Items per page (default 50).
    */
   limit?: number;
 }
@@ -692,15 +692,16 @@ export interface MessagesDeleteParams {
    */
   chatId: string;
   /**
-   * Delete it for everyone in the chat. Only `true` is supported for now.
+   * Delete it for everyone in the chat. Only `true` is supported for now (deleting for this
+   * account only is an app-state change, not yet served).
    */
-  forEveryone?: boolean;
+  forEveryone?: ;
   /**
    * The message: the session's own, or (in a group the session administers) anyone's.
    */
   messageId: string;
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -716,11 +717,11 @@ export interface MessagesEditParams {
    */
   messageId: string;
   /**
-   * The new text: 1 to 65,536 characters.
+   * The new text.
    */
   text: string;
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -740,7 +741,7 @@ export interface MessagesReactParams {
    */
   reaction: string;
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -752,7 +753,7 @@ export interface MessagesMarkSeenParams {
    */
   chatId: string;
   /**
-   * WhatsApp ids of received messages (1 to 256).
+   * WhatsApp ids of received messages.
    */
   messageIds: Array<string>;
   /**
@@ -760,7 +761,7 @@ export interface MessagesMarkSeenParams {
    */
   participant?: string | null;
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -776,7 +777,7 @@ export interface MessagesTypingParams {
    */
   state: TypingState;
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -828,11 +829,11 @@ export declare class PairingResource extends APIResource {
 /** The parameters of `client.pairing.requestCode()`. */
 export interface PairingRequestCodeParams {
   /**
-   * The phone number of the WhatsApp account to link, in international form (`+` optional).
+   * The phone number of the WhatsApp account to link, in international form.
    */
   phoneNumber: string;
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -928,7 +929,7 @@ export interface PresenceSetParams {
    */
   presence: PresenceState;
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -936,7 +937,7 @@ export interface PresenceSetParams {
 /** The parameters of `client.presence.subscribe()`. */
 export interface PresenceSubscribeParams {
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -944,11 +945,11 @@ export interface PresenceSubscribeParams {
 /** The parameters of `client.presence.subscribeByBody()`. */
 export interface PresenceSubscribeByBodyParams {
   /**
-   * The contact: `<phone digits>@s.whatsapp.net` or `<lid>@lid`.
+   * The contact.
    */
   chatId: string;
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -982,7 +983,7 @@ export declare class ProfileResource extends APIResource {
 /** The parameters of `client.profile.setName()`. */
 export interface ProfileSetNameParams {
   /**
-   * The new value.
+   * The new value (surrounding spaces are dropped).
    */
   value: string;
 }
@@ -1143,7 +1144,7 @@ export interface SessionsListParams {
    */
   cursor?: string;
   /**
-   * Items per page, 1 to 200 (default 50).
+   * Items per page (default 50).
    */
   limit?: number;
 }
@@ -1152,8 +1153,7 @@ export interface SessionsListParams {
 export interface SessionsCreateParams {
   config?: SessionConfig | null;
   /**
-   * Unique name: 1 to 64 letters, digits, dots, hyphens or underscores, starting with a
-   * letter or digit.
+   * Unique name.
    */
   name: string;
   /**
@@ -1166,7 +1166,7 @@ export interface SessionsCreateParams {
    */
   start?: boolean;
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -1183,7 +1183,7 @@ export interface SessionsUpdateParams {
 /** The parameters of `client.sessions.logout()`. */
 export interface SessionsLogoutParams {
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -1191,7 +1191,7 @@ export interface SessionsLogoutParams {
 /** The parameters of `client.sessions.sendMessage()`. */
 export interface SessionsSendMessageParams {
   /**
-   * The chat: `<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`.
+   * The chat.
    */
   chatId: string;
   /**
@@ -1199,7 +1199,7 @@ export interface SessionsSendMessageParams {
    */
   isForwarded?: boolean;
   /**
-   * JIDs to mention (at most 256), e.g. `5511999999999@s.whatsapp.net`.
+   * JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
    */
   mentions?: Array<string>;
   /**
@@ -1207,11 +1207,11 @@ export interface SessionsSendMessageParams {
    */
   multipleAnswers?: boolean;
   /**
-   * The question (type `poll`): 1 to 255 characters.
+   * The question (type `poll`).
    */
   name?: string | null;
   /**
-   * The answers (type `poll`): 2 to 12 distinct, non-empty names.
+   * The answers (type `poll`): 2 or more.
    */
   options?: Array<string>;
   /**
@@ -1219,7 +1219,7 @@ export interface SessionsSendMessageParams {
    */
   quotedMessageId?: string | null;
   /**
-   * The text (type `text`): 1 to 65,536 characters.
+   * The text (type `text`).
    */
   text?: string | null;
   /**
@@ -1227,7 +1227,7 @@ export interface SessionsSendMessageParams {
    */
   type: MessageType;
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -1235,7 +1235,7 @@ export interface SessionsSendMessageParams {
 /** The parameters of `client.sessions.restart()`. */
 export interface SessionsRestartParams {
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -1243,7 +1243,7 @@ export interface SessionsRestartParams {
 /** The parameters of `client.sessions.start()`. */
 export interface SessionsStartParams {
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -1251,7 +1251,7 @@ export interface SessionsStartParams {
 /** The parameters of `client.sessions.stop()`. */
 export interface SessionsStopParams {
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -1313,7 +1313,7 @@ export interface WebhooksListParams {
    */
   cursor?: string;
   /**
-   * Items per page, 1 to 200 (default 50).
+   * Items per page (default 50).
    */
   limit?: number;
 }
@@ -1329,20 +1329,21 @@ export interface WebhooksCreateParams {
    */
   events?: EventFilter;
   /**
-   * Extra headers sent with every delivery (e.g. an `Authorization` your receiver checks).
+   * Extra headers sent with every delivery (e.g. an `Authorization` your receiver checks);
+   * those Titan sets (framing and signature headers) are refused.
    */
   headers?: Record<string, string>;
   /**
-   * The key deliveries are signed with (16 to 256 characters); generated when absent.
+   * The key deliveries are signed with; generated when absent.
    */
   hmacKey?: string | null;
   /**
-   * A name for humans.
+   * A name for humans (`""` for none).
    */
   label?: string | null;
   retries?: Retries | null;
   /**
-   * Only this session's events (default: every session).
+   * Only this session's events (default, or `""`: every session).
    */
   session?: string | null;
   /**
@@ -1350,7 +1351,7 @@ export interface WebhooksCreateParams {
    */
   url: string;
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }
@@ -1364,11 +1365,11 @@ export interface WebhooksUpdateParams {
   enabled?: boolean | null;
   events?: EventFilter | null;
   /**
-   * New extra headers (replace the old ones).
+   * New extra headers (replace the old ones); those Titan sets are refused.
    */
   headers?: Record<string, string> | null;
   /**
-   * A new signing key (16 to 256 characters); the response shows it once.
+   * A new signing key; the response shows it once.
    */
   hmacKey?: string | null;
   /**
@@ -1418,7 +1419,7 @@ export interface WebhooksDeliveriesListParams {
    */
   cursor?: string;
   /**
-   * Items per page, 1 to 200 (default 50).
+   * Items per page (default 50).
    */
   limit?: number;
   /**
@@ -1430,7 +1431,7 @@ export interface WebhooksDeliveriesListParams {
 /** The parameters of `client.webhooks.deliveries.retry()`. */
 export interface WebhooksDeliveriesRetryParams {
   /**
-   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
 }

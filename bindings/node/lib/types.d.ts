@@ -1949,12 +1949,12 @@ export interface ReadPayload {
  */
 export interface Retries {
   /**
-   * Attempts in all, the first included (1 to 50, default 15); after the last failed one the
+   * Attempts in all, the first included (default 15); after the last failed one the
    * delivery is `dead` (it stays in the log and can be retried by hand).
    */
   attempts?: number;
   /**
-   * Base wait between attempts in seconds (0 to 3600, default 5).
+   * Base wait between attempts in seconds (default 5).
    */
   delaySeconds?: number;
   /**

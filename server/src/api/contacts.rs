@@ -10,7 +10,7 @@ use axum::response::Response;
 
 use crate::auth::{Authorized, required};
 use crate::commands::{self, AcceptedData, Prefer};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::Path;
 use crate::messages::actions::{self, Blocklist};
 use crate::state::SharedState;
@@ -35,8 +35,6 @@ pub fn routes() -> OpenApiRouter<SharedState> {
     responses(
         (status = 204, description = "Blocked"),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused it", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["contacts:manage"])))
@@ -70,8 +68,6 @@ async fn block(
     responses(
         (status = 204, description = "Unblocked"),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused it", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["contacts:manage"])))
@@ -102,8 +98,6 @@ async fn unblock(
     responses(
         (status = 200, description = "Every blocked contact", body = Blocklist),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the list arrives in a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused it", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["contacts:read"])))

@@ -14,25 +14,38 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Authorized, Caller, required};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::events::EventFilter;
 use crate::events::stream::{self, Selection};
 use crate::extract::Query;
+use crate::model::bounded::SessionName;
 use crate::state::SharedState;
-use crate::validate;
 
 /// How often an idle stream sends a comment, so proxies keep it open and clients notice a
 /// dead connection.
 const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// One message of the stream, as Server-Sent Events frame it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct StreamMessage {
+    /// The event's id (`evt_...`); send it back as `Last-Event-ID` to resume after it.
+    pub id: String,
+    /// The event's type.
+    pub event: String,
+    /// The event's envelope as JSON: a `WebhookEvent`.
+    pub data: String,
+}
 
 /// The filters of the stream.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StreamQuery {
     /// Comma-separated event types (default: all), e.g. `message.received,session.status`.
+    #[param(value_type = Option<EventFilter>, style = Form, explode = false)]
     pub events: Option<String>,
     /// Only this session's events.
-    pub session: Option<String>,
+    #[param(inline)]
+    pub session: Option<SessionName>,
 }
 
 /// What `query` selects, within what the caller's key may see.
@@ -45,9 +58,8 @@ fn selection(caller: &Caller, query: StreamQuery) -> Result<Selection, ApiError>
         .filter(|n| !n.trim().is_empty())
         .collect();
     let events = EventFilter::parse(&names).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let sessions = match query.session.filter(|s| !s.is_empty()) {
+    let sessions = match query.session.map(SessionName::into_inner) {
         Some(name) => {
-            validate::session_name(&name)?;
             caller.grant.require_session(&name)?;
             Some(BTreeSet::from([name]))
         }
@@ -73,9 +85,7 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id"),
     ),
     responses(
-        (status = 200, description = "The event stream", content_type = "text/event-stream", body = String),
-        (status = "4XX", description = "Invalid input, authentication or permission", body = ErrorBody),
-        (status = "5XX", description = "Server error", body = ErrorBody),
+        (status = 200, description = "The event stream: one message per event", content_type = "text/event-stream", body = StreamMessage),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["webhooks:manage"])))

@@ -8,7 +8,7 @@ use utoipa_axum::routes;
 
 use crate::auth::{Authorized, required};
 use crate::commands::{self, AcceptedData, Prefer};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{Json, Path};
 use crate::groups::{self, JoinGroup, JoinedGroupData};
 use crate::state::SharedState;
@@ -29,8 +29,6 @@ pub fn routes() -> OpenApiRouter<SharedState> {
     responses(
         (status = 200, description = "The group, and whether the session is in or waiting for approval", body = JoinedGroupData),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused (an expired or revoked invite)", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["groups:manage"])))

@@ -10,11 +10,12 @@ use axum::response::Response;
 
 use crate::auth::{Authorized, required};
 use crate::commands::{self, AcceptedData, Prefer};
-use crate::envelope::PageQuery;
-use crate::error::{ApiError, ErrorBody};
+use crate::messages::HistoryQuery;
+use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::messages::actions::{self, DeleteMessage, EditMessage, React, ReactionData, Typing};
 use crate::messages::{self, MarkSeen, MessageData, MessagePage, SeenData, SendMessage};
+use crate::model::bounded::SessionName;
 use crate::state::SharedState;
 
 /// The message routes.
@@ -39,10 +40,9 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.",
     request_body = SendMessage,
     responses(
+        (status = 404, description = "No such session, or `quotedMessageId` is not in its history", body = crate::error::ErrorBody),
         (status = 201, description = "The message as sent", body = MessageData),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused the message", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["messages:write"])))
@@ -56,6 +56,7 @@ async fn send(
     let session = body
         .session
         .clone()
+        .map(SessionName::into_inner)
         .ok_or_else(|| ApiError::BadRequest("`session` is required at /api/messages/send".into()))?;
     let command = messages::send(&state, &caller, &session, body).await?;
     commands::respond(&state, prefer, &session, "sendMessage", StatusCode::CREATED, command).await
@@ -71,8 +72,6 @@ async fn send(
     responses(
         (status = 201, description = "The message as sent", body = MessageData),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused the message", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["messages:write"])))
@@ -84,10 +83,10 @@ async fn send_from_session(
     Path(session): Path<String>,
     Json(body): Json<SendMessage>,
 ) -> Result<Response, ApiError> {
-    if body.session.as_deref().is_some_and(|s| s != session) {
+    if let Some(named) = body.session.as_ref().filter(|s| s.as_str() != session) {
         return Err(ApiError::BadRequest(format!(
             "the body names session `{}` but the path names `{session}`",
-            body.session.unwrap_or_default()
+            named.as_str()
         )));
     }
     let command = messages::send(&state, &caller, &session, body).await?;
@@ -112,8 +111,6 @@ async fn send_from_session(
     responses(
         (status = 200, description = "The messages marked read", body = SeenData),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused the receipts", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["messages:write"])))
@@ -140,8 +137,6 @@ async fn seen(
     responses(
         (status = 200, description = "The reaction as sent", body = ReactionData),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session or message, or not connected", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused the reaction", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["messages:write"])))
@@ -167,8 +162,6 @@ async fn react(
     responses(
         (status = 200, description = "The message with its new text", body = MessageData),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input (or not an own text message), authentication, permission, no such session or message, or not connected", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused the edit", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["messages:write"])))
@@ -195,8 +188,6 @@ async fn edit(
     responses(
         (status = 200, description = "The message as now stored", body = MessageData),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session or message, not connected, or not deletable", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused the deletion", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["messages:write"])))
@@ -222,8 +213,6 @@ async fn delete(
     responses(
         (status = 204, description = "Shown"),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused it", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["messages:write"])))
@@ -247,12 +236,10 @@ async fn typing(
     params(
         ("session" = String, Path, description = "Session name", example = "my-session"),
         ("chatId" = String, Path, description = "The chat's JID (URL-encoded)", example = "5511999999999@s.whatsapp.net"),
-        PageQuery,
+        HistoryQuery,
     ),
     responses(
         (status = 200, description = "One page of messages", body = MessagePage),
-        (status = "4XX", description = "Invalid input, authentication, permission or no such session", body = ErrorBody),
-        (status = "5XX", description = "Server error", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["chats:read"])))
@@ -261,8 +248,8 @@ async fn history(
     State(state): State<SharedState>,
     Authorized(caller, _): Authorized<required::ChatsRead>,
     Path((session, chat_id)): Path<(String, String)>,
-    Query(page): Query<PageQuery>,
+    Query(query): Query<HistoryQuery>,
 ) -> Result<Json<MessagePage>, ApiError> {
-    let page = messages::history(&state, &caller, &session, &chat_id, page.try_into()?).await?;
+    let page = messages::history(&state, &caller, &session, &chat_id, query).await?;
     Ok(Json(page.into()))
 }

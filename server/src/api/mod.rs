@@ -1,6 +1,7 @@
 //! The HTTP API: every route, its OpenAPI description, and the layers around them.
 
 mod contacts;
+mod contract;
 mod docs;
 mod event_docs;
 mod events;
@@ -26,9 +27,10 @@ use utoipa::openapi::OpenApi as OpenApiDocument;
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ObjectBuilder, Required, Type};
-use utoipa::{Modify, OpenApi};
+use utoipa::{Modify, OpenApi, PartialSchema};
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::model::bounded::IdempotencyKey;
 use crate::state::SharedState;
 use crate::{auth, http, idempotency};
 
@@ -42,6 +44,7 @@ use crate::{auth, http, idempotency};
         license(name = "Apache-2.0"),
     ),
     modifiers(&SecuritySchemes),
+    components(schemas(crate::error::ErrorBody)),
     tags(
         (name = "Sessions", description = "WhatsApp sessions: one linked number each, with its status and lifecycle."),
         (name = "Pairing", description = "Link a session to a WhatsApp account by QR code or pair code."),
@@ -99,10 +102,10 @@ impl Modify for IdempotencyHeader {
                     .parameter_in(ParameterIn::Header)
                     .required(Required::False)
                     .description(Some(
-                        "Makes retries safe: the first response for this key is replayed for 24 hours (per API key). \
-                         1 to 255 characters. The SDKs send one automatically.",
+                        "Makes retries safe: the first response for this key is replayed for 24 hours (per API key); \
+                         the same key with a different request answers 422. The SDKs send one automatically.",
                     ))
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .schema(Some(IdempotencyKey::schema()))
                     .build();
                 post.parameters.get_or_insert_with(Vec::new).push(parameter.into());
             }
@@ -174,6 +177,7 @@ fn split(routes: OpenApiRouter<SharedState>) -> (Router<SharedState>, OpenApiDoc
     let (router, mut spec) = routes.split_for_parts();
     IdempotencyHeader.modify(&mut spec);
     PreferHeader.modify(&mut spec);
+    contract::apply(&mut spec);
     event_docs::document(&mut spec);
     (router, spec)
 }

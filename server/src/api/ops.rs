@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::Json;
 use crate::state::SharedState;
 
@@ -39,8 +39,6 @@ pub fn routes() -> OpenApiRouter<SharedState> {
     description = "Answers 200 while the process serves HTTP. Needs no key.",
     responses(
         (status = 200, description = "The server is alive", body = HealthData),
-        (status = "4XX", description = "Client error", body = ErrorBody),
-        (status = "5XX", description = "Server error", body = ErrorBody),
     ),
     security(())
 )]
@@ -54,8 +52,6 @@ async fn healthz() -> Json<HealthData> {
     description = "Answers 200 when the database is reachable, 503 otherwise. Needs no key.",
     responses(
         (status = 200, description = "Ready to serve", body = HealthData),
-        (status = "4XX", description = "Client error", body = ErrorBody),
-        (status = "5XX", description = "The database is unreachable", body = ErrorBody),
     ),
     security(())
 )]

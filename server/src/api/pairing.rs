@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::auth::{Authorized, required};
 use crate::commands::{self, AcceptedData, Prefer};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::pairing::{self, PairCodeData, PairCodeRequest, PairingQrData};
 use crate::state::SharedState;
@@ -23,6 +23,21 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(qr_alias))
         .routes(routes!(code))
 }
+
+/// A PNG image, as `?format=image` answers it.
+pub struct Png;
+
+impl utoipa::PartialSchema for Png {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary)))
+            .description(Some("A PNG image"))
+            .into()
+    }
+}
+
+impl ToSchema for Png {}
 
 /// How to answer a QR request.
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
@@ -66,9 +81,8 @@ async fn answer(
         already paired. Required scope: `sessions:manage`.",
     params(("session" = String, Path, description = "Session name", example = "my-session"), QrQuery),
     responses(
-        (status = 200, description = "The current QR code", body = PairingQrData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not pairable", body = ErrorBody),
-        (status = "5XX", description = "Server error", body = ErrorBody),
+        (status = 200, description = "The current QR code: JSON, or the PNG itself with `?format=image`",
+            content((PairingQrData = "application/json"), (Png = "image/png"))),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["sessions:manage"])))
@@ -89,9 +103,8 @@ async fn qr(
         Required scope: `sessions:manage`.",
     params(("session" = String, Path, description = "Session name", example = "my-session"), QrQuery),
     responses(
-        (status = 200, description = "The current QR code", body = PairingQrData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not pairable", body = ErrorBody),
-        (status = "5XX", description = "Server error", body = ErrorBody),
+        (status = 200, description = "The current QR code: JSON, or the PNG itself with `?format=image`",
+            content((PairingQrData = "application/json"), (Png = "image/png"))),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["sessions:manage"])))
@@ -116,8 +129,6 @@ async fn qr_alias(
     responses(
         (status = 200, description = "The code to type on the phone", body = PairCodeData),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the code arrives in a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not pairable", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused the request", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["sessions:manage"])))

@@ -11,7 +11,7 @@ use axum::response::Response;
 
 use crate::auth::{Authorized, required};
 use crate::commands::{self, AcceptedData, Prefer};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{Json, Path};
 use crate::messages::actions::{self, SetPresence, SubscribePresence};
 use crate::state::SharedState;
@@ -34,8 +34,6 @@ pub fn routes() -> OpenApiRouter<SharedState> {
     responses(
         (status = 204, description = "Set"),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused it", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["presence:write"])))
@@ -63,8 +61,6 @@ async fn set(
     responses(
         (status = 204, description = "Subscribed"),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused it", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["presence:write"])))
@@ -97,8 +93,6 @@ async fn subscribe(
     responses(
         (status = 204, description = "Subscribed"),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused it", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["presence:write"])))
@@ -110,7 +104,7 @@ async fn subscribe_alias(
     Path(session): Path<String>,
     Json(body): Json<SubscribePresence>,
 ) -> Result<Response, ApiError> {
-    let command = actions::subscribe_presence(&state, &caller, &session, &body.chat_id).await?;
+    let command = actions::subscribe_presence(&state, &caller, &session, body.chat_id.as_str()).await?;
     commands::respond(
         &state,
         prefer,

@@ -8,7 +8,7 @@ use utoipa_axum::routes;
 
 use crate::auth::{Authorized, required};
 use crate::commands::{self, AcceptedData, Prefer};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{Json, Path};
 use crate::messages::actions::{self, ProfileValue};
 use crate::state::SharedState;
@@ -28,8 +28,6 @@ pub fn routes() -> OpenApiRouter<SharedState> {
     responses(
         (status = 204, description = "Set"),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
-        (status = "4XX", description = "Invalid input, authentication, permission, no such session, or not connected", body = ErrorBody),
-        (status = "5XX", description = "Server error, or WhatsApp refused it", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["profile:write"])))

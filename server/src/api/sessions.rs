@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 use crate::auth::{Authorized, required};
 use crate::commands::{self, AcceptedData, Prefer};
 use crate::envelope::PageQuery;
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::sessions::{self, Action, CreateSession, SessionData, SessionPage, UpdateSession};
 use crate::state::SharedState;
@@ -34,8 +34,6 @@ pub fn routes() -> OpenApiRouter<SharedState> {
     request_body = CreateSession,
     responses(
         (status = 201, description = "The new session", body = SessionData),
-        (status = "4XX", description = "Invalid input, authentication, permission or a duplicate name", body = ErrorBody),
-        (status = "5XX", description = "Server error", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["sessions:manage"])))
@@ -56,8 +54,6 @@ async fn create(
     params(PageQuery),
     responses(
         (status = 200, description = "One page of sessions", body = SessionPage),
-        (status = "4XX", description = "Invalid input, authentication or permission", body = ErrorBody),
-        (status = "5XX", description = "Server error", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["sessions:read"])))
@@ -67,7 +63,7 @@ async fn list(
     Authorized(caller, _): Authorized<required::SessionsRead>,
     Query(page): Query<PageQuery>,
 ) -> Result<Json<SessionPage>, ApiError> {
-    Ok(Json(sessions::list(&state, &caller, page.try_into()?).await?.into()))
+    Ok(Json(sessions::list(&state, &caller, page.into()).await?.into()))
 }
 
 #[utoipa::path(
@@ -78,8 +74,6 @@ async fn list(
     params(("session" = String, Path, description = "Session name", example = "my-session")),
     responses(
         (status = 200, description = "The session", body = SessionData),
-        (status = "4XX", description = "Invalid input, authentication, permission or no such session", body = ErrorBody),
-        (status = "5XX", description = "Server error", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["sessions:read"])))
@@ -101,8 +95,6 @@ async fn get(
     request_body = UpdateSession,
     responses(
         (status = 200, description = "The updated session", body = SessionData),
-        (status = "4XX", description = "Invalid input, authentication, permission or no such session", body = ErrorBody),
-        (status = "5XX", description = "Server error", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["sessions:manage"])))
@@ -126,8 +118,6 @@ async fn update(
     params(("session" = String, Path, description = "Session name", example = "my-session")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = "4XX", description = "Invalid input, authentication, permission or no such session", body = ErrorBody),
-        (status = "5XX", description = "Server error", body = ErrorBody),
     ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["sessions:manage"])))
@@ -152,8 +142,6 @@ macro_rules! lifecycle {
             responses(
                 (status = 200, description = "The session afterwards", body = SessionData),
                 (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
-                (status = "4XX", description = "Invalid input, authentication, permission or no such session", body = ErrorBody),
-                (status = "5XX", description = "Server error", body = ErrorBody),
             ),
             security(("apiKey" = [])),
             extensions(("x-scopes" = json!(["sessions:manage"])))

@@ -3,6 +3,7 @@
 //! it, with their event, once WhatsApp has taken them.
 
 use whatsapp_rust::Jid;
+use whatsapp_rust::features::BlockingError;
 use whatsapp_rust::send::RevokeType;
 use whatsapp_rust::wacore_binary::jid::JidExt as _;
 use whatsapp_rust::waproto::whatsapp as wa;
@@ -200,7 +201,13 @@ impl Engine {
         } else {
             blocking.unblock(contact).await
         }
-        .map_err(|e| EngineError::refused("blocklist change", e))?;
+        .map_err(|error| match error {
+            BlockingError::InvalidJid(why) => {
+                EngineError::Unknown(format!("WhatsApp does not know `{}` well enough to block it: {why}", contact))
+            }
+            BlockingError::Iq(iq) => EngineError::refused_iq("blocklist change", &iq),
+            other => EngineError::refused("blocklist change", other),
+        })?;
         let id = contact.to_non_ad_string();
         let payload = Payload::BlocklistUpdate(BlocklistPayload {
             from: JidRef::of(&id),

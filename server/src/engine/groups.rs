@@ -3,6 +3,7 @@
 
 use whatsapp_rust::Jid;
 use whatsapp_rust::JoinGroupResult;
+use whatsapp_rust::features::GroupError;
 
 use super::{Engine, EngineError};
 use crate::events::{NewEvent, Payload};
@@ -26,7 +27,11 @@ impl Engine {
             .groups()
             .join_with_invite_code(code)
             .await
-            .map_err(|e| EngineError::refused("joining the group", e))?;
+            .map_err(|error| match error {
+                GroupError::Iq(iq) => EngineError::refused_iq("invite code", &iq),
+                GroupError::InvalidRequest(why) => EngineError::Unknown(format!("not a usable invite: {why}")),
+                other => EngineError::refused("joining the group", other),
+            })?;
         Ok(match result {
             JoinGroupResult::Joined(group) => {
                 let payload = Payload::GroupUpdate(GroupUpdatePayload {

@@ -73,6 +73,9 @@ pub enum EngineError {
     /// The session is not in a state that allows the operation.
     #[error("{0}")]
     Conflict(String),
+    /// WhatsApp does not know what the request names (a contact, an invite code).
+    #[error("{0}")]
+    Unknown(String),
     /// WhatsApp (or the connection to it) failed the operation.
     #[error("{0}")]
     Upstream(String),
@@ -85,6 +88,17 @@ impl EngineError {
     /// WhatsApp refused (or could not be reached for) `what`, because of `error`.
     fn refused(what: &str, error: impl std::fmt::Display) -> Self {
         Self::Upstream(format!("WhatsApp did not take the {what}: {error}"))
+    }
+
+    /// Like [`Self::refused`], except that WhatsApp's "no such item" (IQ error 404) is
+    /// [`Self::Unknown`]: the request named something that does not exist.
+    fn refused_iq(what: &str, error: &whatsapp_rust::IqError) -> Self {
+        match error {
+            whatsapp_rust::IqError::ServerError { code: 404, text, .. } => {
+                Self::Unknown(format!("WhatsApp has no such {what} target: {text}"))
+            }
+            other => Self::refused(what, other),
+        }
     }
 }
 

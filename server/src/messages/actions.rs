@@ -3,14 +3,25 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use whatsapp_rust::wacore_binary::jid::JidExt as _;
 
-use super::{MAX_TEXT_CHARS, Message, jid};
+use super::jid::{self, ChatId, ContactId};
+use super::{Message, MessageId, MessageText};
 use crate::auth::Caller;
 use crate::commands::Command;
 use crate::engine::ChatState;
 use crate::error::ApiError;
+use crate::model::bounded::{NOT_BLANK, TextRule, bounded_text};
 use crate::state::{AppState, SharedState};
+
+bounded_text! {
+    /// One emoji (a few code points at most), or `""` to remove a reaction.
+    Emoji = TextRule { min: 0, max: 16, pattern: None };
+}
+
+bounded_text! {
+    /// The account's display name, as WhatsApp takes it.
+    PushName = TextRule { min: 1, max: 25, pattern: Some(NOT_BLANK) };
+}
 
 use crate::store::messages::{self as store, MessageRecord};
 
@@ -20,11 +31,14 @@ use crate::store::messages::{self as store, MessageRecord};
 #[schema(example = json!({"chatId": "5511999999999@s.whatsapp.net", "messageId": "3EB0C767D1826A1B2C3D", "reaction": "👍"}))]
 pub struct React {
     /// The chat the message is in.
-    pub chat_id: String,
+    #[schema(inline)]
+    pub chat_id: ChatId,
     /// The message to react to (from this session's history).
-    pub message_id: String,
+    #[schema(inline)]
+    pub message_id: MessageId,
     /// One emoji; an empty string removes the session's reaction.
-    pub reaction: String,
+    #[schema(inline)]
+    pub reaction: Emoji,
 }
 
 /// A reaction as sent.
@@ -47,11 +61,14 @@ crate::envelopes!(Reaction => ReactionData);
 #[schema(example = json!({"chatId": "5511999999999@s.whatsapp.net", "messageId": "3EB0C767D1826A1B2C3D", "text": "Hello, updated!"}))]
 pub struct EditMessage {
     /// The chat the message is in.
-    pub chat_id: String,
+    #[schema(inline)]
+    pub chat_id: ChatId,
     /// The session's own text message to edit.
-    pub message_id: String,
-    /// The new text: 1 to 65,536 characters.
-    pub text: String,
+    #[schema(inline)]
+    pub message_id: MessageId,
+    /// The new text.
+    #[schema(inline)]
+    pub text: MessageText,
 }
 
 /// A message to delete.
@@ -60,17 +77,44 @@ pub struct EditMessage {
 #[schema(example = json!({"chatId": "5511999999999@s.whatsapp.net", "messageId": "3EB0C767D1826A1B2C3D", "forEveryone": true}))]
 pub struct DeleteMessage {
     /// The chat the message is in.
-    pub chat_id: String,
+    #[schema(inline)]
+    pub chat_id: ChatId,
     /// The message: the session's own, or (in a group the session administers) anyone's.
-    pub message_id: String,
-    /// Delete it for everyone in the chat. Only `true` is supported for now.
-    #[serde(default = "yes")]
-    pub for_everyone: bool,
+    #[schema(inline)]
+    pub message_id: MessageId,
+    /// Delete it for everyone in the chat. Only `true` is supported for now (deleting for this
+    /// account only is an app-state change, not yet served).
+    #[serde(default)]
+    #[schema(inline)]
+    pub for_everyone: ForEveryone,
 }
 
-fn yes() -> bool {
-    true
+/// `forEveryone`, which can only be `true` for now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ForEveryone;
+
+impl<'de> Deserialize<'de> for ForEveryone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match bool::deserialize(deserializer)? {
+            true => Ok(Self),
+            false => Err(serde::de::Error::custom(
+                "false (deleting for this account only) is not supported yet; pass true",
+            )),
+        }
+    }
 }
+
+impl utoipa::PartialSchema for ForEveryone {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::Boolean)
+            .enum_values(Some([true]))
+            .default(Some(serde_json::Value::Bool(true)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ForEveryone {}
 
 /// What the session shows a chat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -90,7 +134,8 @@ pub enum TypingState {
 #[schema(example = json!({"chatId": "5511999999999@s.whatsapp.net", "state": "composing"}))]
 pub struct Typing {
     /// The chat to show it in.
-    pub chat_id: String,
+    #[schema(inline)]
+    pub chat_id: ChatId,
     /// `composing`, `recording` or `paused`.
     pub state: TypingState,
 }
@@ -119,8 +164,9 @@ pub struct SetPresence {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"chatId": "5511999999999@s.whatsapp.net"}))]
 pub struct SubscribePresence {
-    /// The contact: `<phone digits>@s.whatsapp.net` or `<lid>@lid`.
-    pub chat_id: String,
+    /// The contact.
+    #[schema(inline)]
+    pub chat_id: ContactId,
 }
 
 /// A new value for a profile field.
@@ -128,12 +174,10 @@ pub struct SubscribePresence {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"value": "Acme Support"}))]
 pub struct ProfileValue {
-    /// The new value.
-    pub value: String,
+    /// The new value (surrounding spaces are dropped).
+    #[schema(inline)]
+    pub value: PushName,
 }
-
-/// Longest push name WhatsApp accepts, in characters.
-const MAX_PUSH_NAME_CHARS: usize = 25;
 
 /// A blocked contact.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -178,21 +222,16 @@ pub async fn react(
     session: &str,
     request: React,
 ) -> Result<Command<Reaction>, ApiError> {
-    let chat = jid::parse_chat(&request.chat_id)?;
-    if request.reaction.chars().count() > 16 {
-        return Err(ApiError::BadRequest(
-            "reaction must be one emoji, or \"\" to remove the reaction".into(),
-        ));
-    }
+    let chat = jid::parse_chat(request.chat_id.as_str())?;
     crate::sessions::find(state, caller, session).await?;
-    let message = target(state, session, &request.chat_id, &request.message_id).await?;
+    let message = target(state, session, request.chat_id.as_str(), request.message_id.as_str()).await?;
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {
-        state.engine.react(&session, &chat, &message, &request.reaction).await?;
+        state.engine.react(&session, &chat, &message, request.reaction.as_str()).await?;
         Ok(Reaction {
-            chat_id: request.chat_id,
-            message_id: request.message_id,
-            reaction: request.reaction,
+            chat_id: request.chat_id.into_inner(),
+            message_id: request.message_id.into_inner(),
+            reaction: request.reaction.into_inner(),
         })
     }))
 }
@@ -204,23 +243,18 @@ pub async fn edit(
     session: &str,
     request: EditMessage,
 ) -> Result<Command<Message>, ApiError> {
-    let chat = jid::parse_chat(&request.chat_id)?;
-    if request.text.trim().is_empty() || request.text.chars().count() > MAX_TEXT_CHARS {
-        return Err(ApiError::BadRequest(format!(
-            "text must be 1 to {MAX_TEXT_CHARS} characters"
-        )));
-    }
+    let chat = jid::parse_chat(request.chat_id.as_str())?;
     crate::sessions::find(state, caller, session).await?;
-    let message = target(state, session, &request.chat_id, &request.message_id).await?;
+    let message = target(state, session, request.chat_id.as_str(), request.message_id.as_str()).await?;
     if !message.from_me || message.kind != "text" {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::Conflict(format!(
             "message `{}` cannot be edited: only the session's own text messages can",
             message.id
         )));
     }
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {
-        Ok(state.engine.edit(&session, &chat, message, &request.text).await?.into())
+        Ok(state.engine.edit(&session, &chat, message, request.text.as_str()).await?.into())
     }))
 }
 
@@ -231,14 +265,9 @@ pub async fn delete(
     session: &str,
     request: DeleteMessage,
 ) -> Result<Command<Message>, ApiError> {
-    let chat = jid::parse_chat(&request.chat_id)?;
-    if !request.for_everyone {
-        return Err(ApiError::BadRequest(
-            "forEveryone: false (deleting for this account only) is not supported yet; pass true".into(),
-        ));
-    }
+    let chat = jid::parse_chat(request.chat_id.as_str())?;
     crate::sessions::find(state, caller, session).await?;
-    let message = target(state, session, &request.chat_id, &request.message_id).await?;
+    let message = target(state, session, request.chat_id.as_str(), request.message_id.as_str()).await?;
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {
         Ok(state.engine.revoke(&session, &chat, message).await?.into())
@@ -252,7 +281,7 @@ pub async fn typing(
     session: &str,
     request: Typing,
 ) -> Result<Command<()>, ApiError> {
-    let chat = jid::parse_chat(&request.chat_id)?;
+    let chat = jid::parse_chat(request.chat_id.as_str())?;
     crate::sessions::find(state, caller, session).await?;
     let chat_state = match request.state {
         TypingState::Composing => ChatState::Composing,
@@ -287,28 +316,12 @@ pub async fn set_push_name(
     session: &str,
     request: ProfileValue,
 ) -> Result<Command<()>, ApiError> {
-    let name = request.value.trim().to_owned();
-    if name.is_empty() || name.chars().count() > MAX_PUSH_NAME_CHARS {
-        return Err(ApiError::BadRequest(format!(
-            "value must be 1 to {MAX_PUSH_NAME_CHARS} characters"
-        )));
-    }
+    let name = request.value.as_str().trim().to_owned();
     crate::sessions::find(state, caller, session).await?;
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {
         Ok(state.engine.set_push_name(&session, &name).await?)
     }))
-}
-
-/// The contact a person-only request names: a user or LID JID, not a group.
-fn contact(chat_id: &str) -> Result<whatsapp_rust::Jid, ApiError> {
-    let jid = jid::parse_chat(chat_id)?;
-    if jid.is_group() {
-        return Err(ApiError::BadRequest(format!(
-            "`{chat_id}` is a group: use a contact's `<phone digits>@s.whatsapp.net` or `<lid>@lid`"
-        )));
-    }
-    Ok(jid)
 }
 
 /// Checks `chat_id`; the command follows the contact's presence.
@@ -318,7 +331,7 @@ pub async fn subscribe_presence(
     session: &str,
     chat_id: &str,
 ) -> Result<Command<()>, ApiError> {
-    let jid = contact(chat_id)?;
+    let jid = jid::parse_contact(chat_id)?;
     crate::sessions::find(state, caller, session).await?;
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {
@@ -334,7 +347,7 @@ pub async fn set_blocked(
     contact_id: &str,
     blocked: bool,
 ) -> Result<Command<()>, ApiError> {
-    let jid = contact(contact_id)?;
+    let jid = jid::parse_contact(contact_id)?;
     crate::sessions::find(state, caller, session).await?;
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {

@@ -3,24 +3,51 @@
 use whatsapp_rust::Jid;
 
 use crate::error::ApiError;
+use crate::model::bounded::{TextRule, bounded_text};
 
-/// Parses a `chatId`: a user (`<digits>@s.whatsapp.net`), a LID (`<id>@lid`) or a group
-/// (`<id>@g.us`) JID, without a device part.
+bounded_text! {
+    /// A chat: a user (`<digits>@s.whatsapp.net`), a LID (`<id>@lid`) or a group (`<id>@g.us`)
+    /// JID, without a device part.
+    ChatId = TextRule {
+        min: 1,
+        max: 64,
+        pattern: Some((
+            "^([0-9]{1,20}@(s\\.whatsapp\\.net|lid)|[0-9][0-9-]{0,39}@g\\.us)$",
+            "`<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`",
+        )),
+    };
+}
+
+bounded_text! {
+    /// A person: a user (`<digits>@s.whatsapp.net`) or LID (`<id>@lid`) JID, not a group.
+    ContactId = TextRule {
+        min: 1,
+        max: 64,
+        pattern: Some((
+            "^[0-9]{1,20}@(s\\.whatsapp\\.net|lid)$",
+            "`<phone digits>@s.whatsapp.net` or `<lid>@lid`",
+        )),
+    };
+}
+
+/// Parses a `chatId` by [`ChatId`]'s rule.
 pub fn parse_chat(chat_id: &str) -> Result<Jid, ApiError> {
-    let invalid = || {
-        ApiError::BadRequest(format!(
-            "invalid chatId `{chat_id}`: use `<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`"
-        ))
-    };
-    let jid: Jid = chat_id.parse().map_err(|_| invalid())?;
-    let (user, server) = chat_id.split_once('@').ok_or_else(invalid)?;
-    let digits = !user.is_empty() && user.bytes().all(|b| b.is_ascii_digit());
-    let ok = match server {
-        "s.whatsapp.net" | "lid" => digits,
-        "g.us" => !user.is_empty() && user.bytes().all(|b| b.is_ascii_digit() || b == b'-'),
-        _ => false,
-    };
-    if ok { Ok(jid) } else { Err(invalid()) }
+    let chat = ChatId::parse(chat_id).map_err(|why| ApiError::BadRequest(format!("invalid chatId `{chat_id}`: {why}")))?;
+    jid(chat.as_str())
+}
+
+/// Parses a contact by [`ContactId`]'s rule.
+pub fn parse_contact(contact_id: &str) -> Result<Jid, ApiError> {
+    let contact =
+        ContactId::parse(contact_id).map_err(|why| ApiError::BadRequest(format!("invalid contact `{contact_id}`: {why}")))?;
+    jid(contact.as_str())
+}
+
+/// The JID of a checked id (the rules admit only what whatsapp-rust parses).
+fn jid(checked: &str) -> Result<Jid, ApiError> {
+    checked
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("`{checked}` is not a JID WhatsApp accepts")))
 }
 
 #[cfg(test)]
@@ -44,8 +71,12 @@ mod tests {
             "abc@s.whatsapp.net",
             "1@example.com",
             "1:2@s.whatsapp.net",
+            "-@g.us",
+            "5511999999999@s.whatsapp.net\n",
         ] {
             assert!(parse_chat(bad).is_err(), "{bad}");
         }
+        assert!(parse_contact("123456789@lid").is_ok());
+        assert!(parse_contact("120363025246125486@g.us").is_err(), "a group is not a contact");
     }
 }

@@ -10,19 +10,47 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::commands::Command;
 use crate::engine::{Content, Outgoing};
-use crate::envelope::{Page, PageRequest};
+use crate::envelope::Page;
 use crate::error::ApiError;
+use crate::model::bounded::{
+    ListRule, NOT_BLANK, PageLimit, SeqCursor, SessionName, TextRule, bounded_list, bounded_text, inline,
+};
 use crate::model::message::MessageStatus;
 use crate::model::poll;
 use crate::state::{AppState, SharedState};
 use crate::store::messages::{self as store, MessageRecord};
+use jid::ChatId;
 
-/// Longest text message accepted, in characters (WhatsApp's own limit).
-const MAX_TEXT_CHARS: usize = 65_536;
-/// Longest poll question or option, in characters.
-const MAX_POLL_NAME_CHARS: usize = 255;
-/// Most JIDs one message may mention.
-const MAX_MENTIONS: usize = 256;
+bounded_text! {
+    /// A text message or caption (WhatsApp's own limit).
+    MessageText = TextRule { min: 1, max: 65_536, pattern: Some(NOT_BLANK) };
+}
+
+bounded_text! {
+    /// A poll's question or one of its answers.
+    PollText = TextRule { min: 1, max: 255, pattern: Some(NOT_BLANK) };
+}
+
+bounded_text! {
+    /// A WhatsApp message id.
+    MessageId = TextRule { min: 1, max: 128, pattern: None };
+}
+
+bounded_list! {
+    /// A poll's answers: distinct, so that votes can tell them apart (2 at least, when the
+    /// type is `poll`).
+    PollOptions(Vec<PollText>) = ListRule { min: 0, max: poll::MAX_OPTIONS, unique: true }, items = inline::<PollText>();
+}
+
+bounded_list! {
+    /// JIDs a message mentions.
+    Mentions(Vec<ChatId>) = ListRule { min: 0, max: 256, unique: false }, items = inline::<ChatId>();
+}
+
+bounded_list! {
+    /// Messages one read receipt covers.
+    MessageIds(Vec<MessageId>) = ListRule { min: 1, max: 256, unique: false }, items = inline::<MessageId>();
+}
 
 /// The kind of message to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -34,6 +62,18 @@ pub enum MessageType {
     Poll,
 }
 
+/// The query of a chat's history.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// The `cursor` of the previous page; omit for the newest messages.
+    #[param(inline)]
+    pub cursor: Option<SeqCursor>,
+    /// Items per page (default 50).
+    #[param(inline)]
+    pub limit: Option<PageLimit>,
+}
+
 /// A message to send. At `/api/messages/send` it names its `session`; at
 /// `/api/sessions/{session}/messages/send` the path does.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -42,30 +82,37 @@ pub enum MessageType {
 pub struct SendMessage {
     /// The session to send from (required at `/api/messages/send`; must match the path otherwise).
     #[serde(default)]
-    pub session: Option<String>,
-    /// The chat: `<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`.
-    pub chat_id: String,
+    #[schema(inline)]
+    pub session: Option<SessionName>,
+    /// The chat.
+    #[schema(inline)]
+    pub chat_id: ChatId,
     /// What kind of message this is.
     #[serde(rename = "type")]
     pub kind: MessageType,
-    /// The text (type `text`): 1 to 65,536 characters.
+    /// The text (type `text`).
     #[serde(default)]
-    pub text: Option<String>,
-    /// The question (type `poll`): 1 to 255 characters.
+    #[schema(inline)]
+    pub text: Option<MessageText>,
+    /// The question (type `poll`).
     #[serde(default)]
-    pub name: Option<String>,
-    /// The answers (type `poll`): 2 to 12 distinct, non-empty names.
+    #[schema(inline)]
+    pub name: Option<PollText>,
+    /// The answers (type `poll`): 2 or more.
     #[serde(default)]
-    pub options: Vec<String>,
+    #[schema(inline)]
+    pub options: PollOptions,
     /// Whether voters may pick more than one answer (type `poll`; default one).
     #[serde(default)]
     pub multiple_answers: bool,
     /// Reply to this message (a WhatsApp message id from this session's history).
     #[serde(default)]
-    pub quoted_message_id: Option<String>,
-    /// JIDs to mention (at most 256), e.g. `5511999999999@s.whatsapp.net`.
+    #[schema(inline)]
+    pub quoted_message_id: Option<MessageId>,
+    /// JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
     #[serde(default)]
-    pub mentions: Vec<String>,
+    #[schema(inline)]
+    pub mentions: Mentions,
     /// Mark the message as forwarded.
     #[serde(default)]
     pub is_forwarded: bool,
@@ -77,12 +124,15 @@ pub struct SendMessage {
 #[schema(example = json!({"chatId": "5511999999999@s.whatsapp.net", "messageIds": ["3EB0C767D1826A1B2C3D"]}))]
 pub struct MarkSeen {
     /// The chat the messages are in.
-    pub chat_id: String,
-    /// WhatsApp ids of received messages (1 to 256).
-    pub message_ids: Vec<String>,
+    #[schema(inline)]
+    pub chat_id: ChatId,
+    /// WhatsApp ids of received messages.
+    #[schema(inline)]
+    pub message_ids: MessageIds,
     /// In groups, the JID of the participant who sent them.
     #[serde(default)]
-    pub participant: Option<String>,
+    #[schema(inline)]
+    pub participant: Option<jid::ContactId>,
 }
 
 /// What a seen request did.
@@ -173,31 +223,27 @@ pub async fn send(
     session: &str,
     request: SendMessage,
 ) -> Result<Command<Message>, ApiError> {
-    let chat = jid::parse_chat(&request.chat_id)?;
+    let chat = jid::parse_chat(request.chat_id.as_str())?;
     let content = content(&request)?;
-    if request.mentions.len() > MAX_MENTIONS {
-        return Err(ApiError::BadRequest(format!(
-            "at most {MAX_MENTIONS} mentions per message"
-        )));
-    }
-    for mention in &request.mentions {
-        jid::parse_chat(mention)?;
+    for mention in request.mentions.as_slice() {
+        jid::parse_chat(mention.as_str())?;
     }
     crate::sessions::find(state, caller, session).await?;
     let quoted = match &request.quoted_message_id {
-        Some(id) => Some(store::get(&state.db, session, id).await?.ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "quotedMessageId `{id}` is not in this session's message history"
+        Some(id) => Some(store::get(&state.db, session, id.as_str()).await?.ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "quotedMessageId `{}` is not in this session's message history",
+                id.as_str()
             ))
         })?),
         None => None,
     };
     let outgoing = Outgoing {
         chat,
-        chat_id: request.chat_id,
+        chat_id: request.chat_id.into_inner(),
         content,
         quoted,
-        mentions: request.mentions,
+        mentions: request.mentions.into_inner().into_iter().map(ChatId::into_inner).collect(),
         forwarded: request.is_forwarded,
     };
     let (state, session) = (state.clone(), session.to_owned());
@@ -208,54 +254,36 @@ pub async fn send(
 
 /// What `request` asks to send, once its type's fields are checked (and no other type's are given).
 fn content(request: &SendMessage) -> Result<Content, ApiError> {
-    let bad = |why: String| Err(ApiError::BadRequest(why));
+    let bad = |why: &str| Err(ApiError::BadRequest(why.to_owned()));
     match request.kind {
         MessageType::Text => {
-            if request.name.is_some() || !request.options.is_empty() || request.multiple_answers {
-                return bad("`name`, `options` and `multipleAnswers` are for type `poll`".into());
+            if request.name.is_some() || !request.options.as_slice().is_empty() || request.multiple_answers {
+                return bad("`name`, `options` and `multipleAnswers` are for type `poll`");
             }
-            let Some(text) = request.text.clone().filter(|t| !t.trim().is_empty()) else {
-                return bad("type `text` needs a non-empty `text`".into());
-            };
-            if text.chars().count() > MAX_TEXT_CHARS {
-                return bad(format!("text is longer than {MAX_TEXT_CHARS} characters"));
+            match &request.text {
+                Some(text) => Ok(Content::Text(text.as_str().to_owned())),
+                None => bad("type `text` needs `text`"),
             }
-            Ok(Content::Text(text))
         }
         MessageType::Poll => {
             if request.text.is_some() {
-                return bad("a poll has a `name` (its question) and `options`, not `text`".into());
+                return bad("a poll has a `name` (its question) and `options`, not `text`");
             }
-            let Some(name) = request.name.clone().filter(|n| !n.trim().is_empty()) else {
-                return bad("type `poll` needs a non-empty `name` (the question)".into());
+            let Some(name) = &request.name else {
+                return bad("type `poll` needs a `name` (the question)");
             };
-            if name.chars().count() > MAX_POLL_NAME_CHARS {
-                return bad(format!("a poll's name is longer than {MAX_POLL_NAME_CHARS} characters"));
-            }
-            let options = &request.options;
-            if !(poll::MIN_OPTIONS..=poll::MAX_OPTIONS).contains(&options.len()) {
-                return bad(format!(
+            let options: Vec<String> = request.options.as_slice().iter().map(|o| o.as_str().to_owned()).collect();
+            if options.len() < poll::MIN_OPTIONS {
+                return Err(ApiError::BadRequest(format!(
                     "a poll needs {} to {} options, got {}",
                     poll::MIN_OPTIONS,
                     poll::MAX_OPTIONS,
                     options.len()
-                ));
-            }
-            for (index, option) in options.iter().enumerate() {
-                if option.trim().is_empty() || option.chars().count() > MAX_POLL_NAME_CHARS {
-                    return bad(format!(
-                        "options[{index}] must be 1 to {MAX_POLL_NAME_CHARS} characters"
-                    ));
-                }
-                if options[..index].contains(option) {
-                    return bad(format!(
-                        "options[{index}] `{option}` repeats an earlier option; votes could not tell them apart"
-                    ));
-                }
+                )));
             }
             Ok(Content::Poll {
-                name,
-                options: options.clone(),
+                name: name.as_str().to_owned(),
+                options,
                 multiple: request.multiple_answers,
             })
         }
@@ -270,23 +298,23 @@ pub async fn seen(
     session: &str,
     request: MarkSeen,
 ) -> Result<Command<Seen>, ApiError> {
-    let chat = jid::parse_chat(&request.chat_id)?;
-    if request.message_ids.is_empty() || request.message_ids.len() > MAX_MENTIONS {
-        return Err(ApiError::BadRequest(format!(
-            "messageIds must list 1 to {MAX_MENTIONS} message ids"
-        )));
-    }
-    let participant = request.participant.as_deref().map(jid::parse_chat).transpose()?;
+    let chat = jid::parse_chat(request.chat_id.as_str())?;
+    let participant = request
+        .participant
+        .as_ref()
+        .map(|p| jid::parse_contact(p.as_str()))
+        .transpose()?;
+    let message_ids: Vec<String> = request.message_ids.into_inner().into_iter().map(MessageId::into_inner).collect();
     crate::sessions::find(state, caller, session).await?;
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {
         state
             .engine
-            .mark_read(&session, &chat, participant.as_ref(), &request.message_ids)
+            .mark_read(&session, &chat, participant.as_ref(), &message_ids)
             .await?;
         Ok(Seen {
-            chat_id: request.chat_id,
-            message_ids: request.message_ids,
+            chat_id: request.chat_id.into_inner(),
+            message_ids,
         })
     }))
 }
@@ -297,16 +325,13 @@ pub async fn history(
     caller: &Caller,
     session: &str,
     chat_id: &str,
-    page: PageRequest,
+    query: HistoryQuery,
 ) -> Result<Page<Message>, ApiError> {
     jid::parse_chat(chat_id)?;
     crate::sessions::find(state, caller, session).await?;
-    let before = page
-        .after
-        .as_deref()
-        .map(|c| c.parse::<i64>())
-        .transpose()
-        .map_err(|_| ApiError::BadRequest("invalid cursor: pass the `cursor` of a previous page unchanged".into()))?;
+    let page = crate::envelope::PageRequest::new(query.cursor.map(SeqCursor::into_inner), query.limit);
+    // The rule admits 18 digits at most, which always fit.
+    let before = page.after.as_deref().and_then(|c| c.parse::<i64>().ok());
     let records = store::history(&state.db, session, chat_id, before, page.limit + 1).await?;
     Ok(Page::from_overfetch(records, page.limit, |m| m.seq.to_string()).map(Message::from))
 }

@@ -6,7 +6,18 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::bounded::{IntRule, bounded_int};
 use super::wire::wire_enum;
+
+bounded_int! {
+    /// Attempts in all for one delivery, the first included.
+    Attempts = IntRule { min: 1, max: 50, text: false };
+}
+
+bounded_int! {
+    /// Base wait between attempts, in seconds.
+    DelaySeconds = IntRule { min: 0, max: 3600, text: false };
+}
 
 wire_enum! {
     /// How the wait between attempts grows.
@@ -29,24 +40,26 @@ const MAX_DELAY: Duration = Duration::from_secs(3600);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Retries {
-    /// Attempts in all, the first included (1 to 50, default 15); after the last failed one the
+    /// Attempts in all, the first included (default 15); after the last failed one the
     /// delivery is `dead` (it stays in the log and can be retried by hand).
     #[serde(default = "default_attempts")]
-    pub attempts: u32,
-    /// Base wait between attempts in seconds (0 to 3600, default 5).
+    #[schema(inline)]
+    pub attempts: Attempts,
+    /// Base wait between attempts in seconds (default 5).
     #[serde(default = "default_delay")]
-    pub delay_seconds: u32,
+    #[schema(inline)]
+    pub delay_seconds: DelaySeconds,
     /// How the wait grows (default `exponential`).
     #[serde(default)]
     pub policy: RetryPolicy,
 }
 
-fn default_attempts() -> u32 {
-    15
+fn default_attempts() -> Attempts {
+    Attempts::new_const(15)
 }
 
-fn default_delay() -> u32 {
-    5
+fn default_delay() -> DelaySeconds {
+    DelaySeconds::new_const(5)
 }
 
 impl Default for Retries {
@@ -62,7 +75,7 @@ impl Default for Retries {
 impl Retries {
     /// The wait after `failed` failed attempts (before jitter).
     pub fn delay_after(&self, failed: u32) -> Duration {
-        let base = Duration::from_secs(u64::from(self.delay_seconds));
+        let base = Duration::from_secs(u64::from(self.delay_seconds.get()));
         let delay = match self.policy {
             RetryPolicy::Constant => base,
             RetryPolicy::Linear => base.saturating_mul(failed.max(1)),
@@ -91,8 +104,8 @@ mod tests {
     #[test]
     fn retry_delays_follow_the_policy() {
         let retries = |policy| Retries {
-            attempts: 10,
-            delay_seconds: 2,
+            attempts: Attempts::new_const(10),
+            delay_seconds: DelaySeconds::new_const(2),
             policy,
         };
         let secs = |r: Retries| (1..=4).map(|n| r.delay_after(n).as_secs()).collect::<Vec<_>>();

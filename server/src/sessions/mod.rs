@@ -9,27 +9,40 @@ use crate::auth::Caller;
 use crate::commands::Command;
 use crate::envelope::{Page, PageRequest};
 use crate::error::ApiError;
+use crate::model::bounded::{SessionName, TextRule, bounded_text};
 use crate::model::session::{SessionConfig, State, Status, StatusReason};
 use crate::state::{AppState, SharedState};
 use crate::store::sessions::{self as store, Change, Identity, InsertError, SessionRecord};
-use crate::validate;
 use crate::whatsapp::transport::Proxy;
+
+bounded_text! {
+    /// A proxy URL (`""` for none): exactly what [`Proxy`] parses.
+    ProxyUrl = TextRule {
+        min: 0,
+        max: 2048,
+        pattern: Some((
+            "^$|^(http|socks5)://([^@:]*:[^@]*@)?[^/@]+:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])/*$",
+            "empty, or `http://` or `socks5://`, then `[user:password@]host:port`",
+        )),
+    };
+}
 
 /// Body of a session creation.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"name": "my-session", "start": true}))]
 pub struct CreateSession {
-    /// Unique name: 1 to 64 letters, digits, dots, hyphens or underscores, starting with a
-    /// letter or digit.
-    pub name: String,
+    /// Unique name.
+    #[schema(inline)]
+    pub name: SessionName,
     /// Start the session at once (it then waits for pairing).
     #[serde(default)]
     pub start: bool,
     /// Route the session's WhatsApp traffic (WebSocket and media) through this proxy:
     /// `http://[user:password@]host:port` (CONNECT) or `socks5://[user:password@]host:port`.
     #[serde(default)]
-    pub proxy: Option<String>,
+    #[schema(inline)]
+    pub proxy: Option<ProxyUrl>,
     /// Settings.
     #[serde(default)]
     pub config: Option<SessionConfig>,
@@ -42,7 +55,8 @@ pub struct CreateSession {
 pub struct UpdateSession {
     /// New proxy URL; an empty string removes the proxy.
     #[serde(default)]
-    pub proxy: Option<String>,
+    #[schema(inline)]
+    pub proxy: Option<ProxyUrl>,
     /// New settings (replace the old ones).
     #[serde(default)]
     pub config: Option<SessionConfig>,
@@ -116,15 +130,14 @@ impl From<SessionRecord> for Session {
     }
 }
 
-/// Checks a proxy URL, returning it normalized (`None` for none).
-fn proxy(url: Option<String>) -> Result<Option<String>, ApiError> {
-    let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
+/// A checked proxy URL as stored (`None` for none).
+fn proxy(url: Option<ProxyUrl>) -> Result<Option<String>, ApiError> {
+    let Some(url) = url.map(ProxyUrl::into_inner).filter(|u| !u.is_empty()) else {
         return Ok(None);
     };
-    url.trim()
-        .parse::<Proxy>()
+    url.parse::<Proxy>()
         .map_err(|e| ApiError::BadRequest(format!("invalid proxy: {e}")))?;
-    Ok(Some(url.trim().to_owned()))
+    Ok(Some(url))
 }
 
 /// The session `name`: 403 unless the caller may use it, 404 unless it exists. Every
@@ -138,11 +151,11 @@ pub(crate) async fn find(state: &AppState, caller: &Caller, name: &str) -> Resul
 
 /// Creates a session (`DISCONNECTED`, or started when asked).
 pub async fn create(state: &AppState, caller: &Caller, request: CreateSession) -> Result<Session, ApiError> {
-    validate::session_name(&request.name)?;
-    caller.grant.require_session(&request.name)?;
+    let name = request.name.into_inner();
+    caller.grant.require_session(&name)?;
     let now = Utc::now();
     let record = SessionRecord {
-        name: request.name.clone(),
+        name,
         state: State::new(Status::Disconnected, None),
         running: false,
         identity: Identity::default(),
@@ -246,4 +259,27 @@ pub async fn act(
         }
         get(&state, &caller, &name).await
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the proxy pattern admits, the proxy parser takes, so a documented value is never a 400.
+    #[test]
+    fn the_proxy_pattern_admits_only_what_the_parser_takes() {
+        for ok in [
+            "",
+            "http://10.0.0.2:3128",
+            "socks5://user:secret@10.0.0.2:1080/",
+            "http://u:p:q@proxy.internal:65535",
+            "http://[::1]:8080",
+        ] {
+            let url = ProxyUrl::parse(ok).unwrap_or_else(|why| panic!("{ok}: {why}"));
+            assert!(proxy(Some(url)).is_ok(), "{ok}");
+        }
+        for bad in ["ftp://h:1", "http://h", "http://h:65536", "http://:1", "http://h:1/x", " http://h:1", "http://user@h:1"] {
+            assert!(ProxyUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::checks::{HmacKey, SessionFilter, WebhookHeaders, WebhookUrl};
 use crate::events::EventFilter;
+use crate::model::bounded::{ClearableLabel, Cursor, PageLimit};
 use crate::model::delivery::{DeliveryState, Retries};
 use crate::store::deliveries::DeliveryRow;
 
@@ -17,28 +19,34 @@ use crate::store::deliveries::DeliveryRow;
 #[schema(example = json!({"url": "https://example.com/titan", "events": ["message.received", "session.status"]}))]
 pub struct CreateWebhook {
     /// Where to POST events: an `http://` or `https://` URL on the public internet.
-    pub url: String,
-    /// A name for humans.
+    #[schema(inline)]
+    pub url: WebhookUrl,
+    /// A name for humans (`""` for none).
     #[serde(default)]
-    pub label: Option<String>,
+    #[schema(inline)]
+    pub label: Option<ClearableLabel>,
     /// Event types to receive (default: all).
     #[serde(default)]
     pub events: EventFilter,
-    /// Only this session's events (default: every session).
+    /// Only this session's events (default, or `""`: every session).
     #[serde(default)]
-    pub session: Option<String>,
+    #[schema(inline)]
+    pub session: Option<SessionFilter>,
     /// Deliver events (default true).
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
-    /// Extra headers sent with every delivery (e.g. an `Authorization` your receiver checks).
+    /// Extra headers sent with every delivery (e.g. an `Authorization` your receiver checks);
+    /// those Titan sets (framing and signature headers) are refused.
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    #[schema(inline)]
+    pub headers: WebhookHeaders,
     /// Retry policy (defaults: 15 attempts, 5 s, exponential).
     #[serde(default)]
     pub retries: Option<Retries>,
-    /// The key deliveries are signed with (16 to 256 characters); generated when absent.
+    /// The key deliveries are signed with; generated when absent.
     #[serde(default)]
-    pub hmac_key: Option<String>,
+    #[schema(inline)]
+    pub hmac_key: Option<HmacKey>,
 }
 
 fn enabled_by_default() -> bool {
@@ -52,29 +60,34 @@ fn enabled_by_default() -> bool {
 pub struct UpdateWebhook {
     /// New target URL.
     #[serde(default)]
-    pub url: Option<String>,
+    #[schema(inline)]
+    pub url: Option<WebhookUrl>,
     /// New label; an empty string removes it.
     #[serde(default)]
-    pub label: Option<String>,
+    #[schema(inline)]
+    pub label: Option<ClearableLabel>,
     /// New event types.
     #[serde(default)]
     pub events: Option<EventFilter>,
     /// New session filter; an empty string means every session.
     #[serde(default)]
-    pub session: Option<String>,
+    #[schema(inline)]
+    pub session: Option<SessionFilter>,
     /// Turn deliveries on or off. While off, no event is queued for the webhook; deliveries
     /// already queued wait and resume when it is turned on.
     #[serde(default)]
     pub enabled: Option<bool>,
-    /// New extra headers (replace the old ones).
+    /// New extra headers (replace the old ones); those Titan sets are refused.
     #[serde(default)]
-    pub headers: Option<BTreeMap<String, String>>,
+    #[schema(inline)]
+    pub headers: Option<WebhookHeaders>,
     /// New retry policy.
     #[serde(default)]
     pub retries: Option<Retries>,
-    /// A new signing key (16 to 256 characters); the response shows it once.
+    /// A new signing key; the response shows it once.
     #[serde(default)]
-    pub hmac_key: Option<String>,
+    #[schema(inline)]
+    pub hmac_key: Option<HmacKey>,
 }
 
 /// A webhook as the API shows it.
@@ -172,9 +185,11 @@ impl From<DeliveryRow> for Delivery {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
     /// The `cursor` of the previous page; omit for the first page.
-    pub cursor: Option<String>,
-    /// Items per page, 1 to 200 (default 50).
-    pub limit: Option<u32>,
+    #[param(inline)]
+    pub cursor: Option<Cursor>,
+    /// Items per page (default 50).
+    #[param(inline)]
+    pub limit: Option<PageLimit>,
     /// Only deliveries in this state.
     #[param(inline)]
     pub status: Option<DeliveryState>,

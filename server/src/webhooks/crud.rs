@@ -2,7 +2,8 @@
 //! the caller's key may see.
 
 use super::api_types::{CreateWebhook, Delivery, DeliveryQuery, UpdateWebhook, Webhook};
-use super::checks::{checked, headers, hmac_key, label, session, url};
+use super::checks::{hmac_key, label, session, url};
+use crate::model::bounded::Cursor;
 use super::hook::Hook;
 use crate::auth::Caller;
 use crate::envelope::{Page, PageRequest};
@@ -42,13 +43,13 @@ pub async fn create(state: &AppState, caller: &Caller, request: CreateWebhook) -
     let now = now_ms();
     let hook = Hook {
         id: crate::ids::new("wh"),
-        url: url(state, &request.url).await?,
-        label: label(request.label)?,
+        url: url(state, request.url)?,
+        label: label(request.label),
         events: request.events,
         session: session(caller, request.session)?,
         enabled: request.enabled,
-        headers: headers(request.headers)?,
-        retries: checked(request.retries.unwrap_or_default())?,
+        headers: request.headers.into_inner(),
+        retries: request.retries.unwrap_or_default(),
         hmac_key: hmac_key(request.hmac_key)?,
         created_at: now,
         updated_at: now,
@@ -83,10 +84,10 @@ pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<Webhook,
 pub async fn update(state: &AppState, caller: &Caller, id: &str, request: UpdateWebhook) -> Result<Webhook, ApiError> {
     let mut hook = find(state, caller, id).await?;
     if let Some(new) = request.url {
-        hook.url = url(state, &new).await?;
+        hook.url = url(state, new)?;
     }
     if let Some(new) = request.label {
-        hook.label = label(Some(new))?;
+        hook.label = label(Some(new));
     }
     if let Some(new) = request.events {
         hook.events = new;
@@ -98,10 +99,10 @@ pub async fn update(state: &AppState, caller: &Caller, id: &str, request: Update
         hook.enabled = new;
     }
     if let Some(new) = request.headers {
-        hook.headers = headers(new)?;
+        hook.headers = new.into_inner();
     }
     if let Some(new) = request.retries {
-        hook.retries = checked(new)?;
+        hook.retries = new;
     }
     let new_key = request.hmac_key.is_some();
     if new_key {
@@ -131,11 +132,7 @@ pub async fn deliveries(
 ) -> Result<Page<Delivery>, ApiError> {
     find(state, caller, id).await?;
     let status = query.status;
-    let page: PageRequest = crate::envelope::PageQuery {
-        cursor: query.cursor,
-        limit: query.limit,
-    }
-    .try_into()?;
+    let page = PageRequest::new(query.cursor.map(Cursor::into_inner), query.limit);
     let limit = i64::try_from(page.limit + 1).unwrap_or(i64::MAX);
     let rows = log_store::log(&state.db, id, page.after.as_deref(), status, limit).await?;
     Ok(Page::from_overfetch(rows, page.limit, |d| d.id.clone()).map(Delivery::from))

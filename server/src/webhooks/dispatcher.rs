@@ -374,7 +374,7 @@ impl Inner {
         };
         let (state, next_attempt_at) = match &error {
             None => (DeliveryState::Delivered, now_ms()),
-            Some(_) if attempts >= hook.retries.attempts => (DeliveryState::Dead, now_ms()),
+            Some(_) if attempts >= hook.retries.attempts.get() => (DeliveryState::Dead, now_ms()),
             Some(_) => {
                 let delay = hook.retries.delay_after(attempts).as_millis() as f64;
                 let jittered = delay * (0.8 + 0.4 * rand::random::<f64>());
@@ -424,12 +424,7 @@ impl Inner {
     async fn post(&self, envelope: &Envelope, hook: &Hook) -> Result<u16, String> {
         let url = target::parse(&hook.url).map_err(|e| e.to_string())?;
         // Names are checked by the resolver at connect time; literal addresses here.
-        let literal = url
-            .host_str()
-            .is_some_and(|h| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok());
-        if literal && !self.settings.allow_private {
-            target::check(&url, false).await.map_err(|e| e.to_string())?;
-        }
+        target::check(&url, self.settings.allow_private).map_err(|e| e.to_string())?;
         let timestamp = chrono::Utc::now().timestamp();
         let signed = signature::sign(&hook.hmac_key, &envelope.id, timestamp, envelope.body.as_bytes());
         let mut request = self

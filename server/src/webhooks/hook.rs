@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::api_types::{Webhook, time};
 use crate::events::EventFilter;
-use crate::model::delivery::Retries;
+use crate::model::delivery::{Attempts, DelaySeconds, Retries};
 use crate::secrets::SecretBox;
 use crate::store::webhooks::WebhookRow;
 
@@ -54,8 +54,8 @@ impl Hook {
             hmac_key,
             events: serde_json::from_str(&row.events).context("stored events are not a filter")?,
             retries: Retries {
-                attempts: u32::try_from(row.retry_attempts).context("stored retry attempts")?,
-                delay_seconds: u32::try_from(row.retry_delay_secs).context("stored retry delay")?,
+                attempts: stored(row.retry_attempts, Attempts::new).context("stored retry attempts")?,
+                delay_seconds: stored(row.retry_delay_secs, DelaySeconds::new).context("stored retry delay")?,
                 policy: row.retry_policy.parse()?,
             },
             id: row.id,
@@ -78,8 +78,8 @@ impl Hook {
             session: self.session.clone(),
             enabled: self.enabled,
             headers: secrets.seal(&format!("{}:headers", self.id), &serde_json::to_string(&self.headers)?)?,
-            retry_attempts: i64::from(self.retries.attempts),
-            retry_delay_secs: i64::from(self.retries.delay_seconds),
+            retry_attempts: i64::from(self.retries.attempts.get()),
+            retry_delay_secs: i64::from(self.retries.delay_seconds.get()),
             retry_policy: self.retries.policy.as_str().to_owned(),
             secret: secrets.seal(&format!("{}:secret", self.id), &self.hmac_key)?,
             created_at: self.created_at,
@@ -103,4 +103,10 @@ impl Hook {
             updated_at: time(self.updated_at),
         }
     }
+}
+
+/// A stored bounded number, read back through its rule.
+fn stored<T>(value: i64, new: fn(u32) -> Result<T, String>) -> anyhow::Result<T> {
+    let value = u32::try_from(value)?;
+    new(value).map_err(anyhow::Error::msg)
 }

@@ -1,10 +1,13 @@
-//! Where webhooks may point. A target that resolves to loopback, private, link-local,
-//! shared or metadata addresses is refused when the webhook is saved and again at every
-//! connection (DNS answers change), unless the server allows private targets.
+//! Where webhooks may point. A target that is, or resolves to, a loopback, private,
+//! link-local, shared or metadata address is refused unless the server allows private targets:
+//! a literal address (and `localhost`) when the webhook is saved, and every name at each
+//! connection. Names are not resolved when saving: DNS is a delivery-time fact (records change,
+//! internal names resolve only where the receiver runs).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use reqwest::Url;
+use url::Host;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// Why a webhook URL is refused.
@@ -13,12 +16,9 @@ pub enum TargetError {
     /// Not an absolute http(s) URL with a host.
     #[error("`url` must be an absolute http:// or https:// URL with a host")]
     Malformed,
-    /// The host has no address.
-    #[error("the host `{0}` does not resolve")]
-    Unresolvable(String),
-    /// The host is, or resolves to, an address webhooks may not reach.
+    /// The host is an address webhooks may not reach.
     #[error(
-        "the host `{host}` resolves to {address}, a loopback, private, link-local or metadata address; \
+        "the host `{host}` is {address}, a loopback, private, link-local or metadata address; \
          set TITAN_WEBHOOK_ALLOW_PRIVATE=true to allow such targets"
     )]
     Private {
@@ -77,25 +77,25 @@ pub fn parse(url: &str) -> Result<Url, TargetError> {
     Ok(parsed)
 }
 
-/// Resolves `url`'s host and refuses it when any address is forbidden (unless `allow_private`).
-pub async fn check(url: &Url, allow_private: bool) -> Result<(), TargetError> {
-    let host = url.host_str().ok_or(TargetError::Malformed)?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port = url.port_or_known_default().unwrap_or(443);
-    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|_| TargetError::Unresolvable(host.to_owned()))?
-        .collect();
-    if addresses.is_empty() {
-        return Err(TargetError::Unresolvable(host.to_owned()));
+/// Refuses `url` when its host is a forbidden address or `localhost` (unless `allow_private`);
+/// other names are checked when they are resolved, at each connection.
+pub fn check(url: &Url, allow_private: bool) -> Result<(), TargetError> {
+    let host = url.host().ok_or(TargetError::Malformed)?;
+    let address = match host {
+        Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
+        Host::Ipv6(v6) => Some(IpAddr::V6(v6)),
+        Host::Domain(name) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            (name == "localhost" || name.ends_with(".localhost")).then_some(IpAddr::V4(Ipv4Addr::LOCALHOST))
+        }
+    };
+    match address {
+        Some(address) if !allow_private && is_forbidden(address) => Err(TargetError::Private {
+            host: url.host_str().unwrap_or_default().to_owned(),
+            address,
+        }),
+        _ => Ok(()),
     }
-    if !allow_private && let Some(bad) = addresses.iter().find(|a| is_forbidden(a.ip())) {
-        return Err(TargetError::Private {
-            host: host.to_owned(),
-            address: bad.ip(),
-        });
-    }
-    Ok(())
 }
 
 /// The delivery client's resolver: it drops forbidden addresses, so a name that starts
@@ -161,8 +161,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn literal_and_resolved_private_hosts_are_refused_unless_allowed() {
+    #[test]
+    fn literal_private_hosts_are_refused_unless_allowed_and_names_wait_for_delivery() {
         for url in [
             "http://127.0.0.1:9/hook",
             "http://localhost/hook",
@@ -171,10 +171,14 @@ mod tests {
         ] {
             let parsed = parse(url).expect("a valid URL");
             assert!(
-                matches!(check(&parsed, false).await, Err(TargetError::Private { .. })),
+                matches!(check(&parsed, false), Err(TargetError::Private { .. })),
                 "{url}"
             );
-            assert!(check(&parsed, true).await.is_ok(), "{url} with private targets allowed");
+            assert!(check(&parsed, true).is_ok(), "{url} with private targets allowed");
+        }
+        for url in ["https://does-not-resolve.invalid/hook", "http://receiver.internal:8080/"] {
+            let parsed = parse(url).expect("a valid URL");
+            assert!(check(&parsed, false).is_ok(), "{url}: resolved at delivery, not when saved");
         }
         assert!(matches!(parse("ftp://example.com/"), Err(TargetError::Malformed)));
         assert!(matches!(parse("/relative"), Err(TargetError::Malformed)));

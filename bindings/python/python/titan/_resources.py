@@ -36,7 +36,7 @@ class AccountKeysResource(SyncResource):
 
         Args:
             cursor: The `cursor` of the previous page; omit for the first page.
-            limit: Items per page, 1 to 200 (default 50).
+            limit: Items per page (default 50).
         """
         return self._client._page("/api/account/keys", pairs(("cursor", cursor), ("limit", limit)), ApiKey)
 
@@ -54,12 +54,12 @@ class AccountKeysResource(SyncResource):
         Creates an API key and returns its secret once. Authenticated with an API key. Required scope: `*`; the new key's scopes, sessions and expiry must lie within the caller's.
 
         Args:
-            label: A name for humans (1 to 100 characters).
-            lifetime_days: Days until the key expires (1 to 3650); omit for a key that does not expire (or that
-                expires with the caller, if the caller expires).
-            scopes: Scopes the key holds; at least one, and only scopes the caller holds.
+            label: A name for humans.
+            lifetime_days: Days until the key expires; omit for a key that does not expire (or that expires with
+                the caller, if the caller expires).
+            scopes: Scopes the key holds; only scopes the caller holds.
             sessions: Sessions the key is limited to; omit for every session the caller may use.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: CreatedKey = self._client._call("POST", "/api/account/keys", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"label": label, "lifetimeDays": lifetime_days, "scopes": scopes, "sessions": sessions}), cast=CreatedKey)
         return result
@@ -135,7 +135,7 @@ class AdminKeysResource(SyncResource):
 
         Args:
             cursor: The `cursor` of the previous page; omit for the first page.
-            limit: Items per page, 1 to 200 (default 50).
+            limit: Items per page (default 50).
         """
         return self._client._page("/admin/keys", pairs(("cursor", cursor), ("limit", limit)), ApiKey)
 
@@ -153,12 +153,12 @@ class AdminKeysResource(SyncResource):
         Creates an API key and returns its secret once. Authenticated with the master key (`MASTER_KEY`); off when the server has none. Required scope: `*`; the new key's scopes, sessions and expiry must lie within the caller's.
 
         Args:
-            label: A name for humans (1 to 100 characters).
-            lifetime_days: Days until the key expires (1 to 3650); omit for a key that does not expire (or that
-                expires with the caller, if the caller expires).
-            scopes: Scopes the key holds; at least one, and only scopes the caller holds.
+            label: A name for humans.
+            lifetime_days: Days until the key expires; omit for a key that does not expire (or that expires with
+                the caller, if the caller expires).
+            scopes: Scopes the key holds; only scopes the caller holds.
             sessions: Sessions the key is limited to; omit for every session the caller may use.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: CreatedKey = self._client._call("POST", "/admin/keys", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"label": label, "lifetimeDays": lifetime_days, "scopes": scopes, "sessions": sessions}), cast=CreatedKey)
         return result
@@ -257,7 +257,7 @@ class ContactsResource(SyncResource):
         Args:
             session: Session name
             contact_id: The contact's JID (URL-encoded)
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         self._client._call("POST", f"/api/sessions/{path(session)}/contacts/{path(contact_id)}/block", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
 
@@ -277,7 +277,7 @@ class ContactsResource(SyncResource):
         Args:
             session: Session name
             contact_id: The contact's JID (URL-encoded)
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/contacts/{path(contact_id)}/block", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
@@ -296,7 +296,7 @@ class ContactsResource(SyncResource):
         Args:
             session: Session name
             contact_id: The contact's JID (URL-encoded)
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         self._client._call("POST", f"/api/sessions/{path(session)}/contacts/{path(contact_id)}/unblock", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
 
@@ -316,7 +316,7 @@ class ContactsResource(SyncResource):
         Args:
             session: Session name
             contact_id: The contact's JID (URL-encoded)
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/contacts/{path(contact_id)}/unblock", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
@@ -328,7 +328,7 @@ class EventsResource(SyncResource):
     def stream(
         self,
         *,
-        events: Union[str, NotGiven] = NOT_GIVEN,
+        events: Union[EventFilter, NotGiven] = NOT_GIVEN,
         session: Union[str, NotGiven] = NOT_GIVEN,
         last_event_id: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Iterator[Event]:
@@ -361,7 +361,7 @@ class GroupsResource(SyncResource):
         Args:
             session: Session name
             code: The invite code, the part of the link after `chat.whatsapp.com/` (a whole link is accepted too).
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: JoinedGroup = self._client._call("POST", f"/api/sessions/{path(session)}/groups/join", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"code": code}), cast=JoinedGroup)
         return result
@@ -382,7 +382,7 @@ class GroupsResource(SyncResource):
         Args:
             session: Session name
             code: The invite code, the part of the link after `chat.whatsapp.com/` (a whole link is accepted too).
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/groups/join", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"code": code}), cast=Accepted)
         return result
@@ -435,17 +435,17 @@ class MessagesResource(SyncResource):
         Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
 
         Args:
-            chat_id: The chat: `<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`.
+            chat_id: The chat.
             is_forwarded: Mark the message as forwarded.
-            mentions: JIDs to mention (at most 256), e.g. `5511999999999@s.whatsapp.net`.
+            mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`): 1 to 255 characters.
-            options: The answers (type `poll`): 2 to 12 distinct, non-empty names.
+            name: The question (type `poll`).
+            options: The answers (type `poll`): 2 or more.
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
-            text: The text (type `text`): 1 to 65,536 characters.
+            text: The text (type `text`).
             type: What kind of message this is.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Message = self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Message)
         return result
@@ -472,17 +472,17 @@ class MessagesResource(SyncResource):
         Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
 
         Args:
-            chat_id: The chat: `<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`.
+            chat_id: The chat.
             is_forwarded: Mark the message as forwarded.
-            mentions: JIDs to mention (at most 256), e.g. `5511999999999@s.whatsapp.net`.
+            mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`): 1 to 255 characters.
-            options: The answers (type `poll`): 2 to 12 distinct, non-empty names.
+            name: The question (type `poll`).
+            options: The answers (type `poll`): 2 or more.
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
-            text: The text (type `text`): 1 to 65,536 characters.
+            text: The text (type `text`).
             type: What kind of message this is.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Accepted)
         return result
@@ -502,8 +502,8 @@ class MessagesResource(SyncResource):
         Args:
             session: Session name
             chat_id: The chat's JID (URL-encoded)
-            cursor: The `cursor` of the previous page; omit for the first page.
-            limit: Items per page, 1 to 200 (default 50).
+            cursor: The `cursor` of the previous page; omit for the newest messages.
+            limit: Items per page (default 50).
         """
         return self._client._page(f"/api/sessions/{path(session)}/chats/{path(chat_id)}/messages", pairs(("cursor", cursor), ("limit", limit)), Message)
 
@@ -513,7 +513,7 @@ class MessagesResource(SyncResource):
         *,
         chat_id: str,
         message_id: str,
-        for_everyone: Union[bool, NotGiven] = NOT_GIVEN,
+        for_everyone: Union[Literal[], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Message:
         """Delete a message for everyone
@@ -523,9 +523,10 @@ class MessagesResource(SyncResource):
         Args:
             session: Session name
             chat_id: The chat the message is in.
-            for_everyone: Delete it for everyone in the chat. Only `true` is supported for now.
+            for_everyone: Delete it for everyone in the chat. Only `true` is supported for now (deleting for this
+                account only is an app-state change, not yet served).
             message_id: The message: the session's own, or (in a group the session administers) anyone's.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Message = self._client._call("POST", f"/api/sessions/{path(session)}/messages/delete", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "forEveryone": for_everyone, "messageId": message_id}), cast=Message)
         return result
@@ -536,7 +537,7 @@ class MessagesResource(SyncResource):
         *,
         chat_id: str,
         message_id: str,
-        for_everyone: Union[bool, NotGiven] = NOT_GIVEN,
+        for_everyone: Union[Literal[], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Accepted:
         """Delete a message for everyone, answered at once (`Prefer: respond-async`).
@@ -548,9 +549,10 @@ class MessagesResource(SyncResource):
         Args:
             session: Session name
             chat_id: The chat the message is in.
-            for_everyone: Delete it for everyone in the chat. Only `true` is supported for now.
+            for_everyone: Delete it for everyone in the chat. Only `true` is supported for now (deleting for this
+                account only is an app-state change, not yet served).
             message_id: The message: the session's own, or (in a group the session administers) anyone's.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/delete", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "forEveryone": for_everyone, "messageId": message_id}), cast=Accepted)
         return result
@@ -572,8 +574,8 @@ class MessagesResource(SyncResource):
             session: Session name
             chat_id: The chat the message is in.
             message_id: The session's own text message to edit.
-            text: The new text: 1 to 65,536 characters.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            text: The new text.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Message = self._client._call("POST", f"/api/sessions/{path(session)}/messages/edit", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageId": message_id, "text": text}), cast=Message)
         return result
@@ -597,8 +599,8 @@ class MessagesResource(SyncResource):
             session: Session name
             chat_id: The chat the message is in.
             message_id: The session's own text message to edit.
-            text: The new text: 1 to 65,536 characters.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            text: The new text.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/edit", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageId": message_id, "text": text}), cast=Accepted)
         return result
@@ -621,7 +623,7 @@ class MessagesResource(SyncResource):
             chat_id: The chat the message is in.
             message_id: The message to react to (from this session's history).
             reaction: One emoji; an empty string removes the session's reaction.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Reaction = self._client._call("POST", f"/api/sessions/{path(session)}/messages/react", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageId": message_id, "reaction": reaction}), cast=Reaction)
         return result
@@ -646,7 +648,7 @@ class MessagesResource(SyncResource):
             chat_id: The chat the message is in.
             message_id: The message to react to (from this session's history).
             reaction: One emoji; an empty string removes the session's reaction.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/react", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageId": message_id, "reaction": reaction}), cast=Accepted)
         return result
@@ -667,9 +669,9 @@ class MessagesResource(SyncResource):
         Args:
             session: Session name
             chat_id: The chat the messages are in.
-            message_ids: WhatsApp ids of received messages (1 to 256).
+            message_ids: WhatsApp ids of received messages.
             participant: In groups, the JID of the participant who sent them.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Seen = self._client._call("POST", f"/api/sessions/{path(session)}/messages/seen", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageIds": message_ids, "participant": participant}), cast=Seen)
         return result
@@ -692,9 +694,9 @@ class MessagesResource(SyncResource):
         Args:
             session: Session name
             chat_id: The chat the messages are in.
-            message_ids: WhatsApp ids of received messages (1 to 256).
+            message_ids: WhatsApp ids of received messages.
             participant: In groups, the JID of the participant who sent them.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/seen", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageIds": message_ids, "participant": participant}), cast=Accepted)
         return result
@@ -715,7 +717,7 @@ class MessagesResource(SyncResource):
             session: Session name
             chat_id: The chat to show it in.
             state: `composing`, `recording` or `paused`.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         self._client._call("POST", f"/api/sessions/{path(session)}/messages/typing", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "state": state}), cast=None)
 
@@ -737,7 +739,7 @@ class MessagesResource(SyncResource):
             session: Session name
             chat_id: The chat to show it in.
             state: `composing`, `recording` or `paused`.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/typing", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "state": state}), cast=Accepted)
         return result
@@ -759,8 +761,8 @@ class PairingResource(SyncResource):
 
         Args:
             session: Session name
-            phone_number: The phone number of the WhatsApp account to link, in international form (`+` optional).
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            phone_number: The phone number of the WhatsApp account to link, in international form.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: PairCode = self._client._call("POST", f"/api/sessions/{path(session)}/pairing/code", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"phoneNumber": phone_number}), cast=PairCode)
         return result
@@ -780,8 +782,8 @@ class PairingResource(SyncResource):
 
         Args:
             session: Session name
-            phone_number: The phone number of the WhatsApp account to link, in international form (`+` optional).
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            phone_number: The phone number of the WhatsApp account to link, in international form.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/pairing/code", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"phoneNumber": phone_number}), cast=Accepted)
         return result
@@ -838,7 +840,7 @@ class PresenceResource(SyncResource):
         Args:
             session: Session name
             presence: `available` (online) or `unavailable` (offline).
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         self._client._call("POST", f"/api/sessions/{path(session)}/presence", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"presence": presence}), cast=None)
 
@@ -858,7 +860,7 @@ class PresenceResource(SyncResource):
         Args:
             session: Session name
             presence: `available` (online) or `unavailable` (offline).
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/presence", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"presence": presence}), cast=Accepted)
         return result
@@ -877,7 +879,7 @@ class PresenceResource(SyncResource):
         Args:
             session: Session name
             chat_id: The contact's JID (URL-encoded)
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         self._client._call("POST", f"/api/sessions/{path(session)}/presence/{path(chat_id)}/subscribe", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
 
@@ -897,7 +899,7 @@ class PresenceResource(SyncResource):
         Args:
             session: Session name
             chat_id: The contact's JID (URL-encoded)
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/presence/{path(chat_id)}/subscribe", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
@@ -915,8 +917,8 @@ class PresenceResource(SyncResource):
 
         Args:
             session: Session name
-            chat_id: The contact: `<phone digits>@s.whatsapp.net` or `<lid>@lid`.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            chat_id: The contact.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         self._client._call("POST", f"/api/{path(session)}/presence/subscribe", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id}), cast=None)
 
@@ -935,8 +937,8 @@ class PresenceResource(SyncResource):
 
         Args:
             session: Session name
-            chat_id: The contact: `<phone digits>@s.whatsapp.net` or `<lid>@lid`.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            chat_id: The contact.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/{path(session)}/presence/subscribe", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id}), cast=Accepted)
         return result
@@ -957,7 +959,7 @@ class ProfileResource(SyncResource):
 
         Args:
             session: Session name
-            value: The new value.
+            value: The new value (surrounding spaces are dropped).
         """
         self._client._call("PUT", f"/api/sessions/{path(session)}/profile/name", body=body({"value": value}), cast=None)
 
@@ -975,7 +977,7 @@ class ProfileResource(SyncResource):
 
         Args:
             session: Session name
-            value: The new value.
+            value: The new value (surrounding spaces are dropped).
         """
         result: Accepted = self._client._call("PUT", f"/api/sessions/{path(session)}/profile/name", headers=pairs(("Prefer", "respond-async")), body=body({"value": value}), cast=Accepted)
         return result
@@ -996,7 +998,7 @@ class SessionsResource(SyncResource):
 
         Args:
             cursor: The `cursor` of the previous page; omit for the first page.
-            limit: Items per page, 1 to 200 (default 50).
+            limit: Items per page (default 50).
         """
         return self._client._page("/api/sessions", pairs(("cursor", cursor), ("limit", limit)), Session)
 
@@ -1014,12 +1016,11 @@ class SessionsResource(SyncResource):
         Creates a session: one WhatsApp number to link. It starts `DISCONNECTED`, or `CONNECTING` when `start` is true, and then waits for a pairing (QR code or pair code). 409 if the name is taken. Required scope: `sessions:manage`.
 
         Args:
-            name: Unique name: 1 to 64 letters, digits, dots, hyphens or underscores, starting with a
-                letter or digit.
+            name: Unique name.
             proxy: Route the session's WhatsApp traffic (WebSocket and media) through this proxy:
                 `http://[user:password@]host:port` (CONNECT) or `socks5://[user:password@]host:port`.
             start: Start the session at once (it then waits for pairing).
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Session = self._client._call("POST", "/api/sessions", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"config": config, "name": name, "proxy": proxy, "start": start}), cast=Session)
         return result
@@ -1081,7 +1082,7 @@ class SessionsResource(SyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Session = self._client._call("POST", f"/api/sessions/{path(session)}/logout", headers=pairs(("Idempotency-Key", idempotency_key)), cast=Session)
         return result
@@ -1100,7 +1101,7 @@ class SessionsResource(SyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/logout", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
@@ -1126,16 +1127,16 @@ class SessionsResource(SyncResource):
 
         Args:
             session: Session name
-            chat_id: The chat: `<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`.
+            chat_id: The chat.
             is_forwarded: Mark the message as forwarded.
-            mentions: JIDs to mention (at most 256), e.g. `5511999999999@s.whatsapp.net`.
+            mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`): 1 to 255 characters.
-            options: The answers (type `poll`): 2 to 12 distinct, non-empty names.
+            name: The question (type `poll`).
+            options: The answers (type `poll`): 2 or more.
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
-            text: The text (type `text`): 1 to 65,536 characters.
+            text: The text (type `text`).
             type: What kind of message this is.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Message = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Message)
         return result
@@ -1163,16 +1164,16 @@ class SessionsResource(SyncResource):
 
         Args:
             session: Session name
-            chat_id: The chat: `<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`.
+            chat_id: The chat.
             is_forwarded: Mark the message as forwarded.
-            mentions: JIDs to mention (at most 256), e.g. `5511999999999@s.whatsapp.net`.
+            mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`): 1 to 255 characters.
-            options: The answers (type `poll`): 2 to 12 distinct, non-empty names.
+            name: The question (type `poll`).
+            options: The answers (type `poll`): 2 or more.
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
-            text: The text (type `text`): 1 to 65,536 characters.
+            text: The text (type `text`).
             type: What kind of message this is.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Accepted)
         return result
@@ -1189,7 +1190,7 @@ class SessionsResource(SyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Session = self._client._call("POST", f"/api/sessions/{path(session)}/restart", headers=pairs(("Idempotency-Key", idempotency_key)), cast=Session)
         return result
@@ -1208,7 +1209,7 @@ class SessionsResource(SyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/restart", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
@@ -1225,7 +1226,7 @@ class SessionsResource(SyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Session = self._client._call("POST", f"/api/sessions/{path(session)}/start", headers=pairs(("Idempotency-Key", idempotency_key)), cast=Session)
         return result
@@ -1244,7 +1245,7 @@ class SessionsResource(SyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/start", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
@@ -1261,7 +1262,7 @@ class SessionsResource(SyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Session = self._client._call("POST", f"/api/sessions/{path(session)}/stop", headers=pairs(("Idempotency-Key", idempotency_key)), cast=Session)
         return result
@@ -1280,7 +1281,7 @@ class SessionsResource(SyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/stop", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
@@ -1306,7 +1307,7 @@ class WebhooksResource(SyncResource):
 
         Args:
             cursor: The `cursor` of the previous page; omit for the first page.
-            limit: Items per page, 1 to 200 (default 50).
+            limit: Items per page (default 50).
         """
         return self._client._page("/api/webhooks", pairs(("cursor", cursor), ("limit", limit)), Webhook)
 
@@ -1330,12 +1331,13 @@ class WebhooksResource(SyncResource):
         Args:
             enabled: Deliver events (default true).
             events: Event types to receive (default: all).
-            headers: Extra headers sent with every delivery (e.g. an `Authorization` your receiver checks).
-            hmac_key: The key deliveries are signed with (16 to 256 characters); generated when absent.
-            label: A name for humans.
-            session: Only this session's events (default: every session).
+            headers: Extra headers sent with every delivery (e.g. an `Authorization` your receiver checks);
+                those Titan sets (framing and signature headers) are refused.
+            hmac_key: The key deliveries are signed with; generated when absent.
+            label: A name for humans (`""` for none).
+            session: Only this session's events (default, or `""`: every session).
             url: Where to POST events: an `http://` or `https://` URL on the public internet.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Webhook = self._client._call("POST", "/api/webhooks", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"enabled": enabled, "events": events, "headers": headers, "hmacKey": hmac_key, "label": label, "retries": retries, "session": session, "url": url}), cast=Webhook)
         return result
@@ -1388,8 +1390,8 @@ class WebhooksResource(SyncResource):
             id: Webhook id
             enabled: Turn deliveries on or off. While off, no event is queued for the webhook; deliveries
                 already queued wait and resume when it is turned on.
-            headers: New extra headers (replace the old ones).
-            hmac_key: A new signing key (16 to 256 characters); the response shows it once.
+            headers: New extra headers (replace the old ones); those Titan sets are refused.
+            hmac_key: A new signing key; the response shows it once.
             label: New label; an empty string removes it.
             session: New session filter; an empty string means every session.
             url: New target URL.
@@ -1416,7 +1418,7 @@ class WebhooksDeliveriesResource(SyncResource):
         Args:
             id: Webhook id
             cursor: The `cursor` of the previous page; omit for the first page.
-            limit: Items per page, 1 to 200 (default 50).
+            limit: Items per page (default 50).
             status: Only deliveries in this state.
         """
         return self._client._page(f"/api/webhooks/{path(id)}/deliveries", pairs(("cursor", cursor), ("limit", limit), ("status", status)), Delivery)
@@ -1435,7 +1437,7 @@ class WebhooksDeliveriesResource(SyncResource):
         Args:
             id: Webhook id
             delivery_id: Delivery id
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Delivery = self._client._call("POST", f"/api/webhooks/{path(id)}/deliveries/{path(delivery_id)}/retry", headers=pairs(("Idempotency-Key", idempotency_key)), cast=Delivery)
         return result
@@ -1496,7 +1498,7 @@ class AsyncAccountKeysResource(AsyncResource):
 
         Args:
             cursor: The `cursor` of the previous page; omit for the first page.
-            limit: Items per page, 1 to 200 (default 50).
+            limit: Items per page (default 50).
         """
         return self._client._page("/api/account/keys", pairs(("cursor", cursor), ("limit", limit)), ApiKey)
 
@@ -1514,12 +1516,12 @@ class AsyncAccountKeysResource(AsyncResource):
         Creates an API key and returns its secret once. Authenticated with an API key. Required scope: `*`; the new key's scopes, sessions and expiry must lie within the caller's.
 
         Args:
-            label: A name for humans (1 to 100 characters).
-            lifetime_days: Days until the key expires (1 to 3650); omit for a key that does not expire (or that
-                expires with the caller, if the caller expires).
-            scopes: Scopes the key holds; at least one, and only scopes the caller holds.
+            label: A name for humans.
+            lifetime_days: Days until the key expires; omit for a key that does not expire (or that expires with
+                the caller, if the caller expires).
+            scopes: Scopes the key holds; only scopes the caller holds.
             sessions: Sessions the key is limited to; omit for every session the caller may use.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: CreatedKey = await self._client._call("POST", "/api/account/keys", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"label": label, "lifetimeDays": lifetime_days, "scopes": scopes, "sessions": sessions}), cast=CreatedKey)
         return result
@@ -1595,7 +1597,7 @@ class AsyncAdminKeysResource(AsyncResource):
 
         Args:
             cursor: The `cursor` of the previous page; omit for the first page.
-            limit: Items per page, 1 to 200 (default 50).
+            limit: Items per page (default 50).
         """
         return self._client._page("/admin/keys", pairs(("cursor", cursor), ("limit", limit)), ApiKey)
 
@@ -1613,12 +1615,12 @@ class AsyncAdminKeysResource(AsyncResource):
         Creates an API key and returns its secret once. Authenticated with the master key (`MASTER_KEY`); off when the server has none. Required scope: `*`; the new key's scopes, sessions and expiry must lie within the caller's.
 
         Args:
-            label: A name for humans (1 to 100 characters).
-            lifetime_days: Days until the key expires (1 to 3650); omit for a key that does not expire (or that
-                expires with the caller, if the caller expires).
-            scopes: Scopes the key holds; at least one, and only scopes the caller holds.
+            label: A name for humans.
+            lifetime_days: Days until the key expires; omit for a key that does not expire (or that expires with
+                the caller, if the caller expires).
+            scopes: Scopes the key holds; only scopes the caller holds.
             sessions: Sessions the key is limited to; omit for every session the caller may use.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: CreatedKey = await self._client._call("POST", "/admin/keys", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"label": label, "lifetimeDays": lifetime_days, "scopes": scopes, "sessions": sessions}), cast=CreatedKey)
         return result
@@ -1717,7 +1719,7 @@ class AsyncContactsResource(AsyncResource):
         Args:
             session: Session name
             contact_id: The contact's JID (URL-encoded)
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         await self._client._call("POST", f"/api/sessions/{path(session)}/contacts/{path(contact_id)}/block", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
 
@@ -1737,7 +1739,7 @@ class AsyncContactsResource(AsyncResource):
         Args:
             session: Session name
             contact_id: The contact's JID (URL-encoded)
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/contacts/{path(contact_id)}/block", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
@@ -1756,7 +1758,7 @@ class AsyncContactsResource(AsyncResource):
         Args:
             session: Session name
             contact_id: The contact's JID (URL-encoded)
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         await self._client._call("POST", f"/api/sessions/{path(session)}/contacts/{path(contact_id)}/unblock", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
 
@@ -1776,7 +1778,7 @@ class AsyncContactsResource(AsyncResource):
         Args:
             session: Session name
             contact_id: The contact's JID (URL-encoded)
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/contacts/{path(contact_id)}/unblock", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
@@ -1788,7 +1790,7 @@ class AsyncEventsResource(AsyncResource):
     def stream(
         self,
         *,
-        events: Union[str, NotGiven] = NOT_GIVEN,
+        events: Union[EventFilter, NotGiven] = NOT_GIVEN,
         session: Union[str, NotGiven] = NOT_GIVEN,
         last_event_id: Union[str, NotGiven] = NOT_GIVEN,
     ) -> AsyncIterator[Event]:
@@ -1821,7 +1823,7 @@ class AsyncGroupsResource(AsyncResource):
         Args:
             session: Session name
             code: The invite code, the part of the link after `chat.whatsapp.com/` (a whole link is accepted too).
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: JoinedGroup = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/join", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"code": code}), cast=JoinedGroup)
         return result
@@ -1842,7 +1844,7 @@ class AsyncGroupsResource(AsyncResource):
         Args:
             session: Session name
             code: The invite code, the part of the link after `chat.whatsapp.com/` (a whole link is accepted too).
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/join", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"code": code}), cast=Accepted)
         return result
@@ -1895,17 +1897,17 @@ class AsyncMessagesResource(AsyncResource):
         Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
 
         Args:
-            chat_id: The chat: `<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`.
+            chat_id: The chat.
             is_forwarded: Mark the message as forwarded.
-            mentions: JIDs to mention (at most 256), e.g. `5511999999999@s.whatsapp.net`.
+            mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`): 1 to 255 characters.
-            options: The answers (type `poll`): 2 to 12 distinct, non-empty names.
+            name: The question (type `poll`).
+            options: The answers (type `poll`): 2 or more.
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
-            text: The text (type `text`): 1 to 65,536 characters.
+            text: The text (type `text`).
             type: What kind of message this is.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Message = await self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Message)
         return result
@@ -1932,17 +1934,17 @@ class AsyncMessagesResource(AsyncResource):
         Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
 
         Args:
-            chat_id: The chat: `<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`.
+            chat_id: The chat.
             is_forwarded: Mark the message as forwarded.
-            mentions: JIDs to mention (at most 256), e.g. `5511999999999@s.whatsapp.net`.
+            mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`): 1 to 255 characters.
-            options: The answers (type `poll`): 2 to 12 distinct, non-empty names.
+            name: The question (type `poll`).
+            options: The answers (type `poll`): 2 or more.
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
-            text: The text (type `text`): 1 to 65,536 characters.
+            text: The text (type `text`).
             type: What kind of message this is.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Accepted)
         return result
@@ -1962,8 +1964,8 @@ class AsyncMessagesResource(AsyncResource):
         Args:
             session: Session name
             chat_id: The chat's JID (URL-encoded)
-            cursor: The `cursor` of the previous page; omit for the first page.
-            limit: Items per page, 1 to 200 (default 50).
+            cursor: The `cursor` of the previous page; omit for the newest messages.
+            limit: Items per page (default 50).
         """
         return self._client._page(f"/api/sessions/{path(session)}/chats/{path(chat_id)}/messages", pairs(("cursor", cursor), ("limit", limit)), Message)
 
@@ -1973,7 +1975,7 @@ class AsyncMessagesResource(AsyncResource):
         *,
         chat_id: str,
         message_id: str,
-        for_everyone: Union[bool, NotGiven] = NOT_GIVEN,
+        for_everyone: Union[Literal[], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Message:
         """Delete a message for everyone
@@ -1983,9 +1985,10 @@ class AsyncMessagesResource(AsyncResource):
         Args:
             session: Session name
             chat_id: The chat the message is in.
-            for_everyone: Delete it for everyone in the chat. Only `true` is supported for now.
+            for_everyone: Delete it for everyone in the chat. Only `true` is supported for now (deleting for this
+                account only is an app-state change, not yet served).
             message_id: The message: the session's own, or (in a group the session administers) anyone's.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Message = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/delete", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "forEveryone": for_everyone, "messageId": message_id}), cast=Message)
         return result
@@ -1996,7 +1999,7 @@ class AsyncMessagesResource(AsyncResource):
         *,
         chat_id: str,
         message_id: str,
-        for_everyone: Union[bool, NotGiven] = NOT_GIVEN,
+        for_everyone: Union[Literal[], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Accepted:
         """Delete a message for everyone, answered at once (`Prefer: respond-async`).
@@ -2008,9 +2011,10 @@ class AsyncMessagesResource(AsyncResource):
         Args:
             session: Session name
             chat_id: The chat the message is in.
-            for_everyone: Delete it for everyone in the chat. Only `true` is supported for now.
+            for_everyone: Delete it for everyone in the chat. Only `true` is supported for now (deleting for this
+                account only is an app-state change, not yet served).
             message_id: The message: the session's own, or (in a group the session administers) anyone's.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/delete", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "forEveryone": for_everyone, "messageId": message_id}), cast=Accepted)
         return result
@@ -2032,8 +2036,8 @@ class AsyncMessagesResource(AsyncResource):
             session: Session name
             chat_id: The chat the message is in.
             message_id: The session's own text message to edit.
-            text: The new text: 1 to 65,536 characters.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            text: The new text.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Message = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/edit", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageId": message_id, "text": text}), cast=Message)
         return result
@@ -2057,8 +2061,8 @@ class AsyncMessagesResource(AsyncResource):
             session: Session name
             chat_id: The chat the message is in.
             message_id: The session's own text message to edit.
-            text: The new text: 1 to 65,536 characters.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            text: The new text.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/edit", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageId": message_id, "text": text}), cast=Accepted)
         return result
@@ -2081,7 +2085,7 @@ class AsyncMessagesResource(AsyncResource):
             chat_id: The chat the message is in.
             message_id: The message to react to (from this session's history).
             reaction: One emoji; an empty string removes the session's reaction.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Reaction = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/react", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageId": message_id, "reaction": reaction}), cast=Reaction)
         return result
@@ -2106,7 +2110,7 @@ class AsyncMessagesResource(AsyncResource):
             chat_id: The chat the message is in.
             message_id: The message to react to (from this session's history).
             reaction: One emoji; an empty string removes the session's reaction.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/react", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageId": message_id, "reaction": reaction}), cast=Accepted)
         return result
@@ -2127,9 +2131,9 @@ class AsyncMessagesResource(AsyncResource):
         Args:
             session: Session name
             chat_id: The chat the messages are in.
-            message_ids: WhatsApp ids of received messages (1 to 256).
+            message_ids: WhatsApp ids of received messages.
             participant: In groups, the JID of the participant who sent them.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Seen = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/seen", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageIds": message_ids, "participant": participant}), cast=Seen)
         return result
@@ -2152,9 +2156,9 @@ class AsyncMessagesResource(AsyncResource):
         Args:
             session: Session name
             chat_id: The chat the messages are in.
-            message_ids: WhatsApp ids of received messages (1 to 256).
+            message_ids: WhatsApp ids of received messages.
             participant: In groups, the JID of the participant who sent them.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/seen", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageIds": message_ids, "participant": participant}), cast=Accepted)
         return result
@@ -2175,7 +2179,7 @@ class AsyncMessagesResource(AsyncResource):
             session: Session name
             chat_id: The chat to show it in.
             state: `composing`, `recording` or `paused`.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         await self._client._call("POST", f"/api/sessions/{path(session)}/messages/typing", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "state": state}), cast=None)
 
@@ -2197,7 +2201,7 @@ class AsyncMessagesResource(AsyncResource):
             session: Session name
             chat_id: The chat to show it in.
             state: `composing`, `recording` or `paused`.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/typing", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "state": state}), cast=Accepted)
         return result
@@ -2219,8 +2223,8 @@ class AsyncPairingResource(AsyncResource):
 
         Args:
             session: Session name
-            phone_number: The phone number of the WhatsApp account to link, in international form (`+` optional).
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            phone_number: The phone number of the WhatsApp account to link, in international form.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: PairCode = await self._client._call("POST", f"/api/sessions/{path(session)}/pairing/code", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"phoneNumber": phone_number}), cast=PairCode)
         return result
@@ -2240,8 +2244,8 @@ class AsyncPairingResource(AsyncResource):
 
         Args:
             session: Session name
-            phone_number: The phone number of the WhatsApp account to link, in international form (`+` optional).
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            phone_number: The phone number of the WhatsApp account to link, in international form.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/pairing/code", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"phoneNumber": phone_number}), cast=Accepted)
         return result
@@ -2298,7 +2302,7 @@ class AsyncPresenceResource(AsyncResource):
         Args:
             session: Session name
             presence: `available` (online) or `unavailable` (offline).
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         await self._client._call("POST", f"/api/sessions/{path(session)}/presence", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"presence": presence}), cast=None)
 
@@ -2318,7 +2322,7 @@ class AsyncPresenceResource(AsyncResource):
         Args:
             session: Session name
             presence: `available` (online) or `unavailable` (offline).
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/presence", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"presence": presence}), cast=Accepted)
         return result
@@ -2337,7 +2341,7 @@ class AsyncPresenceResource(AsyncResource):
         Args:
             session: Session name
             chat_id: The contact's JID (URL-encoded)
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         await self._client._call("POST", f"/api/sessions/{path(session)}/presence/{path(chat_id)}/subscribe", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
 
@@ -2357,7 +2361,7 @@ class AsyncPresenceResource(AsyncResource):
         Args:
             session: Session name
             chat_id: The contact's JID (URL-encoded)
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/presence/{path(chat_id)}/subscribe", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
@@ -2375,8 +2379,8 @@ class AsyncPresenceResource(AsyncResource):
 
         Args:
             session: Session name
-            chat_id: The contact: `<phone digits>@s.whatsapp.net` or `<lid>@lid`.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            chat_id: The contact.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         await self._client._call("POST", f"/api/{path(session)}/presence/subscribe", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id}), cast=None)
 
@@ -2395,8 +2399,8 @@ class AsyncPresenceResource(AsyncResource):
 
         Args:
             session: Session name
-            chat_id: The contact: `<phone digits>@s.whatsapp.net` or `<lid>@lid`.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            chat_id: The contact.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/{path(session)}/presence/subscribe", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id}), cast=Accepted)
         return result
@@ -2417,7 +2421,7 @@ class AsyncProfileResource(AsyncResource):
 
         Args:
             session: Session name
-            value: The new value.
+            value: The new value (surrounding spaces are dropped).
         """
         await self._client._call("PUT", f"/api/sessions/{path(session)}/profile/name", body=body({"value": value}), cast=None)
 
@@ -2435,7 +2439,7 @@ class AsyncProfileResource(AsyncResource):
 
         Args:
             session: Session name
-            value: The new value.
+            value: The new value (surrounding spaces are dropped).
         """
         result: Accepted = await self._client._call("PUT", f"/api/sessions/{path(session)}/profile/name", headers=pairs(("Prefer", "respond-async")), body=body({"value": value}), cast=Accepted)
         return result
@@ -2456,7 +2460,7 @@ class AsyncSessionsResource(AsyncResource):
 
         Args:
             cursor: The `cursor` of the previous page; omit for the first page.
-            limit: Items per page, 1 to 200 (default 50).
+            limit: Items per page (default 50).
         """
         return self._client._page("/api/sessions", pairs(("cursor", cursor), ("limit", limit)), Session)
 
@@ -2474,12 +2478,11 @@ class AsyncSessionsResource(AsyncResource):
         Creates a session: one WhatsApp number to link. It starts `DISCONNECTED`, or `CONNECTING` when `start` is true, and then waits for a pairing (QR code or pair code). 409 if the name is taken. Required scope: `sessions:manage`.
 
         Args:
-            name: Unique name: 1 to 64 letters, digits, dots, hyphens or underscores, starting with a
-                letter or digit.
+            name: Unique name.
             proxy: Route the session's WhatsApp traffic (WebSocket and media) through this proxy:
                 `http://[user:password@]host:port` (CONNECT) or `socks5://[user:password@]host:port`.
             start: Start the session at once (it then waits for pairing).
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Session = await self._client._call("POST", "/api/sessions", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"config": config, "name": name, "proxy": proxy, "start": start}), cast=Session)
         return result
@@ -2541,7 +2544,7 @@ class AsyncSessionsResource(AsyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Session = await self._client._call("POST", f"/api/sessions/{path(session)}/logout", headers=pairs(("Idempotency-Key", idempotency_key)), cast=Session)
         return result
@@ -2560,7 +2563,7 @@ class AsyncSessionsResource(AsyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/logout", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
@@ -2586,16 +2589,16 @@ class AsyncSessionsResource(AsyncResource):
 
         Args:
             session: Session name
-            chat_id: The chat: `<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`.
+            chat_id: The chat.
             is_forwarded: Mark the message as forwarded.
-            mentions: JIDs to mention (at most 256), e.g. `5511999999999@s.whatsapp.net`.
+            mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`): 1 to 255 characters.
-            options: The answers (type `poll`): 2 to 12 distinct, non-empty names.
+            name: The question (type `poll`).
+            options: The answers (type `poll`): 2 or more.
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
-            text: The text (type `text`): 1 to 65,536 characters.
+            text: The text (type `text`).
             type: What kind of message this is.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Message = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Message)
         return result
@@ -2623,16 +2626,16 @@ class AsyncSessionsResource(AsyncResource):
 
         Args:
             session: Session name
-            chat_id: The chat: `<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`.
+            chat_id: The chat.
             is_forwarded: Mark the message as forwarded.
-            mentions: JIDs to mention (at most 256), e.g. `5511999999999@s.whatsapp.net`.
+            mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`): 1 to 255 characters.
-            options: The answers (type `poll`): 2 to 12 distinct, non-empty names.
+            name: The question (type `poll`).
+            options: The answers (type `poll`): 2 or more.
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
-            text: The text (type `text`): 1 to 65,536 characters.
+            text: The text (type `text`).
             type: What kind of message this is.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Accepted)
         return result
@@ -2649,7 +2652,7 @@ class AsyncSessionsResource(AsyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Session = await self._client._call("POST", f"/api/sessions/{path(session)}/restart", headers=pairs(("Idempotency-Key", idempotency_key)), cast=Session)
         return result
@@ -2668,7 +2671,7 @@ class AsyncSessionsResource(AsyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/restart", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
@@ -2685,7 +2688,7 @@ class AsyncSessionsResource(AsyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Session = await self._client._call("POST", f"/api/sessions/{path(session)}/start", headers=pairs(("Idempotency-Key", idempotency_key)), cast=Session)
         return result
@@ -2704,7 +2707,7 @@ class AsyncSessionsResource(AsyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/start", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
@@ -2721,7 +2724,7 @@ class AsyncSessionsResource(AsyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Session = await self._client._call("POST", f"/api/sessions/{path(session)}/stop", headers=pairs(("Idempotency-Key", idempotency_key)), cast=Session)
         return result
@@ -2740,7 +2743,7 @@ class AsyncSessionsResource(AsyncResource):
 
         Args:
             session: Session name
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/stop", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
@@ -2766,7 +2769,7 @@ class AsyncWebhooksResource(AsyncResource):
 
         Args:
             cursor: The `cursor` of the previous page; omit for the first page.
-            limit: Items per page, 1 to 200 (default 50).
+            limit: Items per page (default 50).
         """
         return self._client._page("/api/webhooks", pairs(("cursor", cursor), ("limit", limit)), Webhook)
 
@@ -2790,12 +2793,13 @@ class AsyncWebhooksResource(AsyncResource):
         Args:
             enabled: Deliver events (default true).
             events: Event types to receive (default: all).
-            headers: Extra headers sent with every delivery (e.g. an `Authorization` your receiver checks).
-            hmac_key: The key deliveries are signed with (16 to 256 characters); generated when absent.
-            label: A name for humans.
-            session: Only this session's events (default: every session).
+            headers: Extra headers sent with every delivery (e.g. an `Authorization` your receiver checks);
+                those Titan sets (framing and signature headers) are refused.
+            hmac_key: The key deliveries are signed with; generated when absent.
+            label: A name for humans (`""` for none).
+            session: Only this session's events (default, or `""`: every session).
             url: Where to POST events: an `http://` or `https://` URL on the public internet.
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Webhook = await self._client._call("POST", "/api/webhooks", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"enabled": enabled, "events": events, "headers": headers, "hmacKey": hmac_key, "label": label, "retries": retries, "session": session, "url": url}), cast=Webhook)
         return result
@@ -2848,8 +2852,8 @@ class AsyncWebhooksResource(AsyncResource):
             id: Webhook id
             enabled: Turn deliveries on or off. While off, no event is queued for the webhook; deliveries
                 already queued wait and resume when it is turned on.
-            headers: New extra headers (replace the old ones).
-            hmac_key: A new signing key (16 to 256 characters); the response shows it once.
+            headers: New extra headers (replace the old ones); those Titan sets are refused.
+            hmac_key: A new signing key; the response shows it once.
             label: New label; an empty string removes it.
             session: New session filter; an empty string means every session.
             url: New target URL.
@@ -2876,7 +2880,7 @@ class AsyncWebhooksDeliveriesResource(AsyncResource):
         Args:
             id: Webhook id
             cursor: The `cursor` of the previous page; omit for the first page.
-            limit: Items per page, 1 to 200 (default 50).
+            limit: Items per page (default 50).
             status: Only deliveries in this state.
         """
         return self._client._page(f"/api/webhooks/{path(id)}/deliveries", pairs(("cursor", cursor), ("limit", limit), ("status", status)), Delivery)
@@ -2895,7 +2899,7 @@ class AsyncWebhooksDeliveriesResource(AsyncResource):
         Args:
             id: Webhook id
             delivery_id: Delivery id
-            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key). 1 to 255 characters. The SDKs send one automatically.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Delivery = await self._client._call("POST", f"/api/webhooks/{path(id)}/deliveries/{path(delivery_id)}/retry", headers=pairs(("Idempotency-Key", idempotency_key)), cast=Delivery)
         return result

@@ -1565,11 +1565,11 @@ class Retries(Model):
     """How failed deliveries are retried."""
 
     attempts: Optional[int] = None
-    """Attempts in all, the first included (1 to 50, default 15); after the last failed one the
+    """Attempts in all, the first included (default 15); after the last failed one the
     delivery is `dead` (it stays in the log and can be retried by hand)."""
 
     delay_seconds: Optional[int] = dataclasses.field(default=None, metadata={"json": "delaySeconds"})
-    """Base wait between attempts in seconds (0 to 3600, default 5)."""
+    """Base wait between attempts in seconds (default 5)."""
 
     policy: Optional[RetryPolicy] = None
     """How the wait grows (default `exponential`)."""
@@ -1579,11 +1579,11 @@ class RetriesParam(TypedDict, total=False):
     """How failed deliveries are retried. (as an argument)"""
 
     attempts: int
-    """Attempts in all, the first included (1 to 50, default 15); after the last failed one the
+    """Attempts in all, the first included (default 15); after the last failed one the
     delivery is `dead` (it stays in the log and can be retried by hand)."""
 
     delaySeconds: int
-    """Base wait between attempts in seconds (0 to 3600, default 5)."""
+    """Base wait between attempts in seconds (default 5)."""
 
     policy: RetryPolicy
     """How the wait grows (default `exponential`)."""

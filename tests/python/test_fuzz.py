@@ -1,0 +1,166 @@
+"""Property-based fuzzing of the whole API with schemathesis, from the served OpenAPI document.
+
+A sandbox server with two linked sessions, `fresh` (new) and `chatty` (which has exchanged
+messages with a third, `peer`), is fuzzed with every check (`--checks all`) through the examples,
+coverage, fuzzing and stateful phases; the stateful phase follows the document's links (create a
+session, key or webhook, then get, change and delete it). Any finding fails the test unless
+`fuzz_allowlist.toml` lists it with its reason. Every route in the document is fuzzed, so a new
+endpoint is fuzzed the day it lands.
+
+The figures (requests, findings, time) are printed; set TITAN_FUZZ_EXAMPLES to fuzz harder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+import tomllib
+from typing import Any, Dict, Iterator, List, Tuple
+
+import httpx
+import pytest
+
+from conftest import wait_for
+from titan_server import MASTER, Server
+
+HERE = pathlib.Path(__file__).parent
+ALLOWLIST = HERE / "fuzz_allowlist.toml"
+
+# Sessions the fuzzer's session parameters are drawn from half of the time (the rest are random).
+FRESH, CHATTY, PEER = ("fresh", "15550003333"), ("chatty", "15550004444"), ("peer", "15550005555")
+
+
+def link(client: httpx.Client, server: Server, name: str, number: str) -> None:
+    """Creates session `name` and links it by scanning its QR code with the sandbox phone."""
+    assert client.post("/api/sessions", json={"name": name, "start": True}).status_code == 201
+
+    def qr() -> Any:
+        answer = client.get(f"/api/sessions/{name}/pairing/qr")
+        return answer.status_code == 200 and answer.json()["data"]
+
+    code = wait_for(f"{name}'s QR code", qr)["code"]
+    httpx.post(f"{server.phone}/admin/scan-qr", json={"qr": code, "phone": number}, timeout=60).raise_for_status()
+    wait_for(f"{name} to connect", lambda: client.get(f"/api/sessions/{name}").json()["data"]["status"] == "CONNECTED")
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tuple[Server, str]]:
+    """The fuzzed server and an API key with every scope."""
+    server = Server(
+        tmp_path_factory.mktemp("fuzz"),
+        sandbox=True,
+        # Limits high enough that the fuzzer meets the API rather than the rate limiter.
+        env={"TITAN_RATE_LIMIT": "10000000", "TITAN_AUTH_FAILURE_LIMIT": "10000000"},
+    )
+    admin = httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {MASTER}"}, timeout=60)
+    key = admin.post("/admin/keys", json={"label": "fuzz", "scopes": ["*"]}).json()["data"]["key"]
+    client = httpx.Client(base_url=server.base, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+    for name, number in (FRESH, CHATTY, PEER):
+        link(client, server, name, number)
+    for turn in range(3):
+        for sender, receiver in ((CHATTY, PEER), (PEER, CHATTY)):
+            sent = client.post(
+                f"/api/sessions/{sender[0]}/messages/send",
+                json={"chatId": f"{receiver[1]}@s.whatsapp.net", "type": "text", "text": f"hello {turn}"},
+            )
+            assert sent.status_code == 201, sent.text
+    yield server, key
+    server.stop()
+
+
+def config(directory: pathlib.Path, key: str) -> pathlib.Path:
+    """The schemathesis configuration: credentials per security scheme, known values for
+    session and chat parameters, and limits on the event stream."""
+    chats = [f"{number}@s.whatsapp.net" for _, number in (FRESH, CHATTY, PEER)]
+    text = f"""
+max-stream-events = 2
+request-timeout = 20
+
+[dictionaries.sessions]
+values = {json.dumps([FRESH[0], CHATTY[0]])}
+
+[dictionaries.chats]
+values = {json.dumps(chats)}
+
+[parameters]
+"path.session" = {{ dictionary = "sessions", probability = 0.5 }}
+"path.chatId" = {{ dictionary = "chats", probability = 0.5 }}
+
+[headers]
+Authorization = "Bearer {key}"
+
+[[operations]]
+include-path-regex = "^/admin/"
+headers = {{ Authorization = "Bearer {MASTER}" }}
+"""
+    path = directory / "schemathesis.toml"
+    path.write_text(text)
+    return path
+
+
+def allowed(failure: Dict[str, Any], operation: str, rules: List[Dict[str, Any]]) -> bool:
+    """Whether the allow-list accepts this finding on this operation."""
+    text = json.dumps(failure)
+    return any(
+        rule["code"] == failure["code"]
+        and (rule.get("operation") in (None, operation))
+        and rule.get("contains", "") in text
+        for rule in rules
+    )
+
+
+def test_the_fuzzer_finds_nothing(target: Tuple[Server, str], tmp_path: pathlib.Path) -> None:
+    server, key = target
+    rules = tomllib.loads(ALLOWLIST.read_text())["allow"]
+    for rule in rules:
+        assert rule.get("reason"), f"allow-list entry without a reason: {rule}"
+    examples = os.environ.get("TITAN_FUZZ_EXAMPLES", "55")
+    command = [
+        str(pathlib.Path(sys.executable).parent / "st"),
+        "--config-file",
+        str(config(tmp_path, key)),
+        "run",
+        f"{server.base}/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        examples,
+        "--workers",
+        "2",
+        "--seed",
+        os.environ.get("TITAN_FUZZ_SEED", "20261202"),
+        "--report",
+        "json",
+        "--report-dir",
+        str(tmp_path),
+        "--output-sanitize",
+        "false",
+        # Deleting a stopped, paired session connects to log it out (up to 15 s, as documented).
+        "--max-response-time",
+        "30",
+    ]
+    started = time.monotonic()
+    environment = dict(os.environ, SCHEMATHESIS_HOOKS="fuzz_hooks", PYTHONPATH=str(HERE))
+    run = subprocess.run(command, capture_output=True, text=True, timeout=900, env=environment, cwd=tmp_path)
+    elapsed = time.monotonic() - started
+    (tmp_path / "st.log").write_text(run.stdout + run.stderr)
+    reports = sorted(tmp_path.glob("json-*.json"))
+    assert reports, f"schemathesis wrote no report:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+    report = json.loads(reports[-1].read_text())
+    generated = report["test_cases"]["generated"]
+    findings = [(failure, operation) for failure in report["failures"] for operation in failure["operations"]]
+    unexpected = [(f, o) for f, o in findings if not allowed(f, o, rules)]
+    print(
+        f"\nfuzz: {generated} generated requests on {report['operations']['tested']} operations in "
+        f"{elapsed:.0f} s; {len(findings)} findings, {len(findings) - len(unexpected)} allowed; "
+        f"errors: {len(report['errors'])}; log: {tmp_path / 'st.log'}"
+    )
+    assert report["operations"]["tested"] == report["operations"]["total"], "every operation is fuzzed"
+    assert not report["errors"], f"schemathesis errors: {json.dumps(report['errors'])[:3000]}"
+    details = "\n".join(f"- {f['code']} {f['title']} on {o}" for f, o in unexpected)
+    assert not unexpected, f"the fuzzer found:\n{details}\n\n{run.stdout[-12000:]}"
+    assert generated >= int(os.environ.get("TITAN_FUZZ_MIN_REQUESTS", "5000")), f"only {generated} requests"
