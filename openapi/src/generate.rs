@@ -35,8 +35,7 @@ pub fn outputs() -> anyhow::Result<Vec<Output>> {
         let list: Vec<String> = violations.iter().map(|v| format!("  - {v}")).collect();
         bail!("the spec breaks progenitor's rules:\n{}", list.join("\n"));
     }
-    let parsed: openapiv3::OpenAPI =
-        serde_json::from_value(input).context("openapiv3 cannot read the 3.0 spec")?;
+    let parsed: openapiv3::OpenAPI = serde_json::from_value(input).context("openapiv3 cannot read the 3.0 spec")?;
     let api = Api::from_spec(&spec31).context("read the API for the language SDKs")?;
     Ok(vec![
         Output {
@@ -144,15 +143,13 @@ fn client_input(spec30: &Value) -> Value {
     if let Some(schemas) = spec.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
         schemas.values_mut().for_each(unlimited);
     }
-    let operations = spec
-        .get_mut("paths")
-        .and_then(Value::as_object_mut)
-        .into_iter()
-        .flat_map(|paths| paths.values_mut())
-        .filter_map(Value::as_object_mut)
-        .flat_map(|item| item.values_mut());
-    for operation in operations {
-        for parameter in operation.get_mut("parameters").and_then(Value::as_array_mut).into_iter().flatten() {
+    for (_, operation) in operations(&mut spec) {
+        for parameter in operation
+            .get_mut("parameters")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
             if parameter.get("explode") == Some(&Value::Bool(false)) {
                 // A comma-separated list (`?events=a,b`): progenitor's query encoding has no
                 // such style, so the client passes the joined text.
@@ -160,7 +157,9 @@ fn client_input(spec30: &Value) -> Value {
             }
             parameter.get_mut("schema").into_iter().for_each(unlimited);
         }
-        let bodies = operation.pointer_mut("/requestBody/content").and_then(Value::as_object_mut);
+        let bodies = operation
+            .pointer_mut("/requestBody/content")
+            .and_then(Value::as_object_mut);
         bodies.into_iter().flat_map(|c| c.values_mut()).for_each(|media| {
             media.get_mut("schema").into_iter().for_each(unlimited);
         });
@@ -200,21 +199,30 @@ fn unlimited(schema: &mut Value) {
         properties.values_mut().for_each(unlimited);
     }
     for key in ["allOf", "oneOf", "anyOf"] {
-        object.get_mut(key).and_then(Value::as_array_mut).into_iter().flatten().for_each(unlimited);
+        object
+            .get_mut(key)
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .for_each(unlimited);
     }
+}
+
+/// Every operation of the document (and path-level keys such as `parameters`), with its method.
+fn operations(spec: &mut Value) -> impl Iterator<Item = (&String, &mut Value)> {
+    spec.get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|item| item.iter_mut())
 }
 
 /// Leaves out the `202` answer of `Prefer: respond-async` and the `Prefer` header itself: the
 /// 202 is a second success body, which progenitor cannot represent (one success type per
 /// operation), so titan-client calls these operations synchronously. The 3.1 document keeps both.
 fn without_async_answers(spec: &mut Value) {
-    let operations = spec
-        .get_mut("paths")
-        .and_then(Value::as_object_mut)
-        .into_iter()
-        .flat_map(|paths| paths.values_mut())
-        .filter_map(Value::as_object_mut)
-        .flat_map(|item| item.iter_mut())
+    let operations = operations(spec)
         .filter(|(method, _)| matches!(method.as_str(), "get" | "post" | "put"))
         .map(|(_, operation)| operation);
     for operation in operations {

@@ -99,7 +99,14 @@ mod tests {
         let code = |text: &str| InviteCode::parse(text).map(|c| invite_code(&c));
         assert_eq!(code("ABcDeFgHiJk").unwrap(), "ABcDeFgHiJk");
         assert_eq!(code("https://chat.whatsapp.com/ABcDeFgHiJk").unwrap(), "ABcDeFgHiJk");
-        for bad in ["", "https://chat.whatsapp.com/", "AB/../cd", "a b", " ABcDeFgHiJk", &"A".repeat(65)] {
+        for bad in [
+            "",
+            "https://chat.whatsapp.com/",
+            "AB/../cd",
+            "a b",
+            " ABcDeFgHiJk",
+            &"A".repeat(65),
+        ] {
             assert!(code(bad).is_err(), "{bad:?}");
         }
     }

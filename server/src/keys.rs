@@ -128,7 +128,13 @@ impl From<&KeyRecord> for ApiKey {
 pub async fn create(state: &AppState, caller: &Caller, request: CreateKey) -> Result<CreatedKey, ApiError> {
     let label = request.label.into_inner();
     let sessions = match request.sessions {
-        Some(names) => Some(names.into_inner().into_iter().map(|n| n.into_inner()).collect::<BTreeSet<_>>()),
+        Some(names) => Some(
+            names
+                .into_inner()
+                .into_iter()
+                .map(|n| n.into_inner())
+                .collect::<BTreeSet<_>>(),
+        ),
         None => caller.grant.sessions.clone(),
     };
     let now = Utc::now();

@@ -2,47 +2,48 @@
 
 An `Idempotency-Key` makes the server replay the first answer for that key, and answer 422 when
 the same key comes with a different request (correct, and tested in tests/e2e). The generator
-draws few distinct keys, so unrelated valid requests would share one: each valid request's key
-is therefore made its own (the generated key, plus a digest of the request), which keeps
-identical retries on one key.
+draws few distinct keys, so unrelated requests would share one, and a stateful scenario that
+creates, deletes and creates the same thing again would get the first creation replayed: each
+valid request's key is therefore made its own (the generated key plus a unique suffix).
 
-`GET /api/events` is an endless stream: schemathesis reads `max-stream-events` messages and
-stops, so a valid selection that matches no event would wait forever. Valid stream requests are
-therefore pointed at a selection that has events (session `chatty`, replayed from the start);
-invalid ones keep their generated values, since the server refuses them at once.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import re
+import uuid
 from typing import Any, Dict
 
 import schemathesis
 
 
-def _own_idempotency_key(case: Any) -> None:
-    headers = dict(case.headers or {})
+def _own_idempotency_key(headers: Dict[str, Any]) -> None:
     key = headers.get("Idempotency-Key")
-    if not isinstance(key, str):
-        return
-    request = json.dumps([case.method, case.formatted_path, case.query, case.body], default=str, sort_keys=True)
-    digest = hashlib.sha256(request.encode()).hexdigest()[:16]
-    headers["Idempotency-Key"] = f"{key[:200]}-{digest}"
-    case.headers = headers
+    if isinstance(key, str):
+        headers["Idempotency-Key"] = f"{key[:200]}-{uuid.uuid4().hex}"
+
+
+# What an event-type list looks like; anything else is refused by the server.
+_EVENT_LIST = re.compile(r"^[a-z*][a-z_.*]*(,[a-z*][a-z_.*]*)*$")
+# What a session name looks like (the document's rule); a filter breaking it is refused at once.
+_SESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: Dict[str, Any]) -> None:
-    if case.meta is None or not case.meta.generation.mode.is_positive:
-        return
-    _own_idempotency_key(case)
+    # In place: a check that removed a header (e.g. Authorization) keeps it removed.
+    if case.headers is None:
+        case.headers = {}
+    if case.meta is not None and case.meta.generation.mode.is_positive:
+        _own_idempotency_key(case.headers)
     if case.operation.path != "/api/events":
         return
-    query = dict(case.query or {})
-    query.pop("events", None)
-    query["session"] = "chatty"
-    case.query = query
-    headers = dict(case.headers or {})
-    headers["Last-Event-ID"] = "evt_0"
-    case.headers = headers
+    if case.query is None:
+        case.query = {}
+    events = case.query.get("events")
+    if events is None or isinstance(events, str) and _EVENT_LIST.match(events):
+        case.query.pop("events", None)
+    session = case.query.get("session")
+    if isinstance(session, str) and _SESSION.match(session):
+        case.query.pop("session", None)
+    case.headers["Last-Event-ID"] = "evt_0"

@@ -5,8 +5,8 @@
 //! stateful client or fuzzer follows).
 
 use utoipa::PartialSchema;
-use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::link::LinkBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{ContentBuilder, OpenApi, PathItem, Ref, RefOr, ResponseBuilder};
 
@@ -92,7 +92,10 @@ const STATUSES: &[(u16, &str)] = &[
     (401, "No API key, or one that is unknown, expired or disabled"),
     (403, "The key lacks the scope or the session this needs"),
     (404, "No such resource"),
-    (409, "The resource is in the wrong state (e.g. a session not connected), or a request with this Idempotency-Key is still in progress"),
+    (
+        409,
+        "The resource is in the wrong state (e.g. a session not connected), or a request with this Idempotency-Key is still in progress",
+    ),
     (413, "The body is larger than the server accepts"),
     (415, "The body is not `Content-Type: application/json`"),
     (422, "This Idempotency-Key was already used with a different request"),
@@ -106,11 +109,9 @@ const STATUSES: &[(u16, &str)] = &[
 fn error_statuses(path: &str, method: &str, operation: &mut Operation) {
     let responses = &mut operation.responses.responses;
     responses.retain(|status, _| !status.ends_with("XX"));
-    let secured = operation
-        .security
-        .iter()
-        .flatten()
-        .any(|requirement| serde_json::to_value(requirement).is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty())));
+    let secured = operation.security.iter().flatten().any(|requirement| {
+        serde_json::to_value(requirement).is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty()))
+    });
     let has_input = operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) || operation.request_body.is_some();
     let has_body = operation.request_body.is_some();
     let post = method == "post";
@@ -163,7 +164,13 @@ const LINKS: &[(&str, &str, &str, &str, &[&str])] = &[
             "requestPairingCode",
         ],
     ),
-    ("/api/account/keys", "201", "id", "$response.body#/data/id", &["getKey", "updateKey", "deleteKey"]),
+    (
+        "/api/account/keys",
+        "201",
+        "id",
+        "$response.body#/data/id",
+        &["getKey", "updateKey", "deleteKey"],
+    ),
     (
         "/admin/keys",
         "201",

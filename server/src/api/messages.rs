@@ -10,9 +10,9 @@ use axum::response::Response;
 
 use crate::auth::{Authorized, required};
 use crate::commands::{self, AcceptedData, Prefer};
-use crate::messages::HistoryQuery;
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
+use crate::messages::HistoryQuery;
 use crate::messages::actions::{self, DeleteMessage, EditMessage, React, ReactionData, Typing};
 use crate::messages::{self, MarkSeen, MessageData, MessagePage, SeenData, SendMessage};
 use crate::model::bounded::SessionName;

@@ -202,9 +202,10 @@ impl Engine {
             blocking.unblock(contact).await
         }
         .map_err(|error| match error {
-            BlockingError::InvalidJid(why) => {
-                EngineError::Unknown(format!("WhatsApp does not know `{}` well enough to block it: {why}", contact))
-            }
+            BlockingError::InvalidJid(why) => EngineError::Unknown(format!(
+                "WhatsApp does not know `{}` well enough to block it: {why}",
+                contact
+            )),
             BlockingError::Iq(iq) => EngineError::refused_iq("blocklist change", &iq),
             other => EngineError::refused("blocklist change", other),
         })?;

@@ -227,7 +227,10 @@ pub async fn react(
     let message = target(state, session, request.chat_id.as_str(), request.message_id.as_str()).await?;
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {
-        state.engine.react(&session, &chat, &message, request.reaction.as_str()).await?;
+        state
+            .engine
+            .react(&session, &chat, &message, request.reaction.as_str())
+            .await?;
         Ok(Reaction {
             chat_id: request.chat_id.into_inner(),
             message_id: request.message_id.into_inner(),
@@ -254,7 +257,11 @@ pub async fn edit(
     }
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {
-        Ok(state.engine.edit(&session, &chat, message, request.text.as_str()).await?.into())
+        Ok(state
+            .engine
+            .edit(&session, &chat, message, request.text.as_str())
+            .await?
+            .into())
     }))
 }
 

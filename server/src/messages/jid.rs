@@ -32,14 +32,15 @@ bounded_text! {
 
 /// Parses a `chatId` by [`ChatId`]'s rule.
 pub fn parse_chat(chat_id: &str) -> Result<Jid, ApiError> {
-    let chat = ChatId::parse(chat_id).map_err(|why| ApiError::BadRequest(format!("invalid chatId `{chat_id}`: {why}")))?;
+    let chat =
+        ChatId::parse(chat_id).map_err(|why| ApiError::BadRequest(format!("invalid chatId `{chat_id}`: {why}")))?;
     jid(chat.as_str())
 }
 
 /// Parses a contact by [`ContactId`]'s rule.
 pub fn parse_contact(contact_id: &str) -> Result<Jid, ApiError> {
-    let contact =
-        ContactId::parse(contact_id).map_err(|why| ApiError::BadRequest(format!("invalid contact `{contact_id}`: {why}")))?;
+    let contact = ContactId::parse(contact_id)
+        .map_err(|why| ApiError::BadRequest(format!("invalid contact `{contact_id}`: {why}")))?;
     jid(contact.as_str())
 }
 
@@ -77,6 +78,9 @@ mod tests {
             assert!(parse_chat(bad).is_err(), "{bad}");
         }
         assert!(parse_contact("123456789@lid").is_ok());
-        assert!(parse_contact("120363025246125486@g.us").is_err(), "a group is not a contact");
+        assert!(
+            parse_contact("120363025246125486@g.us").is_err(),
+            "a group is not a contact"
+        );
     }
 }

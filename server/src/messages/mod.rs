@@ -243,7 +243,12 @@ pub async fn send(
         chat_id: request.chat_id.into_inner(),
         content,
         quoted,
-        mentions: request.mentions.into_inner().into_iter().map(ChatId::into_inner).collect(),
+        mentions: request
+            .mentions
+            .into_inner()
+            .into_iter()
+            .map(ChatId::into_inner)
+            .collect(),
         forwarded: request.is_forwarded,
     };
     let (state, session) = (state.clone(), session.to_owned());
@@ -272,7 +277,12 @@ fn content(request: &SendMessage) -> Result<Content, ApiError> {
             let Some(name) = &request.name else {
                 return bad("type `poll` needs a `name` (the question)");
             };
-            let options: Vec<String> = request.options.as_slice().iter().map(|o| o.as_str().to_owned()).collect();
+            let options: Vec<String> = request
+                .options
+                .as_slice()
+                .iter()
+                .map(|o| o.as_str().to_owned())
+                .collect();
             if options.len() < poll::MIN_OPTIONS {
                 return Err(ApiError::BadRequest(format!(
                     "a poll needs {} to {} options, got {}",
@@ -304,7 +314,12 @@ pub async fn seen(
         .as_ref()
         .map(|p| jid::parse_contact(p.as_str()))
         .transpose()?;
-    let message_ids: Vec<String> = request.message_ids.into_inner().into_iter().map(MessageId::into_inner).collect();
+    let message_ids: Vec<String> = request
+        .message_ids
+        .into_inner()
+        .into_iter()
+        .map(MessageId::into_inner)
+        .collect();
     crate::sessions::find(state, caller, session).await?;
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {

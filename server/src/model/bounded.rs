@@ -131,7 +131,10 @@ impl serde::de::Visitor<'_> for IntVisitor {
 }
 
 /// Reads a bounded integer (for the types [`bounded_int!`] declares).
-pub fn deserialize_int<'de, D: serde::Deserializer<'de>>(rule: &'static IntRule, deserializer: D) -> Result<u32, D::Error> {
+pub fn deserialize_int<'de, D: serde::Deserializer<'de>>(
+    rule: &'static IntRule,
+    deserializer: D,
+) -> Result<u32, D::Error> {
     deserializer.deserialize_any(IntVisitor(rule))
 }
 
@@ -163,7 +166,12 @@ impl ListRule {
     /// Why `items` break the rule, if they do.
     pub fn violation<T: PartialEq>(&self, items: &[T]) -> Option<String> {
         if !(self.min..=self.max).contains(&items.len()) {
-            return Some(format!("must list {} to {} items, got {}", self.min, self.max, items.len()));
+            return Some(format!(
+                "must list {} to {} items, got {}",
+                self.min,
+                self.max,
+                items.len()
+            ));
         }
         let repeated = self.unique && items.iter().enumerate().any(|(i, item)| items[..i].contains(item));
         repeated.then(|| "must not repeat an item".to_owned())
@@ -347,15 +355,25 @@ pub const VISIBLE_ASCII: (&str, &str) = ("^[!-~]*$", "visible ASCII characters (
 /// At least one character that is not a space, tab or line break.
 pub const NOT_BLANK: (&str, &str) = ("[^ \t\r\n]", "more than spaces and line breaks");
 
+/// The pattern of a session name, and its meaning, for [`SessionName`] and the filters that
+/// may also be empty.
+macro_rules! session_name_pattern {
+    () => {
+        "^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    };
+    (meaning) => {
+        "letters, digits, dots, hyphens or underscores, starting with a letter or digit"
+    };
+}
+
+pub(crate) use session_name_pattern;
+
 bounded_text! {
     /// A session's name, as created and as named in paths and filters.
     SessionName = TextRule {
         min: 1,
         max: 64,
-        pattern: Some((
-            "^[A-Za-z0-9][A-Za-z0-9._-]*$",
-            "letters, digits, dots, hyphens or underscores, starting with a letter or digit",
-        )),
+        pattern: Some((session_name_pattern!(), session_name_pattern!(meaning))),
     };
 }
 
@@ -426,7 +444,11 @@ mod tests {
     fn strings_are_checked_as_documented() {
         let read = |json: &str| serde_json::from_str::<Name>(json).map_err(|e| e.to_string());
         assert_eq!(read("\"ab\"").map(Name::into_inner), Ok("ab".to_owned()));
-        assert_eq!(read("\"éèà\"").map(Name::into_inner), Ok("éèà".to_owned()), "characters, not bytes");
+        assert_eq!(
+            read("\"éèà\"").map(Name::into_inner),
+            Ok("éèà".to_owned()),
+            "characters, not bytes"
+        );
         assert!(read("\"a\"").unwrap_err().contains("must be 2 to 4 characters, got 1"));
         assert!(read("\"abcde\"").unwrap_err().contains("got 5"));
         assert!(read("\"  \\n\"").unwrap_err().contains("more than spaces"));
@@ -438,22 +460,46 @@ mod tests {
 
     #[test]
     fn integers_are_checked_as_documented_from_json_and_query_strings() {
-        let json = |text: &str| serde_json::from_str::<Count>(text).map(Count::get).map_err(|e| e.to_string());
+        let json = |text: &str| {
+            serde_json::from_str::<Count>(text)
+                .map(Count::get)
+                .map_err(|e| e.to_string())
+        };
         assert_eq!(json("200"), Ok(200));
         assert_eq!(json("5.0"), Ok(5));
         for bad in ["0", "201", "-1", "1.5", "99999999999999999999999999", "1e300"] {
-            assert!(json(bad).unwrap_err().contains("must be an integer from 1 to 200"), "{bad}");
+            assert!(
+                json(bad).unwrap_err().contains("must be an integer from 1 to 200"),
+                "{bad}"
+            );
         }
-        assert!(serde_json::from_str::<Attempts>("\"7\"").is_err(), "a JSON string is not an integer");
+        assert!(
+            serde_json::from_str::<Attempts>("\"7\"").is_err(),
+            "a JSON string is not an integer"
+        );
         let query = |text: &str| {
-            serde_urlencoded::from_str::<Query>(text).map(|q| q.count.get()).map_err(|e| e.to_string())
+            serde_urlencoded::from_str::<Query>(text)
+                .map(|q| q.count.get())
+                .map_err(|e| e.to_string())
         };
         assert_eq!(query("count=12"), Ok(12));
-        for bad in ["count=0", "count=abc", "count=", "count=100000000000000000000000", "count=-3"] {
-            assert!(query(bad).unwrap_err().contains("must be an integer from 1 to 200"), "{bad}");
+        for bad in [
+            "count=0",
+            "count=abc",
+            "count=",
+            "count=100000000000000000000000",
+            "count=-3",
+        ] {
+            assert!(
+                query(bad).unwrap_err().contains("must be an integer from 1 to 200"),
+                "{bad}"
+            );
         }
         let schema = serde_json::to_value(<Count as utoipa::PartialSchema>::schema()).unwrap_or_default();
-        assert_eq!((schema["minimum"].clone(), schema["maximum"].clone()), (1.into(), 200.into()));
+        assert_eq!(
+            (schema["minimum"].clone(), schema["maximum"].clone()),
+            (1.into(), 200.into())
+        );
     }
 
     #[test]
@@ -461,7 +507,11 @@ mod tests {
         for (pattern, _) in [VISIBLE_ASCII, NOT_BLANK] {
             assert!(Regex::new(pattern).is_ok(), "{pattern}");
         }
-        let rule = ListRule { min: 1, max: 2, unique: true };
+        let rule = ListRule {
+            min: 1,
+            max: 2,
+            unique: true,
+        };
         assert_eq!(rule.violation(&[1]), None);
         assert!(rule.violation::<u8>(&[]).is_some());
         assert!(rule.violation(&[1, 2, 3]).is_some());

@@ -278,7 +278,15 @@ mod tests {
             let url = ProxyUrl::parse(ok).unwrap_or_else(|why| panic!("{ok}: {why}"));
             assert!(proxy(Some(url)).is_ok(), "{ok}");
         }
-        for bad in ["ftp://h:1", "http://h", "http://h:65536", "http://:1", "http://h:1/x", " http://h:1", "http://user@h:1"] {
+        for bad in [
+            "ftp://h:1",
+            "http://h",
+            "http://h:65536",
+            "http://:1",
+            "http://h:1/x",
+            " http://h:1",
+            "http://user@h:1",
+        ] {
             assert!(ProxyUrl::parse(bad).is_err(), "{bad}");
         }
     }

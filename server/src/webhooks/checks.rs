@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 
 use http::{HeaderName, HeaderValue};
-use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, Type};
 
 use super::{signature, target};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::model::bounded::{ClearableLabel, TextRule, VISIBLE_ASCII, bounded_text};
+use crate::model::bounded::{ClearableLabel, SessionName, TextRule, VISIBLE_ASCII, bounded_text, session_name_pattern};
 use crate::state::AppState;
 
 bounded_text! {
@@ -42,10 +42,10 @@ bounded_text! {
     /// Only this session's events; `""` for every session.
     SessionFilter = TextRule {
         min: 0,
-        max: 64,
+        max: SessionName::RULE.max,
         pattern: Some((
-            "^$|^[A-Za-z0-9][A-Za-z0-9._-]*$",
-            "empty, or a session name (letters, digits, dots, hyphens or underscores, starting with a letter or digit)",
+            concat!("^$|", session_name_pattern!()),
+            concat!("empty, or a session name (", session_name_pattern!(meaning), ")"),
         )),
     };
 }
@@ -123,7 +123,10 @@ impl utoipa::PartialSchema for WebhookHeaders {
             .max_properties(Some(MAX_HEADERS))
             .property_names(Some(names))
             .additional_properties(Some(AdditionalProperties::RefOr(
-                ObjectBuilder::new().schema_type(Type::String).pattern(Some(HEADER_VALUE)).into(),
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(HEADER_VALUE))
+                    .into(),
             )))
             .into()
     }
@@ -185,22 +188,48 @@ mod tests {
             assert!(rule.is_match(ok), "{ok}");
             assert!(target::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["ftp://example.com/", "http://", "http://999.1.1.1/", "http://h:65536/", "http://a b/", "http://1.2.3/"] {
+        for bad in [
+            "ftp://example.com/",
+            "http://",
+            "http://999.1.1.1/",
+            "http://h:65536/",
+            "http://a b/",
+            "http://1.2.3/",
+        ] {
             assert!(!rule.is_match(bad), "{bad}");
         }
     }
 
     #[test]
     fn headers_follow_their_schema_and_reserved_ones_are_refused_in_any_case() {
-        for (pattern, ok, bad) in [(HEADER_NAME, "X-Api_Key.1", "a b"), (HEADER_VALUE, "Bearer x\tÿ", "a\nb")] {
+        for (pattern, ok, bad) in [
+            (HEADER_NAME, "X-Api_Key.1", "a b"),
+            (HEADER_VALUE, "Bearer x\tÿ", "a\nb"),
+        ] {
             let regex = Regex::new(pattern).expect("the pattern compiles");
             assert!(regex.is_match(ok) && !regex.is_match(bad), "{pattern}");
         }
         let read = |json: serde_json::Value| serde_json::from_value::<WebhookHeaders>(json).map_err(|e| e.to_string());
         assert!(read(serde_json::json!({"Authorization": "Bearer x"})).is_ok());
-        assert!(read(serde_json::json!({"Content-Type": "text/plain"})).unwrap_err().contains("set by Titan"));
-        assert!(read(serde_json::json!({"WEBHOOK-ID": "x"})).unwrap_err().contains("set by Titan"));
-        assert!(read(serde_json::json!({"a b": "x"})).unwrap_err().contains("not a valid header name"));
-        assert!(read(serde_json::json!({"x": "a\nb"})).unwrap_err().contains("not a valid header value"));
+        assert!(
+            read(serde_json::json!({"Content-Type": "text/plain"}))
+                .unwrap_err()
+                .contains("set by Titan")
+        );
+        assert!(
+            read(serde_json::json!({"WEBHOOK-ID": "x"}))
+                .unwrap_err()
+                .contains("set by Titan")
+        );
+        assert!(
+            read(serde_json::json!({"a b": "x"}))
+                .unwrap_err()
+                .contains("not a valid header name")
+        );
+        assert!(
+            read(serde_json::json!({"x": "a\nb"}))
+                .unwrap_err()
+                .contains("not a valid header value")
+        );
     }
 }

@@ -3,11 +3,11 @@
 
 use super::api_types::{CreateWebhook, Delivery, DeliveryQuery, UpdateWebhook, Webhook};
 use super::checks::{hmac_key, label, session, url};
-use crate::model::bounded::Cursor;
 use super::hook::Hook;
 use crate::auth::Caller;
 use crate::envelope::{Page, PageRequest};
 use crate::error::ApiError;
+use crate::model::bounded::Cursor;
 use crate::state::AppState;
 use crate::store::deliveries as log_store;
 use crate::store::now_ms;

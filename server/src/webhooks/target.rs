@@ -7,8 +7,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use reqwest::Url;
-use url::Host;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use url::Host;
 
 /// Why a webhook URL is refused.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -176,9 +176,15 @@ mod tests {
             );
             assert!(check(&parsed, true).is_ok(), "{url} with private targets allowed");
         }
-        for url in ["https://does-not-resolve.invalid/hook", "http://receiver.internal:8080/"] {
+        for url in [
+            "https://does-not-resolve.invalid/hook",
+            "http://receiver.internal:8080/",
+        ] {
             let parsed = parse(url).expect("a valid URL");
-            assert!(check(&parsed, false).is_ok(), "{url}: resolved at delivery, not when saved");
+            assert!(
+                check(&parsed, false).is_ok(),
+                "{url}: resolved at delivery, not when saved"
+            );
         }
         assert!(matches!(parse("ftp://example.com/"), Err(TargetError::Malformed)));
         assert!(matches!(parse("/relative"), Err(TargetError::Malformed)));
