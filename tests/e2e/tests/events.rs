@@ -94,7 +94,8 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
     let stored = bobs.iter().find(|m| m.id == sent.id).unwrap();
     assert_eq!(stored.text.as_deref(), Some("final text"));
 
-    // Only the session's own text messages can be edited; a message not in the chat is a 404.
+    // Only the session's own text messages can be edited (another one is a 409: the request is
+    // well formed, the message cannot take it); a message not in the chat is a 404.
     let not_own = client
         .edit_message()
         .session("bob")
@@ -106,7 +107,7 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
         )
         .send()
         .await;
-    assert_eq!(status_of(not_own), 400);
+    assert_eq!(status_of(not_own), 409);
     let unknown = client
         .delete_message()
         .session("alice")
