@@ -272,16 +272,18 @@ impl Engine {
         if !self.unlink(name).await? {
             supervisor::record_logout(&self.shared.db, name).await?;
         }
+        // Again after the client stopped: see `remove`.
+        crate::store::device::wipe(&self.shared.db, name).await?;
         Ok(())
     }
 
     /// Unlinks the session from the phone, wipes its keys and forgets it (it is being deleted).
     pub async fn remove(&self, name: &str) -> Result<(), EngineError> {
-        // A supervisor's logout wipes the keys; otherwise a session started but never paired
-        // may still have some.
-        if !self.unlink(name).await? {
-            crate::store::device::wipe(&self.shared.db, name).await?;
-        }
+        // The keys are wiped after the unlink whether or not a supervisor's logout wiped them:
+        // the client's background writes (a late key or mapping update) can land after that
+        // wipe, and a session started but never paired may have keys without any logout.
+        self.unlink(name).await?;
+        crate::store::device::wipe(&self.shared.db, name).await?;
         self.slots.lock().unwrap_or_else(PoisonError::into_inner).remove(name);
         Ok(())
     }
