@@ -695,7 +695,7 @@ export interface MessagesDeleteParams {
    * Delete it for everyone in the chat. Only `true` is supported for now (deleting for this
    * account only is an app-state change, not yet served).
    */
-  forEveryone?: ;
+  forEveryone?: boolean;
   /**
    * The message: the session's own, or (in a group the session administers) anyone's.
    */

@@ -268,8 +268,7 @@ fn type_of(schema: &Value) -> anyhow::Result<Type> {
     if let Some([only]) = schema.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
         return type_of(only);
     }
-    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
-        let values = values.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+    if let Some(values) = string_enum(schema) {
         return Ok(Type::Literal(values));
     }
     let (kind, nullable) = match &schema["type"] {
@@ -302,6 +301,14 @@ fn type_of(schema: &Value) -> anyhow::Result<Type> {
     Ok(if nullable { Type::Nullable(Box::new(ty)) } else { ty })
 }
 
+/// The values of an enum of strings. An enum of other values (`forEveryone`'s `[true]`) is read
+/// as its `type`: the SDKs' literal types are string literals.
+fn string_enum(schema: &Value) -> Option<Vec<String>> {
+    let values = schema.get("enum")?.as_array()?;
+    let strings: Vec<String> = values.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+    (!strings.is_empty() && strings.len() == values.len()).then_some(strings)
+}
+
 /// The properties of an object schema, `allOf` members flattened in order.
 fn fields_of(spec: &Value, schema: &Value) -> anyhow::Result<Vec<Field>> {
     let schema = resolve(spec, schema);
@@ -328,8 +335,8 @@ fn fields_of(spec: &Value, schema: &Value) -> anyhow::Result<Vec<Field>> {
 }
 
 fn read_schema(spec: &Value, name: &str, schema: &Value) -> anyhow::Result<Schema> {
-    let kind = if let Some(values) = schema.get("enum").and_then(Value::as_array) {
-        SchemaKind::Enum(values.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+    let kind = if let Some(values) = string_enum(schema) {
+        SchemaKind::Enum(values)
     } else if schema.get("properties").is_some() || schema.get("allOf").is_some() {
         SchemaKind::Record(fields_of(spec, schema).with_context(|| format!("schema `{name}`"))?)
     } else {
@@ -516,6 +523,14 @@ pub(crate) mod tests {
         };
         let reason = fields.iter().find(|f| f.wire == "statusReason").expect("statusReason");
         assert_eq!(reason.ty, Type::Nullable(Box::new(Type::Named("StatusReason".into()))));
+    }
+
+    #[test]
+    fn an_enum_of_other_values_than_strings_is_read_as_its_type() {
+        let only_true = serde_json::json!({"type": "boolean", "enum": [true]});
+        assert_eq!(type_of(&only_true).expect("reads"), Type::Bool);
+        let states = serde_json::json!({"type": "string", "enum": ["a", "b"]});
+        assert_eq!(type_of(&states).expect("reads"), Type::Literal(vec!["a".into(), "b".into()]));
     }
 
     #[test]

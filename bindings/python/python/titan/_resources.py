@@ -513,7 +513,7 @@ class MessagesResource(SyncResource):
         *,
         chat_id: str,
         message_id: str,
-        for_everyone: Union[Literal[], NotGiven] = NOT_GIVEN,
+        for_everyone: Union[bool, NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Message:
         """Delete a message for everyone
@@ -537,7 +537,7 @@ class MessagesResource(SyncResource):
         *,
         chat_id: str,
         message_id: str,
-        for_everyone: Union[Literal[], NotGiven] = NOT_GIVEN,
+        for_everyone: Union[bool, NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Accepted:
         """Delete a message for everyone, answered at once (`Prefer: respond-async`).
@@ -1975,7 +1975,7 @@ class AsyncMessagesResource(AsyncResource):
         *,
         chat_id: str,
         message_id: str,
-        for_everyone: Union[Literal[], NotGiven] = NOT_GIVEN,
+        for_everyone: Union[bool, NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Message:
         """Delete a message for everyone
@@ -1999,7 +1999,7 @@ class AsyncMessagesResource(AsyncResource):
         *,
         chat_id: str,
         message_id: str,
-        for_everyone: Union[Literal[], NotGiven] = NOT_GIVEN,
+        for_everyone: Union[bool, NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Accepted:
         """Delete a message for everyone, answered at once (`Prefer: respond-async`).
