@@ -123,7 +123,8 @@ pub fn progenitor_view(spec31: &Value) -> anyhow::Result<Value> {
 /// each `minimum: 1` into a `NonZero` integer, so every call would need conversions for checks
 /// the server makes anyway (and answers with a 400 naming the field). Binary answers (the QR
 /// code's PNG) and the event stream's frames are left out too: the client asks for JSON, and
-/// reads the stream itself; a comma-separated query list is passed as its text.
+/// reads the stream itself; a comma-separated query list is passed as its text; a file of any
+/// type (`*/*`, a media download) is `application/octet-stream`, which progenitor reads as bytes.
 const CLIENT_OMITS: &[&str] = &[
     "minLength",
     "maxLength",
@@ -169,6 +170,10 @@ fn client_input(spec30: &Value) -> Value {
                 continue;
             };
             content.remove("image/png");
+            if let Some(file) = content.remove("*/*") {
+                // A file of any type: progenitor reads it as a byte stream.
+                content.insert("application/octet-stream".into(), file);
+            }
             if let Some(stream) = content.get_mut("text/event-stream") {
                 *stream = serde_json::json!({"schema": {"type": "string"}});
             }

@@ -255,6 +255,54 @@ pub mod types {
             Default::default()
         }
     }
+    /**The attachment fields of a message in the history and in message events; each is absent
+when the message has no such thing.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct AttachmentFields {
+        ///The caption of an image, video or document.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub caption: ::std::option::Option<::std::string::String>,
+        ///A contact message's cards.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub contacts: ::std::option::Option<::std::vec::Vec<SharedContact>>,
+        ///The media file's size in bytes.
+        #[serde(
+            rename = "fileLength",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub file_length: ::std::option::Option<u64>,
+        ///A document's file name.
+        #[serde(
+            rename = "fileName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub file_name: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub location: ::std::option::Option<Location>,
+        ///The media file's id, for `GET /api/sessions/{session}/media/{mediaId}` and its download.
+        #[serde(
+            rename = "mediaId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub media_id: ::std::option::Option<::std::string::String>,
+        ///The media file's MIME type.
+        #[serde(
+            rename = "mimeType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub mime_type: ::std::option::Option<::std::string::String>,
+        ///Whether an audio message is a voice note.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ptt: ::std::option::Option<bool>,
+        ///Length in seconds of a video or audio file, when known.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub seconds: ::std::option::Option<u32>,
+    }
+    impl AttachmentFields {
+        pub fn builder() -> builder::AttachmentFields {
+            Default::default()
+        }
+    }
     ///A blocklist change.
     #[derive(
         ::serde::Deserialize,
@@ -1981,9 +2029,15 @@ itself only.*/
         ///The same as `text`, under the name Titan's first payloads used.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body: ::std::option::Option<::std::string::String>,
+        ///The caption of an image, video or document.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub caption: ::std::option::Option<::std::string::String>,
         ///The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`).
         #[serde(rename = "chatId")]
         pub chat_id: ::std::string::String,
+        ///A contact message's cards.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub contacts: ::std::option::Option<::std::vec::Vec<SharedContact>>,
         ///The id of the edit message, when it came from WhatsApp rather than this server.
         #[serde(
             rename = "editId",
@@ -1992,6 +2046,18 @@ itself only.*/
         pub edit_id: ::std::option::Option<::std::string::String>,
         ///Always `true`.
         pub edited: bool,
+        ///The media file's size in bytes.
+        #[serde(
+            rename = "fileLength",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub file_length: ::std::option::Option<u64>,
+        ///A document's file name.
+        #[serde(
+            rename = "fileName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub file_name: ::std::option::Option<::std::string::String>,
         ///The chat for groups and the account's own messages, the sender otherwise.
         pub from: JidRef,
         ///Whether the session's account sent it.
@@ -2002,12 +2068,29 @@ itself only.*/
         ///Whether it is in a group chat.
         #[serde(rename = "isGroup")]
         pub is_group: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub location: ::std::option::Option<Location>,
+        ///The media file's id, for `GET /api/sessions/{session}/media/{mediaId}` and its download.
+        #[serde(
+            rename = "mediaId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub media_id: ::std::option::Option<::std::string::String>,
+        ///The media file's MIME type.
+        #[serde(
+            rename = "mimeType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub mime_type: ::std::option::Option<::std::string::String>,
         ///A poll's answers (type `poll`; `text` is its question).
         #[serde(
             rename = "pollOptions",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub poll_options: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///Whether an audio message is a voice note.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ptt: ::std::option::Option<bool>,
         ///The sender's display name, when WhatsApp gave it.
         #[serde(
             rename = "pushName",
@@ -2020,6 +2103,9 @@ itself only.*/
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub quoted_message_id: ::std::option::Option<::std::string::String>,
+        ///Length in seconds of a video or audio file, when known.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub seconds: ::std::option::Option<u32>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub sender: ::std::option::Option<JidRef>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2247,6 +2333,47 @@ itself only.*/
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///The file's bytes
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    #[serde(transparent)]
+    pub struct FileBytes(pub ::std::string::String);
+    impl ::std::ops::Deref for FileBytes {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<FileBytes> for ::std::string::String {
+        fn from(value: FileBytes) -> Self {
+            value.0
+        }
+    }
+    impl ::std::convert::From<::std::string::String> for FileBytes {
+        fn from(value: ::std::string::String) -> Self {
+            Self(value)
+        }
+    }
+    impl ::std::fmt::Display for FileBytes {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            self.0.fmt(f)
+        }
+    }
+    impl ::std::str::FromStr for FileBytes {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self(value.to_string()))
         }
     }
     ///How to answer a QR request.
@@ -3042,6 +3169,25 @@ itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
             value.parse()
         }
     }
+    ///A place, as a location message carries it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Location {
+        ///Its address.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<::std::string::String>,
+        ///Degrees north (negative: south), -90 to 90.
+        pub latitude: f64,
+        ///Degrees east (negative: west), -180 to 180.
+        pub longitude: f64,
+        ///The place's name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+    }
+    impl Location {
+        pub fn builder() -> builder::Location {
+            Default::default()
+        }
+    }
     ///`session.logged_out`: no fields; the session is `DISCONNECTED`/`LOGGED_OUT` and must pair again.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(transparent)]
@@ -3090,15 +3236,164 @@ itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
             Default::default()
         }
     }
+    ///A media file of the session's history.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Media {
+        ///Whether a sticker is animated.
+        pub animated: bool,
+        ///The chat the message is in.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///Its size in bytes.
+        #[serde(rename = "fileLength")]
+        pub file_length: u64,
+        ///A document's file name.
+        #[serde(
+            rename = "fileName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub file_name: ::std::option::Option<::std::string::String>,
+        ///Whether the session's account sent it.
+        #[serde(rename = "fromMe")]
+        pub from_me: bool,
+        ///Pixel height, when known.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub height: ::std::option::Option<u32>,
+        ///The file's id.
+        pub id: ::std::string::String,
+        ///The WhatsApp id of the message that carries it.
+        #[serde(rename = "messageId")]
+        pub message_id: ::std::string::String,
+        ///Its MIME type.
+        #[serde(rename = "mimeType")]
+        pub mime_type: ::std::string::String,
+        ///Whether an audio file is a voice note.
+        pub ptt: bool,
+        ///Length in seconds of a video or audio file, when known.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub seconds: ::std::option::Option<u32>,
+        ///When its message was sent.
+        #[serde(rename = "sentAt")]
+        pub sent_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The session.
+        pub session: ::std::string::String,
+        ///What kind of file it is.
+        #[serde(rename = "type")]
+        pub type_: MediaKind,
+        ///Pixel width, when known.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub width: ::std::option::Option<u32>,
+    }
+    impl Media {
+        pub fn builder() -> builder::Media {
+            Default::default()
+        }
+    }
+    ///`MediaData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MediaData {
+        ///The result.
+        pub data: Media,
+    }
+    impl MediaData {
+        pub fn builder() -> builder::MediaData {
+            Default::default()
+        }
+    }
+    ///The kind of a media file, which decides how WhatsApp encrypts and shows it.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MediaKind {
+        #[serde(rename = "image")]
+        Image,
+        #[serde(rename = "video")]
+        Video,
+        #[serde(rename = "audio")]
+        Audio,
+        #[serde(rename = "document")]
+        Document,
+        #[serde(rename = "sticker")]
+        Sticker,
+    }
+    impl ::std::fmt::Display for MediaKind {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Image => f.write_str("image"),
+                Self::Video => f.write_str("video"),
+                Self::Audio => f.write_str("audio"),
+                Self::Document => f.write_str("document"),
+                Self::Sticker => f.write_str("sticker"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MediaKind {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "image" => Ok(Self::Image),
+                "video" => Ok(Self::Video),
+                "audio" => Ok(Self::Audio),
+                "document" => Ok(Self::Document),
+                "sticker" => Ok(Self::Sticker),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MediaKind {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MediaKind {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
     ///A message sent or received by a session.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Message {
+        ///The caption of an image, video or document.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub caption: ::std::option::Option<::std::string::String>,
         ///The chat it belongs to.
         #[serde(rename = "chatId")]
         pub chat_id: ::std::string::String,
+        ///A contact message's cards.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub contacts: ::std::option::Option<::std::vec::Vec<SharedContact>>,
         ///Why sending failed (status `error`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub error: ::std::option::Option<::std::string::String>,
+        ///The media file's size in bytes.
+        #[serde(
+            rename = "fileLength",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub file_length: ::std::option::Option<u64>,
+        ///A document's file name.
+        #[serde(
+            rename = "fileName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub file_name: ::std::option::Option<::std::string::String>,
         ///The sender's JID (in groups, the participant); absent for the session's own messages.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub from: ::std::option::Option<::std::string::String>,
@@ -3107,12 +3402,29 @@ itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
         pub from_me: bool,
         ///WhatsApp's message id.
         pub id: ::std::string::String,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub location: ::std::option::Option<Location>,
+        ///The media file's id, for `GET /api/sessions/{session}/media/{mediaId}` and its download.
+        #[serde(
+            rename = "mediaId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub media_id: ::std::option::Option<::std::string::String>,
         ///JIDs mentioned.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub mentions: ::std::vec::Vec<::std::string::String>,
+        ///The media file's MIME type.
+        #[serde(
+            rename = "mimeType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub mime_type: ::std::option::Option<::std::string::String>,
         ///A poll's answers (type `poll`; `text` is its question).
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub options: ::std::vec::Vec<::std::string::String>,
+        ///Whether an audio message is a voice note.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ptt: ::std::option::Option<bool>,
         ///The sender's display name, when WhatsApp provided it.
         #[serde(
             rename = "pushName",
@@ -3125,6 +3437,9 @@ itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub quoted_message_id: ::std::option::Option<::std::string::String>,
+        ///Length in seconds of a video or audio file, when known.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub seconds: ::std::option::Option<u32>,
         ///When it was sent.
         #[serde(rename = "sentAt")]
         pub sent_at: ::chrono::DateTime<::chrono::offset::Utc>,
@@ -3415,9 +3730,27 @@ itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
         ///The same as `text`, under the name Titan's first payloads used.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub body: ::std::option::Option<::std::string::String>,
+        ///The caption of an image, video or document.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub caption: ::std::option::Option<::std::string::String>,
         ///The chat it belongs to (`…@s.whatsapp.net`, `…@lid` or `…@g.us`).
         #[serde(rename = "chatId")]
         pub chat_id: ::std::string::String,
+        ///A contact message's cards.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub contacts: ::std::option::Option<::std::vec::Vec<SharedContact>>,
+        ///The media file's size in bytes.
+        #[serde(
+            rename = "fileLength",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub file_length: ::std::option::Option<u64>,
+        ///A document's file name.
+        #[serde(
+            rename = "fileName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub file_name: ::std::option::Option<::std::string::String>,
         ///The chat for groups and the account's own messages, the sender otherwise.
         pub from: JidRef,
         ///Whether the session's account sent it.
@@ -3428,12 +3761,29 @@ itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
         ///Whether it is in a group chat.
         #[serde(rename = "isGroup")]
         pub is_group: bool,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub location: ::std::option::Option<Location>,
+        ///The media file's id, for `GET /api/sessions/{session}/media/{mediaId}` and its download.
+        #[serde(
+            rename = "mediaId",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub media_id: ::std::option::Option<::std::string::String>,
+        ///The media file's MIME type.
+        #[serde(
+            rename = "mimeType",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub mime_type: ::std::option::Option<::std::string::String>,
         ///A poll's answers (type `poll`; `text` is its question).
         #[serde(
             rename = "pollOptions",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub poll_options: ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+        ///Whether an audio message is a voice note.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ptt: ::std::option::Option<bool>,
         ///The sender's display name, when WhatsApp gave it.
         #[serde(
             rename = "pushName",
@@ -3446,6 +3796,9 @@ itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub quoted_message_id: ::std::option::Option<::std::string::String>,
+        ///Length in seconds of a video or audio file, when known.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub seconds: ::std::option::Option<u32>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub sender: ::std::option::Option<JidRef>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3830,14 +4183,41 @@ itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
     pub enum MessageType {
         #[serde(rename = "text")]
         Text,
+        #[serde(rename = "image")]
+        Image,
+        #[serde(rename = "video")]
+        Video,
+        #[serde(rename = "voice")]
+        Voice,
+        #[serde(rename = "audio")]
+        Audio,
+        #[serde(rename = "file")]
+        File,
+        #[serde(rename = "document")]
+        Document,
+        #[serde(rename = "sticker")]
+        Sticker,
         #[serde(rename = "poll")]
         Poll,
+        #[serde(rename = "location")]
+        Location,
+        #[serde(rename = "contact")]
+        Contact,
     }
     impl ::std::fmt::Display for MessageType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
                 Self::Text => f.write_str("text"),
+                Self::Image => f.write_str("image"),
+                Self::Video => f.write_str("video"),
+                Self::Voice => f.write_str("voice"),
+                Self::Audio => f.write_str("audio"),
+                Self::File => f.write_str("file"),
+                Self::Document => f.write_str("document"),
+                Self::Sticker => f.write_str("sticker"),
                 Self::Poll => f.write_str("poll"),
+                Self::Location => f.write_str("location"),
+                Self::Contact => f.write_str("contact"),
             }
         }
     }
@@ -3848,7 +4228,16 @@ itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "text" => Ok(Self::Text),
+                "image" => Ok(Self::Image),
+                "video" => Ok(Self::Video),
+                "voice" => Ok(Self::Voice),
+                "audio" => Ok(Self::Audio),
+                "file" => Ok(Self::File),
+                "document" => Ok(Self::Document),
+                "sticker" => Ok(Self::Sticker),
                 "poll" => Ok(Self::Poll),
+                "location" => Ok(Self::Location),
+                "contact" => Ok(Self::Contact),
                 _ => Err("invalid value".into()),
             }
         }
@@ -4914,15 +5303,37 @@ delivery is `dead` (it stays in the log and can be retried by hand).*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
     pub struct SendMessage {
+        ///The place's address (type `location`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub address: ::std::option::Option<::std::string::String>,
+        /**The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
+`document`, `sticker`). The bytes' real format must be one the type takes.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub base64: ::std::option::Option<::std::string::String>,
+        ///The caption (types `image`, `video`, `file`, `document`).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub caption: ::std::option::Option<::std::string::String>,
         ///The chat.
         #[serde(rename = "chatId")]
         pub chat_id: ::std::string::String,
+        ///The cards to share (type `contact`, at least one; several become one message).
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub contacts: ::std::vec::Vec<SendMessageContactsItem>,
+        ///The file name the recipient sees (types `file` and `document`, required).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub filename: ::std::option::Option<::std::string::String>,
         ///Mark the message as forwarded.
         #[serde(
             rename = "isForwarded",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub is_forwarded: ::std::option::Option<bool>,
+        ///Degrees north, -90 to 90 (type `location`, required).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub latitude: ::std::option::Option<f64>,
+        ///Degrees east, -180 to 180 (type `location`, required).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub longitude: ::std::option::Option<f64>,
         ///JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub mentions: ::std::vec::Vec<::std::string::String>,
@@ -4932,12 +5343,15 @@ delivery is `dead` (it stays in the log and can be retried by hand).*/
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub multiple_answers: ::std::option::Option<bool>,
-        ///The question (type `poll`).
+        ///The question (type `poll`) or the place's name (type `location`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The answers (type `poll`): 2 or more.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub options: ::std::vec::Vec<::std::string::String>,
+        ///Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub ptt: ::std::option::Option<bool>,
         ///Reply to this message (a WhatsApp message id from this session's history).
         #[serde(
             rename = "quotedMessageId",
@@ -4959,6 +5373,53 @@ delivery is `dead` (it stays in the log and can be retried by hand).*/
             Default::default()
         }
     }
+    ///One contact card to share.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SendMessageContactsItem {
+        pub name: SendMessageContactsItemName,
+        #[serde(rename = "phoneNumber")]
+        pub phone_number: SendMessageContactsItemPhoneNumber,
+        /**The whole card (vCard 3.0), sent as is; when absent, one is built from `name` and
+`phoneNumber`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub vcard: ::std::option::Option<::std::string::String>,
+    }
+    impl SendMessageContactsItem {
+        pub fn builder() -> builder::SendMessageContactsItem {
+            Default::default()
+        }
+    }
+    ///`SendMessageContactsItemName`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    #[serde(deny_unknown_fields)]
+    pub enum SendMessageContactsItemName {}
+    ///`SendMessageContactsItemPhoneNumber`
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    #[serde(deny_unknown_fields)]
+    pub enum SendMessageContactsItemPhoneNumber {}
     ///A session as the API shows it.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Session {
@@ -5360,6 +5821,19 @@ delivery is `dead` (it stays in the log and can be retried by hand).*/
     }
     impl SetPresence {
         pub fn builder() -> builder::SetPresence {
+            Default::default()
+        }
+    }
+    ///A shared contact card.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct SharedContact {
+        ///The name shown on the card.
+        pub name: ::std::string::String,
+        ///The card itself (vCard 3.0).
+        pub vcard: ::std::string::String,
+    }
+    impl SharedContact {
+        pub fn builder() -> builder::SharedContact {
             Default::default()
         }
     }
@@ -6603,6 +7077,205 @@ already queued wait and resume when it is turned on.*/
                     from_me: Ok(value.from_me),
                     id: Ok(value.id),
                     timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct AttachmentFields {
+            caption: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            contacts: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::SharedContact>>,
+                ::std::string::String,
+            >,
+            file_length: ::std::result::Result<
+                ::std::option::Option<u64>,
+                ::std::string::String,
+            >,
+            file_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            location: ::std::result::Result<
+                ::std::option::Option<super::Location>,
+                ::std::string::String,
+            >,
+            media_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            mime_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ptt: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            seconds: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for AttachmentFields {
+            fn default() -> Self {
+                Self {
+                    caption: Ok(Default::default()),
+                    contacts: Ok(Default::default()),
+                    file_length: Ok(Default::default()),
+                    file_name: Ok(Default::default()),
+                    location: Ok(Default::default()),
+                    media_id: Ok(Default::default()),
+                    mime_type: Ok(Default::default()),
+                    ptt: Ok(Default::default()),
+                    seconds: Ok(Default::default()),
+                }
+            }
+        }
+        impl AttachmentFields {
+            pub fn caption<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.caption = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for caption: {e}")
+                    });
+                self
+            }
+            pub fn contacts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::SharedContact>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contacts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for contacts: {e}")
+                    });
+                self
+            }
+            pub fn file_length<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_length = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_length: {e}")
+                    });
+                self
+            }
+            pub fn file_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_name: {e}")
+                    });
+                self
+            }
+            pub fn location<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Location>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.location = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for location: {e}")
+                    });
+                self
+            }
+            pub fn media_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.media_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for media_id: {e}")
+                    });
+                self
+            }
+            pub fn mime_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mime_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mime_type: {e}")
+                    });
+                self
+            }
+            pub fn ptt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ptt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ptt: {e}")
+                    });
+                self
+            }
+            pub fn seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seconds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seconds: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<AttachmentFields> for super::AttachmentFields {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: AttachmentFields,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    caption: value.caption?,
+                    contacts: value.contacts?,
+                    file_length: value.file_length?,
+                    file_name: value.file_name?,
+                    location: value.location?,
+                    media_id: value.media_id?,
+                    mime_type: value.mime_type?,
+                    ptt: value.ptt?,
+                    seconds: value.seconds?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::AttachmentFields> for AttachmentFields {
+            fn from(value: super::AttachmentFields) -> Self {
+                Self {
+                    caption: Ok(value.caption),
+                    contacts: Ok(value.contacts),
+                    file_length: Ok(value.file_length),
+                    file_name: Ok(value.file_name),
+                    location: Ok(value.location),
+                    media_id: Ok(value.media_id),
+                    mime_type: Ok(value.mime_type),
+                    ptt: Ok(value.ptt),
+                    seconds: Ok(value.seconds),
                 }
             }
         }
@@ -10764,18 +11437,50 @@ already queued wait and resume when it is turned on.*/
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            caption: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            contacts: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::SharedContact>>,
+                ::std::string::String,
+            >,
             edit_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
             edited: ::std::result::Result<bool, ::std::string::String>,
+            file_length: ::std::result::Result<
+                ::std::option::Option<u64>,
+                ::std::string::String,
+            >,
+            file_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             from: ::std::result::Result<super::JidRef, ::std::string::String>,
             from_me: ::std::result::Result<bool, ::std::string::String>,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             is_group: ::std::result::Result<bool, ::std::string::String>,
+            location: ::std::result::Result<
+                ::std::option::Option<super::Location>,
+                ::std::string::String,
+            >,
+            media_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            mime_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             poll_options: ::std::result::Result<
                 ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            ptt: ::std::result::Result<
+                ::std::option::Option<bool>,
                 ::std::string::String,
             >,
             push_name: ::std::result::Result<
@@ -10784,6 +11489,10 @@ already queued wait and resume when it is turned on.*/
             >,
             quoted_message_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            seconds: ::std::result::Result<
+                ::std::option::Option<u32>,
                 ::std::string::String,
             >,
             sender: ::std::result::Result<
@@ -10806,16 +11515,25 @@ already queued wait and resume when it is turned on.*/
             fn default() -> Self {
                 Self {
                     body: Ok(Default::default()),
+                    caption: Ok(Default::default()),
                     chat_id: Err("no value supplied for chat_id".to_string()),
+                    contacts: Ok(Default::default()),
                     edit_id: Ok(Default::default()),
                     edited: Err("no value supplied for edited".to_string()),
+                    file_length: Ok(Default::default()),
+                    file_name: Ok(Default::default()),
                     from: Err("no value supplied for from".to_string()),
                     from_me: Err("no value supplied for from_me".to_string()),
                     id: Err("no value supplied for id".to_string()),
                     is_group: Err("no value supplied for is_group".to_string()),
+                    location: Ok(Default::default()),
+                    media_id: Ok(Default::default()),
+                    mime_type: Ok(Default::default()),
                     poll_options: Ok(Default::default()),
+                    ptt: Ok(Default::default()),
                     push_name: Ok(Default::default()),
                     quoted_message_id: Ok(Default::default()),
+                    seconds: Ok(Default::default()),
                     sender: Ok(Default::default()),
                     status: Ok(Default::default()),
                     text: Ok(Default::default()),
@@ -10838,6 +11556,18 @@ already queued wait and resume when it is turned on.*/
                     });
                 self
             }
+            pub fn caption<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.caption = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for caption: {e}")
+                    });
+                self
+            }
             pub fn chat_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -10847,6 +11577,20 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn contacts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::SharedContact>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contacts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for contacts: {e}")
                     });
                 self
             }
@@ -10871,6 +11615,30 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for edited: {e}")
+                    });
+                self
+            }
+            pub fn file_length<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_length = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_length: {e}")
+                    });
+                self
+            }
+            pub fn file_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_name: {e}")
                     });
                 self
             }
@@ -10920,6 +11688,42 @@ already queued wait and resume when it is turned on.*/
                     });
                 self
             }
+            pub fn location<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Location>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.location = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for location: {e}")
+                    });
+                self
+            }
+            pub fn media_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.media_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for media_id: {e}")
+                    });
+                self
+            }
+            pub fn mime_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mime_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mime_type: {e}")
+                    });
+                self
+            }
             pub fn poll_options<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -10931,6 +11735,18 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for poll_options: {e}")
+                    });
+                self
+            }
+            pub fn ptt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ptt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ptt: {e}")
                     });
                 self
             }
@@ -10957,6 +11773,18 @@ already queued wait and resume when it is turned on.*/
                         format!(
                             "error converting supplied value for quoted_message_id: {e}"
                         )
+                    });
+                self
+            }
+            pub fn seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seconds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seconds: {e}")
                     });
                 self
             }
@@ -11040,16 +11868,25 @@ already queued wait and resume when it is turned on.*/
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     body: value.body?,
+                    caption: value.caption?,
                     chat_id: value.chat_id?,
+                    contacts: value.contacts?,
                     edit_id: value.edit_id?,
                     edited: value.edited?,
+                    file_length: value.file_length?,
+                    file_name: value.file_name?,
                     from: value.from?,
                     from_me: value.from_me?,
                     id: value.id?,
                     is_group: value.is_group?,
+                    location: value.location?,
+                    media_id: value.media_id?,
+                    mime_type: value.mime_type?,
                     poll_options: value.poll_options?,
+                    ptt: value.ptt?,
                     push_name: value.push_name?,
                     quoted_message_id: value.quoted_message_id?,
+                    seconds: value.seconds?,
                     sender: value.sender?,
                     status: value.status?,
                     text: value.text?,
@@ -11063,16 +11900,25 @@ already queued wait and resume when it is turned on.*/
             fn from(value: super::EditedPayload) -> Self {
                 Self {
                     body: Ok(value.body),
+                    caption: Ok(value.caption),
                     chat_id: Ok(value.chat_id),
+                    contacts: Ok(value.contacts),
                     edit_id: Ok(value.edit_id),
                     edited: Ok(value.edited),
+                    file_length: Ok(value.file_length),
+                    file_name: Ok(value.file_name),
                     from: Ok(value.from),
                     from_me: Ok(value.from_me),
                     id: Ok(value.id),
                     is_group: Ok(value.is_group),
+                    location: Ok(value.location),
+                    media_id: Ok(value.media_id),
+                    mime_type: Ok(value.mime_type),
                     poll_options: Ok(value.poll_options),
+                    ptt: Ok(value.ptt),
                     push_name: Ok(value.push_name),
                     quoted_message_id: Ok(value.quoted_message_id),
+                    seconds: Ok(value.seconds),
                     sender: Ok(value.sender),
                     status: Ok(value.status),
                     text: Ok(value.text),
@@ -12581,6 +13427,102 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Location {
+            address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            latitude: ::std::result::Result<f64, ::std::string::String>,
+            longitude: ::std::result::Result<f64, ::std::string::String>,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Location {
+            fn default() -> Self {
+                Self {
+                    address: Ok(Default::default()),
+                    latitude: Err("no value supplied for latitude".to_string()),
+                    longitude: Err("no value supplied for longitude".to_string()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl Location {
+            pub fn address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for address: {e}")
+                    });
+                self
+            }
+            pub fn latitude<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<f64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.latitude = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for latitude: {e}")
+                    });
+                self
+            }
+            pub fn longitude<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<f64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.longitude = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for longitude: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Location> for super::Location {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Location,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    address: value.address?,
+                    latitude: value.latitude?,
+                    longitude: value.longitude?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Location> for Location {
+            fn from(value: super::Location) -> Self {
+                Self {
+                    address: Ok(value.address),
+                    latitude: Ok(value.latitude),
+                    longitude: Ok(value.longitude),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct MarkSeen {
             chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
             message_ids: ::std::result::Result<
@@ -12661,9 +13603,348 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
-        pub struct Message {
+        pub struct Media {
+            animated: ::std::result::Result<bool, ::std::string::String>,
             chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            file_length: ::std::result::Result<u64, ::std::string::String>,
+            file_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            from_me: ::std::result::Result<bool, ::std::string::String>,
+            height: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            mime_type: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            ptt: ::std::result::Result<bool, ::std::string::String>,
+            seconds: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            sent_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            type_: ::std::result::Result<super::MediaKind, ::std::string::String>,
+            width: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Media {
+            fn default() -> Self {
+                Self {
+                    animated: Err("no value supplied for animated".to_string()),
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    file_length: Err("no value supplied for file_length".to_string()),
+                    file_name: Ok(Default::default()),
+                    from_me: Err("no value supplied for from_me".to_string()),
+                    height: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    message_id: Err("no value supplied for message_id".to_string()),
+                    mime_type: Err("no value supplied for mime_type".to_string()),
+                    ptt: Err("no value supplied for ptt".to_string()),
+                    seconds: Ok(Default::default()),
+                    sent_at: Err("no value supplied for sent_at".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    type_: Err("no value supplied for type_".to_string()),
+                    width: Ok(Default::default()),
+                }
+            }
+        }
+        impl Media {
+            pub fn animated<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.animated = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for animated: {e}")
+                    });
+                self
+            }
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn file_length<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_length = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_length: {e}")
+                    });
+                self
+            }
+            pub fn file_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_name: {e}")
+                    });
+                self
+            }
+            pub fn from_me<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.from_me = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for from_me: {e}")
+                    });
+                self
+            }
+            pub fn height<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.height = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for height: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_id: {e}")
+                    });
+                self
+            }
+            pub fn mime_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mime_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mime_type: {e}")
+                    });
+                self
+            }
+            pub fn ptt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ptt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ptt: {e}")
+                    });
+                self
+            }
+            pub fn seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seconds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seconds: {e}")
+                    });
+                self
+            }
+            pub fn sent_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.sent_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for sent_at: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn type_<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MediaKind>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.type_ = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for type_: {e}")
+                    });
+                self
+            }
+            pub fn width<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.width = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for width: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Media> for super::Media {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Media,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    animated: value.animated?,
+                    chat_id: value.chat_id?,
+                    file_length: value.file_length?,
+                    file_name: value.file_name?,
+                    from_me: value.from_me?,
+                    height: value.height?,
+                    id: value.id?,
+                    message_id: value.message_id?,
+                    mime_type: value.mime_type?,
+                    ptt: value.ptt?,
+                    seconds: value.seconds?,
+                    sent_at: value.sent_at?,
+                    session: value.session?,
+                    type_: value.type_?,
+                    width: value.width?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Media> for Media {
+            fn from(value: super::Media) -> Self {
+                Self {
+                    animated: Ok(value.animated),
+                    chat_id: Ok(value.chat_id),
+                    file_length: Ok(value.file_length),
+                    file_name: Ok(value.file_name),
+                    from_me: Ok(value.from_me),
+                    height: Ok(value.height),
+                    id: Ok(value.id),
+                    message_id: Ok(value.message_id),
+                    mime_type: Ok(value.mime_type),
+                    ptt: Ok(value.ptt),
+                    seconds: Ok(value.seconds),
+                    sent_at: Ok(value.sent_at),
+                    session: Ok(value.session),
+                    type_: Ok(value.type_),
+                    width: Ok(value.width),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MediaData {
+            data: ::std::result::Result<super::Media, ::std::string::String>,
+        }
+        impl ::std::default::Default for MediaData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl MediaData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Media>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MediaData> for super::MediaData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MediaData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::MediaData> for MediaData {
+            fn from(value: super::MediaData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Message {
+            caption: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            contacts: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::SharedContact>>,
+                ::std::string::String,
+            >,
             error: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            file_length: ::std::result::Result<
+                ::std::option::Option<u64>,
+                ::std::string::String,
+            >,
+            file_name: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
@@ -12673,12 +13954,28 @@ already queued wait and resume when it is turned on.*/
             >,
             from_me: ::std::result::Result<bool, ::std::string::String>,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            location: ::std::result::Result<
+                ::std::option::Option<super::Location>,
+                ::std::string::String,
+            >,
+            media_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             mentions: ::std::result::Result<
                 ::std::vec::Vec<::std::string::String>,
                 ::std::string::String,
             >,
+            mime_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             options: ::std::result::Result<
                 ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            ptt: ::std::result::Result<
+                ::std::option::Option<bool>,
                 ::std::string::String,
             >,
             push_name: ::std::result::Result<
@@ -12687,6 +13984,10 @@ already queued wait and resume when it is turned on.*/
             >,
             quoted_message_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            seconds: ::std::result::Result<
+                ::std::option::Option<u32>,
                 ::std::string::String,
             >,
             sent_at: ::std::result::Result<
@@ -12704,15 +14005,24 @@ already queued wait and resume when it is turned on.*/
         impl ::std::default::Default for Message {
             fn default() -> Self {
                 Self {
+                    caption: Ok(Default::default()),
                     chat_id: Err("no value supplied for chat_id".to_string()),
+                    contacts: Ok(Default::default()),
                     error: Ok(Default::default()),
+                    file_length: Ok(Default::default()),
+                    file_name: Ok(Default::default()),
                     from: Ok(Default::default()),
                     from_me: Err("no value supplied for from_me".to_string()),
                     id: Err("no value supplied for id".to_string()),
+                    location: Ok(Default::default()),
+                    media_id: Ok(Default::default()),
                     mentions: Ok(Default::default()),
+                    mime_type: Ok(Default::default()),
                     options: Ok(Default::default()),
+                    ptt: Ok(Default::default()),
                     push_name: Ok(Default::default()),
                     quoted_message_id: Ok(Default::default()),
+                    seconds: Ok(Default::default()),
                     sent_at: Err("no value supplied for sent_at".to_string()),
                     session: Err("no value supplied for session".to_string()),
                     status: Err("no value supplied for status".to_string()),
@@ -12722,6 +14032,18 @@ already queued wait and resume when it is turned on.*/
             }
         }
         impl Message {
+            pub fn caption<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.caption = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for caption: {e}")
+                    });
+                self
+            }
             pub fn chat_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -12734,6 +14056,20 @@ already queued wait and resume when it is turned on.*/
                     });
                 self
             }
+            pub fn contacts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::SharedContact>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contacts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for contacts: {e}")
+                    });
+                self
+            }
             pub fn error<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -12743,6 +14079,30 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for error: {e}")
+                    });
+                self
+            }
+            pub fn file_length<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_length = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_length: {e}")
+                    });
+                self
+            }
+            pub fn file_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_name: {e}")
                     });
                 self
             }
@@ -12780,6 +14140,30 @@ already queued wait and resume when it is turned on.*/
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
+            pub fn location<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Location>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.location = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for location: {e}")
+                    });
+                self
+            }
+            pub fn media_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.media_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for media_id: {e}")
+                    });
+                self
+            }
             pub fn mentions<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
@@ -12792,6 +14176,18 @@ already queued wait and resume when it is turned on.*/
                     });
                 self
             }
+            pub fn mime_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mime_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mime_type: {e}")
+                    });
+                self
+            }
             pub fn options<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
@@ -12801,6 +14197,18 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for options: {e}")
+                    });
+                self
+            }
+            pub fn ptt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ptt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ptt: {e}")
                     });
                 self
             }
@@ -12827,6 +14235,18 @@ already queued wait and resume when it is turned on.*/
                         format!(
                             "error converting supplied value for quoted_message_id: {e}"
                         )
+                    });
+                self
+            }
+            pub fn seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seconds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seconds: {e}")
                     });
                 self
             }
@@ -12897,15 +14317,24 @@ already queued wait and resume when it is turned on.*/
                 value: Message,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    caption: value.caption?,
                     chat_id: value.chat_id?,
+                    contacts: value.contacts?,
                     error: value.error?,
+                    file_length: value.file_length?,
+                    file_name: value.file_name?,
                     from: value.from?,
                     from_me: value.from_me?,
                     id: value.id?,
+                    location: value.location?,
+                    media_id: value.media_id?,
                     mentions: value.mentions?,
+                    mime_type: value.mime_type?,
                     options: value.options?,
+                    ptt: value.ptt?,
                     push_name: value.push_name?,
                     quoted_message_id: value.quoted_message_id?,
+                    seconds: value.seconds?,
                     sent_at: value.sent_at?,
                     session: value.session?,
                     status: value.status?,
@@ -12917,15 +14346,24 @@ already queued wait and resume when it is turned on.*/
         impl ::std::convert::From<super::Message> for Message {
             fn from(value: super::Message) -> Self {
                 Self {
+                    caption: Ok(value.caption),
                     chat_id: Ok(value.chat_id),
+                    contacts: Ok(value.contacts),
                     error: Ok(value.error),
+                    file_length: Ok(value.file_length),
+                    file_name: Ok(value.file_name),
                     from: Ok(value.from),
                     from_me: Ok(value.from_me),
                     id: Ok(value.id),
+                    location: Ok(value.location),
+                    media_id: Ok(value.media_id),
                     mentions: Ok(value.mentions),
+                    mime_type: Ok(value.mime_type),
                     options: Ok(value.options),
+                    ptt: Ok(value.ptt),
                     push_name: Ok(value.push_name),
                     quoted_message_id: Ok(value.quoted_message_id),
+                    seconds: Ok(value.seconds),
                     sent_at: Ok(value.sent_at),
                     session: Ok(value.session),
                     status: Ok(value.status),
@@ -13530,13 +14968,45 @@ already queued wait and resume when it is turned on.*/
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            caption: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            contacts: ::std::result::Result<
+                ::std::option::Option<::std::vec::Vec<super::SharedContact>>,
+                ::std::string::String,
+            >,
+            file_length: ::std::result::Result<
+                ::std::option::Option<u64>,
+                ::std::string::String,
+            >,
+            file_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             from: ::std::result::Result<super::JidRef, ::std::string::String>,
             from_me: ::std::result::Result<bool, ::std::string::String>,
             id: ::std::result::Result<::std::string::String, ::std::string::String>,
             is_group: ::std::result::Result<bool, ::std::string::String>,
+            location: ::std::result::Result<
+                ::std::option::Option<super::Location>,
+                ::std::string::String,
+            >,
+            media_id: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            mime_type: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             poll_options: ::std::result::Result<
                 ::std::option::Option<::std::vec::Vec<::std::string::String>>,
+                ::std::string::String,
+            >,
+            ptt: ::std::result::Result<
+                ::std::option::Option<bool>,
                 ::std::string::String,
             >,
             push_name: ::std::result::Result<
@@ -13545,6 +15015,10 @@ already queued wait and resume when it is turned on.*/
             >,
             quoted_message_id: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            seconds: ::std::result::Result<
+                ::std::option::Option<u32>,
                 ::std::string::String,
             >,
             sender: ::std::result::Result<
@@ -13567,14 +15041,23 @@ already queued wait and resume when it is turned on.*/
             fn default() -> Self {
                 Self {
                     body: Ok(Default::default()),
+                    caption: Ok(Default::default()),
                     chat_id: Err("no value supplied for chat_id".to_string()),
+                    contacts: Ok(Default::default()),
+                    file_length: Ok(Default::default()),
+                    file_name: Ok(Default::default()),
                     from: Err("no value supplied for from".to_string()),
                     from_me: Err("no value supplied for from_me".to_string()),
                     id: Err("no value supplied for id".to_string()),
                     is_group: Err("no value supplied for is_group".to_string()),
+                    location: Ok(Default::default()),
+                    media_id: Ok(Default::default()),
+                    mime_type: Ok(Default::default()),
                     poll_options: Ok(Default::default()),
+                    ptt: Ok(Default::default()),
                     push_name: Ok(Default::default()),
                     quoted_message_id: Ok(Default::default()),
+                    seconds: Ok(Default::default()),
                     sender: Ok(Default::default()),
                     status: Ok(Default::default()),
                     text: Ok(Default::default()),
@@ -13597,6 +15080,18 @@ already queued wait and resume when it is turned on.*/
                     });
                 self
             }
+            pub fn caption<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.caption = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for caption: {e}")
+                    });
+                self
+            }
             pub fn chat_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -13606,6 +15101,44 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn contacts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::std::vec::Vec<super::SharedContact>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contacts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for contacts: {e}")
+                    });
+                self
+            }
+            pub fn file_length<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_length = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_length: {e}")
+                    });
+                self
+            }
+            pub fn file_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.file_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for file_name: {e}")
                     });
                 self
             }
@@ -13655,6 +15188,42 @@ already queued wait and resume when it is turned on.*/
                     });
                 self
             }
+            pub fn location<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Location>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.location = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for location: {e}")
+                    });
+                self
+            }
+            pub fn media_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.media_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for media_id: {e}")
+                    });
+                self
+            }
+            pub fn mime_type<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.mime_type = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for mime_type: {e}")
+                    });
+                self
+            }
             pub fn poll_options<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
@@ -13666,6 +15235,18 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for poll_options: {e}")
+                    });
+                self
+            }
+            pub fn ptt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ptt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ptt: {e}")
                     });
                 self
             }
@@ -13692,6 +15273,18 @@ already queued wait and resume when it is turned on.*/
                         format!(
                             "error converting supplied value for quoted_message_id: {e}"
                         )
+                    });
+                self
+            }
+            pub fn seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.seconds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for seconds: {e}")
                     });
                 self
             }
@@ -13775,14 +15368,23 @@ already queued wait and resume when it is turned on.*/
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     body: value.body?,
+                    caption: value.caption?,
                     chat_id: value.chat_id?,
+                    contacts: value.contacts?,
+                    file_length: value.file_length?,
+                    file_name: value.file_name?,
                     from: value.from?,
                     from_me: value.from_me?,
                     id: value.id?,
                     is_group: value.is_group?,
+                    location: value.location?,
+                    media_id: value.media_id?,
+                    mime_type: value.mime_type?,
                     poll_options: value.poll_options?,
+                    ptt: value.ptt?,
                     push_name: value.push_name?,
                     quoted_message_id: value.quoted_message_id?,
+                    seconds: value.seconds?,
                     sender: value.sender?,
                     status: value.status?,
                     text: value.text?,
@@ -13796,14 +15398,23 @@ already queued wait and resume when it is turned on.*/
             fn from(value: super::MessagePayload) -> Self {
                 Self {
                     body: Ok(value.body),
+                    caption: Ok(value.caption),
                     chat_id: Ok(value.chat_id),
+                    contacts: Ok(value.contacts),
+                    file_length: Ok(value.file_length),
+                    file_name: Ok(value.file_name),
                     from: Ok(value.from),
                     from_me: Ok(value.from_me),
                     id: Ok(value.id),
                     is_group: Ok(value.is_group),
+                    location: Ok(value.location),
+                    media_id: Ok(value.media_id),
+                    mime_type: Ok(value.mime_type),
                     poll_options: Ok(value.poll_options),
+                    ptt: Ok(value.ptt),
                     push_name: Ok(value.push_name),
                     quoted_message_id: Ok(value.quoted_message_id),
+                    seconds: Ok(value.seconds),
                     sender: Ok(value.sender),
                     status: Ok(value.status),
                     text: Ok(value.text),
@@ -16605,9 +18216,37 @@ already queued wait and resume when it is turned on.*/
         }
         #[derive(Clone, Debug)]
         pub struct SendMessage {
+            address: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            base64: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            caption: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            contacts: ::std::result::Result<
+                ::std::vec::Vec<super::SendMessageContactsItem>,
+                ::std::string::String,
+            >,
+            filename: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             is_forwarded: ::std::result::Result<
                 ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            latitude: ::std::result::Result<
+                ::std::option::Option<f64>,
+                ::std::string::String,
+            >,
+            longitude: ::std::result::Result<
+                ::std::option::Option<f64>,
                 ::std::string::String,
             >,
             mentions: ::std::result::Result<
@@ -16624,6 +18263,10 @@ already queued wait and resume when it is turned on.*/
             >,
             options: ::std::result::Result<
                 ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            ptt: ::std::result::Result<
+                ::std::option::Option<bool>,
                 ::std::string::String,
             >,
             quoted_message_id: ::std::result::Result<
@@ -16643,12 +18286,20 @@ already queued wait and resume when it is turned on.*/
         impl ::std::default::Default for SendMessage {
             fn default() -> Self {
                 Self {
+                    address: Ok(Default::default()),
+                    base64: Ok(Default::default()),
+                    caption: Ok(Default::default()),
                     chat_id: Err("no value supplied for chat_id".to_string()),
+                    contacts: Ok(Default::default()),
+                    filename: Ok(Default::default()),
                     is_forwarded: Ok(Default::default()),
+                    latitude: Ok(Default::default()),
+                    longitude: Ok(Default::default()),
                     mentions: Ok(Default::default()),
                     multiple_answers: Ok(Default::default()),
                     name: Ok(Default::default()),
                     options: Ok(Default::default()),
+                    ptt: Ok(Default::default()),
                     quoted_message_id: Ok(Default::default()),
                     session: Ok(Default::default()),
                     text: Ok(Default::default()),
@@ -16657,6 +18308,42 @@ already queued wait and resume when it is turned on.*/
             }
         }
         impl SendMessage {
+            pub fn address<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.address = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for address: {e}")
+                    });
+                self
+            }
+            pub fn base64<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.base64 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for base64: {e}")
+                    });
+                self
+            }
+            pub fn caption<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.caption = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for caption: {e}")
+                    });
+                self
+            }
             pub fn chat_id<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::string::String>,
@@ -16669,6 +18356,32 @@ already queued wait and resume when it is turned on.*/
                     });
                 self
             }
+            pub fn contacts<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::vec::Vec<super::SendMessageContactsItem>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.contacts = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for contacts: {e}")
+                    });
+                self
+            }
+            pub fn filename<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.filename = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for filename: {e}")
+                    });
+                self
+            }
             pub fn is_forwarded<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<bool>>,
@@ -16678,6 +18391,30 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for is_forwarded: {e}")
+                    });
+                self
+            }
+            pub fn latitude<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.latitude = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for latitude: {e}")
+                    });
+                self
+            }
+            pub fn longitude<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<f64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.longitude = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for longitude: {e}")
                     });
                 self
             }
@@ -16728,6 +18465,18 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for options: {e}")
+                    });
+                self
+            }
+            pub fn ptt<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ptt = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ptt: {e}")
                     });
                 self
             }
@@ -16788,12 +18537,20 @@ already queued wait and resume when it is turned on.*/
                 value: SendMessage,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
+                    address: value.address?,
+                    base64: value.base64?,
+                    caption: value.caption?,
                     chat_id: value.chat_id?,
+                    contacts: value.contacts?,
+                    filename: value.filename?,
                     is_forwarded: value.is_forwarded?,
+                    latitude: value.latitude?,
+                    longitude: value.longitude?,
                     mentions: value.mentions?,
                     multiple_answers: value.multiple_answers?,
                     name: value.name?,
                     options: value.options?,
+                    ptt: value.ptt?,
                     quoted_message_id: value.quoted_message_id?,
                     session: value.session?,
                     text: value.text?,
@@ -16804,16 +18561,109 @@ already queued wait and resume when it is turned on.*/
         impl ::std::convert::From<super::SendMessage> for SendMessage {
             fn from(value: super::SendMessage) -> Self {
                 Self {
+                    address: Ok(value.address),
+                    base64: Ok(value.base64),
+                    caption: Ok(value.caption),
                     chat_id: Ok(value.chat_id),
+                    contacts: Ok(value.contacts),
+                    filename: Ok(value.filename),
                     is_forwarded: Ok(value.is_forwarded),
+                    latitude: Ok(value.latitude),
+                    longitude: Ok(value.longitude),
                     mentions: Ok(value.mentions),
                     multiple_answers: Ok(value.multiple_answers),
                     name: Ok(value.name),
                     options: Ok(value.options),
+                    ptt: Ok(value.ptt),
                     quoted_message_id: Ok(value.quoted_message_id),
                     session: Ok(value.session),
                     text: Ok(value.text),
                     type_: Ok(value.type_),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SendMessageContactsItem {
+            name: ::std::result::Result<
+                super::SendMessageContactsItemName,
+                ::std::string::String,
+            >,
+            phone_number: ::std::result::Result<
+                super::SendMessageContactsItemPhoneNumber,
+                ::std::string::String,
+            >,
+            vcard: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SendMessageContactsItem {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    phone_number: Err("no value supplied for phone_number".to_string()),
+                    vcard: Ok(Default::default()),
+                }
+            }
+        }
+        impl SendMessageContactsItem {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SendMessageContactsItemName>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn phone_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::SendMessageContactsItemPhoneNumber>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
+                self
+            }
+            pub fn vcard<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.vcard = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for vcard: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SendMessageContactsItem>
+        for super::SendMessageContactsItem {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SendMessageContactsItem,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    phone_number: value.phone_number?,
+                    vcard: value.vcard?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SendMessageContactsItem>
+        for SendMessageContactsItem {
+            fn from(value: super::SendMessageContactsItem) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    phone_number: Ok(value.phone_number),
+                    vcard: Ok(value.vcard),
                 }
             }
         }
@@ -17780,6 +19630,64 @@ already queued wait and resume when it is turned on.*/
             fn from(value: super::SetPresence) -> Self {
                 Self {
                     presence: Ok(value.presence),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SharedContact {
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            vcard: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SharedContact {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    vcard: Err("no value supplied for vcard".to_string()),
+                }
+            }
+        }
+        impl SharedContact {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn vcard<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.vcard = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for vcard: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SharedContact> for super::SharedContact {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SharedContact,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    vcard: value.vcard?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SharedContact> for SharedContact {
+            fn from(value: super::SharedContact) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    vcard: Ok(value.vcard),
                 }
             }
         }
@@ -19385,6 +21293,46 @@ let response = client.logout_session()
 ```*/
     pub fn logout_session(&self) -> builder::LogoutSession<'_> {
         builder::LogoutSession::new(self)
+    }
+    /**Describe a media file
+
+What is known of a media file of the session's history (its `mediaId` comes with the message, in the history and in `message.received` / `message.sent`): its message, type, MIME type, size and, where known, dimensions and length. Required scope: `media:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/media/{mediaId}`
+
+Arguments:
+- `session`: Session name
+- `media_id`: The media file's id
+```ignore
+let response = client.get_media()
+    .session(session)
+    .media_id(media_id)
+    .send()
+    .await;
+```*/
+    pub fn get_media(&self) -> builder::GetMedia<'_> {
+        builder::GetMedia::new(self)
+    }
+    /**Download a media file
+
+Downloads the file from WhatsApp's CDN through the session and answers its decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it. The session must be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when the CDN no longer has it). Required scope: `media:read`.
+
+Sends a `POST` request to `/api/sessions/{session}/media/{mediaId}/download`
+
+Arguments:
+- `session`: Session name
+- `media_id`: The media file's id
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+```ignore
+let response = client.download_media()
+    .session(session)
+    .media_id(media_id)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn download_media(&self) -> builder::DownloadMedia<'_> {
+        builder::DownloadMedia::new(self)
     }
     /**Delete a message for everyone
 
@@ -23037,6 +24985,302 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_media`]
+
+[`Client::get_media`]: super::Client::get_media*/
+    #[derive(Debug, Clone)]
+    pub struct GetMedia<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        media_id: Result<::std::string::String, String>,
+    }
+    impl<'a> GetMedia<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                media_id: Err("media_id was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn media_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.media_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for media_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/media/{mediaId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MediaData>, Error<types::ErrorBody>> {
+            let Self { client, session, media_id } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let media_id = media_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/media/{}", client.baseurl, encode_path(& session
+                .to_string()), encode_path(& media_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_media",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::download_media`]
+
+[`Client::download_media`]: super::Client::download_media*/
+    #[derive(Debug, Clone)]
+    pub struct DownloadMedia<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        media_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> DownloadMedia<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                media_id: Err("media_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn media_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.media_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for media_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/media/{mediaId}/download`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<ByteStream>, Error<types::ErrorBody>> {
+            let Self { client, session, media_id, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let media_id = media_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/media/{}/download", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& media_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client.client.post(url).headers(header_map).build()?;
+            let info = OperationInfo {
+                operation_id: "download_media",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => Ok(ResponseValue::stream(response)),
                 400u16 => {
                     Err(
                         Error::ErrorResponse(

@@ -33,9 +33,15 @@ pub struct Config {
     #[arg(long, env = "TITAN_AUTH_FAILURE_LIMIT", default_value_t = 30)]
     pub auth_failure_limit: u32,
 
-    /// Largest request body accepted, in bytes (larger ones get 413).
-    #[arg(long, env = "TITAN_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    /// Largest request body accepted, in bytes (larger ones get 413), on every route but the
+    /// send routes.
+    #[arg(long, env = "TITAN_MAX_BODY_BYTES", default_value_t = MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
+
+    /// Largest body of a send route (`POST /api/messages/send` and
+    /// `POST /api/sessions/{session}/messages/send`), which may carry a file as base64.
+    #[arg(long, env = "TITAN_MAX_SEND_BODY_BYTES", default_value_t = MAX_SEND_BODY_BYTES)]
+    pub max_send_body_bytes: usize,
 
     /// How long an API key is trusted from memory before it is read again (seconds). Changes made
     /// through this server apply at once; this bounds how late another server's changes arrive.
@@ -162,6 +168,24 @@ impl Config {
     }
 }
 
+/// Default largest body of most routes: 1 MiB, far above any JSON they take.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default largest body of the send routes: 72 MiB, a 70 MB base64 file and its message.
+const MAX_SEND_BODY_BYTES: usize = 72 * 1024 * 1024;
+/// The routes that take a file in their body.
+const SEND_ROUTES: [&str; 2] = ["/api/messages/send", "/api/sessions/{session}/messages/send"];
+
+impl Config {
+    /// The largest body `route` (a matched route pattern, if any) accepts.
+    pub fn body_limit(&self, route: Option<&str>) -> usize {
+        if route.is_some_and(|r| SEND_ROUTES.contains(&r)) {
+            self.max_send_body_bytes
+        } else {
+            self.max_body_bytes
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -170,7 +194,8 @@ impl Default for Config {
             rate_limit: 600,
             rate_limit_window_secs: 60,
             auth_failure_limit: 30,
-            max_body_bytes: 16 * 1024 * 1024,
+            max_body_bytes: MAX_BODY_BYTES,
+            max_send_body_bytes: MAX_SEND_BODY_BYTES,
             key_cache_ttl_secs: 30,
             whatsapp_url: whatsapp_rust::wacore::net::WHATSAPP_WEB_WS_URL.to_owned(),
             whatsapp_version: None,

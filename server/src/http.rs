@@ -12,6 +12,15 @@ use axum::response::{IntoResponse, Response};
 use crate::error::ApiError;
 use crate::state::SharedState;
 
+/// Limits each request body to what its route takes ([`crate::config::Config::body_limit`]); a
+/// body over the limit gets 413 when it is read. Runs after routing, so the route is known.
+pub async fn limit_body(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    let limit = state.config.body_limit(route);
+    let request = request.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(request).await
+}
+
 /// Header carrying the request id (set or echoed by the request-id layers).
 pub const REQUEST_ID: &str = "x-request-id";
 

@@ -18,6 +18,7 @@ pub mod http;
 pub mod idempotency;
 pub mod ids;
 pub mod keys;
+pub mod media;
 pub mod messages;
 pub mod metrics;
 pub mod model;

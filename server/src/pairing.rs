@@ -13,18 +13,9 @@ use whatsapp_rust::pair_code::PairCodeOptions;
 use crate::auth::Caller;
 use crate::commands::Command;
 use crate::error::ApiError;
-use crate::model::bounded::{TextRule, bounded_text};
+use crate::model::bounded::PhoneNumber;
 use crate::model::session::Status;
 use crate::state::{AppState, SharedState};
-
-bounded_text! {
-    /// A phone number in international form: 7 to 15 digits, `+` optional.
-    PhoneNumber = TextRule {
-        min: 7,
-        max: 16,
-        pattern: Some(("^\\+?[0-9]{7,15}$", "7 to 15 digits, `+` optional")),
-    };
-}
 
 /// How long a QR request waits for a just-started session's first code.
 const FIRST_QR_WAIT: Duration = Duration::from_secs(15);

@@ -435,7 +435,7 @@ def handwritten(setup: Setup) -> List[Case]:
         ("config with an unknown field", {"name": "fresh", "config": {"unknown": 1}}, None),
     ):
         add("POST /api/sessions", why, body, expect)
-    add("POST /api/sessions", "body over the limit (16 MiB)", b'{"name": "' + b"n" * (16 * 1024 * 1024) + b'"}', {413})
+    add("POST /api/sessions", "body over the limit (1 MiB)", b'{"name": "' + b"n" * (1024 * 1024) + b'"}', {413})
     add("PATCH /api/sessions/{session}", "proxy with another scheme", {"proxy": "ftp://127.0.0.1:21"})
     add("PATCH /api/sessions/{session}", "config with an unknown field", {"config": {"unknown": 1}})
 

@@ -44,6 +44,7 @@ function result(answer, output) {
     }
     throw APIError.generate(answer.status, body, headerObject(answer));
   }
+  if (output === 'bytes') return answer.body;
   if (output === 'none' || text === '') return undefined;
   const decoded = JSON.parse(text);
   return output === 'data' ? decoded.data : decoded;

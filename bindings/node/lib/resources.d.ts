@@ -55,7 +55,10 @@ import type {
   JoinedGroup,
   LabelsPayload,
   LabelsUpdateEvent,
+  Location,
   LoggedOutPayload,
+  Media,
+  MediaKind,
   Message,
   MessageAckEvent,
   MessageDeleteEvent,
@@ -97,6 +100,7 @@ import type {
   SessionQrEvent,
   SessionStatusEvent,
   SessionStatusPayload,
+  SharedContact,
   Status,
   StatusReason,
   TypingState,
@@ -492,6 +496,40 @@ export declare class HealthResource extends APIResource {
 }
 
 /**
+ * `client.media`
+ */
+export declare class MediaResource extends APIResource {
+  /**
+   * Describe a media file
+   *
+   * What is known of a media file of the session's history (its `mediaId` comes with the message, in the history and in `message.received` / `message.sent`): its message, type, MIME type, size and, where known, dimensions and length. Required scope: `media:read`.
+   * @param session Session name
+   * @param mediaId The media file's id
+   *
+   * `GET /api/sessions/{session}/media/{mediaId}`
+   */
+  get(session: string, mediaId: string): Promise<Media>;
+  /**
+   * Download a media file
+   *
+   * Downloads the file from WhatsApp's CDN through the session and answers its decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it. The session must be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when the CDN no longer has it). Required scope: `media:read`.
+   * @param session Session name
+   * @param mediaId The media file's id
+   *
+   * `POST /api/sessions/{session}/media/{mediaId}/download`
+   */
+  download(session: string, mediaId: string, params?: MediaDownloadParams): Promise<Buffer>;
+}
+
+/** The parameters of `client.media.download()`. */
+export interface MediaDownloadParams {
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/**
  * `client.messages`
  */
 export declare class MessagesResource extends APIResource {
@@ -628,13 +666,42 @@ export declare class MessagesResource extends APIResource {
 /** The parameters of `client.messages.send()`. */
 export interface MessagesSendParams {
   /**
+   * The place's address (type `location`).
+   */
+  address?: string | null;
+  /**
+   * The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
+   * `document`, `sticker`). The bytes' real format must be one the type takes.
+   */
+  base64?: string | null;
+  /**
+   * The caption (types `image`, `video`, `file`, `document`).
+   */
+  caption?: string | null;
+  /**
    * The chat.
    */
   chatId: string;
   /**
+   * The cards to share (type `contact`, at least one; several become one message).
+   */
+  contacts?: Array<Record<string, unknown>>;
+  /**
+   * The file name the recipient sees (types `file` and `document`, required).
+   */
+  filename?: string | null;
+  /**
    * Mark the message as forwarded.
    */
   isForwarded?: boolean;
+  /**
+   * Degrees north, -90 to 90 (type `location`, required).
+   */
+  latitude?: number | null;
+  /**
+   * Degrees east, -180 to 180 (type `location`, required).
+   */
+  longitude?: number | null;
   /**
    * JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
    */
@@ -644,13 +711,17 @@ export interface MessagesSendParams {
    */
   multipleAnswers?: boolean;
   /**
-   * The question (type `poll`).
+   * The question (type `poll`) or the place's name (type `location`).
    */
   name?: string | null;
   /**
    * The answers (type `poll`): 2 or more.
    */
   options?: Array<string>;
+  /**
+   * Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
+   */
+  ptt?: boolean | null;
   /**
    * Reply to this message (a WhatsApp message id from this session's history).
    */
@@ -1191,13 +1262,42 @@ export interface SessionsLogoutParams {
 /** The parameters of `client.sessions.sendMessage()`. */
 export interface SessionsSendMessageParams {
   /**
+   * The place's address (type `location`).
+   */
+  address?: string | null;
+  /**
+   * The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
+   * `document`, `sticker`). The bytes' real format must be one the type takes.
+   */
+  base64?: string | null;
+  /**
+   * The caption (types `image`, `video`, `file`, `document`).
+   */
+  caption?: string | null;
+  /**
    * The chat.
    */
   chatId: string;
   /**
+   * The cards to share (type `contact`, at least one; several become one message).
+   */
+  contacts?: Array<Record<string, unknown>>;
+  /**
+   * The file name the recipient sees (types `file` and `document`, required).
+   */
+  filename?: string | null;
+  /**
    * Mark the message as forwarded.
    */
   isForwarded?: boolean;
+  /**
+   * Degrees north, -90 to 90 (type `location`, required).
+   */
+  latitude?: number | null;
+  /**
+   * Degrees east, -180 to 180 (type `location`, required).
+   */
+  longitude?: number | null;
   /**
    * JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
    */
@@ -1207,13 +1307,17 @@ export interface SessionsSendMessageParams {
    */
   multipleAnswers?: boolean;
   /**
-   * The question (type `poll`).
+   * The question (type `poll`) or the place's name (type `location`).
    */
   name?: string | null;
   /**
    * The answers (type `poll`): 2 or more.
    */
   options?: Array<string>;
+  /**
+   * Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
+   */
+  ptt?: boolean | null;
   /**
    * Reply to this message (a WhatsApp message id from this session's history).
    */
@@ -1444,6 +1548,7 @@ export interface Resources {
   events: EventsResource;
   groups: GroupsResource;
   health: HealthResource;
+  media: MediaResource;
   messages: MessagesResource;
   pairing: PairingResource;
   presence: PresenceResource;

@@ -114,13 +114,23 @@ class HealthResource extends APIResource {
   }
 }
 
+class MediaResource extends APIResource {
+  get(session, mediaId) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/media/${path(mediaId)}`, {}, 'data');
+  }
+
+  download(session, mediaId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/media/${path(mediaId)}/download`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'bytes');
+  }
+}
+
 class MessagesResource extends APIResource {
   send(params) {
-    return this._client._call('POST', '/api/messages/send', { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { chatId: 'chatId', isForwarded: 'isForwarded', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', quotedMessageId: 'quotedMessageId', session: 'session', text: 'text', type: 'type' }) }, 'data');
+    return this._client._call('POST', '/api/messages/send', { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { address: 'address', base64: 'base64', caption: 'caption', chatId: 'chatId', contacts: 'contacts', filename: 'filename', isForwarded: 'isForwarded', latitude: 'latitude', longitude: 'longitude', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', ptt: 'ptt', quotedMessageId: 'quotedMessageId', session: 'session', text: 'text', type: 'type' }) }, 'data');
   }
 
   sendDeferred(params) {
-    return this._client._call('POST', '/api/messages/send', { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { chatId: 'chatId', isForwarded: 'isForwarded', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', quotedMessageId: 'quotedMessageId', session: 'session', text: 'text', type: 'type' }) }, 'data');
+    return this._client._call('POST', '/api/messages/send', { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { address: 'address', base64: 'base64', caption: 'caption', chatId: 'chatId', contacts: 'contacts', filename: 'filename', isForwarded: 'isForwarded', latitude: 'latitude', longitude: 'longitude', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', ptt: 'ptt', quotedMessageId: 'quotedMessageId', session: 'session', text: 'text', type: 'type' }) }, 'data');
   }
 
   list(session, chatId, params = {}) {
@@ -252,11 +262,11 @@ class SessionsResource extends APIResource {
   }
 
   sendMessage(session, params) {
-    return this._client._call('POST', `/api/sessions/${path(session)}/messages/send`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { chatId: 'chatId', isForwarded: 'isForwarded', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', quotedMessageId: 'quotedMessageId', text: 'text', type: 'type' }) }, 'data');
+    return this._client._call('POST', `/api/sessions/${path(session)}/messages/send`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { address: 'address', base64: 'base64', caption: 'caption', chatId: 'chatId', contacts: 'contacts', filename: 'filename', isForwarded: 'isForwarded', latitude: 'latitude', longitude: 'longitude', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', ptt: 'ptt', quotedMessageId: 'quotedMessageId', text: 'text', type: 'type' }) }, 'data');
   }
 
   sendMessageDeferred(session, params) {
-    return this._client._call('POST', `/api/sessions/${path(session)}/messages/send`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { chatId: 'chatId', isForwarded: 'isForwarded', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', quotedMessageId: 'quotedMessageId', text: 'text', type: 'type' }) }, 'data');
+    return this._client._call('POST', `/api/sessions/${path(session)}/messages/send`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { address: 'address', base64: 'base64', caption: 'caption', chatId: 'chatId', contacts: 'contacts', filename: 'filename', isForwarded: 'isForwarded', latitude: 'latitude', longitude: 'longitude', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', ptt: 'ptt', quotedMessageId: 'quotedMessageId', text: 'text', type: 'type' }) }, 'data');
   }
 
   restart(session, params = {}) {
@@ -329,6 +339,7 @@ function attachResources(client) {
   client.events = new EventsResource(client);
   client.groups = new GroupsResource(client);
   client.health = new HealthResource(client);
+  client.media = new MediaResource(client);
   client.messages = new MessagesResource(client);
   client.pairing = new PairingResource(client);
   client.presence = new PresenceResource(client);

@@ -903,6 +903,39 @@ export interface EditedPayload {
    */
   timestamp: number;
   /**
+   * The caption of an image, video or document.
+   */
+  caption?: string | null;
+  /**
+   * A contact message's cards.
+   */
+  contacts?: Array<SharedContact> | null;
+  /**
+   * The media file's size in bytes.
+   */
+  fileLength?: number | null;
+  /**
+   * A document's file name.
+   */
+  fileName?: string | null;
+  location?: Location | null;
+  /**
+   * The media file's id, for `GET /api/sessions/{session}/media/{mediaId}` and its download.
+   */
+  mediaId?: string | null;
+  /**
+   * The media file's MIME type.
+   */
+  mimeType?: string | null;
+  /**
+   * Whether an audio message is a voice note.
+   */
+  ptt?: boolean | null;
+  /**
+   * Length in seconds of a video or audio file, when known.
+   */
+  seconds?: number | null;
+  /**
    * The same as `text`, under the name Titan's first payloads used.
    */
   body?: string | null;
@@ -1253,14 +1286,140 @@ export interface LabelsUpdateEvent {
 }
 
 /**
+ * A place, as a location message carries it.
+ */
+export interface Location {
+  /**
+   * Its address.
+   */
+  address?: string | null;
+  /**
+   * Degrees north (negative: south), -90 to 90.
+   */
+  latitude: number;
+  /**
+   * Degrees east (negative: west), -180 to 180.
+   */
+  longitude: number;
+  /**
+   * The place's name.
+   */
+  name?: string | null;
+}
+
+/**
  * `session.logged_out`: no fields; the session is `DISCONNECTED`/`LOGGED_OUT` and must pair again.
  */
 export type LoggedOutPayload = Record<string, unknown>;
 
 /**
+ * A media file of the session's history.
+ */
+export interface Media {
+  /**
+   * Whether a sticker is animated.
+   */
+  animated: boolean;
+  /**
+   * The chat the message is in.
+   */
+  chatId: string;
+  /**
+   * Its size in bytes.
+   */
+  fileLength: number;
+  /**
+   * A document's file name.
+   */
+  fileName?: string | null;
+  /**
+   * Whether the session's account sent it.
+   */
+  fromMe: boolean;
+  /**
+   * Pixel height, when known.
+   */
+  height?: number | null;
+  /**
+   * The file's id.
+   */
+  id: string;
+  /**
+   * The WhatsApp id of the message that carries it.
+   */
+  messageId: string;
+  /**
+   * Its MIME type.
+   */
+  mimeType: string;
+  /**
+   * Whether an audio file is a voice note.
+   */
+  ptt: boolean;
+  /**
+   * Length in seconds of a video or audio file, when known.
+   */
+  seconds?: number | null;
+  /**
+   * When its message was sent.
+   */
+  sentAt: string;
+  /**
+   * The session.
+   */
+  session: string;
+  /**
+   * What kind of file it is.
+   */
+  type: MediaKind;
+  /**
+   * Pixel width, when known.
+   */
+  width?: number | null;
+}
+
+/**
+ * The kind of a media file, which decides how WhatsApp encrypts and shows it.
+ */
+export type MediaKind = 'image' | 'video' | 'audio' | 'document' | 'sticker';
+
+/**
  * A message sent or received by a session.
  */
 export interface Message {
+  /**
+   * The caption of an image, video or document.
+   */
+  caption?: string | null;
+  /**
+   * A contact message's cards.
+   */
+  contacts?: Array<SharedContact> | null;
+  /**
+   * The media file's size in bytes.
+   */
+  fileLength?: number | null;
+  /**
+   * A document's file name.
+   */
+  fileName?: string | null;
+  location?: Location | null;
+  /**
+   * The media file's id, for `GET /api/sessions/{session}/media/{mediaId}` and its download.
+   */
+  mediaId?: string | null;
+  /**
+   * The media file's MIME type.
+   */
+  mimeType?: string | null;
+  /**
+   * Whether an audio message is a voice note.
+   */
+  ptt?: boolean | null;
+  /**
+   * Length in seconds of a video or audio file, when known.
+   */
+  seconds?: number | null;
   /**
    * The chat it belongs to.
    */
@@ -1423,6 +1582,39 @@ export interface MessagePayload {
    */
   timestamp: number;
   /**
+   * The caption of an image, video or document.
+   */
+  caption?: string | null;
+  /**
+   * A contact message's cards.
+   */
+  contacts?: Array<SharedContact> | null;
+  /**
+   * The media file's size in bytes.
+   */
+  fileLength?: number | null;
+  /**
+   * A document's file name.
+   */
+  fileName?: string | null;
+  location?: Location | null;
+  /**
+   * The media file's id, for `GET /api/sessions/{session}/media/{mediaId}` and its download.
+   */
+  mediaId?: string | null;
+  /**
+   * The media file's MIME type.
+   */
+  mimeType?: string | null;
+  /**
+   * Whether an audio message is a voice note.
+   */
+  ptt?: boolean | null;
+  /**
+   * Length in seconds of a video or audio file, when known.
+   */
+  seconds?: number | null;
+  /**
    * The same as `text`, under the name Titan's first payloads used.
    */
   body?: string | null;
@@ -1550,7 +1742,7 @@ export type MessageStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'played'
 /**
  * The kind of message to send.
  */
-export type MessageType = 'text' | 'poll';
+export type MessageType = 'text' | 'image' | 'video' | 'voice' | 'audio' | 'file' | 'document' | 'sticker' | 'poll' | 'location' | 'contact';
 
 /**
  * A message changed in a way no other type covers (for example starred on another device).
@@ -2196,6 +2388,20 @@ export interface SessionStatusPayload {
    */
   status: Status;
   statusReason?: StatusReason | null;
+}
+
+/**
+ * A shared contact card.
+ */
+export interface SharedContact {
+  /**
+   * The name shown on the card.
+   */
+  name: string;
+  /**
+   * The card itself (vCard 3.0).
+   */
+  vcard: string;
 }
 
 /**

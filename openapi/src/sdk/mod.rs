@@ -92,6 +92,8 @@ pub enum Output {
     Page(Type),
     /// A Server-Sent Events stream.
     Events,
+    /// A file: the body's bytes, whatever their type.
+    Bytes,
 }
 
 /// One operation as the SDKs expose it.
@@ -429,6 +431,9 @@ fn output_of(spec: &Value, response: &Value) -> anyhow::Result<Output> {
     if content.contains_key("text/event-stream") {
         return Ok(Output::Events);
     }
+    if content.contains_key("*/*") {
+        return Ok(Output::Bytes);
+    }
     let schema = content
         .get("application/json")
         .map(|c| &c["schema"])
@@ -484,6 +489,7 @@ pub(crate) mod tests {
         assert_eq!(operation(&api, "getSession").output, Output::Data(session));
         assert_eq!(operation(&api, "deleteSession").output, Output::Nothing);
         assert_eq!(operation(&api, "streamEvents").output, Output::Events);
+        assert_eq!(operation(&api, "downloadMedia").output, Output::Bytes);
         let start = operation(&api, "startSession");
         assert_eq!(start.deferred, Some(Output::Data(Type::Named("Accepted".into()))));
         assert!(
@@ -530,7 +536,10 @@ pub(crate) mod tests {
         let only_true = serde_json::json!({"type": "boolean", "enum": [true]});
         assert_eq!(type_of(&only_true).expect("reads"), Type::Bool);
         let states = serde_json::json!({"type": "string", "enum": ["a", "b"]});
-        assert_eq!(type_of(&states).expect("reads"), Type::Literal(vec!["a".into(), "b".into()]));
+        assert_eq!(
+            type_of(&states).expect("reads"),
+            Type::Literal(vec!["a".into(), "b".into()])
+        );
     }
 
     #[test]

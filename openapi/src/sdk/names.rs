@@ -27,6 +27,8 @@ pub const SDK_NAMES: &[(&str, &str)] = &[
     ("getPairingQr", "pairing.qr"),
     ("getPairQr", "pairing.pair_qr"),
     ("requestPairingCode", "pairing.request_code"),
+    ("getMedia", "media.get"),
+    ("downloadMedia", "media.download"),
     ("sendMessage", "messages.send"),
     ("sendSessionMessage", "sessions.send_message"),
     ("listChatMessages", "messages.list"),

@@ -234,6 +234,7 @@ impl Method<'_> {
             Output::Data(ty) | Output::Body(ty) => format!("Promise<{}>", ts_type(ty)),
             Output::Page(item) => format!("PagePromise<{}>", ts_type(item)),
             Output::Events => "EventStream".into(),
+            Output::Bytes => "Promise<Buffer>".into(),
         }
     }
 
@@ -307,6 +308,7 @@ impl Method<'_> {
             Output::Page(_) => format!("return this._client._page({path}, {parts});"),
             Output::Events => format!("return this._client._events({parts});"),
             Output::Nothing => format!("return this._client._call({method}, {path}, {parts}, 'none');"),
+            Output::Bytes => format!("return this._client._call({method}, {path}, {parts}, 'bytes');"),
             Output::Data(_) => format!("return this._client._call({method}, {path}, {parts}, 'data');"),
             Output::Body(_) => format!("return this._client._call({method}, {path}, {parts}, 'body');"),
         }

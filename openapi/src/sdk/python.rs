@@ -92,7 +92,7 @@ fn output_roots(api: &Api) -> Vec<Type> {
         for output in std::iter::once(&operation.output).chain(operation.deferred.iter()) {
             match output {
                 Output::Data(ty) | Output::Body(ty) | Output::Page(ty) => roots.push(ty.clone()),
-                Output::Nothing | Output::Events => {}
+                Output::Nothing | Output::Events | Output::Bytes => {}
             }
         }
     }
@@ -524,6 +524,13 @@ fn call(
             "None".to_owned(),
             format!(
                 "{awaited}{client}._call({method}, {path}{}, cast=None)",
+                rest(&keywords)
+            ),
+        ),
+        Output::Bytes => (
+            "bytes".to_owned(),
+            format!(
+                "result: bytes = {awaited}{client}._call({method}, {path}{}, cast=bytes)\n        return result",
                 rest(&keywords)
             ),
         ),

@@ -10,6 +10,7 @@ use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{ContentBuilder, OpenApi, PathItem, Ref, RefOr, ResponseBuilder};
 
+use crate::media::MediaId;
 use crate::messages::jid::{ChatId, ContactId};
 use crate::model::bounded::SessionName;
 
@@ -80,6 +81,7 @@ fn path_parameters(operation: &mut Operation) {
             "session" => SessionName::schema(),
             "chatId" => ChatId::schema(),
             "contactId" => ContactId::schema(),
+            "mediaId" => MediaId::schema(),
             _ => continue,
         };
         parameter.schema = Some(schema);

@@ -7,6 +7,7 @@ mod event_docs;
 mod events;
 mod groups;
 mod keys;
+mod media;
 mod messages;
 mod ops;
 mod pairing;
@@ -53,6 +54,7 @@ use crate::{auth, http, idempotency};
         (name = "Contacts", description = "Block and unblock contacts."),
         (name = "Groups", description = "WhatsApp groups the session is in: joining by invite."),
         (name = "Profile", description = "The account's own profile."),
+        (name = "Media", description = "The files of a session's messages: what is known of each, and its download."),
         (name = "Webhooks", description = "Signed, retried event delivery to your URLs, the delivery log, and the live event stream."),
         (name = "Events", description = "What webhooks receive and the event stream carries: one envelope per event type, `{id, event, session, timestamp, payload}`."),
         (name = "Keys", description = "API keys of the account: scoped, optionally limited to sessions, shown once."),
@@ -61,6 +63,30 @@ use crate::{auth, http, idempotency};
     )
 )]
 struct ApiDoc;
+
+/// Declares a schema for the raw bytes of a response (`type: string, format: binary`).
+macro_rules! binary_schema {
+    ($(#[$meta:meta])* $name:ident = $description:literal) => {
+        $(#[$meta])*
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::Type::String)
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                        utoipa::openapi::KnownFormat::Binary,
+                    )))
+                    .description(Some($description))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+pub(crate) use binary_schema;
 
 /// Declares the two bearer schemes: API keys and the master key.
 struct SecuritySchemes;
@@ -150,6 +176,7 @@ fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
         .merge(sessions::routes())
         .merge(pairing::routes())
         .merge(messages::routes())
+        .merge(media::routes())
         .merge(presence::routes())
         .merge(contacts::routes())
         .merge(groups::routes())
@@ -160,9 +187,11 @@ fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
     if let Some(state) = state {
         api = api
             .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
+            .route_layer(from_fn_with_state(state.clone(), http::limit_body))
             .route_layer(from_fn_with_state(state.clone(), auth::api_key_layer));
         admin = admin
             .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
+            .route_layer(from_fn_with_state(state.clone(), http::limit_body))
             .route_layer(from_fn_with_state(state.clone(), auth::master_key_layer));
     }
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -201,7 +230,8 @@ pub fn app(state: SharedState) -> anyhow::Result<Router> {
         .route("/docs/scalar.js", get(docs::script))
         .route("/metrics", get(ops::metrics))
         .fallback(http::not_found)
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        // Each route's limit is applied by `http::limit_body`.
+        .layer(DefaultBodyLimit::disable())
         .layer(from_fn(http::envelope))
         .layer(from_fn_with_state(state.clone(), http::observe))
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -24,22 +24,10 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(code))
 }
 
-/// A PNG image, as `?format=image` answers it.
-pub struct Png;
-
-impl utoipa::PartialSchema for Png {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::Type::String)
-            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-                utoipa::openapi::KnownFormat::Binary,
-            )))
-            .description(Some("A PNG image"))
-            .into()
-    }
-}
-
-impl ToSchema for Png {}
+super::binary_schema!(
+    /// A PNG image, as `?format=image` answers it.
+    Png = "A PNG image"
+);
 
 /// How to answer a QR request.
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]

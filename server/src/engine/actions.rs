@@ -284,6 +284,7 @@ mod tests {
             error: None,
             sent_at: chrono::Utc::now(),
             poll: None,
+            attachment: None,
         }
     }
 

@@ -21,7 +21,7 @@ use whatsapp_rust::Client;
 
 pub use actions::{Blocked, ChatState};
 pub use groups::Joined;
-pub use send::{Content, Outgoing};
+pub use send::{Content, MediaFile, Outgoing};
 
 use crate::model::session::{State, Status};
 use crate::store::Db;

@@ -1,13 +1,17 @@
-//! Sending through a session (texts and polls): the message is stored as `pending` before it leaves, so an
-//! accepted message is never lost, and moves to `sent` (with a `message.sent` event) or `error`.
+//! Sending through a session (texts, polls, media files, places and contact cards): a media file is
+//! uploaded to WhatsApp's CDN first; then the message is stored as `pending` before it leaves, so
+//! an accepted message is never lost, and moves to `sent` (with a `message.sent` event) or `error`.
 
 use whatsapp_rust::Jid;
 use whatsapp_rust::buffa::MessageField;
+use whatsapp_rust::media::{self, AudioOptions, DocumentOptions, ImageOptions, VideoOptions};
 use whatsapp_rust::send::SendOptions;
+use whatsapp_rust::upload::{UploadOptions, UploadResponse};
 use whatsapp_rust::waproto::whatsapp as wa;
 
 use super::{Engine, EngineError};
 use crate::events::{NewEvent, Payload};
+use crate::model::attachment::{Attachment, Location, MediaInfo, MediaKeys, MediaKind, SharedContact, StoredMedia};
 use crate::model::message::MessageStatus;
 use crate::model::poll::Poll;
 use crate::store::messages::{self as store, MessageRecord};
@@ -26,6 +30,37 @@ pub enum Content {
         /// Whether more than one answer may be picked.
         multiple: bool,
     },
+    /// A media file, with a caption where WhatsApp shows one.
+    Media {
+        /// The checked file.
+        file: Box<MediaFile>,
+        /// Its caption.
+        caption: Option<String>,
+    },
+    /// A place.
+    Location(Location),
+    /// Contact cards (one message, however many).
+    Contacts(Vec<SharedContact>),
+}
+
+/// A media file checked for its type, with what WhatsApp shows beside it.
+#[derive(Debug, Clone)]
+pub struct MediaFile {
+    /// What the history will show of it.
+    pub info: MediaInfo,
+    /// The file itself (taken when it is uploaded).
+    pub bytes: Vec<u8>,
+    /// The JPEG preview shown before the file is downloaded.
+    pub thumbnail: Option<Vec<u8>>,
+}
+
+/// What one outgoing message becomes: the WhatsApp message and what the history keeps of it.
+struct Built {
+    message: wa::Message,
+    kind: &'static str,
+    text: Option<String>,
+    poll: Option<Poll>,
+    attachment: Option<Attachment>,
 }
 
 /// A validated message to send.
@@ -75,15 +110,21 @@ impl Outgoing {
         Some(context)
     }
 
-    /// The WhatsApp message, with what the history keeps of it: its type, its text, and for a
-    /// poll the options and the fresh message secret its votes will be encrypted with.
-    fn to_message(
-        &self,
-        own: Option<&Jid>,
-        own_lid: Option<&Jid>,
-    ) -> (wa::Message, &'static str, String, Option<Poll>) {
-        let context = self.context(own);
-        match &self.content {
+    /// The WhatsApp message, with what the history keeps of it: its type, its text, for a poll
+    /// the options and the fresh message secret its votes will be encrypted with, and for a
+    /// media file (uploaded here, through `client`) its keys.
+    async fn build(&mut self, client: &whatsapp_rust::Client) -> Result<Built, EngineError> {
+        let own = client.pn();
+        let own_lid = client.lid();
+        let context = self.context(own.as_ref());
+        let plain = |message, kind, text: Option<&String>, attachment| Built {
+            message,
+            kind,
+            text: text.cloned(),
+            poll: None,
+            attachment,
+        };
+        Ok(match &mut self.content {
             Content::Text(text) => {
                 let message = match context {
                     None => wa::Message {
@@ -99,56 +140,214 @@ impl Outgoing {
                         ..Default::default()
                     },
                 };
-                (message, "text", text.clone(), None)
+                plain(message, "text", Some(text), None)
             }
             Content::Poll {
                 name,
                 options,
                 multiple,
             } => {
-                let secret = rand::random::<[u8; 32]>().to_vec();
-                let count = if *multiple { options.len() } else { 1 };
-                let creation = wa::message::PollCreationMessage {
-                    name: Some(name.clone()),
-                    options: options
-                        .iter()
-                        .map(|option| wa::message::poll_creation_message::Option {
-                            option_name: Some(option.clone()),
-                            ..Default::default()
-                        })
-                        .collect(),
-                    selectable_options_count: Some(u32::try_from(count).unwrap_or(1)),
-                    context_info: context.map(MessageField::some).unwrap_or_default(),
-                    ..Default::default()
-                };
-                // WhatsApp's own clients send single-answer polls as v3 and multiple-answer ones as v1.
-                let mut message = if *multiple {
-                    wa::Message {
-                        poll_creation_message: MessageField::some(creation),
-                        ..Default::default()
-                    }
-                } else {
-                    wa::Message {
-                        poll_creation_message_v3: MessageField::some(creation),
-                        ..Default::default()
-                    }
-                };
-                message.message_context_info = MessageField::some(wa::MessageContextInfo {
-                    message_secret: Some(secret.clone()),
-                    ..Default::default()
-                });
-                let poll = Poll {
-                    options: options.clone(),
-                    secret,
-                    creators: [own, own_lid]
-                        .into_iter()
-                        .flatten()
-                        .map(Jid::to_non_ad_string)
-                        .collect(),
-                };
-                (message, "poll", name.clone(), Some(poll))
+                let (message, poll) = poll_message(name, options, *multiple, context, [own.as_ref(), own_lid.as_ref()]);
+                Built {
+                    poll: Some(poll),
+                    ..plain(message, "poll", Some(name), None)
+                }
             }
+            Content::Media { file, caption } => {
+                let bytes = std::mem::take(&mut file.bytes);
+                let upload = client
+                    .upload(bytes, file.info.kind.media_type(), UploadOptions::default())
+                    .await
+                    .map_err(|e| EngineError::Upstream(format!("WhatsApp did not accept the upload: {e}")))?;
+                let stored = StoredMedia {
+                    info: file.info.clone(),
+                    keys: MediaKeys {
+                        direct_path: upload.direct_path.clone(),
+                        media_key: upload.media_key.to_vec(),
+                        file_sha256: upload.file_sha256.to_vec(),
+                        file_enc_sha256: upload.file_enc_sha256.to_vec(),
+                    },
+                };
+                let message = media_message(file, caption.clone(), context, upload);
+                plain(
+                    message,
+                    file.info.kind.as_str(),
+                    caption.as_ref(),
+                    Some(Attachment::Media(stored)),
+                )
+            }
+            Content::Location(place) => {
+                let message = wa::Message {
+                    location_message: MessageField::some(wa::message::LocationMessage {
+                        degrees_latitude: Some(place.latitude),
+                        degrees_longitude: Some(place.longitude),
+                        name: place.name.clone(),
+                        address: place.address.clone(),
+                        context_info: context.map(MessageField::some).unwrap_or_default(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                };
+                plain(message, "location", None, Some(Attachment::Location(place.clone())))
+            }
+            Content::Contacts(cards) => {
+                let card = |c: &SharedContact| wa::message::ContactMessage {
+                    display_name: Some(c.name.clone()),
+                    vcard: Some(c.vcard.clone()),
+                    ..Default::default()
+                };
+                let context = context.map(MessageField::some).unwrap_or_default();
+                let message = match cards.as_slice() {
+                    [one] => wa::Message {
+                        contact_message: MessageField::some(wa::message::ContactMessage {
+                            context_info: context,
+                            ..card(one)
+                        }),
+                        ..Default::default()
+                    },
+                    many => wa::Message {
+                        contacts_array_message: MessageField::some(wa::message::ContactsArrayMessage {
+                            display_name: Some(format!("{} contacts", many.len())),
+                            contacts: many.iter().map(card).collect(),
+                            context_info: context,
+                        }),
+                        ..Default::default()
+                    },
+                };
+                let attachment = Attachment::Contacts {
+                    contacts: cards.clone(),
+                };
+                plain(message, "contact", None, Some(attachment))
+            }
+        })
+    }
+}
+
+/// A poll's message and what is kept of it (its options, its fresh secret, its creator's JIDs).
+fn poll_message(
+    name: &str,
+    options: &[String],
+    multiple: bool,
+    context: Option<wa::ContextInfo>,
+    creators: [Option<&Jid>; 2],
+) -> (wa::Message, Poll) {
+    let secret = rand::random::<[u8; 32]>().to_vec();
+    let count = if multiple { options.len() } else { 1 };
+    let creation = wa::message::PollCreationMessage {
+        name: Some(name.to_owned()),
+        options: options
+            .iter()
+            .map(|option| wa::message::poll_creation_message::Option {
+                option_name: Some(option.clone()),
+                ..Default::default()
+            })
+            .collect(),
+        selectable_options_count: Some(u32::try_from(count).unwrap_or(1)),
+        context_info: context.map(MessageField::some).unwrap_or_default(),
+        ..Default::default()
+    };
+    // WhatsApp's own clients send single-answer polls as v3 and multiple-answer ones as v1.
+    let mut message = if multiple {
+        wa::Message {
+            poll_creation_message: MessageField::some(creation),
+            ..Default::default()
         }
+    } else {
+        wa::Message {
+            poll_creation_message_v3: MessageField::some(creation),
+            ..Default::default()
+        }
+    };
+    message.message_context_info = MessageField::some(wa::MessageContextInfo {
+        message_secret: Some(secret.clone()),
+        ..Default::default()
+    });
+    let poll = Poll {
+        options: options.to_vec(),
+        secret,
+        creators: creators.into_iter().flatten().map(Jid::to_non_ad_string).collect(),
+    };
+    (message, poll)
+}
+
+/// The message of an uploaded media file, with what WhatsApp shows beside it.
+fn media_message(
+    file: &MediaFile,
+    caption: Option<String>,
+    context: Option<wa::ContextInfo>,
+    upload: UploadResponse,
+) -> wa::Message {
+    let info = &file.info;
+    let context_info = context.map(Box::new);
+    let mimetype = Some(info.mime_type.clone());
+    let thumbnail = file.thumbnail.clone();
+    match info.kind {
+        MediaKind::Image => {
+            let mut message = media::image_message(
+                upload,
+                ImageOptions {
+                    caption,
+                    mimetype,
+                    jpeg_thumbnail: thumbnail,
+                    context_info,
+                },
+            );
+            if let Some(image) = message.image_message.as_option_mut() {
+                (image.width, image.height) = (info.width, info.height);
+            }
+            message
+        }
+        MediaKind::Video => media::video_message(
+            upload,
+            VideoOptions {
+                caption,
+                mimetype,
+                jpeg_thumbnail: thumbnail,
+                duration_seconds: info.seconds,
+                gif_playback: None,
+                context_info,
+            },
+        ),
+        MediaKind::Audio => media::audio_message(
+            upload,
+            AudioOptions {
+                mimetype,
+                duration_seconds: info.seconds,
+                ptt: Some(info.ptt),
+                waveform: None,
+                context_info,
+            },
+        ),
+        MediaKind::Document => media::document_message(
+            upload,
+            DocumentOptions {
+                mimetype,
+                file_name: info.file_name.clone(),
+                title: info.file_name.clone(),
+                caption,
+                page_count: None,
+                jpeg_thumbnail: thumbnail,
+                context_info,
+            },
+        ),
+        MediaKind::Sticker => wa::Message {
+            sticker_message: MessageField::some(wa::message::StickerMessage {
+                url: Some(upload.url),
+                direct_path: Some(upload.direct_path),
+                media_key: Some(upload.media_key.to_vec()),
+                file_sha256: Some(upload.file_sha256.to_vec()),
+                file_enc_sha256: Some(upload.file_enc_sha256.to_vec()),
+                file_length: Some(upload.file_length),
+                media_key_timestamp: Some(upload.media_key_timestamp),
+                mimetype,
+                width: info.width,
+                height: info.height,
+                is_animated: Some(info.animated),
+                context_info: context_info.map(|c| MessageField::some(*c)).unwrap_or_default(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
     }
 }
 
@@ -180,11 +379,22 @@ impl Engine {
         })
     }
 
-    /// Sends `outgoing` from `session`, which must be connected.
-    pub async fn send(&self, session: &str, outgoing: Outgoing) -> Result<MessageRecord, EngineError> {
+    /// Downloads `media` from WhatsApp's CDN through `session` (which must be connected) and
+    /// decrypts it.
+    pub async fn download(&self, session: &str, media: &StoredMedia) -> Result<Vec<u8>, EngineError> {
         let client = self.require_connected(session)?;
+        client
+            .download_from_params(&media.download_params())
+            .await
+            .map_err(|e| EngineError::Upstream(format!("WhatsApp's CDN did not give the file back: {e}")))
+    }
+
+    /// Sends `outgoing` from `session`, which must be connected: a media file is uploaded first
+    /// (a failed upload stores nothing).
+    pub async fn send(&self, session: &str, mut outgoing: Outgoing) -> Result<MessageRecord, EngineError> {
+        let client = self.require_connected(session)?;
+        let built = outgoing.build(&client).await?;
         let own = client.pn();
-        let (message, kind, text, poll) = outgoing.to_message(own.as_ref(), client.lid().as_ref());
         let mut record = MessageRecord {
             seq: 0,
             session: session.to_owned(),
@@ -193,20 +403,24 @@ impl Engine {
             from_me: true,
             sender: own.as_ref().map(Jid::to_non_ad_string),
             push_name: None,
-            kind: kind.into(),
-            text: Some(text),
+            kind: built.kind.into(),
+            text: built.text,
             quoted_id: outgoing.quoted.as_ref().map(|q| q.id.clone()),
             mentions: outgoing.mentions.clone(),
             status: MessageStatus::Pending,
             error: None,
             sent_at: chrono::Utc::now(),
-            poll,
+            poll: built.poll,
+            attachment: built.attachment,
         };
         let db = &self.shared.db;
         store::insert(db, &record, &[]).await?;
         let ids = [record.id.clone()];
         let options = SendOptions::default().with_message_id(record.id.clone());
-        match client.send_message_with_options(outgoing.chat, message, options).await {
+        match client
+            .send_message_with_options(outgoing.chat, built.message, options)
+            .await
+        {
             Ok(_) => {
                 record.status = MessageStatus::Sent;
                 let event = NewEvent::new(Payload::MessageSent(record.payload()));

@@ -1,6 +1,7 @@
 //! Messages: sending through a session and reading a chat's history.
 
 pub mod actions;
+pub mod content;
 pub mod jid;
 
 use chrono::{DateTime, Utc};
@@ -9,9 +10,10 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::commands::Command;
-use crate::engine::{Content, Outgoing};
+use crate::engine::Outgoing;
 use crate::envelope::Page;
 use crate::error::ApiError;
+use crate::model::attachment::AttachmentFields;
 use crate::model::bounded::{
     ListRule, NOT_BLANK, PageLimit, SeqCursor, SessionName, TextRule, bounded_list, bounded_text, inline,
 };
@@ -19,7 +21,10 @@ use crate::model::message::MessageStatus;
 use crate::model::poll;
 use crate::state::{AppState, SharedState};
 use crate::store::messages::{self as store, MessageRecord};
+use content::{Base64File, ContactCards, FileName, Latitude, Longitude};
 use jid::ChatId;
+
+pub use content::MessageType;
 
 bounded_text! {
     /// A text message or caption (WhatsApp's own limit).
@@ -29,6 +34,11 @@ bounded_text! {
 bounded_text! {
     /// A poll's question or one of its answers.
     PollText = TextRule { min: 1, max: 255, pattern: Some(NOT_BLANK) };
+}
+
+bounded_text! {
+    /// A place's address.
+    PlaceText = TextRule { min: 1, max: 1024, pattern: Some(NOT_BLANK) };
 }
 
 bounded_text! {
@@ -50,16 +60,6 @@ bounded_list! {
 bounded_list! {
     /// Messages one read receipt covers.
     MessageIds(Vec<MessageId>) = ListRule { min: 1, max: 256, unique: false }, items = inline::<MessageId>();
-}
-
-/// The kind of message to send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum MessageType {
-    /// A text message (`text`).
-    Text,
-    /// A poll (`poll`): `name` and 2 to 12 `options`; votes arrive as `message.vote`.
-    Poll,
 }
 
 /// The query of a chat's history.
@@ -94,7 +94,23 @@ pub struct SendMessage {
     #[serde(default)]
     #[schema(inline)]
     pub text: Option<MessageText>,
-    /// The question (type `poll`).
+    /// The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
+    /// `document`, `sticker`). The bytes' real format must be one the type takes.
+    #[serde(default)]
+    #[schema(inline)]
+    pub base64: Option<Base64File>,
+    /// The caption (types `image`, `video`, `file`, `document`).
+    #[serde(default)]
+    #[schema(inline)]
+    pub caption: Option<MessageText>,
+    /// The file name the recipient sees (types `file` and `document`, required).
+    #[serde(default)]
+    #[schema(inline)]
+    pub filename: Option<FileName>,
+    /// Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
+    #[serde(default)]
+    pub ptt: Option<bool>,
+    /// The question (type `poll`) or the place's name (type `location`).
     #[serde(default)]
     #[schema(inline)]
     pub name: Option<PollText>,
@@ -105,6 +121,22 @@ pub struct SendMessage {
     /// Whether voters may pick more than one answer (type `poll`; default one).
     #[serde(default)]
     pub multiple_answers: bool,
+    /// Degrees north, -90 to 90 (type `location`, required).
+    #[serde(default)]
+    #[schema(inline)]
+    pub latitude: Option<Latitude>,
+    /// Degrees east, -180 to 180 (type `location`, required).
+    #[serde(default)]
+    #[schema(inline)]
+    pub longitude: Option<Longitude>,
+    /// The place's address (type `location`).
+    #[serde(default)]
+    #[schema(inline)]
+    pub address: Option<PlaceText>,
+    /// The cards to share (type `contact`, at least one; several become one message).
+    #[serde(default)]
+    #[schema(inline)]
+    pub contacts: ContactCards,
     /// Reply to this message (a WhatsApp message id from this session's history).
     #[serde(default)]
     #[schema(inline)]
@@ -185,6 +217,9 @@ pub struct Message {
     /// A poll's answers (type `poll`; `text` is its question).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
+    /// Its media file, location or contacts.
+    #[serde(flatten)]
+    pub attachment: AttachmentFields,
     /// Why sending failed (status `error`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -196,6 +231,7 @@ crate::envelopes!(Message => MessageData, MessagePage);
 
 impl From<MessageRecord> for Message {
     fn from(record: MessageRecord) -> Self {
+        let attachment = record.attachment_fields();
         Self {
             id: record.id,
             session: record.session,
@@ -209,6 +245,7 @@ impl From<MessageRecord> for Message {
             quoted_message_id: record.quoted_id,
             mentions: record.mentions,
             options: record.poll.map(|p| p.options).unwrap_or_default(),
+            attachment,
             error: record.error,
             sent_at: record.sent_at,
         }
@@ -221,14 +258,14 @@ pub async fn send(
     state: &SharedState,
     caller: &Caller,
     session: &str,
-    request: SendMessage,
+    mut request: SendMessage,
 ) -> Result<Command<Message>, ApiError> {
     let chat = jid::parse_chat(request.chat_id.as_str())?;
-    let content = content(&request)?;
     for mention in request.mentions.as_slice() {
         jid::parse_chat(mention.as_str())?;
     }
     crate::sessions::find(state, caller, session).await?;
+    let content = content::content(&mut request).await?;
     let quoted = match &request.quoted_message_id {
         Some(id) => Some(store::get(&state.db, session, id.as_str()).await?.ok_or_else(|| {
             ApiError::NotFound(format!(
@@ -255,49 +292,6 @@ pub async fn send(
     Ok(Box::pin(async move {
         Ok(state.engine.send(&session, outgoing).await?.into())
     }))
-}
-
-/// What `request` asks to send, once its type's fields are checked (and no other type's are given).
-fn content(request: &SendMessage) -> Result<Content, ApiError> {
-    let bad = |why: &str| Err(ApiError::BadRequest(why.to_owned()));
-    match request.kind {
-        MessageType::Text => {
-            if request.name.is_some() || !request.options.as_slice().is_empty() || request.multiple_answers {
-                return bad("`name`, `options` and `multipleAnswers` are for type `poll`");
-            }
-            match &request.text {
-                Some(text) => Ok(Content::Text(text.as_str().to_owned())),
-                None => bad("type `text` needs `text`"),
-            }
-        }
-        MessageType::Poll => {
-            if request.text.is_some() {
-                return bad("a poll has a `name` (its question) and `options`, not `text`");
-            }
-            let Some(name) = &request.name else {
-                return bad("type `poll` needs a `name` (the question)");
-            };
-            let options: Vec<String> = request
-                .options
-                .as_slice()
-                .iter()
-                .map(|o| o.as_str().to_owned())
-                .collect();
-            if options.len() < poll::MIN_OPTIONS {
-                return Err(ApiError::BadRequest(format!(
-                    "a poll needs {} to {} options, got {}",
-                    poll::MIN_OPTIONS,
-                    poll::MAX_OPTIONS,
-                    options.len()
-                )));
-            }
-            Ok(Content::Poll {
-                name: name.as_str().to_owned(),
-                options,
-                multiple: request.multiple_answers,
-            })
-        }
-    }
 }
 
 /// Checks `request` and returns the command that marks received messages as read, sending read

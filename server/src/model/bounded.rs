@@ -416,6 +416,15 @@ bounded_int! {
     PageLimit = IntRule { min: 1, max: 200, text: true };
 }
 
+bounded_text! {
+    /// A phone number in international form: 7 to 15 digits, `+` optional.
+    PhoneNumber = TextRule {
+        min: 7,
+        max: 16,
+        pattern: Some(("^\\+?[0-9]{7,15}$", "7 to 15 digits, `+` optional")),
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::attachment::AttachmentFields;
 use super::error_body::ErrorBody;
 use super::event_type::EventType;
 use super::jid::JidRef;
@@ -68,6 +69,9 @@ pub struct MessagePayload {
     /// A poll's answers (type `poll`; `text` is its question).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll_options: Option<Vec<String>>,
+    /// Its media file, location or contacts.
+    #[serde(flatten)]
+    pub attachment: AttachmentFields,
     /// `true` when the content could not be read (a decryption failure, or view-once).
     pub unavailable: bool,
 }

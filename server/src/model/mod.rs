@@ -3,6 +3,7 @@
 //! only, so `store/`, `engine/` and `events/` can use it without reaching up into the API or
 //! domain modules.
 
+pub mod attachment;
 pub mod bounded;
 pub mod delivery;
 pub mod envelope;

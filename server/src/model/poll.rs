@@ -3,7 +3,6 @@
 //! WhatsApp votes name options only by SHA-256 hash, encrypted with the poll's secret, so a vote
 //! can only be read by whoever stored the poll.
 
-use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use whatsapp_rust::wacore::poll::{PollVoteCiphertext, compute_option_hash, decrypt_poll_vote_with_secret};
 
@@ -18,7 +17,7 @@ pub struct Poll {
     /// The option names, in order.
     pub options: Vec<String>,
     /// The poll's message secret, base64 in storage; votes are encrypted with keys derived from it.
-    #[serde(with = "base64_bytes")]
+    #[serde(with = "super::wire::base64_bytes")]
     pub secret: Vec<u8>,
     /// The creator's JIDs as a voter may address them (phone-number and LID forms).
     pub creators: Vec<String>,
@@ -72,27 +71,12 @@ impl Poll {
     }
 }
 
-/// `Vec<u8>` as a base64 string.
-mod base64_bytes {
-    use super::STANDARD;
-    use base64::Engine as _;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&STANDARD.encode(bytes))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        STANDARD.decode(text).map_err(serde::de::Error::custom)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
     use whatsapp_rust::wacore::poll::encrypt_poll_vote_with_secret;
 
     use super::*;

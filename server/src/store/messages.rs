@@ -6,6 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Db, now_ms};
+use crate::model::attachment::{Attachment, AttachmentFields};
 use crate::model::envelope::NewEvent;
 use crate::model::events::{MessageHeader, MessagePayload};
 use crate::model::jid::JidRef;
@@ -45,6 +46,8 @@ pub struct MessageRecord {
     pub sent_at: DateTime<Utc>,
     /// A poll's options and secret (type `poll`).
     pub poll: Option<Poll>,
+    /// Its media, location or contacts.
+    pub attachment: Option<Attachment>,
 }
 
 impl MessageRecord {
@@ -74,16 +77,31 @@ impl MessageRecord {
             body: self.text.clone(),
             quoted_message_id: self.quoted_id.clone(),
             poll_options: self.poll.as_ref().map(|p| p.options.clone()),
+            attachment: self.attachment_fields(),
             unavailable: false,
+        }
+    }
+
+    /// The shown fields of its attachment (the text is a media message's caption).
+    pub fn attachment_fields(&self) -> AttachmentFields {
+        AttachmentFields::of(self.attachment.as_ref(), self.text.as_deref())
+    }
+
+    /// The id of its media file, if it has one.
+    pub fn media_id(&self) -> Option<&str> {
+        match &self.attachment {
+            Some(Attachment::Media(media)) => Some(&media.info.media_id),
+            _ => None,
         }
     }
 }
 
-const COLUMNS: &str = "seq, session, chat_id, id, from_me, sender, push_name, type, text, quoted_id, mentions, status, error, sent_at, poll";
+const COLUMNS: &str = "seq, session, chat_id, id, from_me, sender, push_name, type, text, quoted_id, mentions, status, error, sent_at, poll, attachment";
 
 fn from_row(row: &AnyRow) -> anyhow::Result<MessageRecord> {
     let mentions: Option<String> = row.try_get("mentions")?;
     let poll: Option<String> = row.try_get("poll")?;
+    let attachment: Option<String> = row.try_get("attachment")?;
     Ok(MessageRecord {
         seq: row.try_get("seq")?,
         session: row.try_get("session")?,
@@ -107,6 +125,10 @@ fn from_row(row: &AnyRow) -> anyhow::Result<MessageRecord> {
             .map(|p| serde_json::from_str(&p))
             .transpose()
             .context("a poll is not JSON")?,
+        attachment: attachment
+            .map(|a| serde_json::from_str(&a))
+            .transpose()
+            .context("an attachment is not JSON")?,
     })
 }
 
@@ -118,11 +140,12 @@ pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> an
         .then(|| serde_json::to_string(&message.mentions))
         .transpose()?;
     let poll = message.poll.as_ref().map(serde_json::to_string).transpose()?;
+    let attachment = message.attachment.as_ref().map(serde_json::to_string).transpose()?;
     let now = now_ms();
     let inserted = sqlx::query(
         "INSERT INTO messages (session, chat_id, id, from_me, sender, push_name, type, text, quoted_id, mentions, \
-         status, progress, error, sent_at, updated_at, poll) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         status, progress, error, sent_at, updated_at, poll, attachment, media_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
          ON CONFLICT (session, chat_id, id, from_me) DO NOTHING",
     )
     .bind(&message.session)
@@ -141,6 +164,8 @@ pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> an
     .bind(message.sent_at.timestamp_millis())
     .bind(now)
     .bind(poll)
+    .bind(attachment)
+    .bind(message.media_id())
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -250,6 +275,17 @@ pub async fn get(db: &Db, session: &str, id: &str) -> anyhow::Result<Option<Mess
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(session)
         .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The message that carries media file `media_id` of `session`.
+pub async fn by_media(db: &Db, session: &str, media_id: &str) -> anyhow::Result<Option<MessageRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM messages WHERE session = $1 AND media_id = $2 LIMIT 1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(session)
+        .bind(media_id)
         .fetch_optional(&db.pool)
         .await?;
     row.as_ref().map(from_row).transpose()

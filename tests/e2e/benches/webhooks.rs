@@ -81,6 +81,7 @@ async fn write(db: &Db, session: &str, id: &str) {
         error: None,
         sent_at: chrono::Utc::now(),
         poll: None,
+        attachment: None,
     };
     let event = NewEvent::new(Payload::MessageReceived(record.payload()));
     insert(db, &record, &[event]).await.unwrap();

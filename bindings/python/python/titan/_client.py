@@ -96,6 +96,8 @@ def _result(answer: Answer, cast: Any, envelope: bool) -> Any:
         except ValueError:
             body = raw.decode("utf-8", "replace")
         raise status_error(status, dict(headers), body)
+    if cast is bytes:
+        return bytes(raw)
     if cast is None or not raw:
         return None
     data = json.loads(raw)

@@ -412,6 +412,45 @@ class HealthResource(SyncResource):
         return result
 
 
+class MediaResource(SyncResource):
+    """`client.media`"""
+
+    def get(
+        self,
+        session: str,
+        media_id: str,
+    ) -> Media:
+        """Describe a media file
+
+        What is known of a media file of the session's history (its `mediaId` comes with the message, in the history and in `message.received` / `message.sent`): its message, type, MIME type, size and, where known, dimensions and length. Required scope: `media:read`.
+
+        Args:
+            session: Session name
+            media_id: The media file's id
+        """
+        result: Media = self._client._call("GET", f"/api/sessions/{path(session)}/media/{path(media_id)}", cast=Media)
+        return result
+
+    def download(
+        self,
+        session: str,
+        media_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> bytes:
+        """Download a media file
+
+        Downloads the file from WhatsApp's CDN through the session and answers its decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it. The session must be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when the CDN no longer has it). Required scope: `media:read`.
+
+        Args:
+            session: Session name
+            media_id: The media file's id
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: bytes = self._client._call("POST", f"/api/sessions/{path(session)}/media/{path(media_id)}/download", headers=pairs(("Idempotency-Key", idempotency_key)), cast=bytes)
+        return result
+
+
 class MessagesResource(SyncResource):
     """`client.messages`"""
 
@@ -420,11 +459,19 @@ class MessagesResource(SyncResource):
         *,
         chat_id: str,
         type: MessageType,
+        address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
+        filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
+        latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         options: Union[List[str], NotGiven] = NOT_GIVEN,
+        ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         session: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -435,19 +482,28 @@ class MessagesResource(SyncResource):
         Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
 
         Args:
+            address: The place's address (type `location`).
+            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
+                `document`, `sticker`). The bytes' real format must be one the type takes.
+            caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
+            contacts: The cards to share (type `contact`, at least one; several become one message).
+            filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
+            latitude: Degrees north, -90 to 90 (type `location`, required).
+            longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`).
+            name: The question (type `poll`) or the place's name (type `location`).
             options: The answers (type `poll`): 2 or more.
+            ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
             text: The text (type `text`).
             type: What kind of message this is.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Message)
+        result: Message = self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Message)
         return result
 
     def send_deferred(
@@ -455,11 +511,19 @@ class MessagesResource(SyncResource):
         *,
         chat_id: str,
         type: MessageType,
+        address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
+        filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
+        latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         options: Union[List[str], NotGiven] = NOT_GIVEN,
+        ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         session: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -472,19 +536,28 @@ class MessagesResource(SyncResource):
         Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
 
         Args:
+            address: The place's address (type `location`).
+            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
+                `document`, `sticker`). The bytes' real format must be one the type takes.
+            caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
+            contacts: The cards to share (type `contact`, at least one; several become one message).
+            filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
+            latitude: Degrees north, -90 to 90 (type `location`, required).
+            longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`).
+            name: The question (type `poll`) or the place's name (type `location`).
             options: The answers (type `poll`): 2 or more.
+            ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
             text: The text (type `text`).
             type: What kind of message this is.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Accepted)
+        result: Accepted = self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Accepted)
         return result
 
     def list(
@@ -1112,11 +1185,19 @@ class SessionsResource(SyncResource):
         *,
         chat_id: str,
         type: MessageType,
+        address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
+        filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
+        latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         options: Union[List[str], NotGiven] = NOT_GIVEN,
+        ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
@@ -1127,18 +1208,27 @@ class SessionsResource(SyncResource):
 
         Args:
             session: Session name
+            address: The place's address (type `location`).
+            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
+                `document`, `sticker`). The bytes' real format must be one the type takes.
+            caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
+            contacts: The cards to share (type `contact`, at least one; several become one message).
+            filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
+            latitude: Degrees north, -90 to 90 (type `location`, required).
+            longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`).
+            name: The question (type `poll`) or the place's name (type `location`).
             options: The answers (type `poll`): 2 or more.
+            ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             text: The text (type `text`).
             type: What kind of message this is.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Message)
+        result: Message = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Message)
         return result
 
     def send_message_deferred(
@@ -1147,11 +1237,19 @@ class SessionsResource(SyncResource):
         *,
         chat_id: str,
         type: MessageType,
+        address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
+        filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
+        latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         options: Union[List[str], NotGiven] = NOT_GIVEN,
+        ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
@@ -1164,18 +1262,27 @@ class SessionsResource(SyncResource):
 
         Args:
             session: Session name
+            address: The place's address (type `location`).
+            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
+                `document`, `sticker`). The bytes' real format must be one the type takes.
+            caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
+            contacts: The cards to share (type `contact`, at least one; several become one message).
+            filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
+            latitude: Degrees north, -90 to 90 (type `location`, required).
+            longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`).
+            name: The question (type `poll`) or the place's name (type `location`).
             options: The answers (type `poll`): 2 or more.
+            ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             text: The text (type `text`).
             type: What kind of message this is.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Accepted)
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Accepted)
         return result
 
     def restart(
@@ -1452,6 +1559,7 @@ class SyncResources:
     events: EventsResource
     groups: GroupsResource
     health: HealthResource
+    media: MediaResource
     messages: MessagesResource
     pairing: PairingResource
     presence: PresenceResource
@@ -1466,6 +1574,7 @@ class SyncResources:
         self.events = EventsResource(self)
         self.groups = GroupsResource(self)
         self.health = HealthResource(self)
+        self.media = MediaResource(self)
         self.messages = MessagesResource(self)
         self.pairing = PairingResource(self)
         self.presence = PresenceResource(self)
@@ -1874,6 +1983,45 @@ class AsyncHealthResource(AsyncResource):
         return result
 
 
+class AsyncMediaResource(AsyncResource):
+    """`client.media`"""
+
+    async def get(
+        self,
+        session: str,
+        media_id: str,
+    ) -> Media:
+        """Describe a media file
+
+        What is known of a media file of the session's history (its `mediaId` comes with the message, in the history and in `message.received` / `message.sent`): its message, type, MIME type, size and, where known, dimensions and length. Required scope: `media:read`.
+
+        Args:
+            session: Session name
+            media_id: The media file's id
+        """
+        result: Media = await self._client._call("GET", f"/api/sessions/{path(session)}/media/{path(media_id)}", cast=Media)
+        return result
+
+    async def download(
+        self,
+        session: str,
+        media_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> bytes:
+        """Download a media file
+
+        Downloads the file from WhatsApp's CDN through the session and answers its decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it. The session must be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when the CDN no longer has it). Required scope: `media:read`.
+
+        Args:
+            session: Session name
+            media_id: The media file's id
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: bytes = await self._client._call("POST", f"/api/sessions/{path(session)}/media/{path(media_id)}/download", headers=pairs(("Idempotency-Key", idempotency_key)), cast=bytes)
+        return result
+
+
 class AsyncMessagesResource(AsyncResource):
     """`client.messages`"""
 
@@ -1882,11 +2030,19 @@ class AsyncMessagesResource(AsyncResource):
         *,
         chat_id: str,
         type: MessageType,
+        address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
+        filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
+        latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         options: Union[List[str], NotGiven] = NOT_GIVEN,
+        ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         session: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -1897,19 +2053,28 @@ class AsyncMessagesResource(AsyncResource):
         Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
 
         Args:
+            address: The place's address (type `location`).
+            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
+                `document`, `sticker`). The bytes' real format must be one the type takes.
+            caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
+            contacts: The cards to share (type `contact`, at least one; several become one message).
+            filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
+            latitude: Degrees north, -90 to 90 (type `location`, required).
+            longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`).
+            name: The question (type `poll`) or the place's name (type `location`).
             options: The answers (type `poll`): 2 or more.
+            ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
             text: The text (type `text`).
             type: What kind of message this is.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = await self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Message)
+        result: Message = await self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Message)
         return result
 
     async def send_deferred(
@@ -1917,11 +2082,19 @@ class AsyncMessagesResource(AsyncResource):
         *,
         chat_id: str,
         type: MessageType,
+        address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
+        filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
+        latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         options: Union[List[str], NotGiven] = NOT_GIVEN,
+        ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         session: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -1934,19 +2107,28 @@ class AsyncMessagesResource(AsyncResource):
         Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
 
         Args:
+            address: The place's address (type `location`).
+            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
+                `document`, `sticker`). The bytes' real format must be one the type takes.
+            caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
+            contacts: The cards to share (type `contact`, at least one; several become one message).
+            filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
+            latitude: Degrees north, -90 to 90 (type `location`, required).
+            longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`).
+            name: The question (type `poll`) or the place's name (type `location`).
             options: The answers (type `poll`): 2 or more.
+            ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
             text: The text (type `text`).
             type: What kind of message this is.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = await self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Accepted)
+        result: Accepted = await self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Accepted)
         return result
 
     def list(
@@ -2574,11 +2756,19 @@ class AsyncSessionsResource(AsyncResource):
         *,
         chat_id: str,
         type: MessageType,
+        address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
+        filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
+        latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         options: Union[List[str], NotGiven] = NOT_GIVEN,
+        ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
@@ -2589,18 +2779,27 @@ class AsyncSessionsResource(AsyncResource):
 
         Args:
             session: Session name
+            address: The place's address (type `location`).
+            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
+                `document`, `sticker`). The bytes' real format must be one the type takes.
+            caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
+            contacts: The cards to share (type `contact`, at least one; several become one message).
+            filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
+            latitude: Degrees north, -90 to 90 (type `location`, required).
+            longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`).
+            name: The question (type `poll`) or the place's name (type `location`).
             options: The answers (type `poll`): 2 or more.
+            ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             text: The text (type `text`).
             type: What kind of message this is.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Message)
+        result: Message = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Message)
         return result
 
     async def send_message_deferred(
@@ -2609,11 +2808,19 @@ class AsyncSessionsResource(AsyncResource):
         *,
         chat_id: str,
         type: MessageType,
+        address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
+        filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
+        latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
         name: Union[Optional[str], NotGiven] = NOT_GIVEN,
         options: Union[List[str], NotGiven] = NOT_GIVEN,
+        ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
@@ -2626,18 +2833,27 @@ class AsyncSessionsResource(AsyncResource):
 
         Args:
             session: Session name
+            address: The place's address (type `location`).
+            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
+                `document`, `sticker`). The bytes' real format must be one the type takes.
+            caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
+            contacts: The cards to share (type `contact`, at least one; several become one message).
+            filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
+            latitude: Degrees north, -90 to 90 (type `location`, required).
+            longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
-            name: The question (type `poll`).
+            name: The question (type `poll`) or the place's name (type `location`).
             options: The answers (type `poll`): 2 or more.
+            ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             text: The text (type `text`).
             type: What kind of message this is.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "isForwarded": is_forwarded, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Accepted)
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Accepted)
         return result
 
     async def restart(
@@ -2914,6 +3130,7 @@ class AsyncResources:
     events: AsyncEventsResource
     groups: AsyncGroupsResource
     health: AsyncHealthResource
+    media: AsyncMediaResource
     messages: AsyncMessagesResource
     pairing: AsyncPairingResource
     presence: AsyncPresenceResource
@@ -2928,6 +3145,7 @@ class AsyncResources:
         self.events = AsyncEventsResource(self)
         self.groups = AsyncGroupsResource(self)
         self.health = AsyncHealthResource(self)
+        self.media = AsyncMediaResource(self)
         self.messages = AsyncMessagesResource(self)
         self.pairing = AsyncPairingResource(self)
         self.presence = AsyncPresenceResource(self)

@@ -42,10 +42,13 @@ JoinStatus = Literal["joined", "pendingApproval"]
 LoggedOutPayload = Dict[str, Any]
 """`session.logged_out`: no fields; the session is `DISCONNECTED`/`LOGGED_OUT` and must pair again."""
 
+MediaKind = Literal["image", "video", "audio", "document", "sticker"]
+"""The kind of a media file, which decides how WhatsApp encrypts and shows it."""
+
 MessageStatus = Literal["pending", "sent", "delivered", "read", "played", "error"]
 """Delivery progress of a message, as receipts report it."""
 
-MessageType = Literal["text", "poll"]
+MessageType = Literal["text", "image", "video", "voice", "audio", "file", "document", "sticker", "poll", "location", "contact"]
 """The kind of message to send."""
 
 PresenceMedia = Literal["audio"]
@@ -773,6 +776,32 @@ class EditedPayload(Model):
 
     sender: Optional[JidRef] = None
 
+    caption: Optional[str] = None
+    """The caption of an image, video or document."""
+
+    contacts: Optional[List[SharedContact]] = None
+    """A contact message's cards."""
+
+    file_length: Optional[int] = dataclasses.field(default=None, metadata={"json": "fileLength"})
+    """The media file's size in bytes."""
+
+    file_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "fileName"})
+    """A document's file name."""
+
+    location: Optional[Location] = None
+
+    media_id: Optional[str] = dataclasses.field(default=None, metadata={"json": "mediaId"})
+    """The media file's id, for `GET /api/sessions/{session}/media/{mediaId}` and its download."""
+
+    mime_type: Optional[str] = dataclasses.field(default=None, metadata={"json": "mimeType"})
+    """The media file's MIME type."""
+
+    ptt: Optional[bool] = None
+    """Whether an audio message is a voice note."""
+
+    seconds: Optional[int] = None
+    """Length in seconds of a video or audio file, when known."""
+
     body: Optional[str] = None
     """The same as `text`, under the name Titan's first payloads used."""
 
@@ -1029,6 +1058,73 @@ class LabelsUpdateEvent(Model):
 
 
 @dataclasses.dataclass
+class Location(Model):
+    """A place, as a location message carries it."""
+
+    latitude: float
+    """Degrees north (negative: south), -90 to 90."""
+
+    longitude: float
+    """Degrees east (negative: west), -180 to 180."""
+
+    address: Optional[str] = None
+    """Its address."""
+
+    name: Optional[str] = None
+    """The place's name."""
+
+
+@dataclasses.dataclass
+class Media(Model):
+    """A media file of the session's history."""
+
+    animated: bool
+    """Whether a sticker is animated."""
+
+    chat_id: str = dataclasses.field(metadata={"json": "chatId"})
+    """The chat the message is in."""
+
+    file_length: int = dataclasses.field(metadata={"json": "fileLength"})
+    """Its size in bytes."""
+
+    from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
+    """Whether the session's account sent it."""
+
+    id: str
+    """The file's id."""
+
+    message_id: str = dataclasses.field(metadata={"json": "messageId"})
+    """The WhatsApp id of the message that carries it."""
+
+    mime_type: str = dataclasses.field(metadata={"json": "mimeType"})
+    """Its MIME type."""
+
+    ptt: bool
+    """Whether an audio file is a voice note."""
+
+    sent_at: str = dataclasses.field(metadata={"json": "sentAt"})
+    """When its message was sent."""
+
+    session: str
+    """The session."""
+
+    type: MediaKind
+    """What kind of file it is."""
+
+    file_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "fileName"})
+    """A document's file name."""
+
+    height: Optional[int] = None
+    """Pixel height, when known."""
+
+    seconds: Optional[int] = None
+    """Length in seconds of a video or audio file, when known."""
+
+    width: Optional[int] = None
+    """Pixel width, when known."""
+
+
+@dataclasses.dataclass
 class Message(Model):
     """A message sent or received by a session."""
 
@@ -1053,6 +1149,32 @@ class Message(Model):
     type: str
     """`text`, `image`, `video`, `audio`, `document`, `sticker`, `location`, `contact`, `poll`,
     `reaction` or `unknown`."""
+
+    caption: Optional[str] = None
+    """The caption of an image, video or document."""
+
+    contacts: Optional[List[SharedContact]] = None
+    """A contact message's cards."""
+
+    file_length: Optional[int] = dataclasses.field(default=None, metadata={"json": "fileLength"})
+    """The media file's size in bytes."""
+
+    file_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "fileName"})
+    """A document's file name."""
+
+    location: Optional[Location] = None
+
+    media_id: Optional[str] = dataclasses.field(default=None, metadata={"json": "mediaId"})
+    """The media file's id, for `GET /api/sessions/{session}/media/{mediaId}` and its download."""
+
+    mime_type: Optional[str] = dataclasses.field(default=None, metadata={"json": "mimeType"})
+    """The media file's MIME type."""
+
+    ptt: Optional[bool] = None
+    """Whether an audio message is a voice note."""
+
+    seconds: Optional[int] = None
+    """Length in seconds of a video or audio file, when known."""
 
     error: Optional[str] = None
     """Why sending failed (status `error`)."""
@@ -1166,6 +1288,32 @@ class MessagePayload(Model):
     """The sender's display name, when WhatsApp gave it."""
 
     sender: Optional[JidRef] = None
+
+    caption: Optional[str] = None
+    """The caption of an image, video or document."""
+
+    contacts: Optional[List[SharedContact]] = None
+    """A contact message's cards."""
+
+    file_length: Optional[int] = dataclasses.field(default=None, metadata={"json": "fileLength"})
+    """The media file's size in bytes."""
+
+    file_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "fileName"})
+    """A document's file name."""
+
+    location: Optional[Location] = None
+
+    media_id: Optional[str] = dataclasses.field(default=None, metadata={"json": "mediaId"})
+    """The media file's id, for `GET /api/sessions/{session}/media/{mediaId}` and its download."""
+
+    mime_type: Optional[str] = dataclasses.field(default=None, metadata={"json": "mimeType"})
+    """The media file's MIME type."""
+
+    ptt: Optional[bool] = None
+    """Whether an audio message is a voice note."""
+
+    seconds: Optional[int] = None
+    """Length in seconds of a video or audio file, when known."""
 
     body: Optional[str] = None
     """The same as `text`, under the name Titan's first payloads used."""
@@ -1779,6 +1927,17 @@ class SessionStatusPayload(Model):
 
 
 @dataclasses.dataclass
+class SharedContact(Model):
+    """A shared contact card."""
+
+    name: str
+    """The name shown on the card."""
+
+    vcard: str
+    """The card itself (vCard 3.0)."""
+
+
+@dataclasses.dataclass
 class VotePayload(Model):
     """`message.vote`: a poll vote, with the options it picked."""
 
@@ -1911,7 +2070,10 @@ __all__ = [
     "JoinedGroup",
     "LabelsPayload",
     "LabelsUpdateEvent",
+    "Location",
     "LoggedOutPayload",
+    "Media",
+    "MediaKind",
     "Message",
     "MessageAckEvent",
     "MessageDeleteEvent",
@@ -1955,6 +2117,7 @@ __all__ = [
     "SessionQrEvent",
     "SessionStatusEvent",
     "SessionStatusPayload",
+    "SharedContact",
     "Status",
     "StatusReason",
     "TypingState",

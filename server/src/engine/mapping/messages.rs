@@ -8,8 +8,13 @@ use whatsapp_rust::wacore::types::presence::ReceiptType;
 use whatsapp_rust::wacore_binary::jid::JidExt as _;
 use whatsapp_rust::waproto::whatsapp as wa;
 
+use whatsapp_rust::download::Downloadable;
+
 use super::Effect;
 use crate::events::{NewEvent, Payload};
+use crate::model::attachment::{
+    Attachment, AttachmentFields, Location, MediaInfo, MediaKeys, MediaKind, SharedContact, StoredMedia,
+};
 use crate::model::events::{
     AckPayload, AckType, DeletePayload, EditedPayload, MessageHeader, MessagePayload, ReactionPayload, ReadPayload,
     RevokedPayload, VotePayload,
@@ -37,6 +42,7 @@ pub(super) fn inbound(inbound: &InboundMessage) -> Option<Effect> {
     let (kind, text) = content(base)?;
     let mut record = record(info, base, kind, text);
     record.poll = poll(info, &inbound.message, base);
+    record.attachment = attachment(base);
     let payload = MessagePayload {
         header: header(info),
         ..record.payload()
@@ -249,6 +255,7 @@ fn bare(header: MessageHeader, kind: &str) -> MessagePayload {
         body: None,
         quoted_message_id: None,
         poll_options: None,
+        attachment: AttachmentFields::default(),
         unavailable: false,
     }
 }
@@ -299,6 +306,83 @@ fn content(message: &wa::Message) -> Option<(&'static str, Option<String>)> {
     None
 }
 
+/// The media file, place or contact cards a message carries, as the history keeps them.
+fn attachment(message: &wa::Message) -> Option<Attachment> {
+    if let Some(image) = message.image_message.as_option() {
+        let mut media = media(MediaKind::Image, image, image.mimetype.as_deref())?;
+        (media.info.width, media.info.height) = (image.width, image.height);
+        return Some(Attachment::Media(media));
+    }
+    if let Some(video) = message.video_message.as_option().or(message.ptv_message.as_option()) {
+        let mut media = media(MediaKind::Video, video, video.mimetype.as_deref())?;
+        (media.info.width, media.info.height, media.info.seconds) = (video.width, video.height, video.seconds);
+        return Some(Attachment::Media(media));
+    }
+    if let Some(audio) = message.audio_message.as_option() {
+        let mut media = media(MediaKind::Audio, audio, audio.mimetype.as_deref())?;
+        (media.info.seconds, media.info.ptt) = (audio.seconds, audio.ptt.unwrap_or(false));
+        return Some(Attachment::Media(media));
+    }
+    if let Some(document) = message.document_message.as_option() {
+        let mut media = media(MediaKind::Document, document, document.mimetype.as_deref())?;
+        media.info.file_name = document.file_name.clone();
+        return Some(Attachment::Media(media));
+    }
+    if let Some(sticker) = message.sticker_message.as_option() {
+        let mut media = media(MediaKind::Sticker, sticker, sticker.mimetype.as_deref())?;
+        (media.info.width, media.info.height) = (sticker.width, sticker.height);
+        media.info.animated = sticker.is_animated.unwrap_or(false);
+        return Some(Attachment::Media(media));
+    }
+    if let Some(place) = message.location_message.as_option() {
+        return Some(Attachment::Location(Location {
+            latitude: place.degrees_latitude.unwrap_or_default(),
+            longitude: place.degrees_longitude.unwrap_or_default(),
+            name: place.name.clone(),
+            address: place.address.clone(),
+        }));
+    }
+    let card = |c: &wa::message::ContactMessage| SharedContact {
+        name: c.display_name.clone().unwrap_or_default(),
+        vcard: c.vcard.clone().unwrap_or_default(),
+    };
+    if let Some(contact) = message.contact_message.as_option() {
+        return Some(Attachment::Contacts {
+            contacts: vec![card(contact)],
+        });
+    }
+    message
+        .contacts_array_message
+        .as_option()
+        .map(|array| Attachment::Contacts {
+            contacts: array.contacts.iter().map(card).collect(),
+        })
+}
+
+/// A received media file under a new id, when the message carries what downloads it.
+fn media(kind: MediaKind, file: &dyn Downloadable, mime_type: Option<&str>) -> Option<StoredMedia> {
+    Some(StoredMedia {
+        info: MediaInfo {
+            media_id: crate::ids::new("med"),
+            kind,
+            mime_type: mime_type.unwrap_or("application/octet-stream").to_owned(),
+            file_length: file.file_length().unwrap_or_default(),
+            file_name: None,
+            width: None,
+            height: None,
+            seconds: None,
+            ptt: false,
+            animated: false,
+        },
+        keys: MediaKeys {
+            direct_path: file.direct_path()?.to_owned(),
+            media_key: file.media_key()?.to_vec(),
+            file_sha256: file.file_sha256()?.to_vec(),
+            file_enc_sha256: file.file_enc_sha256()?.to_vec(),
+        },
+    })
+}
+
 fn record(info: &MessageInfo, base: &wa::Message, kind: &str, text: Option<String>) -> MessageRecord {
     let source = &info.source;
     let context = base
@@ -325,5 +409,6 @@ fn record(info: &MessageInfo, base: &wa::Message, kind: &str, text: Option<Strin
         error: None,
         sent_at: info.timestamp,
         poll: None,
+        attachment: None,
     }
 }
