@@ -5306,8 +5306,8 @@ delivery is `dead` (it stays in the log and can be retried by hand).*/
         ///The place's address (type `location`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<::std::string::String>,
-        /**The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
-`document`, `sticker`). The bytes' real format must be one the type takes.*/
+        /**The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
+must be one the type takes.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub base64: ::std::option::Option<::std::string::String>,
         ///The caption (types `image`, `video`, `file`, `document`).
@@ -5367,6 +5367,11 @@ delivery is `dead` (it stays in the log and can be retried by hand).*/
         ///What kind of message this is.
         #[serde(rename = "type")]
         pub type_: MessageType,
+        /**Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
+`file`, `document`, `sticker`; or give `base64`): up to 50 MB, public `https://` URLs
+only unless the deployment allows private ones. Redirects are followed 3 times at most.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
     }
     impl SendMessage {
         pub fn builder() -> builder::SendMessage {
@@ -18282,6 +18287,10 @@ already queued wait and resume when it is turned on.*/
                 ::std::string::String,
             >,
             type_: ::std::result::Result<super::MessageType, ::std::string::String>,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for SendMessage {
             fn default() -> Self {
@@ -18304,6 +18313,7 @@ already queued wait and resume when it is turned on.*/
                     session: Ok(Default::default()),
                     text: Ok(Default::default()),
                     type_: Err("no value supplied for type_".to_string()),
+                    url: Ok(Default::default()),
                 }
             }
         }
@@ -18530,6 +18540,18 @@ already queued wait and resume when it is turned on.*/
                     });
                 self
             }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<SendMessage> for super::SendMessage {
             type Error = super::error::ConversionError;
@@ -18555,6 +18577,7 @@ already queued wait and resume when it is turned on.*/
                     session: value.session?,
                     text: value.text?,
                     type_: value.type_?,
+                    url: value.url?,
                 })
             }
         }
@@ -18579,6 +18602,7 @@ already queued wait and resume when it is turned on.*/
                     session: Ok(value.session),
                     text: Ok(value.text),
                     type_: Ok(value.type_),
+                    url: Ok(value.url),
                 }
             }
         }

@@ -83,10 +83,16 @@ pub struct Config {
     #[arg(long, env = "TITAN_SECRET_KEY_FILE", default_value = "./data/secret.key")]
     pub secret_key_file: PathBuf,
 
-    /// Let webhooks target loopback, private and link-local addresses (refused by default, to
-    /// keep the server from being used against its own network).
+    /// Let webhooks target loopback and private addresses (refused by default, to keep the
+    /// server from being used against its own network; link-local, where cloud metadata
+    /// answers, is always refused).
     #[arg(long, env = "TITAN_WEBHOOK_ALLOW_PRIVATE")]
     pub webhook_allow_private: bool,
+
+    /// Let files to send be fetched from loopback and private addresses, and over plain
+    /// `http://` (by default only public `https://` URLs; link-local is always refused).
+    #[arg(long, env = "TITAN_MEDIA_ALLOW_PRIVATE")]
+    pub media_allow_private: bool,
 
     /// Webhook deliveries in flight at once, over all webhooks.
     #[arg(long, env = "TITAN_WEBHOOK_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
@@ -206,6 +212,7 @@ impl Default for Config {
             secret_key: None,
             secret_key_file: PathBuf::from("./data/secret.key"),
             webhook_allow_private: false,
+            media_allow_private: false,
             webhook_concurrency: 64,
             webhook_timeout_secs: 10,
             event_retention_hours: 168,

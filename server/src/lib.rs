@@ -22,6 +22,7 @@ pub mod media;
 pub mod messages;
 pub mod metrics;
 pub mod model;
+pub mod outbound;
 pub mod pairing;
 pub mod ratelimit;
 #[cfg(feature = "sandbox")]

@@ -17,6 +17,7 @@ pub async fn prepare(mut config: Config) -> anyhow::Result<(Config, Option<Emula
     config.whatsapp_version.get_or_insert(WhatsAppVersion(2, 3000, 0));
     // Sandbox users try webhooks against receivers on their own machine.
     config.webhook_allow_private = true;
+    config.media_allow_private = true;
     tracing::info!(
         phone = %emulator.admin_url(),
         "sandbox: sessions connect to the emulator; scan a session's QR with \

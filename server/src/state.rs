@@ -37,6 +37,8 @@ pub struct AppState {
     pub dispatcher: Dispatcher,
     /// The live feed of the outbox, for the event stream.
     pub tail: Tail,
+    /// Fetches files to send from their URLs.
+    pub fetcher: crate::media::source::Fetcher,
     /// Seals the secrets stored in the database.
     pub secrets: Arc<SecretBox>,
     /// Async commands still running; shutdown waits for them, so an accepted command is not
@@ -56,7 +58,9 @@ impl AppState {
         let engine = Engine::new(db.clone(), config.engine_settings()?);
         let secrets = Arc::new(SecretBox::load(config.secret_key.as_deref(), &config.secret_key_file)?);
         let dispatcher = Dispatcher::new(db.clone(), secrets.clone(), config.dispatch_settings())?;
+        let fetcher = crate::media::source::Fetcher::new(config.media_allow_private)?;
         Ok(Arc::new(Self {
+            fetcher,
             db,
             keys: KeyCache::new(Duration::from_secs(config.key_cache_ttl_secs)),
             key_limiter: SlidingWindow::new(config.rate_limit, window),

@@ -3,6 +3,7 @@
 // real webhook delivery verified with verifyWebhook.
 
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 
 import Titan, * as titan from 'titan-client';
@@ -121,6 +122,35 @@ test('linked sessions exchange messages', async () => {
     const page = await client.messages.list(alice, `${BOB[1]}@s.whatsapp.net`);
     return page.data.some((m) => m.id === sent.id && ['delivered', 'read'].includes(m.status));
   });
+});
+
+test('an image sent from a Buffer downloads back identical', async () => {
+  await linked();
+  const [alice] = ALICE;
+  const [bob] = BOB;
+  const photo = await readFile(new URL('../fixtures/media/photo.jpg', import.meta.url));
+  const sent = await client.messages.send({
+    session: alice,
+    chatId: `${BOB[1]}@s.whatsapp.net`,
+    type: 'image',
+    base64: photo,
+    caption: 'from a Buffer',
+  });
+  assert.deepEqual([sent.type, sent.mimeType, sent.fileLength], ['image', 'image/jpeg', photo.length]);
+  const inbound = await waitFor('bob to receive the picture', async () => {
+    const page = await client.messages.list(bob, `${ALICE[1]}@s.whatsapp.net`, { limit: 50 });
+    return page.data.find((m) => m.id === sent.id) ?? null;
+  });
+  assert.ok(inbound.mediaId && inbound.mediaId !== sent.mediaId);
+  const described = await client.media.get(bob, inbound.mediaId);
+  assert.deepEqual([described.messageId, described.width, described.height], [sent.id, 640, 480]);
+  const downloaded = await client.media.download(bob, inbound.mediaId);
+  assert.ok(Buffer.isBuffer(downloaded));
+  assert.ok(downloaded.equals(photo));
+  await assert.rejects(
+    client.messages.send({ session: alice, chatId: `${BOB[1]}@s.whatsapp.net`, type: 'sticker', base64: photo }),
+    (error) => error instanceof titan.BadRequestError && /needs a WebP picture/.test(error.message),
+  );
 });
 
 test('deferred commands answer Accepted', async () => {

@@ -6,6 +6,11 @@ draws few distinct keys, so unrelated requests would share one, and a stateful s
 creates, deletes and creates the same thing again would get the first creation replayed: each
 valid request's key is therefore made its own (the generated key plus a unique suffix).
 
+A file to send may be 70 MB of base64 (`maxLength` 70,000,000): the coverage phase would build
+strings of that length and one past it for every send case, which measures the fuzzer's memory
+rather than the server, so lengths above `LONGEST` are capped in the document the fuzzer reads.
+The server's own limit is read from the same declaration as the document's (see
+server/src/model/bounded.rs).
 """
 
 from __future__ import annotations
@@ -15,6 +20,24 @@ import uuid
 from typing import Any, Dict
 
 import schemathesis
+
+LONGEST = 4096
+
+
+def _cap_lengths(value: Any) -> None:
+    if isinstance(value, dict):
+        if isinstance(value.get("maxLength"), int) and value["maxLength"] > LONGEST:
+            value["maxLength"] = LONGEST
+        for inner in value.values():
+            _cap_lengths(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            _cap_lengths(inner)
+
+
+@schemathesis.hook
+def before_load_schema(context: Any, raw_schema: Dict[str, Any]) -> None:
+    _cap_lengths(raw_schema)
 
 
 def _own_idempotency_key(headers: Dict[str, Any]) -> None:

@@ -56,6 +56,7 @@ CHAT = "15550002222@s.whatsapp.net"
 UNKNOWN_KEY = "key_01AAAAAAAAAAAAAAAAAAAAAAAA"
 UNKNOWN_WEBHOOK = "wh_01AAAAAAAAAAAAAAAAAAAAAAAA"
 UNKNOWN_DELIVERY = "dlv_01AAAAAAAAAAAAAAAAAAAAAAAA"
+UNKNOWN_MEDIA = "med_01AAAAAAAAAAAAAAAAAAAAAAAA"
 # The Idempotency-Key every setup POST used, so that a reuse with another request is a mismatch.
 SETUP_IDEMPOTENCY_KEY = "rejections-setup"
 
@@ -240,6 +241,7 @@ def path_values(path: str, setup: Setup) -> Dict[str, str]:
         "session": "kept",
         "id": setup.webhook if path.startswith("/api/webhooks") else setup.target,
         "deliveryId": UNKNOWN_DELIVERY,  # no event was delivered: there is no delivery to name
+        "mediaId": UNKNOWN_MEDIA,  # no message carried a file: there is no media to name
         "contactId": CHAT,
         "chatId": CHAT,
     }
@@ -253,6 +255,8 @@ def unknown_value(path: str, parameter: str) -> str:
         return UNKNOWN_WEBHOOK if path.startswith("/api/webhooks") else UNKNOWN_KEY
     if parameter == "deliveryId":
         return UNKNOWN_DELIVERY
+    if parameter == "mediaId":
+        return UNKNOWN_MEDIA
     return "not-a-jid"
 
 

@@ -92,6 +92,29 @@ def test_linked_sessions_exchange_messages(client: titan.Client, linked: Tuple[s
     ))
 
 
+FIXTURES = pathlib.Path(__file__).parent.parent / "fixtures" / "media"
+
+
+def test_an_image_sent_from_bytes_downloads_back_identical(client: titan.Client, linked: Tuple[str, str]) -> None:
+    alice, bob = linked
+    photo = (FIXTURES / "photo.jpg").read_bytes()
+    sent = client.messages.send(session=alice, chat_id=f"{BOB[1]}@s.whatsapp.net", type="image", base64=photo, caption="from bytes")
+    assert (sent.type, sent.mime_type, sent.file_length, sent.caption) == ("image", "image/jpeg", len(photo), "from bytes")
+
+    def received() -> List[titan.types.Message]:
+        page = client.messages.list(bob, f"{ALICE[1]}@s.whatsapp.net", limit=50)
+        return [m for m in page if m.id == sent.id]
+
+    [inbound] = wait_for("bob to receive the picture", received)
+    assert inbound.media_id is not None and inbound.media_id != sent.media_id
+    described = client.media.get(bob, inbound.media_id)
+    assert (described.message_id, described.width, described.height) == (sent.id, 640, 480)
+    downloaded = client.media.download(bob, inbound.media_id)
+    assert isinstance(downloaded, bytes) and downloaded == photo
+    with pytest.raises(titan.BadRequestError, match="needs a WebP picture"):
+        client.messages.send(session=alice, chat_id=f"{BOB[1]}@s.whatsapp.net", type="sticker", base64=photo)
+
+
 def test_deferred_commands_answer_accepted(client: titan.Client, linked: Tuple[str, str]) -> None:
     accepted = client.sessions.start_deferred(linked[0])
     assert accepted.correlation_id and accepted.request_id

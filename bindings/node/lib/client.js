@@ -33,6 +33,13 @@ function headerObject(answer) {
 }
 
 /** The decoded result of an answer (`output`: 'data', 'body' or 'none'), or its error. */
+/** JSON.stringify's replacer: a Buffer or Uint8Array value (a file to send) becomes base64 text. */
+function bytesAsBase64(key, value) {
+  const raw = this[key];
+  if (raw instanceof Uint8Array) return Buffer.from(raw).toString('base64');
+  return value;
+}
+
 function result(answer, output) {
   const text = answer.body.toString('utf8');
   if (answer.status >= 400) {
@@ -80,7 +87,7 @@ class Titan {
   }
 
   async _send(method, path, query, headers, body) {
-    const payload = body === undefined ? null : Buffer.from(JSON.stringify(body));
+    const payload = body === undefined ? null : Buffer.from(JSON.stringify(body, bytesAsBase64));
     const answer = await this._transport.request(method, path, pairs(query), pairs(headers), payload);
     if (answer.failure) throw failureError(answer.failure);
     return answer;

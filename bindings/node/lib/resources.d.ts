@@ -424,7 +424,7 @@ export interface EventsStreamParams {
   /**
    * Comma-separated event types (default: all), e.g. `message.received,session.status`.
    */
-  events?: EventFilter;
+  events?: EventFilter | string;
   /**
    * Only this session's events.
    */
@@ -670,10 +670,10 @@ export interface MessagesSendParams {
    */
   address?: string | null;
   /**
-   * The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
-   * `document`, `sticker`). The bytes' real format must be one the type takes.
+   * The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
+   * must be one the type takes.
    */
-  base64?: string | null;
+  base64?: string | Uint8Array | null;
   /**
    * The caption (types `image`, `video`, `file`, `document`).
    */
@@ -738,6 +738,12 @@ export interface MessagesSendParams {
    * What kind of message this is.
    */
   type: MessageType;
+  /**
+   * Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
+   * `file`, `document`, `sticker`; or give `base64`): up to 50 MB, public `https://` URLs
+   * only unless the deployment allows private ones. Redirects are followed 3 times at most.
+   */
+  url?: string | null;
   /**
    * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
@@ -1266,10 +1272,10 @@ export interface SessionsSendMessageParams {
    */
   address?: string | null;
   /**
-   * The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
-   * `document`, `sticker`). The bytes' real format must be one the type takes.
+   * The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
+   * must be one the type takes.
    */
-  base64?: string | null;
+  base64?: string | Uint8Array | null;
   /**
    * The caption (types `image`, `video`, `file`, `document`).
    */
@@ -1330,6 +1336,12 @@ export interface SessionsSendMessageParams {
    * What kind of message this is.
    */
   type: MessageType;
+  /**
+   * Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
+   * `file`, `document`, `sticker`; or give `base64`): up to 50 MB, public `https://` URLs
+   * only unless the deployment allows private ones. Redirects are followed 3 times at most.
+   */
+  url?: string | null;
   /**
    * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */

@@ -16,6 +16,9 @@ use serde_json::Value;
 pub enum Type {
     /// A string.
     Str,
+    /// Bytes carried as a base64 string (`contentEncoding: base64`): the SDKs take the bytes
+    /// themselves too, and encode them.
+    Base64,
     /// An integer.
     Int,
     /// A floating-point number.
@@ -273,6 +276,9 @@ fn type_of(schema: &Value) -> anyhow::Result<Type> {
     if let Some(values) = string_enum(schema) {
         return Ok(Type::Literal(values));
     }
+    if schema.get("contentEncoding").and_then(Value::as_str) == Some("base64") {
+        return Ok(Type::Base64);
+    }
     let (kind, nullable) = match &schema["type"] {
         Value::String(kind) => (kind.as_str(), false),
         Value::Array(kinds) => {
@@ -366,9 +372,14 @@ fn read_operation(spec: &Value, path: &str, method: &str, operation: &Value) -> 
         if wire == "Prefer" {
             continue;
         }
+        let mut ty = strip_nullable(type_of(&parameter["schema"])?);
+        if parameter["explode"] == Value::Bool(false) {
+            // A comma-separated list (`?events=a,b`): the SDKs take the list or its text.
+            ty = Type::Union(vec![ty, Type::Str]);
+        }
         let field = Field {
             name: snake(&wire),
-            ty: strip_nullable(type_of(&parameter["schema"])?),
+            ty,
             required: parameter["required"].as_bool().unwrap_or(false),
             description: text(&parameter["description"]),
             wire,
@@ -540,6 +551,14 @@ pub(crate) mod tests {
             type_of(&states).expect("reads"),
             Type::Literal(vec!["a".into(), "b".into()])
         );
+    }
+
+    #[test]
+    fn base64_strings_are_bytes_to_the_sdks() {
+        let api = api();
+        let send = operation(&api, "sendSessionMessage");
+        let file = send.body.iter().flatten().find(|f| f.wire == "base64").expect("base64");
+        assert_eq!(file.ty, Type::Base64);
     }
 
     #[test]

@@ -55,6 +55,7 @@ fn key(name: &str) -> String {
 fn ts_type(ty: &Type) -> String {
     match ty {
         Type::Str => "string".into(),
+        Type::Base64 => "string | Uint8Array".into(),
         Type::Int | Type::Float => "number".into(),
         Type::Bool => "boolean".into(),
         Type::Any => "unknown".into(),

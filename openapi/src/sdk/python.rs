@@ -43,6 +43,7 @@ fn string_literal(value: &str) -> String {
 fn py_type(api: &Api, ty: &Type, side: Side) -> String {
     match ty {
         Type::Str => "str".into(),
+        Type::Base64 => "Union[str, bytes]".into(),
         Type::Int => "int".into(),
         Type::Float => "float".into(),
         Type::Bool => "bool".into(),

@@ -1,9 +1,26 @@
 //! Where a file to send comes from: base64 in the request (plain, URL-safe, padded or not, or a
-//! `data:` URL).
+//! `data:` URL), or a URL the server fetches through the outbound guard ([`crate::outbound`]),
+//! re-checked at each connection and each redirect, with a size cap enforced while the body
+//! streams in and connect and total timeouts.
+
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use reqwest::Url;
+use reqwest::redirect::{Attempt, Policy};
+
+use crate::outbound::{self, GuardedResolver};
+
+/// Largest file fetched from a `url`.
+pub const MAX_URL_BYTES: u64 = 50 * 1000 * 1000;
+/// Most redirects followed for one file.
+const MAX_REDIRECTS: usize = 3;
+/// Longest wait for a connection to a file's host.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a file's whole download may take.
+const TOTAL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Base64 with either padding convention.
 const LENIENT: GeneralPurposeConfig =
@@ -17,6 +34,122 @@ pub enum SourceError {
     /// `base64` does not decode.
     #[error("`base64` is not valid base64: {0}")]
     Base64(#[from] base64::DecodeError),
+    /// The URL is not one the server fetches from.
+    #[error("`url` must be an absolute https:// URL{0}")]
+    Scheme(&'static str),
+    /// The URL (or a redirect) names an address the server does not reach.
+    #[error(
+        "`url` leads to {address}, a loopback, private or link-local address the server does not fetch from \
+         (TITAN_MEDIA_ALLOW_PRIVATE=true allows loopback and private networks, never link-local)"
+    )]
+    Private {
+        /// The refused address.
+        address: std::net::IpAddr,
+    },
+    /// More redirects than [`MAX_REDIRECTS`].
+    #[error("`url` redirected more than {MAX_REDIRECTS} times")]
+    Redirects,
+    /// The host answered with an error status.
+    #[error("`url` answered HTTP {0}")]
+    Status(u16),
+    /// The file is larger than [`MAX_URL_BYTES`].
+    #[error("the file at `url` is larger than {} MB", MAX_URL_BYTES / 1_000_000)]
+    TooLarge,
+    /// The host did not answer in time.
+    #[error("`url` did not answer within {} s", TOTAL_TIMEOUT.as_secs())]
+    Timeout,
+    /// The host could not be reached.
+    #[error("could not fetch `url`: {0}")]
+    Unreachable(String),
+}
+
+/// Fetches the files to send that are given by URL.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    http: reqwest::Client,
+    allow_private: bool,
+}
+
+impl Fetcher {
+    /// A fetcher that reaches only public `https://` URLs, or also loopback, private networks
+    /// and `http://` when `allow_private` (never link-local).
+    pub fn new(allow_private: bool) -> anyhow::Result<Self> {
+        let redirect = Policy::custom(move |attempt: Attempt<'_>| {
+            if attempt.previous().len() > MAX_REDIRECTS {
+                return attempt.error(SourceError::Redirects);
+            }
+            match allowed(attempt.url(), allow_private) {
+                Ok(()) => attempt.follow(),
+                Err(refused) => attempt.error(refused),
+            }
+        });
+        let http = reqwest::Client::builder()
+            .dns_resolver(GuardedResolver { allow_private })
+            .redirect(redirect)
+            .no_proxy()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(TOTAL_TIMEOUT)
+            .user_agent(concat!("Titan-Media/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self { http, allow_private })
+    }
+
+    /// The file at `url`, refused past [`MAX_URL_BYTES`] as soon as the body passes it.
+    pub async fn fetch(&self, url: &str) -> Result<Vec<u8>, SourceError> {
+        let url = Url::parse(url.trim()).map_err(|_| SourceError::Scheme(""))?;
+        allowed(&url, self.allow_private)?;
+        let mut response = self.http.get(url).send().await.map_err(failure)?;
+        if !response.status().is_success() {
+            return Err(SourceError::Status(response.status().as_u16()));
+        }
+        if response.content_length().is_some_and(|n| n > MAX_URL_BYTES) {
+            return Err(SourceError::TooLarge);
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(failure)? {
+            if (bytes.len() + chunk.len()) as u64 > MAX_URL_BYTES {
+                return Err(SourceError::TooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+}
+
+/// Refuses a URL the fetcher does not reach: another scheme, or a literal refused address.
+fn allowed(url: &Url, allow_private: bool) -> Result<(), SourceError> {
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_private => {}
+        _ if allow_private => return Err(SourceError::Scheme(" (or http://)")),
+        _ => return Err(SourceError::Scheme("")),
+    }
+    match outbound::literal_address(url) {
+        Some(address) if outbound::refused(address, allow_private) => Err(SourceError::Private { address }),
+        _ => Ok(()),
+    }
+}
+
+/// What a failed request means for the caller: the guard's own refusal when a redirect was
+/// refused, a timeout, or the connection's failure with its causes.
+fn failure(error: reqwest::Error) -> SourceError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    let mut causes = Vec::new();
+    while let Some(current) = cause {
+        if let Some(refused) = current.downcast_ref::<SourceError>() {
+            return match refused {
+                SourceError::Private { address } => SourceError::Private { address: *address },
+                SourceError::Redirects => SourceError::Redirects,
+                other => SourceError::Unreachable(other.to_string()),
+            };
+        }
+        causes.push(current.to_string());
+        cause = current.source();
+    }
+    if error.is_timeout() {
+        return SourceError::Timeout;
+    }
+    SourceError::Unreachable(causes.join(": "))
 }
 
 /// The bytes `text` encodes: standard or URL-safe base64, with or without padding, optionally as

@@ -8,7 +8,7 @@ use super::{MessageText, PlaceText, SendMessage};
 use crate::engine::{Content, MediaFile};
 use crate::error::ApiError;
 use crate::media::prepare::{self, MediaError};
-use crate::media::source::{self, SourceError};
+use crate::media::source::{self, Fetcher, SourceError};
 use crate::model::attachment::{Location, MediaKind, SharedContact};
 use crate::model::bounded::{ListRule, NOT_BLANK, PhoneNumber, TextRule, bounded_list, bounded_text, inline};
 use crate::model::poll;
@@ -79,7 +79,13 @@ impl MessageType {
 bounded_text! {
     /// A file as base64 (standard or URL-safe, padded or not, or a `data:` URL): up to 70 MB of
     /// text, about 52 MB of file.
-    Base64File = TextRule { min: 1, max: 70_000_000, pattern: None };
+    Base64File = TextRule { min: 1, max: 70_000_000, pattern: None }; content_encoding = "base64";
+}
+
+bounded_text! {
+    /// Where the server fetches a file from: a public `https://` URL (`http://` and private
+    /// addresses only where the deployment allows them), up to 50 MB.
+    FileUrl = TextRule { min: 1, max: 2048, pattern: Some(("^[Hh][Tt][Tt][Pp][Ss]?://", "an http:// or https:// URL")) };
 }
 
 bounded_text! {
@@ -173,7 +179,7 @@ degrees! {
 
 /// What `request` asks to send, once its type's fields are checked (and no other type's are
 /// given) and a file's bytes are decoded and checked.
-pub async fn content(request: &mut SendMessage) -> Result<Content, ApiError> {
+pub async fn content(request: &mut SendMessage, fetcher: &Fetcher) -> Result<Content, ApiError> {
     let kind = request.kind;
     refuse_foreign_fields(request)?;
     let bad = |why: String| Err(ApiError::BadRequest(why));
@@ -224,11 +230,11 @@ pub async fn content(request: &mut SendMessage) -> Result<Content, ApiError> {
             }
             Ok(Content::Contacts(cards.iter().map(shared_contact).collect()))
         }
-        MessageType::Image => media(request, MediaKind::Image).await,
-        MessageType::Video => media(request, MediaKind::Video).await,
-        MessageType::Voice | MessageType::Audio => media(request, MediaKind::Audio).await,
-        MessageType::File | MessageType::Document => media(request, MediaKind::Document).await,
-        MessageType::Sticker => media(request, MediaKind::Sticker).await,
+        MessageType::Image => media(request, fetcher, MediaKind::Image).await,
+        MessageType::Video => media(request, fetcher, MediaKind::Video).await,
+        MessageType::Voice | MessageType::Audio => media(request, fetcher, MediaKind::Audio).await,
+        MessageType::File | MessageType::Document => media(request, fetcher, MediaKind::Document).await,
+        MessageType::Sticker => media(request, fetcher, MediaKind::Sticker).await,
     }
 }
 
@@ -239,6 +245,7 @@ fn refuse_foreign_fields(request: &SendMessage) -> Result<(), ApiError> {
         ("name", request.name.is_some()),
         ("options", !request.options.as_slice().is_empty()),
         ("multipleAnswers", request.multiple_answers),
+        ("url", request.url.is_some()),
         ("base64", request.base64.is_some()),
         ("caption", request.caption.is_some()),
         ("filename", request.filename.is_some()),
@@ -259,31 +266,45 @@ fn refuse_foreign_fields(request: &SendMessage) -> Result<(), ApiError> {
     }
 }
 
-/// A file message: its bytes decoded and checked off the async workers (a large file takes a
-/// moment), then the checked file.
-async fn media(request: &mut SendMessage, kind: MediaKind) -> Result<Content, ApiError> {
+/// A file message: its bytes fetched or decoded, and checked off the async workers (a large file
+/// takes a moment), then the checked file.
+async fn media(request: &mut SendMessage, fetcher: &Fetcher, kind: MediaKind) -> Result<Content, ApiError> {
     let requested = request.kind.as_str();
     if kind == MediaKind::Document && request.filename.is_none() {
         return Err(ApiError::BadRequest(format!("type `{requested}` needs a `filename`")));
     }
-    let Some(encoded) = request.base64.take() else {
-        return Err(ApiError::BadRequest(format!(
-            "type `{requested}` needs `base64`: the file's bytes"
-        )));
-    };
     let check = prepare::Request {
         requested: requested.to_owned(),
         kind,
         ptt: request.kind == MessageType::Voice || request.ptt == Some(true),
         file_name: request.filename.as_ref().map(|f| f.as_str().to_owned()),
     };
-    let prepared = tokio::task::spawn_blocking(move || {
-        let bytes = source::decode_base64(encoded.as_str())?;
-        drop(encoded);
-        Ok::<_, FileError>(prepare::prepare(check, bytes)?)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("checking a file failed: {e}")))??;
+    let prepared = match (request.base64.take(), request.url.take()) {
+        (Some(encoded), None) => tokio::task::spawn_blocking(move || {
+            let bytes = source::decode_base64(encoded.as_str())?;
+            drop(encoded);
+            Ok::<_, FileError>(prepare::prepare(check, bytes)?)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("checking a file failed: {e}")))??,
+        (None, Some(url)) => {
+            let bytes = fetcher.fetch(url.as_str()).await.map_err(FileError::from)?;
+            tokio::task::spawn_blocking(move || prepare::prepare(check, bytes))
+                .await
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("checking a file failed: {e}")))?
+                .map_err(FileError::from)?
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest(format!(
+                "type `{requested}` takes the file as `url` or as `base64`, not both"
+            )));
+        }
+        (None, None) => {
+            return Err(ApiError::BadRequest(format!(
+                "type `{requested}` needs the file: `url` (fetched by the server) or `base64`"
+            )));
+        }
+    };
     Ok(Content::Media {
         file: Box::new(MediaFile {
             info: prepared.info,

@@ -21,7 +21,7 @@ use crate::model::message::MessageStatus;
 use crate::model::poll;
 use crate::state::{AppState, SharedState};
 use crate::store::messages::{self as store, MessageRecord};
-use content::{Base64File, ContactCards, FileName, Latitude, Longitude};
+use content::{Base64File, ContactCards, FileName, FileUrl, Latitude, Longitude};
 use jid::ChatId;
 
 pub use content::MessageType;
@@ -94,8 +94,14 @@ pub struct SendMessage {
     #[serde(default)]
     #[schema(inline)]
     pub text: Option<MessageText>,
-    /// The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
-    /// `document`, `sticker`). The bytes' real format must be one the type takes.
+    /// Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
+    /// `file`, `document`, `sticker`; or give `base64`): up to 50 MB, public `https://` URLs
+    /// only unless the deployment allows private ones. Redirects are followed 3 times at most.
+    #[serde(default)]
+    #[schema(inline)]
+    pub url: Option<FileUrl>,
+    /// The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
+    /// must be one the type takes.
     #[serde(default)]
     #[schema(inline)]
     pub base64: Option<Base64File>,
@@ -265,7 +271,7 @@ pub async fn send(
         jid::parse_chat(mention.as_str())?;
     }
     crate::sessions::find(state, caller, session).await?;
-    let content = content::content(&mut request).await?;
+    let content = content::content(&mut request, &state.fetcher).await?;
     let quoted = match &request.quoted_message_id {
         Some(id) => Some(store::get(&state.db, session, id.as_str()).await?.ok_or_else(|| {
             ApiError::NotFound(format!(

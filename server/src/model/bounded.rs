@@ -190,8 +190,17 @@ impl ListRule {
 /// Declares a string newtype with a [`TextRule`]: checked when read, documented inline (fields
 /// of this type need `#[schema(inline)]`/`#[param(inline)]`; without it the field would be a
 /// `$ref` to a component that does not exist, which the spec validation tests refuse).
+/// `content_encoding = "base64"` after the rule documents a string that carries bytes.
 macro_rules! bounded_text {
     ($(#[$meta:meta])* $name:ident = $rule:expr;) => {
+        $crate::model::bounded::bounded_text!(@declare [$(#[$meta])*] $name = $rule; schema = Self::RULE.schema());
+    };
+    ($(#[$meta:meta])* $name:ident = $rule:expr; content_encoding = $encoding:literal;) => {
+        $crate::model::bounded::bounded_text!(
+            @declare [$(#[$meta])*] $name = $rule; schema = Self::RULE.schema().content_encoding($encoding)
+        );
+    };
+    (@declare [$(#[$meta:meta])*] $name:ident = $rule:expr; schema = $schema:expr) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
         #[serde(transparent)]
@@ -233,7 +242,7 @@ macro_rules! bounded_text {
 
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                Self::RULE.schema().into()
+                $schema.into()
             }
         }
 

@@ -13,10 +13,11 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::events::Envelope;
+use crate::outbound::GuardedResolver;
 use crate::secrets::SecretBox;
 use crate::store::deliveries::{self, Outcome, Pending};
 use crate::store::{Db, now_ms};
-use crate::webhooks::target::{self, GuardedResolver};
+use crate::webhooks::target;
 use crate::webhooks::{DeliveryState, Hook, signature};
 
 /// Events fanned out per transaction.

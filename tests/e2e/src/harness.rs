@@ -109,6 +109,7 @@ impl Harness {
             rate_limit: 100_000,
             secret_key: Some("e2e-secret-key".into()),
             webhook_allow_private: true,
+            media_allow_private: true,
             ..Config::default()
         };
         let db = Db::connect(database_url).await.expect("connect and migrate");

@@ -78,6 +78,41 @@ async fn send(harness: &Harness, body: &Value) -> (u16, Value) {
     (status, serde_json::from_slice(&bytes).unwrap())
 }
 
+/// A web server on loopback that serves files to send: a picture, a redirect to it, a redirect
+/// loop, a redirect to the metadata address, a file over the size cap (streamed, no length) and
+/// a missing file. Returns its base URL.
+async fn file_host() -> String {
+    use axum::body::Body;
+    use axum::response::Redirect;
+    use axum::routing::get;
+
+    let app = axum::Router::new()
+        .route("/photo.jpg", get(|| async { fixture!("photo.jpg") }))
+        .route("/moved", get(|| async { Redirect::temporary("/photo.jpg") }))
+        .route(
+            "/loop/{n}",
+            get(|axum::extract::Path(n): axum::extract::Path<u32>| async move {
+                Redirect::temporary(&format!("/loop/{}", n + 1))
+            }),
+        )
+        .route(
+            "/metadata",
+            get(|| async { Redirect::temporary("http://169.254.169.254/latest/meta-data/") }),
+        )
+        .route(
+            "/huge.jpg",
+            get(|| async {
+                let chunk = axum::body::Bytes::from(vec![0xffu8; 1 << 20]);
+                let chunks = std::iter::repeat_n(chunk, 51).map(Ok::<_, std::io::Error>);
+                Body::from_stream(futures::stream::iter(chunks))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
 async fn every_message_type_reaches_the_other_session_and_downloads_identical(harness: Harness) {
     let receiver = harness.receiver().await;
     harness.link_by_qr("alice", ALICE).await;
@@ -186,6 +221,20 @@ async fn every_message_type_reaches_the_other_session_and_downloads_identical(ha
         assert_eq!((status, sha256(&bytes)), (200, sha256(file.bytes)));
     }
 
+    // A file the server fetches (here through one redirect) arrives the same.
+    let host = file_host().await;
+    let by_url = json!({"chatId": jid(BOB), "type": "image", "url": format!("{host}/moved")});
+    let (status, sent) = send(&harness, &by_url).await;
+    assert_eq!(status, 201, "{sent}");
+    let sent_id = sent["data"]["id"].as_str().unwrap();
+    let received = receiver.expect("message.received", "bob", |p| p["id"] == sent_id).await;
+    let path = format!(
+        "/api/sessions/bob/media/{}/download",
+        received["mediaId"].as_str().unwrap()
+    );
+    let (_, _, bytes) = call(&harness, reqwest::Method::POST, &path, None).await;
+    assert_eq!(sha256(&bytes), sha256(fixture!("photo.jpg")));
+
     // What the history keeps of them: dimensions, lengths, the voice-note flag, the file name.
     let (_, _, body) = call(
         &harness,
@@ -286,8 +335,28 @@ async fn every_message_type_reaches_the_other_session_and_downloads_identical(ha
             json!({"chatId": jid(BOB), "type": "contact", "contacts": []}),
             "needs `contacts`",
         ),
-        (json!({"chatId": jid(BOB), "type": "image"}), "needs `base64`"),
+        (
+            json!({"chatId": jid(BOB), "type": "image"}),
+            "needs the file: `url` (fetched by the server) or `base64`",
+        ),
     ];
+    let url = |path: &str| json!({"chatId": jid(BOB), "type": "image", "url": format!("{host}{path}")});
+    let closed = json!({"chatId": jid(BOB), "type": "image", "url": "http://127.0.0.1:9/photo.jpg"});
+    let refused = refused.into_iter().chain([
+        (url("/missing.jpg"), "`url` answered HTTP 404"),
+        (url("/loop/0"), "`url` redirected more than 3 times"),
+        (url("/metadata"), "`url` leads to 169.254.169.254"),
+        (url("/huge.jpg"), "the file at `url` is larger than 50 MB"),
+        (closed, "could not fetch `url`"),
+        (
+            json!({"chatId": jid(BOB), "type": "image", "url": "http://169.254.169.254/latest/meta-data/"}),
+            "`url` leads to 169.254.169.254",
+        ),
+        (
+            json!({"chatId": jid(BOB), "type": "image", "url": format!("{host}/photo.jpg"), "base64": "aGk="}),
+            "not both",
+        ),
+    ]);
     for (body, why) in refused {
         let (status, answer) = send(&harness, &body).await;
         assert_eq!(status, 400, "{answer}");

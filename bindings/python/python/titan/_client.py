@@ -7,6 +7,7 @@ and retries connection errors, 408, 409, 429 and 5xx with jittered exponential b
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from typing import Any, AsyncIterator, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
@@ -84,7 +85,16 @@ class _BaseClient:
 
 
 def _encode(body: Optional[Dict[str, Any]]) -> Optional[bytes]:
-    return None if body is None else json.dumps(body, separators=(",", ":")).encode()
+    """The JSON of a request body; `bytes` values (a file to send) become base64 text."""
+    if body is None:
+        return None
+    return json.dumps(body, separators=(",", ":"), default=_bytes_as_base64).encode()
+
+
+def _bytes_as_base64(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _result(answer: Answer, cast: Any, envelope: bool) -> Any:

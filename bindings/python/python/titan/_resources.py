@@ -328,7 +328,7 @@ class EventsResource(SyncResource):
     def stream(
         self,
         *,
-        events: Union[EventFilter, NotGiven] = NOT_GIVEN,
+        events: Union[Union[EventFilter, str], NotGiven] = NOT_GIVEN,
         session: Union[str, NotGiven] = NOT_GIVEN,
         last_event_id: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Iterator[Event]:
@@ -460,7 +460,7 @@ class MessagesResource(SyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
-        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -475,6 +475,7 @@ class MessagesResource(SyncResource):
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         session: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Message:
         """Send a message
@@ -483,8 +484,8 @@ class MessagesResource(SyncResource):
 
         Args:
             address: The place's address (type `location`).
-            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
-                `document`, `sticker`). The bytes' real format must be one the type takes.
+            base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
+                must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
             contacts: The cards to share (type `contact`, at least one; several become one message).
@@ -501,9 +502,12 @@ class MessagesResource(SyncResource):
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
             text: The text (type `text`).
             type: What kind of message this is.
+            url: Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
+                `file`, `document`, `sticker`; or give `base64`): up to 50 MB, public `https://` URLs
+                only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Message)
+        result: Message = self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Message)
         return result
 
     def send_deferred(
@@ -512,7 +516,7 @@ class MessagesResource(SyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
-        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -527,6 +531,7 @@ class MessagesResource(SyncResource):
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         session: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Accepted:
         """Send a message, answered at once (`Prefer: respond-async`).
@@ -537,8 +542,8 @@ class MessagesResource(SyncResource):
 
         Args:
             address: The place's address (type `location`).
-            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
-                `document`, `sticker`). The bytes' real format must be one the type takes.
+            base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
+                must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
             contacts: The cards to share (type `contact`, at least one; several become one message).
@@ -555,9 +560,12 @@ class MessagesResource(SyncResource):
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
             text: The text (type `text`).
             type: What kind of message this is.
+            url: Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
+                `file`, `document`, `sticker`; or give `base64`): up to 50 MB, public `https://` URLs
+                only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Accepted)
+        result: Accepted = self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Accepted)
         return result
 
     def list(
@@ -1186,7 +1194,7 @@ class SessionsResource(SyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
-        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -1200,6 +1208,7 @@ class SessionsResource(SyncResource):
         ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Message:
         """Send a message from a session
@@ -1209,8 +1218,8 @@ class SessionsResource(SyncResource):
         Args:
             session: Session name
             address: The place's address (type `location`).
-            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
-                `document`, `sticker`). The bytes' real format must be one the type takes.
+            base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
+                must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
             contacts: The cards to share (type `contact`, at least one; several become one message).
@@ -1226,9 +1235,12 @@ class SessionsResource(SyncResource):
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             text: The text (type `text`).
             type: What kind of message this is.
+            url: Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
+                `file`, `document`, `sticker`; or give `base64`): up to 50 MB, public `https://` URLs
+                only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Message)
+        result: Message = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Message)
         return result
 
     def send_message_deferred(
@@ -1238,7 +1250,7 @@ class SessionsResource(SyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
-        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -1252,6 +1264,7 @@ class SessionsResource(SyncResource):
         ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Accepted:
         """Send a message from a session, answered at once (`Prefer: respond-async`).
@@ -1263,8 +1276,8 @@ class SessionsResource(SyncResource):
         Args:
             session: Session name
             address: The place's address (type `location`).
-            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
-                `document`, `sticker`). The bytes' real format must be one the type takes.
+            base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
+                must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
             contacts: The cards to share (type `contact`, at least one; several become one message).
@@ -1280,9 +1293,12 @@ class SessionsResource(SyncResource):
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             text: The text (type `text`).
             type: What kind of message this is.
+            url: Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
+                `file`, `document`, `sticker`; or give `base64`): up to 50 MB, public `https://` URLs
+                only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Accepted)
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Accepted)
         return result
 
     def restart(
@@ -1899,7 +1915,7 @@ class AsyncEventsResource(AsyncResource):
     def stream(
         self,
         *,
-        events: Union[EventFilter, NotGiven] = NOT_GIVEN,
+        events: Union[Union[EventFilter, str], NotGiven] = NOT_GIVEN,
         session: Union[str, NotGiven] = NOT_GIVEN,
         last_event_id: Union[str, NotGiven] = NOT_GIVEN,
     ) -> AsyncIterator[Event]:
@@ -2031,7 +2047,7 @@ class AsyncMessagesResource(AsyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
-        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -2046,6 +2062,7 @@ class AsyncMessagesResource(AsyncResource):
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         session: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Message:
         """Send a message
@@ -2054,8 +2071,8 @@ class AsyncMessagesResource(AsyncResource):
 
         Args:
             address: The place's address (type `location`).
-            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
-                `document`, `sticker`). The bytes' real format must be one the type takes.
+            base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
+                must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
             contacts: The cards to share (type `contact`, at least one; several become one message).
@@ -2072,9 +2089,12 @@ class AsyncMessagesResource(AsyncResource):
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
             text: The text (type `text`).
             type: What kind of message this is.
+            url: Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
+                `file`, `document`, `sticker`; or give `base64`): up to 50 MB, public `https://` URLs
+                only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = await self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Message)
+        result: Message = await self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Message)
         return result
 
     async def send_deferred(
@@ -2083,7 +2103,7 @@ class AsyncMessagesResource(AsyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
-        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -2098,6 +2118,7 @@ class AsyncMessagesResource(AsyncResource):
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         session: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Accepted:
         """Send a message, answered at once (`Prefer: respond-async`).
@@ -2108,8 +2129,8 @@ class AsyncMessagesResource(AsyncResource):
 
         Args:
             address: The place's address (type `location`).
-            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
-                `document`, `sticker`). The bytes' real format must be one the type takes.
+            base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
+                must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
             contacts: The cards to share (type `contact`, at least one; several become one message).
@@ -2126,9 +2147,12 @@ class AsyncMessagesResource(AsyncResource):
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
             text: The text (type `text`).
             type: What kind of message this is.
+            url: Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
+                `file`, `document`, `sticker`; or give `base64`): up to 50 MB, public `https://` URLs
+                only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = await self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type}), cast=Accepted)
+        result: Accepted = await self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Accepted)
         return result
 
     def list(
@@ -2757,7 +2781,7 @@ class AsyncSessionsResource(AsyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
-        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -2771,6 +2795,7 @@ class AsyncSessionsResource(AsyncResource):
         ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Message:
         """Send a message from a session
@@ -2780,8 +2805,8 @@ class AsyncSessionsResource(AsyncResource):
         Args:
             session: Session name
             address: The place's address (type `location`).
-            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
-                `document`, `sticker`). The bytes' real format must be one the type takes.
+            base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
+                must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
             contacts: The cards to share (type `contact`, at least one; several become one message).
@@ -2797,9 +2822,12 @@ class AsyncSessionsResource(AsyncResource):
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             text: The text (type `text`).
             type: What kind of message this is.
+            url: Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
+                `file`, `document`, `sticker`; or give `base64`): up to 50 MB, public `https://` URLs
+                only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Message)
+        result: Message = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Message)
         return result
 
     async def send_message_deferred(
@@ -2809,7 +2837,7 @@ class AsyncSessionsResource(AsyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
-        base64: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -2823,6 +2851,7 @@ class AsyncSessionsResource(AsyncResource):
         ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
     ) -> Accepted:
         """Send a message from a session, answered at once (`Prefer: respond-async`).
@@ -2834,8 +2863,8 @@ class AsyncSessionsResource(AsyncResource):
         Args:
             session: Session name
             address: The place's address (type `location`).
-            base64: The file's bytes, base64-encoded (types `image`, `video`, `voice`, `audio`, `file`,
-                `document`, `sticker`). The bytes' real format must be one the type takes.
+            base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
+                must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
             chat_id: The chat.
             contacts: The cards to share (type `contact`, at least one; several become one message).
@@ -2851,9 +2880,12 @@ class AsyncSessionsResource(AsyncResource):
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
             text: The text (type `text`).
             type: What kind of message this is.
+            url: Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
+                `file`, `document`, `sticker`; or give `base64`): up to 50 MB, public `https://` URLs
+                only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type}), cast=Accepted)
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Accepted)
         return result
 
     async def restart(
