@@ -75,18 +75,7 @@ pub fn prepare(request: Request, bytes: Vec<u8>) -> Result<Prepared, MediaError>
         expected,
         found: sniffed.map_or_else(|| "of no known format".to_owned(), |m| format!("`{m}`")),
     };
-    let mut info = MediaInfo {
-        media_id: crate::ids::new("med"),
-        kind: request.kind,
-        mime_type: String::new(),
-        file_length: bytes.len() as u64,
-        file_name: None,
-        width: None,
-        height: None,
-        seconds: None,
-        ptt: false,
-        animated: false,
-    };
+    let mut info = MediaInfo::new(crate::ids::new("med"), request.kind, String::new(), bytes.len() as u64);
     let mut thumbnail = None;
     match request.kind {
         MediaKind::Image => {

@@ -94,6 +94,24 @@ pub struct MediaInfo {
     pub animated: bool,
 }
 
+impl MediaInfo {
+    /// A file known only by its id, kind, type and size (the rest is filled in when known).
+    pub const fn new(media_id: String, kind: MediaKind, mime_type: String, file_length: u64) -> Self {
+        Self {
+            media_id,
+            kind,
+            mime_type,
+            file_length,
+            file_name: None,
+            width: None,
+            height: None,
+            seconds: None,
+            ptt: false,
+            animated: false,
+        }
+    }
+}
+
 /// Where a media file sits on WhatsApp's CDN and how it is encrypted.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -362,18 +362,12 @@ fn attachment(message: &wa::Message) -> Option<Attachment> {
 /// A received media file under a new id, when the message carries what downloads it.
 fn media(kind: MediaKind, file: &dyn Downloadable, mime_type: Option<&str>) -> Option<StoredMedia> {
     Some(StoredMedia {
-        info: MediaInfo {
-            media_id: crate::ids::new("med"),
+        info: MediaInfo::new(
+            crate::ids::new("med"),
             kind,
-            mime_type: mime_type.unwrap_or("application/octet-stream").to_owned(),
-            file_length: file.file_length().unwrap_or_default(),
-            file_name: None,
-            width: None,
-            height: None,
-            seconds: None,
-            ptt: false,
-            animated: false,
-        },
+            mime_type.unwrap_or("application/octet-stream").to_owned(),
+            file.file_length().unwrap_or_default(),
+        ),
         keys: MediaKeys {
             direct_path: file.direct_path()?.to_owned(),
             media_key: file.media_key()?.to_vec(),
