@@ -145,12 +145,16 @@ pub fn media_conn(shared: &Shared) -> Node {
         .build()
 }
 
+/// Largest upload the media host takes: WhatsApp's limit for documents.
+const MAX_UPLOAD_BYTES: usize = 2 * 1024 * 1024 * 1024;
+
 /// The media host's routes.
 pub fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/mms/{kind}/{token}", post(upload))
         .route("/v/{kind}/{file}", get(download))
         .route("/pp/{file}", get(picture))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
 }
 
 #[derive(Debug, Deserialize)]

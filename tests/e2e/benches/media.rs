@@ -1,0 +1,124 @@
+//! Media figures for issue 21, with the server, the emulator and the client in this process (a
+//! SQLite database, one sender session and one receiver):
+//!
+//! 1. image sends/s and latency (p50/p99) of `POST …/messages/send` for a ~100 KB JPEG sent as
+//!    base64 (each send decodes, sniffs, thumbnails, encrypts and uploads it), `--count` (200)
+//!    sends with `--concurrency` (4) in flight;
+//! 2. the process's peak RSS before and after sending one `--document-mb` (50) MB document.
+//!
+//! ```sh
+//! cargo bench -p titan-e2e --bench media            # or: -- --count 200 --concurrency 4 --document-mb 50
+//! ```
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use futures::StreamExt;
+use serde_json::{Value, json};
+use titan_e2e::database::Engine;
+use titan_e2e::harness::{Harness, jid};
+
+const ALICE: &str = "15550006001";
+const BOB: &str = "15550006002";
+
+fn option(flag: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// This process's peak resident set (`VmHWM`), in KiB.
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A JPEG of about 100 KB: the fixture photo, padded with a comment segment (JPEG decoders skip
+/// `COM` segments, so it decodes as the same picture).
+fn image_100k() -> Vec<u8> {
+    let photo = include_bytes!("../../fixtures/media/photo.jpg");
+    let mut image = photo[..2].to_vec();
+    let filler: Vec<u8> = (0..100_000 - photo.len()).map(|i| b'a' + (i % 26) as u8).collect();
+    for chunk in filler.chunks(65_000) {
+        image.extend([0xff, 0xfe]);
+        image.extend(u16::try_from(chunk.len() + 2).unwrap().to_be_bytes());
+        image.extend(chunk);
+    }
+    image.extend(&photo[2..]);
+    image
+}
+
+async fn send(http: &reqwest::Client, harness: &Harness, body: &Value) -> Duration {
+    let started = Instant::now();
+    let response = http
+        .post(format!("{}/api/sessions/alice/messages/send", harness.base))
+        .bearer_auth(harness.key())
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, 201, "{text}");
+    started.elapsed()
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let count = option("--count", 200) as usize;
+    let concurrency = option("--concurrency", 4) as usize;
+    let document_mb = option("--document-mb", 50) as usize;
+    let harness = Arc::new(Harness::start(Engine::Sqlite).await.unwrap());
+    harness.link_by_qr("alice", ALICE).await;
+    harness.link_by_code("bob", BOB).await;
+    let http = reqwest::Client::new();
+
+    let image = image_100k();
+    let body = Arc::new(json!({"chatId": jid(BOB), "type": "image", "base64": STANDARD.encode(&image)}));
+    send(&http, &harness, &body).await; // warm-up: sessions and media connection established
+    let started = Instant::now();
+    let mut latencies: Vec<Duration> = futures::stream::iter(0..count)
+        .map(|_| {
+            let (http, harness, body) = (http.clone(), harness.clone(), body.clone());
+            async move { send(&http, &harness, &body).await }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    println!(
+        "image sends ({} bytes as base64, SQLite, {concurrency} in flight): {count} in {:.2} s = {:.1} sends/s; p50 {} ms, p99 {} ms",
+        image.len(),
+        elapsed.as_secs_f64(),
+        count as f64 / elapsed.as_secs_f64(),
+        at(0.50).as_millis(),
+        at(0.99).as_millis(),
+    );
+
+    let before = peak_rss_kib();
+    let document: Vec<u8> = (0..document_mb * 1_000_000).map(|i| (i * 7 % 251) as u8).collect();
+    let body =
+        json!({"chatId": jid(BOB), "type": "document", "filename": "big.bin", "base64": STANDARD.encode(&document)});
+    drop(document);
+    let took = send(&http, &harness, &body).await;
+    println!(
+        "{document_mb} MB document: sent in {:.2} s; process peak RSS {} MiB before, {} MiB after \
+         (server, emulator, media host and the client's 67 MB JSON body in one process)",
+        took.as_secs_f64(),
+        before / 1024,
+        peak_rss_kib() / 1024,
+    );
+}
