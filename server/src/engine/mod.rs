@@ -64,6 +64,9 @@ pub fn require_loopback(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long after a stopped client's last wipe its late background writes are wiped again.
+const LATE_WRITE_GRACE: Duration = Duration::from_millis(500);
+
 /// Why an engine operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -272,18 +275,25 @@ impl Engine {
         if !self.unlink(name).await? {
             supervisor::record_logout(&self.shared.db, name).await?;
         }
-        // Again after the client stopped: see `remove`.
+        self.wipe_after_stop(name).await
+    }
+
+    /// Wipes a stopped session's keys, and again after [`LATE_WRITE_GRACE`]. A supervisor's
+    /// logout wipes them too, but the client's background tasks (a late key or mapping update)
+    /// can still write after that, and a session started but never paired has keys without any
+    /// logout. The second wipe narrows that window; it does not close it (the store does not yet
+    /// refuse writes for a session being removed).
+    async fn wipe_after_stop(&self, name: &str) -> Result<(), EngineError> {
+        crate::store::device::wipe(&self.shared.db, name).await?;
+        tokio::time::sleep(LATE_WRITE_GRACE).await;
         crate::store::device::wipe(&self.shared.db, name).await?;
         Ok(())
     }
 
     /// Unlinks the session from the phone, wipes its keys and forgets it (it is being deleted).
     pub async fn remove(&self, name: &str) -> Result<(), EngineError> {
-        // The keys are wiped after the unlink whether or not a supervisor's logout wiped them:
-        // the client's background writes (a late key or mapping update) can land after that
-        // wipe, and a session started but never paired may have keys without any logout.
         self.unlink(name).await?;
-        crate::store::device::wipe(&self.shared.db, name).await?;
+        self.wipe_after_stop(name).await?;
         self.slots.lock().unwrap_or_else(PoisonError::into_inner).remove(name);
         Ok(())
     }
