@@ -7,6 +7,7 @@ mod actions;
 mod groups;
 mod inbound;
 mod mapping;
+mod media;
 mod observe;
 mod send;
 mod supervisor;

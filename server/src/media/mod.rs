@@ -91,10 +91,10 @@ async fn find(
         MediaId::parse(media_id).map_err(|why| ApiError::BadRequest(format!("invalid mediaId `{media_id}`: {why}")))?;
     crate::sessions::find(state, caller, session).await?;
     let missing = || ApiError::NotFound(format!("session `{session}` has no media file `{media_id}`"));
-    let record = store::by_media(&state.db, session, id.as_str())
+    let mut record = store::by_media(&state.db, session, id.as_str())
         .await?
         .ok_or_else(missing)?;
-    match record.attachment.clone() {
+    match record.attachment.take() {
         Some(Attachment::Media(media)) => Ok((record, media)),
         _ => Err(missing()),
     }

@@ -29,7 +29,7 @@ const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIEN
 const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT);
 
 /// Why a file's bytes could not be had.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SourceError {
     /// `base64` does not decode.
     #[error("`base64` is not valid base64: {0}")]
@@ -137,11 +137,7 @@ fn failure(error: reqwest::Error) -> SourceError {
     let mut causes = Vec::new();
     while let Some(current) = cause {
         if let Some(refused) = current.downcast_ref::<SourceError>() {
-            return match refused {
-                SourceError::Private { address } => SourceError::Private { address: *address },
-                SourceError::Redirects => SourceError::Redirects,
-                other => SourceError::Unreachable(other.to_string()),
-            };
+            return refused.clone();
         }
         causes.push(current.to_string());
         cause = current.source();

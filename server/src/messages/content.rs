@@ -279,21 +279,10 @@ async fn media(request: &mut SendMessage, fetcher: &Fetcher, kind: MediaKind) ->
         ptt: request.kind == MessageType::Voice || request.ptt == Some(true),
         file_name: request.filename.as_ref().map(|f| f.as_str().to_owned()),
     };
-    let prepared = match (request.base64.take(), request.url.take()) {
-        (Some(encoded), None) => tokio::task::spawn_blocking(move || {
-            let bytes = source::decode_base64(encoded.as_str())?;
-            drop(encoded);
-            Ok::<_, FileError>(prepare::prepare(check, bytes)?)
-        })
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("checking a file failed: {e}")))??,
-        (None, Some(url)) => {
-            let bytes = fetcher.fetch(url.as_str()).await.map_err(FileError::from)?;
-            tokio::task::spawn_blocking(move || prepare::prepare(check, bytes))
-                .await
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("checking a file failed: {e}")))?
-                .map_err(FileError::from)?
-        }
+    // A URL is fetched here; base64 is decoded with the check, off the async workers.
+    let fetched = match (request.base64.take(), request.url.take()) {
+        (Some(encoded), None) => Err(encoded),
+        (None, Some(url)) => Ok(fetcher.fetch(url.as_str()).await.map_err(FileError::from)?),
         (Some(_), Some(_)) => {
             return Err(ApiError::BadRequest(format!(
                 "type `{requested}` takes the file as `url` or as `base64`, not both"
@@ -305,6 +294,15 @@ async fn media(request: &mut SendMessage, fetcher: &Fetcher, kind: MediaKind) ->
             )));
         }
     };
+    let prepared = tokio::task::spawn_blocking(move || {
+        let bytes = match fetched {
+            Ok(bytes) => bytes,
+            Err(encoded) => source::decode_base64(encoded.as_str())?,
+        };
+        Ok::<_, FileError>(prepare::prepare(check, bytes)?)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("checking a file failed: {e}")))??;
     Ok(Content::Media {
         file: Box::new(MediaFile {
             info: prepared.info,

@@ -20,7 +20,7 @@ pub enum TargetError {
     /// The host is an address webhooks may not reach.
     #[error(
         "the host `{host}` is {address}, a loopback, private, link-local or metadata address; \
-         set TITAN_WEBHOOK_ALLOW_PRIVATE=true to allow such targets"
+         TITAN_WEBHOOK_ALLOW_PRIVATE=true allows loopback and private networks, never link-local"
     )]
     Private {
         /// The host of the URL.

@@ -25,15 +25,6 @@ use titan_e2e::harness::{Harness, jid};
 const ALICE: &str = "15550006001";
 const BOB: &str = "15550006002";
 
-fn option(flag: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == flag)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// This process's peak resident set (`VmHWM`), in KiB.
 fn peak_rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -76,9 +67,9 @@ async fn send(http: &reqwest::Client, harness: &Harness, body: &Value) -> Durati
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let count = option("--count", 200) as usize;
-    let concurrency = option("--concurrency", 4) as usize;
-    let document_mb = option("--document-mb", 50) as usize;
+    let count = titan_e2e::bench_flag("--count", 200) as usize;
+    let concurrency = titan_e2e::bench_flag("--concurrency", 4) as usize;
+    let document_mb = titan_e2e::bench_flag("--document-mb", 50) as usize;
     let harness = Arc::new(Harness::start(Engine::Sqlite).await.unwrap());
     harness.link_by_qr("alice", ALICE).await;
     harness.link_by_code("bob", BOB).await;

@@ -32,14 +32,7 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str, default: u64| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    let value = titan_e2e::bench_flag;
     Options {
         sessions: value("--sessions", 200) as usize,
         restore: value("--restore", 100) as usize,

@@ -30,15 +30,6 @@ use titan_server::server::RunningServer;
 use titan_server::store::Db;
 use titan_server::store::messages::{MessageRecord, insert};
 
-fn option(flag: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == flag)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
 
 async fn receiver() -> (String, Arrivals) {
@@ -107,10 +98,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::main]
 async fn main() {
-    let sessions = option("--sessions", 10) as usize;
-    let burst = option("--burst", 20_000) as usize;
-    let rate = option("--rate", 1000);
-    let seconds = option("--seconds", 10);
+    let sessions = titan_e2e::bench_flag("--sessions", 10) as usize;
+    let burst = titan_e2e::bench_flag("--burst", 20_000) as usize;
+    let rate = titan_e2e::bench_flag("--rate", 1000);
+    let seconds = titan_e2e::bench_flag("--seconds", 10);
     let dir = tempfile::tempdir().unwrap();
     let url = std::env::var("TITAN_BENCH_DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}/bench.db", dir.path().display()));

@@ -8,6 +8,16 @@ pub mod proxies;
 pub mod receiver;
 pub mod schema;
 
+/// The number after `flag` on a benchmark's command line (`-- --count 200`), or `default`.
+pub fn bench_flag(flag: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Runs each scenario (an `async fn(Harness)` of the calling test file) once on SQLite and once
 /// on PostgreSQL (skipped outside CI when PostgreSQL is not configured), each on a fresh
 /// server and emulator.
