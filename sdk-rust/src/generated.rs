@@ -3267,8 +3267,19 @@ itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
         ///Its MIME type.
         #[serde(rename = "mimeType")]
         pub mime_type: ::std::string::String,
+        /**Whether a copy is in the media store (`POST …/media/{mediaId}/persist`, or the session's
+`persistMedia` setting); a persisted file downloads from there, even once WhatsApp's CDN
+no longer has it.*/
+        pub persisted: bool,
         ///Whether an audio file is a voice note.
         pub ptt: bool,
+        /**The copy's URL in the media store: `s3://bucket/…`, or `file:///…` for a directory store;
+`null` until it is persisted.*/
+        #[serde(
+            rename = "s3Url",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub s3_url: ::std::option::Option<::std::string::String>,
         ///Length in seconds of a video or audio file, when known.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub seconds: ::std::option::Option<u32>,
@@ -5494,6 +5505,13 @@ only unless the deployment allows private ones. Redirects are followed 3 times a
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub history_sync: ::std::option::Option<bool>,
+        /**Copy every media file the session receives into the media store (`TITAN_MEDIA_STORE`) as
+it arrives, as `POST …/media/{mediaId}/persist` does; off by default.*/
+        #[serde(
+            rename = "persistMedia",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub persist_media: ::std::option::Option<bool>,
     }
     impl SessionConfig {
         pub fn builder() -> builder::SessionConfig {
@@ -13630,7 +13648,12 @@ already queued wait and resume when it is turned on.*/
                 ::std::string::String,
                 ::std::string::String,
             >,
+            persisted: ::std::result::Result<bool, ::std::string::String>,
             ptt: ::std::result::Result<bool, ::std::string::String>,
+            s3_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             seconds: ::std::result::Result<
                 ::std::option::Option<u32>,
                 ::std::string::String,
@@ -13658,7 +13681,9 @@ already queued wait and resume when it is turned on.*/
                     id: Err("no value supplied for id".to_string()),
                     message_id: Err("no value supplied for message_id".to_string()),
                     mime_type: Err("no value supplied for mime_type".to_string()),
+                    persisted: Err("no value supplied for persisted".to_string()),
                     ptt: Err("no value supplied for ptt".to_string()),
+                    s3_url: Ok(Default::default()),
                     seconds: Ok(Default::default()),
                     sent_at: Err("no value supplied for sent_at".to_string()),
                     session: Err("no value supplied for session".to_string()),
@@ -13774,6 +13799,18 @@ already queued wait and resume when it is turned on.*/
                     });
                 self
             }
+            pub fn persisted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.persisted = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for persisted: {e}")
+                    });
+                self
+            }
             pub fn ptt<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
@@ -13783,6 +13820,18 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for ptt: {e}")
+                    });
+                self
+            }
+            pub fn s3_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.s3_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for s3_url: {e}")
                     });
                 self
             }
@@ -13862,7 +13911,9 @@ already queued wait and resume when it is turned on.*/
                     id: value.id?,
                     message_id: value.message_id?,
                     mime_type: value.mime_type?,
+                    persisted: value.persisted?,
                     ptt: value.ptt?,
+                    s3_url: value.s3_url?,
                     seconds: value.seconds?,
                     sent_at: value.sent_at?,
                     session: value.session?,
@@ -13883,7 +13934,9 @@ already queued wait and resume when it is turned on.*/
                     id: Ok(value.id),
                     message_id: Ok(value.message_id),
                     mime_type: Ok(value.mime_type),
+                    persisted: Ok(value.persisted),
                     ptt: Ok(value.ptt),
+                    s3_url: Ok(value.s3_url),
                     seconds: Ok(value.seconds),
                     sent_at: Ok(value.sent_at),
                     session: Ok(value.session),
@@ -18961,11 +19014,16 @@ already queued wait and resume when it is turned on.*/
                 ::std::option::Option<bool>,
                 ::std::string::String,
             >,
+            persist_media: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for SessionConfig {
             fn default() -> Self {
                 Self {
                     history_sync: Ok(Default::default()),
+                    persist_media: Ok(Default::default()),
                 }
             }
         }
@@ -18982,6 +19040,18 @@ already queued wait and resume when it is turned on.*/
                     });
                 self
             }
+            pub fn persist_media<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.persist_media = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for persist_media: {e}")
+                    });
+                self
+            }
         }
         impl ::std::convert::TryFrom<SessionConfig> for super::SessionConfig {
             type Error = super::error::ConversionError;
@@ -18990,6 +19060,7 @@ already queued wait and resume when it is turned on.*/
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     history_sync: value.history_sync?,
+                    persist_media: value.persist_media?,
                 })
             }
         }
@@ -18997,6 +19068,7 @@ already queued wait and resume when it is turned on.*/
             fn from(value: super::SessionConfig) -> Self {
                 Self {
                     history_sync: Ok(value.history_sync),
+                    persist_media: Ok(value.persist_media),
                 }
             }
         }
@@ -21339,7 +21411,7 @@ let response = client.get_media()
     }
     /**Download a media file
 
-Downloads the file from WhatsApp's CDN through the session and answers its decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it. The session must be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when the CDN no longer has it). Required scope: `media:read`.
+Answers the file's decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it: from the media store when it was persisted there, else from WhatsApp's CDN through the session, which must then be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when the CDN no longer has it). Required scope: `media:read`.
 
 Sends a `POST` request to `/api/sessions/{session}/media/{mediaId}/download`
 
@@ -21357,6 +21429,27 @@ let response = client.download_media()
 ```*/
     pub fn download_media(&self) -> builder::DownloadMedia<'_> {
         builder::DownloadMedia::new(self)
+    }
+    /**Persist a media file
+
+Copies the file into the media store (`TITAN_MEDIA_STORE`: a directory by default, or an S3-compatible bucket) and describes it with `persisted: true` and the object's URL in `s3Url`; from then on it downloads from that copy, even once WhatsApp's CDN no longer has it. The file is fetched from WhatsApp's CDN through the session, which must be connected (409 otherwise); a file persisted already is not copied again. Set the session's `persistMedia` setting to persist every received file as it arrives. Required scope: `media:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/media/{mediaId}/persist`
+
+Arguments:
+- `session`: Session name
+- `media_id`: The media file's id
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+```ignore
+let response = client.persist_media()
+    .session(session)
+    .media_id(media_id)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn persist_media(&self) -> builder::PersistMedia<'_> {
+        builder::PersistMedia::new(self)
     }
     /**Delete a message for everyone
 
@@ -25305,6 +25398,178 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 200u16 => Ok(ResponseValue::stream(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::persist_media`]
+
+[`Client::persist_media`]: super::Client::persist_media*/
+    #[derive(Debug, Clone)]
+    pub struct PersistMedia<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        media_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> PersistMedia<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                media_id: Err("media_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn media_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.media_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for media_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/media/{mediaId}/persist`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MediaData>, Error<types::ErrorBody>> {
+            let Self { client, session, media_id, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let media_id = media_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/media/{}/persist", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& media_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "persist_media",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
                     Err(
                         Error::ErrorResponse(

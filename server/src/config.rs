@@ -9,6 +9,9 @@ use clap::{Args, ValueEnum};
 /// Default `DATABASE_URL`: a SQLite file next to where the server runs.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/titan.db";
 
+/// Default `TITAN_MEDIA_STORE`: a directory next to the default database.
+pub const DEFAULT_MEDIA_STORE: &str = "./data/media";
+
 /// Everything `titan serve` needs to run.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -64,6 +67,12 @@ pub struct Config {
     /// PEM certificates trusted for media, given by an embedding program (the sandbox, tests).
     #[arg(skip)]
     pub media_roots: Vec<String>,
+
+    /// Where media files are persisted (`POST …/media/{mediaId}/persist`, the `persistMedia`
+    /// session setting): a directory, `file:///DIR`, or `s3://BUCKET[/PREFIX]` with the endpoint,
+    /// region and credentials of the `AWS_*` variables.
+    #[arg(long, env = "TITAN_MEDIA_STORE", default_value = DEFAULT_MEDIA_STORE)]
+    pub media_store: String,
 
     /// On shutdown, how long sessions get to flush their state (seconds).
     #[arg(long, env = "TITAN_SHUTDOWN_TIMEOUT_SECS", default_value_t = 20)]
@@ -154,6 +163,7 @@ impl Config {
             media_roots,
             version: self.whatsapp_version.map(|WhatsAppVersion(a, b, c)| (a, b, c)),
             network_timeout: Duration::from_secs(self.network_timeout_secs),
+            objects: crate::store::objects::MediaObjects::open(&self.media_store)?,
         })
     }
 }
@@ -207,6 +217,7 @@ impl Default for Config {
             whatsapp_version: None,
             media_ca_file: None,
             media_roots: Vec::new(),
+            media_store: DEFAULT_MEDIA_STORE.to_owned(),
             shutdown_timeout_secs: 20,
             network_timeout_secs: 20,
             secret_key: None,

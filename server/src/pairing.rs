@@ -1,6 +1,7 @@
 //! Pairing a session with a WhatsApp account: the QR code to scan, or an 8-character code to
 //! type on the phone.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -8,6 +9,7 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use whatsapp_rust::Client;
 use whatsapp_rust::pair_code::PairCodeOptions;
 
 use crate::auth::Caller;
@@ -113,26 +115,52 @@ async fn request_code(state: &AppState, name: &str, digits: String) -> Result<Pa
     if client.pn().is_some() {
         return Err(ApiError::Conflict(format!("session `{name}` is already paired")));
     }
-    client
-        .wait_for_socket(FIRST_QR_WAIT)
-        .await
-        .map_err(|e| ApiError::Status {
-            status: axum::http::StatusCode::BAD_GATEWAY,
-            message: format!("cannot reach WhatsApp to request a pair code: {e}"),
-        })?;
+    if let Err(e) = client.wait_for_socket(FIRST_QR_WAIT).await {
+        return Err(failed(
+            state,
+            name,
+            &client,
+            format!("cannot reach WhatsApp to request a pair code: {e}"),
+        )
+        .await);
+    }
     let options = PairCodeOptions {
         phone_number: digits,
         ..PairCodeOptions::default()
     };
-    let code = client.pair_with_code(options).await.map_err(|e| ApiError::Status {
-        status: axum::http::StatusCode::BAD_GATEWAY,
-        message: format!("WhatsApp refused the pair code request: {e}"),
-    })?;
+    let code = match client.pair_with_code(options).await {
+        Ok(code) => code,
+        Err(e) => {
+            return Err(failed(
+                state,
+                name,
+                &client,
+                format!("WhatsApp refused the pair code request: {e}"),
+            )
+            .await);
+        }
+    };
     let code = match code.len() {
         8 => format!("{}-{}", &code[..4], &code[4..]),
         _ => code,
     };
     Ok(PairCode { code })
+}
+
+/// Why a pair-code request through `client` failed: a 409 when session `name` was stopped,
+/// deleted or restarted meanwhile (its client is gone), else a 502 saying `upstream`.
+async fn failed(state: &AppState, name: &str, client: &Arc<Client>, upstream: String) -> ApiError {
+    let current = state.engine.running_client(name, Duration::ZERO).await;
+    if current.is_some_and(|current| Arc::ptr_eq(&current, client)) {
+        ApiError::Status {
+            status: axum::http::StatusCode::BAD_GATEWAY,
+            message: upstream,
+        }
+    } else {
+        ApiError::Conflict(format!(
+            "session `{name}` was stopped while asking WhatsApp for a pair code; start it and ask again"
+        ))
+    }
 }
 
 /// Renders `text` as a black-on-white QR code PNG.

@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Iterator, List, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, TypeVar
 
 import pytest
 
@@ -72,6 +72,21 @@ def phone(server: Server, action: str, body: Dict[str, Any]) -> None:
     )
     with urllib.request.urlopen(request, timeout=60):
         pass
+
+
+def link(client: Any, server: Server, name: str, number: str, config: Optional[Dict[str, Any]] = None) -> None:
+    """Creates session `name` (with `config`) through `client` (an httpx client holding a key) and
+    links it by scanning its QR code with the sandbox phone of `number`."""
+    created = client.post("/api/sessions", json={"name": name, "start": True, "config": config or {}})
+    assert created.status_code == 201, created.text
+
+    def qr() -> Any:
+        answer = client.get(f"/api/sessions/{name}/pairing/qr")
+        return answer.status_code == 200 and answer.json()["data"]
+
+    code = wait_for(f"{name}'s QR code", qr)["code"]
+    phone(server, "scan-qr", {"qr": code, "phone": number})
+    wait_for(f"{name} to connect", lambda: client.get(f"/api/sessions/{name}").json()["data"]["status"] == "CONNECTED")
 
 
 @pytest.fixture(scope="session")

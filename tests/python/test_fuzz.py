@@ -24,7 +24,7 @@ from typing import Any, Dict, Iterator, List, Tuple
 import httpx
 import pytest
 
-from conftest import wait_for
+from conftest import link
 from titan_server import MASTER, Server
 
 HERE = pathlib.Path(__file__).parent
@@ -32,19 +32,6 @@ ALLOWLIST = HERE / "fuzz_allowlist.toml"
 
 # Sessions the fuzzer's session parameters are drawn from half of the time (the rest are random).
 FRESH, CHATTY, PEER = ("fresh", "15550003333"), ("chatty", "15550004444"), ("peer", "15550005555")
-
-
-def link(client: httpx.Client, server: Server, name: str, number: str) -> None:
-    """Creates session `name` and links it by scanning its QR code with the sandbox phone."""
-    assert client.post("/api/sessions", json={"name": name, "start": True}).status_code == 201
-
-    def qr() -> Any:
-        answer = client.get(f"/api/sessions/{name}/pairing/qr")
-        return answer.status_code == 200 and answer.json()["data"]
-
-    code = wait_for(f"{name}'s QR code", qr)["code"]
-    httpx.post(f"{server.phone}/admin/scan-qr", json={"qr": code, "phone": number}, timeout=60).raise_for_status()
-    wait_for(f"{name} to connect", lambda: client.get(f"/api/sessions/{name}").json()["data"]["status"] == "CONNECTED")
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +100,43 @@ def allowed(failure: Dict[str, Any], operation: str, rules: List[Dict[str, Any]]
     )
 
 
+def fuzz(server: Server, key: str, directory: pathlib.Path, phases: str, workers: int) -> Tuple[Dict[str, Any], str]:
+    """Runs schemathesis's `phases` with `workers` workers; answers its JSON report and output."""
+    directory.mkdir()
+    command = [
+        str(pathlib.Path(sys.executable).parent / "st"),
+        "--config-file",
+        str(config(directory, key)),
+        "run",
+        f"{server.base}/openapi.json",
+        "--phases",
+        phases,
+        "--checks",
+        "all",
+        "--max-examples",
+        os.environ.get("TITAN_FUZZ_EXAMPLES", "70"),
+        "--workers",
+        str(workers),
+        "--seed",
+        os.environ.get("TITAN_FUZZ_SEED", "20261202"),
+        "--report",
+        "json",
+        "--report-dir",
+        str(directory),
+        "--output-sanitize",
+        "false",
+        # Deleting a stopped, paired session connects to log it out (up to 15 s, as documented).
+        "--max-response-time",
+        "30",
+    ]
+    environment = dict(os.environ, SCHEMATHESIS_HOOKS="fuzz_hooks", PYTHONPATH=str(HERE))
+    run = subprocess.run(command, capture_output=True, text=True, timeout=900, env=environment, cwd=directory)
+    (directory / "st.log").write_text(run.stdout + run.stderr)
+    reports = sorted(directory.glob("json-*.json"))
+    assert reports, f"schemathesis wrote no report:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+    return json.loads(reports[-1].read_text()), run.stdout
+
+
 def test_the_fuzzer_finds_nothing(target: Tuple[Server, str], tmp_path: pathlib.Path) -> None:
     server, key = target
     # The allow-list's ST203 entry for the stream rests on this: without a key, it is a 401.
@@ -120,49 +144,30 @@ def test_the_fuzzer_finds_nothing(target: Tuple[Server, str], tmp_path: pathlib.
     rules = tomllib.loads(ALLOWLIST.read_text())["allow"]
     for rule in rules:
         assert rule.get("reason"), f"allow-list entry without a reason: {rule}"
-    examples = os.environ.get("TITAN_FUZZ_EXAMPLES", "70")
-    command = [
-        str(pathlib.Path(sys.executable).parent / "st"),
-        "--config-file",
-        str(config(tmp_path, key)),
-        "run",
-        f"{server.base}/openapi.json",
-        "--checks",
-        "all",
-        "--max-examples",
-        examples,
-        "--workers",
-        "2",
-        "--seed",
-        os.environ.get("TITAN_FUZZ_SEED", "20261202"),
-        "--report",
-        "json",
-        "--report-dir",
-        str(tmp_path),
-        "--output-sanitize",
-        "false",
-        # Deleting a stopped, paired session connects to log it out (up to 15 s, as documented).
-        "--max-response-time",
-        "30",
-    ]
     started = time.monotonic()
-    environment = dict(os.environ, SCHEMATHESIS_HOOKS="fuzz_hooks", PYTHONPATH=str(HERE))
-    run = subprocess.run(command, capture_output=True, text=True, timeout=900, env=environment, cwd=tmp_path)
+    # Requests one at a time are independent, so two workers share them. The stateful phase runs
+    # scenarios (create, then read, change and delete what was made): one worker, so that no
+    # scenario deletes what another has just created.
+    stateless, stateless_log = fuzz(server, key, tmp_path / "stateless", "examples,coverage,fuzzing", 2)
+    stateful, stateful_log = fuzz(server, key, tmp_path / "stateful", "stateful", 1)
     elapsed = time.monotonic() - started
-    (tmp_path / "st.log").write_text(run.stdout + run.stderr)
-    reports = sorted(tmp_path.glob("json-*.json"))
-    assert reports, f"schemathesis wrote no report:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
-    report = json.loads(reports[-1].read_text())
-    generated = report["test_cases"]["generated"]
-    findings = [(failure, operation) for failure in report["failures"] for operation in failure["operations"]]
+    assert stateless["operations"]["tested"] == stateless["operations"]["total"], "every operation is fuzzed"
+    generated = stateless["test_cases"]["generated"] + stateful["test_cases"]["generated"]
+    findings = [
+        (failure, operation)
+        for report in (stateless, stateful)
+        for failure in report["failures"]
+        for operation in failure["operations"]
+    ]
     unexpected = [(f, o) for f, o in findings if not allowed(f, o, rules)]
     print(
-        f"\nfuzz: {generated} generated requests on {report['operations']['tested']} operations in "
-        f"{elapsed:.0f} s; {len(findings)} findings, {len(findings) - len(unexpected)} allowed; "
-        f"errors: {len(report['errors'])}; log: {tmp_path / 'st.log'}"
+        f"\nfuzz: {generated} generated requests ({stateless['test_cases']['generated']} single, "
+        f"{stateful['test_cases']['generated']} in scenarios) on {stateless['operations']['tested']} operations "
+        f"in {elapsed:.0f} s; {len(findings)} findings, {len(findings) - len(unexpected)} allowed; "
+        f"logs: {tmp_path}/*/st.log"
     )
-    assert report["operations"]["tested"] == report["operations"]["total"], "every operation is fuzzed"
-    assert not report["errors"], f"schemathesis errors: {json.dumps(report['errors'])[:3000]}"
-    details = "\n".join(f"- {f['code']} {f['title']} on {o}" for f, o in unexpected)
-    assert not unexpected, f"the fuzzer found:\n{details}\n\n{run.stdout[-12000:]}"
+    errors = stateless["errors"] + stateful["errors"]
+    assert not errors, f"schemathesis errors: {json.dumps(errors)[:3000]}"
+    details = "\n".join(f"- {f['code']} {f['title']} on {o}: {json.dumps(f)[:1500]}" for f, o in unexpected)
+    assert not unexpected, f"the fuzzer found:\n{details}\n\n{stateless_log[-6000:]}\n{stateful_log[-6000:]}"
     assert generated >= int(os.environ.get("TITAN_FUZZ_MIN_REQUESTS", "5000")), f"only {generated} requests"

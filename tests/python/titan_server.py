@@ -45,6 +45,7 @@ class Server:
             TITAN_BIND=f"127.0.0.1:{port}",
             MASTER_KEY=MASTER,
             TITAN_SECRET_KEY_FILE=str(data_dir / "secret.key"),
+            TITAN_MEDIA_STORE=str(data_dir / "media"),
             TITAN_WEBHOOK_ALLOW_PRIVATE="true",
             TITAN_WHATSAPP_URL="ws://127.0.0.1:9/ws/chat",
         )

@@ -512,17 +512,35 @@ export declare class MediaResource extends APIResource {
   /**
    * Download a media file
    *
-   * Downloads the file from WhatsApp's CDN through the session and answers its decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it. The session must be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when the CDN no longer has it). Required scope: `media:read`.
+   * Answers the file's decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it: from the media store when it was persisted there, else from WhatsApp's CDN through the session, which must then be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when the CDN no longer has it). Required scope: `media:read`.
    * @param session Session name
    * @param mediaId The media file's id
    *
    * `POST /api/sessions/{session}/media/{mediaId}/download`
    */
   download(session: string, mediaId: string, params?: MediaDownloadParams): Promise<Buffer>;
+  /**
+   * Persist a media file
+   *
+   * Copies the file into the media store (`TITAN_MEDIA_STORE`: a directory by default, or an S3-compatible bucket) and describes it with `persisted: true` and the object's URL in `s3Url`; from then on it downloads from that copy, even once WhatsApp's CDN no longer has it. The file is fetched from WhatsApp's CDN through the session, which must be connected (409 otherwise); a file persisted already is not copied again. Set the session's `persistMedia` setting to persist every received file as it arrives. Required scope: `media:manage`.
+   * @param session Session name
+   * @param mediaId The media file's id
+   *
+   * `POST /api/sessions/{session}/media/{mediaId}/persist`
+   */
+  persist(session: string, mediaId: string, params?: MediaPersistParams): Promise<Media>;
 }
 
 /** The parameters of `client.media.download()`. */
 export interface MediaDownloadParams {
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.media.persist()`. */
+export interface MediaPersistParams {
   /**
    * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */

@@ -122,6 +122,10 @@ class MediaResource extends APIResource {
   download(session, mediaId, params = {}) {
     return this._client._call('POST', `/api/sessions/${path(session)}/media/${path(mediaId)}/download`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'bytes');
   }
+
+  persist(session, mediaId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/media/${path(mediaId)}/persist`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'data');
+  }
 }
 
 class MessagesResource extends APIResource {

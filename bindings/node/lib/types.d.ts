@@ -1353,9 +1353,20 @@ export interface Media {
    */
   mimeType: string;
   /**
+   * Whether a copy is in the media store (`POST …/media/{mediaId}/persist`, or the session's
+   * `persistMedia` setting); a persisted file downloads from there, even once WhatsApp's CDN
+   * no longer has it.
+   */
+  persisted: boolean;
+  /**
    * Whether an audio file is a voice note.
    */
   ptt: boolean;
+  /**
+   * The copy's URL in the media store: `s3://bucket/…`, or `file:///…` for a directory store;
+   * `null` until it is persisted.
+   */
+  s3Url?: string | null;
   /**
    * Length in seconds of a video or audio file, when known.
    */
@@ -2285,6 +2296,11 @@ export interface SessionConfig {
    * Download the chat history WhatsApp offers after pairing (off by default: it can be large).
    */
   historySync?: boolean;
+  /**
+   * Copy every media file the session receives into the media store (`TITAN_MEDIA_STORE`) as
+   * it arrives, as `POST …/media/{mediaId}/persist` does; off by default.
+   */
+  persistMedia?: boolean;
 }
 
 /**

@@ -29,6 +29,7 @@ pub const SDK_NAMES: &[(&str, &str)] = &[
     ("requestPairingCode", "pairing.request_code"),
     ("getMedia", "media.get"),
     ("downloadMedia", "media.download"),
+    ("persistMedia", "media.persist"),
     ("sendMessage", "messages.send"),
     ("sendSessionMessage", "sessions.send_message"),
     ("listChatMessages", "messages.list"),

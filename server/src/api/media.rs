@@ -15,7 +15,10 @@ use crate::state::SharedState;
 
 /// The media routes.
 pub fn routes() -> OpenApiRouter<SharedState> {
-    OpenApiRouter::new().routes(routes!(get)).routes(routes!(download))
+    OpenApiRouter::new()
+        .routes(routes!(get))
+        .routes(routes!(download))
+        .routes(routes!(persist))
 }
 
 super::binary_schema!(
@@ -50,10 +53,10 @@ async fn get(
 #[utoipa::path(
     post, path = "/api/sessions/{session}/media/{mediaId}/download", operation_id = "downloadMedia", tag = "Media",
     summary = "Download a media file",
-    description = "Downloads the file from WhatsApp's CDN through the session and answers its decrypted bytes, \
-        with its `Content-Type` and a `Content-Disposition` naming it. The session must be connected (409 \
-        otherwise); WhatsApp keeps media for about 14 days (502 when the CDN no longer has it). Required \
-        scope: `media:read`.",
+    description = "Answers the file's decrypted bytes, with its `Content-Type` and a `Content-Disposition` \
+        naming it: from the media store when it was persisted there, else from WhatsApp's CDN through the \
+        session, which must then be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when \
+        the CDN no longer has it). Required scope: `media:read`.",
     params(
         ("session" = String, Path, description = "Session name", example = "my-session"),
         ("mediaId" = String, Path, description = "The media file's id", example = "med_01JZ8X6V3QW8T9N6F4C2B1A0Z9"),
@@ -80,6 +83,34 @@ async fn download(
         headers.insert(header::CONTENT_DISPOSITION, disposition);
     }
     Ok(response)
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/media/{mediaId}/persist", operation_id = "persistMedia", tag = "Media",
+    summary = "Persist a media file",
+    description = "Copies the file into the media store (`TITAN_MEDIA_STORE`: a directory by default, or an \
+        S3-compatible bucket) and describes it with `persisted: true` and the object's URL in `s3Url`; from then \
+        on it downloads from that copy, even once WhatsApp's CDN no longer has it. The file is fetched from \
+        WhatsApp's CDN through the session, which must be connected (409 otherwise); a file persisted already \
+        is not copied again. Set the session's `persistMedia` setting to persist every received file as it \
+        arrives. Required scope: `media:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("mediaId" = String, Path, description = "The media file's id", example = "med_01JZ8X6V3QW8T9N6F4C2B1A0Z9"),
+    ),
+    responses(
+        (status = 200, description = "The media file, persisted", body = MediaData),
+        (status = 502, description = "WhatsApp's CDN did not give the file back, or the media store refused it", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["media:manage"])))
+)]
+async fn persist(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::MediaManage>,
+    Path((session, media_id)): Path<(String, String)>,
+) -> Result<Json<MediaData>, ApiError> {
+    Ok(Json(media::persist(&state, &caller, &session, &media_id).await?.into()))
 }
 
 /// `attachment` with the file's name: an ASCII fallback, and the exact name per RFC 6266.

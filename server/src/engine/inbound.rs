@@ -11,19 +11,22 @@ use crate::store::Db;
 use crate::store::events as outbox;
 use crate::store::messages::{self as store, MessageRecord};
 
-/// Stores every change `event` makes for `session`.
-pub(super) async fn record(db: &Db, session: &str, event: &Event, calls: &mut RingingCalls) -> anyhow::Result<()> {
+/// Stores every change `event` makes for `session`; answers whether it stored a media file
+/// someone else sent (one the session's `persistMedia` setting persists).
+pub(super) async fn record(db: &Db, session: &str, event: &Event, calls: &mut RingingCalls) -> anyhow::Result<bool> {
+    let mut received_media = false;
     for effect in mapping::map(event, calls) {
-        apply(db, session, effect).await?;
+        received_media |= apply(db, session, effect).await?;
     }
-    Ok(())
+    Ok(received_media)
 }
 
-async fn apply(db: &Db, session: &str, effect: Effect) -> anyhow::Result<()> {
+async fn apply(db: &Db, session: &str, effect: Effect) -> anyhow::Result<bool> {
     match effect {
         Effect::Store(mut message, events) => {
             message.session = session.to_owned();
-            store::insert(db, &message, &events).await?;
+            let new = store::insert(db, &message, &events).await?;
+            return Ok(new && !message.from_me && message.media_id().is_some());
         }
         Effect::Edit { id, text, event } => {
             store::rewrite(db, session, &id, None, text.as_deref(), &[event]).await?;
@@ -41,7 +44,7 @@ async fn apply(db: &Db, session: &str, effect: Effect) -> anyhow::Result<()> {
         }
         Effect::Event(event) => outbox::write(db, session, &[event]).await?,
     }
-    Ok(())
+    Ok(false)
 }
 
 /// `event` (a `message.vote`) with the poll's question as `title` and the picked options as

@@ -44,6 +44,8 @@ pub struct EngineSettings {
     pub version: Option<(u32, u32, u32)>,
     /// Longest time a connection attempt or a media read may take.
     pub network_timeout: Duration,
+    /// Where media files are persisted.
+    pub objects: crate::store::objects::MediaObjects,
 }
 
 /// Refuses a WhatsApp URL whose host is not loopback: a sandbox build's client skips

@@ -59,6 +59,8 @@ pub(super) struct Supervisor {
     name: String,
     proxy: Option<String>,
     history_sync: bool,
+    /// Persist received media files to the object store (the `persistMedia` setting).
+    persist_media: bool,
     commands: mpsc::Receiver<Command>,
     /// Set by `PairSuccess` (with the business name it gave), so the next `Connected` announces
     /// `session.connected`.
@@ -83,6 +85,7 @@ impl Supervisor {
             name,
             proxy,
             history_sync: config.history_sync,
+            persist_media: config.persist_media,
             commands,
             just_paired: None,
             calls: RingingCalls::default(),
@@ -343,9 +346,20 @@ impl Supervisor {
         }
     }
 
-    async fn record_inbound(&mut self, event: &Event) {
-        if let Err(error) = inbound::record(&self.shared.db, &self.name, event, &mut self.calls).await {
-            tracing::error!(session = %self.name, error = format!("{error:#}"), "cannot store what the client reported");
+    /// Stores what `event` reports; answers whether it stored a media file someone sent.
+    async fn record_inbound(&mut self, event: &Event) -> bool {
+        inbound::record(&self.shared.db, &self.name, event, &mut self.calls)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::error!(session = %self.name, error = format!("{error:#}"), "cannot store what the client reported");
+                false
+            })
+    }
+
+    /// With the `persistMedia` setting, persists the received files not persisted yet.
+    fn persist_media(&self, client: &Arc<Client>) {
+        if self.persist_media {
+            super::media::persist_received(Arc::clone(&self.shared), Arc::clone(client), self.name.clone());
         }
     }
 
@@ -431,6 +445,7 @@ impl Supervisor {
                     ..Change::default()
                 })
                 .await;
+                self.persist_media(client);
             }
             Event::Disconnected(_) => {
                 self.slot.live().connected = false;
@@ -465,7 +480,11 @@ impl Supervisor {
             Event::ClientOutdated(_) => {
                 return Some(Outcome::Failed("WhatsApp says this client version is outdated".into()));
             }
-            _ => self.record_inbound(event).await,
+            _ => {
+                if self.record_inbound(event).await {
+                    self.persist_media(client);
+                }
+            }
         }
         None
     }

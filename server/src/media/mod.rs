@@ -1,7 +1,7 @@
 //! Media: the files of a session's messages, sent or received. A file to send is decoded and
 //! checked here ([`source`], [`prepare`], [`probe`]); a file in the history is described by
-//! `GET …/media/{mediaId}` and downloaded again from WhatsApp's CDN, decrypted with the keys its
-//! message carried.
+//! `GET …/media/{mediaId}`, copied to the media store by `…/persist`, and downloaded from that
+//! copy or again from WhatsApp's CDN, decrypted with the keys its message carried.
 
 pub mod prepare;
 pub mod probe;
@@ -28,7 +28,8 @@ bounded_text! {
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"id": "med_01JZ8X6V3QW8T9N6F4C2B1A0Z9", "messageId": "3EB0C767D1826A1B2C3D", "session": "my-session",
     "chatId": "5511999999999@s.whatsapp.net", "fromMe": false, "type": "image", "mimeType": "image/jpeg",
-    "fileLength": 48213, "width": 1280, "height": 960, "sentAt": "2025-05-01T12:05:00Z"}))]
+    "fileLength": 48213, "width": 1280, "height": 960, "sentAt": "2025-05-01T12:05:00Z", "persisted": true,
+    "s3Url": "s3://my-bucket/titan/my-session/med_01JZ8X6V3QW8T9N6F4C2B1A0Z9.jpg"}))]
 pub struct Media {
     /// The file's id.
     pub id: String,
@@ -65,6 +66,13 @@ pub struct Media {
     pub animated: bool,
     /// When its message was sent.
     pub sent_at: DateTime<Utc>,
+    /// Whether a copy is in the media store (`POST …/media/{mediaId}/persist`, or the session's
+    /// `persistMedia` setting); a persisted file downloads from there, even once WhatsApp's CDN
+    /// no longer has it.
+    pub persisted: bool,
+    /// The copy's URL in the media store: `s3://bucket/…`, or `file:///…` for a directory store;
+    /// `null` until it is persisted.
+    pub s3_url: Option<String>,
 }
 
 crate::envelopes!(Media => MediaData);
@@ -73,7 +81,7 @@ crate::envelopes!(Media => MediaData);
 #[derive(Debug)]
 pub struct Download {
     /// The decrypted bytes.
-    pub bytes: Vec<u8>,
+    pub bytes: bytes::Bytes,
     /// Its MIME type.
     pub mime_type: String,
     /// The name to save it under.
@@ -103,8 +111,22 @@ async fn find(
 /// What is known of media file `media_id`.
 pub async fn get(state: &AppState, caller: &Caller, session: &str, media_id: &str) -> Result<Media, ApiError> {
     let (record, media) = find(state, caller, session, media_id).await?;
+    let object = store::media_object(&state.db, session, &media.info.media_id).await?;
+    Ok(describe(record, media, object))
+}
+
+/// Copies media file `media_id` into the media store (through the session, which must be
+/// connected, unless it is there already) and describes it.
+pub async fn persist(state: &AppState, caller: &Caller, session: &str, media_id: &str) -> Result<Media, ApiError> {
+    let (record, media) = find(state, caller, session, media_id).await?;
+    let url = state.engine.persist(session, &media).await?;
+    Ok(describe(record, media, Some(url)))
+}
+
+/// The media API's view of `media`, carried by `record` and persisted to `object` if it was.
+fn describe(record: MessageRecord, media: StoredMedia, object: Option<String>) -> Media {
     let info = media.info;
-    Ok(Media {
+    Media {
         id: info.media_id,
         message_id: record.id,
         session: record.session,
@@ -120,7 +142,9 @@ pub async fn get(state: &AppState, caller: &Caller, session: &str, media_id: &st
         ptt: info.ptt,
         animated: info.animated,
         sent_at: record.sent_at,
-    })
+        persisted: object.is_some(),
+        s3_url: object,
+    }
 }
 
 /// Media file `media_id`, downloaded from WhatsApp's CDN through the session (which must be
@@ -128,39 +152,10 @@ pub async fn get(state: &AppState, caller: &Caller, session: &str, media_id: &st
 pub async fn download(state: &AppState, caller: &Caller, session: &str, media_id: &str) -> Result<Download, ApiError> {
     let (record, media) = find(state, caller, session, media_id).await?;
     let bytes = state.engine.download(session, &media).await?;
-    let file_name = media
-        .info
-        .file_name
-        .clone()
-        .unwrap_or_else(|| format!("{}.{}", record.id, extension(&media.info.mime_type)));
+    let file_name = media.info.saved_name(&record.id);
     Ok(Download {
         bytes,
         mime_type: media.info.mime_type,
         file_name,
     })
-}
-
-/// The usual file extension of `mime_type` (`bin` when there is none).
-fn extension(mime_type: &str) -> &'static str {
-    match mime_type.split(';').next().unwrap_or(mime_type).trim() {
-        "image/jpeg" => "jpg",
-        "audio/ogg" => "ogg",
-        "audio/mpeg" => "mp3",
-        "audio/mp4" => "m4a",
-        other => mime_guess::get_mime_extensions_str(other)
-            .and_then(|all| all.first())
-            .copied()
-            .unwrap_or("bin"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn downloads_are_named_with_the_usual_extension() {
-        assert_eq!(super::extension("audio/ogg; codecs=opus"), "ogg");
-        assert_eq!(super::extension("image/jpeg"), "jpg");
-        assert_eq!(super::extension("image/png"), "png");
-        assert_eq!(super::extension("application/x-unknown-thing"), "bin");
-    }
 }

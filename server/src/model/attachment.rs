@@ -110,6 +110,27 @@ impl MediaInfo {
             animated: false,
         }
     }
+
+    /// The usual file extension of its MIME type (`bin` when there is none).
+    pub fn extension(&self) -> &'static str {
+        match self.mime_type.split(';').next().unwrap_or(&self.mime_type).trim() {
+            "image/jpeg" => "jpg",
+            "audio/ogg" => "ogg",
+            "audio/mpeg" => "mp3",
+            "audio/mp4" => "m4a",
+            other => mime_guess::get_mime_extensions_str(other)
+                .and_then(|all| all.first())
+                .copied()
+                .unwrap_or("bin"),
+        }
+    }
+
+    /// The name to save the file under: a document's own name, else `{stem}.{extension}`.
+    pub fn saved_name(&self, stem: &str) -> String {
+        self.file_name
+            .clone()
+            .unwrap_or_else(|| format!("{stem}.{}", self.extension()))
+    }
 }
 
 /// Where a media file sits on WhatsApp's CDN and how it is encrypted.
@@ -291,5 +312,17 @@ mod tests {
         let sticker = AttachmentFields::of(Some(&media(MediaKind::Sticker)), Some("hi"));
         assert_eq!(sticker.caption, None);
         assert_eq!(AttachmentFields::of(None, Some("hi")), AttachmentFields::default());
+    }
+
+    #[test]
+    fn files_are_named_with_the_usual_extension() {
+        let named = |mime: &str| MediaInfo::new("med_1".into(), MediaKind::Document, mime.into(), 1).saved_name("m");
+        assert_eq!(named("audio/ogg; codecs=opus"), "m.ogg");
+        assert_eq!(named("image/jpeg"), "m.jpg");
+        assert_eq!(named("image/png"), "m.png");
+        assert_eq!(named("application/x-unknown-thing"), "m.bin");
+        let mut document = MediaInfo::new("med_1".into(), MediaKind::Document, "application/pdf".into(), 1);
+        document.file_name = Some("report.pdf".into());
+        assert_eq!(document.saved_name("m"), "report.pdf");
     }
 }

@@ -75,4 +75,8 @@ pub struct SessionConfig {
     /// Download the chat history WhatsApp offers after pairing (off by default: it can be large).
     #[serde(default)]
     pub history_sync: bool,
+    /// Copy every media file the session receives into the media store (`TITAN_MEDIA_STORE`) as
+    /// it arrives, as `POST …/media/{mediaId}/persist` does; off by default.
+    #[serde(default)]
+    pub persist_media: bool,
 }

@@ -290,3 +290,48 @@ pub async fn by_media(db: &Db, session: &str, media_id: &str) -> anyhow::Result<
         .await?;
     row.as_ref().map(from_row).transpose()
 }
+
+/// The URL of the object media file `media_id` of `session` was persisted to, if it was.
+pub async fn media_object(db: &Db, session: &str, media_id: &str) -> anyhow::Result<Option<String>> {
+    let row = sqlx::query("SELECT media_object FROM messages WHERE session = $1 AND media_id = $2 LIMIT 1")
+        .bind(session)
+        .bind(media_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<Option<String>, _>("media_object"))
+        .transpose()?
+        .flatten())
+}
+
+/// Records that media file `media_id` of `session` was persisted to the object at `url`.
+pub async fn set_media_object(db: &Db, session: &str, media_id: &str, url: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE messages SET media_object = $1 WHERE session = $2 AND media_id = $3")
+        .bind(url)
+        .bind(session)
+        .bind(media_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Media files `session` received since `since` that are not persisted yet, oldest first (at
+/// most `limit`): what the session's `persistMedia` setting still has to copy.
+pub async fn unpersisted_media(
+    db: &Db,
+    session: &str,
+    since: DateTime<Utc>,
+    limit: usize,
+) -> anyhow::Result<Vec<MessageRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE session = $1 AND media_id IS NOT NULL AND media_object IS NULL \
+         AND from_me = 0 AND sent_at >= $2 ORDER BY seq LIMIT $3"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(session)
+        .bind(since.timestamp_millis())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter().map(from_row).collect()
+}

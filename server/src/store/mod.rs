@@ -6,6 +6,7 @@ pub mod events;
 pub mod idempotency;
 pub mod keys;
 pub mod messages;
+pub mod objects;
 pub mod sessions;
 pub mod webhooks;
 

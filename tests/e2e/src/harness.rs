@@ -36,7 +36,7 @@ pub struct Harness {
     database_url: String,
     key: String,
     schemas: Arc<EventSchemas>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// The user JID of an emulator phone number.
@@ -75,7 +75,7 @@ impl Harness {
         let emulator = Emulator::start("127.0.0.1:0".parse().expect("address"))
             .await
             .expect("start the emulator");
-        let server = Self::serve(&emulator, &database_url).await;
+        let server = Self::serve(&emulator, &database_url, dir.path()).await;
         let base = format!("http://{}", server.addr);
         let admin = client(&base, MASTER_KEY);
         let created = admin
@@ -95,11 +95,11 @@ impl Harness {
             database_url,
             key,
             schemas,
-            _dir: dir,
+            dir,
         })
     }
 
-    async fn serve(emulator: &Emulator, database_url: &str) -> RunningServer {
+    async fn serve(emulator: &Emulator, database_url: &str, dir: &std::path::Path) -> RunningServer {
         let config = Config {
             bind: "127.0.0.1:0".parse().expect("address"),
             master_key: Some(MASTER_KEY.into()),
@@ -110,6 +110,7 @@ impl Harness {
             secret_key: Some("e2e-secret-key".into()),
             webhook_allow_private: true,
             media_allow_private: true,
+            media_store: dir.join("media").to_string_lossy().into_owned(),
             ..Config::default()
         };
         let db = Db::connect(database_url).await.expect("connect and migrate");
@@ -149,7 +150,7 @@ impl Harness {
         if let Some(server) = self.server.take() {
             server.stop().await.expect("stop the server");
         }
-        let server = Self::serve(&self.emulator, &self.database_url).await;
+        let server = Self::serve(&self.emulator, &self.database_url, self.dir.path()).await;
         self.base = format!("http://{}", server.addr);
         self.client = client(&self.base, &self.key);
         self.server = Some(server);

@@ -440,7 +440,7 @@ class MediaResource(SyncResource):
     ) -> bytes:
         """Download a media file
 
-        Downloads the file from WhatsApp's CDN through the session and answers its decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it. The session must be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when the CDN no longer has it). Required scope: `media:read`.
+        Answers the file's decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it: from the media store when it was persisted there, else from WhatsApp's CDN through the session, which must then be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when the CDN no longer has it). Required scope: `media:read`.
 
         Args:
             session: Session name
@@ -448,6 +448,25 @@ class MediaResource(SyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: bytes = self._client._call("POST", f"/api/sessions/{path(session)}/media/{path(media_id)}/download", headers=pairs(("Idempotency-Key", idempotency_key)), cast=bytes)
+        return result
+
+    def persist(
+        self,
+        session: str,
+        media_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Media:
+        """Persist a media file
+
+        Copies the file into the media store (`TITAN_MEDIA_STORE`: a directory by default, or an S3-compatible bucket) and describes it with `persisted: true` and the object's URL in `s3Url`; from then on it downloads from that copy, even once WhatsApp's CDN no longer has it. The file is fetched from WhatsApp's CDN through the session, which must be connected (409 otherwise); a file persisted already is not copied again. Set the session's `persistMedia` setting to persist every received file as it arrives. Required scope: `media:manage`.
+
+        Args:
+            session: Session name
+            media_id: The media file's id
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Media = self._client._call("POST", f"/api/sessions/{path(session)}/media/{path(media_id)}/persist", headers=pairs(("Idempotency-Key", idempotency_key)), cast=Media)
         return result
 
 
@@ -2027,7 +2046,7 @@ class AsyncMediaResource(AsyncResource):
     ) -> bytes:
         """Download a media file
 
-        Downloads the file from WhatsApp's CDN through the session and answers its decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it. The session must be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when the CDN no longer has it). Required scope: `media:read`.
+        Answers the file's decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it: from the media store when it was persisted there, else from WhatsApp's CDN through the session, which must then be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when the CDN no longer has it). Required scope: `media:read`.
 
         Args:
             session: Session name
@@ -2035,6 +2054,25 @@ class AsyncMediaResource(AsyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: bytes = await self._client._call("POST", f"/api/sessions/{path(session)}/media/{path(media_id)}/download", headers=pairs(("Idempotency-Key", idempotency_key)), cast=bytes)
+        return result
+
+    async def persist(
+        self,
+        session: str,
+        media_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Media:
+        """Persist a media file
+
+        Copies the file into the media store (`TITAN_MEDIA_STORE`: a directory by default, or an S3-compatible bucket) and describes it with `persisted: true` and the object's URL in `s3Url`; from then on it downloads from that copy, even once WhatsApp's CDN no longer has it. The file is fetched from WhatsApp's CDN through the session, which must be connected (409 otherwise); a file persisted already is not copied again. Set the session's `persistMedia` setting to persist every received file as it arrives. Required scope: `media:manage`.
+
+        Args:
+            session: Session name
+            media_id: The media file's id
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Media = await self._client._call("POST", f"/api/sessions/{path(session)}/media/{path(media_id)}/persist", headers=pairs(("Idempotency-Key", idempotency_key)), cast=Media)
         return result
 
 

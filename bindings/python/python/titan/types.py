@@ -1099,6 +1099,11 @@ class Media(Model):
     mime_type: str = dataclasses.field(metadata={"json": "mimeType"})
     """Its MIME type."""
 
+    persisted: bool
+    """Whether a copy is in the media store (`POST …/media/{mediaId}/persist`, or the session's
+    `persistMedia` setting); a persisted file downloads from there, even once WhatsApp's CDN
+    no longer has it."""
+
     ptt: bool
     """Whether an audio file is a voice note."""
 
@@ -1116,6 +1121,10 @@ class Media(Model):
 
     height: Optional[int] = None
     """Pixel height, when known."""
+
+    s3_url: Optional[str] = dataclasses.field(default=None, metadata={"json": "s3Url"})
+    """The copy's URL in the media store: `s3://bucket/…`, or `file:///…` for a directory store;
+    `null` until it is persisted."""
 
     seconds: Optional[int] = None
     """Length in seconds of a video or audio file, when known."""
@@ -1832,12 +1841,20 @@ class SessionConfig(Model):
     history_sync: Optional[bool] = dataclasses.field(default=None, metadata={"json": "historySync"})
     """Download the chat history WhatsApp offers after pairing (off by default: it can be large)."""
 
+    persist_media: Optional[bool] = dataclasses.field(default=None, metadata={"json": "persistMedia"})
+    """Copy every media file the session receives into the media store (`TITAN_MEDIA_STORE`) as
+    it arrives, as `POST …/media/{mediaId}/persist` does; off by default."""
+
 
 class SessionConfigParam(TypedDict, total=False):
     """Settings of a session. (as an argument)"""
 
     historySync: bool
     """Download the chat history WhatsApp offers after pairing (off by default: it can be large)."""
+
+    persistMedia: bool
+    """Copy every media file the session receives into the media store (`TITAN_MEDIA_STORE`) as
+    it arrives, as `POST …/media/{mediaId}/persist` does; off by default."""
 
 
 @dataclasses.dataclass
