@@ -5342,6 +5342,14 @@ must be one the type takes.*/
         ///Degrees north, -90 to 90 (type `location`, required).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub latitude: ::std::option::Option<f64>,
+        /**Show the title, description and picture of the page behind the text's first link, as
+WhatsApp's apps do (type `text`). The server fetches the page through the same guard as
+files (a few seconds and 512 KB at most); if it cannot, the text goes without a preview.*/
+        #[serde(
+            rename = "linkPreview",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub link_preview: ::std::option::Option<bool>,
         ///Degrees east, -180 to 180 (type `location`, required).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub longitude: ::std::option::Option<f64>,
@@ -18303,6 +18311,10 @@ already queued wait and resume when it is turned on.*/
                 ::std::option::Option<f64>,
                 ::std::string::String,
             >,
+            link_preview: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
             longitude: ::std::result::Result<
                 ::std::option::Option<f64>,
                 ::std::string::String,
@@ -18356,6 +18368,7 @@ already queued wait and resume when it is turned on.*/
                     filename: Ok(Default::default()),
                     is_forwarded: Ok(Default::default()),
                     latitude: Ok(Default::default()),
+                    link_preview: Ok(Default::default()),
                     longitude: Ok(Default::default()),
                     mentions: Ok(Default::default()),
                     multiple_answers: Ok(Default::default()),
@@ -18466,6 +18479,18 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for latitude: {e}")
+                    });
+                self
+            }
+            pub fn link_preview<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.link_preview = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for link_preview: {e}")
                     });
                 self
             }
@@ -18620,6 +18645,7 @@ already queued wait and resume when it is turned on.*/
                     filename: value.filename?,
                     is_forwarded: value.is_forwarded?,
                     latitude: value.latitude?,
+                    link_preview: value.link_preview?,
                     longitude: value.longitude?,
                     mentions: value.mentions?,
                     multiple_answers: value.multiple_answers?,
@@ -18645,6 +18671,7 @@ already queued wait and resume when it is turned on.*/
                     filename: Ok(value.filename),
                     is_forwarded: Ok(value.is_forwarded),
                     latitude: Ok(value.latitude),
+                    link_preview: Ok(value.link_preview),
                     longitude: Ok(value.longitude),
                     mentions: Ok(value.mentions),
                     multiple_answers: Ok(value.multiple_answers),

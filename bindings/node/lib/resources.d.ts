@@ -717,6 +717,12 @@ export interface MessagesSendParams {
    */
   latitude?: number | null;
   /**
+   * Show the title, description and picture of the page behind the text's first link, as
+   * WhatsApp's apps do (type `text`). The server fetches the page through the same guard as
+   * files (a few seconds and 512 KB at most); if it cannot, the text goes without a preview.
+   */
+  linkPreview?: boolean;
+  /**
    * Degrees east, -180 to 180 (type `location`, required).
    */
   longitude?: number | null;
@@ -1318,6 +1324,12 @@ export interface SessionsSendMessageParams {
    * Degrees north, -90 to 90 (type `location`, required).
    */
   latitude?: number | null;
+  /**
+   * Show the title, description and picture of the page behind the text's first link, as
+   * WhatsApp's apps do (type `text`). The server fetches the page through the same guard as
+   * files (a few seconds and 512 KB at most); if it cannot, the text goes without a preview.
+   */
+  linkPreview?: boolean;
   /**
    * Degrees east, -180 to 180 (type `location`, required).
    */

@@ -22,7 +22,7 @@ use whatsapp_rust::Client;
 
 pub use actions::{Blocked, ChatState};
 pub use groups::Joined;
-pub use send::{Content, MediaFile, Outgoing};
+pub use send::{Content, LinkPreview, MediaFile, Outgoing};
 
 use crate::model::session::{State, Status};
 use crate::store::Db;

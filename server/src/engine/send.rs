@@ -19,8 +19,13 @@ use crate::store::messages::{self as store, MessageRecord};
 /// What a message to send holds.
 #[derive(Debug, Clone)]
 pub enum Content {
-    /// A text.
-    Text(String),
+    /// A text, with the preview of its first link when one was asked for and could be made.
+    Text {
+        /// The text.
+        text: String,
+        /// The preview WhatsApp shows above it.
+        preview: Option<LinkPreview>,
+    },
     /// A poll: its question, its answers, and whether voters may pick several.
     Poll {
         /// The question.
@@ -41,6 +46,19 @@ pub enum Content {
     Location(Location),
     /// Contact cards (one message, however many).
     Contacts(Vec<SharedContact>),
+}
+
+/// What WhatsApp shows above a text for its first link.
+#[derive(Debug, Clone)]
+pub struct LinkPreview {
+    /// The link, as the text has it.
+    pub matched_text: String,
+    /// The page's title.
+    pub title: String,
+    /// The page's description.
+    pub description: Option<String>,
+    /// A small JPEG of the page's picture.
+    pub thumbnail: Option<Vec<u8>>,
 }
 
 /// A media file checked for its type, with what WhatsApp shows beside it.
@@ -125,18 +143,14 @@ impl Outgoing {
             attachment,
         };
         Ok(match &mut self.content {
-            Content::Text(text) => {
-                let message = match context {
-                    None => wa::Message {
+            Content::Text { text, preview } => {
+                let message = match (context, preview) {
+                    (None, None) => wa::Message {
                         conversation: Some(text.clone()),
                         ..Default::default()
                     },
-                    Some(context) => wa::Message {
-                        extended_text_message: MessageField::some(wa::message::ExtendedTextMessage {
-                            text: Some(text.clone()),
-                            context_info: MessageField::some(context),
-                            ..Default::default()
-                        }),
+                    (context, preview) => wa::Message {
+                        extended_text_message: MessageField::some(extended_text(text, context, preview.as_ref())),
                         ..Default::default()
                     },
                 };
@@ -221,6 +235,31 @@ impl Outgoing {
             }
         })
     }
+}
+
+/// A text with its reply, mention or forward context and its link preview.
+fn extended_text(
+    text: &str,
+    context: Option<wa::ContextInfo>,
+    preview: Option<&LinkPreview>,
+) -> wa::message::ExtendedTextMessage {
+    use wa::message::extended_text_message::PreviewType;
+    let mut message = wa::message::ExtendedTextMessage {
+        text: Some(text.to_owned()),
+        context_info: context.map(MessageField::some).unwrap_or_default(),
+        ..Default::default()
+    };
+    if let Some(preview) = preview {
+        message.matched_text = Some(preview.matched_text.clone());
+        message.title = Some(preview.title.clone());
+        message.description.clone_from(&preview.description);
+        message.jpeg_thumbnail.clone_from(&preview.thumbnail);
+        message.preview_type = Some(match preview.thumbnail {
+            Some(_) => PreviewType::IMAGE,
+            None => PreviewType::NONE,
+        });
+    }
+    message
 }
 
 /// A poll's message and what is kept of it (its options, its fresh secret, its creator's JIDs).

@@ -4,6 +4,7 @@
 //! copy or again from WhatsApp's CDN, decrypted with the keys its message carried.
 
 pub mod prepare;
+pub mod preview;
 pub mod probe;
 pub mod source;
 

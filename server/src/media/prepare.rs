@@ -147,18 +147,31 @@ pub fn prepare(request: Request, bytes: Vec<u8>) -> Result<Prepared, MediaError>
 
 /// A picture's size and its JPEG thumbnail.
 fn picture(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), MediaError> {
-    let undecodable = |e: image::ImageError| MediaError::Undecodable(e.to_string());
-    let decoded = ImageReader::new(Cursor::new(bytes))
+    let decoded = decode(bytes)?;
+    Ok((decoded.width(), decoded.height(), small_jpeg(&decoded)?))
+}
+
+/// The small JPEG WhatsApp shows for a picture (JPEG, PNG or WebP) before it is opened, as for
+/// a link preview's picture.
+pub fn thumbnail(bytes: &[u8]) -> Result<Vec<u8>, MediaError> {
+    small_jpeg(&decode(bytes)?)
+}
+
+fn decode(bytes: &[u8]) -> Result<image::DynamicImage, MediaError> {
+    ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| MediaError::Undecodable(e.to_string()))?
         .decode()
-        .map_err(undecodable)?;
-    let small = decoded.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE).into_rgb8();
+        .map_err(|e| MediaError::Undecodable(e.to_string()))
+}
+
+fn small_jpeg(picture: &image::DynamicImage) -> Result<Vec<u8>, MediaError> {
+    let small = picture.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE).into_rgb8();
     let mut jpeg = Vec::new();
     JpegEncoder::new_with_quality(&mut jpeg, THUMBNAIL_QUALITY)
         .encode_image(&small)
-        .map_err(undecodable)?;
-    Ok((decoded.width(), decoded.height(), jpeg))
+        .map_err(|e| MediaError::Undecodable(e.to_string()))?;
+    Ok(jpeg)
 }
 
 /// A picture's size, read from its header.

@@ -52,15 +52,35 @@ pub enum SourceError {
     /// The host answered with an error status.
     #[error("`url` answered HTTP {0}")]
     Status(u16),
-    /// The file is larger than [`MAX_URL_BYTES`].
-    #[error("the file at `url` is larger than {} MB", MAX_URL_BYTES / 1_000_000)]
-    TooLarge,
-    /// The host did not answer in time.
-    #[error("`url` did not answer within {} s", TOTAL_TIMEOUT.as_secs())]
-    Timeout,
+    /// The file is larger than the cap (bytes).
+    #[error("the file at `url` is larger than {} MB", .0 / 1_000_000)]
+    TooLarge(u64),
+    /// The host did not answer within the time given (seconds).
+    #[error("`url` did not answer within {0} s")]
+    Timeout(u64),
     /// The host could not be reached.
     #[error("could not fetch `url`: {0}")]
     Unreachable(String),
+}
+
+/// What a URL answered.
+#[derive(Debug)]
+pub struct Fetched {
+    /// Where the answer came from, after redirects (relative links resolve against it).
+    pub url: Url,
+    /// Its `Content-Type`, if it gave one.
+    pub content_type: Option<String>,
+    /// Its body.
+    pub bytes: Vec<u8>,
+}
+
+/// What to do with a body longer than its cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Past {
+    /// Refuse it ([`SourceError::TooLarge`]).
+    Refuse,
+    /// Keep what came before the cap and stop reading.
+    Stop,
 }
 
 /// Fetches the files to send that are given by URL.
@@ -97,22 +117,57 @@ impl Fetcher {
     /// The file at `url`, refused past [`MAX_URL_BYTES`] as soon as the body passes it.
     pub async fn fetch(&self, url: &str) -> Result<Vec<u8>, SourceError> {
         let url = Url::parse(url.trim()).map_err(|_| SourceError::Scheme(""))?;
+        Ok(self.fetch_within(url, MAX_URL_BYTES, TOTAL_TIMEOUT).await?.bytes)
+    }
+
+    /// What `url` answers, through the same guard, refused past `max_bytes` as soon as the body
+    /// passes it and past `timeout` (a link preview's picture takes small caps).
+    pub async fn fetch_within(&self, url: Url, max_bytes: u64, timeout: Duration) -> Result<Fetched, SourceError> {
+        self.get(url, max_bytes, timeout, Past::Refuse).await
+    }
+
+    /// The first `max_bytes` of what `url` answers (the rest is not read), through the same
+    /// guard, within `timeout`: a web page's head, for its link preview.
+    pub async fn fetch_head(&self, url: Url, max_bytes: u64, timeout: Duration) -> Result<Fetched, SourceError> {
+        self.get(url, max_bytes, timeout, Past::Stop).await
+    }
+
+    async fn get(&self, url: Url, max_bytes: u64, timeout: Duration, past: Past) -> Result<Fetched, SourceError> {
         allowed(&url, self.allow_private)?;
-        let mut response = self.http.get(url).send().await.map_err(failure)?;
+        let seconds = timeout.as_secs();
+        let sent = self.http.get(url).timeout(timeout).send().await;
+        let mut response = sent.map_err(|e| failure(e, seconds))?;
         if !response.status().is_success() {
             return Err(SourceError::Status(response.status().as_u16()));
         }
-        if response.content_length().is_some_and(|n| n > MAX_URL_BYTES) {
-            return Err(SourceError::TooLarge);
+        if past == Past::Refuse && response.content_length().is_some_and(|n| n > max_bytes) {
+            return Err(SourceError::TooLarge(max_bytes));
         }
+        let url = response.url().clone();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(failure)? {
-            if (bytes.len() + chunk.len()) as u64 > MAX_URL_BYTES {
-                return Err(SourceError::TooLarge);
+        while let Some(chunk) = response.chunk().await.map_err(|e| failure(e, seconds))? {
+            if (bytes.len() + chunk.len()) as u64 > max_bytes {
+                if past == Past::Refuse {
+                    return Err(SourceError::TooLarge(max_bytes));
+                }
+                let room = usize::try_from(max_bytes)
+                    .unwrap_or(usize::MAX)
+                    .saturating_sub(bytes.len());
+                bytes.extend_from_slice(&chunk[..room.min(chunk.len())]);
+                break;
             }
             bytes.extend_from_slice(&chunk);
         }
-        Ok(bytes)
+        Ok(Fetched {
+            url,
+            content_type,
+            bytes,
+        })
     }
 }
 
@@ -131,8 +186,8 @@ fn allowed(url: &Url, allow_private: bool) -> Result<(), SourceError> {
 }
 
 /// What a failed request means for the caller: the guard's own refusal when a redirect was
-/// refused, a timeout, or the connection's failure with its causes.
-fn failure(error: reqwest::Error) -> SourceError {
+/// refused, a timeout (after `seconds`), or the connection's failure with its causes.
+fn failure(error: reqwest::Error, seconds: u64) -> SourceError {
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     let mut causes = Vec::new();
     while let Some(current) = cause {
@@ -143,7 +198,7 @@ fn failure(error: reqwest::Error) -> SourceError {
         cause = current.source();
     }
     if error.is_timeout() {
-        return SourceError::Timeout;
+        return SourceError::Timeout(seconds);
     }
     SourceError::Unreachable(causes.join(": "))
 }

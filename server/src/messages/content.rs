@@ -8,6 +8,7 @@ use super::{MessageText, PlaceText, SendMessage};
 use crate::engine::{Content, MediaFile};
 use crate::error::ApiError;
 use crate::media::prepare::{self, MediaError};
+use crate::media::preview;
 use crate::media::source::{self, Fetcher, SourceError};
 use crate::model::attachment::{Location, MediaKind, SharedContact};
 use crate::model::bounded::{ListRule, NOT_BLANK, PhoneNumber, TextRule, bounded_list, bounded_text, inline};
@@ -17,7 +18,7 @@ use crate::model::poll;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageType {
-    /// A text (`text`).
+    /// A text (`text`; `linkPreview`: show the preview of its first link).
     Text,
     /// A picture, JPEG or PNG (`url` or `base64`, `caption`).
     Image,
@@ -63,7 +64,7 @@ impl MessageType {
     /// The body fields this type takes besides the common ones.
     const fn fields(self) -> &'static [&'static str] {
         match self {
-            Self::Text => &["text"],
+            Self::Text => &["text", "linkPreview"],
             Self::Image | Self::Video => &["url", "base64", "caption"],
             Self::Voice => &["url", "base64"],
             Self::Audio => &["url", "base64", "ptt"],
@@ -184,10 +185,19 @@ pub async fn content(request: &mut SendMessage, fetcher: &Fetcher) -> Result<Con
     refuse_foreign_fields(request)?;
     let bad = |why: String| Err(ApiError::BadRequest(why));
     match kind {
-        MessageType::Text => match &request.text {
-            Some(text) => Ok(Content::Text(text.as_str().to_owned())),
-            None => bad("type `text` needs `text`".into()),
-        },
+        MessageType::Text => {
+            let Some(text) = &request.text else {
+                return bad("type `text` needs `text`".into());
+            };
+            let preview = match request.link_preview {
+                true => preview::preview(fetcher, text.as_str()).await,
+                false => None,
+            };
+            Ok(Content::Text {
+                text: text.as_str().to_owned(),
+                preview,
+            })
+        }
         MessageType::Poll => {
             let Some(name) = &request.name else {
                 return bad("type `poll` needs a `name` (the question)".into());
@@ -242,6 +252,7 @@ pub async fn content(request: &mut SendMessage, fetcher: &Fetcher) -> Result<Con
 fn refuse_foreign_fields(request: &SendMessage) -> Result<(), ApiError> {
     let given = [
         ("text", request.text.is_some()),
+        ("linkPreview", request.link_preview),
         ("name", request.name.is_some()),
         ("options", !request.options.as_slice().is_empty()),
         ("multipleAnswers", request.multiple_answers),

@@ -94,6 +94,11 @@ pub struct SendMessage {
     #[serde(default)]
     #[schema(inline)]
     pub text: Option<MessageText>,
+    /// Show the title, description and picture of the page behind the text's first link, as
+    /// WhatsApp's apps do (type `text`). The server fetches the page through the same guard as
+    /// files (a few seconds and 512 KB at most); if it cannot, the text goes without a preview.
+    #[serde(default)]
+    pub link_preview: bool,
     /// Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
     /// `file`, `document`, `sticker`; or give `base64`): up to 50 MB, public `https://` URLs
     /// only unless the deployment allows private ones. Redirects are followed 3 times at most.

@@ -485,6 +485,7 @@ class MessagesResource(SyncResource):
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        link_preview: Union[bool, NotGiven] = NOT_GIVEN,
         longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
@@ -511,6 +512,9 @@ class MessagesResource(SyncResource):
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
             latitude: Degrees north, -90 to 90 (type `location`, required).
+            link_preview: Show the title, description and picture of the page behind the text's first link, as
+                WhatsApp's apps do (type `text`). The server fetches the page through the same guard as
+                files (a few seconds and 512 KB at most); if it cannot, the text goes without a preview.
             longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
@@ -526,7 +530,7 @@ class MessagesResource(SyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Message)
+        result: Message = self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Message)
         return result
 
     def send_deferred(
@@ -541,6 +545,7 @@ class MessagesResource(SyncResource):
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        link_preview: Union[bool, NotGiven] = NOT_GIVEN,
         longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
@@ -569,6 +574,9 @@ class MessagesResource(SyncResource):
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
             latitude: Degrees north, -90 to 90 (type `location`, required).
+            link_preview: Show the title, description and picture of the page behind the text's first link, as
+                WhatsApp's apps do (type `text`). The server fetches the page through the same guard as
+                files (a few seconds and 512 KB at most); if it cannot, the text goes without a preview.
             longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
@@ -584,7 +592,7 @@ class MessagesResource(SyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Accepted)
+        result: Accepted = self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Accepted)
         return result
 
     def list(
@@ -1219,6 +1227,7 @@ class SessionsResource(SyncResource):
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        link_preview: Union[bool, NotGiven] = NOT_GIVEN,
         longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
@@ -1245,6 +1254,9 @@ class SessionsResource(SyncResource):
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
             latitude: Degrees north, -90 to 90 (type `location`, required).
+            link_preview: Show the title, description and picture of the page behind the text's first link, as
+                WhatsApp's apps do (type `text`). The server fetches the page through the same guard as
+                files (a few seconds and 512 KB at most); if it cannot, the text goes without a preview.
             longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
@@ -1259,7 +1271,7 @@ class SessionsResource(SyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Message)
+        result: Message = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Message)
         return result
 
     def send_message_deferred(
@@ -1275,6 +1287,7 @@ class SessionsResource(SyncResource):
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        link_preview: Union[bool, NotGiven] = NOT_GIVEN,
         longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
@@ -1303,6 +1316,9 @@ class SessionsResource(SyncResource):
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
             latitude: Degrees north, -90 to 90 (type `location`, required).
+            link_preview: Show the title, description and picture of the page behind the text's first link, as
+                WhatsApp's apps do (type `text`). The server fetches the page through the same guard as
+                files (a few seconds and 512 KB at most); if it cannot, the text goes without a preview.
             longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
@@ -1317,7 +1333,7 @@ class SessionsResource(SyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Accepted)
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Accepted)
         return result
 
     def restart(
@@ -2091,6 +2107,7 @@ class AsyncMessagesResource(AsyncResource):
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        link_preview: Union[bool, NotGiven] = NOT_GIVEN,
         longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
@@ -2117,6 +2134,9 @@ class AsyncMessagesResource(AsyncResource):
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
             latitude: Degrees north, -90 to 90 (type `location`, required).
+            link_preview: Show the title, description and picture of the page behind the text's first link, as
+                WhatsApp's apps do (type `text`). The server fetches the page through the same guard as
+                files (a few seconds and 512 KB at most); if it cannot, the text goes without a preview.
             longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
@@ -2132,7 +2152,7 @@ class AsyncMessagesResource(AsyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = await self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Message)
+        result: Message = await self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Message)
         return result
 
     async def send_deferred(
@@ -2147,6 +2167,7 @@ class AsyncMessagesResource(AsyncResource):
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        link_preview: Union[bool, NotGiven] = NOT_GIVEN,
         longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
@@ -2175,6 +2196,9 @@ class AsyncMessagesResource(AsyncResource):
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
             latitude: Degrees north, -90 to 90 (type `location`, required).
+            link_preview: Show the title, description and picture of the page behind the text's first link, as
+                WhatsApp's apps do (type `text`). The server fetches the page through the same guard as
+                files (a few seconds and 512 KB at most); if it cannot, the text goes without a preview.
             longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
@@ -2190,7 +2214,7 @@ class AsyncMessagesResource(AsyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = await self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Accepted)
+        result: Accepted = await self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Accepted)
         return result
 
     def list(
@@ -2825,6 +2849,7 @@ class AsyncSessionsResource(AsyncResource):
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        link_preview: Union[bool, NotGiven] = NOT_GIVEN,
         longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
@@ -2851,6 +2876,9 @@ class AsyncSessionsResource(AsyncResource):
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
             latitude: Degrees north, -90 to 90 (type `location`, required).
+            link_preview: Show the title, description and picture of the page behind the text's first link, as
+                WhatsApp's apps do (type `text`). The server fetches the page through the same guard as
+                files (a few seconds and 512 KB at most); if it cannot, the text goes without a preview.
             longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
@@ -2865,7 +2893,7 @@ class AsyncSessionsResource(AsyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Message)
+        result: Message = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Message)
         return result
 
     async def send_message_deferred(
@@ -2881,6 +2909,7 @@ class AsyncSessionsResource(AsyncResource):
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
+        link_preview: Union[bool, NotGiven] = NOT_GIVEN,
         longitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         mentions: Union[List[str], NotGiven] = NOT_GIVEN,
         multiple_answers: Union[bool, NotGiven] = NOT_GIVEN,
@@ -2909,6 +2938,9 @@ class AsyncSessionsResource(AsyncResource):
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
             latitude: Degrees north, -90 to 90 (type `location`, required).
+            link_preview: Show the title, description and picture of the page behind the text's first link, as
+                WhatsApp's apps do (type `text`). The server fetches the page through the same guard as
+                files (a few seconds and 512 KB at most); if it cannot, the text goes without a preview.
             longitude: Degrees east, -180 to 180 (type `location`, required).
             mentions: JIDs to mention, e.g. `5511999999999@s.whatsapp.net`.
             multiple_answers: Whether voters may pick more than one answer (type `poll`; default one).
@@ -2923,7 +2955,7 @@ class AsyncSessionsResource(AsyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Accepted)
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Accepted)
         return result
 
     async def restart(
