@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 use whatsapp_rust::Client;
 
 use super::{Engine, EngineError, Shared};
@@ -24,18 +26,24 @@ impl Engine {
     /// The bytes of media file `media` of `session`: from the object store when it was persisted
     /// there, else from WhatsApp's CDN through the session (which must then be connected).
     pub async fn download(&self, session: &str, media: &StoredMedia) -> Result<Bytes, EngineError> {
-        if let Some(bytes) = persisted(&self.shared, session, &media.info.media_id).await? {
-            return Ok(bytes);
+        match persisted(&self.shared, session, &media.info.media_id).await {
+            Ok(Some(bytes)) => return Ok(bytes),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(session, media = %media.info.media_id, error = format!("{error:#}"),
+                    "cannot read a persisted media file; downloading it from WhatsApp's CDN");
+            }
         }
         let client = self.require_connected(session)?;
         fetch_with(&client, media).await
     }
 
-    /// Copies media file `media` of `session` into the object store (once: a persisted file
-    /// answers its object's URL again) and answers the object's URL. The session must be
+    /// Copies media file `media` of `session` into the object store (once: a file persisted to
+    /// this store answers its object's URL again) and answers the object's URL. The session must be
     /// connected unless the file is persisted already.
     pub async fn persist(&self, session: &str, media: &StoredMedia) -> Result<String, EngineError> {
-        if let Some(url) = store::media_object(&self.shared.db, session, &media.info.media_id).await? {
+        let recorded = store::media_object(&self.shared.db, session, &media.info.media_id).await?;
+        if let Some(url) = recorded.filter(|url| self.shared.settings.objects.holds(url)) {
             return Ok(url);
         }
         let client = self.require_connected(session)?;
@@ -43,23 +51,58 @@ impl Engine {
     }
 }
 
-/// Persists, in the background, the files `session` received in the last two weeks and has not
-/// persisted yet, through its `client` (a session with `persistMedia` calls this when it connects
-/// and as files arrive). A file that still fails is logged and tried again at the next pass.
-pub(super) fn persist_received(shared: Arc<Shared>, client: Arc<Client>, session: String) {
-    tokio::spawn(async move {
-        let since = chrono::Utc::now() - PERSIST_LOOKBACK;
-        let pending = match store::unpersisted_media(&shared.db, &session, since, PERSIST_BATCH).await {
-            Ok(pending) => pending,
-            Err(error) => {
-                tracing::warn!(session, error = %error, "cannot list the media files to persist");
-                return;
+/// The `persistMedia` worker of a session's connected client: one pass at a time over the files
+/// the session received in the last two weeks and has not persisted yet (newest first), again
+/// whenever a file arrives. It stops with its client: dropping it aborts it.
+pub(super) struct PersistWorker {
+    wake: Arc<Notify>,
+    task: JoinHandle<()>,
+}
+
+impl PersistWorker {
+    /// Starts the worker for `session`'s `client`, with a first pass at once.
+    pub(super) fn start(shared: Arc<Shared>, client: Arc<Client>, session: String) -> Self {
+        let wake = Arc::new(Notify::new());
+        let woken = Arc::clone(&wake);
+        let task = tokio::spawn(async move {
+            loop {
+                persist_pass(&shared, &client, &session).await;
+                woken.notified().await;
             }
-        };
-        for record in pending {
-            persist_one(&shared, &client, &session, record).await;
+        });
+        Self { wake, task }
+    }
+
+    /// Asks for another pass (a file arrived); passes never overlap.
+    pub(super) fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+impl Drop for PersistWorker {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One pass: persists what is pending, each file tried a few times; a file that still fails is
+/// logged and tried again at the next pass.
+async fn persist_pass(shared: &Shared, client: &Client, session: &str) {
+    let since = chrono::Utc::now() - PERSIST_LOOKBACK;
+    let pending = match store::unpersisted_media(&shared.db, session, since, PERSIST_BATCH).await {
+        Ok(pending) => pending,
+        Err(error) => {
+            tracing::warn!(
+                session,
+                error = format!("{error:#}"),
+                "cannot list the media files to persist"
+            );
+            return;
         }
-    });
+    };
+    for record in pending {
+        persist_one(shared, client, session, record).await;
+    }
 }
 
 /// Downloads `media` from WhatsApp's CDN through `client` and decrypts it.
@@ -81,12 +124,17 @@ async fn persist_with(
 ) -> Result<String, EngineError> {
     let bytes = fetch_with(client, media).await?;
     let key = format!("{session}/{}.{}", media.info.media_id, media.info.extension());
-    let url = shared.settings.objects.put(&key, bytes).await?;
+    let url = shared
+        .settings
+        .objects
+        .put(&key, bytes)
+        .await
+        .map_err(|e| EngineError::Upstream(format!("the media store did not take the file: {e:#}")))?;
     store::set_media_object(&shared.db, session, &media.info.media_id, &url).await?;
     Ok(url)
 }
 
-/// Persists `record`'s media file, retrying a few times.
+/// Persists `record`'s media file, trying a few times.
 async fn persist_one(shared: &Shared, client: &Client, session: &str, record: MessageRecord) {
     let Some(Attachment::Media(media)) = record.attachment else {
         return;
@@ -98,8 +146,10 @@ async fn persist_one(shared: &Shared, client: &Client, session: &str, record: Me
                 return;
             }
             Err(error) => {
-                tracing::warn!(session, media = %media.info.media_id, attempt, error = %error, "cannot persist a media file");
-                tokio::time::sleep(Duration::from_secs(2u64.pow(attempt))).await;
+                tracing::warn!(session, media = %media.info.media_id, attempt, error = format!("{error:#}"), "cannot persist a media file");
+                if attempt < PERSIST_ATTEMPTS {
+                    tokio::time::sleep(Duration::from_secs(2u64.pow(attempt))).await;
+                }
             }
         }
     }

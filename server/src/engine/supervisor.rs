@@ -10,6 +10,7 @@ use whatsapp_rust::prelude::{Bot, BotHandle, Event, TokioRuntime};
 use whatsapp_rust::store::traits::Backend;
 
 use super::mapping::RingingCalls;
+use super::media::PersistWorker;
 use super::observe::{ConnectFailure, Enqueue, Observed};
 use super::{Command, CurrentQr, Shared, Slot, inbound};
 use crate::events::{NewEvent, Payload};
@@ -61,6 +62,8 @@ pub(super) struct Supervisor {
     history_sync: bool,
     /// Persist received media files to the object store (the `persistMedia` setting).
     persist_media: bool,
+    /// The worker doing so for the connected client; dropped (stopped) with it.
+    persister: Option<PersistWorker>,
     commands: mpsc::Receiver<Command>,
     /// Set by `PairSuccess` (with the business name it gave), so the next `Connected` announces
     /// `session.connected`.
@@ -86,6 +89,7 @@ impl Supervisor {
             proxy,
             history_sync: config.history_sync,
             persist_media: config.persist_media,
+            persister: None,
             commands,
             just_paired: None,
             calls: RingingCalls::default(),
@@ -127,6 +131,7 @@ impl Supervisor {
         let mut failures = 0u32;
         loop {
             let outcome = self.run_client().await;
+            self.persister = None;
             {
                 let mut live = self.slot.live();
                 live.client = None;
@@ -356,10 +361,12 @@ impl Supervisor {
             })
     }
 
-    /// With the `persistMedia` setting, persists the received files not persisted yet.
-    fn persist_media(&self, client: &Arc<Client>) {
+    /// With the `persistMedia` setting, (re)starts the worker that persists received files for
+    /// the client that just connected.
+    fn start_persisting(&mut self, client: &Arc<Client>) {
         if self.persist_media {
-            super::media::persist_received(Arc::clone(&self.shared), Arc::clone(client), self.name.clone());
+            let worker = PersistWorker::start(Arc::clone(&self.shared), Arc::clone(client), self.name.clone());
+            self.persister = Some(worker);
         }
     }
 
@@ -445,7 +452,7 @@ impl Supervisor {
                     ..Change::default()
                 })
                 .await;
-                self.persist_media(client);
+                self.start_persisting(client);
             }
             Event::Disconnected(_) => {
                 self.slot.live().connected = false;
@@ -481,8 +488,10 @@ impl Supervisor {
                 return Some(Outcome::Failed("WhatsApp says this client version is outdated".into()));
             }
             _ => {
-                if self.record_inbound(event).await {
-                    self.persist_media(client);
+                if self.record_inbound(event).await
+                    && let Some(persister) = &self.persister
+                {
+                    persister.wake();
                 }
             }
         }

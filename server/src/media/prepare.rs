@@ -151,18 +151,32 @@ fn picture(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), MediaError> {
     Ok((decoded.width(), decoded.height(), small_jpeg(&decoded)?))
 }
 
-/// The small JPEG WhatsApp shows for a picture (JPEG, PNG or WebP) before it is opened, as for
-/// a link preview's picture.
+/// The small JPEG WhatsApp shows for a picture (JPEG, PNG or WebP) before it is opened, for a
+/// picture from elsewhere (a link preview's): one whose header claims more than
+/// [`FOREIGN_PICTURE_SIDE`] pixels a side is refused before it is decoded.
 pub fn thumbnail(bytes: &[u8]) -> Result<Vec<u8>, MediaError> {
-    small_jpeg(&decode(bytes)?)
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(FOREIGN_PICTURE_SIDE);
+    limits.max_image_height = Some(FOREIGN_PICTURE_SIDE);
+    limits.max_alloc = Some(FOREIGN_PICTURE_BYTES);
+    small_jpeg(&decode_within(bytes, limits)?)
 }
 
+/// Largest side of a picture fetched from elsewhere, in pixels.
+const FOREIGN_PICTURE_SIDE: u32 = 8192;
+/// Most memory decoding such a picture may take.
+const FOREIGN_PICTURE_BYTES: u64 = 256 * 1024 * 1024;
+
 fn decode(bytes: &[u8]) -> Result<image::DynamicImage, MediaError> {
-    ImageReader::new(Cursor::new(bytes))
+    decode_within(bytes, image::Limits::default())
+}
+
+fn decode_within(bytes: &[u8], limits: image::Limits) -> Result<image::DynamicImage, MediaError> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
-        .map_err(|e| MediaError::Undecodable(e.to_string()))?
-        .decode()
-        .map_err(|e| MediaError::Undecodable(e.to_string()))
+        .map_err(|e| MediaError::Undecodable(e.to_string()))?;
+    reader.limits(limits);
+    reader.decode().map_err(|e| MediaError::Undecodable(e.to_string()))
 }
 
 fn small_jpeg(picture: &image::DynamicImage) -> Result<Vec<u8>, MediaError> {

@@ -32,10 +32,30 @@ static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
 static TITLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?is)<title\b[^>]*>(.*?)</title>").expect("title pattern"));
 
-/// The first `http(s)://` link of `text`, without the punctuation that usually follows one.
+/// The first `http(s)://` link of `text`, without the punctuation that usually follows one (a
+/// closing parenthesis stays when the link opened it, as in Wikipedia's links).
 pub fn first_link(text: &str) -> Option<&str> {
-    let found = LINK.find(text)?.as_str();
-    Some(found.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', ']', '}', '\'', '"']))
+    let mut link = LINK.find(text)?.as_str();
+    loop {
+        let trimmed = link.trim_end_matches(['.', ',', ';', ':', '!', '?', ']', '}', '\'', '"']);
+        let unbalanced = trimmed.ends_with(')') && trimmed.matches('(').count() < trimmed.matches(')').count();
+        link = if unbalanced {
+            &trimmed[..trimmed.len() - 1]
+        } else {
+            trimmed
+        };
+        if !unbalanced {
+            return Some(link);
+        }
+    }
+}
+
+/// Where `link` points, for logs: its host, never its path or query (which may carry tokens).
+fn host_of(link: &str) -> String {
+    Url::parse(link)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "an unparsable link".to_owned())
 }
 
 /// The preview of the first link in `text`, or `None` (logged) when there is no link or its page
@@ -45,7 +65,7 @@ pub async fn preview(fetcher: &Fetcher, text: &str) -> Option<LinkPreview> {
     match fetch(fetcher, link).await {
         Ok(found) => found,
         Err(error) => {
-            tracing::info!(link, error = %error, "no link preview: the page could not be fetched");
+            tracing::info!(host = host_of(link), error = %error, "no link preview: the page could not be fetched");
             None
         }
     }
@@ -54,7 +74,11 @@ pub async fn preview(fetcher: &Fetcher, text: &str) -> Option<LinkPreview> {
 async fn fetch(fetcher: &Fetcher, link: &str) -> Result<Option<LinkPreview>, SourceError> {
     let url = Url::parse(link).map_err(|_| SourceError::Scheme(""))?;
     let page = fetcher.fetch_head(url, PAGE_BYTES, FETCH_TIMEOUT).await?;
-    if page.content_type.as_deref().is_some_and(|t| !t.contains("html")) {
+    if page
+        .content_type
+        .as_deref()
+        .is_some_and(|t| !t.to_ascii_lowercase().contains("html"))
+    {
         return Ok(None);
     }
     let html = String::from_utf8_lossy(&page.bytes);
@@ -76,11 +100,11 @@ async fn fetch(fetcher: &Fetcher, link: &str) -> Result<Option<LinkPreview>, Sou
 
 /// A small JPEG of the picture at `url`, or `None` (logged) when it cannot be had or read.
 async fn thumbnail(fetcher: &Fetcher, url: Url) -> Option<Vec<u8>> {
-    let shown = url.to_string();
+    let shown = host_of(url.as_str());
     let fetched = match fetcher.fetch_within(url, PICTURE_BYTES, FETCH_TIMEOUT).await {
         Ok(fetched) => fetched,
         Err(error) => {
-            tracing::info!(picture = shown, error = %error, "link preview without its picture");
+            tracing::info!(host = shown, error = %error, "link preview without its picture");
             return None;
         }
     };
@@ -88,7 +112,7 @@ async fn thumbnail(fetcher: &Fetcher, url: Url) -> Option<Vec<u8>> {
     match made {
         Ok(Ok(jpeg)) => Some(jpeg),
         Ok(Err(error)) => {
-            tracing::info!(picture = shown, error = %error, "link preview without its picture");
+            tracing::info!(host = shown, error = %error, "link preview without its picture");
             None
         }
         Err(error) => {
@@ -224,6 +248,10 @@ mod tests {
             Some("http://x.org/page")
         );
         assert_eq!(first_link("no link here, ftp://x.org"), None);
+        assert_eq!(
+            first_link("see https://en.wikipedia.org/wiki/Rust_(language))."),
+            Some("https://en.wikipedia.org/wiki/Rust_(language)")
+        );
     }
 
     #[test]

@@ -315,8 +315,9 @@ pub async fn set_media_object(db: &Db, session: &str, media_id: &str, url: &str)
     Ok(())
 }
 
-/// Media files `session` received since `since` that are not persisted yet, oldest first (at
-/// most `limit`): what the session's `persistMedia` setting still has to copy.
+/// Media files `session` received since `since` that are not persisted yet, newest first (at
+/// most `limit`, so files that keep failing never hold newer ones back): what the session's
+/// `persistMedia` setting still has to copy.
 pub async fn unpersisted_media(
     db: &Db,
     session: &str,
@@ -325,7 +326,7 @@ pub async fn unpersisted_media(
 ) -> anyhow::Result<Vec<MessageRecord>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM messages WHERE session = $1 AND media_id IS NOT NULL AND media_object IS NULL \
-         AND from_me = 0 AND sent_at >= $2 ORDER BY seq LIMIT $3"
+         AND from_me = 0 AND sent_at >= $2 ORDER BY seq DESC LIMIT $3"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(session)

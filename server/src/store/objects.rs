@@ -107,6 +107,11 @@ impl MediaObjects {
         Ok(format!("{}{key}", self.base))
     }
 
+    /// Whether `url` names an object of this store (a store configured before may have held it).
+    pub fn holds(&self, url: &str) -> bool {
+        url.starts_with(&self.base)
+    }
+
     /// Reads the object at `url`, if `url` is one of this store's (a store configured before
     /// may have held it; `None` then).
     pub async fn get(&self, url: &str) -> anyhow::Result<Option<Bytes>> {
