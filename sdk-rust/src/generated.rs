@@ -1656,6 +1656,22 @@ when the message has no such thing.*/
             value.parse()
         }
     }
+    ///A group to create.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateGroup {
+        ///The group's name (its subject).
+        pub name: ::std::string::String,
+        /**The people to add, as JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+The session's account is added as the group's creator; WhatsApp leaves out anyone who is
+not on WhatsApp (compare with the answer's `participants`).*/
+        pub participants: ::std::vec::Vec<::std::string::String>,
+    }
+    impl CreateGroup {
+        pub fn builder() -> builder::CreateGroup {
+            Default::default()
+        }
+    }
     ///Body of a key creation.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
@@ -2486,6 +2502,55 @@ itself only.*/
             value.parse()
         }
     }
+    ///A WhatsApp group.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Group {
+        ///Whether only admins may send messages.
+        pub announce: bool,
+        ///Whether joining by invite needs an admin's approval.
+        #[serde(rename = "approvalMode")]
+        pub approval_mode: bool,
+        ///When it was created, when WhatsApp said.
+        #[serde(
+            rename = "createdAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub created_at: ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+        ///Its description, if it has one.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub description: ::std::option::Option<::std::string::String>,
+        ///How long messages last before they disappear, in seconds; null when they stay.
+        #[serde(
+            rename = "ephemeralSeconds",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub ephemeral_seconds: ::std::option::Option<u32>,
+        ///The group's JID, `<id>@g.us`.
+        pub id: ::std::string::String,
+        ///Whether only admins may change the group's name, description and picture.
+        pub locked: bool,
+        ///Its name (WhatsApp's subject).
+        pub name: ::std::string::String,
+        ///The creator's LID, when WhatsApp gave it.
+        #[serde(
+            rename = "ownerLid",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub owner_lid: ::std::option::Option<::std::string::String>,
+        ///The creator's phone number, `+` and digits, when WhatsApp gave it.
+        #[serde(
+            rename = "ownerPhoneNumber",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub owner_phone_number: ::std::option::Option<::std::string::String>,
+        ///Its members.
+        pub participants: ::std::vec::Vec<GroupParticipant>,
+    }
+    impl Group {
+        pub fn builder() -> builder::Group {
+            Default::default()
+        }
+    }
     ///What happened to a group as a whole.
     #[derive(
         ::serde::Deserialize,
@@ -2543,6 +2608,55 @@ itself only.*/
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///`GroupData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct GroupData {
+        ///The result.
+        pub data: Group,
+    }
+    impl GroupData {
+        pub fn builder() -> builder::GroupData {
+            Default::default()
+        }
+    }
+    ///`GroupPage`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct GroupPage {
+        ///Pass as `?cursor=` to fetch the next page; absent on the last page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cursor: ::std::option::Option<::std::string::String>,
+        ///The items on this page.
+        pub data: ::std::vec::Vec<Group>,
+    }
+    impl GroupPage {
+        pub fn builder() -> builder::GroupPage {
+            Default::default()
+        }
+    }
+    ///A member of a group.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct GroupParticipant {
+        ///Whether the member is an admin (the creator is one too).
+        #[serde(rename = "isAdmin")]
+        pub is_admin: bool,
+        ///Whether the member is the group's creator (its super admin).
+        #[serde(rename = "isSuperAdmin")]
+        pub is_super_admin: bool,
+        ///The member's LID, `<id>@lid`, when known.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub lid: ::std::option::Option<::std::string::String>,
+        ///The member's phone number, `+` and digits, when known.
+        #[serde(
+            rename = "phoneNumber",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub phone_number: ::std::option::Option<::std::string::String>,
+    }
+    impl GroupParticipant {
+        pub fn builder() -> builder::GroupParticipant {
+            Default::default()
         }
     }
     ///Participants joined, left, were promoted or demoted.
@@ -10072,6 +10186,67 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct CreateGroup {
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            participants: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CreateGroup {
+            fn default() -> Self {
+                Self {
+                    name: Err("no value supplied for name".to_string()),
+                    participants: Err("no value supplied for participants".to_string()),
+                }
+            }
+        }
+        impl CreateGroup {
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn participants<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.participants = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for participants: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateGroup> for super::CreateGroup {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateGroup,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    name: value.name?,
+                    participants: value.participants?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateGroup> for CreateGroup {
+            fn from(value: super::CreateGroup) -> Self {
+                Self {
+                    name: Ok(value.name),
+                    participants: Ok(value.participants),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct CreateKey {
             label: ::std::result::Result<::std::string::String, ::std::string::String>,
             lifetime_days: ::std::result::Result<
@@ -12014,6 +12189,434 @@ already queued wait and resume when it is turned on.*/
                 Self {
                     docs: Ok(value.docs),
                     error: Ok(value.error),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Group {
+            announce: ::std::result::Result<bool, ::std::string::String>,
+            approval_mode: ::std::result::Result<bool, ::std::string::String>,
+            created_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            description: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            ephemeral_seconds: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            locked: ::std::result::Result<bool, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+            owner_lid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            owner_phone_number: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            participants: ::std::result::Result<
+                ::std::vec::Vec<super::GroupParticipant>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Group {
+            fn default() -> Self {
+                Self {
+                    announce: Err("no value supplied for announce".to_string()),
+                    approval_mode: Err(
+                        "no value supplied for approval_mode".to_string(),
+                    ),
+                    created_at: Ok(Default::default()),
+                    description: Ok(Default::default()),
+                    ephemeral_seconds: Ok(Default::default()),
+                    id: Err("no value supplied for id".to_string()),
+                    locked: Err("no value supplied for locked".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                    owner_lid: Ok(Default::default()),
+                    owner_phone_number: Ok(Default::default()),
+                    participants: Err("no value supplied for participants".to_string()),
+                }
+            }
+        }
+        impl Group {
+            pub fn announce<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.announce = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for announce: {e}")
+                    });
+                self
+            }
+            pub fn approval_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.approval_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for approval_mode: {e}")
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn description<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.description = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for description: {e}")
+                    });
+                self
+            }
+            pub fn ephemeral_seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral_seconds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for ephemeral_seconds: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn locked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.locked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for locked: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn owner_lid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.owner_lid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for owner_lid: {e}")
+                    });
+                self
+            }
+            pub fn owner_phone_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.owner_phone_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for owner_phone_number: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn participants<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::GroupParticipant>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.participants = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for participants: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Group> for super::Group {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Group,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    announce: value.announce?,
+                    approval_mode: value.approval_mode?,
+                    created_at: value.created_at?,
+                    description: value.description?,
+                    ephemeral_seconds: value.ephemeral_seconds?,
+                    id: value.id?,
+                    locked: value.locked?,
+                    name: value.name?,
+                    owner_lid: value.owner_lid?,
+                    owner_phone_number: value.owner_phone_number?,
+                    participants: value.participants?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Group> for Group {
+            fn from(value: super::Group) -> Self {
+                Self {
+                    announce: Ok(value.announce),
+                    approval_mode: Ok(value.approval_mode),
+                    created_at: Ok(value.created_at),
+                    description: Ok(value.description),
+                    ephemeral_seconds: Ok(value.ephemeral_seconds),
+                    id: Ok(value.id),
+                    locked: Ok(value.locked),
+                    name: Ok(value.name),
+                    owner_lid: Ok(value.owner_lid),
+                    owner_phone_number: Ok(value.owner_phone_number),
+                    participants: Ok(value.participants),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GroupData {
+            data: ::std::result::Result<super::Group, ::std::string::String>,
+        }
+        impl ::std::default::Default for GroupData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl GroupData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Group>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GroupData> for super::GroupData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GroupData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::GroupData> for GroupData {
+            fn from(value: super::GroupData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GroupPage {
+            cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Group>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GroupPage {
+            fn default() -> Self {
+                Self {
+                    cursor: Ok(Default::default()),
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl GroupPage {
+            pub fn cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cursor: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Group>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GroupPage> for super::GroupPage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GroupPage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cursor: value.cursor?,
+                    data: value.data?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GroupPage> for GroupPage {
+            fn from(value: super::GroupPage) -> Self {
+                Self {
+                    cursor: Ok(value.cursor),
+                    data: Ok(value.data),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GroupParticipant {
+            is_admin: ::std::result::Result<bool, ::std::string::String>,
+            is_super_admin: ::std::result::Result<bool, ::std::string::String>,
+            lid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone_number: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GroupParticipant {
+            fn default() -> Self {
+                Self {
+                    is_admin: Err("no value supplied for is_admin".to_string()),
+                    is_super_admin: Err(
+                        "no value supplied for is_super_admin".to_string(),
+                    ),
+                    lid: Ok(Default::default()),
+                    phone_number: Ok(Default::default()),
+                }
+            }
+        }
+        impl GroupParticipant {
+            pub fn is_admin<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_admin = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_admin: {e}")
+                    });
+                self
+            }
+            pub fn is_super_admin<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_super_admin = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for is_super_admin: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn lid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.lid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for lid: {e}")
+                    });
+                self
+            }
+            pub fn phone_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GroupParticipant> for super::GroupParticipant {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GroupParticipant,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    is_admin: value.is_admin?,
+                    is_super_admin: value.is_super_admin?,
+                    lid: value.lid?,
+                    phone_number: value.phone_number?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GroupParticipant> for GroupParticipant {
+            fn from(value: super::GroupParticipant) -> Self {
+                Self {
+                    is_admin: Ok(value.is_admin),
+                    is_super_admin: Ok(value.is_super_admin),
+                    lid: Ok(value.lid),
+                    phone_number: Ok(value.phone_number),
                 }
             }
         }
@@ -21377,6 +21980,48 @@ let response = client.unblock_contact()
     pub fn unblock_contact(&self) -> builder::UnblockContact<'_> {
         builder::UnblockContact::new(self)
     }
+    /**List groups
+
+The groups the session's account is a member of, by id, one page at a time, as WhatsApp lists them now (the session must be connected). Required scope: `groups:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/groups`
+
+Arguments:
+- `session`: Session name
+- `cursor`: The `cursor` of the previous page; omit for the first page.
+- `limit`: Items per page (default 50).
+```ignore
+let response = client.list_groups()
+    .session(session)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    pub fn list_groups(&self) -> builder::ListGroups<'_> {
+        builder::ListGroups::new(self)
+    }
+    /**Create a group
+
+Creates a group with the session's account as its creator (and super admin) and the given participants as members. WhatsApp leaves out anyone who is not on WhatsApp: the answer's `participants` say who is in. Members get a `group.update` (action `created`) from WhatsApp. Required scope: `groups:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/groups`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.create_group()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_group(&self) -> builder::CreateGroup<'_> {
+        builder::CreateGroup::new(self)
+    }
     /**Join a group by invite
 
 Joins the group an invite code (or a whole `https://chat.whatsapp.com/…` link) points at. Once the session is a member, a `group.update` event with action `joined` is written; a group that requires approval answers `pendingApproval`. Required scope: `groups:manage`.
@@ -21397,6 +22042,46 @@ let response = client.join_group()
 ```*/
     pub fn join_group(&self) -> builder::JoinGroup<'_> {
         builder::JoinGroup::new(self)
+    }
+    /**Get a group
+
+A group the session's account is a member of, as WhatsApp describes it now: name, description, creator, creation time, participants with their admin flags, and settings. 404 when the group does not exist or the account is not in it, 403 when WhatsApp refuses it. Required scope: `groups:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/groups/{groupId}`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+```ignore
+let response = client.get_group()
+    .session(session)
+    .group_id(group_id)
+    .send()
+    .await;
+```*/
+    pub fn get_group(&self) -> builder::GetGroup<'_> {
+        builder::GetGroup::new(self)
+    }
+    /**Leave a group
+
+Takes the session's account out of the group; the other members get a `group.participant` (action `left`). 404 when the account is not in the group. Required scope: `groups:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/groups/{groupId}/leave`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+```ignore
+let response = client.leave_group()
+    .session(session)
+    .group_id(group_id)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn leave_group(&self) -> builder::LeaveGroup<'_> {
+        builder::LeaveGroup::new(self)
     }
     /**Log a session out
 
@@ -24856,6 +25541,353 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::list_groups`]
+
+[`Client::list_groups`]: super::Client::list_groups*/
+    #[derive(Debug, Clone)]
+    pub struct ListGroups<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+    impl<'a> ListGroups<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/groups`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::GroupPage>, Error<types::ErrorBody>> {
+            let Self { client, session, cursor, limit } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_groups",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_group`]
+
+[`Client::create_group`]: super::Client::create_group*/
+    #[derive(Debug, Clone)]
+    pub struct CreateGroup<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::CreateGroup, String>,
+    }
+    impl<'a> CreateGroup<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateGroup>,
+            <V as std::convert::TryInto<types::CreateGroup>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreateGroup` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateGroup,
+            ) -> types::builder::CreateGroup,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/groups`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::GroupData>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::CreateGroup::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_group",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::join_group`]
 
 [`Client::join_group`]: super::Client::join_group*/
@@ -25008,6 +26040,315 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_group`]
+
+[`Client::get_group`]: super::Client::get_group*/
+    #[derive(Debug, Clone)]
+    pub struct GetGroup<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+    }
+    impl<'a> GetGroup<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/groups/{groupId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::GroupData>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}", client.baseurl, encode_path(& session
+                .to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_group",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::leave_group`]
+
+[`Client::leave_group`]: super::Client::leave_group*/
+    #[derive(Debug, Clone)]
+    pub struct LeaveGroup<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> LeaveGroup<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/groups/{groupId}/leave`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/leave", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "leave_group",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -69,6 +69,23 @@ impl<'a> crate::paging::Paginated<'a> for crate::builder::ListChatMessages<'a> {
         (page.data, page.cursor)
     }
 }
+impl<'a> crate::paging::Paginated<'a> for crate::builder::ListGroups<'a> {
+    type Item = crate::types::Group;
+    type Page = crate::types::GroupPage;
+    fn with_cursor(self, cursor: String) -> Self {
+        self.cursor(cursor)
+    }
+    fn fetch(
+        self,
+    ) -> impl std::future::Future<
+        Output = crate::paging::PageResult<Self::Page>,
+    > + Send + 'a {
+        self.send()
+    }
+    fn split(page: Self::Page) -> (Vec<Self::Item>, Option<String>) {
+        (page.data, page.cursor)
+    }
+}
 impl<'a> crate::paging::Paginated<'a> for crate::builder::ListWebhooks<'a> {
     type Item = crate::types::Webhook;
     type Page = crate::types::WebhookPage;

@@ -149,6 +149,8 @@ impl From<EngineError> for ApiError {
         match error {
             EngineError::NotFound(_) => Self::NotFound(error.to_string()),
             EngineError::Unknown(message) => Self::NotFound(message),
+            EngineError::Forbidden(message) => Self::Forbidden(message),
+            EngineError::Invalid(message) => Self::BadRequest(message),
             EngineError::Conflict(message) => Self::Conflict(message),
             EngineError::Upstream(message) => Self::Status {
                 status: StatusCode::BAD_GATEWAY,

@@ -1,14 +1,19 @@
-//! Groups: joining one by invite code (the rest of the groups API is still to come).
+//! Groups: list the session's groups, read one, create one, leave one, and join one by invite
+//! code. Each asks WhatsApp through the session, which must be connected.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use whatsapp_rust::Jid;
 
 use crate::auth::Caller;
 use crate::commands::Command;
 use crate::engine::Joined;
+use crate::envelope::{Page, PageRequest};
 use crate::error::ApiError;
-use crate::model::bounded::{TextRule, bounded_text};
-use crate::state::SharedState;
+use crate::messages::jid::{ContactId, parse_contact};
+use crate::model::bounded::{ListRule, NOT_BLANK, TextRule, bounded_list, bounded_text, inline};
+use crate::model::group::Group;
+use crate::state::{AppState, SharedState};
 
 /// Where invite links point; a pasted link is accepted and its code used.
 const INVITE_PREFIX: &str = "https://chat.whatsapp.com/";
@@ -23,6 +28,110 @@ bounded_text! {
             "an invite code (letters and digits, at most 64), or a https://chat.whatsapp.com/… link",
         )),
     };
+}
+
+bounded_text! {
+    /// A group's JID, `<id>@g.us`.
+    GroupId = TextRule {
+        min: 6,
+        max: 64,
+        pattern: Some(("^[0-9][0-9-]{0,39}@g\\.us$", "a group JID, `<id>@g.us`")),
+    };
+}
+
+bounded_text! {
+    /// A group's name (WhatsApp's subject): 1 to 25 characters, not blank.
+    GroupName = TextRule { min: 1, max: 25, pattern: Some(NOT_BLANK) };
+}
+
+bounded_list! {
+    /// The people to add to a new group.
+    GroupMembers(Vec<ContactId>) = ListRule { min: 1, max: 256, unique: true }, items = inline::<ContactId>();
+}
+
+crate::envelopes!(Group => GroupData, GroupPage);
+
+/// A group to create.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"name": "Family", "participants": ["5511999999999@s.whatsapp.net"]}))]
+pub struct CreateGroup {
+    /// The group's name (its subject).
+    #[schema(inline)]
+    pub name: GroupName,
+    /// The people to add, as JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+    /// The session's account is added as the group's creator; WhatsApp leaves out anyone who is
+    /// not on WhatsApp (compare with the answer's `participants`).
+    #[schema(inline)]
+    pub participants: GroupMembers,
+}
+
+/// Parses a `groupId` by [`GroupId`]'s rule.
+fn parse_group(group_id: &str) -> Result<Jid, ApiError> {
+    let id =
+        GroupId::parse(group_id).map_err(|why| ApiError::BadRequest(format!("invalid groupId `{group_id}`: {why}")))?;
+    id.as_str()
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("`{group_id}` is not a group JID WhatsApp accepts")))
+}
+
+/// One page of the groups the session's account is in, by id.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    session: &str,
+    page: PageRequest,
+) -> Result<Page<Group>, ApiError> {
+    crate::sessions::find(state, caller, session).await?;
+    let groups = state.engine.groups(session).await?;
+    let after: Vec<Group> = groups
+        .into_iter()
+        .filter(|g| page.after.as_deref().is_none_or(|after| g.id.as_str() > after))
+        .take(page.limit + 1)
+        .collect();
+    Ok(Page::from_overfetch(after, page.limit, |g| g.id.clone()))
+}
+
+/// Group `group_id`, as WhatsApp describes it now.
+pub async fn get(state: &AppState, caller: &Caller, session: &str, group_id: &str) -> Result<Group, ApiError> {
+    let id = parse_group(group_id)?;
+    crate::sessions::find(state, caller, session).await?;
+    Ok(state.engine.group(session, &id).await?)
+}
+
+/// Checks `request`; the command creates the group.
+pub async fn create(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    request: CreateGroup,
+) -> Result<Command<Group>, ApiError> {
+    let participants = request
+        .participants
+        .as_slice()
+        .iter()
+        .map(|p| parse_contact(p.as_str()))
+        .collect::<Result<Vec<_>, _>>()?;
+    crate::sessions::find(state, caller, session).await?;
+    let (state, session, name) = (state.clone(), session.to_owned(), request.name.as_str().to_owned());
+    Ok(Box::pin(async move {
+        Ok(state.engine.create_group(&session, &name, participants).await?)
+    }))
+}
+
+/// Checks `group_id`; the command takes the session's account out of the group.
+pub async fn leave(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    group_id: &str,
+) -> Result<Command<()>, ApiError> {
+    let id = parse_group(group_id)?;
+    crate::sessions::find(state, caller, session).await?;
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(
+        async move { Ok(state.engine.leave_group(&session, &id).await?) },
+    ))
 }
 
 /// An invite to join.
@@ -93,6 +202,27 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn group_ids_are_group_jids() {
+        assert_eq!(
+            parse_group("120363025246125486@g.us").unwrap().to_string(),
+            "120363025246125486@g.us"
+        );
+        assert_eq!(
+            parse_group("15550001111-1700000000@g.us").unwrap().to_string(),
+            "15550001111-1700000000@g.us"
+        );
+        for bad in [
+            "",
+            "120363025246125486",
+            "5511999999999@s.whatsapp.net",
+            "abc@g.us",
+            "1@g.us/x",
+        ] {
+            assert!(parse_group(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn a_code_or_a_whole_link_is_accepted_and_anything_else_refused() {

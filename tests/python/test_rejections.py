@@ -57,6 +57,7 @@ UNKNOWN_KEY = "key_01AAAAAAAAAAAAAAAAAAAAAAAA"
 UNKNOWN_WEBHOOK = "wh_01AAAAAAAAAAAAAAAAAAAAAAAA"
 UNKNOWN_DELIVERY = "dlv_01AAAAAAAAAAAAAAAAAAAAAAAA"
 UNKNOWN_MEDIA = "med_01AAAAAAAAAAAAAAAAAAAAAAAA"
+UNKNOWN_GROUP = "123456789-123@g.us"
 # The Idempotency-Key every setup POST used, so that a reuse with another request is a mismatch.
 SETUP_IDEMPOTENCY_KEY = "rejections-setup"
 
@@ -242,6 +243,7 @@ def path_values(path: str, setup: Setup) -> Dict[str, str]:
         "id": setup.webhook if path.startswith("/api/webhooks") else setup.target,
         "deliveryId": UNKNOWN_DELIVERY,  # no event was delivered: there is no delivery to name
         "mediaId": UNKNOWN_MEDIA,  # no message carried a file: there is no media to name
+        "groupId": UNKNOWN_GROUP,  # no group was made: there is no group to name
         "contactId": CHAT,
         "chatId": CHAT,
     }
@@ -257,6 +259,8 @@ def unknown_value(path: str, parameter: str) -> str:
         return UNKNOWN_DELIVERY
     if parameter == "mediaId":
         return UNKNOWN_MEDIA
+    if parameter == "groupId":
+        return UNKNOWN_GROUP
     return "not-a-jid"
 
 

@@ -42,7 +42,9 @@ import type {
   EditedPayload,
   ErrorBody,
   EventFilter,
+  Group,
   GroupAction,
+  GroupParticipant,
   GroupParticipantEvent,
   GroupParticipantPayload,
   GroupUpdateEvent,
@@ -440,6 +442,35 @@ export interface EventsStreamParams {
  */
 export declare class GroupsResource extends APIResource {
   /**
+   * List groups
+   *
+   * The groups the session's account is a member of, by id, one page at a time, as WhatsApp lists them now (the session must be connected). Required scope: `groups:read`.
+   * @param session Session name
+   *
+   * `GET /api/sessions/{session}/groups`
+   */
+  list(session: string, params?: GroupsListParams): PagePromise<Group>;
+  /**
+   * Create a group
+   *
+   * Creates a group with the session's account as its creator (and super admin) and the given participants as members. WhatsApp leaves out anyone who is not on WhatsApp: the answer's `participants` say who is in. Members get a `group.update` (action `created`) from WhatsApp. Required scope: `groups:manage`.
+   * @param session Session name
+   *
+   * `POST /api/sessions/{session}/groups`
+   */
+  create(session: string, params: GroupsCreateParams): Promise<Group>;
+  /**
+   * Create a group, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Creates a group with the session's account as its creator (and super admin) and the given participants as members. WhatsApp leaves out anyone who is not on WhatsApp: the answer's `participants` say who is in. Members get a `group.update` (action `created`) from WhatsApp. Required scope: `groups:manage`.
+   * @param session Session name
+   *
+   * `POST /api/sessions/{session}/groups`
+   */
+  createDeferred(session: string, params: GroupsCreateParams): Promise<Accepted>;
+  /**
    * Join a group by invite
    *
    * Joins the group an invite code (or a whole `https://chat.whatsapp.com/…` link) points at. Once the session is a member, a `group.update` event with action `joined` is written; a group that requires approval answers `pendingApproval`. Required scope: `groups:manage`.
@@ -459,6 +490,68 @@ export declare class GroupsResource extends APIResource {
    * `POST /api/sessions/{session}/groups/join`
    */
   joinDeferred(session: string, params: GroupsJoinParams): Promise<Accepted>;
+  /**
+   * Get a group
+   *
+   * A group the session's account is a member of, as WhatsApp describes it now: name, description, creator, creation time, participants with their admin flags, and settings. 404 when the group does not exist or the account is not in it, 403 when WhatsApp refuses it. Required scope: `groups:read`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `GET /api/sessions/{session}/groups/{groupId}`
+   */
+  get(session: string, groupId: string): Promise<Group>;
+  /**
+   * Leave a group
+   *
+   * Takes the session's account out of the group; the other members get a `group.participant` (action `left`). 404 when the account is not in the group. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/groups/{groupId}/leave`
+   */
+  leave(session: string, groupId: string, params?: GroupsLeaveParams): Promise<void>;
+  /**
+   * Leave a group, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Takes the session's account out of the group; the other members get a `group.participant` (action `left`). 404 when the account is not in the group. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/groups/{groupId}/leave`
+   */
+  leaveDeferred(session: string, groupId: string, params?: GroupsLeaveParams): Promise<Accepted>;
+}
+
+/** The parameters of `client.groups.list()`. */
+export interface GroupsListParams {
+  /**
+   * The `cursor` of the previous page; omit for the first page.
+   */
+  cursor?: string;
+  /**
+   * Items per page (default 50).
+   */
+  limit?: number;
+}
+
+/** The parameters of `client.groups.create()`. */
+export interface GroupsCreateParams {
+  /**
+   * The group's name (its subject).
+   */
+  name: string;
+  /**
+   * The people to add, as JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+   * The session's account is added as the group's creator; WhatsApp leaves out anyone who is
+   * not on WhatsApp (compare with the answer's `participants`).
+   */
+  participants: Array<string>;
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
 }
 
 /** The parameters of `client.groups.join()`. */
@@ -467,6 +560,14 @@ export interface GroupsJoinParams {
    * The invite code, the part of the link after `chat.whatsapp.com/` (a whole link is accepted too).
    */
   code: string;
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.groups.leave()`. */
+export interface GroupsLeaveParams {
   /**
    * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */

@@ -95,12 +95,36 @@ class EventsResource extends APIResource {
 }
 
 class GroupsResource extends APIResource {
+  list(session, params = {}) {
+    return this._client._page(`/api/sessions/${path(session)}/groups`, { query: pick(params, { cursor: 'cursor', limit: 'limit' }) });
+  }
+
+  create(session, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/groups`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { name: 'name', participants: 'participants' }) }, 'data');
+  }
+
+  createDeferred(session, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/groups`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { name: 'name', participants: 'participants' }) }, 'data');
+  }
+
   join(session, params) {
     return this._client._call('POST', `/api/sessions/${path(session)}/groups/join`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { code: 'code' }) }, 'data');
   }
 
   joinDeferred(session, params) {
     return this._client._call('POST', `/api/sessions/${path(session)}/groups/join`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { code: 'code' }) }, 'data');
+  }
+
+  get(session, groupId) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/groups/${path(groupId)}`, {}, 'data');
+  }
+
+  leave(session, groupId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/leave`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'none');
+  }
+
+  leaveDeferred(session, groupId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/leave`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
   }
 }
 

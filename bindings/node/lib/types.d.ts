@@ -991,9 +991,81 @@ export interface ErrorBody {
 export type EventFilter = Array<'*' | 'message.received' | 'message.sent' | 'message.ack' | 'message.revoked' | 'message.reaction' | 'message.edited' | 'message.update' | 'message.delete' | 'message.vote' | 'session.status' | 'session.qr' | 'session.connected' | 'session.logged_out' | 'group.update' | 'group.participant' | 'presence.update' | 'call.received' | 'call.missed' | 'call.accepted' | 'call.rejected' | 'contact.update' | 'chat.archive' | 'chat.mute' | 'chat.read' | 'chat.clear' | 'chat.delete' | 'labels.update' | 'newsletter.update' | 'blocklist.update' | 'history.sync' | 'command.result'>;
 
 /**
+ * A WhatsApp group.
+ */
+export interface Group {
+  /**
+   * Whether only admins may send messages.
+   */
+  announce: boolean;
+  /**
+   * Whether joining by invite needs an admin's approval.
+   */
+  approvalMode: boolean;
+  /**
+   * When it was created, when WhatsApp said.
+   */
+  createdAt?: string | null;
+  /**
+   * Its description, if it has one.
+   */
+  description?: string | null;
+  /**
+   * How long messages last before they disappear, in seconds; null when they stay.
+   */
+  ephemeralSeconds?: number | null;
+  /**
+   * The group's JID, `<id>@g.us`.
+   */
+  id: string;
+  /**
+   * Whether only admins may change the group's name, description and picture.
+   */
+  locked: boolean;
+  /**
+   * Its name (WhatsApp's subject).
+   */
+  name: string;
+  /**
+   * The creator's LID, when WhatsApp gave it.
+   */
+  ownerLid?: string | null;
+  /**
+   * The creator's phone number, `+` and digits, when WhatsApp gave it.
+   */
+  ownerPhoneNumber?: string | null;
+  /**
+   * Its members.
+   */
+  participants: Array<GroupParticipant>;
+}
+
+/**
  * What happened to a group as a whole.
  */
 export type GroupAction = 'created' | 'deleted' | 'joined';
+
+/**
+ * A member of a group.
+ */
+export interface GroupParticipant {
+  /**
+   * Whether the member is an admin (the creator is one too).
+   */
+  isAdmin: boolean;
+  /**
+   * Whether the member is the group's creator (its super admin).
+   */
+  isSuperAdmin: boolean;
+  /**
+   * The member's LID, `<id>@lid`, when known.
+   */
+  lid?: string | null;
+  /**
+   * The member's phone number, `+` and digits, when known.
+   */
+  phoneNumber?: string | null;
+}
 
 /**
  * Participants joined, left, were promoted or demoted.

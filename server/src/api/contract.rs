@@ -10,6 +10,7 @@ use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{ContentBuilder, OpenApi, PathItem, Ref, RefOr, ResponseBuilder};
 
+use crate::groups::GroupId;
 use crate::media::MediaId;
 use crate::messages::jid::{ChatId, ContactId};
 use crate::model::bounded::SessionName;
@@ -82,6 +83,7 @@ fn path_parameters(operation: &mut Operation) {
             "chatId" => ChatId::schema(),
             "contactId" => ContactId::schema(),
             "mediaId" => MediaId::schema(),
+            "groupId" => GroupId::schema(),
             _ => continue,
         };
         parameter.schema = Some(schema);
@@ -147,13 +149,21 @@ fn error_statuses(path: &str, method: &str, operation: &mut Operation) {
     }
 }
 
+/// Links from each creation to the operations that take the created id: the creating path, its
+/// status, each parameter of the targets with where its value comes from, and the targets.
+type Link = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static [&'static str],
+);
+
 /// Links from each creation to the operations that take the created id.
-const LINKS: &[(&str, &str, &str, &str, &[&str])] = &[
+const LINKS: &[Link] = &[
     (
         "/api/sessions",
         "201",
-        "session",
-        "$response.body#/data/name",
+        &[("session", "$response.body#/data/name")],
         &[
             "getSession",
             "updateSession",
@@ -169,28 +179,34 @@ const LINKS: &[(&str, &str, &str, &str, &[&str])] = &[
     (
         "/api/account/keys",
         "201",
-        "id",
-        "$response.body#/data/id",
+        &[("id", "$response.body#/data/id")],
         &["getKey", "updateKey", "deleteKey"],
     ),
     (
         "/admin/keys",
         "201",
-        "id",
-        "$response.body#/data/id",
+        &[("id", "$response.body#/data/id")],
         &["adminGetKey", "adminUpdateKey", "adminDeleteKey"],
     ),
     (
         "/api/webhooks",
         "201",
-        "id",
-        "$response.body#/data/id",
+        &[("id", "$response.body#/data/id")],
         &["getWebhook", "updateWebhook", "deleteWebhook", "listWebhookDeliveries"],
+    ),
+    (
+        "/api/sessions/{session}/groups",
+        "201",
+        &[
+            ("session", "$request.path.session"),
+            ("groupId", "$response.body#/data/id"),
+        ],
+        &["getGroup", "leaveGroup"],
     ),
 ];
 
 fn links(spec: &mut OpenApi) {
-    for (path, status, parameter, expression, targets) in LINKS {
+    for (path, status, parameters, targets) in LINKS {
         let Some(RefOr::T(response)) = spec
             .paths
             .paths
@@ -201,9 +217,11 @@ fn links(spec: &mut OpenApi) {
             continue;
         };
         for target in *targets {
-            let link = LinkBuilder::new()
-                .operation_id(*target)
-                .parameter(*parameter, *expression)
+            let link = parameters
+                .iter()
+                .fold(LinkBuilder::new().operation_id(*target), |link, (name, value)| {
+                    link.parameter(*name, *value)
+                })
                 .build();
             response.links.insert((*target).to_owned(), link.into());
         }
@@ -226,7 +244,7 @@ mod tests {
             .flat_map(|item| item.values())
             .filter_map(|op| op["operationId"].as_str())
             .collect();
-        for (path, status, _, _, targets) in LINKS {
+        for (path, status, _, targets) in LINKS {
             let links = &spec["paths"][path]["post"]["responses"][status]["links"];
             for target in *targets {
                 assert!(ids.contains(target), "{target} is not an operation");

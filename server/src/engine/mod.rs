@@ -82,6 +82,12 @@ pub enum EngineError {
     /// WhatsApp does not know what the request names (a contact, an invite code).
     #[error("{0}")]
     Unknown(String),
+    /// WhatsApp refused the account the operation (not a group member, not an admin).
+    #[error("{0}")]
+    Forbidden(String),
+    /// WhatsApp refused the request as malformed.
+    #[error("{0}")]
+    Invalid(String),
     /// WhatsApp (or the connection to it) failed the operation.
     #[error("{0}")]
     Upstream(String),

@@ -11,6 +11,7 @@ pub mod error_body;
 pub mod event_type;
 pub mod events;
 pub mod grant;
+pub mod group;
 pub mod jid;
 pub mod message;
 pub mod poll;

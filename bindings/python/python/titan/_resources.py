@@ -347,6 +347,72 @@ class EventsResource(SyncResource):
 class GroupsResource(SyncResource):
     """`client.groups`"""
 
+    def list(
+        self,
+        session: str,
+        *,
+        cursor: Union[str, NotGiven] = NOT_GIVEN,
+        limit: Union[int, NotGiven] = NOT_GIVEN,
+    ) -> SyncPage[Group]:
+        """List groups
+
+        The groups the session's account is a member of, by id, one page at a time, as WhatsApp lists them now (the session must be connected). Required scope: `groups:read`.
+
+        Args:
+            session: Session name
+            cursor: The `cursor` of the previous page; omit for the first page.
+            limit: Items per page (default 50).
+        """
+        return self._client._page(f"/api/sessions/{path(session)}/groups", pairs(("cursor", cursor), ("limit", limit)), Group)
+
+    def create(
+        self,
+        session: str,
+        *,
+        name: str,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Group:
+        """Create a group
+
+        Creates a group with the session's account as its creator (and super admin) and the given participants as members. WhatsApp leaves out anyone who is not on WhatsApp: the answer's `participants` say who is in. Members get a `group.update` (action `created`) from WhatsApp. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            name: The group's name (its subject).
+            participants: The people to add, as JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+                The session's account is added as the group's creator; WhatsApp leaves out anyone who is
+                not on WhatsApp (compare with the answer's `participants`).
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Group = self._client._call("POST", f"/api/sessions/{path(session)}/groups", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"name": name, "participants": participants}), cast=Group)
+        return result
+
+    def create_deferred(
+        self,
+        session: str,
+        *,
+        name: str,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Create a group, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Creates a group with the session's account as its creator (and super admin) and the given participants as members. WhatsApp leaves out anyone who is not on WhatsApp: the answer's `participants` say who is in. Members get a `group.update` (action `created`) from WhatsApp. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            name: The group's name (its subject).
+            participants: The people to add, as JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+                The session's account is added as the group's creator; WhatsApp leaves out anyone who is
+                not on WhatsApp (compare with the answer's `participants`).
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/groups", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"name": name, "participants": participants}), cast=Accepted)
+        return result
+
     def join(
         self,
         session: str,
@@ -385,6 +451,61 @@ class GroupsResource(SyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/groups/join", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"code": code}), cast=Accepted)
+        return result
+
+    def get(
+        self,
+        session: str,
+        group_id: str,
+    ) -> Group:
+        """Get a group
+
+        A group the session's account is a member of, as WhatsApp describes it now: name, description, creator, creation time, participants with their admin flags, and settings. 404 when the group does not exist or the account is not in it, 403 when WhatsApp refuses it. Required scope: `groups:read`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: Group = self._client._call("GET", f"/api/sessions/{path(session)}/groups/{path(group_id)}", cast=Group)
+        return result
+
+    def leave(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Leave a group
+
+        Takes the session's account out of the group; the other members get a `group.participant` (action `left`). 404 when the account is not in the group. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/leave", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    def leave_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Leave a group, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Takes the session's account out of the group; the other members get a `group.participant` (action `left`). 404 when the account is not in the group. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/leave", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
 
 
@@ -1969,6 +2090,72 @@ class AsyncEventsResource(AsyncResource):
 class AsyncGroupsResource(AsyncResource):
     """`client.groups`"""
 
+    def list(
+        self,
+        session: str,
+        *,
+        cursor: Union[str, NotGiven] = NOT_GIVEN,
+        limit: Union[int, NotGiven] = NOT_GIVEN,
+    ) -> AsyncPager[Group]:
+        """List groups
+
+        The groups the session's account is a member of, by id, one page at a time, as WhatsApp lists them now (the session must be connected). Required scope: `groups:read`.
+
+        Args:
+            session: Session name
+            cursor: The `cursor` of the previous page; omit for the first page.
+            limit: Items per page (default 50).
+        """
+        return self._client._page(f"/api/sessions/{path(session)}/groups", pairs(("cursor", cursor), ("limit", limit)), Group)
+
+    async def create(
+        self,
+        session: str,
+        *,
+        name: str,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Group:
+        """Create a group
+
+        Creates a group with the session's account as its creator (and super admin) and the given participants as members. WhatsApp leaves out anyone who is not on WhatsApp: the answer's `participants` say who is in. Members get a `group.update` (action `created`) from WhatsApp. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            name: The group's name (its subject).
+            participants: The people to add, as JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+                The session's account is added as the group's creator; WhatsApp leaves out anyone who is
+                not on WhatsApp (compare with the answer's `participants`).
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Group = await self._client._call("POST", f"/api/sessions/{path(session)}/groups", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"name": name, "participants": participants}), cast=Group)
+        return result
+
+    async def create_deferred(
+        self,
+        session: str,
+        *,
+        name: str,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Create a group, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Creates a group with the session's account as its creator (and super admin) and the given participants as members. WhatsApp leaves out anyone who is not on WhatsApp: the answer's `participants` say who is in. Members get a `group.update` (action `created`) from WhatsApp. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            name: The group's name (its subject).
+            participants: The people to add, as JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+                The session's account is added as the group's creator; WhatsApp leaves out anyone who is
+                not on WhatsApp (compare with the answer's `participants`).
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/groups", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"name": name, "participants": participants}), cast=Accepted)
+        return result
+
     async def join(
         self,
         session: str,
@@ -2007,6 +2194,61 @@ class AsyncGroupsResource(AsyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/join", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"code": code}), cast=Accepted)
+        return result
+
+    async def get(
+        self,
+        session: str,
+        group_id: str,
+    ) -> Group:
+        """Get a group
+
+        A group the session's account is a member of, as WhatsApp describes it now: name, description, creator, creation time, participants with their admin flags, and settings. 404 when the group does not exist or the account is not in it, 403 when WhatsApp refuses it. Required scope: `groups:read`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: Group = await self._client._call("GET", f"/api/sessions/{path(session)}/groups/{path(group_id)}", cast=Group)
+        return result
+
+    async def leave(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Leave a group
+
+        Takes the session's account out of the group; the other members get a `group.participant` (action `left`). 404 when the account is not in the group. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/leave", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    async def leave_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Leave a group, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Takes the session's account out of the group; the other members get a `group.participant` (action `left`). 404 when the account is not in the group. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/leave", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
 
 

@@ -832,6 +832,61 @@ class ErrorBody(Model):
 
 
 @dataclasses.dataclass
+class Group(Model):
+    """A WhatsApp group."""
+
+    announce: bool
+    """Whether only admins may send messages."""
+
+    approval_mode: bool = dataclasses.field(metadata={"json": "approvalMode"})
+    """Whether joining by invite needs an admin's approval."""
+
+    id: str
+    """The group's JID, `<id>@g.us`."""
+
+    locked: bool
+    """Whether only admins may change the group's name, description and picture."""
+
+    name: str
+    """Its name (WhatsApp's subject)."""
+
+    participants: List[GroupParticipant]
+    """Its members."""
+
+    created_at: Optional[str] = dataclasses.field(default=None, metadata={"json": "createdAt"})
+    """When it was created, when WhatsApp said."""
+
+    description: Optional[str] = None
+    """Its description, if it has one."""
+
+    ephemeral_seconds: Optional[int] = dataclasses.field(default=None, metadata={"json": "ephemeralSeconds"})
+    """How long messages last before they disappear, in seconds; null when they stay."""
+
+    owner_lid: Optional[str] = dataclasses.field(default=None, metadata={"json": "ownerLid"})
+    """The creator's LID, when WhatsApp gave it."""
+
+    owner_phone_number: Optional[str] = dataclasses.field(default=None, metadata={"json": "ownerPhoneNumber"})
+    """The creator's phone number, `+` and digits, when WhatsApp gave it."""
+
+
+@dataclasses.dataclass
+class GroupParticipant(Model):
+    """A member of a group."""
+
+    is_admin: bool = dataclasses.field(metadata={"json": "isAdmin"})
+    """Whether the member is an admin (the creator is one too)."""
+
+    is_super_admin: bool = dataclasses.field(metadata={"json": "isSuperAdmin"})
+    """Whether the member is the group's creator (its super admin)."""
+
+    lid: Optional[str] = None
+    """The member's LID, `<id>@lid`, when known."""
+
+    phone_number: Optional[str] = dataclasses.field(default=None, metadata={"json": "phoneNumber"})
+    """The member's phone number, `+` and digits, when known."""
+
+
+@dataclasses.dataclass
 class GroupParticipantEvent(Model):
     """Participants joined, left, were promoted or demoted."""
 
@@ -2074,7 +2129,9 @@ __all__ = [
     "EditedPayload",
     "ErrorBody",
     "EventFilter",
+    "Group",
     "GroupAction",
+    "GroupParticipant",
     "GroupParticipantEvent",
     "GroupParticipantPayload",
     "GroupUpdateEvent",
