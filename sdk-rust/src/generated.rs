@@ -2621,6 +2621,30 @@ itself only.*/
             Default::default()
         }
     }
+    ///A group's invite.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct GroupInvite {
+        ///The invite code.
+        pub code: ::std::string::String,
+        ///The whole invite link.
+        pub link: ::std::string::String,
+    }
+    impl GroupInvite {
+        pub fn builder() -> builder::GroupInvite {
+            Default::default()
+        }
+    }
+    ///`GroupInviteData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct GroupInviteData {
+        ///The result.
+        pub data: GroupInvite,
+    }
+    impl GroupInviteData {
+        pub fn builder() -> builder::GroupInviteData {
+            Default::default()
+        }
+    }
     ///`GroupPage`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct GroupPage {
@@ -2728,6 +2752,17 @@ itself only.*/
             value.parse()
         }
     }
+    ///A group's members.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct GroupParticipantList {
+        ///Every member.
+        pub data: ::std::vec::Vec<GroupParticipant>,
+    }
+    impl GroupParticipantList {
+        pub fn builder() -> builder::GroupParticipantList {
+            Default::default()
+        }
+    }
     /**`group.participant`: members joined, left, were promoted or demoted; only the list that
 changed is non-empty.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
@@ -2749,6 +2784,18 @@ changed is non-empty.*/
     }
     impl GroupParticipantPayload {
         pub fn builder() -> builder::GroupParticipantPayload {
+            Default::default()
+        }
+    }
+    ///People a member change is about.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct GroupParticipants {
+        ///Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+        pub participants: ::std::vec::Vec<::std::string::String>,
+    }
+    impl GroupParticipants {
+        pub fn builder() -> builder::GroupParticipants {
             Default::default()
         }
     }
@@ -3485,6 +3532,127 @@ no longer has it.*/
         }
     }
     impl ::std::convert::TryFrom<::std::string::String> for MediaKind {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///One participant's outcome of a member change.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MemberResult {
+        ///WhatsApp's error code when it was not done.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub code: ::std::option::Option<u16>,
+        ///For `inviteRequired`: the invite code WhatsApp returned, to send them.
+        #[serde(
+            rename = "inviteCode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub invite_code: ::std::option::Option<::std::string::String>,
+        ///For `inviteRequired`: when that invite expires.
+        #[serde(
+            rename = "inviteExpiresAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub invite_expires_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///The participant, as given.
+        pub participant: ::std::string::String,
+        ///What happened.
+        pub status: MemberStatus,
+    }
+    impl MemberResult {
+        pub fn builder() -> builder::MemberResult {
+            Default::default()
+        }
+    }
+    /**The outcome of a member change, participant by participant (what the routes answer; the
+command gives its `data`).*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct MemberResults {
+        ///One result per participant given, in their order.
+        pub data: ::std::vec::Vec<MemberResult>,
+    }
+    impl MemberResults {
+        pub fn builder() -> builder::MemberResults {
+            Default::default()
+        }
+    }
+    ///What a member change did to one participant.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum MemberStatus {
+        #[serde(rename = "added")]
+        Added,
+        #[serde(rename = "removed")]
+        Removed,
+        #[serde(rename = "promoted")]
+        Promoted,
+        #[serde(rename = "demoted")]
+        Demoted,
+        #[serde(rename = "alreadyMember")]
+        AlreadyMember,
+        #[serde(rename = "notFound")]
+        NotFound,
+        #[serde(rename = "inviteRequired")]
+        InviteRequired,
+        #[serde(rename = "refused")]
+        Refused,
+    }
+    impl ::std::fmt::Display for MemberStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Added => f.write_str("added"),
+                Self::Removed => f.write_str("removed"),
+                Self::Promoted => f.write_str("promoted"),
+                Self::Demoted => f.write_str("demoted"),
+                Self::AlreadyMember => f.write_str("alreadyMember"),
+                Self::NotFound => f.write_str("notFound"),
+                Self::InviteRequired => f.write_str("inviteRequired"),
+                Self::Refused => f.write_str("refused"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MemberStatus {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "added" => Ok(Self::Added),
+                "removed" => Ok(Self::Removed),
+                "promoted" => Ok(Self::Promoted),
+                "demoted" => Ok(Self::Demoted),
+                "alreadyMember" => Ok(Self::AlreadyMember),
+                "notFound" => Ok(Self::NotFound),
+                "inviteRequired" => Ok(Self::InviteRequired),
+                "refused" => Ok(Self::Refused),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for MemberStatus {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for MemberStatus {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -5954,6 +6122,30 @@ it arrives, as `POST …/media/{mediaId}/persist` does; off by default.*/
     }
     impl SessionStatusPayload {
         pub fn builder() -> builder::SessionStatusPayload {
+            Default::default()
+        }
+    }
+    ///A new description for a group.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SetGroupDescription {
+        ///The new description; an empty one removes it.
+        pub value: ::std::string::String,
+    }
+    impl SetGroupDescription {
+        pub fn builder() -> builder::SetGroupDescription {
+            Default::default()
+        }
+    }
+    ///A new name for a group.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SetGroupName {
+        ///The new name (WhatsApp's subject).
+        pub value: ::std::string::String,
+    }
+    impl SetGroupName {
+        pub fn builder() -> builder::SetGroupName {
             Default::default()
         }
     }
@@ -12457,6 +12649,102 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct GroupInvite {
+            code: ::std::result::Result<::std::string::String, ::std::string::String>,
+            link: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for GroupInvite {
+            fn default() -> Self {
+                Self {
+                    code: Err("no value supplied for code".to_string()),
+                    link: Err("no value supplied for link".to_string()),
+                }
+            }
+        }
+        impl GroupInvite {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn link<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.link = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for link: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GroupInvite> for super::GroupInvite {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GroupInvite,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    link: value.link?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GroupInvite> for GroupInvite {
+            fn from(value: super::GroupInvite) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    link: Ok(value.link),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GroupInviteData {
+            data: ::std::result::Result<super::GroupInvite, ::std::string::String>,
+        }
+        impl ::std::default::Default for GroupInviteData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl GroupInviteData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::GroupInvite>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GroupInviteData> for super::GroupInviteData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GroupInviteData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::GroupInviteData> for GroupInviteData {
+            fn from(value: super::GroupInviteData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct GroupPage {
             cursor: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -12736,6 +13024,48 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct GroupParticipantList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::GroupParticipant>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GroupParticipantList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl GroupParticipantList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::GroupParticipant>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GroupParticipantList>
+        for super::GroupParticipantList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GroupParticipantList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::GroupParticipantList> for GroupParticipantList {
+            fn from(value: super::GroupParticipantList) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct GroupParticipantPayload {
             author: ::std::result::Result<
                 ::std::option::Option<super::JidRef>,
@@ -12885,6 +13215,51 @@ already queued wait and resume when it is turned on.*/
                     left: Ok(value.left),
                     promoted: Ok(value.promoted),
                     timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GroupParticipants {
+            participants: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GroupParticipants {
+            fn default() -> Self {
+                Self {
+                    participants: Err("no value supplied for participants".to_string()),
+                }
+            }
+        }
+        impl GroupParticipants {
+            pub fn participants<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.participants = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for participants: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GroupParticipants> for super::GroupParticipants {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GroupParticipants,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    participants: value.participants?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GroupParticipants> for GroupParticipants {
+            fn from(value: super::GroupParticipants) -> Self {
+                Self {
+                    participants: Ok(value.participants),
                 }
             }
         }
@@ -14591,6 +14966,169 @@ already queued wait and resume when it is turned on.*/
         }
         impl ::std::convert::From<super::MediaData> for MediaData {
             fn from(value: super::MediaData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MemberResult {
+            code: ::std::result::Result<
+                ::std::option::Option<u16>,
+                ::std::string::String,
+            >,
+            invite_code: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            invite_expires_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            participant: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            status: ::std::result::Result<super::MemberStatus, ::std::string::String>,
+        }
+        impl ::std::default::Default for MemberResult {
+            fn default() -> Self {
+                Self {
+                    code: Ok(Default::default()),
+                    invite_code: Ok(Default::default()),
+                    invite_expires_at: Ok(Default::default()),
+                    participant: Err("no value supplied for participant".to_string()),
+                    status: Err("no value supplied for status".to_string()),
+                }
+            }
+        }
+        impl MemberResult {
+            pub fn code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u16>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for code: {e}")
+                    });
+                self
+            }
+            pub fn invite_code<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invite_code = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for invite_code: {e}")
+                    });
+                self
+            }
+            pub fn invite_expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.invite_expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for invite_expires_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn participant<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.participant = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for participant: {e}")
+                    });
+                self
+            }
+            pub fn status<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::MemberStatus>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.status = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for status: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MemberResult> for super::MemberResult {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MemberResult,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    code: value.code?,
+                    invite_code: value.invite_code?,
+                    invite_expires_at: value.invite_expires_at?,
+                    participant: value.participant?,
+                    status: value.status?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MemberResult> for MemberResult {
+            fn from(value: super::MemberResult) -> Self {
+                Self {
+                    code: Ok(value.code),
+                    invite_code: Ok(value.invite_code),
+                    invite_expires_at: Ok(value.invite_expires_at),
+                    participant: Ok(value.participant),
+                    status: Ok(value.status),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MemberResults {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::MemberResult>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MemberResults {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl MemberResults {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::MemberResult>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MemberResults> for super::MemberResults {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MemberResults,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::MemberResults> for MemberResults {
+            fn from(value: super::MemberResults) -> Self {
                 Self { data: Ok(value.data) }
             }
         }
@@ -20320,6 +20858,83 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SetGroupDescription {
+            value: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SetGroupDescription {
+            fn default() -> Self {
+                Self {
+                    value: Err("no value supplied for value".to_string()),
+                }
+            }
+        }
+        impl SetGroupDescription {
+            pub fn value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for value: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SetGroupDescription>
+        for super::SetGroupDescription {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetGroupDescription,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { value: value.value? })
+            }
+        }
+        impl ::std::convert::From<super::SetGroupDescription> for SetGroupDescription {
+            fn from(value: super::SetGroupDescription) -> Self {
+                Self { value: Ok(value.value) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct SetGroupName {
+            value: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SetGroupName {
+            fn default() -> Self {
+                Self {
+                    value: Err("no value supplied for value".to_string()),
+                }
+            }
+        }
+        impl SetGroupName {
+            pub fn value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for value: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SetGroupName> for super::SetGroupName {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetGroupName,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { value: value.value? })
+            }
+        }
+        impl ::std::convert::From<super::SetGroupName> for SetGroupName {
+            fn from(value: super::SetGroupName) -> Self {
+                Self { value: Ok(value.value) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SetPresence {
             presence: ::std::result::Result<super::PresenceState, ::std::string::String>,
         }
@@ -22022,6 +22637,25 @@ let response = client.create_group()
     pub fn create_group(&self) -> builder::CreateGroup<'_> {
         builder::CreateGroup::new(self)
     }
+    /**Preview a group before joining
+
+The group an invite code (or a whole `https://chat.whatsapp.com/…` link) points at: its name, description, creator and participants, without joining it. Required scope: `groups:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/groups/join`
+
+Arguments:
+- `session`: Session name
+- `invite_code`: The invite code (or a whole `https://chat.whatsapp.com/…` link).
+```ignore
+let response = client.preview_group_invite()
+    .session(session)
+    .invite_code(invite_code)
+    .send()
+    .await;
+```*/
+    pub fn preview_group_invite(&self) -> builder::PreviewGroupInvite<'_> {
+        builder::PreviewGroupInvite::new(self)
+    }
     /**Join a group by invite
 
 Joins the group an invite code (or a whole `https://chat.whatsapp.com/…` link) points at. Once the session is a member, a `group.update` event with action `joined` is written; a group that requires approval answers `pendingApproval`. Required scope: `groups:manage`.
@@ -22062,6 +22696,65 @@ let response = client.get_group()
     pub fn get_group(&self) -> builder::GetGroup<'_> {
         builder::GetGroup::new(self)
     }
+    /**Set a group's description
+
+Sets the group's description; an empty `value` removes it. Members get a `group.update` with `newDescription`. Required scope: `groups:manage`.
+
+Sends a `PUT` request to `/api/sessions/{session}/groups/{groupId}/description`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+- `body`
+```ignore
+let response = client.set_group_description()
+    .session(session)
+    .group_id(group_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn set_group_description(&self) -> builder::SetGroupDescription<'_> {
+        builder::SetGroupDescription::new(self)
+    }
+    /**Get a group's invite
+
+The group's invite code and link (`https://chat.whatsapp.com/{code}`); only admins may read it. Required scope: `groups:manage`.
+
+Sends a `GET` request to `/api/sessions/{session}/groups/{groupId}/invite`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+```ignore
+let response = client.get_group_invite()
+    .session(session)
+    .group_id(group_id)
+    .send()
+    .await;
+```*/
+    pub fn get_group_invite(&self) -> builder::GetGroupInvite<'_> {
+        builder::GetGroupInvite::new(self)
+    }
+    /**Revoke a group's invite
+
+Revokes the current invite (its link no longer lets anyone in) and answers the new one. Only admins may. Required scope: `groups:manage`.
+
+Sends a `DELETE` request to `/api/sessions/{session}/groups/{groupId}/invite`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+```ignore
+let response = client.revoke_group_invite()
+    .session(session)
+    .group_id(group_id)
+    .send()
+    .await;
+```*/
+    pub fn revoke_group_invite(&self) -> builder::RevokeGroupInvite<'_> {
+        builder::RevokeGroupInvite::new(self)
+    }
     /**Leave a group
 
 Takes the session's account out of the group; the other members get a `group.participant` (action `left`). 404 when the account is not in the group. Required scope: `groups:manage`.
@@ -22082,6 +22775,136 @@ let response = client.leave_group()
 ```*/
     pub fn leave_group(&self) -> builder::LeaveGroup<'_> {
         builder::LeaveGroup::new(self)
+    }
+    /**List a group's participants
+
+Every member of the group, with `phoneNumber` and `lid` when known and their admin flags, as WhatsApp lists them now. Required scope: `groups:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/groups/{groupId}/participants`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+```ignore
+let response = client.list_group_participants()
+    .session(session)
+    .group_id(group_id)
+    .send()
+    .await;
+```*/
+    pub fn list_group_participants(&self) -> builder::ListGroupParticipants<'_> {
+        builder::ListGroupParticipants::new(self)
+    }
+    /**Add participants
+
+Adds up to 256 people and answers what happened to each: `added`, `alreadyMember`, `notFound` (not on WhatsApp), `inviteRequired` (their privacy settings refuse it: WhatsApp returns an invite code to send them instead) or `refused`. Only admins may add. Required scope: `groups:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/groups/{groupId}/participants`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.add_group_participants()
+    .session(session)
+    .group_id(group_id)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn add_group_participants(&self) -> builder::AddGroupParticipants<'_> {
+        builder::AddGroupParticipants::new(self)
+    }
+    /**Remove participants
+
+Removes up to 256 members and answers what happened to each: `removed`, `notFound` (not in the group) or `refused` (e.g. the group's creator). Only admins may remove. Required scope: `groups:manage`.
+
+Sends a `DELETE` request to `/api/sessions/{session}/groups/{groupId}/participants`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+- `body`
+```ignore
+let response = client.remove_group_participants()
+    .session(session)
+    .group_id(group_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn remove_group_participants(&self) -> builder::RemoveGroupParticipants<'_> {
+        builder::RemoveGroupParticipants::new(self)
+    }
+    /**Make admins plain members
+
+Makes up to 256 admins plain members and answers what happened to each: `demoted`, `notFound` (not in the group) or `refused` (the group's creator stays an admin). Required scope: `groups:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/groups/{groupId}/participants/demote`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.demote_group_participants()
+    .session(session)
+    .group_id(group_id)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn demote_group_participants(&self) -> builder::DemoteGroupParticipants<'_> {
+        builder::DemoteGroupParticipants::new(self)
+    }
+    /**Make participants admins
+
+Makes up to 256 members admins and answers what happened to each: `promoted` or `notFound` (not in the group). Only admins may promote. Required scope: `groups:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/groups/{groupId}/participants/promote`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.promote_group_participants()
+    .session(session)
+    .group_id(group_id)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn promote_group_participants(&self) -> builder::PromoteGroupParticipants<'_> {
+        builder::PromoteGroupParticipants::new(self)
+    }
+    /**Rename a group
+
+Sets the group's name (WhatsApp's subject). Members get a `group.update` with `newSubject`. WhatsApp refuses it (403) when the group is locked and the session is not an admin. Required scope: `groups:manage`.
+
+Sends a `PUT` request to `/api/sessions/{session}/groups/{groupId}/subject`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+- `body`
+```ignore
+let response = client.set_group_subject()
+    .session(session)
+    .group_id(group_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn set_group_subject(&self) -> builder::SetGroupSubject<'_> {
+        builder::SetGroupSubject::new(self)
     }
     /**Log a session out
 
@@ -25888,6 +26711,146 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::preview_group_invite`]
+
+[`Client::preview_group_invite`]: super::Client::preview_group_invite*/
+    #[derive(Debug, Clone)]
+    pub struct PreviewGroupInvite<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        invite_code: Result<::std::string::String, String>,
+    }
+    impl<'a> PreviewGroupInvite<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                invite_code: Err("invite_code was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn invite_code<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.invite_code = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for invite_code failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/groups/join`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::GroupData>, Error<types::ErrorBody>> {
+            let Self { client, session, invite_code } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let invite_code = invite_code.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/join", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("inviteCode", &invite_code))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "preview_group_invite",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::join_group`]
 
 [`Client::join_group`]: super::Client::join_group*/
@@ -26217,6 +27180,467 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::set_group_description`]
+
+[`Client::set_group_description`]: super::Client::set_group_description*/
+    #[derive(Debug, Clone)]
+    pub struct SetGroupDescription<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+        body: Result<types::builder::SetGroupDescription, String>,
+    }
+    impl<'a> SetGroupDescription<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SetGroupDescription>,
+            <V as std::convert::TryInto<
+                types::SetGroupDescription,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SetGroupDescription` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SetGroupDescription,
+            ) -> types::builder::SetGroupDescription,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/sessions/{session}/groups/{groupId}/description`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::SetGroupDescription::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/description", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "set_group_description",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_group_invite`]
+
+[`Client::get_group_invite`]: super::Client::get_group_invite*/
+    #[derive(Debug, Clone)]
+    pub struct GetGroupInvite<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+    }
+    impl<'a> GetGroupInvite<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/groups/{groupId}/invite`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::GroupInviteData>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/invite", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_group_invite",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::revoke_group_invite`]
+
+[`Client::revoke_group_invite`]: super::Client::revoke_group_invite*/
+    #[derive(Debug, Clone)]
+    pub struct RevokeGroupInvite<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+    }
+    impl<'a> RevokeGroupInvite<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/sessions/{session}/groups/{groupId}/invite`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::GroupInviteData>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/invite", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "revoke_group_invite",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::leave_group`]
 
 [`Client::leave_group`]: super::Client::leave_group*/
@@ -26356,6 +27780,1147 @@ pub mod builder {
                     )
                 }
                 422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_group_participants`]
+
+[`Client::list_group_participants`]: super::Client::list_group_participants*/
+    #[derive(Debug, Clone)]
+    pub struct ListGroupParticipants<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+    }
+    impl<'a> ListGroupParticipants<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/groups/{groupId}/participants`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::GroupParticipantList>,
+            Error<types::ErrorBody>,
+        > {
+            let Self { client, session, group_id } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/participants", client.baseurl,
+                encode_path(& session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_group_participants",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::add_group_participants`]
+
+[`Client::add_group_participants`]: super::Client::add_group_participants*/
+    #[derive(Debug, Clone)]
+    pub struct AddGroupParticipants<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::GroupParticipants, String>,
+    }
+    impl<'a> AddGroupParticipants<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GroupParticipants>,
+            <V as std::convert::TryInto<
+                types::GroupParticipants,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `GroupParticipants` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::GroupParticipants,
+            ) -> types::builder::GroupParticipants,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/groups/{groupId}/participants`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MemberResults>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::GroupParticipants::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/participants", client.baseurl,
+                encode_path(& session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "add_group_participants",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::remove_group_participants`]
+
+[`Client::remove_group_participants`]: super::Client::remove_group_participants*/
+    #[derive(Debug, Clone)]
+    pub struct RemoveGroupParticipants<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+        body: Result<types::builder::GroupParticipants, String>,
+    }
+    impl<'a> RemoveGroupParticipants<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GroupParticipants>,
+            <V as std::convert::TryInto<
+                types::GroupParticipants,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `GroupParticipants` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::GroupParticipants,
+            ) -> types::builder::GroupParticipants,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `DELETE` request to `/api/sessions/{session}/groups/{groupId}/participants`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MemberResults>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::GroupParticipants::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/participants", client.baseurl,
+                encode_path(& session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "remove_group_participants",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::demote_group_participants`]
+
+[`Client::demote_group_participants`]: super::Client::demote_group_participants*/
+    #[derive(Debug, Clone)]
+    pub struct DemoteGroupParticipants<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::GroupParticipants, String>,
+    }
+    impl<'a> DemoteGroupParticipants<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GroupParticipants>,
+            <V as std::convert::TryInto<
+                types::GroupParticipants,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `GroupParticipants` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::GroupParticipants,
+            ) -> types::builder::GroupParticipants,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/groups/{groupId}/participants/demote`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MemberResults>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::GroupParticipants::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/participants/demote", client.baseurl,
+                encode_path(& session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "demote_group_participants",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::promote_group_participants`]
+
+[`Client::promote_group_participants`]: super::Client::promote_group_participants*/
+    #[derive(Debug, Clone)]
+    pub struct PromoteGroupParticipants<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::GroupParticipants, String>,
+    }
+    impl<'a> PromoteGroupParticipants<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GroupParticipants>,
+            <V as std::convert::TryInto<
+                types::GroupParticipants,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `GroupParticipants` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::GroupParticipants,
+            ) -> types::builder::GroupParticipants,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/groups/{groupId}/participants/promote`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MemberResults>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::GroupParticipants::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/participants/promote", client.baseurl,
+                encode_path(& session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "promote_group_participants",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::set_group_subject`]
+
+[`Client::set_group_subject`]: super::Client::set_group_subject*/
+    #[derive(Debug, Clone)]
+    pub struct SetGroupSubject<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+        body: Result<types::builder::SetGroupName, String>,
+    }
+    impl<'a> SetGroupSubject<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SetGroupName>,
+            <V as std::convert::TryInto<types::SetGroupName>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SetGroupName` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SetGroupName,
+            ) -> types::builder::SetGroupName,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/sessions/{session}/groups/{groupId}/subject`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::SetGroupName::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/subject", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "set_group_subject",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

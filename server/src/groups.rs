@@ -7,12 +7,12 @@ use whatsapp_rust::Jid;
 
 use crate::auth::Caller;
 use crate::commands::Command;
-use crate::engine::Joined;
+use crate::engine::{Joined, MemberChange, MemberOutcome};
 use crate::envelope::{Page, PageRequest};
 use crate::error::ApiError;
 use crate::messages::jid::{ContactId, parse_contact};
 use crate::model::bounded::{ListRule, NOT_BLANK, TextRule, bounded_list, bounded_text, inline};
-use crate::model::group::Group;
+use crate::model::group::{Group, GroupParticipant};
 use crate::state::{AppState, SharedState};
 
 /// Where invite links point; a pasted link is accepted and its code used.
@@ -64,6 +64,122 @@ pub struct CreateGroup {
     /// not on WhatsApp (compare with the answer's `participants`).
     #[schema(inline)]
     pub participants: GroupMembers,
+}
+
+bounded_text! {
+    /// A group's description: up to 2,048 characters; empty removes it.
+    GroupDescriptionText = TextRule { min: 0, max: 2048, pattern: None };
+}
+
+/// A new name for a group.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"value": "New Group Name"}))]
+pub struct SetGroupName {
+    /// The new name (WhatsApp's subject).
+    #[schema(inline)]
+    pub value: GroupName,
+}
+
+/// A new description for a group.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"value": "Weekly team sync, every Monday at 10 AM"}))]
+pub struct SetGroupDescription {
+    /// The new description; an empty one removes it.
+    #[schema(inline)]
+    pub value: GroupDescriptionText,
+}
+
+/// People a member change is about.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"participants": ["5511999999999@s.whatsapp.net"]}))]
+pub struct GroupParticipants {
+    /// Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+    #[schema(inline)]
+    pub participants: GroupMembers,
+}
+
+/// What a member change did to one participant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum MemberStatus {
+    /// Added to the group.
+    Added,
+    /// Removed from the group.
+    Removed,
+    /// Made an admin.
+    Promoted,
+    /// Made a plain member.
+    Demoted,
+    /// Already a member: nothing to add.
+    AlreadyMember,
+    /// Not on WhatsApp (adding), or not in the group (the other changes).
+    NotFound,
+    /// Their privacy settings refuse being added: WhatsApp gave an invite to send them instead
+    /// (`inviteCode`, `inviteExpiresAt`).
+    InviteRequired,
+    /// WhatsApp refused it (e.g. demoting or removing the group's creator).
+    Refused,
+}
+
+/// One participant's outcome of a member change.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"participant": "5511999999999@s.whatsapp.net", "status": "added"}))]
+pub struct MemberResult {
+    /// The participant, as given.
+    pub participant: String,
+    /// What happened.
+    pub status: MemberStatus,
+    /// WhatsApp's error code when it was not done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<u16>,
+    /// For `inviteRequired`: the invite code WhatsApp returned, to send them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_code: Option<String>,
+    /// For `inviteRequired`: when that invite expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The outcome of a member change, participant by participant (what the routes answer; the
+/// command gives its `data`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MemberResults {
+    /// One result per participant given, in their order.
+    pub data: Vec<MemberResult>,
+}
+
+/// A group's members.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GroupParticipantList {
+    /// Every member.
+    pub data: Vec<GroupParticipant>,
+}
+
+/// A group's invite.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"code": "ABcDeFgHiJk", "link": "https://chat.whatsapp.com/ABcDeFgHiJk"}))]
+pub struct GroupInvite {
+    /// The invite code.
+    pub code: String,
+    /// The whole invite link.
+    pub link: String,
+}
+
+crate::envelopes!(GroupInvite => GroupInviteData);
+
+/// The query of an invite preview.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteQuery {
+    /// The invite code (or a whole `https://chat.whatsapp.com/…` link).
+    #[param(inline)]
+    pub invite_code: InviteCode,
 }
 
 /// Parses a `groupId` by [`GroupId`]'s rule.
@@ -132,6 +248,138 @@ pub async fn leave(
     Ok(Box::pin(
         async move { Ok(state.engine.leave_group(&session, &id).await?) },
     ))
+}
+
+/// Checks `group_id`; the command renames the group.
+pub async fn set_name(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    group_id: &str,
+    request: SetGroupName,
+) -> Result<Command<()>, ApiError> {
+    let id = parse_group(group_id)?;
+    crate::sessions::find(state, caller, session).await?;
+    let (state, session, name) = (state.clone(), session.to_owned(), request.value.as_str().to_owned());
+    Ok(Box::pin(async move {
+        Ok(state.engine.set_group_subject(&session, &id, &name).await?)
+    }))
+}
+
+/// Checks `group_id`; the command sets (or, when empty, removes) the group's description.
+pub async fn set_description(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    group_id: &str,
+    request: SetGroupDescription,
+) -> Result<Command<()>, ApiError> {
+    let id = parse_group(group_id)?;
+    crate::sessions::find(state, caller, session).await?;
+    let text = Some(request.value.as_str().to_owned()).filter(|t| !t.is_empty());
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        Ok(state
+            .engine
+            .set_group_description(&session, &id, text.as_deref())
+            .await?)
+    }))
+}
+
+/// The members of group `group_id`.
+pub async fn participants(
+    state: &AppState,
+    caller: &Caller,
+    session: &str,
+    group_id: &str,
+) -> Result<GroupParticipantList, ApiError> {
+    Ok(GroupParticipantList {
+        data: get(state, caller, session, group_id).await?.participants,
+    })
+}
+
+/// Checks the request; the command applies `change` to each participant and says what it did.
+pub async fn change_members(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    group_id: &str,
+    change: MemberChange,
+    request: GroupParticipants,
+) -> Result<Command<Vec<MemberResult>>, ApiError> {
+    let id = parse_group(group_id)?;
+    let people = request
+        .participants
+        .as_slice()
+        .iter()
+        .map(|p| parse_contact(p.as_str()))
+        .collect::<Result<Vec<_>, _>>()?;
+    crate::sessions::find(state, caller, session).await?;
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        let outcomes = state.engine.change_members(&session, &id, change, &people).await?;
+        Ok(outcomes.into_iter().map(|o| member_result(change, o)).collect())
+    }))
+}
+
+/// The API's view of one participant's outcome.
+fn member_result(change: MemberChange, outcome: MemberOutcome) -> MemberResult {
+    let done = match change {
+        MemberChange::Add => MemberStatus::Added,
+        MemberChange::Remove => MemberStatus::Removed,
+        MemberChange::Promote => MemberStatus::Promoted,
+        MemberChange::Demote => MemberStatus::Demoted,
+    };
+    let status = match (outcome.error, &outcome.invite) {
+        (None, _) => done,
+        (Some(403), Some(_)) => MemberStatus::InviteRequired,
+        (Some(409), _) if change == MemberChange::Add => MemberStatus::AlreadyMember,
+        (Some(404), _) => MemberStatus::NotFound,
+        (Some(_), _) => MemberStatus::Refused,
+    };
+    let (invite_code, invite_expires_at) = match outcome.invite {
+        Some((code, expires)) => (
+            Some(code),
+            i64::try_from(expires)
+                .ok()
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
+        ),
+        None => (None, None),
+    };
+    MemberResult {
+        participant: outcome.participant.to_string(),
+        status,
+        code: outcome.error,
+        invite_code,
+        invite_expires_at,
+    }
+}
+
+/// Checks `group_id`; the command answers the group's invite, a new one when `reset`.
+pub async fn invite(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    group_id: &str,
+    reset: bool,
+) -> Result<Command<GroupInvite>, ApiError> {
+    let id = parse_group(group_id)?;
+    crate::sessions::find(state, caller, session).await?;
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        let code = state.engine.group_invite(&session, &id, reset).await?;
+        Ok(GroupInvite {
+            link: format!("{INVITE_PREFIX}{code}"),
+            code,
+        })
+    }))
+}
+
+/// The group an invite points at, before joining it.
+pub async fn preview(state: &AppState, caller: &Caller, session: &str, query: InviteQuery) -> Result<Group, ApiError> {
+    let code = invite_code(&query.invite_code);
+    crate::sessions::find(state, caller, session).await?;
+    Ok(state.engine.group_invite_info(session, &code).await?)
 }
 
 /// An invite to join.

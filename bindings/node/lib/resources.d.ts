@@ -44,6 +44,7 @@ import type {
   EventFilter,
   Group,
   GroupAction,
+  GroupInvite,
   GroupParticipant,
   GroupParticipantEvent,
   GroupParticipantPayload,
@@ -61,6 +62,8 @@ import type {
   LoggedOutPayload,
   Media,
   MediaKind,
+  MemberResult,
+  MemberStatus,
   Message,
   MessageAckEvent,
   MessageDeleteEvent,
@@ -441,6 +444,8 @@ export interface EventsStreamParams {
  * `client.groups`
  */
 export declare class GroupsResource extends APIResource {
+  invite: GroupsInviteResource;
+  participants: GroupsParticipantsResource;
   /**
    * List groups
    *
@@ -470,6 +475,15 @@ export declare class GroupsResource extends APIResource {
    * `POST /api/sessions/{session}/groups`
    */
   createDeferred(session: string, params: GroupsCreateParams): Promise<Accepted>;
+  /**
+   * Preview a group before joining
+   *
+   * The group an invite code (or a whole `https://chat.whatsapp.com/…` link) points at: its name, description, creator and participants, without joining it. Required scope: `groups:read`.
+   * @param session Session name
+   *
+   * `GET /api/sessions/{session}/groups/join`
+   */
+  previewInvite(session: string, params: GroupsPreviewInviteParams): Promise<Group>;
   /**
    * Join a group by invite
    *
@@ -501,6 +515,28 @@ export declare class GroupsResource extends APIResource {
    */
   get(session: string, groupId: string): Promise<Group>;
   /**
+   * Set a group's description
+   *
+   * Sets the group's description; an empty `value` removes it. Members get a `group.update` with `newDescription`. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `PUT /api/sessions/{session}/groups/{groupId}/description`
+   */
+  setDescription(session: string, groupId: string, params: GroupsSetDescriptionParams): Promise<void>;
+  /**
+   * Set a group's description, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Sets the group's description; an empty `value` removes it. Members get a `group.update` with `newDescription`. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `PUT /api/sessions/{session}/groups/{groupId}/description`
+   */
+  setDescriptionDeferred(session: string, groupId: string, params: GroupsSetDescriptionParams): Promise<Accepted>;
+  /**
    * Leave a group
    *
    * Takes the session's account out of the group; the other members get a `group.participant` (action `left`). 404 when the account is not in the group. Required scope: `groups:manage`.
@@ -522,6 +558,28 @@ export declare class GroupsResource extends APIResource {
    * `POST /api/sessions/{session}/groups/{groupId}/leave`
    */
   leaveDeferred(session: string, groupId: string, params?: GroupsLeaveParams): Promise<Accepted>;
+  /**
+   * Rename a group
+   *
+   * Sets the group's name (WhatsApp's subject). Members get a `group.update` with `newSubject`. WhatsApp refuses it (403) when the group is locked and the session is not an admin. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `PUT /api/sessions/{session}/groups/{groupId}/subject`
+   */
+  setSubject(session: string, groupId: string, params: GroupsSetSubjectParams): Promise<void>;
+  /**
+   * Rename a group, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Sets the group's name (WhatsApp's subject). Members get a `group.update` with `newSubject`. WhatsApp refuses it (403) when the group is locked and the session is not an admin. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `PUT /api/sessions/{session}/groups/{groupId}/subject`
+   */
+  setSubjectDeferred(session: string, groupId: string, params: GroupsSetSubjectParams): Promise<Accepted>;
 }
 
 /** The parameters of `client.groups.list()`. */
@@ -554,6 +612,14 @@ export interface GroupsCreateParams {
   idempotencyKey?: string;
 }
 
+/** The parameters of `client.groups.previewInvite()`. */
+export interface GroupsPreviewInviteParams {
+  /**
+   * The invite code (or a whole `https://chat.whatsapp.com/…` link).
+   */
+  inviteCode: string;
+}
+
 /** The parameters of `client.groups.join()`. */
 export interface GroupsJoinParams {
   /**
@@ -566,8 +632,222 @@ export interface GroupsJoinParams {
   idempotencyKey?: string;
 }
 
+/** The parameters of `client.groups.setDescription()`. */
+export interface GroupsSetDescriptionParams {
+  /**
+   * The new description; an empty one removes it.
+   */
+  value: string;
+}
+
 /** The parameters of `client.groups.leave()`. */
 export interface GroupsLeaveParams {
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.groups.setSubject()`. */
+export interface GroupsSetSubjectParams {
+  /**
+   * The new name (WhatsApp's subject).
+   */
+  value: string;
+}
+
+/**
+ * `client.groups.invite`
+ */
+export declare class GroupsInviteResource extends APIResource {
+  /**
+   * Revoke a group's invite
+   *
+   * Revokes the current invite (its link no longer lets anyone in) and answers the new one. Only admins may. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `DELETE /api/sessions/{session}/groups/{groupId}/invite`
+   */
+  revoke(session: string, groupId: string): Promise<GroupInvite>;
+  /**
+   * Revoke a group's invite, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Revokes the current invite (its link no longer lets anyone in) and answers the new one. Only admins may. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `DELETE /api/sessions/{session}/groups/{groupId}/invite`
+   */
+  revokeDeferred(session: string, groupId: string): Promise<Accepted>;
+  /**
+   * Get a group's invite
+   *
+   * The group's invite code and link (`https://chat.whatsapp.com/{code}`); only admins may read it. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `GET /api/sessions/{session}/groups/{groupId}/invite`
+   */
+  get(session: string, groupId: string): Promise<GroupInvite>;
+  /**
+   * Get a group's invite, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * The group's invite code and link (`https://chat.whatsapp.com/{code}`); only admins may read it. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `GET /api/sessions/{session}/groups/{groupId}/invite`
+   */
+  getDeferred(session: string, groupId: string): Promise<Accepted>;
+}
+
+/**
+ * `client.groups.participants`
+ */
+export declare class GroupsParticipantsResource extends APIResource {
+  /**
+   * Remove participants
+   *
+   * Removes up to 256 members and answers what happened to each: `removed`, `notFound` (not in the group) or `refused` (e.g. the group's creator). Only admins may remove. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `DELETE /api/sessions/{session}/groups/{groupId}/participants`
+   */
+  remove(session: string, groupId: string, params: GroupsParticipantsRemoveParams): Promise<Array<MemberResult>>;
+  /**
+   * Remove participants, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Removes up to 256 members and answers what happened to each: `removed`, `notFound` (not in the group) or `refused` (e.g. the group's creator). Only admins may remove. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `DELETE /api/sessions/{session}/groups/{groupId}/participants`
+   */
+  removeDeferred(session: string, groupId: string, params: GroupsParticipantsRemoveParams): Promise<Accepted>;
+  /**
+   * List a group's participants
+   *
+   * Every member of the group, with `phoneNumber` and `lid` when known and their admin flags, as WhatsApp lists them now. Required scope: `groups:read`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `GET /api/sessions/{session}/groups/{groupId}/participants`
+   */
+  list(session: string, groupId: string): Promise<Array<GroupParticipant>>;
+  /**
+   * Add participants
+   *
+   * Adds up to 256 people and answers what happened to each: `added`, `alreadyMember`, `notFound` (not on WhatsApp), `inviteRequired` (their privacy settings refuse it: WhatsApp returns an invite code to send them instead) or `refused`. Only admins may add. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/groups/{groupId}/participants`
+   */
+  add(session: string, groupId: string, params: GroupsParticipantsAddParams): Promise<Array<MemberResult>>;
+  /**
+   * Add participants, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Adds up to 256 people and answers what happened to each: `added`, `alreadyMember`, `notFound` (not on WhatsApp), `inviteRequired` (their privacy settings refuse it: WhatsApp returns an invite code to send them instead) or `refused`. Only admins may add. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/groups/{groupId}/participants`
+   */
+  addDeferred(session: string, groupId: string, params: GroupsParticipantsAddParams): Promise<Accepted>;
+  /**
+   * Make admins plain members
+   *
+   * Makes up to 256 admins plain members and answers what happened to each: `demoted`, `notFound` (not in the group) or `refused` (the group's creator stays an admin). Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/groups/{groupId}/participants/demote`
+   */
+  demote(session: string, groupId: string, params: GroupsParticipantsDemoteParams): Promise<Array<MemberResult>>;
+  /**
+   * Make admins plain members, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Makes up to 256 admins plain members and answers what happened to each: `demoted`, `notFound` (not in the group) or `refused` (the group's creator stays an admin). Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/groups/{groupId}/participants/demote`
+   */
+  demoteDeferred(session: string, groupId: string, params: GroupsParticipantsDemoteParams): Promise<Accepted>;
+  /**
+   * Make participants admins
+   *
+   * Makes up to 256 members admins and answers what happened to each: `promoted` or `notFound` (not in the group). Only admins may promote. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/groups/{groupId}/participants/promote`
+   */
+  promote(session: string, groupId: string, params: GroupsParticipantsPromoteParams): Promise<Array<MemberResult>>;
+  /**
+   * Make participants admins, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Makes up to 256 members admins and answers what happened to each: `promoted` or `notFound` (not in the group). Only admins may promote. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/groups/{groupId}/participants/promote`
+   */
+  promoteDeferred(session: string, groupId: string, params: GroupsParticipantsPromoteParams): Promise<Accepted>;
+}
+
+/** The parameters of `client.groups.participants.remove()`. */
+export interface GroupsParticipantsRemoveParams {
+  /**
+   * Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+   */
+  participants: Array<string>;
+}
+
+/** The parameters of `client.groups.participants.add()`. */
+export interface GroupsParticipantsAddParams {
+  /**
+   * Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+   */
+  participants: Array<string>;
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.groups.participants.demote()`. */
+export interface GroupsParticipantsDemoteParams {
+  /**
+   * Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+   */
+  participants: Array<string>;
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.groups.participants.promote()`. */
+export interface GroupsParticipantsPromoteParams {
+  /**
+   * Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+   */
+  participants: Array<string>;
   /**
    * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */

@@ -95,6 +95,12 @@ class EventsResource extends APIResource {
 }
 
 class GroupsResource extends APIResource {
+  constructor(client) {
+    super(client);
+    this.invite = new GroupsInviteResource(client);
+    this.participants = new GroupsParticipantsResource(client);
+  }
+
   list(session, params = {}) {
     return this._client._page(`/api/sessions/${path(session)}/groups`, { query: pick(params, { cursor: 'cursor', limit: 'limit' }) });
   }
@@ -105,6 +111,10 @@ class GroupsResource extends APIResource {
 
   createDeferred(session, params) {
     return this._client._call('POST', `/api/sessions/${path(session)}/groups`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { name: 'name', participants: 'participants' }) }, 'data');
+  }
+
+  previewInvite(session, params) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/groups/join`, { query: pick(params, { inviteCode: 'inviteCode' }) }, 'data');
   }
 
   join(session, params) {
@@ -119,12 +129,84 @@ class GroupsResource extends APIResource {
     return this._client._call('GET', `/api/sessions/${path(session)}/groups/${path(groupId)}`, {}, 'data');
   }
 
+  setDescription(session, groupId, params) {
+    return this._client._call('PUT', `/api/sessions/${path(session)}/groups/${path(groupId)}/description`, { body: pick(params, { value: 'value' }) }, 'none');
+  }
+
+  setDescriptionDeferred(session, groupId, params) {
+    return this._client._call('PUT', `/api/sessions/${path(session)}/groups/${path(groupId)}/description`, { headers: { Prefer: 'respond-async' }, body: pick(params, { value: 'value' }) }, 'data');
+  }
+
   leave(session, groupId, params = {}) {
     return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/leave`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'none');
   }
 
   leaveDeferred(session, groupId, params = {}) {
     return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/leave`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
+  }
+
+  setSubject(session, groupId, params) {
+    return this._client._call('PUT', `/api/sessions/${path(session)}/groups/${path(groupId)}/subject`, { body: pick(params, { value: 'value' }) }, 'none');
+  }
+
+  setSubjectDeferred(session, groupId, params) {
+    return this._client._call('PUT', `/api/sessions/${path(session)}/groups/${path(groupId)}/subject`, { headers: { Prefer: 'respond-async' }, body: pick(params, { value: 'value' }) }, 'data');
+  }
+}
+
+class GroupsInviteResource extends APIResource {
+  revoke(session, groupId) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/groups/${path(groupId)}/invite`, {}, 'data');
+  }
+
+  revokeDeferred(session, groupId) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/groups/${path(groupId)}/invite`, { headers: { Prefer: 'respond-async' } }, 'data');
+  }
+
+  get(session, groupId) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/groups/${path(groupId)}/invite`, {}, 'data');
+  }
+
+  getDeferred(session, groupId) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/groups/${path(groupId)}/invite`, { headers: { Prefer: 'respond-async' } }, 'data');
+  }
+}
+
+class GroupsParticipantsResource extends APIResource {
+  remove(session, groupId, params) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/groups/${path(groupId)}/participants`, { body: pick(params, { participants: 'participants' }) }, 'data');
+  }
+
+  removeDeferred(session, groupId, params) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/groups/${path(groupId)}/participants`, { headers: { Prefer: 'respond-async' }, body: pick(params, { participants: 'participants' }) }, 'data');
+  }
+
+  list(session, groupId) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/groups/${path(groupId)}/participants`, {}, 'data');
+  }
+
+  add(session, groupId, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/participants`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { participants: 'participants' }) }, 'data');
+  }
+
+  addDeferred(session, groupId, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/participants`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { participants: 'participants' }) }, 'data');
+  }
+
+  demote(session, groupId, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/participants/demote`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { participants: 'participants' }) }, 'data');
+  }
+
+  demoteDeferred(session, groupId, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/participants/demote`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { participants: 'participants' }) }, 'data');
+  }
+
+  promote(session, groupId, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/participants/promote`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { participants: 'participants' }) }, 'data');
+  }
+
+  promoteDeferred(session, groupId, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/participants/promote`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { participants: 'participants' }) }, 'data');
   }
 }
 

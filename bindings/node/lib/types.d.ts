@@ -1046,6 +1046,20 @@ export interface Group {
 export type GroupAction = 'created' | 'deleted' | 'joined';
 
 /**
+ * A group's invite.
+ */
+export interface GroupInvite {
+  /**
+   * The invite code.
+   */
+  code: string;
+  /**
+   * The whole invite link.
+   */
+  link: string;
+}
+
+/**
  * A member of a group.
  */
 export interface GroupParticipant {
@@ -1465,6 +1479,37 @@ export interface Media {
  * The kind of a media file, which decides how WhatsApp encrypts and shows it.
  */
 export type MediaKind = 'image' | 'video' | 'audio' | 'document' | 'sticker';
+
+/**
+ * One participant's outcome of a member change.
+ */
+export interface MemberResult {
+  /**
+   * WhatsApp's error code when it was not done.
+   */
+  code?: number | null;
+  /**
+   * For `inviteRequired`: the invite code WhatsApp returned, to send them.
+   */
+  inviteCode?: string | null;
+  /**
+   * For `inviteRequired`: when that invite expires.
+   */
+  inviteExpiresAt?: string | null;
+  /**
+   * The participant, as given.
+   */
+  participant: string;
+  /**
+   * What happened.
+   */
+  status: MemberStatus;
+}
+
+/**
+ * What a member change did to one participant.
+ */
+export type MemberStatus = 'added' | 'removed' | 'promoted' | 'demoted' | 'alreadyMember' | 'notFound' | 'inviteRequired' | 'refused';
 
 /**
  * A message sent or received by a session.

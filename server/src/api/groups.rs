@@ -1,7 +1,8 @@
-//! Groups: `GET` and `POST /api/sessions/{session}/groups`, `GET …/groups/{groupId}`,
-//! `POST …/groups/{groupId}/leave` and `POST …/groups/join`.
+//! Groups under `/api/sessions/{session}/groups`: list, create, get, leave; name and
+//! description; participants (list, add, remove, promote, demote); invite (get, revoke, preview)
+//! and join.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
@@ -9,10 +10,14 @@ use utoipa_axum::routes;
 
 use crate::auth::{Authorized, required};
 use crate::commands::{self, AcceptedData, Prefer};
+use crate::engine::MemberChange;
 use crate::envelope::PageQuery;
 use crate::error::ApiError;
-use crate::extract::{Json, Path};
-use crate::groups::{self, CreateGroup, GroupData, GroupPage, JoinGroup, JoinedGroupData};
+use crate::extract::{Json, Path, Query};
+use crate::groups::{
+    self, CreateGroup, GroupData, GroupInviteData, GroupPage, GroupParticipantList, GroupParticipants, InviteQuery,
+    JoinGroup, JoinedGroupData, MemberResults, SetGroupDescription, SetGroupName,
+};
 use crate::state::SharedState;
 
 /// The group routes.
@@ -21,7 +26,352 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(list, create))
         .routes(routes!(get))
         .routes(routes!(leave))
-        .routes(routes!(join))
+        .routes(routes!(preview, join))
+        .routes(routes!(set_name))
+        .routes(routes!(set_description))
+        .routes(routes!(participants, add, remove))
+        .routes(routes!(promote))
+        .routes(routes!(demote))
+        .routes(routes!(invite, revoke_invite))
+}
+
+#[utoipa::path(
+    put, path = "/api/sessions/{session}/groups/{groupId}/subject", operation_id = "setGroupSubject", tag = "Groups",
+    summary = "Rename a group",
+    description = "Sets the group's name (WhatsApp's subject). Members get a `group.update` with `newSubject`. \
+        WhatsApp refuses it (403) when the group is locked and the session is not an admin. Required scope: \
+        `groups:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    request_body = SetGroupName,
+    responses(
+        (status = 204, description = "Renamed"),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:manage"])))
+)]
+async fn set_name(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsManage>,
+    prefer: Prefer,
+    Path((session, group_id)): Path<(String, String)>,
+    Json(body): Json<SetGroupName>,
+) -> Result<Response, ApiError> {
+    let command = groups::set_name(&state, &caller, &session, &group_id, body).await?;
+    commands::respond(
+        &state,
+        prefer,
+        &session,
+        "setGroupSubject",
+        StatusCode::NO_CONTENT,
+        command,
+    )
+    .await
+}
+
+#[utoipa::path(
+    put, path = "/api/sessions/{session}/groups/{groupId}/description", operation_id = "setGroupDescription", tag = "Groups",
+    summary = "Set a group's description",
+    description = "Sets the group's description; an empty `value` removes it. Members get a `group.update` with \
+        `newDescription`. Required scope: `groups:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    request_body = SetGroupDescription,
+    responses(
+        (status = 204, description = "Set"),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:manage"])))
+)]
+async fn set_description(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsManage>,
+    prefer: Prefer,
+    Path((session, group_id)): Path<(String, String)>,
+    Json(body): Json<SetGroupDescription>,
+) -> Result<Response, ApiError> {
+    let command = groups::set_description(&state, &caller, &session, &group_id, body).await?;
+    commands::respond(
+        &state,
+        prefer,
+        &session,
+        "setGroupDescription",
+        StatusCode::NO_CONTENT,
+        command,
+    )
+    .await
+}
+
+#[utoipa::path(
+    get, path = "/api/sessions/{session}/groups/{groupId}/participants", operation_id = "listGroupParticipants", tag = "Groups",
+    summary = "List a group's participants",
+    description = "Every member of the group, with `phoneNumber` and `lid` when known and their admin flags, as \
+        WhatsApp lists them now. Required scope: `groups:read`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    responses(
+        (status = 200, description = "The members", body = GroupParticipantList),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:read"])))
+)]
+async fn participants(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsRead>,
+    Path((session, group_id)): Path<(String, String)>,
+) -> Result<Json<GroupParticipantList>, ApiError> {
+    Ok(Json(groups::participants(&state, &caller, &session, &group_id).await?))
+}
+
+/// Applies `change` to the participants of the request, answering one result per participant.
+async fn change(
+    state: SharedState,
+    caller: crate::auth::Caller,
+    prefer: Prefer,
+    (session, group_id): (String, String),
+    change: MemberChange,
+    operation: &'static str,
+    body: GroupParticipants,
+) -> Result<Response, ApiError> {
+    let command = groups::change_members(&state, &caller, &session, &group_id, change, body).await?;
+    commands::respond(&state, prefer, &session, operation, StatusCode::OK, command).await
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/groups/{groupId}/participants", operation_id = "addGroupParticipants", tag = "Groups",
+    summary = "Add participants",
+    description = "Adds up to 256 people and answers what happened to each: `added`, `alreadyMember`, `notFound` \
+        (not on WhatsApp), `inviteRequired` (their privacy settings refuse it: WhatsApp returns an invite code to \
+        send them instead) or `refused`. Only admins may add. Required scope: `groups:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    request_body = GroupParticipants,
+    responses(
+        (status = 200, description = "One result per participant", body = MemberResults),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:manage"])))
+)]
+async fn add(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsManage>,
+    prefer: Prefer,
+    Path(path): Path<(String, String)>,
+    Json(body): Json<GroupParticipants>,
+) -> Result<Response, ApiError> {
+    change(
+        state,
+        caller,
+        prefer,
+        path,
+        MemberChange::Add,
+        "addGroupParticipants",
+        body,
+    )
+    .await
+}
+
+#[utoipa::path(
+    delete, path = "/api/sessions/{session}/groups/{groupId}/participants", operation_id = "removeGroupParticipants", tag = "Groups",
+    summary = "Remove participants",
+    description = "Removes up to 256 members and answers what happened to each: `removed`, `notFound` (not in \
+        the group) or `refused` (e.g. the group's creator). Only admins may remove. Required scope: \
+        `groups:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    request_body = GroupParticipants,
+    responses(
+        (status = 200, description = "One result per participant", body = MemberResults),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:manage"])))
+)]
+async fn remove(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsManage>,
+    prefer: Prefer,
+    Path(path): Path<(String, String)>,
+    Json(body): Json<GroupParticipants>,
+) -> Result<Response, ApiError> {
+    change(
+        state,
+        caller,
+        prefer,
+        path,
+        MemberChange::Remove,
+        "removeGroupParticipants",
+        body,
+    )
+    .await
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/groups/{groupId}/participants/promote", operation_id = "promoteGroupParticipants", tag = "Groups",
+    summary = "Make participants admins",
+    description = "Makes up to 256 members admins and answers what happened to each: `promoted` or `notFound` \
+        (not in the group). Only admins may promote. Required scope: `groups:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    request_body = GroupParticipants,
+    responses(
+        (status = 200, description = "One result per participant", body = MemberResults),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:manage"])))
+)]
+async fn promote(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsManage>,
+    prefer: Prefer,
+    Path(path): Path<(String, String)>,
+    Json(body): Json<GroupParticipants>,
+) -> Result<Response, ApiError> {
+    change(
+        state,
+        caller,
+        prefer,
+        path,
+        MemberChange::Promote,
+        "promoteGroupParticipants",
+        body,
+    )
+    .await
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/groups/{groupId}/participants/demote", operation_id = "demoteGroupParticipants", tag = "Groups",
+    summary = "Make admins plain members",
+    description = "Makes up to 256 admins plain members and answers what happened to each: `demoted`, `notFound` \
+        (not in the group) or `refused` (the group's creator stays an admin). Required scope: `groups:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    request_body = GroupParticipants,
+    responses(
+        (status = 200, description = "One result per participant", body = MemberResults),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:manage"])))
+)]
+async fn demote(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsManage>,
+    prefer: Prefer,
+    Path(path): Path<(String, String)>,
+    Json(body): Json<GroupParticipants>,
+) -> Result<Response, ApiError> {
+    change(
+        state,
+        caller,
+        prefer,
+        path,
+        MemberChange::Demote,
+        "demoteGroupParticipants",
+        body,
+    )
+    .await
+}
+
+#[utoipa::path(
+    get, path = "/api/sessions/{session}/groups/{groupId}/invite", operation_id = "getGroupInvite", tag = "Groups",
+    summary = "Get a group's invite",
+    description = "The group's invite code and link (`https://chat.whatsapp.com/{code}`); only admins may read it. \
+        Required scope: `groups:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    responses(
+        (status = 200, description = "The invite", body = GroupInviteData),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:manage"])))
+)]
+async fn invite(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsManage>,
+    prefer: Prefer,
+    Path((session, group_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let command = groups::invite(&state, &caller, &session, &group_id, false).await?;
+    commands::respond(&state, prefer, &session, "getGroupInvite", StatusCode::OK, command).await
+}
+
+#[utoipa::path(
+    delete, path = "/api/sessions/{session}/groups/{groupId}/invite", operation_id = "revokeGroupInvite", tag = "Groups",
+    summary = "Revoke a group's invite",
+    description = "Revokes the current invite (its link no longer lets anyone in) and answers the new one. Only \
+        admins may. Required scope: `groups:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    responses(
+        (status = 200, description = "The new invite", body = GroupInviteData),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:manage"])))
+)]
+async fn revoke_invite(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsManage>,
+    prefer: Prefer,
+    Path((session, group_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let command = groups::invite(&state, &caller, &session, &group_id, true).await?;
+    commands::respond(&state, prefer, &session, "revokeGroupInvite", StatusCode::OK, command).await
+}
+
+#[utoipa::path(
+    get, path = "/api/sessions/{session}/groups/join", operation_id = "previewGroupInvite", tag = "Groups",
+    summary = "Preview a group before joining",
+    description = "The group an invite code (or a whole `https://chat.whatsapp.com/…` link) points at: its name, \
+        description, creator and participants, without joining it. Required scope: `groups:read`.",
+    params(("session" = String, Path, description = "Session name", example = "my-session"), InviteQuery),
+    responses(
+        (status = 200, description = "The group the invite points at", body = GroupData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:read"])))
+)]
+async fn preview(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsRead>,
+    Path(session): Path<String>,
+    Query(query): Query<InviteQuery>,
+) -> Result<Json<GroupData>, ApiError> {
+    Ok(Json(groups::preview(&state, &caller, &session, query).await?.into()))
 }
 
 #[utoipa::path(

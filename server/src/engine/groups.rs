@@ -5,13 +5,41 @@
 use chrono::DateTime;
 use whatsapp_rust::Jid;
 use whatsapp_rust::JoinGroupResult;
-use whatsapp_rust::features::{GroupCreateOptions, GroupError, GroupMetadata, GroupParticipantOptions};
+use whatsapp_rust::features::{
+    GroupCreateOptions, GroupDescription, GroupError, GroupMetadata, GroupParticipantOptions, GroupSubject,
+    ParticipantChangeResponse, PreviousDescription,
+};
 
 use super::{Engine, EngineError};
 use crate::events::{NewEvent, Payload};
 use crate::model::events::{GroupAction, GroupUpdatePayload};
 use crate::model::group::{Group, GroupParticipant};
 use crate::store::events as outbox;
+
+/// A change to a group's members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberChange {
+    /// Add them.
+    Add,
+    /// Remove them.
+    Remove,
+    /// Make them admins.
+    Promote,
+    /// Make them plain members.
+    Demote,
+}
+
+/// What a member change did to one participant, as WhatsApp answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberOutcome {
+    /// The participant, as asked.
+    pub participant: Jid,
+    /// WhatsApp's error code for them (`None`: done).
+    pub error: Option<u16>,
+    /// For an add refused by the person's privacy settings: the invite WhatsApp returned
+    /// instead (its code and when it expires, Unix seconds).
+    pub invite: Option<(String, u64)>,
+}
 
 /// Where a join by invite left the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +99,78 @@ impl Engine {
             .map_err(|e| group_error("group", e))
     }
 
+    /// Renames group `id`.
+    pub async fn set_group_subject(&self, session: &str, id: &Jid, subject: &str) -> Result<(), EngineError> {
+        let client = self.require_connected(session)?;
+        let subject = GroupSubject::new(subject).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        client
+            .groups()
+            .set_subject(id.clone(), subject)
+            .await
+            .map_err(|e| group_error("group name", e))
+    }
+
+    /// Sets group `id`'s description (`None` removes it).
+    pub async fn set_group_description(
+        &self,
+        session: &str,
+        id: &Jid,
+        description: Option<&str>,
+    ) -> Result<(), EngineError> {
+        let client = self.require_connected(session)?;
+        let description = description
+            .map(GroupDescription::new)
+            .transpose()
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        client
+            .groups()
+            .set_description(id.clone(), description, PreviousDescription::Resolve)
+            .await
+            .map_err(|e| group_error("group description", e))
+    }
+
+    /// Adds, removes, promotes or demotes `participants` of group `id`; what happened to each.
+    pub async fn change_members(
+        &self,
+        session: &str,
+        id: &Jid,
+        change: MemberChange,
+        participants: &[Jid],
+    ) -> Result<Vec<MemberOutcome>, EngineError> {
+        let client = self.require_connected(session)?;
+        let groups = client.groups();
+        let answered = match change {
+            MemberChange::Add => groups.add_participants(id.clone(), participants).await,
+            MemberChange::Remove => groups.remove_participants(id.clone(), participants).await,
+            MemberChange::Promote => groups.promote_participants(id.clone(), participants).await,
+            MemberChange::Demote => groups.demote_participants(id.clone(), participants).await,
+        }
+        .map_err(|e| group_error("member change", e))?;
+        Ok(participants.iter().map(|asked| outcome_for(asked, &answered)).collect())
+    }
+
+    /// Group `id`'s invite code; `reset` revokes the current one and answers its replacement.
+    pub async fn group_invite(&self, session: &str, id: &Jid, reset: bool) -> Result<String, EngineError> {
+        let client = self.require_connected(session)?;
+        let link = client
+            .groups()
+            .get_invite_link(id.clone(), reset)
+            .await
+            .map_err(|e| group_error("invite link", e))?;
+        Ok(link.rsplit('/').next().unwrap_or(&link).to_owned())
+    }
+
+    /// The group invite `code` points at, as WhatsApp shows it before joining.
+    pub async fn group_invite_info(&self, session: &str, code: &str) -> Result<Group, EngineError> {
+        let client = self.require_connected(session)?;
+        let metadata = client
+            .groups()
+            .get_invite_info(code)
+            .await
+            .map_err(|e| group_error("invite code", e))?;
+        Ok(group_of(&metadata))
+    }
+
     /// Joins the group invite `code` points at; a join writes `group.update` with action `joined`.
     pub async fn join_group(&self, session: &str, code: &str) -> Result<Joined, EngineError> {
         let client = self.require_connected(session)?;
@@ -115,6 +215,29 @@ fn group_error(what: &str, error: GroupError) -> EngineError {
         GroupError::InvalidRequest(why) => EngineError::Unknown(format!("cannot make the {what}: {why}")),
         GroupError::Iq(iq) => EngineError::refused_iq(what, &iq),
         other => EngineError::refused(what, other),
+    }
+}
+
+/// What WhatsApp answered for `asked` (an answer names the person by either JID form; one
+/// WhatsApp left out counts as not found).
+fn outcome_for(asked: &Jid, answered: &[ParticipantChangeResponse]) -> MemberOutcome {
+    let found = answered.iter().find(|r| {
+        r.jid.user == asked.user && r.jid.server == asked.server
+            || r.phone_number
+                .as_ref()
+                .is_some_and(|pn| pn.user == asked.user && asked.is_pn())
+    });
+    match found {
+        Some(answer) => MemberOutcome {
+            participant: asked.clone(),
+            error: answer.error.as_deref().map(|code| code.parse().unwrap_or(500)),
+            invite: answer.add_request.as_ref().map(|r| (r.code.clone(), r.expiration)),
+        },
+        None => MemberOutcome {
+            participant: asked.clone(),
+            error: Some(404),
+            invite: None,
+        },
     }
 }
 

@@ -1,6 +1,8 @@
 //! Groups from every member's side: Alice's Titan session creates a group with Bob and Carol (and
 //! a number that is not on WhatsApp), each member lists and reads it with the right admin flags,
-//! Carol leaves and the others see her go. Bad group ids and unknown groups get clear 4xx answers.
+//! Carol leaves and the others see her go; Alice renames and describes it, adds, promotes and
+//! (through Bob) removes members, answered one by one; Carol previews the invite and joins by
+//! it, and a revoked code leads nowhere. Bad group ids and unknown groups get clear 4xx answers.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -127,6 +129,168 @@ async fn a_group_is_created_read_by_each_member_and_left(harness: Harness) {
     assert_eq!(members(&read["data"]), everyone[..2]);
     let (status, again) = call(&harness, post.clone(), &leave, None).await;
     assert_eq!(status, 404, "leaving twice: {again}");
+
+    // Alice renames it and describes it: Bob reads the new name and description, and is told.
+    let group_path = format!("/api/sessions/alice/groups/{id}");
+    let put = reqwest::Method::PUT;
+    let (status, _) = call(
+        &harness,
+        put.clone(),
+        &format!("{group_path}/subject"),
+        Some(json!({"value": "Weekend trip"})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = call(
+        &harness,
+        put.clone(),
+        &format!("{group_path}/description"),
+        Some(json!({"value": "Bring boots"})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    receiver
+        .expect("group.update", "bob", |p| {
+            p["id"] == id.as_str() && p["newSubject"] == "Weekend trip"
+        })
+        .await;
+    let (_, read) = call(&harness, get.clone(), &format!("/api/sessions/bob/groups/{id}"), None).await;
+    assert_eq!(
+        (&read["data"]["name"], &read["data"]["description"]),
+        (&json!("Weekend trip"), &json!("Bring boots"))
+    );
+    let (status, _) = call(
+        &harness,
+        put.clone(),
+        &format!("{group_path}/description"),
+        Some(json!({"value": ""})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, read) = call(&harness, get.clone(), &format!("/api/sessions/bob/groups/{id}"), None).await;
+    assert_eq!(
+        read["data"]["description"],
+        Value::Null,
+        "an empty description removes it"
+    );
+
+    // Participants, answered one by one.
+    let participants = format!("{group_path}/participants");
+    let outcome = |answer: &Value| -> Vec<(String, String)> {
+        answer["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["participant"].as_str().unwrap().to_owned(),
+                    r["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let (status, added) = call(
+        &harness,
+        post.clone(),
+        &participants,
+        Some(json!({"participants": [jid(CAROL), jid(BOB), jid(NOBODY)]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{added}");
+    assert_eq!(
+        outcome(&added),
+        [
+            (jid(CAROL), "added".into()),
+            (jid(BOB), "alreadyMember".into()),
+            (jid(NOBODY), "notFound".into())
+        ]
+    );
+    let (status, promoted) = call(
+        &harness,
+        post.clone(),
+        &format!("{participants}/promote"),
+        Some(json!({"participants": [jid(BOB)]})),
+    )
+    .await;
+    assert_eq!((status, outcome(&promoted)), (200, vec![(jid(BOB), "promoted".into())]));
+    let (_, listed) = call(
+        &harness,
+        get.clone(),
+        &format!("/api/sessions/bob/groups/{id}/participants"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        members(&json!({"participants": listed["data"]})),
+        [
+            (format!("+{ALICE}"), true, true),
+            (format!("+{BOB}"), true, false),
+            (format!("+{CAROL}"), false, false)
+        ]
+    );
+    let bob_path = format!("/api/sessions/bob/groups/{id}/participants");
+    let (_, demoted) = call(
+        &harness,
+        post.clone(),
+        &format!("{bob_path}/demote"),
+        Some(json!({"participants": [jid(ALICE)]})),
+    )
+    .await;
+    assert_eq!(
+        outcome(&demoted),
+        [(jid(ALICE), "refused".into())],
+        "the creator stays an admin"
+    );
+    let (status, removed) = call(
+        &harness,
+        reqwest::Method::DELETE,
+        &bob_path,
+        Some(json!({"participants": [jid(CAROL)]})),
+    )
+    .await;
+    assert_eq!((status, outcome(&removed)), (200, vec![(jid(CAROL), "removed".into())]));
+    receiver
+        .expect("group.participant", "carol", |p| {
+            p["id"] == id.as_str() && p["left"].as_array().is_some_and(|l| !l.is_empty())
+        })
+        .await;
+
+    // The invite: Carol previews it, joins by it; a revoked code no longer works.
+    let (status, invite) = call(&harness, get.clone(), &format!("{group_path}/invite"), None).await;
+    assert_eq!(status, 200, "{invite}");
+    let code = invite["data"]["code"].as_str().unwrap().to_owned();
+    assert_eq!(invite["data"]["link"], format!("https://chat.whatsapp.com/{code}"));
+    let (status, preview) = call(
+        &harness,
+        get.clone(),
+        &format!("/api/sessions/carol/groups/join?inviteCode={code}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &preview["data"]["name"]),
+        (200, &json!("Weekend trip")),
+        "{preview}"
+    );
+    let (status, joined) = call(
+        &harness,
+        post.clone(),
+        "/api/sessions/carol/groups/join",
+        Some(json!({"code": code})),
+    )
+    .await;
+    assert_eq!((status, &joined["data"]["status"]), (200, &json!("joined")), "{joined}");
+    let (status, revoked) = call(&harness, reqwest::Method::DELETE, &format!("{group_path}/invite"), None).await;
+    assert_eq!(status, 200, "{revoked}");
+    assert_ne!(revoked["data"]["code"], json!(code), "a new code");
+    let (status, _) = call(
+        &harness,
+        get.clone(),
+        &format!("/api/sessions/carol/groups/join?inviteCode={code}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "the old code leads nowhere");
 
     // Bad input is refused before WhatsApp is asked, and unknown groups are 404.
     let (status, bad) = call(&harness, get.clone(), "/api/sessions/alice/groups/not-a-group", None).await;

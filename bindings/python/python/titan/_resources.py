@@ -347,6 +347,14 @@ class EventsResource(SyncResource):
 class GroupsResource(SyncResource):
     """`client.groups`"""
 
+    invite: GroupsInviteResource
+
+    participants: GroupsParticipantsResource
+
+    def _init_children(self) -> None:
+        self.invite = GroupsInviteResource(self._client)
+        self.participants = GroupsParticipantsResource(self._client)
+
     def list(
         self,
         session: str,
@@ -413,6 +421,23 @@ class GroupsResource(SyncResource):
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/groups", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"name": name, "participants": participants}), cast=Accepted)
         return result
 
+    def preview_invite(
+        self,
+        session: str,
+        *,
+        invite_code: str,
+    ) -> Group:
+        """Preview a group before joining
+
+        The group an invite code (or a whole `https://chat.whatsapp.com/…` link) points at: its name, description, creator and participants, without joining it. Required scope: `groups:read`.
+
+        Args:
+            session: Session name
+            invite_code: The invite code (or a whole `https://chat.whatsapp.com/…` link).
+        """
+        result: Group = self._client._call("GET", f"/api/sessions/{path(session)}/groups/join", query=pairs(("inviteCode", invite_code)), cast=Group)
+        return result
+
     def join(
         self,
         session: str,
@@ -469,6 +494,45 @@ class GroupsResource(SyncResource):
         result: Group = self._client._call("GET", f"/api/sessions/{path(session)}/groups/{path(group_id)}", cast=Group)
         return result
 
+    def set_description(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        value: str,
+    ) -> None:
+        """Set a group's description
+
+        Sets the group's description; an empty `value` removes it. Members get a `group.update` with `newDescription`. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            value: The new description; an empty one removes it.
+        """
+        self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/description", body=body({"value": value}), cast=None)
+
+    def set_description_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        value: str,
+    ) -> Accepted:
+        """Set a group's description, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Sets the group's description; an empty `value` removes it. Members get a `group.update` with `newDescription`. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            value: The new description; an empty one removes it.
+        """
+        result: Accepted = self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/description", headers=pairs(("Prefer", "respond-async")), body=body({"value": value}), cast=Accepted)
+        return result
+
     def leave(
         self,
         session: str,
@@ -506,6 +570,309 @@ class GroupsResource(SyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/leave", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    def set_subject(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        value: str,
+    ) -> None:
+        """Rename a group
+
+        Sets the group's name (WhatsApp's subject). Members get a `group.update` with `newSubject`. WhatsApp refuses it (403) when the group is locked and the session is not an admin. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            value: The new name (WhatsApp's subject).
+        """
+        self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/subject", body=body({"value": value}), cast=None)
+
+    def set_subject_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        value: str,
+    ) -> Accepted:
+        """Rename a group, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Sets the group's name (WhatsApp's subject). Members get a `group.update` with `newSubject`. WhatsApp refuses it (403) when the group is locked and the session is not an admin. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            value: The new name (WhatsApp's subject).
+        """
+        result: Accepted = self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/subject", headers=pairs(("Prefer", "respond-async")), body=body({"value": value}), cast=Accepted)
+        return result
+
+
+class GroupsInviteResource(SyncResource):
+    """`client.groups.invite`"""
+
+    def revoke(
+        self,
+        session: str,
+        group_id: str,
+    ) -> GroupInvite:
+        """Revoke a group's invite
+
+        Revokes the current invite (its link no longer lets anyone in) and answers the new one. Only admins may. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: GroupInvite = self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}/invite", cast=GroupInvite)
+        return result
+
+    def revoke_deferred(
+        self,
+        session: str,
+        group_id: str,
+    ) -> Accepted:
+        """Revoke a group's invite, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Revokes the current invite (its link no longer lets anyone in) and answers the new one. Only admins may. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: Accepted = self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}/invite", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
+    def get(
+        self,
+        session: str,
+        group_id: str,
+    ) -> GroupInvite:
+        """Get a group's invite
+
+        The group's invite code and link (`https://chat.whatsapp.com/{code}`); only admins may read it. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: GroupInvite = self._client._call("GET", f"/api/sessions/{path(session)}/groups/{path(group_id)}/invite", cast=GroupInvite)
+        return result
+
+    def get_deferred(
+        self,
+        session: str,
+        group_id: str,
+    ) -> Accepted:
+        """Get a group's invite, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        The group's invite code and link (`https://chat.whatsapp.com/{code}`); only admins may read it. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: Accepted = self._client._call("GET", f"/api/sessions/{path(session)}/groups/{path(group_id)}/invite", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
+
+class GroupsParticipantsResource(SyncResource):
+    """`client.groups.participants`"""
+
+    def remove(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+    ) -> List[MemberResult]:
+        """Remove participants
+
+        Removes up to 256 members and answers what happened to each: `removed`, `notFound` (not in the group) or `refused` (e.g. the group's creator). Only admins may remove. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+        """
+        result: List[MemberResult] = self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants", body=body({"participants": participants}), cast=List[MemberResult])
+        return result
+
+    def remove_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+    ) -> Accepted:
+        """Remove participants, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Removes up to 256 members and answers what happened to each: `removed`, `notFound` (not in the group) or `refused` (e.g. the group's creator). Only admins may remove. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+        """
+        result: Accepted = self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants", headers=pairs(("Prefer", "respond-async")), body=body({"participants": participants}), cast=Accepted)
+        return result
+
+    def list(
+        self,
+        session: str,
+        group_id: str,
+    ) -> List[GroupParticipant]:
+        """List a group's participants
+
+        Every member of the group, with `phoneNumber` and `lid` when known and their admin flags, as WhatsApp lists them now. Required scope: `groups:read`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: List[GroupParticipant] = self._client._call("GET", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants", cast=List[GroupParticipant])
+        return result
+
+    def add(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> List[MemberResult]:
+        """Add participants
+
+        Adds up to 256 people and answers what happened to each: `added`, `alreadyMember`, `notFound` (not on WhatsApp), `inviteRequired` (their privacy settings refuse it: WhatsApp returns an invite code to send them instead) or `refused`. Only admins may add. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: List[MemberResult] = self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=List[MemberResult])
+        return result
+
+    def add_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Add participants, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Adds up to 256 people and answers what happened to each: `added`, `alreadyMember`, `notFound` (not on WhatsApp), `inviteRequired` (their privacy settings refuse it: WhatsApp returns an invite code to send them instead) or `refused`. Only admins may add. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=Accepted)
+        return result
+
+    def demote(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> List[MemberResult]:
+        """Make admins plain members
+
+        Makes up to 256 admins plain members and answers what happened to each: `demoted`, `notFound` (not in the group) or `refused` (the group's creator stays an admin). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: List[MemberResult] = self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants/demote", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=List[MemberResult])
+        return result
+
+    def demote_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Make admins plain members, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Makes up to 256 admins plain members and answers what happened to each: `demoted`, `notFound` (not in the group) or `refused` (the group's creator stays an admin). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants/demote", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=Accepted)
+        return result
+
+    def promote(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> List[MemberResult]:
+        """Make participants admins
+
+        Makes up to 256 members admins and answers what happened to each: `promoted` or `notFound` (not in the group). Only admins may promote. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: List[MemberResult] = self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants/promote", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=List[MemberResult])
+        return result
+
+    def promote_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Make participants admins, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Makes up to 256 members admins and answers what happened to each: `promoted` or `notFound` (not in the group). Only admins may promote. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants/promote", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=Accepted)
         return result
 
 
@@ -2090,6 +2457,14 @@ class AsyncEventsResource(AsyncResource):
 class AsyncGroupsResource(AsyncResource):
     """`client.groups`"""
 
+    invite: AsyncGroupsInviteResource
+
+    participants: AsyncGroupsParticipantsResource
+
+    def _init_children(self) -> None:
+        self.invite = AsyncGroupsInviteResource(self._client)
+        self.participants = AsyncGroupsParticipantsResource(self._client)
+
     def list(
         self,
         session: str,
@@ -2156,6 +2531,23 @@ class AsyncGroupsResource(AsyncResource):
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/groups", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"name": name, "participants": participants}), cast=Accepted)
         return result
 
+    async def preview_invite(
+        self,
+        session: str,
+        *,
+        invite_code: str,
+    ) -> Group:
+        """Preview a group before joining
+
+        The group an invite code (or a whole `https://chat.whatsapp.com/…` link) points at: its name, description, creator and participants, without joining it. Required scope: `groups:read`.
+
+        Args:
+            session: Session name
+            invite_code: The invite code (or a whole `https://chat.whatsapp.com/…` link).
+        """
+        result: Group = await self._client._call("GET", f"/api/sessions/{path(session)}/groups/join", query=pairs(("inviteCode", invite_code)), cast=Group)
+        return result
+
     async def join(
         self,
         session: str,
@@ -2212,6 +2604,45 @@ class AsyncGroupsResource(AsyncResource):
         result: Group = await self._client._call("GET", f"/api/sessions/{path(session)}/groups/{path(group_id)}", cast=Group)
         return result
 
+    async def set_description(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        value: str,
+    ) -> None:
+        """Set a group's description
+
+        Sets the group's description; an empty `value` removes it. Members get a `group.update` with `newDescription`. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            value: The new description; an empty one removes it.
+        """
+        await self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/description", body=body({"value": value}), cast=None)
+
+    async def set_description_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        value: str,
+    ) -> Accepted:
+        """Set a group's description, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Sets the group's description; an empty `value` removes it. Members get a `group.update` with `newDescription`. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            value: The new description; an empty one removes it.
+        """
+        result: Accepted = await self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/description", headers=pairs(("Prefer", "respond-async")), body=body({"value": value}), cast=Accepted)
+        return result
+
     async def leave(
         self,
         session: str,
@@ -2249,6 +2680,309 @@ class AsyncGroupsResource(AsyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/leave", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    async def set_subject(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        value: str,
+    ) -> None:
+        """Rename a group
+
+        Sets the group's name (WhatsApp's subject). Members get a `group.update` with `newSubject`. WhatsApp refuses it (403) when the group is locked and the session is not an admin. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            value: The new name (WhatsApp's subject).
+        """
+        await self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/subject", body=body({"value": value}), cast=None)
+
+    async def set_subject_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        value: str,
+    ) -> Accepted:
+        """Rename a group, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Sets the group's name (WhatsApp's subject). Members get a `group.update` with `newSubject`. WhatsApp refuses it (403) when the group is locked and the session is not an admin. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            value: The new name (WhatsApp's subject).
+        """
+        result: Accepted = await self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/subject", headers=pairs(("Prefer", "respond-async")), body=body({"value": value}), cast=Accepted)
+        return result
+
+
+class AsyncGroupsInviteResource(AsyncResource):
+    """`client.groups.invite`"""
+
+    async def revoke(
+        self,
+        session: str,
+        group_id: str,
+    ) -> GroupInvite:
+        """Revoke a group's invite
+
+        Revokes the current invite (its link no longer lets anyone in) and answers the new one. Only admins may. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: GroupInvite = await self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}/invite", cast=GroupInvite)
+        return result
+
+    async def revoke_deferred(
+        self,
+        session: str,
+        group_id: str,
+    ) -> Accepted:
+        """Revoke a group's invite, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Revokes the current invite (its link no longer lets anyone in) and answers the new one. Only admins may. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: Accepted = await self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}/invite", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
+    async def get(
+        self,
+        session: str,
+        group_id: str,
+    ) -> GroupInvite:
+        """Get a group's invite
+
+        The group's invite code and link (`https://chat.whatsapp.com/{code}`); only admins may read it. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: GroupInvite = await self._client._call("GET", f"/api/sessions/{path(session)}/groups/{path(group_id)}/invite", cast=GroupInvite)
+        return result
+
+    async def get_deferred(
+        self,
+        session: str,
+        group_id: str,
+    ) -> Accepted:
+        """Get a group's invite, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        The group's invite code and link (`https://chat.whatsapp.com/{code}`); only admins may read it. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: Accepted = await self._client._call("GET", f"/api/sessions/{path(session)}/groups/{path(group_id)}/invite", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
+
+class AsyncGroupsParticipantsResource(AsyncResource):
+    """`client.groups.participants`"""
+
+    async def remove(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+    ) -> List[MemberResult]:
+        """Remove participants
+
+        Removes up to 256 members and answers what happened to each: `removed`, `notFound` (not in the group) or `refused` (e.g. the group's creator). Only admins may remove. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+        """
+        result: List[MemberResult] = await self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants", body=body({"participants": participants}), cast=List[MemberResult])
+        return result
+
+    async def remove_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+    ) -> Accepted:
+        """Remove participants, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Removes up to 256 members and answers what happened to each: `removed`, `notFound` (not in the group) or `refused` (e.g. the group's creator). Only admins may remove. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+        """
+        result: Accepted = await self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants", headers=pairs(("Prefer", "respond-async")), body=body({"participants": participants}), cast=Accepted)
+        return result
+
+    async def list(
+        self,
+        session: str,
+        group_id: str,
+    ) -> List[GroupParticipant]:
+        """List a group's participants
+
+        Every member of the group, with `phoneNumber` and `lid` when known and their admin flags, as WhatsApp lists them now. Required scope: `groups:read`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: List[GroupParticipant] = await self._client._call("GET", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants", cast=List[GroupParticipant])
+        return result
+
+    async def add(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> List[MemberResult]:
+        """Add participants
+
+        Adds up to 256 people and answers what happened to each: `added`, `alreadyMember`, `notFound` (not on WhatsApp), `inviteRequired` (their privacy settings refuse it: WhatsApp returns an invite code to send them instead) or `refused`. Only admins may add. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: List[MemberResult] = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=List[MemberResult])
+        return result
+
+    async def add_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Add participants, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Adds up to 256 people and answers what happened to each: `added`, `alreadyMember`, `notFound` (not on WhatsApp), `inviteRequired` (their privacy settings refuse it: WhatsApp returns an invite code to send them instead) or `refused`. Only admins may add. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=Accepted)
+        return result
+
+    async def demote(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> List[MemberResult]:
+        """Make admins plain members
+
+        Makes up to 256 admins plain members and answers what happened to each: `demoted`, `notFound` (not in the group) or `refused` (the group's creator stays an admin). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: List[MemberResult] = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants/demote", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=List[MemberResult])
+        return result
+
+    async def demote_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Make admins plain members, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Makes up to 256 admins plain members and answers what happened to each: `demoted`, `notFound` (not in the group) or `refused` (the group's creator stays an admin). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants/demote", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=Accepted)
+        return result
+
+    async def promote(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> List[MemberResult]:
+        """Make participants admins
+
+        Makes up to 256 members admins and answers what happened to each: `promoted` or `notFound` (not in the group). Only admins may promote. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: List[MemberResult] = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants/promote", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=List[MemberResult])
+        return result
+
+    async def promote_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Make participants admins, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Makes up to 256 members admins and answers what happened to each: `promoted` or `notFound` (not in the group). Only admins may promote. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants/promote", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=Accepted)
         return result
 
 

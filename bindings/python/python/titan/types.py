@@ -45,6 +45,9 @@ LoggedOutPayload = Dict[str, Any]
 MediaKind = Literal["image", "video", "audio", "document", "sticker"]
 """The kind of a media file, which decides how WhatsApp encrypts and shows it."""
 
+MemberStatus = Literal["added", "removed", "promoted", "demoted", "alreadyMember", "notFound", "inviteRequired", "refused"]
+"""What a member change did to one participant."""
+
 MessageStatus = Literal["pending", "sent", "delivered", "read", "played", "error"]
 """Delivery progress of a message, as receipts report it."""
 
@@ -870,6 +873,17 @@ class Group(Model):
 
 
 @dataclasses.dataclass
+class GroupInvite(Model):
+    """A group's invite."""
+
+    code: str
+    """The invite code."""
+
+    link: str
+    """The whole invite link."""
+
+
+@dataclasses.dataclass
 class GroupParticipant(Model):
     """A member of a group."""
 
@@ -1186,6 +1200,26 @@ class Media(Model):
 
     width: Optional[int] = None
     """Pixel width, when known."""
+
+
+@dataclasses.dataclass
+class MemberResult(Model):
+    """One participant's outcome of a member change."""
+
+    participant: str
+    """The participant, as given."""
+
+    status: MemberStatus
+    """What happened."""
+
+    code: Optional[int] = None
+    """WhatsApp's error code when it was not done."""
+
+    invite_code: Optional[str] = dataclasses.field(default=None, metadata={"json": "inviteCode"})
+    """For `inviteRequired`: the invite code WhatsApp returned, to send them."""
+
+    invite_expires_at: Optional[str] = dataclasses.field(default=None, metadata={"json": "inviteExpiresAt"})
+    """For `inviteRequired`: when that invite expires."""
 
 
 @dataclasses.dataclass
@@ -2131,6 +2165,7 @@ __all__ = [
     "EventFilter",
     "Group",
     "GroupAction",
+    "GroupInvite",
     "GroupParticipant",
     "GroupParticipantEvent",
     "GroupParticipantPayload",
@@ -2148,6 +2183,8 @@ __all__ = [
     "LoggedOutPayload",
     "Media",
     "MediaKind",
+    "MemberResult",
+    "MemberStatus",
     "Message",
     "MessageAckEvent",
     "MessageDeleteEvent",
