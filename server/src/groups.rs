@@ -178,7 +178,7 @@ crate::envelopes!(GroupInvite => GroupInviteData);
 #[serde(rename_all = "camelCase")]
 pub struct InviteQuery {
     /// The invite code (or a whole `https://chat.whatsapp.com/…` link).
-    #[param(inline)]
+    #[param(inline, example = "ABcDeFgHiJk")]
     pub invite_code: InviteCode,
 }
 

@@ -153,6 +153,33 @@ test('an image sent from a Buffer downloads back identical', async () => {
   );
 });
 
+test('a group is created, grown and left', async () => {
+  await linked();
+  const [alice] = ALICE;
+  const [bob] = BOB;
+  const bobJid = `${BOB[1]}@s.whatsapp.net`;
+  const group = await client.groups.create(alice, { name: 'Node group', participants: [bobJid] });
+  assert.equal(group.name, 'Node group');
+  assert.deepEqual(
+    group.participants.map((p) => [p.phoneNumber, p.isSuperAdmin]).sort(),
+    [[`+${ALICE[1]}`, true], [`+${BOB[1]}`, false]].sort(),
+  );
+  const statuses = (results) => results.map((r) => r.status);
+  assert.deepEqual(statuses(await client.groups.participants.remove(alice, group.id, { participants: [bobJid] })), ['removed']);
+  assert.deepEqual(statuses(await client.groups.participants.add(alice, group.id, { participants: [bobJid] })), ['added']);
+  assert.deepEqual(statuses(await client.groups.participants.promote(alice, group.id, { participants: [bobJid] })), ['promoted']);
+  const members = await client.groups.participants.list(bob, group.id);
+  assert.deepEqual(members.filter((p) => p.isAdmin).map((p) => p.phoneNumber).sort(), [`+${ALICE[1]}`, `+${BOB[1]}`].sort());
+  const invite = await client.groups.invite.get(alice, group.id);
+  assert.equal(invite.link, `https://chat.whatsapp.com/${invite.code}`);
+  assert.equal((await client.groups.previewInvite(bob, { inviteCode: invite.code })).id, group.id);
+  await client.groups.leave(bob, group.id);
+  await assert.rejects(
+    client.groups.get(bob, group.id),
+    (error) => error instanceof titan.NotFoundError || error instanceof titan.PermissionDeniedError,
+  );
+});
+
 test('deferred commands answer Accepted', async () => {
   await linked();
   const accepted = await client.sessions.startDeferred(ALICE[0]);

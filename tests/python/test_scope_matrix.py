@@ -197,7 +197,10 @@ def build(spec: JSON, operation: Operation, session: str, values: Optional[Dict[
     body = example_body(spec, operation)
     if body is not None and "session" in body:
         body["session"] = session
-    return Request(operation.method, path, body)
+    # A required query parameter gets the document's example, as a body does.
+    params = {p["name"]: str(p.get("example", p.get("schema", {}).get("example")))
+              for p in operation.spec.get("parameters", []) if p.get("in") == "query" and p.get("required")}
+    return Request(operation.method, path, body, params=params)
 
 
 def call(client: httpx.Client, key: str, request: Request) -> Answer:

@@ -246,3 +246,23 @@ def test_webhook_delivery_verifies(client: titan.Client, receiver: Tuple[str, "q
     deliveries = list(client.webhooks.deliveries.list(hook.id))
     assert deliveries and deliveries[0].event == "session.status"
     assert json.loads(body)["id"] == event.id
+
+
+def test_a_group_is_created_grown_and_left(client: titan.Client, linked: Tuple[str, str]) -> None:
+    alice, bob = linked
+    bob_jid = f"{BOB[1]}@s.whatsapp.net"
+    group = client.groups.create(alice, name="Python group", participants=[bob_jid])
+    assert group.name == "Python group" and group.id.endswith("@g.us")
+    assert {(p.phone_number, p.is_super_admin) for p in group.participants} == {(f"+{ALICE[1]}", True), (f"+{BOB[1]}", False)}
+    assert [r.status for r in client.groups.participants.remove(alice, group.id, participants=[bob_jid])] == ["removed"]
+    assert [r.status for r in client.groups.participants.add(alice, group.id, participants=[bob_jid])] == ["added"]
+    assert [r.status for r in client.groups.participants.promote(alice, group.id, participants=[bob_jid])] == ["promoted"]
+    admins = {p.phone_number for p in client.groups.participants.list(bob, group.id) if p.is_admin}
+    assert admins == {f"+{ALICE[1]}", f"+{BOB[1]}"}
+    invite = client.groups.invite.get(alice, group.id)
+    assert invite.link == f"https://chat.whatsapp.com/{invite.code}"
+    assert client.groups.preview_invite(bob, invite_code=invite.code).id == group.id
+    client.groups.leave(bob, group.id)
+    assert group.id not in [g.id for g in client.groups.list(bob)]
+    with pytest.raises((titan.NotFoundError, titan.PermissionDeniedError)):
+        client.groups.get(bob, group.id)
