@@ -6414,6 +6414,35 @@ it arrives, as `POST …/media/{mediaId}/persist` does; off by default.*/
             value.parse()
         }
     }
+    ///Settings to change on a group; those left out stay as they are.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpdateGroupSettings {
+        ///Only admins may send messages.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub announce: ::std::option::Option<bool>,
+        ///Joining by invite needs an admin's approval.
+        #[serde(
+            rename = "approvalMode",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub approval_mode: ::std::option::Option<bool>,
+        /**Seconds before messages disappear; 0 turns disappearing messages off (WhatsApp offers
+86400, 604800 and 7776000).*/
+        #[serde(
+            rename = "ephemeralSeconds",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub ephemeral_seconds: ::std::option::Option<u32>,
+        ///Only admins may change the group's name, description and picture.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub locked: ::std::option::Option<bool>,
+    }
+    impl UpdateGroupSettings {
+        pub fn builder() -> builder::UpdateGroupSettings {
+            Default::default()
+        }
+    }
     ///Changes to a key; omitted fields stay as they are.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
@@ -21201,6 +21230,111 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct UpdateGroupSettings {
+            announce: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            approval_mode: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            ephemeral_seconds: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            locked: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UpdateGroupSettings {
+            fn default() -> Self {
+                Self {
+                    announce: Ok(Default::default()),
+                    approval_mode: Ok(Default::default()),
+                    ephemeral_seconds: Ok(Default::default()),
+                    locked: Ok(Default::default()),
+                }
+            }
+        }
+        impl UpdateGroupSettings {
+            pub fn announce<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.announce = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for announce: {e}")
+                    });
+                self
+            }
+            pub fn approval_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.approval_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for approval_mode: {e}")
+                    });
+                self
+            }
+            pub fn ephemeral_seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral_seconds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for ephemeral_seconds: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn locked<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.locked = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for locked: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateGroupSettings>
+        for super::UpdateGroupSettings {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateGroupSettings,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    announce: value.announce?,
+                    approval_mode: value.approval_mode?,
+                    ephemeral_seconds: value.ephemeral_seconds?,
+                    locked: value.locked?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UpdateGroupSettings> for UpdateGroupSettings {
+            fn from(value: super::UpdateGroupSettings) -> Self {
+                Self {
+                    announce: Ok(value.announce),
+                    approval_mode: Ok(value.approval_mode),
+                    ephemeral_seconds: Ok(value.ephemeral_seconds),
+                    locked: Ok(value.locked),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct UpdateKey {
             is_active: ::std::result::Result<
                 ::std::option::Option<bool>,
@@ -22696,6 +22830,25 @@ let response = client.get_group()
     pub fn get_group(&self) -> builder::GetGroup<'_> {
         builder::GetGroup::new(self)
     }
+    /**Delete a group
+
+WhatsApp has no "delete group": this does what its apps do to end one. The group's creator removes every other member (each gets a `group.participant` with action `left`), then leaves; the group is then empty and gone from every member's list. Only the creator may (403 otherwise). Required scope: `groups:manage`.
+
+Sends a `DELETE` request to `/api/sessions/{session}/groups/{groupId}`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+```ignore
+let response = client.delete_group()
+    .session(session)
+    .group_id(group_id)
+    .send()
+    .await;
+```*/
+    pub fn delete_group(&self) -> builder::DeleteGroup<'_> {
+        builder::DeleteGroup::new(self)
+    }
     /**Set a group's description
 
 Sets the group's description; an empty `value` removes it. Members get a `group.update` with `newDescription`. Required scope: `groups:manage`.
@@ -22884,6 +23037,27 @@ let response = client.promote_group_participants()
 ```*/
     pub fn promote_group_participants(&self) -> builder::PromoteGroupParticipants<'_> {
         builder::PromoteGroupParticipants::new(self)
+    }
+    /**Change a group's settings
+
+Applies each setting given (`announce`: only admins send; `locked`: only admins edit the group's info; `ephemeralSeconds`: disappearing messages, 0 off; `approvalMode`: joining by invite needs an admin's approval) and answers the group. Only admins may (403). Members get a `group.update`. Required scope: `groups:manage`.
+
+Sends a `PUT` request to `/api/sessions/{session}/groups/{groupId}/settings`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+- `body`
+```ignore
+let response = client.update_group_settings()
+    .session(session)
+    .group_id(group_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn update_group_settings(&self) -> builder::UpdateGroupSettings<'_> {
+        builder::UpdateGroupSettings::new(self)
     }
     /**Rename a group
 
@@ -27180,6 +27354,143 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::delete_group`]
+
+[`Client::delete_group`]: super::Client::delete_group*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteGroup<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+    }
+    impl<'a> DeleteGroup<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/sessions/{session}/groups/{groupId}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}", client.baseurl, encode_path(& session
+                .to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_group",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::set_group_description`]
 
 [`Client::set_group_description`]: super::Client::set_group_description*/
@@ -28740,6 +29051,191 @@ pub mod builder {
                     )
                 }
                 422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::update_group_settings`]
+
+[`Client::update_group_settings`]: super::Client::update_group_settings*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateGroupSettings<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+        body: Result<types::builder::UpdateGroupSettings, String>,
+    }
+    impl<'a> UpdateGroupSettings<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateGroupSettings>,
+            <V as std::convert::TryInto<
+                types::UpdateGroupSettings,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UpdateGroupSettings` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateGroupSettings,
+            ) -> types::builder::UpdateGroupSettings,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/sessions/{session}/groups/{groupId}/settings`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::GroupData>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::UpdateGroupSettings::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/settings", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_group_settings",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

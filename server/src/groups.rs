@@ -7,11 +7,11 @@ use whatsapp_rust::Jid;
 
 use crate::auth::Caller;
 use crate::commands::Command;
-use crate::engine::{Joined, MemberChange, MemberOutcome};
+use crate::engine::{GroupSettings, Joined, MemberChange, MemberOutcome};
 use crate::envelope::{Page, PageRequest};
 use crate::error::ApiError;
 use crate::messages::jid::{ContactId, parse_contact};
-use crate::model::bounded::{ListRule, NOT_BLANK, TextRule, bounded_list, bounded_text, inline};
+use crate::model::bounded::{IntRule, ListRule, NOT_BLANK, TextRule, bounded_int, bounded_list, bounded_text, inline};
 use crate::model::group::{Group, GroupParticipant};
 use crate::state::{AppState, SharedState};
 
@@ -89,6 +89,32 @@ pub struct SetGroupDescription {
     /// The new description; an empty one removes it.
     #[schema(inline)]
     pub value: GroupDescriptionText,
+}
+
+bounded_int! {
+    /// Seconds before a group's messages disappear: 0 (they stay) up to 90 days.
+    EphemeralSeconds = IntRule { min: 0, max: 7_776_000, text: false };
+}
+
+/// Settings to change on a group; those left out stay as they are.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"announce": true, "locked": true, "ephemeralSeconds": 604800}))]
+pub struct UpdateGroupSettings {
+    /// Only admins may send messages.
+    #[serde(default)]
+    pub announce: Option<bool>,
+    /// Only admins may change the group's name, description and picture.
+    #[serde(default)]
+    pub locked: Option<bool>,
+    /// Seconds before messages disappear; 0 turns disappearing messages off (WhatsApp offers
+    /// 86400, 604800 and 7776000).
+    #[serde(default)]
+    #[schema(inline)]
+    pub ephemeral_seconds: Option<EphemeralSeconds>,
+    /// Joining by invite needs an admin's approval.
+    #[serde(default)]
+    pub approval_mode: Option<bool>,
 }
 
 /// People a member change is about.
@@ -284,6 +310,45 @@ pub async fn set_description(
             .set_group_description(&session, &id, text.as_deref())
             .await?)
     }))
+}
+
+/// Checks the request; the command applies the settings it gives (none: nothing changes), then
+/// answers the group.
+pub async fn set_settings(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    group_id: &str,
+    request: UpdateGroupSettings,
+) -> Result<Command<Group>, ApiError> {
+    let id = parse_group(group_id)?;
+    let settings = GroupSettings {
+        announce: request.announce,
+        locked: request.locked,
+        ephemeral_seconds: request.ephemeral_seconds.map(|s| s.get()),
+        approval_mode: request.approval_mode,
+    };
+    crate::sessions::find(state, caller, session).await?;
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
+        state.engine.set_group_settings(&session, &id, settings).await?;
+        Ok(state.engine.group(&session, &id).await?)
+    }))
+}
+
+/// Checks `group_id`; the command ends the group (its creator removes everyone, then leaves).
+pub async fn delete(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    group_id: &str,
+) -> Result<Command<()>, ApiError> {
+    let id = parse_group(group_id)?;
+    crate::sessions::find(state, caller, session).await?;
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(
+        async move { Ok(state.engine.delete_group(&session, &id).await?) },
+    ))
 }
 
 /// The members of group `group_id`.

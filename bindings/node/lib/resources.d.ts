@@ -505,6 +505,28 @@ export declare class GroupsResource extends APIResource {
    */
   joinDeferred(session: string, params: GroupsJoinParams): Promise<Accepted>;
   /**
+   * Delete a group
+   *
+   * WhatsApp has no "delete group": this does what its apps do to end one. The group's creator removes every other member (each gets a `group.participant` with action `left`), then leaves; the group is then empty and gone from every member's list. Only the creator may (403 otherwise). Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `DELETE /api/sessions/{session}/groups/{groupId}`
+   */
+  delete(session: string, groupId: string): Promise<void>;
+  /**
+   * Delete a group, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * WhatsApp has no "delete group": this does what its apps do to end one. The group's creator removes every other member (each gets a `group.participant` with action `left`), then leaves; the group is then empty and gone from every member's list. Only the creator may (403 otherwise). Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `DELETE /api/sessions/{session}/groups/{groupId}`
+   */
+  deleteDeferred(session: string, groupId: string): Promise<Accepted>;
+  /**
    * Get a group
    *
    * A group the session's account is a member of, as WhatsApp describes it now: name, description, creator, creation time, participants with their admin flags, and settings. 404 when the group does not exist or the account is not in it, 403 when WhatsApp refuses it. Required scope: `groups:read`.
@@ -558,6 +580,28 @@ export declare class GroupsResource extends APIResource {
    * `POST /api/sessions/{session}/groups/{groupId}/leave`
    */
   leaveDeferred(session: string, groupId: string, params?: GroupsLeaveParams): Promise<Accepted>;
+  /**
+   * Change a group's settings
+   *
+   * Applies each setting given (`announce`: only admins send; `locked`: only admins edit the group's info; `ephemeralSeconds`: disappearing messages, 0 off; `approvalMode`: joining by invite needs an admin's approval) and answers the group. Only admins may (403). Members get a `group.update`. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `PUT /api/sessions/{session}/groups/{groupId}/settings`
+   */
+  updateSettings(session: string, groupId: string, params?: GroupsUpdateSettingsParams): Promise<Group>;
+  /**
+   * Change a group's settings, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Applies each setting given (`announce`: only admins send; `locked`: only admins edit the group's info; `ephemeralSeconds`: disappearing messages, 0 off; `approvalMode`: joining by invite needs an admin's approval) and answers the group. Only admins may (403). Members get a `group.update`. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `PUT /api/sessions/{session}/groups/{groupId}/settings`
+   */
+  updateSettingsDeferred(session: string, groupId: string, params?: GroupsUpdateSettingsParams): Promise<Accepted>;
   /**
    * Rename a group
    *
@@ -646,6 +690,27 @@ export interface GroupsLeaveParams {
    * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
+}
+
+/** The parameters of `client.groups.updateSettings()`. */
+export interface GroupsUpdateSettingsParams {
+  /**
+   * Only admins may send messages.
+   */
+  announce?: boolean | null;
+  /**
+   * Joining by invite needs an admin's approval.
+   */
+  approvalMode?: boolean | null;
+  /**
+   * Seconds before messages disappear; 0 turns disappearing messages off (WhatsApp offers
+   * 86400, 604800 and 7776000).
+   */
+  ephemeralSeconds?: number | null;
+  /**
+   * Only admins may change the group's name, description and picture.
+   */
+  locked?: boolean | null;
 }
 
 /** The parameters of `client.groups.setSubject()`. */

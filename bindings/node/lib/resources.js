@@ -125,6 +125,14 @@ class GroupsResource extends APIResource {
     return this._client._call('POST', `/api/sessions/${path(session)}/groups/join`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { code: 'code' }) }, 'data');
   }
 
+  delete(session, groupId) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/groups/${path(groupId)}`, {}, 'none');
+  }
+
+  deleteDeferred(session, groupId) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/groups/${path(groupId)}`, { headers: { Prefer: 'respond-async' } }, 'data');
+  }
+
   get(session, groupId) {
     return this._client._call('GET', `/api/sessions/${path(session)}/groups/${path(groupId)}`, {}, 'data');
   }
@@ -143,6 +151,14 @@ class GroupsResource extends APIResource {
 
   leaveDeferred(session, groupId, params = {}) {
     return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/leave`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
+  }
+
+  updateSettings(session, groupId, params = {}) {
+    return this._client._call('PUT', `/api/sessions/${path(session)}/groups/${path(groupId)}/settings`, { body: pick(params, { announce: 'announce', approvalMode: 'approvalMode', ephemeralSeconds: 'ephemeralSeconds', locked: 'locked' }) }, 'data');
+  }
+
+  updateSettingsDeferred(session, groupId, params = {}) {
+    return this._client._call('PUT', `/api/sessions/${path(session)}/groups/${path(groupId)}/settings`, { headers: { Prefer: 'respond-async' }, body: pick(params, { announce: 'announce', approvalMode: 'approvalMode', ephemeralSeconds: 'ephemeralSeconds', locked: 'locked' }) }, 'data');
   }
 
   setSubject(session, groupId, params) {

@@ -201,7 +201,7 @@ const LINKS: &[Link] = &[
             ("session", "$request.path.session"),
             ("groupId", "$response.body#/data/id"),
         ],
-        &["getGroup", "leaveGroup"],
+        &["getGroup", "leaveGroup", "deleteGroup", "updateGroupSettings"],
     ),
 ];
 

@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::groups::{
     self, CreateGroup, GroupData, GroupInviteData, GroupPage, GroupParticipantList, GroupParticipants, InviteQuery,
-    JoinGroup, JoinedGroupData, MemberResults, SetGroupDescription, SetGroupName,
+    JoinGroup, JoinedGroupData, MemberResults, SetGroupDescription, SetGroupName, UpdateGroupSettings,
 };
 use crate::state::SharedState;
 
@@ -24,7 +24,8 @@ use crate::state::SharedState;
 pub fn routes() -> OpenApiRouter<SharedState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
-        .routes(routes!(get))
+        .routes(routes!(get, delete))
+        .routes(routes!(settings))
         .routes(routes!(leave))
         .routes(routes!(preview, join))
         .routes(routes!(set_name))
@@ -33,6 +34,66 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(promote))
         .routes(routes!(demote))
         .routes(routes!(invite, revoke_invite))
+}
+
+#[utoipa::path(
+    delete, path = "/api/sessions/{session}/groups/{groupId}", operation_id = "deleteGroup", tag = "Groups",
+    summary = "Delete a group",
+    description = "WhatsApp has no \"delete group\": this does what its apps do to end one. The group's creator \
+        removes every other member (each gets a `group.participant` with action `left`), then leaves; the group \
+        is then empty and gone from every member's list. Only the creator may (403 otherwise). Required scope: \
+        `groups:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    responses(
+        (status = 204, description = "Every member removed, and the creator left"),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:manage"])))
+)]
+async fn delete(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsManage>,
+    prefer: Prefer,
+    Path((session, group_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let command = groups::delete(&state, &caller, &session, &group_id).await?;
+    commands::respond(&state, prefer, &session, "deleteGroup", StatusCode::NO_CONTENT, command).await
+}
+
+#[utoipa::path(
+    put, path = "/api/sessions/{session}/groups/{groupId}/settings", operation_id = "updateGroupSettings", tag = "Groups",
+    summary = "Change a group's settings",
+    description = "Applies each setting given (`announce`: only admins send; `locked`: only admins edit the \
+        group's info; `ephemeralSeconds`: disappearing messages, 0 off; `approvalMode`: joining by invite needs \
+        an admin's approval) and answers the group. Only admins may (403). Members get a `group.update`. \
+        Required scope: `groups:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    request_body = UpdateGroupSettings,
+    responses(
+        (status = 200, description = "The group, with its settings", body = GroupData),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:manage"])))
+)]
+async fn settings(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsManage>,
+    prefer: Prefer,
+    Path((session, group_id)): Path<(String, String)>,
+    Json(body): Json<UpdateGroupSettings>,
+) -> Result<Response, ApiError> {
+    let command = groups::set_settings(&state, &caller, &session, &group_id, body).await?;
+    commands::respond(&state, prefer, &session, "updateGroupSettings", StatusCode::OK, command).await
 }
 
 #[utoipa::path(

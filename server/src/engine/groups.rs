@@ -7,7 +7,7 @@ use whatsapp_rust::Jid;
 use whatsapp_rust::JoinGroupResult;
 use whatsapp_rust::features::{
     GroupCreateOptions, GroupDescription, GroupError, GroupMetadata, GroupParticipantOptions, GroupSubject,
-    ParticipantChangeResponse, PreviousDescription,
+    MembershipApprovalMode, ParticipantChangeResponse, PreviousDescription,
 };
 
 use super::{Engine, EngineError};
@@ -15,6 +15,19 @@ use crate::events::{NewEvent, Payload};
 use crate::model::events::{GroupAction, GroupUpdatePayload};
 use crate::model::group::{Group, GroupParticipant};
 use crate::store::events as outbox;
+
+/// Settings to change on a group (`None`: leave as it is).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupSettings {
+    /// Only admins may send messages.
+    pub announce: Option<bool>,
+    /// Only admins may change the group's name, description and picture.
+    pub locked: Option<bool>,
+    /// Seconds before messages disappear (0: they stay).
+    pub ephemeral_seconds: Option<u32>,
+    /// Joining by invite needs an admin's approval.
+    pub approval_mode: Option<bool>,
+}
 
 /// A change to a group's members.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +160,66 @@ impl Engine {
         }
         .map_err(|e| group_error("member change", e))?;
         Ok(participants.iter().map(|asked| outcome_for(asked, &answered)).collect())
+    }
+
+    /// Applies each setting given to group `id`, in the order of [`GroupSettings`]'s fields.
+    pub async fn set_group_settings(
+        &self,
+        session: &str,
+        id: &Jid,
+        settings: GroupSettings,
+    ) -> Result<(), EngineError> {
+        let client = self.require_connected(session)?;
+        let groups = client.groups();
+        let failed = |e| group_error("group settings", e);
+        if let Some(announce) = settings.announce {
+            groups.set_announce(id.clone(), announce).await.map_err(failed)?;
+        }
+        if let Some(locked) = settings.locked {
+            groups.set_locked(id.clone(), locked).await.map_err(failed)?;
+        }
+        if let Some(seconds) = settings.ephemeral_seconds {
+            groups.set_ephemeral(id.clone(), seconds).await.map_err(failed)?;
+        }
+        if let Some(approval) = settings.approval_mode {
+            let mode = if approval {
+                MembershipApprovalMode::On
+            } else {
+                MembershipApprovalMode::Off
+            };
+            groups.set_membership_approval(id.clone(), mode).await.map_err(failed)?;
+        }
+        Ok(())
+    }
+
+    /// Ends group `id` as far as WhatsApp allows: WhatsApp has no "delete group", so its creator
+    /// removes every other member and then leaves. Only the creator may (403 otherwise).
+    pub async fn delete_group(&self, session: &str, id: &Jid) -> Result<(), EngineError> {
+        let client = self.require_connected(session)?;
+        let groups = client.groups();
+        let metadata = groups.get_metadata(id).await.map_err(|e| group_error("group", e))?;
+        let me = |jid: &Jid| {
+            client.pn().is_some_and(|pn| pn.user == jid.user) || client.lid().is_some_and(|lid| lid.user == jid.user)
+        };
+        let creator = metadata.participants.iter().any(|p| me(&p.jid) && p.is_super_admin());
+        if !creator {
+            return Err(EngineError::Forbidden(
+                "only the group's creator may delete it; leave it instead".to_owned(),
+            ));
+        }
+        let others: Vec<Jid> = metadata
+            .participants
+            .iter()
+            .filter(|p| !me(&p.jid))
+            .map(|p| p.jid.clone())
+            .collect();
+        if !others.is_empty() {
+            groups
+                .remove_participants(id.clone(), &others)
+                .await
+                .map_err(|e| group_error("group's members", e))?;
+        }
+        groups.leave(id.clone()).await.map_err(|e| group_error("group", e))
     }
 
     /// Group `id`'s invite code; `reset` revokes the current one and answers its replacement.

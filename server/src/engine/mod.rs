@@ -21,7 +21,7 @@ use tokio::task::JoinHandle;
 use whatsapp_rust::Client;
 
 pub use actions::{Blocked, ChatState};
-pub use groups::{Joined, MemberChange, MemberOutcome};
+pub use groups::{GroupSettings, Joined, MemberChange, MemberOutcome};
 pub use send::{Content, LinkPreview, MediaFile, Outgoing};
 
 use crate::model::session::{State, Status};

@@ -2,7 +2,9 @@
 //! a number that is not on WhatsApp), each member lists and reads it with the right admin flags,
 //! Carol leaves and the others see her go; Alice renames and describes it, adds, promotes and
 //! (through Bob) removes members, answered one by one; Carol previews the invite and joins by
-//! it, and a revoked code leads nowhere. Bad group ids and unknown groups get clear 4xx answers.
+//! it, and a revoked code leads nowhere; settings are read back by Bob, and only the creator
+//! deletes the group, after which no member has it. Bad group ids and unknown groups get clear
+//! 4xx answers.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -292,6 +294,54 @@ async fn a_group_is_created_read_by_each_member_and_left(harness: Harness) {
     .await;
     assert_eq!(status, 404, "the old code leads nowhere");
 
+    // Settings: Alice makes it announce-only, locked and disappearing; Bob reads them.
+    let (status, set) = call(
+        &harness,
+        put.clone(),
+        &format!("{group_path}/settings"),
+        Some(json!({"announce": true, "locked": true, "ephemeralSeconds": 604800})),
+    )
+    .await;
+    assert_eq!(status, 200, "{set}");
+    let (_, read) = call(&harness, get.clone(), &format!("/api/sessions/bob/groups/{id}"), None).await;
+    let settings = |g: &Value| {
+        (
+            g["announce"].clone(),
+            g["locked"].clone(),
+            g["ephemeralSeconds"].clone(),
+        )
+    };
+    assert_eq!(settings(&read["data"]), (json!(true), json!(true), json!(604800)));
+    assert_eq!(settings(&set["data"]), settings(&read["data"]));
+    let (status, same) = call(
+        &harness,
+        put.clone(),
+        &format!("{group_path}/settings"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(
+        (status, settings(&same["data"])),
+        (200, settings(&read["data"])),
+        "no setting given: nothing changes"
+    );
+
+    // Deleting: only the creator may; then no member has the group any more.
+    let (status, refused) = call(
+        &harness,
+        reqwest::Method::DELETE,
+        &format!("/api/sessions/bob/groups/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "{refused}");
+    let (status, _) = call(&harness, reqwest::Method::DELETE, &group_path, None).await;
+    assert_eq!(status, 204);
+    for session in ["alice", "bob", "carol"] {
+        let (_, page) = call(&harness, get.clone(), &format!("/api/sessions/{session}/groups"), None).await;
+        assert_eq!(page["data"], json!([]), "{session} has no group left");
+    }
+
     // Bad input is refused before WhatsApp is asked, and unknown groups are 404.
     let (status, bad) = call(&harness, get.clone(), "/api/sessions/alice/groups/not-a-group", None).await;
     assert_eq!(status, 400, "{bad}");
@@ -315,9 +365,5 @@ async fn a_group_is_created_read_by_each_member_and_left(harness: Harness) {
         assert_eq!(status, 400, "{body}: {refused}");
     }
     let (_, page) = call(&harness, get, "/api/sessions/alice/groups", None).await;
-    assert_eq!(
-        page["data"].as_array().unwrap().len(),
-        1,
-        "no group was made by a refused request"
-    );
+    assert_eq!(page["data"], json!([]), "no group was made by a refused request");
 }

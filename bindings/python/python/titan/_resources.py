@@ -478,6 +478,39 @@ class GroupsResource(SyncResource):
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/groups/join", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"code": code}), cast=Accepted)
         return result
 
+    def delete(
+        self,
+        session: str,
+        group_id: str,
+    ) -> None:
+        """Delete a group
+
+        WhatsApp has no "delete group": this does what its apps do to end one. The group's creator removes every other member (each gets a `group.participant` with action `left`), then leaves; the group is then empty and gone from every member's list. Only the creator may (403 otherwise). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}", cast=None)
+
+    def delete_deferred(
+        self,
+        session: str,
+        group_id: str,
+    ) -> Accepted:
+        """Delete a group, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        WhatsApp has no "delete group": this does what its apps do to end one. The group's creator removes every other member (each gets a `group.participant` with action `left`), then leaves; the group is then empty and gone from every member's list. Only the creator may (403 otherwise). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: Accepted = self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
     def get(
         self,
         session: str,
@@ -570,6 +603,60 @@ class GroupsResource(SyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/leave", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    def update_settings(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        announce: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+        approval_mode: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+        ephemeral_seconds: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        locked: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+    ) -> Group:
+        """Change a group's settings
+
+        Applies each setting given (`announce`: only admins send; `locked`: only admins edit the group's info; `ephemeralSeconds`: disappearing messages, 0 off; `approvalMode`: joining by invite needs an admin's approval) and answers the group. Only admins may (403). Members get a `group.update`. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            announce: Only admins may send messages.
+            approval_mode: Joining by invite needs an admin's approval.
+            ephemeral_seconds: Seconds before messages disappear; 0 turns disappearing messages off (WhatsApp offers
+                86400, 604800 and 7776000).
+            locked: Only admins may change the group's name, description and picture.
+        """
+        result: Group = self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/settings", body=body({"announce": announce, "approvalMode": approval_mode, "ephemeralSeconds": ephemeral_seconds, "locked": locked}), cast=Group)
+        return result
+
+    def update_settings_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        announce: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+        approval_mode: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+        ephemeral_seconds: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        locked: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Change a group's settings, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Applies each setting given (`announce`: only admins send; `locked`: only admins edit the group's info; `ephemeralSeconds`: disappearing messages, 0 off; `approvalMode`: joining by invite needs an admin's approval) and answers the group. Only admins may (403). Members get a `group.update`. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            announce: Only admins may send messages.
+            approval_mode: Joining by invite needs an admin's approval.
+            ephemeral_seconds: Seconds before messages disappear; 0 turns disappearing messages off (WhatsApp offers
+                86400, 604800 and 7776000).
+            locked: Only admins may change the group's name, description and picture.
+        """
+        result: Accepted = self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/settings", headers=pairs(("Prefer", "respond-async")), body=body({"announce": announce, "approvalMode": approval_mode, "ephemeralSeconds": ephemeral_seconds, "locked": locked}), cast=Accepted)
         return result
 
     def set_subject(
@@ -2588,6 +2675,39 @@ class AsyncGroupsResource(AsyncResource):
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/join", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"code": code}), cast=Accepted)
         return result
 
+    async def delete(
+        self,
+        session: str,
+        group_id: str,
+    ) -> None:
+        """Delete a group
+
+        WhatsApp has no "delete group": this does what its apps do to end one. The group's creator removes every other member (each gets a `group.participant` with action `left`), then leaves; the group is then empty and gone from every member's list. Only the creator may (403 otherwise). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        await self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}", cast=None)
+
+    async def delete_deferred(
+        self,
+        session: str,
+        group_id: str,
+    ) -> Accepted:
+        """Delete a group, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        WhatsApp has no "delete group": this does what its apps do to end one. The group's creator removes every other member (each gets a `group.participant` with action `left`), then leaves; the group is then empty and gone from every member's list. Only the creator may (403 otherwise). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: Accepted = await self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
     async def get(
         self,
         session: str,
@@ -2680,6 +2800,60 @@ class AsyncGroupsResource(AsyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/leave", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    async def update_settings(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        announce: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+        approval_mode: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+        ephemeral_seconds: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        locked: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+    ) -> Group:
+        """Change a group's settings
+
+        Applies each setting given (`announce`: only admins send; `locked`: only admins edit the group's info; `ephemeralSeconds`: disappearing messages, 0 off; `approvalMode`: joining by invite needs an admin's approval) and answers the group. Only admins may (403). Members get a `group.update`. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            announce: Only admins may send messages.
+            approval_mode: Joining by invite needs an admin's approval.
+            ephemeral_seconds: Seconds before messages disappear; 0 turns disappearing messages off (WhatsApp offers
+                86400, 604800 and 7776000).
+            locked: Only admins may change the group's name, description and picture.
+        """
+        result: Group = await self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/settings", body=body({"announce": announce, "approvalMode": approval_mode, "ephemeralSeconds": ephemeral_seconds, "locked": locked}), cast=Group)
+        return result
+
+    async def update_settings_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        announce: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+        approval_mode: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+        ephemeral_seconds: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        locked: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Change a group's settings, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Applies each setting given (`announce`: only admins send; `locked`: only admins edit the group's info; `ephemeralSeconds`: disappearing messages, 0 off; `approvalMode`: joining by invite needs an admin's approval) and answers the group. Only admins may (403). Members get a `group.update`. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            announce: Only admins may send messages.
+            approval_mode: Joining by invite needs an admin's approval.
+            ephemeral_seconds: Seconds before messages disappear; 0 turns disappearing messages off (WhatsApp offers
+                86400, 604800 and 7776000).
+            locked: Only admins may change the group's name, description and picture.
+        """
+        result: Accepted = await self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/settings", headers=pairs(("Prefer", "respond-async")), body=body({"announce": announce, "approvalMode": approval_mode, "ephemeralSeconds": ephemeral_seconds, "locked": locked}), cast=Accepted)
         return result
 
     async def set_subject(
