@@ -261,6 +261,24 @@ pub async fn create(
     }))
 }
 
+/// Checks `group_id` and that the caller may use `session`; the command runs `run` with the state,
+/// the session's name and the group's JID.
+async fn group_command<T, Run, Done>(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    group_id: &str,
+    run: Run,
+) -> Result<Command<T>, ApiError>
+where
+    Run: FnOnce(SharedState, String, Jid) -> Done,
+    Done: std::future::Future<Output = Result<T, ApiError>> + Send + 'static,
+{
+    let id = parse_group(group_id)?;
+    crate::sessions::find(state, caller, session).await?;
+    Ok(Box::pin(run(state.clone(), session.to_owned(), id)))
+}
+
 /// Checks `group_id`; the command takes the session's account out of the group.
 pub async fn leave(
     state: &SharedState,
@@ -268,12 +286,10 @@ pub async fn leave(
     session: &str,
     group_id: &str,
 ) -> Result<Command<()>, ApiError> {
-    let id = parse_group(group_id)?;
-    crate::sessions::find(state, caller, session).await?;
-    let (state, session) = (state.clone(), session.to_owned());
-    Ok(Box::pin(
-        async move { Ok(state.engine.leave_group(&session, &id).await?) },
-    ))
+    group_command(state, caller, session, group_id, |state, session, id| async move {
+        Ok(state.engine.leave_group(&session, &id).await?)
+    })
+    .await
 }
 
 /// Checks `group_id`; the command renames the group.
@@ -284,12 +300,11 @@ pub async fn set_name(
     group_id: &str,
     request: SetGroupName,
 ) -> Result<Command<()>, ApiError> {
-    let id = parse_group(group_id)?;
-    crate::sessions::find(state, caller, session).await?;
-    let (state, session, name) = (state.clone(), session.to_owned(), request.value.as_str().to_owned());
-    Ok(Box::pin(async move {
+    let name = request.value.as_str().to_owned();
+    group_command(state, caller, session, group_id, |state, session, id| async move {
         Ok(state.engine.set_group_subject(&session, &id, &name).await?)
-    }))
+    })
+    .await
 }
 
 /// Checks `group_id`; the command sets (or, when empty, removes) the group's description.
@@ -300,16 +315,14 @@ pub async fn set_description(
     group_id: &str,
     request: SetGroupDescription,
 ) -> Result<Command<()>, ApiError> {
-    let id = parse_group(group_id)?;
-    crate::sessions::find(state, caller, session).await?;
     let text = Some(request.value.as_str().to_owned()).filter(|t| !t.is_empty());
-    let (state, session) = (state.clone(), session.to_owned());
-    Ok(Box::pin(async move {
+    group_command(state, caller, session, group_id, |state, session, id| async move {
         Ok(state
             .engine
             .set_group_description(&session, &id, text.as_deref())
             .await?)
-    }))
+    })
+    .await
 }
 
 /// Checks the request; the command applies the settings it gives (none: nothing changes), then
@@ -321,19 +334,17 @@ pub async fn set_settings(
     group_id: &str,
     request: UpdateGroupSettings,
 ) -> Result<Command<Group>, ApiError> {
-    let id = parse_group(group_id)?;
     let settings = GroupSettings {
         announce: request.announce,
         locked: request.locked,
         ephemeral_seconds: request.ephemeral_seconds.map(|s| s.get()),
         approval_mode: request.approval_mode,
     };
-    crate::sessions::find(state, caller, session).await?;
-    let (state, session) = (state.clone(), session.to_owned());
-    Ok(Box::pin(async move {
+    group_command(state, caller, session, group_id, |state, session, id| async move {
         state.engine.set_group_settings(&session, &id, settings).await?;
         Ok(state.engine.group(&session, &id).await?)
-    }))
+    })
+    .await
 }
 
 /// Checks `group_id`; the command ends the group (its creator removes everyone, then leaves).
@@ -343,12 +354,10 @@ pub async fn delete(
     session: &str,
     group_id: &str,
 ) -> Result<Command<()>, ApiError> {
-    let id = parse_group(group_id)?;
-    crate::sessions::find(state, caller, session).await?;
-    let (state, session) = (state.clone(), session.to_owned());
-    Ok(Box::pin(
-        async move { Ok(state.engine.delete_group(&session, &id).await?) },
-    ))
+    group_command(state, caller, session, group_id, |state, session, id| async move {
+        Ok(state.engine.delete_group(&session, &id).await?)
+    })
+    .await
 }
 
 /// The members of group `group_id`.
@@ -372,19 +381,17 @@ pub async fn change_members(
     change: MemberChange,
     request: GroupParticipants,
 ) -> Result<Command<Vec<MemberResult>>, ApiError> {
-    let id = parse_group(group_id)?;
     let people = request
         .participants
         .as_slice()
         .iter()
         .map(|p| parse_contact(p.as_str()))
         .collect::<Result<Vec<_>, _>>()?;
-    crate::sessions::find(state, caller, session).await?;
-    let (state, session) = (state.clone(), session.to_owned());
-    Ok(Box::pin(async move {
+    group_command(state, caller, session, group_id, move |state, session, id| async move {
         let outcomes = state.engine.change_members(&session, &id, change, &people).await?;
         Ok(outcomes.into_iter().map(|o| member_result(change, o)).collect())
-    }))
+    })
+    .await
 }
 
 /// The API's view of one participant's outcome.
@@ -428,16 +435,14 @@ pub async fn invite(
     group_id: &str,
     reset: bool,
 ) -> Result<Command<GroupInvite>, ApiError> {
-    let id = parse_group(group_id)?;
-    crate::sessions::find(state, caller, session).await?;
-    let (state, session) = (state.clone(), session.to_owned());
-    Ok(Box::pin(async move {
+    group_command(state, caller, session, group_id, |state, session, id| async move {
         let code = state.engine.group_invite(&session, &id, reset).await?;
         Ok(GroupInvite {
             link: format!("{INVITE_PREFIX}{code}"),
             code,
         })
-    }))
+    })
+    .await
 }
 
 /// The group an invite points at, before joining it.
