@@ -6149,6 +6149,24 @@ it arrives, as `POST …/media/{mediaId}/persist` does; off by default.*/
             Default::default()
         }
     }
+    ///A group's new picture: a JPEG, PNG or WebP, by `url` or as `base64`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct SetGroupPicture {
+        /**The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
+limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default).*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub base64: ::std::option::Option<::std::string::String>,
+        /**Where the server fetches the picture from (public `https://` only unless the deployment
+allows private addresses; up to 50 MB); or give `base64`.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub url: ::std::option::Option<::std::string::String>,
+    }
+    impl SetGroupPicture {
+        pub fn builder() -> builder::SetGroupPicture {
+            Default::default()
+        }
+    }
     ///The account's presence to set.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
@@ -20964,6 +20982,70 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SetGroupPicture {
+            base64: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SetGroupPicture {
+            fn default() -> Self {
+                Self {
+                    base64: Ok(Default::default()),
+                    url: Ok(Default::default()),
+                }
+            }
+        }
+        impl SetGroupPicture {
+            pub fn base64<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.base64 = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for base64: {e}")
+                    });
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SetGroupPicture> for super::SetGroupPicture {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetGroupPicture,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    base64: value.base64?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SetGroupPicture> for SetGroupPicture {
+            fn from(value: super::SetGroupPicture) -> Self {
+                Self {
+                    base64: Ok(value.base64),
+                    url: Ok(value.url),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SetPresence {
             presence: ::std::result::Result<super::PresenceState, ::std::string::String>,
         }
@@ -23037,6 +23119,46 @@ let response = client.promote_group_participants()
 ```*/
     pub fn promote_group_participants(&self) -> builder::PromoteGroupParticipants<'_> {
         builder::PromoteGroupParticipants::new(self)
+    }
+    /**Set a group's picture
+
+Sets the group's picture from a JPEG, PNG or WebP given by `url` (fetched through the same guard as files to send) or as `base64`; the server makes it a JPEG of at most 640 px a side. Members get a `group.update` with `newPicture`. WhatsApp refuses it (403) when the group is locked and the session is not an admin. Required scope: `groups:manage`.
+
+Sends a `PUT` request to `/api/sessions/{session}/groups/{groupId}/picture`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+- `body`
+```ignore
+let response = client.set_group_picture()
+    .session(session)
+    .group_id(group_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn set_group_picture(&self) -> builder::SetGroupPicture<'_> {
+        builder::SetGroupPicture::new(self)
+    }
+    /**Remove a group's picture
+
+Removes the group's picture. Members get a `group.update` with `pictureRemoved: true`. Required scope: `groups:manage`.
+
+Sends a `DELETE` request to `/api/sessions/{session}/groups/{groupId}/picture`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+```ignore
+let response = client.remove_group_picture()
+    .session(session)
+    .group_id(group_id)
+    .send()
+    .await;
+```*/
+    pub fn remove_group_picture(&self) -> builder::RemoveGroupPicture<'_> {
+        builder::RemoveGroupPicture::new(self)
     }
     /**Change a group's settings
 
@@ -29051,6 +29173,326 @@ pub mod builder {
                     )
                 }
                 422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::set_group_picture`]
+
+[`Client::set_group_picture`]: super::Client::set_group_picture*/
+    #[derive(Debug, Clone)]
+    pub struct SetGroupPicture<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+        body: Result<types::builder::SetGroupPicture, String>,
+    }
+    impl<'a> SetGroupPicture<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SetGroupPicture>,
+            <V as std::convert::TryInto<
+                types::SetGroupPicture,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SetGroupPicture` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SetGroupPicture,
+            ) -> types::builder::SetGroupPicture,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/sessions/{session}/groups/{groupId}/picture`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::SetGroupPicture::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/picture", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "set_group_picture",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::remove_group_picture`]
+
+[`Client::remove_group_picture`]: super::Client::remove_group_picture*/
+    #[derive(Debug, Clone)]
+    pub struct RemoveGroupPicture<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+    }
+    impl<'a> RemoveGroupPicture<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/sessions/{session}/groups/{groupId}/picture`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/picture", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "remove_group_picture",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -10,6 +10,8 @@ use crate::commands::Command;
 use crate::engine::{GroupSettings, Joined, MemberChange, MemberOutcome};
 use crate::envelope::{Page, PageRequest};
 use crate::error::ApiError;
+use crate::media::{prepare, source};
+use crate::messages::content::{Base64File, FileUrl};
 use crate::messages::jid::{ContactId, parse_contact};
 use crate::model::bounded::{IntRule, ListRule, NOT_BLANK, TextRule, bounded_int, bounded_list, bounded_text, inline};
 use crate::model::group::{Group, GroupParticipant};
@@ -115,6 +117,23 @@ pub struct UpdateGroupSettings {
     /// Joining by invite needs an admin's approval.
     #[serde(default)]
     pub approval_mode: Option<bool>,
+}
+
+/// A group's new picture: a JPEG, PNG or WebP, by `url` or as `base64`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"url": "https://example.com/team-avatar.jpg"}))]
+pub struct SetGroupPicture {
+    /// Where the server fetches the picture from (public `https://` only unless the deployment
+    /// allows private addresses; up to 50 MB); or give `base64`.
+    #[serde(default)]
+    #[schema(inline)]
+    pub url: Option<FileUrl>,
+    /// The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
+    /// limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default).
+    #[serde(default)]
+    #[schema(inline)]
+    pub base64: Option<Base64File>,
 }
 
 /// People a member change is about.
@@ -343,6 +362,54 @@ pub async fn set_settings(
     group_command(state, caller, session, group_id, |state, session, id| async move {
         state.engine.set_group_settings(&session, &id, settings).await?;
         Ok(state.engine.group(&session, &id).await?)
+    })
+    .await
+}
+
+/// Checks the request and reads the picture (fetched or decoded, then made a 640 px JPEG); the
+/// command sets it as the group's picture.
+pub async fn set_picture(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    group_id: &str,
+    request: SetGroupPicture,
+) -> Result<Command<()>, ApiError> {
+    parse_group(group_id)?;
+    let bytes = match (request.url, request.base64) {
+        (Some(url), None) => state
+            .fetcher
+            .fetch(url.as_str())
+            .await
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+        (None, Some(encoded)) => {
+            source::decode_base64(encoded.as_str()).map_err(|e| ApiError::BadRequest(e.to_string()))?
+        }
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give the picture as `url` or as `base64` (one of them)".to_owned(),
+            ));
+        }
+    };
+    let jpeg = tokio::task::spawn_blocking(move || prepare::profile_jpeg(&bytes))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading a picture failed: {e}")))?
+        .map_err(|e| ApiError::BadRequest(format!("the picture must be a JPEG, PNG or WebP image: {e}")))?;
+    group_command(state, caller, session, group_id, |state, session, id| async move {
+        Ok(state.engine.set_group_picture(&session, &id, Some(jpeg)).await?)
+    })
+    .await
+}
+
+/// Checks `group_id`; the command removes the group's picture.
+pub async fn remove_picture(
+    state: &SharedState,
+    caller: &Caller,
+    session: &str,
+    group_id: &str,
+) -> Result<Command<()>, ApiError> {
+    group_command(state, caller, session, group_id, |state, session, id| async move {
+        Ok(state.engine.set_group_picture(&session, &id, None).await?)
     })
     .await
 }

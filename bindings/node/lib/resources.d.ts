@@ -581,6 +581,50 @@ export declare class GroupsResource extends APIResource {
    */
   leaveDeferred(session: string, groupId: string, params?: GroupsLeaveParams): Promise<Accepted>;
   /**
+   * Remove a group's picture
+   *
+   * Removes the group's picture. Members get a `group.update` with `pictureRemoved: true`. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `DELETE /api/sessions/{session}/groups/{groupId}/picture`
+   */
+  removePicture(session: string, groupId: string): Promise<void>;
+  /**
+   * Remove a group's picture, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Removes the group's picture. Members get a `group.update` with `pictureRemoved: true`. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `DELETE /api/sessions/{session}/groups/{groupId}/picture`
+   */
+  removePictureDeferred(session: string, groupId: string): Promise<Accepted>;
+  /**
+   * Set a group's picture
+   *
+   * Sets the group's picture from a JPEG, PNG or WebP given by `url` (fetched through the same guard as files to send) or as `base64`; the server makes it a JPEG of at most 640 px a side. Members get a `group.update` with `newPicture`. WhatsApp refuses it (403) when the group is locked and the session is not an admin. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `PUT /api/sessions/{session}/groups/{groupId}/picture`
+   */
+  setPicture(session: string, groupId: string, params?: GroupsSetPictureParams): Promise<void>;
+  /**
+   * Set a group's picture, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Sets the group's picture from a JPEG, PNG or WebP given by `url` (fetched through the same guard as files to send) or as `base64`; the server makes it a JPEG of at most 640 px a side. Members get a `group.update` with `newPicture`. WhatsApp refuses it (403) when the group is locked and the session is not an admin. Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `PUT /api/sessions/{session}/groups/{groupId}/picture`
+   */
+  setPictureDeferred(session: string, groupId: string, params?: GroupsSetPictureParams): Promise<Accepted>;
+  /**
    * Change a group's settings
    *
    * Applies each setting given (`announce`: only admins send; `locked`: only admins edit the group's info; `ephemeralSeconds`: disappearing messages, 0 off; `approvalMode`: joining by invite needs an admin's approval) and answers the group. Only admins may (403). Members get a `group.update`. Required scope: `groups:manage`.
@@ -690,6 +734,20 @@ export interface GroupsLeaveParams {
    * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
+}
+
+/** The parameters of `client.groups.setPicture()`. */
+export interface GroupsSetPictureParams {
+  /**
+   * The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
+   * limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default).
+   */
+  base64?: string | Uint8Array | null;
+  /**
+   * Where the server fetches the picture from (public `https://` only unless the deployment
+   * allows private addresses; up to 50 MB); or give `base64`.
+   */
+  url?: string | null;
 }
 
 /** The parameters of `client.groups.updateSettings()`. */

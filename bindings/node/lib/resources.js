@@ -153,6 +153,22 @@ class GroupsResource extends APIResource {
     return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/leave`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
   }
 
+  removePicture(session, groupId) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/groups/${path(groupId)}/picture`, {}, 'none');
+  }
+
+  removePictureDeferred(session, groupId) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/groups/${path(groupId)}/picture`, { headers: { Prefer: 'respond-async' } }, 'data');
+  }
+
+  setPicture(session, groupId, params = {}) {
+    return this._client._call('PUT', `/api/sessions/${path(session)}/groups/${path(groupId)}/picture`, { body: pick(params, { base64: 'base64', url: 'url' }) }, 'none');
+  }
+
+  setPictureDeferred(session, groupId, params = {}) {
+    return this._client._call('PUT', `/api/sessions/${path(session)}/groups/${path(groupId)}/picture`, { headers: { Prefer: 'respond-async' }, body: pick(params, { base64: 'base64', url: 'url' }) }, 'data');
+  }
+
   updateSettings(session, groupId, params = {}) {
     return this._client._call('PUT', `/api/sessions/${path(session)}/groups/${path(groupId)}/settings`, { body: pick(params, { announce: 'announce', approvalMode: 'approvalMode', ephemeralSeconds: 'ephemeralSeconds', locked: 'locked' }) }, 'data');
   }

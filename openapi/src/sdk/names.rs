@@ -48,6 +48,8 @@ pub const SDK_NAMES: &[(&str, &str)] = &[
     ("joinGroup", "groups.join"),
     ("previewGroupInvite", "groups.preview_invite"),
     ("setGroupSubject", "groups.set_subject"),
+    ("setGroupPicture", "groups.set_picture"),
+    ("removeGroupPicture", "groups.remove_picture"),
     ("deleteGroup", "groups.delete"),
     ("updateGroupSettings", "groups.update_settings"),
     ("setGroupDescription", "groups.set_description"),

@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::groups::{
     self, CreateGroup, GroupData, GroupInviteData, GroupPage, GroupParticipantList, GroupParticipants, InviteQuery,
-    JoinGroup, JoinedGroupData, MemberResults, SetGroupDescription, SetGroupName, UpdateGroupSettings,
+    JoinGroup, JoinedGroupData, MemberResults, SetGroupDescription, SetGroupName, SetGroupPicture, UpdateGroupSettings,
 };
 use crate::state::SharedState;
 
@@ -26,6 +26,7 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(list, create))
         .routes(routes!(get, delete))
         .routes(routes!(settings))
+        .routes(routes!(set_picture, remove_picture))
         .routes(routes!(leave))
         .routes(routes!(preview, join))
         .routes(routes!(set_name))
@@ -94,6 +95,80 @@ async fn settings(
 ) -> Result<Response, ApiError> {
     let command = groups::set_settings(&state, &caller, &session, &group_id, body).await?;
     commands::respond(&state, prefer, &session, "updateGroupSettings", StatusCode::OK, command).await
+}
+
+#[utoipa::path(
+    put, path = "/api/sessions/{session}/groups/{groupId}/picture", operation_id = "setGroupPicture", tag = "Groups",
+    summary = "Set a group's picture",
+    description = "Sets the group's picture from a JPEG, PNG or WebP given by `url` (fetched through the same \
+        guard as files to send) or as `base64`; the server makes it a JPEG of at most 640 px a side. Members get a \
+        `group.update` with `newPicture`. WhatsApp refuses it (403) when the group is locked and the session is \
+        not an admin. Required scope: `groups:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    request_body = SetGroupPicture,
+    responses(
+        (status = 204, description = "Set"),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:manage"])))
+)]
+async fn set_picture(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsManage>,
+    prefer: Prefer,
+    Path((session, group_id)): Path<(String, String)>,
+    Json(body): Json<SetGroupPicture>,
+) -> Result<Response, ApiError> {
+    let command = groups::set_picture(&state, &caller, &session, &group_id, body).await?;
+    commands::respond(
+        &state,
+        prefer,
+        &session,
+        "setGroupPicture",
+        StatusCode::NO_CONTENT,
+        command,
+    )
+    .await
+}
+
+#[utoipa::path(
+    delete, path = "/api/sessions/{session}/groups/{groupId}/picture", operation_id = "removeGroupPicture", tag = "Groups",
+    summary = "Remove a group's picture",
+    description = "Removes the group's picture. Members get a `group.update` with `pictureRemoved: true`. Required \
+        scope: `groups:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:manage"])))
+)]
+async fn remove_picture(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsManage>,
+    prefer: Prefer,
+    Path((session, group_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let command = groups::remove_picture(&state, &caller, &session, &group_id).await?;
+    commands::respond(
+        &state,
+        prefer,
+        &session,
+        "removeGroupPicture",
+        StatusCode::NO_CONTENT,
+        command,
+    )
+    .await
 }
 
 #[utoipa::path(

@@ -222,6 +222,17 @@ impl Engine {
         groups.leave(id.clone()).await.map_err(|e| group_error("group", e))
     }
 
+    /// Sets group `id`'s picture to `jpeg`, or removes it (`None`).
+    pub async fn set_group_picture(&self, session: &str, id: &Jid, jpeg: Option<Vec<u8>>) -> Result<(), EngineError> {
+        let client = self.require_connected(session)?;
+        let groups = client.groups();
+        match jpeg {
+            Some(jpeg) => groups.set_profile_picture(id.clone(), jpeg).await.map(drop),
+            None => groups.remove_profile_picture(id.clone()).await.map(drop),
+        }
+        .map_err(|e| group_error("group picture", e))
+    }
+
     /// Group `id`'s invite code; `reset` revokes the current one and answers its replacement.
     pub async fn group_invite(&self, session: &str, id: &Jid, reset: bool) -> Result<String, EngineError> {
         let client = self.require_connected(session)?;

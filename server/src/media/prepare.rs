@@ -155,12 +155,35 @@ fn picture(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), MediaError> {
 /// picture from elsewhere (a link preview's): one whose header claims more than
 /// [`FOREIGN_PICTURE_SIDE`] pixels a side is refused before it is decoded.
 pub fn thumbnail(bytes: &[u8]) -> Result<Vec<u8>, MediaError> {
+    small_jpeg(&decode_within(bytes, foreign_limits())?)
+}
+
+/// The decoder's limits for a picture from elsewhere.
+fn foreign_limits() -> image::Limits {
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(FOREIGN_PICTURE_SIDE);
     limits.max_image_height = Some(FOREIGN_PICTURE_SIDE);
     limits.max_alloc = Some(FOREIGN_PICTURE_BYTES);
-    small_jpeg(&decode_within(bytes, limits)?)
+    limits
 }
+
+/// A profile or group picture as WhatsApp takes it: a JPEG at most [`PROFILE_SIDE`] pixels a side,
+/// from a JPEG, PNG or WebP (decoded within the limits of a picture from elsewhere).
+pub fn profile_jpeg(bytes: &[u8]) -> Result<Vec<u8>, MediaError> {
+    let picture = decode_within(bytes, foreign_limits())?
+        .thumbnail(PROFILE_SIDE, PROFILE_SIDE)
+        .into_rgb8();
+    let mut jpeg = Vec::new();
+    JpegEncoder::new_with_quality(&mut jpeg, PROFILE_QUALITY)
+        .encode_image(&picture)
+        .map_err(|e| MediaError::Undecodable(e.to_string()))?;
+    Ok(jpeg)
+}
+
+/// Largest side of a profile or group picture, in pixels.
+const PROFILE_SIDE: u32 = 640;
+/// JPEG quality of a profile or group picture.
+const PROFILE_QUALITY: u8 = 85;
 
 /// Largest side of a picture fetched from elsewhere, in pixels.
 const FOREIGN_PICTURE_SIDE: u32 = 8192;

@@ -8,6 +8,7 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+use base64::Engine as _;
 use serde_json::{Value, json};
 use titan_e2e::harness::{Harness, jid};
 
@@ -293,6 +294,43 @@ async fn a_group_is_created_read_by_each_member_and_left(harness: Harness) {
     )
     .await;
     assert_eq!(status, 404, "the old code leads nowhere");
+
+    // A picture, as base64 (a PNG, made a JPEG by the server), then removed: Bob is told both.
+    let png = base64::engine::general_purpose::STANDARD.encode(include_bytes!("../../fixtures/media/chart.png"));
+    let (status, set) = call(
+        &harness,
+        put.clone(),
+        &format!("{group_path}/picture"),
+        Some(json!({"base64": png})),
+    )
+    .await;
+    assert_eq!(status, 204, "{set}");
+    receiver
+        .expect("group.update", "bob", |p| {
+            p["id"] == id.as_str() && p["newPicture"].is_string()
+        })
+        .await;
+    let (status, _) = call(
+        &harness,
+        reqwest::Method::DELETE,
+        &format!("{group_path}/picture"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    receiver
+        .expect("group.update", "bob", |p| {
+            p["id"] == id.as_str() && p["pictureRemoved"] == true
+        })
+        .await;
+    let (status, refused) = call(
+        &harness,
+        put.clone(),
+        &format!("{group_path}/picture"),
+        Some(json!({"base64": "aGVsbG8="})),
+    )
+    .await;
+    assert_eq!(status, 400, "not a picture: {refused}");
 
     // Settings: Alice makes it announce-only, locked and disappearing; Bob reads them.
     let (status, set) = call(

@@ -605,6 +605,86 @@ class GroupsResource(SyncResource):
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/leave", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
 
+    def remove_picture(
+        self,
+        session: str,
+        group_id: str,
+    ) -> None:
+        """Remove a group's picture
+
+        Removes the group's picture. Members get a `group.update` with `pictureRemoved: true`. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}/picture", cast=None)
+
+    def remove_picture_deferred(
+        self,
+        session: str,
+        group_id: str,
+    ) -> Accepted:
+        """Remove a group's picture, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Removes the group's picture. Members get a `group.update` with `pictureRemoved: true`. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: Accepted = self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}/picture", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
+    def set_picture(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Set a group's picture
+
+        Sets the group's picture from a JPEG, PNG or WebP given by `url` (fetched through the same guard as files to send) or as `base64`; the server makes it a JPEG of at most 640 px a side. Members get a `group.update` with `newPicture`. WhatsApp refuses it (403) when the group is locked and the session is not an admin. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            base64: The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
+                limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default).
+            url: Where the server fetches the picture from (public `https://` only unless the deployment
+                allows private addresses; up to 50 MB); or give `base64`.
+        """
+        self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/picture", body=body({"base64": base64, "url": url}), cast=None)
+
+    def set_picture_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Set a group's picture, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Sets the group's picture from a JPEG, PNG or WebP given by `url` (fetched through the same guard as files to send) or as `base64`; the server makes it a JPEG of at most 640 px a side. Members get a `group.update` with `newPicture`. WhatsApp refuses it (403) when the group is locked and the session is not an admin. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            base64: The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
+                limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default).
+            url: Where the server fetches the picture from (public `https://` only unless the deployment
+                allows private addresses; up to 50 MB); or give `base64`.
+        """
+        result: Accepted = self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/picture", headers=pairs(("Prefer", "respond-async")), body=body({"base64": base64, "url": url}), cast=Accepted)
+        return result
+
     def update_settings(
         self,
         session: str,
@@ -2800,6 +2880,86 @@ class AsyncGroupsResource(AsyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/leave", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    async def remove_picture(
+        self,
+        session: str,
+        group_id: str,
+    ) -> None:
+        """Remove a group's picture
+
+        Removes the group's picture. Members get a `group.update` with `pictureRemoved: true`. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        await self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}/picture", cast=None)
+
+    async def remove_picture_deferred(
+        self,
+        session: str,
+        group_id: str,
+    ) -> Accepted:
+        """Remove a group's picture, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Removes the group's picture. Members get a `group.update` with `pictureRemoved: true`. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: Accepted = await self._client._call("DELETE", f"/api/sessions/{path(session)}/groups/{path(group_id)}/picture", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
+    async def set_picture(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Set a group's picture
+
+        Sets the group's picture from a JPEG, PNG or WebP given by `url` (fetched through the same guard as files to send) or as `base64`; the server makes it a JPEG of at most 640 px a side. Members get a `group.update` with `newPicture`. WhatsApp refuses it (403) when the group is locked and the session is not an admin. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            base64: The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
+                limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default).
+            url: Where the server fetches the picture from (public `https://` only unless the deployment
+                allows private addresses; up to 50 MB); or give `base64`.
+        """
+        await self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/picture", body=body({"base64": base64, "url": url}), cast=None)
+
+    async def set_picture_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Set a group's picture, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Sets the group's picture from a JPEG, PNG or WebP given by `url` (fetched through the same guard as files to send) or as `base64`; the server makes it a JPEG of at most 640 px a side. Members get a `group.update` with `newPicture`. WhatsApp refuses it (403) when the group is locked and the session is not an admin. Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            base64: The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
+                limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default).
+            url: Where the server fetches the picture from (public `https://` only unless the deployment
+                allows private addresses; up to 50 MB); or give `base64`.
+        """
+        result: Accepted = await self._client._call("PUT", f"/api/sessions/{path(session)}/groups/{path(group_id)}/picture", headers=pairs(("Prefer", "respond-async")), body=body({"base64": base64, "url": url}), cast=Accepted)
         return result
 
     async def update_settings(
