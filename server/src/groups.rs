@@ -366,8 +366,9 @@ pub async fn set_settings(
     .await
 }
 
-/// Checks the request and reads the picture (fetched or decoded, then made a 640 px JPEG); the
-/// command sets it as the group's picture.
+/// Checks the request and the caller's access to `session`, then reads the picture (fetched or
+/// decoded, then made a 640 px JPEG: nothing is fetched for a caller who may not use the
+/// session); the command sets it as the group's picture.
 pub async fn set_picture(
     state: &SharedState,
     caller: &Caller,
@@ -375,7 +376,8 @@ pub async fn set_picture(
     group_id: &str,
     request: SetGroupPicture,
 ) -> Result<Command<()>, ApiError> {
-    parse_group(group_id)?;
+    let id = parse_group(group_id)?;
+    crate::sessions::find(state, caller, session).await?;
     let bytes = match (request.url, request.base64) {
         (Some(url), None) => state
             .fetcher
@@ -395,10 +397,10 @@ pub async fn set_picture(
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading a picture failed: {e}")))?
         .map_err(|e| ApiError::BadRequest(format!("the picture must be a JPEG, PNG or WebP image: {e}")))?;
-    group_command(state, caller, session, group_id, |state, session, id| async move {
+    let (state, session) = (state.clone(), session.to_owned());
+    Ok(Box::pin(async move {
         Ok(state.engine.set_group_picture(&session, &id, Some(jpeg)).await?)
-    })
-    .await
+    }))
 }
 
 /// Checks `group_id`; the command removes the group's picture.
