@@ -1,6 +1,6 @@
 //! Groups with real state: the `w:g2` IQs (create, query, participating, membership changes,
-//! subject, description, settings, invites, leave), the `w:gp2` notifications every member's
-//! devices get after each change, and group messages (one shared `skmsg` plus per-device sender
+//! subject, description, settings, invites, leave, requests to join while approval is on), the
+//! `w:gp2` notifications every member's devices get after each change, and group messages (one shared `skmsg` plus per-device sender
 //! key distributions) fanned out to every member device. Groups use phone-number addressing.
 
 use std::collections::BTreeMap;
@@ -80,6 +80,10 @@ pub struct Group {
     pub invite_code: String,
     /// The group picture's id, once one is set.
     pub picture: Option<u64>,
+    /// Joining by invite needs an admin's approval.
+    pub approval: bool,
+    /// Who asked to join while approval was on, by phone number, with when (unix seconds).
+    pub requests: BTreeMap<String, u64>,
 }
 
 impl Group {
@@ -128,6 +132,9 @@ impl Group {
         if self.locked {
             children.push(NodeBuilder::new("locked").build());
         }
+        if self.approval {
+            children.push(approval_mode(true));
+        }
         if self.ephemeral > 0 {
             children.push(
                 NodeBuilder::new("ephemeral")
@@ -147,6 +154,15 @@ impl Group {
             .children(children)
             .build()
     }
+}
+
+/// `<membership_approval_mode><group_join state="on|off"/></membership_approval_mode>`.
+fn approval_mode(on: bool) -> Node {
+    NodeBuilder::new("membership_approval_mode")
+        .children([NodeBuilder::new("group_join")
+            .attr("state", if on { "on" } else { "off" })
+            .build()])
+        .build()
 }
 
 fn pn(phone: &str) -> String {
@@ -257,6 +273,8 @@ fn create(registry: &mut Registry, me: &Me, request: &Node) -> IqResult {
         ephemeral,
         invite_code: invite_code(),
         picture: None,
+        approval: false,
+        requests: BTreeMap::new(),
     };
     let node = group.node();
     registry.groups.insert(id.clone(), group);
@@ -324,8 +342,89 @@ fn group_iq(registry: &mut Registry, me: &Me, id: &str, kind: &str, action: &Nod
             notify(registry, id, &me.phone, vec![action.clone()], &[]);
             Ok(Vec::new())
         }
+        ("membership_approval_mode", _) => {
+            admin(rank.is_admin())?;
+            let on = action
+                .get_optional_child("group_join")
+                .and_then(|j| attr(j, "state"))
+                .ok_or(BAD_REQUEST)?
+                == "on";
+            registry.groups.get_mut(id).ok_or(NOT_FOUND)?.approval = on;
+            notify(registry, id, &me.phone, vec![approval_mode(on)], &[]);
+            Ok(Vec::new())
+        }
+        ("membership_approval_requests", _) => {
+            admin(rank.is_admin())?;
+            let requests = group.requests.iter().map(|(phone, time)| {
+                NodeBuilder::new("membership_approval_request")
+                    .attr("jid", pn(phone))
+                    .attr("request_time", time.to_string())
+                    .build()
+            });
+            Ok(vec![
+                NodeBuilder::new("membership_approval_requests")
+                    .children(requests)
+                    .build(),
+            ])
+        }
+        ("membership_requests_action", _) => {
+            admin(rank.is_admin())?;
+            answer_requests(registry, me, id, action)
+        }
         _ => Err(BAD_REQUEST),
     }
+}
+
+/// `<membership_requests_action><approve|reject>…`: each pending requester named is let in
+/// (members hear `<add reason="membership_approval_request">`) or turned down (admins hear
+/// `<revoked_membership_requests>`); anyone with no pending request gets error 404.
+fn answer_requests(registry: &mut Registry, me: &Me, id: &str, action: &Node) -> IqResult {
+    let verdict = action.children().and_then(|c| c.first()).ok_or(BAD_REQUEST)?;
+    let approve = match verdict.tag.as_ref() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(BAD_REQUEST),
+    };
+    let mut results = Vec::new();
+    let mut answered = Vec::new();
+    for wanted in verdict.get_children_by_tag("participant") {
+        let Some(jid) = wanted.attrs().optional_jid("jid") else {
+            continue;
+        };
+        let phone = registry.resolve(&jid).map(|a| a.phone.clone());
+        let group = registry.groups.get_mut(id).ok_or(NOT_FOUND)?;
+        let mut result = NodeBuilder::new("participant").attr("jid", jid.to_non_ad().to_string());
+        match phone.filter(|phone| group.requests.remove(phone).is_some()) {
+            Some(phone) => {
+                if approve {
+                    group.members.insert(phone.clone(), Rank::Member);
+                }
+                answered.push(participant(&phone));
+            }
+            None => result = result.attr("error", NOT_FOUND.to_string()),
+        }
+        results.push(result.build());
+    }
+    if !answered.is_empty() {
+        let change = if approve {
+            NodeBuilder::new("add")
+                .attr("reason", "membership_approval_request")
+                .children(answered)
+                .build()
+        } else {
+            NodeBuilder::new("revoked_membership_requests")
+                .children(answered)
+                .build()
+        };
+        notify(registry, id, &me.phone, vec![change], &[]);
+    }
+    Ok(vec![
+        NodeBuilder::new("membership_requests_action")
+            .children([NodeBuilder::new(if approve { "approve" } else { "reject" })
+                .children(results)
+                .build()])
+            .build(),
+    ])
 }
 
 /// `<add>`, `<remove>`, `<promote>`, `<demote>`: one `<participant>` result each (with an
@@ -392,7 +491,8 @@ fn leave(registry: &mut Registry, me: &Me, id: &str) -> Result<(), u16> {
     Ok(())
 }
 
-/// Joins the group whose invite code is `code`; members hear `<add reason="invite">`.
+/// Joins the group whose invite code is `code`; members hear `<add reason="invite">`. While the
+/// group's approval is on, a newcomer's join is a request instead, which admins hear of.
 fn join(registry: &mut Registry, me: &Me, code: &str) -> IqResult {
     let group = registry
         .groups
@@ -400,6 +500,24 @@ fn join(registry: &mut Registry, me: &Me, code: &str) -> IqResult {
         .find(|g| g.invite_code == code)
         .ok_or(NOT_FOUND)?;
     let id = group.id.clone();
+    if group.approval && !group.members.contains_key(&me.phone) {
+        group.requests.entry(me.phone.clone()).or_insert_with(now_secs);
+        let admins: Vec<String> = group
+            .members
+            .iter()
+            .filter(|(_, rank)| rank.is_admin())
+            .map(|(phone, _)| phone.clone())
+            .collect();
+        let pending = NodeBuilder::new("membership_approval_request")
+            .attr("jid", group.jid())
+            .build();
+        let request = NodeBuilder::new("created_membership_requests")
+            .attr("request_method", "invite_link")
+            .children([NodeBuilder::new("requested_user").attr("jid", pn(&me.phone)).build()])
+            .build();
+        send_notification_to(registry, "w:gp2", &id, &me.phone, vec![request], &admins);
+        return Ok(vec![pending]);
+    }
     let joined = NodeBuilder::new("group").attr("jid", group.jid()).build();
     if group.members.insert(me.phone.clone(), Rank::Member).is_none() {
         let change = NodeBuilder::new("add")
@@ -485,6 +603,22 @@ fn send_notification(
     also: &[String],
 ) {
     let Some(group) = registry.groups.get(id) else { return };
+    let mut phones: Vec<String> = group.members.keys().cloned().collect();
+    phones.extend(also.iter().cloned());
+    send_notification_to(registry, kind, id, actor, changes, &phones);
+}
+
+/// Sends a notification of `kind` about group `id` with `changes` by `actor` to every device of
+/// the `phones` accounts.
+fn send_notification_to(
+    registry: &mut Registry,
+    kind: &'static str,
+    id: &str,
+    actor: &str,
+    changes: Vec<Node>,
+    phones: &[String],
+) {
+    let Some(group) = registry.groups.get(id) else { return };
     let notify = registry
         .accounts
         .get(actor)
@@ -499,11 +633,9 @@ fn send_notification(
         .attr("notify", notify)
         .children(changes)
         .build();
-    let mut phones: Vec<String> = group.members.keys().cloned().collect();
-    phones.extend(also.iter().cloned());
     for phone in phones {
-        for device in registry.device_ids(&phone) {
-            registry.deliver(&phone, device, node.clone(), false);
+        for device in registry.device_ids(phone) {
+            registry.deliver(phone, device, node.clone(), false);
         }
     }
 }

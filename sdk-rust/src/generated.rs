@@ -2645,6 +2645,43 @@ itself only.*/
             Default::default()
         }
     }
+    ///Someone waiting for an admin to let them into a group (its approval mode is on).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct GroupJoinRequest {
+        ///Their LID, when WhatsApp named them by it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub lid: ::std::option::Option<::std::string::String>,
+        ///Their phone number, `+` and digits, when WhatsApp named them by it.
+        #[serde(
+            rename = "phoneNumber",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub phone_number: ::std::option::Option<::std::string::String>,
+        ///When they asked, when WhatsApp said.
+        #[serde(
+            rename = "requestedAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub requested_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+    }
+    impl GroupJoinRequest {
+        pub fn builder() -> builder::GroupJoinRequest {
+            Default::default()
+        }
+    }
+    ///The people waiting to join a group.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct GroupJoinRequestList {
+        ///Every pending request, oldest first.
+        pub data: ::std::vec::Vec<GroupJoinRequest>,
+    }
+    impl GroupJoinRequestList {
+        pub fn builder() -> builder::GroupJoinRequestList {
+            Default::default()
+        }
+    }
     ///`GroupPage`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct GroupPage {
@@ -2763,8 +2800,8 @@ itself only.*/
             Default::default()
         }
     }
-    /**`group.participant`: members joined, left, were promoted or demoted; only the list that
-changed is non-empty.*/
+    /**`group.participant`: members joined, left, were promoted or demoted, or people asked to join;
+only the list that changed is non-empty.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct GroupParticipantPayload {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2779,6 +2816,10 @@ changed is non-empty.*/
         pub left: ::std::vec::Vec<JidRef>,
         ///Members made admins.
         pub promoted: ::std::vec::Vec<JidRef>,
+        /**People who asked to join through an invite (the group's `approvalMode` is on); only the
+group's admins hear of them, and approve or reject them.*/
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub requested: ::std::vec::Vec<JidRef>,
         ///When (Unix seconds).
         pub timestamp: i64,
     }
@@ -3605,6 +3646,10 @@ command gives its `data`).*/
         Demoted,
         #[serde(rename = "alreadyMember")]
         AlreadyMember,
+        #[serde(rename = "approved")]
+        Approved,
+        #[serde(rename = "rejected")]
+        Rejected,
         #[serde(rename = "notFound")]
         NotFound,
         #[serde(rename = "inviteRequired")]
@@ -3620,6 +3665,8 @@ command gives its `data`).*/
                 Self::Promoted => f.write_str("promoted"),
                 Self::Demoted => f.write_str("demoted"),
                 Self::AlreadyMember => f.write_str("alreadyMember"),
+                Self::Approved => f.write_str("approved"),
+                Self::Rejected => f.write_str("rejected"),
                 Self::NotFound => f.write_str("notFound"),
                 Self::InviteRequired => f.write_str("inviteRequired"),
                 Self::Refused => f.write_str("refused"),
@@ -3637,6 +3684,8 @@ command gives its `data`).*/
                 "promoted" => Ok(Self::Promoted),
                 "demoted" => Ok(Self::Demoted),
                 "alreadyMember" => Ok(Self::AlreadyMember),
+                "approved" => Ok(Self::Approved),
+                "rejected" => Ok(Self::Rejected),
                 "notFound" => Ok(Self::NotFound),
                 "inviteRequired" => Ok(Self::InviteRequired),
                 "refused" => Ok(Self::Refused),
@@ -12792,6 +12841,133 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct GroupJoinRequest {
+            lid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone_number: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            requested_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GroupJoinRequest {
+            fn default() -> Self {
+                Self {
+                    lid: Ok(Default::default()),
+                    phone_number: Ok(Default::default()),
+                    requested_at: Ok(Default::default()),
+                }
+            }
+        }
+        impl GroupJoinRequest {
+            pub fn lid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.lid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for lid: {e}")
+                    });
+                self
+            }
+            pub fn phone_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
+                self
+            }
+            pub fn requested_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.requested_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for requested_at: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GroupJoinRequest> for super::GroupJoinRequest {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GroupJoinRequest,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    lid: value.lid?,
+                    phone_number: value.phone_number?,
+                    requested_at: value.requested_at?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::GroupJoinRequest> for GroupJoinRequest {
+            fn from(value: super::GroupJoinRequest) -> Self {
+                Self {
+                    lid: Ok(value.lid),
+                    phone_number: Ok(value.phone_number),
+                    requested_at: Ok(value.requested_at),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct GroupJoinRequestList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::GroupJoinRequest>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for GroupJoinRequestList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl GroupJoinRequestList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::GroupJoinRequest>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<GroupJoinRequestList>
+        for super::GroupJoinRequestList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: GroupJoinRequestList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::GroupJoinRequestList> for GroupJoinRequestList {
+            fn from(value: super::GroupJoinRequestList) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct GroupPage {
             cursor: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -13135,6 +13311,10 @@ already queued wait and resume when it is turned on.*/
                 ::std::vec::Vec<super::JidRef>,
                 ::std::string::String,
             >,
+            requested: ::std::result::Result<
+                ::std::vec::Vec<super::JidRef>,
+                ::std::string::String,
+            >,
             timestamp: ::std::result::Result<i64, ::std::string::String>,
         }
         impl ::std::default::Default for GroupParticipantPayload {
@@ -13146,6 +13326,7 @@ already queued wait and resume when it is turned on.*/
                     joined: Err("no value supplied for joined".to_string()),
                     left: Err("no value supplied for left".to_string()),
                     promoted: Err("no value supplied for promoted".to_string()),
+                    requested: Ok(Default::default()),
                     timestamp: Err("no value supplied for timestamp".to_string()),
                 }
             }
@@ -13221,6 +13402,18 @@ already queued wait and resume when it is turned on.*/
                     });
                 self
             }
+            pub fn requested<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::JidRef>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.requested = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for requested: {e}")
+                    });
+                self
+            }
             pub fn timestamp<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<i64>,
@@ -13247,6 +13440,7 @@ already queued wait and resume when it is turned on.*/
                     joined: value.joined?,
                     left: value.left?,
                     promoted: value.promoted?,
+                    requested: value.requested?,
                     timestamp: value.timestamp?,
                 })
             }
@@ -13261,6 +13455,7 @@ already queued wait and resume when it is turned on.*/
                     joined: Ok(value.joined),
                     left: Ok(value.left),
                     promoted: Ok(value.promoted),
+                    requested: Ok(value.requested),
                     timestamp: Ok(value.timestamp),
                 }
             }
@@ -22813,7 +23008,7 @@ let response = client.unblock_contact()
     }
     /**List groups
 
-The groups the session's account is a member of, by id, one page at a time, as WhatsApp lists them now (the session must be connected). Required scope: `groups:read`.
+The groups the session's account is a member of, by id, one page at a time. Titan keeps the list: it reads it from WhatsApp when the session connects, and each group again after every change the session makes or is told of (before that change's event is sent), so listing asks WhatsApp nothing, works while the session is stopped, and survives a restart. `refresh=true` reads the whole list from WhatsApp first (the session must be connected). Required scope: `groups:read`.
 
 Sends a `GET` request to `/api/sessions/{session}/groups`
 
@@ -22821,11 +23016,14 @@ Arguments:
 - `session`: Session name
 - `cursor`: The `cursor` of the previous page; omit for the first page.
 - `limit`: Items per page (default 50).
+- `refresh`: Read the whole list from WhatsApp first (the session must be connected); otherwise the
+list is the one kept up to date from WhatsApp's notifications.
 ```ignore
 let response = client.list_groups()
     .session(session)
     .cursor(cursor)
     .limit(limit)
+    .refresh(refresh)
     .send()
     .await;
 ```*/
@@ -23159,6 +23357,71 @@ let response = client.remove_group_picture()
 ```*/
     pub fn remove_group_picture(&self) -> builder::RemoveGroupPicture<'_> {
         builder::RemoveGroupPicture::new(self)
+    }
+    /**List requests to join a group
+
+The people who asked to join through an invite while the group's `approvalMode` is on, oldest first; admins approve or reject them. Only admins may list them (403). Required scope: `groups:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/groups/{groupId}/requests`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+```ignore
+let response = client.list_group_join_requests()
+    .session(session)
+    .group_id(group_id)
+    .send()
+    .await;
+```*/
+    pub fn list_group_join_requests(&self) -> builder::ListGroupJoinRequests<'_> {
+        builder::ListGroupJoinRequests::new(self)
+    }
+    /**Approve requests to join a group
+
+Lets up to 256 people who asked to join in and answers what happened to each: `approved` or `notFound` (no pending request). Members get a `group.participant` with them in `joined`. Only admins may (403). Required scope: `groups:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/groups/{groupId}/requests/approve`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.approve_group_join_requests()
+    .session(session)
+    .group_id(group_id)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn approve_group_join_requests(&self) -> builder::ApproveGroupJoinRequests<'_> {
+        builder::ApproveGroupJoinRequests::new(self)
+    }
+    /**Reject requests to join a group
+
+Turns down up to 256 requests to join and answers what happened to each: `rejected` or `notFound` (no pending request). Only admins may (403). Required scope: `groups:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/groups/{groupId}/requests/reject`
+
+Arguments:
+- `session`: Session name
+- `group_id`: The group's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.reject_group_join_requests()
+    .session(session)
+    .group_id(group_id)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn reject_group_join_requests(&self) -> builder::RejectGroupJoinRequests<'_> {
+        builder::RejectGroupJoinRequests::new(self)
     }
     /**Change a group's settings
 
@@ -26669,6 +26932,7 @@ pub mod builder {
         session: Result<::std::string::String, String>,
         cursor: Result<Option<::std::string::String>, String>,
         limit: Result<Option<u32>, String>,
+        refresh: Result<Option<bool>, String>,
     }
     impl<'a> ListGroups<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -26677,6 +26941,7 @@ pub mod builder {
                 session: Err("session was not initialized".to_string()),
                 cursor: Ok(None),
                 limit: Ok(None),
+                refresh: Ok(None),
             }
         }
         pub fn session<V>(mut self, value: V) -> Self
@@ -26714,14 +26979,25 @@ pub mod builder {
                 .map_err(|_| "conversion to `u32` for limit failed".to_string());
             self
         }
+        pub fn refresh<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.refresh = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for refresh failed".to_string());
+            self
+        }
         ///Sends a `GET` request to `/api/sessions/{session}/groups`
         pub async fn send(
             self,
         ) -> Result<ResponseValue<types::GroupPage>, Error<types::ErrorBody>> {
-            let Self { client, session, cursor, limit } = self;
+            let Self { client, session, cursor, limit, refresh } = self;
             let session = session.map_err(Error::InvalidRequest)?;
             let cursor = cursor.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
+            let refresh = refresh.map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/sessions/{}/groups", client.baseurl, encode_path(& session
                 .to_string()),
@@ -26744,6 +27020,7 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("cursor", &cursor))
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .query(&progenitor_client::QueryParam::new("refresh", &refresh))
                 .headers(header_map)
                 .build()?;
             let info = OperationInfo {
@@ -29493,6 +29770,570 @@ pub mod builder {
                     )
                 }
                 409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_group_join_requests`]
+
+[`Client::list_group_join_requests`]: super::Client::list_group_join_requests*/
+    #[derive(Debug, Clone)]
+    pub struct ListGroupJoinRequests<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+    }
+    impl<'a> ListGroupJoinRequests<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/groups/{groupId}/requests`
+        pub async fn send(
+            self,
+        ) -> Result<
+            ResponseValue<types::GroupJoinRequestList>,
+            Error<types::ErrorBody>,
+        > {
+            let Self { client, session, group_id } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/requests", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_group_join_requests",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::approve_group_join_requests`]
+
+[`Client::approve_group_join_requests`]: super::Client::approve_group_join_requests*/
+    #[derive(Debug, Clone)]
+    pub struct ApproveGroupJoinRequests<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::GroupParticipants, String>,
+    }
+    impl<'a> ApproveGroupJoinRequests<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GroupParticipants>,
+            <V as std::convert::TryInto<
+                types::GroupParticipants,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `GroupParticipants` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::GroupParticipants,
+            ) -> types::builder::GroupParticipants,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/groups/{groupId}/requests/approve`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MemberResults>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::GroupParticipants::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/requests/approve", client.baseurl,
+                encode_path(& session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "approve_group_join_requests",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::reject_group_join_requests`]
+
+[`Client::reject_group_join_requests`]: super::Client::reject_group_join_requests*/
+    #[derive(Debug, Clone)]
+    pub struct RejectGroupJoinRequests<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        group_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::GroupParticipants, String>,
+    }
+    impl<'a> RejectGroupJoinRequests<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                group_id: Err("group_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn group_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.group_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for group_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::GroupParticipants>,
+            <V as std::convert::TryInto<
+                types::GroupParticipants,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `GroupParticipants` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::GroupParticipants,
+            ) -> types::builder::GroupParticipants,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/groups/{groupId}/requests/reject`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::MemberResults>, Error<types::ErrorBody>> {
+            let Self { client, session, group_id, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let group_id = group_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::GroupParticipants::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/groups/{}/requests/reject", client.baseurl,
+                encode_path(& session.to_string()), encode_path(& group_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "reject_group_join_requests",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

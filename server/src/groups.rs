@@ -1,5 +1,6 @@
-//! Groups: list the session's groups, read one, create one, leave one, and join one by invite
-//! code. Each asks WhatsApp through the session, which must be connected.
+//! Groups: list the session's groups, read one, create one, change one, leave one, and join one
+//! by invite code. Changes and reads of one group ask WhatsApp through the session, which must be
+//! connected; lists are answered from the groups the engine stores.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -13,9 +14,11 @@ use crate::error::ApiError;
 use crate::media::{prepare, source};
 use crate::messages::content::{Base64File, FileUrl};
 use crate::messages::jid::{ContactId, parse_contact};
+use crate::model::bounded::{Cursor, PageLimit};
 use crate::model::bounded::{IntRule, ListRule, NOT_BLANK, TextRule, bounded_int, bounded_list, bounded_text, inline};
-use crate::model::group::{Group, GroupParticipant};
+use crate::model::group::{Group, GroupJoinRequest, GroupParticipant};
 use crate::state::{AppState, SharedState};
+use crate::store::groups as stored;
 
 /// Where invite links point; a pasted link is accepted and its code used.
 const INVITE_PREFIX: &str = "https://chat.whatsapp.com/";
@@ -160,7 +163,12 @@ pub enum MemberStatus {
     Demoted,
     /// Already a member: nothing to add.
     AlreadyMember,
-    /// Not on WhatsApp (adding), or not in the group (the other changes).
+    /// Let in: their request to join was approved.
+    Approved,
+    /// Their request to join was turned down.
+    Rejected,
+    /// Not on WhatsApp (adding), not in the group (the other changes), or with no pending
+    /// request to join (approving, rejecting).
     NotFound,
     /// Their privacy settings refuse being added: WhatsApp gave an invite to send them instead
     /// (`inviteCode`, `inviteExpiresAt`).
@@ -204,6 +212,13 @@ pub struct GroupParticipantList {
     pub data: Vec<GroupParticipant>,
 }
 
+/// The people waiting to join a group.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GroupJoinRequestList {
+    /// Every pending request, oldest first.
+    pub data: Vec<GroupJoinRequest>,
+}
+
 /// A group's invite.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -236,21 +251,41 @@ fn parse_group(group_id: &str) -> Result<Jid, ApiError> {
         .map_err(|_| ApiError::BadRequest(format!("`{group_id}` is not a group JID WhatsApp accepts")))
 }
 
-/// One page of the groups the session's account is in, by id.
+/// The query of a group list.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GroupListQuery {
+    /// The `cursor` of the previous page; omit for the first page.
+    #[param(inline)]
+    pub cursor: Option<Cursor>,
+    /// Items per page (default 50).
+    #[param(inline)]
+    pub limit: Option<PageLimit>,
+    /// Read the whole list from WhatsApp first (the session must be connected); otherwise the
+    /// list is the one kept up to date from WhatsApp's notifications.
+    #[serde(default)]
+    pub refresh: bool,
+}
+
+/// One page of the groups the session's account is in, by id, as stored; the list is read from
+/// WhatsApp first when asked to, or when it never was.
 pub async fn list(
     state: &AppState,
     caller: &Caller,
     session: &str,
-    page: PageRequest,
+    query: GroupListQuery,
 ) -> Result<Page<Group>, ApiError> {
     crate::sessions::find(state, caller, session).await?;
-    let groups = state.engine.groups(session).await?;
-    let after: Vec<Group> = groups
-        .into_iter()
-        .filter(|g| page.after.as_deref().is_none_or(|after| g.id.as_str() > after))
-        .take(page.limit + 1)
-        .collect();
-    Ok(Page::from_overfetch(after, page.limit, |g| g.id.clone()))
+    let page = PageRequest::new(query.cursor.map(Cursor::into_inner), query.limit);
+    let stored_page = || stored::page(&state.db, session, page.after.as_deref(), page.limit + 1);
+    let groups = match (query.refresh, stored_page().await?) {
+        (false, Some(groups)) => groups,
+        _ => {
+            state.engine.refresh_groups(session).await?;
+            stored_page().await?.unwrap_or_default()
+        }
+    };
+    Ok(Page::from_overfetch(groups, page.limit, |g| g.id.clone()))
 }
 
 /// Group `group_id`, as WhatsApp describes it now.
@@ -429,6 +464,20 @@ pub async fn delete(
     .await
 }
 
+/// The people waiting for an admin to let them into group `group_id`.
+pub async fn join_requests(
+    state: &AppState,
+    caller: &Caller,
+    session: &str,
+    group_id: &str,
+) -> Result<GroupJoinRequestList, ApiError> {
+    let id = parse_group(group_id)?;
+    crate::sessions::find(state, caller, session).await?;
+    Ok(GroupJoinRequestList {
+        data: state.engine.join_requests(session, &id).await?,
+    })
+}
+
 /// The members of group `group_id`.
 pub async fn participants(
     state: &AppState,
@@ -470,6 +519,8 @@ fn member_result(change: MemberChange, outcome: MemberOutcome) -> MemberResult {
         MemberChange::Remove => MemberStatus::Removed,
         MemberChange::Promote => MemberStatus::Promoted,
         MemberChange::Demote => MemberStatus::Demoted,
+        MemberChange::Approve => MemberStatus::Approved,
+        MemberChange::Reject => MemberStatus::Rejected,
     };
     let status = match (outcome.error, &outcome.invite) {
         (None, _) => done,

@@ -45,6 +45,7 @@ import type {
   Group,
   GroupAction,
   GroupInvite,
+  GroupJoinRequest,
   GroupParticipant,
   GroupParticipantEvent,
   GroupParticipantPayload,
@@ -446,10 +447,11 @@ export interface EventsStreamParams {
 export declare class GroupsResource extends APIResource {
   invite: GroupsInviteResource;
   participants: GroupsParticipantsResource;
+  requests: GroupsRequestsResource;
   /**
    * List groups
    *
-   * The groups the session's account is a member of, by id, one page at a time, as WhatsApp lists them now (the session must be connected). Required scope: `groups:read`.
+   * The groups the session's account is a member of, by id, one page at a time. Titan keeps the list: it reads it from WhatsApp when the session connects, and each group again after every change the session makes or is told of (before that change's event is sent), so listing asks WhatsApp nothing, works while the session is stopped, and survives a restart. `refresh=true` reads the whole list from WhatsApp first (the session must be connected). Required scope: `groups:read`.
    * @param session Session name
    *
    * `GET /api/sessions/{session}/groups`
@@ -680,6 +682,11 @@ export interface GroupsListParams {
    * Items per page (default 50).
    */
   limit?: number;
+  /**
+   * Read the whole list from WhatsApp first (the session must be connected); otherwise the
+   * list is the one kept up to date from WhatsApp's notifications.
+   */
+  refresh?: boolean;
 }
 
 /** The parameters of `client.groups.create()`. */
@@ -967,6 +974,90 @@ export interface GroupsParticipantsDemoteParams {
 
 /** The parameters of `client.groups.participants.promote()`. */
 export interface GroupsParticipantsPromoteParams {
+  /**
+   * Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+   */
+  participants: Array<string>;
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/**
+ * `client.groups.requests`
+ */
+export declare class GroupsRequestsResource extends APIResource {
+  /**
+   * List requests to join a group
+   *
+   * The people who asked to join through an invite while the group's `approvalMode` is on, oldest first; admins approve or reject them. Only admins may list them (403). Required scope: `groups:read`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `GET /api/sessions/{session}/groups/{groupId}/requests`
+   */
+  list(session: string, groupId: string): Promise<Array<GroupJoinRequest>>;
+  /**
+   * Approve requests to join a group
+   *
+   * Lets up to 256 people who asked to join in and answers what happened to each: `approved` or `notFound` (no pending request). Members get a `group.participant` with them in `joined`. Only admins may (403). Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/groups/{groupId}/requests/approve`
+   */
+  approve(session: string, groupId: string, params: GroupsRequestsApproveParams): Promise<Array<MemberResult>>;
+  /**
+   * Approve requests to join a group, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Lets up to 256 people who asked to join in and answers what happened to each: `approved` or `notFound` (no pending request). Members get a `group.participant` with them in `joined`. Only admins may (403). Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/groups/{groupId}/requests/approve`
+   */
+  approveDeferred(session: string, groupId: string, params: GroupsRequestsApproveParams): Promise<Accepted>;
+  /**
+   * Reject requests to join a group
+   *
+   * Turns down up to 256 requests to join and answers what happened to each: `rejected` or `notFound` (no pending request). Only admins may (403). Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/groups/{groupId}/requests/reject`
+   */
+  reject(session: string, groupId: string, params: GroupsRequestsRejectParams): Promise<Array<MemberResult>>;
+  /**
+   * Reject requests to join a group, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Turns down up to 256 requests to join and answers what happened to each: `rejected` or `notFound` (no pending request). Only admins may (403). Required scope: `groups:manage`.
+   * @param session Session name
+   * @param groupId The group's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/groups/{groupId}/requests/reject`
+   */
+  rejectDeferred(session: string, groupId: string, params: GroupsRequestsRejectParams): Promise<Accepted>;
+}
+
+/** The parameters of `client.groups.requests.approve()`. */
+export interface GroupsRequestsApproveParams {
+  /**
+   * Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+   */
+  participants: Array<string>;
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.groups.requests.reject()`. */
+export interface GroupsRequestsRejectParams {
   /**
    * Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
    */

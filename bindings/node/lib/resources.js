@@ -99,10 +99,11 @@ class GroupsResource extends APIResource {
     super(client);
     this.invite = new GroupsInviteResource(client);
     this.participants = new GroupsParticipantsResource(client);
+    this.requests = new GroupsRequestsResource(client);
   }
 
   list(session, params = {}) {
-    return this._client._page(`/api/sessions/${path(session)}/groups`, { query: pick(params, { cursor: 'cursor', limit: 'limit' }) });
+    return this._client._page(`/api/sessions/${path(session)}/groups`, { query: pick(params, { cursor: 'cursor', limit: 'limit', refresh: 'refresh' }) });
   }
 
   create(session, params) {
@@ -239,6 +240,28 @@ class GroupsParticipantsResource extends APIResource {
 
   promoteDeferred(session, groupId, params) {
     return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/participants/promote`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { participants: 'participants' }) }, 'data');
+  }
+}
+
+class GroupsRequestsResource extends APIResource {
+  list(session, groupId) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/groups/${path(groupId)}/requests`, {}, 'data');
+  }
+
+  approve(session, groupId, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/requests/approve`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { participants: 'participants' }) }, 'data');
+  }
+
+  approveDeferred(session, groupId, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/requests/approve`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { participants: 'participants' }) }, 'data');
+  }
+
+  reject(session, groupId, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/requests/reject`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { participants: 'participants' }) }, 'data');
+  }
+
+  rejectDeferred(session, groupId, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/groups/${path(groupId)}/requests/reject`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { participants: 'participants' }) }, 'data');
   }
 }
 

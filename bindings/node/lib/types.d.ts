@@ -1060,6 +1060,24 @@ export interface GroupInvite {
 }
 
 /**
+ * Someone waiting for an admin to let them into a group (its approval mode is on).
+ */
+export interface GroupJoinRequest {
+  /**
+   * Their LID, when WhatsApp named them by it.
+   */
+  lid?: string | null;
+  /**
+   * Their phone number, `+` and digits, when WhatsApp named them by it.
+   */
+  phoneNumber?: string | null;
+  /**
+   * When they asked, when WhatsApp said.
+   */
+  requestedAt?: string | null;
+}
+
+/**
  * A member of a group.
  */
 export interface GroupParticipant {
@@ -1105,8 +1123,8 @@ export interface GroupParticipantEvent {
 }
 
 /**
- * `group.participant`: members joined, left, were promoted or demoted; only the list that
- * changed is non-empty.
+ * `group.participant`: members joined, left, were promoted or demoted, or people asked to join;
+ * only the list that changed is non-empty.
  */
 export interface GroupParticipantPayload {
   author?: JidRef | null;
@@ -1130,6 +1148,11 @@ export interface GroupParticipantPayload {
    * Members made admins.
    */
   promoted: Array<JidRef>;
+  /**
+   * People who asked to join through an invite (the group's `approvalMode` is on); only the
+   * group's admins hear of them, and approve or reject them.
+   */
+  requested?: Array<JidRef>;
   /**
    * When (Unix seconds).
    */
@@ -1509,7 +1532,7 @@ export interface MemberResult {
 /**
  * What a member change did to one participant.
  */
-export type MemberStatus = 'added' | 'removed' | 'promoted' | 'demoted' | 'alreadyMember' | 'notFound' | 'inviteRequired' | 'refused';
+export type MemberStatus = 'added' | 'removed' | 'promoted' | 'demoted' | 'alreadyMember' | 'approved' | 'rejected' | 'notFound' | 'inviteRequired' | 'refused';
 
 /**
  * A message sent or received by a session.

@@ -11,12 +11,12 @@ use utoipa_axum::routes;
 use crate::auth::{Authorized, required};
 use crate::commands::{self, AcceptedData, Prefer};
 use crate::engine::MemberChange;
-use crate::envelope::PageQuery;
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
 use crate::groups::{
-    self, CreateGroup, GroupData, GroupInviteData, GroupPage, GroupParticipantList, GroupParticipants, InviteQuery,
-    JoinGroup, JoinedGroupData, MemberResults, SetGroupDescription, SetGroupName, SetGroupPicture, UpdateGroupSettings,
+    self, CreateGroup, GroupData, GroupInviteData, GroupJoinRequestList, GroupListQuery, GroupPage,
+    GroupParticipantList, GroupParticipants, InviteQuery, JoinGroup, JoinedGroupData, MemberResults,
+    SetGroupDescription, SetGroupName, SetGroupPicture, UpdateGroupSettings,
 };
 use crate::state::SharedState;
 
@@ -35,6 +35,9 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(promote))
         .routes(routes!(demote))
         .routes(routes!(invite, revoke_invite))
+        .routes(routes!(join_requests))
+        .routes(routes!(approve_requests))
+        .routes(routes!(reject_requests))
 }
 
 #[utoipa::path(
@@ -268,6 +271,105 @@ async fn participants(
     Path((session, group_id)): Path<(String, String)>,
 ) -> Result<Json<GroupParticipantList>, ApiError> {
     Ok(Json(groups::participants(&state, &caller, &session, &group_id).await?))
+}
+
+#[utoipa::path(
+    get, path = "/api/sessions/{session}/groups/{groupId}/requests", operation_id = "listGroupJoinRequests", tag = "Groups",
+    summary = "List requests to join a group",
+    description = "The people who asked to join through an invite while the group's `approvalMode` is on, oldest \
+        first; admins approve or reject them. Only admins may list them (403). Required scope: `groups:read`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    responses(
+        (status = 200, description = "The pending requests", body = GroupJoinRequestList),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:read"])))
+)]
+async fn join_requests(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsRead>,
+    Path((session, group_id)): Path<(String, String)>,
+) -> Result<Json<GroupJoinRequestList>, ApiError> {
+    Ok(Json(groups::join_requests(&state, &caller, &session, &group_id).await?))
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/groups/{groupId}/requests/approve", operation_id = "approveGroupJoinRequests", tag = "Groups",
+    summary = "Approve requests to join a group",
+    description = "Lets up to 256 people who asked to join in and answers what happened to each: `approved` or \
+        `notFound` (no pending request). Members get a `group.participant` with them in `joined`. Only admins \
+        may (403). Required scope: `groups:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    request_body = GroupParticipants,
+    responses(
+        (status = 200, description = "One result per participant", body = MemberResults),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:manage"])))
+)]
+async fn approve_requests(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsManage>,
+    prefer: Prefer,
+    Path(path): Path<(String, String)>,
+    Json(body): Json<GroupParticipants>,
+) -> Result<Response, ApiError> {
+    change(
+        state,
+        caller,
+        prefer,
+        path,
+        MemberChange::Approve,
+        "approveGroupJoinRequests",
+        body,
+    )
+    .await
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/groups/{groupId}/requests/reject", operation_id = "rejectGroupJoinRequests", tag = "Groups",
+    summary = "Reject requests to join a group",
+    description = "Turns down up to 256 requests to join and answers what happened to each: `rejected` or \
+        `notFound` (no pending request). Only admins may (403). Required scope: `groups:manage`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
+    ),
+    request_body = GroupParticipants,
+    responses(
+        (status = 200, description = "One result per participant", body = MemberResults),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["groups:manage"])))
+)]
+async fn reject_requests(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::GroupsManage>,
+    prefer: Prefer,
+    Path(path): Path<(String, String)>,
+    Json(body): Json<GroupParticipants>,
+) -> Result<Response, ApiError> {
+    change(
+        state,
+        caller,
+        prefer,
+        path,
+        MemberChange::Reject,
+        "rejectGroupJoinRequests",
+        body,
+    )
+    .await
 }
 
 /// Applies `change` to the participants of the request, answering one result per participant.
@@ -513,9 +615,12 @@ async fn preview(
 #[utoipa::path(
     get, path = "/api/sessions/{session}/groups", operation_id = "listGroups", tag = "Groups",
     summary = "List groups",
-    description = "The groups the session's account is a member of, by id, one page at a time, as WhatsApp \
-        lists them now (the session must be connected). Required scope: `groups:read`.",
-    params(("session" = String, Path, description = "Session name", example = "my-session"), PageQuery),
+    description = "The groups the session's account is a member of, by id, one page at a time. Titan keeps \
+        the list: it reads it from WhatsApp when the session connects, and each group again after every change \
+        the session makes or is told of (before that change's event is sent), so listing asks WhatsApp nothing, \
+        works while the session is stopped, and survives a restart. `refresh=true` reads the whole list from \
+        WhatsApp first (the session must be connected). Required scope: `groups:read`.",
+    params(("session" = String, Path, description = "Session name", example = "my-session"), GroupListQuery),
     responses(
         (status = 200, description = "One page of groups", body = GroupPage),
         (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
@@ -527,9 +632,9 @@ async fn list(
     State(state): State<SharedState>,
     Authorized(caller, _): Authorized<required::GroupsRead>,
     Path(session): Path<String>,
-    Query(page): Query<PageQuery>,
+    Query(query): Query<GroupListQuery>,
 ) -> Result<Json<GroupPage>, ApiError> {
-    Ok(Json(groups::list(&state, &caller, &session, page.into()).await?.into()))
+    Ok(Json(groups::list(&state, &caller, &session, query).await?.into()))
 }
 
 #[utoipa::path(

@@ -1,20 +1,25 @@
 //! Group actions of a connected session: list, read, create and leave groups, and join one by
 //! invite. Joining by invite has no notification of its own for the joiner, so Titan writes the
 //! `group.update` (action `joined`) itself; WhatsApp notifies the other changes (`w:gp2`).
+//!
+//! Every group read from WhatsApp is stored (see [`crate::store::groups`]): the whole list when
+//! the session connects or a list is refreshed, one group after each change the session makes or
+//! hears of. Lists are answered from there.
 
 use chrono::DateTime;
-use whatsapp_rust::Jid;
 use whatsapp_rust::JoinGroupResult;
 use whatsapp_rust::features::{
     GroupCreateOptions, GroupDescription, GroupError, GroupMetadata, GroupParticipantOptions, GroupSubject,
     MembershipApprovalMode, ParticipantChangeResponse, PreviousDescription,
 };
+use whatsapp_rust::{Client, Jid};
 
 use super::{Engine, EngineError};
 use crate::events::{NewEvent, Payload};
 use crate::model::events::{GroupAction, GroupUpdatePayload};
-use crate::model::group::{Group, GroupParticipant};
+use crate::model::group::{Group, GroupJoinRequest, GroupParticipant};
 use crate::store::events as outbox;
+use crate::store::{Db, groups as stored};
 
 /// Settings to change on a group (`None`: leave as it is).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -40,6 +45,10 @@ pub enum MemberChange {
     Promote,
     /// Make them plain members.
     Demote,
+    /// Let them in: approve their requests to join.
+    Approve,
+    /// Turn their requests to join down.
+    Reject,
 }
 
 /// What a member change did to one participant, as WhatsApp answered.
@@ -64,28 +73,21 @@ pub enum Joined {
 }
 
 impl Engine {
-    /// Every group the session's account is a member of, by id.
-    pub async fn groups(&self, session: &str) -> Result<Vec<Group>, EngineError> {
+    /// Reads every group the session's account is in from WhatsApp and stores the list.
+    pub async fn refresh_groups(&self, session: &str) -> Result<(), EngineError> {
         let client = self.require_connected(session)?;
-        let groups = client
-            .groups()
-            .get_participating()
-            .await
-            .map_err(|e| group_error("group list", e))?;
-        let mut groups: Vec<Group> = groups.values().map(group_of).collect();
-        groups.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(groups)
+        sync_groups(&self.shared.db, session, &client).await
     }
 
-    /// Group `id` as WhatsApp describes it now; the account must be a member.
+    /// Group `id` as WhatsApp describes it now (stored as such); the account must be a member.
+    /// While the session is not connected, the group as last read, if it was.
     pub async fn group(&self, session: &str, id: &Jid) -> Result<Group, EngineError> {
-        let client = self.require_connected(session)?;
-        let metadata = client
-            .groups()
-            .get_metadata(id)
-            .await
-            .map_err(|e| group_error("group", e))?;
-        Ok(group_of(&metadata))
+        if let Some(client) = self.connected_client(session) {
+            return read_group(&self.shared.db, session, &client, id).await;
+        }
+        stored::one(&self.shared.db, session, &id.to_non_ad_string())
+            .await?
+            .ok_or_else(|| EngineError::not_connected(session))
     }
 
     /// Creates group `name` with the session's account as its creator and `participants` as
@@ -99,7 +101,9 @@ impl Engine {
             .create_group(options)
             .await
             .map_err(|e| group_error("new group", e))?;
-        Ok(group_of(&created.metadata))
+        let group = group_of(&created.metadata);
+        stored::put(&self.shared.db, session, &group).await?;
+        Ok(group)
     }
 
     /// Takes the session's account out of group `id`.
@@ -109,7 +113,8 @@ impl Engine {
             .groups()
             .leave(id.clone())
             .await
-            .map_err(|e| group_error("group", e))
+            .map_err(|e| group_error("group", e))?;
+        Ok(stored::remove(&self.shared.db, session, &id.to_non_ad_string()).await?)
     }
 
     /// Renames group `id`.
@@ -120,7 +125,9 @@ impl Engine {
             .groups()
             .set_subject(id.clone(), subject)
             .await
-            .map_err(|e| group_error("group name", e))
+            .map_err(|e| group_error("group name", e))?;
+        self.note_group(session, &client, id).await;
+        Ok(())
     }
 
     /// Sets group `id`'s description (`None` removes it).
@@ -139,7 +146,9 @@ impl Engine {
             .groups()
             .set_description(id.clone(), description, PreviousDescription::Resolve)
             .await
-            .map_err(|e| group_error("group description", e))
+            .map_err(|e| group_error("group description", e))?;
+        self.note_group(session, &client, id).await;
+        Ok(())
     }
 
     /// Adds, removes, promotes or demotes `participants` of group `id`; what happened to each.
@@ -157,9 +166,33 @@ impl Engine {
             MemberChange::Remove => groups.remove_participants(id.clone(), participants).await,
             MemberChange::Promote => groups.promote_participants(id.clone(), participants).await,
             MemberChange::Demote => groups.demote_participants(id.clone(), participants).await,
+            MemberChange::Approve => groups.approve_membership_requests(id.clone(), participants).await,
+            MemberChange::Reject => groups.reject_membership_requests(id.clone(), participants).await,
         }
         .map_err(|e| group_error("member change", e))?;
+        self.note_group(session, &client, id).await;
         Ok(participants.iter().map(|asked| outcome_for(asked, &answered)).collect())
+    }
+
+    /// The people waiting for an admin to let them into group `id`, oldest request first.
+    pub async fn join_requests(&self, session: &str, id: &Jid) -> Result<Vec<GroupJoinRequest>, EngineError> {
+        let client = self.require_connected(session)?;
+        let mut requests = client
+            .groups()
+            .get_membership_requests(id.clone())
+            .await
+            .map_err(|e| group_error("join requests", e))?;
+        requests.sort_by_key(|r| r.request_time);
+        Ok(requests
+            .iter()
+            .map(|r| GroupJoinRequest {
+                phone_number: phone_of(&r.jid),
+                lid: lid_of(&r.jid),
+                requested_at: r
+                    .request_time
+                    .and_then(|t| DateTime::from_timestamp(i64::try_from(t).ok()?, 0)),
+            })
+            .collect())
     }
 
     /// Applies each setting given to group `id`, in the order of [`GroupSettings`]'s fields.
@@ -219,7 +252,8 @@ impl Engine {
                 .await
                 .map_err(|e| group_error("group's members", e))?;
         }
-        groups.leave(id.clone()).await.map_err(|e| group_error("group", e))
+        groups.leave(id.clone()).await.map_err(|e| group_error("group", e))?;
+        Ok(stored::remove(&self.shared.db, session, &id.to_non_ad_string()).await?)
     }
 
     /// Sets group `id`'s picture to `jpeg`, or removes it (`None`).
@@ -276,10 +310,54 @@ impl Engine {
                     ..GroupUpdatePayload::default()
                 });
                 outbox::write(&self.shared.db, session, &[NewEvent::new(payload)]).await?;
+                self.note_group(session, &client, &group).await;
                 Joined::Member(group)
             }
             JoinGroupResult::PendingApproval(group) => Joined::PendingApproval(group),
         })
+    }
+}
+
+impl Engine {
+    /// Stores group `id` as WhatsApp describes it after a change the session made, so the next
+    /// list shows the change; a failure is logged (the next list refresh or notification mends it).
+    async fn note_group(&self, session: &str, client: &Client, id: &Jid) {
+        if let Err(error) = read_group(&self.shared.db, session, client, id).await {
+            tracing::warn!(session, group = %id, %error, "cannot read back a group after changing it");
+        }
+    }
+}
+
+/// Reads every group the account is in from WhatsApp and replaces the session's stored list.
+pub(super) async fn sync_groups(db: &Db, session: &str, client: &Client) -> Result<(), EngineError> {
+    let groups = client
+        .groups()
+        .get_participating()
+        .await
+        .map_err(|e| group_error("group list", e))?;
+    let groups: Vec<Group> = groups.values().map(group_of).collect();
+    Ok(stored::replace_all(db, session, &groups).await?)
+}
+
+/// Reads group `id` from WhatsApp and stores it; when WhatsApp says the account is not in it (any
+/// more), forgets it and answers why.
+pub(super) async fn read_group(db: &Db, session: &str, client: &Client, id: &Jid) -> Result<Group, EngineError> {
+    match client
+        .groups()
+        .get_metadata(id)
+        .await
+        .map_err(|e| group_error("group", e))
+    {
+        Ok(metadata) => {
+            let group = group_of(&metadata);
+            stored::put(db, session, &group).await?;
+            Ok(group)
+        }
+        Err(gone @ (EngineError::Forbidden(_) | EngineError::Unknown(_))) => {
+            stored::remove(db, session, &id.to_non_ad_string()).await?;
+            Err(gone)
+        }
+        Err(other) => Err(other),
     }
 }
 
@@ -325,21 +403,29 @@ fn outcome_for(asked: &Jid, answered: &[ParticipantChangeResponse]) -> MemberOut
     }
 }
 
+/// `jid`'s phone number, `+` and digits, when it is a phone-number JID.
+fn phone_of(jid: &Jid) -> Option<String> {
+    jid.is_pn().then(|| format!("+{}", jid.user))
+}
+
+/// `jid` as a LID, when it is one.
+fn lid_of(jid: &Jid) -> Option<String> {
+    jid.is_lid().then(|| jid.to_non_ad_string())
+}
+
 /// The API's view of a group's metadata.
 fn group_of(metadata: &GroupMetadata) -> Group {
-    let phone = |jid: &Jid| jid.is_pn().then(|| format!("+{}", jid.user));
-    let lid = |jid: &Jid| jid.is_lid().then(|| jid.to_non_ad_string());
     let creator = metadata.creator.as_ref();
     Group {
         id: metadata.id.to_non_ad_string(),
         name: metadata.subject.clone(),
         description: metadata.description.clone().filter(|d| !d.is_empty()),
-        owner_lid: creator.and_then(lid),
+        owner_lid: creator.and_then(lid_of),
         owner_phone_number: metadata
             .creator_pn
             .as_ref()
-            .and_then(phone)
-            .or_else(|| creator.and_then(phone)),
+            .and_then(phone_of)
+            .or_else(|| creator.and_then(phone_of)),
         created_at: metadata
             .creation_time
             .and_then(|t| DateTime::from_timestamp(i64::try_from(t).ok()?, 0)),
@@ -347,8 +433,8 @@ fn group_of(metadata: &GroupMetadata) -> Group {
             .participants
             .iter()
             .map(|p| GroupParticipant {
-                phone_number: p.phone_number.as_ref().and_then(phone).or_else(|| phone(&p.jid)),
-                lid: p.lid.as_ref().and_then(lid).or_else(|| lid(&p.jid)),
+                phone_number: p.phone_number.as_ref().and_then(phone_of).or_else(|| phone_of(&p.jid)),
+                lid: p.lid.as_ref().and_then(lid_of).or_else(|| lid_of(&p.jid)),
                 is_admin: p.is_admin(),
                 is_super_admin: p.is_super_admin(),
             })

@@ -97,6 +97,13 @@ pub enum EngineError {
 }
 
 impl EngineError {
+    /// The operation needs WhatsApp, and `session` is not connected to it.
+    fn not_connected(session: &str) -> Self {
+        Self::Conflict(format!(
+            "session `{session}` is not connected: start it and wait for status CONNECTED"
+        ))
+    }
+
     /// WhatsApp refused (or could not be reached for) `what`, because of `error`.
     fn refused(what: &str, error: impl std::fmt::Display) -> Self {
         Self::Upstream(format!("WhatsApp did not take the {what}: {error}"))

@@ -411,11 +411,8 @@ impl Engine {
         &self,
         session: &str,
     ) -> Result<std::sync::Arc<whatsapp_rust::Client>, EngineError> {
-        self.connected_client(session).ok_or_else(|| {
-            EngineError::Conflict(format!(
-                "session `{session}` is not connected: start it and wait for status CONNECTED"
-            ))
-        })
+        self.connected_client(session)
+            .ok_or_else(|| EngineError::not_connected(session))
     }
 
     /// Sends `outgoing` from `session`, which must be connected: a media file is uploaded first

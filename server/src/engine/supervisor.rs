@@ -12,7 +12,7 @@ use whatsapp_rust::store::traits::Backend;
 use super::mapping::RingingCalls;
 use super::media::PersistWorker;
 use super::observe::{ConnectFailure, Enqueue, Observed};
-use super::{Command, CurrentQr, Shared, Slot, inbound};
+use super::{Command, CurrentQr, EngineError, Shared, Slot, groups, inbound};
 use crate::events::{NewEvent, Payload};
 use crate::model::events::{ConnectedPayload, LoggedOutPayload, QrPayload};
 use crate::model::session::{SessionConfig, State, Status, StatusReason};
@@ -27,6 +27,9 @@ const APPLY_ATTEMPTS: u32 = 5;
 
 /// Longest wait between two restarts of a client that keeps failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// How long the supervisor waits for WhatsApp to answer a read of the account's groups.
+const GROUP_READ_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How one run of the client ended.
 #[derive(Debug)]
@@ -370,6 +373,19 @@ impl Supervisor {
         }
     }
 
+    /// Waits (a bounded time) for `read`, which stores what WhatsApp says of the account's groups:
+    /// the whole list as the client connects, one group before the event of its change is
+    /// written, so whoever that event reaches lists the group as it now is. A failure is logged;
+    /// the next connection reads the whole list again. A group the account is no longer in is
+    /// not a failure (the read forgot it).
+    async fn keep_groups(&self, what: &str, read: impl Future<Output = Result<(), EngineError>>) {
+        match tokio::time::timeout(GROUP_READ_TIMEOUT, read).await {
+            Ok(Ok(()) | Err(EngineError::Forbidden(_) | EngineError::Unknown(_))) => {}
+            Ok(Err(error)) => tracing::warn!(session = %self.name, %error, "cannot {what}"),
+            Err(_) => tracing::warn!(session = %self.name, "cannot {what}: WhatsApp did not answer in time"),
+        }
+    }
+
     async fn on_connect_failure(&self, note: ConnectFailure) {
         tracing::warn!(session = %self.name, attempt = note.attempt, error = %note.error, "connection attempt failed");
         self.apply(Change {
@@ -453,6 +469,11 @@ impl Supervisor {
                 })
                 .await;
                 self.start_persisting(client);
+                self.keep_groups(
+                    "read the group list",
+                    groups::sync_groups(self.db(), &self.name, client),
+                )
+                .await;
             }
             Event::Disconnected(_) => {
                 self.slot.live().connected = false;
@@ -488,6 +509,11 @@ impl Supervisor {
                 return Some(Outcome::Failed("WhatsApp says this client version is outdated".into()));
             }
             _ => {
+                if let Event::GroupUpdate(update) = event {
+                    let reread = groups::read_group(self.db(), &self.name, client, &update.group_jid);
+                    self.keep_groups("read a changed group back", async { reread.await.map(drop) })
+                        .await;
+                }
                 if self.record_inbound(event).await
                     && let Some(persister) = &self.persister
                 {
@@ -503,6 +529,7 @@ impl Supervisor {
 /// session is not restored at the next start and must be paired again.
 pub(super) async fn record_logout(db: &Db, name: &str) -> anyhow::Result<()> {
     device::wipe(db, name).await?;
+    crate::store::groups::forget(db, name).await?;
     store::apply(
         db,
         name,

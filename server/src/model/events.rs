@@ -310,8 +310,8 @@ pub struct GroupUpdatePayload {
     pub approval_mode: Option<bool>,
 }
 
-/// `group.participant`: members joined, left, were promoted or demoted; only the list that
-/// changed is non-empty.
+/// `group.participant`: members joined, left, were promoted or demoted, or people asked to join;
+/// only the list that changed is non-empty.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupParticipantPayload {
@@ -330,6 +330,10 @@ pub struct GroupParticipantPayload {
     pub promoted: Vec<JidRef>,
     /// Admins made plain members.
     pub demoted: Vec<JidRef>,
+    /// People who asked to join through an invite (the group's `approvalMode` is on); only the
+    /// group's admins hear of them, and approve or reject them.
+    #[serde(default)]
+    pub requested: Vec<JidRef>,
 }
 
 wire_enum! {

@@ -49,3 +49,16 @@ pub struct GroupParticipant {
     /// Whether the member is the group's creator (its super admin).
     pub is_super_admin: bool,
 }
+
+/// Someone waiting for an admin to let them into a group (its approval mode is on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"phoneNumber": "+5511999999999", "lid": null, "requestedAt": "2025-05-01T12:00:00Z"}))]
+pub struct GroupJoinRequest {
+    /// Their phone number, `+` and digits, when WhatsApp named them by it.
+    pub phone_number: Option<String>,
+    /// Their LID, when WhatsApp named them by it.
+    pub lid: Option<String>,
+    /// When they asked, when WhatsApp said.
+    pub requested_at: Option<DateTime<Utc>>,
+}

@@ -3,6 +3,7 @@
 pub mod deliveries;
 pub mod device;
 pub mod events;
+pub mod groups;
 pub mod idempotency;
 pub mod keys;
 pub mod messages;

@@ -272,10 +272,10 @@ pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option
 /// Deletes the session row and its messages; `false` if there was none.
 pub async fn delete(db: &Db, name: &str) -> anyhow::Result<bool> {
     let mut tx = db.pool.begin().await.context("begin")?;
-    sqlx::query("DELETE FROM messages WHERE session = $1")
-        .bind(name)
-        .execute(&mut *tx)
-        .await?;
+    let groups = super::groups::FORGET;
+    for statement in std::iter::once("DELETE FROM messages WHERE session = $1").chain(groups) {
+        sqlx::query(statement).bind(name).execute(&mut *tx).await?;
+    }
     let deleted = sqlx::query("DELETE FROM sessions WHERE name = $1")
         .bind(name)
         .execute(&mut *tx)

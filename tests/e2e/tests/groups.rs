@@ -1,16 +1,20 @@
 //! Groups from every member's side: Alice's Titan session creates a group with Bob and Carol (and
-//! a number that is not on WhatsApp), each member lists and reads it with the right admin flags,
-//! Carol leaves and the others see her go; Alice renames and describes it, adds, promotes and
-//! (through Bob) removes members, answered one by one; Carol previews the invite and joins by
-//! it, and a revoked code leads nowhere; settings are read back by Bob, and only the creator
-//! deletes the group, after which no member has it. Bad group ids and unknown groups get clear
-//! 4xx answers.
+//! a number that is not on WhatsApp), each member lists it (as soon as its event arrives) and
+//! reads it with the right admin flags, Carol leaves and the others see her go; Alice renames and
+//! describes it, adds, promotes and (through Bob) removes members, answered one by one; Carol
+//! previews the invite and joins by it, and a revoked code leads nowhere; settings are read back
+//! by Bob; Bob's stored groups are listed and read while his session is stopped, across a server
+//! restart; with approval on, Carol's joins are requests that Alice hears of, lists, approves and
+//! rejects; only the creator deletes the group, after which no member has it. Bad group ids and
+//! unknown groups get clear 4xx answers.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use titan_e2e::harness::{Harness, jid};
+use titan_client::types::Status;
+use titan_e2e::harness::{Harness, STEP, jid};
+use titan_e2e::receiver::Receiver;
 
 titan_e2e::on_both_databases!(a_group_is_created_read_by_each_member_and_left);
 
@@ -34,6 +38,44 @@ async fn call(harness: &Harness, method: reqwest::Method, path: &str, body: Opti
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
+/// Waits until `session` has had `times` `event`s whose payload passes `matches`.
+async fn expect_times(receiver: &Receiver, event: &str, session: &str, times: usize, matches: impl Fn(&Value) -> bool) {
+    receiver
+        .wait_until(&format!("{times} × {event} on {session}"), STEP, |all| {
+            all.iter()
+                .filter(|e| e["event"] == event && e["session"] == session && matches(&e["payload"]))
+                .count()
+                >= times
+        })
+        .await;
+}
+
+/// Whether a `group.participant` payload about group `id` has `phone` in its list `list`.
+fn lists(payload: &Value, id: &str, list: &str, phone: &str) -> bool {
+    payload["id"] == id
+        && payload[list]
+            .as_array()
+            .is_some_and(|people| people.iter().any(|p| p["phoneNumber"] == format!("+{phone}")))
+}
+
+/// The ids of `session`'s groups, as `GET …/groups` lists them.
+async fn group_ids(harness: &Harness, session: &str) -> Vec<String> {
+    let (status, page) = call(
+        harness,
+        reqwest::Method::GET,
+        &format!("/api/sessions/{session}/groups"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// The `(phoneNumber, isAdmin, isSuperAdmin)` of each participant, sorted.
 fn members(group: &Value) -> Vec<(String, bool, bool)> {
     let mut members: Vec<_> = group["participants"]
@@ -52,7 +94,7 @@ fn members(group: &Value) -> Vec<(String, bool, bool)> {
     members
 }
 
-async fn a_group_is_created_read_by_each_member_and_left(harness: Harness) {
+async fn a_group_is_created_read_by_each_member_and_left(mut harness: Harness) {
     let receiver = harness.receiver().await;
     harness.link_by_qr("alice", ALICE).await;
     harness.link_by_qr("bob", BOB).await;
@@ -85,17 +127,17 @@ async fn a_group_is_created_read_by_each_member_and_left(harness: Harness) {
         "WhatsApp left out the number it does not know"
     );
 
-    // Each member lists it and reads the same group.
+    // Each member lists it (the stored list has it before the member's event is sent) and reads
+    // the same group.
     for session in ["alice", "bob", "carol"] {
-        let (status, page) = call(&harness, get.clone(), &format!("/api/sessions/{session}/groups"), None).await;
-        assert_eq!(status, 200, "{page}");
-        let listed: Vec<&str> = page["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|g| g["id"].as_str().unwrap())
-            .collect();
-        assert_eq!(listed, [id.as_str()], "{session}'s groups");
+        if session != "alice" {
+            receiver
+                .expect("group.update", session, |p| {
+                    p["id"] == id.as_str() && p["action"] == "created"
+                })
+                .await;
+        }
+        assert_eq!(group_ids(&harness, session).await, [id.as_str()], "{session}'s groups");
         let (status, read) = call(
             &harness,
             get.clone(),
@@ -109,11 +151,6 @@ async fn a_group_is_created_read_by_each_member_and_left(harness: Harness) {
             (&json!("Weekend"), everyone.clone())
         );
     }
-    receiver
-        .expect("group.update", "bob", |p| {
-            p["id"] == id.as_str() && p["action"] == "created"
-        })
-        .await;
 
     // Carol leaves: she no longer has it, and the others see her go.
     let leave = format!("/api/sessions/carol/groups/{id}/leave");
@@ -126,8 +163,7 @@ async fn a_group_is_created_read_by_each_member_and_left(harness: Harness) {
         .await;
     let (status, _) = call(&harness, get.clone(), &format!("/api/sessions/carol/groups/{id}"), None).await;
     assert!(matches!(status, 403 | 404), "a group Carol left: {status}");
-    let (_, page) = call(&harness, get.clone(), "/api/sessions/carol/groups", None).await;
-    assert_eq!(page["data"], json!([]));
+    assert!(group_ids(&harness, "carol").await.is_empty());
     let (_, read) = call(&harness, get.clone(), &format!("/api/sessions/bob/groups/{id}"), None).await;
     assert_eq!(members(&read["data"]), everyone[..2]);
     let (status, again) = call(&harness, post.clone(), &leave, None).await;
@@ -350,6 +386,15 @@ async fn a_group_is_created_read_by_each_member_and_left(harness: Harness) {
         )
     };
     assert_eq!(settings(&read["data"]), (json!(true), json!(true), json!(604800)));
+    for (field, value) in [
+        ("announce", json!(true)),
+        ("locked", json!(true)),
+        ("ephemeralSeconds", json!(604800)),
+    ] {
+        receiver
+            .expect("group.update", "bob", |p| p["id"] == id.as_str() && p[field] == value)
+            .await;
+    }
     assert_eq!(settings(&set["data"]), settings(&read["data"]));
     let (status, same) = call(
         &harness,
@@ -364,7 +409,107 @@ async fn a_group_is_created_read_by_each_member_and_left(harness: Harness) {
         "no setting given: nothing changes"
     );
 
-    // Deleting: only the creator may; then no member has the group any more.
+    // Bob's groups are kept: with his session stopped, across a restart, they are listed and
+    // read as last seen.
+    let (status, _) = call(&harness, post.clone(), "/api/sessions/bob/stop", None).await;
+    assert_eq!(status, 200);
+    harness.restart().await;
+    assert_eq!(group_ids(&harness, "bob").await, [id.as_str()], "Bob's stored groups");
+    let (status, kept) = call(&harness, get.clone(), &format!("/api/sessions/bob/groups/{id}"), None).await;
+    assert_eq!(status, 200, "{kept}");
+    assert_eq!(settings(&kept["data"]), settings(&read["data"]));
+    assert_eq!(kept["data"]["name"], "Weekend trip");
+    let (status, refused) = call(&harness, get.clone(), "/api/sessions/bob/groups?refresh=true", None).await;
+    assert_eq!(status, 409, "refreshing needs the connection: {refused}");
+    let (status, _) = call(&harness, post.clone(), "/api/sessions/bob/start", None).await;
+    assert_eq!(status, 200);
+    for session in ["alice", "bob", "carol"] {
+        harness.wait_status(session, Status::Connected, None).await;
+    }
+    let (status, page) = call(&harness, get.clone(), "/api/sessions/bob/groups?refresh=true", None).await;
+    assert_eq!(
+        (status, page["data"].as_array().map(Vec::len)),
+        (200, Some(1)),
+        "{page}"
+    );
+
+    // Approval: Carol's joins become requests that Alice, an admin, hears of and lists; the
+    // first is approved (Carol is in), the second rejected (she stays out).
+    let (status, set) = call(
+        &harness,
+        put.clone(),
+        &format!("{group_path}/settings"),
+        Some(json!({"approvalMode": true})),
+    )
+    .await;
+    assert_eq!((status, &set["data"]["approvalMode"]), (200, &json!(true)), "{set}");
+    receiver
+        .expect("group.update", "bob", |p| {
+            p["id"] == id.as_str() && p["approvalMode"] == true
+        })
+        .await;
+    let (_, invite) = call(&harness, get.clone(), &format!("{group_path}/invite"), None).await;
+    let code = invite["data"]["code"].as_str().unwrap().to_owned();
+    let requests = format!("{group_path}/requests");
+    for (round, verdict) in [(1, "approve"), (2, "reject")] {
+        let (status, _) = call(
+            &harness,
+            reqwest::Method::DELETE,
+            &participants,
+            Some(json!({"participants": [jid(CAROL)]})),
+        )
+        .await;
+        assert_eq!(status, 200, "Carol is out before round {round}");
+        let (status, asked) = call(
+            &harness,
+            post.clone(),
+            "/api/sessions/carol/groups/join",
+            Some(json!({"code": code})),
+        )
+        .await;
+        assert_eq!(
+            (status, &asked["data"]["status"]),
+            (200, &json!("pendingApproval")),
+            "{asked}"
+        );
+        expect_times(&receiver, "group.participant", "alice", round, |p| {
+            lists(p, &id, "requested", CAROL)
+        })
+        .await;
+        let (status, pending) = call(&harness, get.clone(), &requests, None).await;
+        assert_eq!(status, 200, "{pending}");
+        assert_eq!(pending["data"].as_array().map(Vec::len), Some(1), "{pending}");
+        assert_eq!(pending["data"][0]["phoneNumber"], format!("+{CAROL}"));
+        assert!(pending["data"][0]["requestedAt"].is_string(), "{pending}");
+        let (status, answered) = call(
+            &harness,
+            post.clone(),
+            &format!("{requests}/{verdict}"),
+            Some(json!({"participants": [jid(CAROL), jid(BOB)]})),
+        )
+        .await;
+        let done = if verdict == "approve" { "approved" } else { "rejected" };
+        assert_eq!(
+            (status, outcome(&answered)),
+            (200, vec![(jid(CAROL), done.into()), (jid(BOB), "notFound".into())]),
+            "{answered}"
+        );
+        let (_, pending) = call(&harness, get.clone(), &requests, None).await;
+        assert_eq!(pending["data"], json!([]), "no request left after round {round}");
+    }
+    // Carol was let in once (her second `joined`; the first was by invite), then turned down.
+    expect_times(&receiver, "group.participant", "carol", 2, |p| {
+        lists(p, &id, "joined", CAROL)
+    })
+    .await;
+    let (status, _) = call(&harness, get.clone(), &format!("/api/sessions/carol/groups/{id}"), None).await;
+    assert!(matches!(status, 403 | 404), "Carol was turned down: {status}");
+    let carol_requests = format!("/api/sessions/carol/groups/{id}/requests");
+    let (status, refused) = call(&harness, get.clone(), &carol_requests, None).await;
+    assert_eq!(status, 403, "only admins list requests: {refused}");
+
+    // Deleting: only the creator may; then no member has the group any more (each list changes
+    // before the member's event of it is sent).
     let (status, refused) = call(
         &harness,
         reqwest::Method::DELETE,
@@ -375,10 +520,21 @@ async fn a_group_is_created_read_by_each_member_and_left(harness: Harness) {
     assert_eq!(status, 403, "{refused}");
     let (status, _) = call(&harness, reqwest::Method::DELETE, &group_path, None).await;
     assert_eq!(status, 204);
-    for session in ["alice", "bob", "carol"] {
-        let (_, page) = call(&harness, get.clone(), &format!("/api/sessions/{session}/groups"), None).await;
-        assert_eq!(page["data"], json!([]), "{session} has no group left");
+    for (session, phone) in [("alice", ALICE), ("bob", BOB)] {
+        receiver
+            .expect("group.participant", session, |p| lists(p, &id, "left", phone))
+            .await;
+        assert!(
+            group_ids(&harness, session).await.is_empty(),
+            "{session} has no group left"
+        );
     }
+    // Carol's fourth `left`: she left, Bob removed her, then Alice did before each request.
+    expect_times(&receiver, "group.participant", "carol", 4, |p| {
+        lists(p, &id, "left", CAROL)
+    })
+    .await;
+    assert!(group_ids(&harness, "carol").await.is_empty(), "carol has no group left");
 
     // Bad input is refused before WhatsApp is asked, and unknown groups are 404.
     let (status, bad) = call(&harness, get.clone(), "/api/sessions/alice/groups/not-a-group", None).await;
@@ -402,6 +558,8 @@ async fn a_group_is_created_read_by_each_member_and_left(harness: Harness) {
         let (status, refused) = call(&harness, post.clone(), "/api/sessions/alice/groups", Some(body.clone())).await;
         assert_eq!(status, 400, "{body}: {refused}");
     }
-    let (_, page) = call(&harness, get, "/api/sessions/alice/groups", None).await;
-    assert_eq!(page["data"], json!([]), "no group was made by a refused request");
+    assert!(
+        group_ids(&harness, "alice").await.is_empty(),
+        "no group was made by a refused request"
+    );
 }

@@ -351,9 +351,12 @@ class GroupsResource(SyncResource):
 
     participants: GroupsParticipantsResource
 
+    requests: GroupsRequestsResource
+
     def _init_children(self) -> None:
         self.invite = GroupsInviteResource(self._client)
         self.participants = GroupsParticipantsResource(self._client)
+        self.requests = GroupsRequestsResource(self._client)
 
     def list(
         self,
@@ -361,17 +364,20 @@ class GroupsResource(SyncResource):
         *,
         cursor: Union[str, NotGiven] = NOT_GIVEN,
         limit: Union[int, NotGiven] = NOT_GIVEN,
+        refresh: Union[bool, NotGiven] = NOT_GIVEN,
     ) -> SyncPage[Group]:
         """List groups
 
-        The groups the session's account is a member of, by id, one page at a time, as WhatsApp lists them now (the session must be connected). Required scope: `groups:read`.
+        The groups the session's account is a member of, by id, one page at a time. Titan keeps the list: it reads it from WhatsApp when the session connects, and each group again after every change the session makes or is told of (before that change's event is sent), so listing asks WhatsApp nothing, works while the session is stopped, and survives a restart. `refresh=true` reads the whole list from WhatsApp first (the session must be connected). Required scope: `groups:read`.
 
         Args:
             session: Session name
             cursor: The `cursor` of the previous page; omit for the first page.
             limit: Items per page (default 50).
+            refresh: Read the whole list from WhatsApp first (the session must be connected); otherwise the
+                list is the one kept up to date from WhatsApp's notifications.
         """
-        return self._client._page(f"/api/sessions/{path(session)}/groups", pairs(("cursor", cursor), ("limit", limit)), Group)
+        return self._client._page(f"/api/sessions/{path(session)}/groups", pairs(("cursor", cursor), ("limit", limit), ("refresh", refresh)), Group)
 
     def create(
         self,
@@ -1040,6 +1046,114 @@ class GroupsParticipantsResource(SyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants/promote", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=Accepted)
+        return result
+
+
+class GroupsRequestsResource(SyncResource):
+    """`client.groups.requests`"""
+
+    def list(
+        self,
+        session: str,
+        group_id: str,
+    ) -> List[GroupJoinRequest]:
+        """List requests to join a group
+
+        The people who asked to join through an invite while the group's `approvalMode` is on, oldest first; admins approve or reject them. Only admins may list them (403). Required scope: `groups:read`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: List[GroupJoinRequest] = self._client._call("GET", f"/api/sessions/{path(session)}/groups/{path(group_id)}/requests", cast=List[GroupJoinRequest])
+        return result
+
+    def approve(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> List[MemberResult]:
+        """Approve requests to join a group
+
+        Lets up to 256 people who asked to join in and answers what happened to each: `approved` or `notFound` (no pending request). Members get a `group.participant` with them in `joined`. Only admins may (403). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: List[MemberResult] = self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/requests/approve", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=List[MemberResult])
+        return result
+
+    def approve_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Approve requests to join a group, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Lets up to 256 people who asked to join in and answers what happened to each: `approved` or `notFound` (no pending request). Members get a `group.participant` with them in `joined`. Only admins may (403). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/requests/approve", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=Accepted)
+        return result
+
+    def reject(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> List[MemberResult]:
+        """Reject requests to join a group
+
+        Turns down up to 256 requests to join and answers what happened to each: `rejected` or `notFound` (no pending request). Only admins may (403). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: List[MemberResult] = self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/requests/reject", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=List[MemberResult])
+        return result
+
+    def reject_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Reject requests to join a group, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Turns down up to 256 requests to join and answers what happened to each: `rejected` or `notFound` (no pending request). Only admins may (403). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/requests/reject", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=Accepted)
         return result
 
 
@@ -2628,9 +2742,12 @@ class AsyncGroupsResource(AsyncResource):
 
     participants: AsyncGroupsParticipantsResource
 
+    requests: AsyncGroupsRequestsResource
+
     def _init_children(self) -> None:
         self.invite = AsyncGroupsInviteResource(self._client)
         self.participants = AsyncGroupsParticipantsResource(self._client)
+        self.requests = AsyncGroupsRequestsResource(self._client)
 
     def list(
         self,
@@ -2638,17 +2755,20 @@ class AsyncGroupsResource(AsyncResource):
         *,
         cursor: Union[str, NotGiven] = NOT_GIVEN,
         limit: Union[int, NotGiven] = NOT_GIVEN,
+        refresh: Union[bool, NotGiven] = NOT_GIVEN,
     ) -> AsyncPager[Group]:
         """List groups
 
-        The groups the session's account is a member of, by id, one page at a time, as WhatsApp lists them now (the session must be connected). Required scope: `groups:read`.
+        The groups the session's account is a member of, by id, one page at a time. Titan keeps the list: it reads it from WhatsApp when the session connects, and each group again after every change the session makes or is told of (before that change's event is sent), so listing asks WhatsApp nothing, works while the session is stopped, and survives a restart. `refresh=true` reads the whole list from WhatsApp first (the session must be connected). Required scope: `groups:read`.
 
         Args:
             session: Session name
             cursor: The `cursor` of the previous page; omit for the first page.
             limit: Items per page (default 50).
+            refresh: Read the whole list from WhatsApp first (the session must be connected); otherwise the
+                list is the one kept up to date from WhatsApp's notifications.
         """
-        return self._client._page(f"/api/sessions/{path(session)}/groups", pairs(("cursor", cursor), ("limit", limit)), Group)
+        return self._client._page(f"/api/sessions/{path(session)}/groups", pairs(("cursor", cursor), ("limit", limit), ("refresh", refresh)), Group)
 
     async def create(
         self,
@@ -3317,6 +3437,114 @@ class AsyncGroupsParticipantsResource(AsyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/participants/promote", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=Accepted)
+        return result
+
+
+class AsyncGroupsRequestsResource(AsyncResource):
+    """`client.groups.requests`"""
+
+    async def list(
+        self,
+        session: str,
+        group_id: str,
+    ) -> List[GroupJoinRequest]:
+        """List requests to join a group
+
+        The people who asked to join through an invite while the group's `approvalMode` is on, oldest first; admins approve or reject them. Only admins may list them (403). Required scope: `groups:read`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+        """
+        result: List[GroupJoinRequest] = await self._client._call("GET", f"/api/sessions/{path(session)}/groups/{path(group_id)}/requests", cast=List[GroupJoinRequest])
+        return result
+
+    async def approve(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> List[MemberResult]:
+        """Approve requests to join a group
+
+        Lets up to 256 people who asked to join in and answers what happened to each: `approved` or `notFound` (no pending request). Members get a `group.participant` with them in `joined`. Only admins may (403). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: List[MemberResult] = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/requests/approve", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=List[MemberResult])
+        return result
+
+    async def approve_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Approve requests to join a group, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Lets up to 256 people who asked to join in and answers what happened to each: `approved` or `notFound` (no pending request). Members get a `group.participant` with them in `joined`. Only admins may (403). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/requests/approve", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=Accepted)
+        return result
+
+    async def reject(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> List[MemberResult]:
+        """Reject requests to join a group
+
+        Turns down up to 256 requests to join and answers what happened to each: `rejected` or `notFound` (no pending request). Only admins may (403). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: List[MemberResult] = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/requests/reject", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=List[MemberResult])
+        return result
+
+    async def reject_deferred(
+        self,
+        session: str,
+        group_id: str,
+        *,
+        participants: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Reject requests to join a group, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Turns down up to 256 requests to join and answers what happened to each: `rejected` or `notFound` (no pending request). Only admins may (403). Required scope: `groups:manage`.
+
+        Args:
+            session: Session name
+            group_id: The group's JID (URL-encoded)
+            participants: Their JIDs (`<digits>@s.whatsapp.net` or `<id>@lid`), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/groups/{path(group_id)}/requests/reject", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"participants": participants}), cast=Accepted)
         return result
 
 

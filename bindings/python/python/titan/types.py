@@ -45,7 +45,7 @@ LoggedOutPayload = Dict[str, Any]
 MediaKind = Literal["image", "video", "audio", "document", "sticker"]
 """The kind of a media file, which decides how WhatsApp encrypts and shows it."""
 
-MemberStatus = Literal["added", "removed", "promoted", "demoted", "alreadyMember", "notFound", "inviteRequired", "refused"]
+MemberStatus = Literal["added", "removed", "promoted", "demoted", "alreadyMember", "approved", "rejected", "notFound", "inviteRequired", "refused"]
 """What a member change did to one participant."""
 
 MessageStatus = Literal["pending", "sent", "delivered", "read", "played", "error"]
@@ -884,6 +884,20 @@ class GroupInvite(Model):
 
 
 @dataclasses.dataclass
+class GroupJoinRequest(Model):
+    """Someone waiting for an admin to let them into a group (its approval mode is on)."""
+
+    lid: Optional[str] = None
+    """Their LID, when WhatsApp named them by it."""
+
+    phone_number: Optional[str] = dataclasses.field(default=None, metadata={"json": "phoneNumber"})
+    """Their phone number, `+` and digits, when WhatsApp named them by it."""
+
+    requested_at: Optional[str] = dataclasses.field(default=None, metadata={"json": "requestedAt"})
+    """When they asked, when WhatsApp said."""
+
+
+@dataclasses.dataclass
 class GroupParticipant(Model):
     """A member of a group."""
 
@@ -921,8 +935,8 @@ class GroupParticipantEvent(Model):
 
 @dataclasses.dataclass
 class GroupParticipantPayload(Model):
-    """`group.participant`: members joined, left, were promoted or demoted; only the list that
-    changed is non-empty."""
+    """`group.participant`: members joined, left, were promoted or demoted, or people asked to join;
+    only the list that changed is non-empty."""
 
     demoted: List[JidRef]
     """Admins made plain members."""
@@ -943,6 +957,10 @@ class GroupParticipantPayload(Model):
     """When (Unix seconds)."""
 
     author: Optional[JidRef] = None
+
+    requested: Optional[List[JidRef]] = None
+    """People who asked to join through an invite (the group's `approvalMode` is on); only the
+    group's admins hear of them, and approve or reject them."""
 
 
 @dataclasses.dataclass
@@ -2166,6 +2184,7 @@ __all__ = [
     "Group",
     "GroupAction",
     "GroupInvite",
+    "GroupJoinRequest",
     "GroupParticipant",
     "GroupParticipantEvent",
     "GroupParticipantPayload",

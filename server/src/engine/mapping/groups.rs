@@ -1,5 +1,5 @@
 //! Groups: subject, description, picture and settings (`group.update`), and members joining,
-//! leaving, promoted or demoted (`group.participant`).
+//! leaving, promoted or demoted, or people asking to join (`group.participant`).
 
 use whatsapp_rust::wacore::stanza::groups::{GroupNotificationAction as Action, GroupParticipantInfo};
 use whatsapp_rust::wacore::types::events::{GroupUpdate, PictureUpdate};
@@ -10,7 +10,7 @@ use crate::model::events::{GroupAction, GroupParticipantPayload, GroupUpdatePayl
 use crate::model::jid::JidRef;
 
 /// One action of a group notification; `None` for actions that are neither (invite links,
-/// community links, membership requests).
+/// community links, a request's withdrawal).
 pub(super) fn update(update: &GroupUpdate) -> Option<Effect> {
     let id = update.group_jid.to_non_ad_string();
     let timestamp = update.timestamp.timestamp();
@@ -43,6 +43,7 @@ pub(super) fn update(update: &GroupUpdate) -> Option<Effect> {
         Action::Remove { participants, .. } => members(|p| &mut p.left, participants),
         Action::Promote { participants } => members(|p| &mut p.promoted, participants),
         Action::Demote { participants } => members(|p| &mut p.demoted, participants),
+        Action::CreatedMembershipRequests { requests, .. } => members(|p| &mut p.requested, requests),
         Action::Subject { subject, .. } => Payload::GroupUpdate(GroupUpdatePayload {
             new_subject: Some(subject.clone()),
             ..change
