@@ -101,6 +101,10 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/admin/accounts/{phone}/devices/{device}", delete(unlink_device))
         .route("/admin/accounts/{phone}/ban", post(ban_account))
         .route("/admin/accounts/{phone}/refuse-logins", post(refuse).delete(allow))
+        .route(
+            "/admin/accounts/{phone}/groups/{group}/subject",
+            post(phone_renames_group),
+        )
 }
 
 /// A fault to inflict on a logged-in device's connection.
@@ -118,6 +122,13 @@ pub enum Fault {
     /// The next message delivered to the device arrives with its ciphertext damaged, as a bad
     /// relay would deliver it: the device cannot decrypt it and must ask the sender to retry.
     CorruptNextMessage,
+}
+
+/// Body of `POST /admin/accounts/{phone}/groups/{group}/subject`.
+#[derive(Debug, Deserialize)]
+pub struct RenameGroup {
+    /// The group's new name.
+    pub subject: String,
 }
 
 /// Body of `POST /admin/accounts/{phone}/ban`.
@@ -225,6 +236,36 @@ pub fn ban(shared: &Shared, phone: &str, code: u16, duration: std::time::Duratio
         r.to_account(phone, || Command::Drop);
         Ok(())
     })
+}
+
+/// The phone of account `phone` (its primary device) renames group `group` (`<id>@g.us` or the
+/// id alone) as its app would: every member's devices hear of it, the account's own linked
+/// devices included. Refused as WhatsApp would refuse the account (not a member, or not an admin
+/// of a locked group).
+pub fn rename_group(shared: &Shared, phone: &str, group: &str, subject: &str) -> Result<(), AdminError> {
+    let id = group.trim_end_matches("@g.us");
+    let me = crate::routing::Me {
+        phone: phone.to_owned(),
+        device: 0,
+    };
+    let action = NodeBuilder::new("subject").string_content(subject.to_owned()).build();
+    shared.with(|r| {
+        crate::groups::change(r, &me, id, &action)
+            .map(drop)
+            .map_err(|code| match code {
+                404 => AdminError::NotFound(format!("no group {id}")),
+                code => AdminError::BadRequest(format!("refused with WhatsApp's error {code}")),
+            })
+    })
+}
+
+async fn phone_renames_group(
+    State(shared): State<Arc<Shared>>,
+    Path((phone, group)): Path<(String, String)>,
+    Json(request): Json<RenameGroup>,
+) -> Result<StatusCode, AdminError> {
+    rename_group(&shared, &phone, &group, &request.subject)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Makes every login of `phone` fail with `reason` (`None` lifts it, and a ban too).

@@ -283,6 +283,12 @@ fn create(registry: &mut Registry, me: &Me, request: &Node) -> IqResult {
     Ok(vec![node])
 }
 
+/// A change to group `id` that `me` makes, as a `set` IQ's `action` would (the admin API's
+/// phone-side changes).
+pub fn change(registry: &mut Registry, me: &Me, id: &str, action: &Node) -> IqResult {
+    group_iq(registry, me, id, "set", action)
+}
+
 /// An operation on one group (`to="<id>@g.us"`).
 fn group_iq(registry: &mut Registry, me: &Me, id: &str, kind: &str, action: &Node) -> IqResult {
     let group = registry.groups.get(id).ok_or(NOT_FOUND)?.clone();

@@ -124,6 +124,12 @@ impl Emulator {
         admin::unlink(&self.shared, phone, device).map_err(|e| anyhow::anyhow!("{e}"))
     }
 
+    /// The phone of `phone` renames group `group` (see
+    /// `POST /admin/accounts/{phone}/groups/{group}/subject`).
+    pub fn rename_group(&self, phone: &str, group: &str, subject: &str) -> anyhow::Result<()> {
+        admin::rename_group(&self.shared, phone, group, subject).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
     /// Bans `phone` temporarily (see `POST /admin/accounts/{phone}/ban`).
     pub fn ban(&self, phone: &str, code: u16, duration: std::time::Duration) -> anyhow::Result<()> {
         admin::ban(&self.shared, phone, code, duration).map_err(|e| anyhow::anyhow!("{e}"))

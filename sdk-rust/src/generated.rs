@@ -1207,6 +1207,19 @@ when the message has no such thing.*/
             Default::default()
         }
     }
+    ///Phone numbers to check.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct CheckNumbers {
+        ///The numbers, in international form (7 to 15 digits, `+` optional), 1 to 256, each once.
+        #[serde(rename = "phoneNumbers")]
+        pub phone_numbers: ::std::vec::Vec<::std::string::String>,
+    }
+    impl CheckNumbers {
+        pub fn builder() -> builder::CheckNumbers {
+            Default::default()
+        }
+    }
     ///One option a vote selected.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct Choice {
@@ -3312,6 +3325,31 @@ itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
             value.parse()
         }
     }
+    ///A LID and the phone number behind it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LidMapping {
+        ///The LID, `<id>@lid`.
+        pub lid: ::std::string::String,
+        ///The phone number, `+` and digits.
+        #[serde(rename = "phoneNumber")]
+        pub phone_number: ::std::string::String,
+    }
+    impl LidMapping {
+        pub fn builder() -> builder::LidMapping {
+            Default::default()
+        }
+    }
+    ///`LidMappingData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LidMappingData {
+        ///The result.
+        pub data: LidMapping,
+    }
+    impl LidMappingData {
+        pub fn builder() -> builder::LidMappingData {
+            Default::default()
+        }
+    }
     ///Where a delivery stands.
     #[derive(
         ::serde::Deserialize,
@@ -4882,6 +4920,47 @@ command gives its `data`).*/
             value.parse()
         }
     }
+    ///What WhatsApp says of one phone number.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct NumberCheck {
+        ///The business's verified name, when it has one.
+        #[serde(
+            rename = "businessName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub business_name: ::std::option::Option<::std::string::String>,
+        ///Whether it is a WhatsApp Business account.
+        #[serde(rename = "isBusiness")]
+        pub is_business: bool,
+        ///The account's phone-number JID, to send to.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub jid: ::std::option::Option<::std::string::String>,
+        ///The account's LID, when WhatsApp gave it.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub lid: ::std::option::Option<::std::string::String>,
+        ///Whether an account uses it.
+        #[serde(rename = "onWhatsApp")]
+        pub on_whats_app: bool,
+        ///The number, `+` and digits, as asked.
+        #[serde(rename = "phoneNumber")]
+        pub phone_number: ::std::string::String,
+    }
+    impl NumberCheck {
+        pub fn builder() -> builder::NumberCheck {
+            Default::default()
+        }
+    }
+    ///What WhatsApp says of each number checked.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct NumberCheckList {
+        ///One result per number, in the order given.
+        pub data: ::std::vec::Vec<NumberCheck>,
+    }
+    impl NumberCheckList {
+        pub fn builder() -> builder::NumberCheckList {
+            Default::default()
+        }
+    }
     ///A pair code to type on the phone (WhatsApp → Linked devices → Link with phone number).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct PairCode {
@@ -5203,6 +5282,74 @@ command gives its `data`).*/
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///The session's own account, as its contacts see it.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct Profile {
+        ///The about text (`PUT …/profile/status`), when it has one.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub about: ::std::option::Option<::std::string::String>,
+        ///The account's LID.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub lid: ::std::option::Option<::std::string::String>,
+        ///The account's phone number, `+` and digits.
+        #[serde(
+            rename = "phoneNumber",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub phone_number: ::std::option::Option<::std::string::String>,
+        ///Where to download the profile picture, when it has one.
+        #[serde(
+            rename = "profileUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub profile_url: ::std::option::Option<::std::string::String>,
+        ///The display name contacts see (`PUT …/profile/name`).
+        #[serde(
+            rename = "pushName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub push_name: ::std::option::Option<::std::string::String>,
+    }
+    impl Profile {
+        pub fn builder() -> builder::Profile {
+            Default::default()
+        }
+    }
+    ///`ProfileData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ProfileData {
+        ///The result.
+        pub data: Profile,
+    }
+    impl ProfileData {
+        pub fn builder() -> builder::ProfileData {
+            Default::default()
+        }
+    }
+    ///`ProfilePictureData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ProfilePictureData {
+        ///The result.
+        pub data: ProfilePictureRef,
+    }
+    impl ProfilePictureData {
+        pub fn builder() -> builder::ProfilePictureData {
+            Default::default()
+        }
+    }
+    ///A profile picture.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ProfilePictureRef {
+        ///WhatsApp's id for this picture; it changes when the picture does.
+        pub id: ::std::string::String,
+        ///Where to download it (WhatsApp's CDN; the link expires after a while).
+        pub url: ::std::string::String,
+    }
+    impl ProfilePictureRef {
+        pub fn builder() -> builder::ProfilePictureRef {
+            Default::default()
         }
     }
     ///A new value for a profile field.
@@ -6174,6 +6321,18 @@ it arrives, as `POST …/media/{mediaId}/persist` does; off by default.*/
             Default::default()
         }
     }
+    ///A new about text.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SetAbout {
+        ///The about text contacts see under the account's name.
+        pub value: ::std::string::String,
+    }
+    impl SetAbout {
+        pub fn builder() -> builder::SetAbout {
+            Default::default()
+        }
+    }
     ///A new description for a group.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
@@ -6198,10 +6357,10 @@ it arrives, as `POST …/media/{mediaId}/persist` does; off by default.*/
             Default::default()
         }
     }
-    ///A group's new picture: a JPEG, PNG or WebP, by `url` or as `base64`.
+    ///A new picture: a JPEG, PNG or WebP, by `url` or as `base64`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
-    pub struct SetGroupPicture {
+    pub struct SetPicture {
         /**The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
 limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default).*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6211,8 +6370,8 @@ allows private addresses; up to 50 MB); or give `base64`.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub url: ::std::option::Option<::std::string::String>,
     }
-    impl SetGroupPicture {
-        pub fn builder() -> builder::SetGroupPicture {
+    impl SetPicture {
+        pub fn builder() -> builder::SetPicture {
             Default::default()
         }
     }
@@ -9525,6 +9684,51 @@ already queued wait and resume when it is turned on.*/
         impl ::std::convert::From<super::ChatRef> for ChatRef {
             fn from(value: super::ChatRef) -> Self {
                 Self { id: Ok(value.id) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct CheckNumbers {
+            phone_numbers: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for CheckNumbers {
+            fn default() -> Self {
+                Self {
+                    phone_numbers: Err("no value supplied for phone_numbers".to_string()),
+                }
+            }
+        }
+        impl CheckNumbers {
+            pub fn phone_numbers<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone_numbers = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_numbers: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CheckNumbers> for super::CheckNumbers {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CheckNumbers,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    phone_numbers: value.phone_numbers?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CheckNumbers> for CheckNumbers {
+            fn from(value: super::CheckNumbers) -> Self {
+                Self {
+                    phone_numbers: Ok(value.phone_numbers),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -14678,6 +14882,105 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct LidMapping {
+            lid: ::std::result::Result<::std::string::String, ::std::string::String>,
+            phone_number: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for LidMapping {
+            fn default() -> Self {
+                Self {
+                    lid: Err("no value supplied for lid".to_string()),
+                    phone_number: Err("no value supplied for phone_number".to_string()),
+                }
+            }
+        }
+        impl LidMapping {
+            pub fn lid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.lid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for lid: {e}")
+                    });
+                self
+            }
+            pub fn phone_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LidMapping> for super::LidMapping {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LidMapping,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    lid: value.lid?,
+                    phone_number: value.phone_number?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::LidMapping> for LidMapping {
+            fn from(value: super::LidMapping) -> Self {
+                Self {
+                    lid: Ok(value.lid),
+                    phone_number: Ok(value.phone_number),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LidMappingData {
+            data: ::std::result::Result<super::LidMapping, ::std::string::String>,
+        }
+        impl ::std::default::Default for LidMappingData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl LidMappingData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::LidMapping>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LidMappingData> for super::LidMappingData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LidMappingData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::LidMappingData> for LidMappingData {
+            fn from(value: super::LidMappingData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct Location {
             address: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -18045,6 +18348,181 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct NumberCheck {
+            business_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            is_business: ::std::result::Result<bool, ::std::string::String>,
+            jid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            lid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            on_whats_app: ::std::result::Result<bool, ::std::string::String>,
+            phone_number: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for NumberCheck {
+            fn default() -> Self {
+                Self {
+                    business_name: Ok(Default::default()),
+                    is_business: Err("no value supplied for is_business".to_string()),
+                    jid: Ok(Default::default()),
+                    lid: Ok(Default::default()),
+                    on_whats_app: Err("no value supplied for on_whats_app".to_string()),
+                    phone_number: Err("no value supplied for phone_number".to_string()),
+                }
+            }
+        }
+        impl NumberCheck {
+            pub fn business_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.business_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for business_name: {e}")
+                    });
+                self
+            }
+            pub fn is_business<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_business = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_business: {e}")
+                    });
+                self
+            }
+            pub fn jid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for jid: {e}")
+                    });
+                self
+            }
+            pub fn lid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.lid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for lid: {e}")
+                    });
+                self
+            }
+            pub fn on_whats_app<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.on_whats_app = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for on_whats_app: {e}")
+                    });
+                self
+            }
+            pub fn phone_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<NumberCheck> for super::NumberCheck {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: NumberCheck,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    business_name: value.business_name?,
+                    is_business: value.is_business?,
+                    jid: value.jid?,
+                    lid: value.lid?,
+                    on_whats_app: value.on_whats_app?,
+                    phone_number: value.phone_number?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::NumberCheck> for NumberCheck {
+            fn from(value: super::NumberCheck) -> Self {
+                Self {
+                    business_name: Ok(value.business_name),
+                    is_business: Ok(value.is_business),
+                    jid: Ok(value.jid),
+                    lid: Ok(value.lid),
+                    on_whats_app: Ok(value.on_whats_app),
+                    phone_number: Ok(value.phone_number),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct NumberCheckList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::NumberCheck>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for NumberCheckList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl NumberCheckList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::NumberCheck>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<NumberCheckList> for super::NumberCheckList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: NumberCheckList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::NumberCheckList> for NumberCheckList {
+            fn from(value: super::NumberCheckList) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PairCode {
             code: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
@@ -18597,6 +19075,259 @@ already queued wait and resume when it is turned on.*/
                     payload: Ok(value.payload),
                     session: Ok(value.session),
                     timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Profile {
+            about: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            lid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone_number: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            profile_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            push_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Profile {
+            fn default() -> Self {
+                Self {
+                    about: Ok(Default::default()),
+                    lid: Ok(Default::default()),
+                    phone_number: Ok(Default::default()),
+                    profile_url: Ok(Default::default()),
+                    push_name: Ok(Default::default()),
+                }
+            }
+        }
+        impl Profile {
+            pub fn about<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.about = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for about: {e}")
+                    });
+                self
+            }
+            pub fn lid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.lid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for lid: {e}")
+                    });
+                self
+            }
+            pub fn phone_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
+                self
+            }
+            pub fn profile_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.profile_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for profile_url: {e}")
+                    });
+                self
+            }
+            pub fn push_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.push_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for push_name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Profile> for super::Profile {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Profile,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    about: value.about?,
+                    lid: value.lid?,
+                    phone_number: value.phone_number?,
+                    profile_url: value.profile_url?,
+                    push_name: value.push_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Profile> for Profile {
+            fn from(value: super::Profile) -> Self {
+                Self {
+                    about: Ok(value.about),
+                    lid: Ok(value.lid),
+                    phone_number: Ok(value.phone_number),
+                    profile_url: Ok(value.profile_url),
+                    push_name: Ok(value.push_name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProfileData {
+            data: ::std::result::Result<super::Profile, ::std::string::String>,
+        }
+        impl ::std::default::Default for ProfileData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl ProfileData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Profile>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProfileData> for super::ProfileData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProfileData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::ProfileData> for ProfileData {
+            fn from(value: super::ProfileData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProfilePictureData {
+            data: ::std::result::Result<super::ProfilePictureRef, ::std::string::String>,
+        }
+        impl ::std::default::Default for ProfilePictureData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl ProfilePictureData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ProfilePictureRef>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProfilePictureData> for super::ProfilePictureData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProfilePictureData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::ProfilePictureData> for ProfilePictureData {
+            fn from(value: super::ProfilePictureData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ProfilePictureRef {
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            url: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ProfilePictureRef {
+            fn default() -> Self {
+                Self {
+                    id: Err("no value supplied for id".to_string()),
+                    url: Err("no value supplied for url".to_string()),
+                }
+            }
+        }
+        impl ProfilePictureRef {
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for url: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ProfilePictureRef> for super::ProfilePictureRef {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ProfilePictureRef,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    id: value.id?,
+                    url: value.url?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ProfilePictureRef> for ProfilePictureRef {
+            fn from(value: super::ProfilePictureRef) -> Self {
+                Self {
+                    id: Ok(value.id),
+                    url: Ok(value.url),
                 }
             }
         }
@@ -21100,6 +21831,44 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SetAbout {
+            value: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for SetAbout {
+            fn default() -> Self {
+                Self {
+                    value: Err("no value supplied for value".to_string()),
+                }
+            }
+        }
+        impl SetAbout {
+            pub fn value<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.value = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for value: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SetAbout> for super::SetAbout {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetAbout,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { value: value.value? })
+            }
+        }
+        impl ::std::convert::From<super::SetAbout> for SetAbout {
+            fn from(value: super::SetAbout) -> Self {
+                Self { value: Ok(value.value) }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SetGroupDescription {
             value: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
@@ -21177,7 +21946,7 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
-        pub struct SetGroupPicture {
+        pub struct SetPicture {
             base64: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -21187,7 +21956,7 @@ already queued wait and resume when it is turned on.*/
                 ::std::string::String,
             >,
         }
-        impl ::std::default::Default for SetGroupPicture {
+        impl ::std::default::Default for SetPicture {
             fn default() -> Self {
                 Self {
                     base64: Ok(Default::default()),
@@ -21195,7 +21964,7 @@ already queued wait and resume when it is turned on.*/
                 }
             }
         }
-        impl SetGroupPicture {
+        impl SetPicture {
             pub fn base64<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -21221,10 +21990,10 @@ already queued wait and resume when it is turned on.*/
                 self
             }
         }
-        impl ::std::convert::TryFrom<SetGroupPicture> for super::SetGroupPicture {
+        impl ::std::convert::TryFrom<SetPicture> for super::SetPicture {
             type Error = super::error::ConversionError;
             fn try_from(
-                value: SetGroupPicture,
+                value: SetPicture,
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     base64: value.base64?,
@@ -21232,8 +22001,8 @@ already queued wait and resume when it is turned on.*/
                 })
             }
         }
-        impl ::std::convert::From<super::SetGroupPicture> for SetGroupPicture {
-            fn from(value: super::SetGroupPicture) -> Self {
+        impl ::std::convert::From<super::SetPicture> for SetPicture {
+            fn from(value: super::SetPicture) -> Self {
                 Self {
                     base64: Ok(value.base64),
                     url: Ok(value.url),
@@ -22964,6 +23733,27 @@ let response = client.list_chat_messages()
     pub fn list_chat_messages(&self) -> builder::ListChatMessages<'_> {
         builder::ListChatMessages::new(self)
     }
+    /**Check which numbers are on WhatsApp
+
+Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsApp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
+
+Sends a `POST` request to `/api/sessions/{session}/contacts/check`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.check_contacts()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn check_contacts(&self) -> builder::CheckContacts<'_> {
+        builder::CheckContacts::new(self)
+    }
     /**Block a contact
 
 Blocks a contact: they can no longer message or call the account. A `blocklist.update` event is written. Required scope: `contacts:manage`.
@@ -22984,6 +23774,25 @@ let response = client.block_contact()
 ```*/
     pub fn block_contact(&self) -> builder::BlockContact<'_> {
         builder::BlockContact::new(self)
+    }
+    /**Get a contact's profile picture
+
+Where to download the contact's profile picture (WhatsApp's CDN; the link expires) and its id, which changes with the picture; 404 when the contact has none or hides it from the account. Required scope: `contacts:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/contacts/{contactId}/picture`
+
+Arguments:
+- `session`: Session name
+- `contact_id`: The contact's JID (URL-encoded)
+```ignore
+let response = client.get_contact_picture()
+    .session(session)
+    .contact_id(contact_id)
+    .send()
+    .await;
+```*/
+    pub fn get_contact_picture(&self) -> builder::GetContactPicture<'_> {
+        builder::GetContactPicture::new(self)
     }
     /**Unblock a contact
 
@@ -23465,6 +24274,44 @@ let response = client.set_group_subject()
     pub fn set_group_subject(&self) -> builder::SetGroupSubject<'_> {
         builder::SetGroupSubject::new(self)
     }
+    /**Find the LID of a phone number
+
+The LID of the account a phone number belongs to: from what the session has learned, else asked of WhatsApp; 404 when the number is not on WhatsApp. Required scope: `contacts:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/lids/pn/{phoneNumber}`
+
+Arguments:
+- `session`: Session name
+- `phone_number`: The phone number, 7 to 15 digits, `+` optional (URL-encoded)
+```ignore
+let response = client.get_lid_by_phone_number()
+    .session(session)
+    .phone_number(phone_number)
+    .send()
+    .await;
+```*/
+    pub fn get_lid_by_phone_number(&self) -> builder::GetLidByPhoneNumber<'_> {
+        builder::GetLidByPhoneNumber::new(self)
+    }
+    /**Find the phone number behind a LID
+
+The phone number of the account a LID names: from what the session has learned (messages, groups, earlier lookups), else asked of WhatsApp; 404 when no account has it. Required scope: `contacts:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/lids/{lid}`
+
+Arguments:
+- `session`: Session name
+- `lid`: The LID, `<digits>@lid` (URL-encoded)
+```ignore
+let response = client.get_lid_phone_number()
+    .session(session)
+    .lid(lid)
+    .send()
+    .await;
+```*/
+    pub fn get_lid_phone_number(&self) -> builder::GetLidPhoneNumber<'_> {
+        builder::GetLidPhoneNumber::new(self)
+    }
     /**Log a session out
 
 Unlinks the session from the phone (a stopped session connects for this, up to 15 s), stops it and wipes its keys: `DISCONNECTED`/`LOGGED_OUT`. Start it again to pair another account. Required scope: `sessions:manage`.
@@ -23753,6 +24600,23 @@ let response = client.subscribe_presence()
     pub fn subscribe_presence(&self) -> builder::SubscribePresence<'_> {
         builder::SubscribePresence::new(self)
     }
+    /**Get the account's profile
+
+The account as its contacts see it: phone number, LID, display name, about text and where to download its profile picture, as WhatsApp says now. Required scope: `profile:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/profile`
+
+Arguments:
+- `session`: Session name
+```ignore
+let response = client.get_profile()
+    .session(session)
+    .send()
+    .await;
+```*/
+    pub fn get_profile(&self) -> builder::GetProfile<'_> {
+        builder::GetProfile::new(self)
+    }
     /**Set the account's display name
 
 Sets the push name contacts see next to the account's messages (1 to 25 characters). WhatsApp needs one before the account can show its presence. Required scope: `profile:write`.
@@ -23771,6 +24635,61 @@ let response = client.set_profile_name()
 ```*/
     pub fn set_profile_name(&self) -> builder::SetProfileName<'_> {
         builder::SetProfileName::new(self)
+    }
+    /**Set the account's profile picture
+
+Sets the profile picture from a JPEG, PNG or WebP given by `url` (fetched through the same guard as files to send) or as `base64`; the server makes it a JPEG of at most 640 px a side. Required scope: `profile:write`.
+
+Sends a `PUT` request to `/api/sessions/{session}/profile/picture`
+
+Arguments:
+- `session`: Session name
+- `body`
+```ignore
+let response = client.set_profile_picture()
+    .session(session)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn set_profile_picture(&self) -> builder::SetProfilePicture<'_> {
+        builder::SetProfilePicture::new(self)
+    }
+    /**Remove the account's profile picture
+
+Removes the profile picture. Required scope: `profile:write`.
+
+Sends a `DELETE` request to `/api/sessions/{session}/profile/picture`
+
+Arguments:
+- `session`: Session name
+```ignore
+let response = client.remove_profile_picture()
+    .session(session)
+    .send()
+    .await;
+```*/
+    pub fn remove_profile_picture(&self) -> builder::RemoveProfilePicture<'_> {
+        builder::RemoveProfilePicture::new(self)
+    }
+    /**Set the account's about text
+
+Sets the about text contacts see under the account's name (up to 139 characters; empty clears it). Required scope: `profile:write`.
+
+Sends a `PUT` request to `/api/sessions/{session}/profile/status`
+
+Arguments:
+- `session`: Session name
+- `body`
+```ignore
+let response = client.set_profile_status()
+    .session(session)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn set_profile_status(&self) -> builder::SetProfileStatus<'_> {
+        builder::SetProfileStatus::new(self)
     }
     /**Restart a session
 
@@ -26583,6 +27502,200 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::check_contacts`]
+
+[`Client::check_contacts`]: super::Client::check_contacts*/
+    #[derive(Debug, Clone)]
+    pub struct CheckContacts<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::CheckNumbers, String>,
+    }
+    impl<'a> CheckContacts<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CheckNumbers>,
+            <V as std::convert::TryInto<types::CheckNumbers>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CheckNumbers` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CheckNumbers,
+            ) -> types::builder::CheckNumbers,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/contacts/check`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::NumberCheckList>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::CheckNumbers::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/contacts/check", client.baseurl, encode_path(&
+                session.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "check_contacts",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::block_contact`]
 
 [`Client::block_contact`]: super::Client::block_contact*/
@@ -26722,6 +27835,145 @@ pub mod builder {
                     )
                 }
                 422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_contact_picture`]
+
+[`Client::get_contact_picture`]: super::Client::get_contact_picture*/
+    #[derive(Debug, Clone)]
+    pub struct GetContactPicture<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        contact_id: Result<::std::string::String, String>,
+    }
+    impl<'a> GetContactPicture<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                contact_id: Err("contact_id was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn contact_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.contact_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for contact_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/contacts/{contactId}/picture`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ProfilePictureData>, Error<types::ErrorBody>> {
+            let Self { client, session, contact_id } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/contacts/{}/picture", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& contact_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_contact_picture",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -29489,7 +30741,7 @@ pub mod builder {
         client: &'a super::Client,
         session: Result<::std::string::String, String>,
         group_id: Result<::std::string::String, String>,
-        body: Result<types::builder::SetGroupPicture, String>,
+        body: Result<types::builder::SetPicture, String>,
     }
     impl<'a> SetGroupPicture<'a> {
         pub fn new(client: &'a super::Client) -> Self {
@@ -29526,24 +30778,22 @@ pub mod builder {
         }
         pub fn body<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<types::SetGroupPicture>,
-            <V as std::convert::TryInto<
-                types::SetGroupPicture,
-            >>::Error: std::fmt::Display,
+            V: std::convert::TryInto<types::SetPicture>,
+            <V as std::convert::TryInto<types::SetPicture>>::Error: std::fmt::Display,
         {
             self.body = value
                 .try_into()
                 .map(From::from)
                 .map_err(|s| {
-                    format!("conversion to `SetGroupPicture` for body failed: {}", s)
+                    format!("conversion to `SetPicture` for body failed: {}", s)
                 });
             self
         }
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
-                types::builder::SetGroupPicture,
-            ) -> types::builder::SetGroupPicture,
+                types::builder::SetPicture,
+            ) -> types::builder::SetPicture,
         {
             self.body = self.body.map(f);
             self
@@ -29554,9 +30804,7 @@ pub mod builder {
             let session = session.map_err(Error::InvalidRequest)?;
             let group_id = group_id.map_err(Error::InvalidRequest)?;
             let body = body
-                .and_then(|v| {
-                    types::SetGroupPicture::try_from(v).map_err(|e| e.to_string())
-                })
+                .and_then(|v| types::SetPicture::try_from(v).map_err(|e| e.to_string()))
                 .map_err(Error::InvalidRequest)?;
             let url = format!(
                 "{}/api/sessions/{}/groups/{}/picture", client.baseurl, encode_path(&
@@ -30700,6 +31948,284 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_lid_by_phone_number`]
+
+[`Client::get_lid_by_phone_number`]: super::Client::get_lid_by_phone_number*/
+    #[derive(Debug, Clone)]
+    pub struct GetLidByPhoneNumber<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        phone_number: Result<::std::string::String, String>,
+    }
+    impl<'a> GetLidByPhoneNumber<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                phone_number: Err("phone_number was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn phone_number<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.phone_number = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for phone_number failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/lids/pn/{phoneNumber}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LidMappingData>, Error<types::ErrorBody>> {
+            let Self { client, session, phone_number } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let phone_number = phone_number.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/lids/pn/{}", client.baseurl, encode_path(& session
+                .to_string()), encode_path(& phone_number.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_lid_by_phone_number",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_lid_phone_number`]
+
+[`Client::get_lid_phone_number`]: super::Client::get_lid_phone_number*/
+    #[derive(Debug, Clone)]
+    pub struct GetLidPhoneNumber<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        lid: Result<::std::string::String, String>,
+    }
+    impl<'a> GetLidPhoneNumber<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                lid: Err("lid was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn lid<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.lid = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for lid failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/lids/{lid}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LidMappingData>, Error<types::ErrorBody>> {
+            let Self { client, session, lid } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let lid = lid.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/lids/{}", client.baseurl, encode_path(& session
+                .to_string()), encode_path(& lid.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_lid_phone_number",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -33185,6 +34711,130 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::get_profile`]
+
+[`Client::get_profile`]: super::Client::get_profile*/
+    #[derive(Debug, Clone)]
+    pub struct GetProfile<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+    }
+    impl<'a> GetProfile<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/profile`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ProfileData>, Error<types::ErrorBody>> {
+            let Self { client, session } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/profile", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_profile",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::set_profile_name`]
 
 [`Client::set_profile_name`]: super::Client::set_profile_name*/
@@ -33270,6 +34920,452 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "set_profile_name",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::set_profile_picture`]
+
+[`Client::set_profile_picture`]: super::Client::set_profile_picture*/
+    #[derive(Debug, Clone)]
+    pub struct SetProfilePicture<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        body: Result<types::builder::SetPicture, String>,
+    }
+    impl<'a> SetProfilePicture<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SetPicture>,
+            <V as std::convert::TryInto<types::SetPicture>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SetPicture` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SetPicture,
+            ) -> types::builder::SetPicture,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/sessions/{session}/profile/picture`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::SetPicture::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/profile/picture", client.baseurl, encode_path(&
+                session.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "set_profile_picture",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::remove_profile_picture`]
+
+[`Client::remove_profile_picture`]: super::Client::remove_profile_picture*/
+    #[derive(Debug, Clone)]
+    pub struct RemoveProfilePicture<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+    }
+    impl<'a> RemoveProfilePicture<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/sessions/{session}/profile/picture`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/profile/picture", client.baseurl, encode_path(&
+                session.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "remove_profile_picture",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::set_profile_status`]
+
+[`Client::set_profile_status`]: super::Client::set_profile_status*/
+    #[derive(Debug, Clone)]
+    pub struct SetProfileStatus<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        body: Result<types::builder::SetAbout, String>,
+    }
+    impl<'a> SetProfileStatus<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SetAbout>,
+            <V as std::convert::TryInto<types::SetAbout>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `SetAbout` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::SetAbout) -> types::builder::SetAbout,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/sessions/{session}/profile/status`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::SetAbout::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/profile/status", client.baseurl, encode_path(&
+                session.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "set_profile_status",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;

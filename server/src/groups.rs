@@ -11,12 +11,11 @@ use crate::commands::Command;
 use crate::engine::{GroupSettings, Joined, MemberChange, MemberOutcome};
 use crate::envelope::{Page, PageRequest};
 use crate::error::ApiError;
-use crate::media::{prepare, source};
-use crate::messages::content::{Base64File, FileUrl};
 use crate::messages::jid::{ContactId, parse_contact};
 use crate::model::bounded::{Cursor, PageLimit};
 use crate::model::bounded::{IntRule, ListRule, NOT_BLANK, TextRule, bounded_int, bounded_list, bounded_text, inline};
 use crate::model::group::{Group, GroupJoinRequest, GroupParticipant};
+use crate::pictures::SetPicture;
 use crate::state::{AppState, SharedState};
 use crate::store::groups as stored;
 
@@ -120,23 +119,6 @@ pub struct UpdateGroupSettings {
     /// Joining by invite needs an admin's approval.
     #[serde(default)]
     pub approval_mode: Option<bool>,
-}
-
-/// A group's new picture: a JPEG, PNG or WebP, by `url` or as `base64`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({"url": "https://example.com/team-avatar.jpg"}))]
-pub struct SetGroupPicture {
-    /// Where the server fetches the picture from (public `https://` only unless the deployment
-    /// allows private addresses; up to 50 MB); or give `base64`.
-    #[serde(default)]
-    #[schema(inline)]
-    pub url: Option<FileUrl>,
-    /// The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
-    /// limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default).
-    #[serde(default)]
-    #[schema(inline)]
-    pub base64: Option<Base64File>,
 }
 
 /// People a member change is about.
@@ -409,29 +391,11 @@ pub async fn set_picture(
     caller: &Caller,
     session: &str,
     group_id: &str,
-    request: SetGroupPicture,
+    request: SetPicture,
 ) -> Result<Command<()>, ApiError> {
     let id = parse_group(group_id)?;
     crate::sessions::find(state, caller, session).await?;
-    let bytes = match (request.url, request.base64) {
-        (Some(url), None) => state
-            .fetcher
-            .fetch(url.as_str())
-            .await
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?,
-        (None, Some(encoded)) => {
-            source::decode_base64(encoded.as_str()).map_err(|e| ApiError::BadRequest(e.to_string()))?
-        }
-        _ => {
-            return Err(ApiError::BadRequest(
-                "give the picture as `url` or as `base64` (one of them)".to_owned(),
-            ));
-        }
-    };
-    let jpeg = tokio::task::spawn_blocking(move || prepare::profile_jpeg(&bytes))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading a picture failed: {e}")))?
-        .map_err(|e| ApiError::BadRequest(format!("the picture must be a JPEG, PNG or WebP image: {e}")))?;
+    let jpeg = request.jpeg(&state.fetcher).await?;
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {
         Ok(state.engine.set_group_picture(&session, &id, Some(jpeg)).await?)

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod contacts;
 pub mod engine;
 pub mod envelope;
 pub mod error;
@@ -24,6 +25,8 @@ pub mod metrics;
 pub mod model;
 pub mod outbound;
 pub mod pairing;
+pub mod pictures;
+pub mod profile;
 pub mod ratelimit;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

@@ -246,6 +246,8 @@ def path_values(path: str, setup: Setup) -> Dict[str, str]:
         "groupId": UNKNOWN_GROUP,  # no group was made: there is no group to name
         "contactId": CHAT,
         "chatId": CHAT,
+        "lid": "123456789@lid",
+        "phoneNumber": "5511999999999",
     }
 
 

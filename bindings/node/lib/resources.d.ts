@@ -59,6 +59,7 @@ import type {
   JoinedGroup,
   LabelsPayload,
   LabelsUpdateEvent,
+  LidMapping,
   Location,
   LoggedOutPayload,
   Media,
@@ -82,6 +83,7 @@ import type {
   MutePayload,
   NewsletterPayload,
   NewsletterUpdateEvent,
+  NumberCheck,
   PairCode,
   PairingQr,
   PersonRef,
@@ -89,6 +91,8 @@ import type {
   PresencePayload,
   PresenceState,
   PresenceUpdateEvent,
+  Profile,
+  ProfilePictureRef,
   QrPayload,
   Reaction,
   ReactionCount,
@@ -350,6 +354,15 @@ export declare class ContactsResource extends APIResource {
    */
   blocklistDeferred(session: string): Promise<Accepted>;
   /**
+   * Check which numbers are on WhatsApp
+   *
+   * Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsApp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
+   * @param session Session name
+   *
+   * `POST /api/sessions/{session}/contacts/check`
+   */
+  check(session: string, params: ContactsCheckParams): Promise<Array<NumberCheck>>;
+  /**
    * Block a contact
    *
    * Blocks a contact: they can no longer message or call the account. A `blocklist.update` event is written. Required scope: `contacts:manage`.
@@ -372,6 +385,16 @@ export declare class ContactsResource extends APIResource {
    */
   blockDeferred(session: string, contactId: string, params?: ContactsBlockParams): Promise<Accepted>;
   /**
+   * Get a contact's profile picture
+   *
+   * Where to download the contact's profile picture (WhatsApp's CDN; the link expires) and its id, which changes with the picture; 404 when the contact has none or hides it from the account. Required scope: `contacts:read`.
+   * @param session Session name
+   * @param contactId The contact's JID (URL-encoded)
+   *
+   * `GET /api/sessions/{session}/contacts/{contactId}/picture`
+   */
+  picture(session: string, contactId: string): Promise<ProfilePictureRef>;
+  /**
    * Unblock a contact
    *
    * Unblocks a contact. A `blocklist.update` event is written. Required scope: `contacts:manage`.
@@ -393,6 +416,18 @@ export declare class ContactsResource extends APIResource {
    * `POST /api/sessions/{session}/contacts/{contactId}/unblock`
    */
   unblockDeferred(session: string, contactId: string, params?: ContactsUnblockParams): Promise<Accepted>;
+}
+
+/** The parameters of `client.contacts.check()`. */
+export interface ContactsCheckParams {
+  /**
+   * The numbers, in international form (7 to 15 digits, `+` optional), 1 to 256, each once.
+   */
+  phoneNumbers: Array<string>;
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
 }
 
 /** The parameters of `client.contacts.block()`. */
@@ -1091,6 +1126,32 @@ export declare class HealthResource extends APIResource {
 }
 
 /**
+ * `client.lids`
+ */
+export declare class LidsResource extends APIResource {
+  /**
+   * Find the LID of a phone number
+   *
+   * The LID of the account a phone number belongs to: from what the session has learned, else asked of WhatsApp; 404 when the number is not on WhatsApp. Required scope: `contacts:read`.
+   * @param session Session name
+   * @param phoneNumber The phone number, 7 to 15 digits, `+` optional (URL-encoded)
+   *
+   * `GET /api/sessions/{session}/lids/pn/{phoneNumber}`
+   */
+  byPhoneNumber(session: string, phoneNumber: string): Promise<LidMapping>;
+  /**
+   * Find the phone number behind a LID
+   *
+   * The phone number of the account a LID names: from what the session has learned (messages, groups, earlier lookups), else asked of WhatsApp; 404 when no account has it. Required scope: `contacts:read`.
+   * @param session Session name
+   * @param lid The LID, `<digits>@lid` (URL-encoded)
+   *
+   * `GET /api/sessions/{session}/lids/{lid}`
+   */
+  phoneNumber(session: string, lid: string): Promise<LidMapping>;
+}
+
+/**
  * `client.media`
  */
 export declare class MediaResource extends APIResource {
@@ -1655,6 +1716,15 @@ export interface PresenceSubscribeByBodyParams {
  */
 export declare class ProfileResource extends APIResource {
   /**
+   * Get the account's profile
+   *
+   * The account as its contacts see it: phone number, LID, display name, about text and where to download its profile picture, as WhatsApp says now. Required scope: `profile:read`.
+   * @param session Session name
+   *
+   * `GET /api/sessions/{session}/profile`
+   */
+  get(session: string): Promise<Profile>;
+  /**
    * Set the account's display name
    *
    * Sets the push name contacts see next to the account's messages (1 to 25 characters). WhatsApp needs one before the account can show its presence. Required scope: `profile:write`.
@@ -1674,12 +1744,94 @@ export declare class ProfileResource extends APIResource {
    * `PUT /api/sessions/{session}/profile/name`
    */
   setNameDeferred(session: string, params: ProfileSetNameParams): Promise<Accepted>;
+  /**
+   * Remove the account's profile picture
+   *
+   * Removes the profile picture. Required scope: `profile:write`.
+   * @param session Session name
+   *
+   * `DELETE /api/sessions/{session}/profile/picture`
+   */
+  removePicture(session: string): Promise<void>;
+  /**
+   * Remove the account's profile picture, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Removes the profile picture. Required scope: `profile:write`.
+   * @param session Session name
+   *
+   * `DELETE /api/sessions/{session}/profile/picture`
+   */
+  removePictureDeferred(session: string): Promise<Accepted>;
+  /**
+   * Set the account's profile picture
+   *
+   * Sets the profile picture from a JPEG, PNG or WebP given by `url` (fetched through the same guard as files to send) or as `base64`; the server makes it a JPEG of at most 640 px a side. Required scope: `profile:write`.
+   * @param session Session name
+   *
+   * `PUT /api/sessions/{session}/profile/picture`
+   */
+  setPicture(session: string, params?: ProfileSetPictureParams): Promise<void>;
+  /**
+   * Set the account's profile picture, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Sets the profile picture from a JPEG, PNG or WebP given by `url` (fetched through the same guard as files to send) or as `base64`; the server makes it a JPEG of at most 640 px a side. Required scope: `profile:write`.
+   * @param session Session name
+   *
+   * `PUT /api/sessions/{session}/profile/picture`
+   */
+  setPictureDeferred(session: string, params?: ProfileSetPictureParams): Promise<Accepted>;
+  /**
+   * Set the account's about text
+   *
+   * Sets the about text contacts see under the account's name (up to 139 characters; empty clears it). Required scope: `profile:write`.
+   * @param session Session name
+   *
+   * `PUT /api/sessions/{session}/profile/status`
+   */
+  setStatus(session: string, params: ProfileSetStatusParams): Promise<void>;
+  /**
+   * Set the account's about text, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Sets the about text contacts see under the account's name (up to 139 characters; empty clears it). Required scope: `profile:write`.
+   * @param session Session name
+   *
+   * `PUT /api/sessions/{session}/profile/status`
+   */
+  setStatusDeferred(session: string, params: ProfileSetStatusParams): Promise<Accepted>;
 }
 
 /** The parameters of `client.profile.setName()`. */
 export interface ProfileSetNameParams {
   /**
    * The new value (surrounding spaces are dropped).
+   */
+  value: string;
+}
+
+/** The parameters of `client.profile.setPicture()`. */
+export interface ProfileSetPictureParams {
+  /**
+   * The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
+   * limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default).
+   */
+  base64?: string | Uint8Array | null;
+  /**
+   * Where the server fetches the picture from (public `https://` only unless the deployment
+   * allows private addresses; up to 50 MB); or give `base64`.
+   */
+  url?: string | null;
+}
+
+/** The parameters of `client.profile.setStatus()`. */
+export interface ProfileSetStatusParams {
+  /**
+   * The about text contacts see under the account's name.
    */
   value: string;
 }
@@ -2185,6 +2337,7 @@ export interface Resources {
   events: EventsResource;
   groups: GroupsResource;
   health: HealthResource;
+  lids: LidsResource;
   media: MediaResource;
   messages: MessagesResource;
   pairing: PairingResource;

@@ -71,12 +71,20 @@ class ContactsResource extends APIResource {
     return this._client._call('GET', `/api/sessions/${path(session)}/blocklist`, { headers: { Prefer: 'respond-async' } }, 'data');
   }
 
+  check(session, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/contacts/check`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { phoneNumbers: 'phoneNumbers' }) }, 'data');
+  }
+
   block(session, contactId, params = {}) {
     return this._client._call('POST', `/api/sessions/${path(session)}/contacts/${path(contactId)}/block`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'none');
   }
 
   blockDeferred(session, contactId, params = {}) {
     return this._client._call('POST', `/api/sessions/${path(session)}/contacts/${path(contactId)}/block`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
+  }
+
+  picture(session, contactId) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/contacts/${path(contactId)}/picture`, {}, 'data');
   }
 
   unblock(session, contactId, params = {}) {
@@ -275,6 +283,16 @@ class HealthResource extends APIResource {
   }
 }
 
+class LidsResource extends APIResource {
+  byPhoneNumber(session, phoneNumber) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/lids/pn/${path(phoneNumber)}`, {}, 'data');
+  }
+
+  phoneNumber(session, lid) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/lids/${path(lid)}`, {}, 'data');
+  }
+}
+
 class MediaResource extends APIResource {
   get(session, mediaId) {
     return this._client._call('GET', `/api/sessions/${path(session)}/media/${path(mediaId)}`, {}, 'data');
@@ -388,12 +406,40 @@ class PresenceResource extends APIResource {
 }
 
 class ProfileResource extends APIResource {
+  get(session) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/profile`, {}, 'data');
+  }
+
   setName(session, params) {
     return this._client._call('PUT', `/api/sessions/${path(session)}/profile/name`, { body: pick(params, { value: 'value' }) }, 'none');
   }
 
   setNameDeferred(session, params) {
     return this._client._call('PUT', `/api/sessions/${path(session)}/profile/name`, { headers: { Prefer: 'respond-async' }, body: pick(params, { value: 'value' }) }, 'data');
+  }
+
+  removePicture(session) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/profile/picture`, {}, 'none');
+  }
+
+  removePictureDeferred(session) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/profile/picture`, { headers: { Prefer: 'respond-async' } }, 'data');
+  }
+
+  setPicture(session, params = {}) {
+    return this._client._call('PUT', `/api/sessions/${path(session)}/profile/picture`, { body: pick(params, { base64: 'base64', url: 'url' }) }, 'none');
+  }
+
+  setPictureDeferred(session, params = {}) {
+    return this._client._call('PUT', `/api/sessions/${path(session)}/profile/picture`, { headers: { Prefer: 'respond-async' }, body: pick(params, { base64: 'base64', url: 'url' }) }, 'data');
+  }
+
+  setStatus(session, params) {
+    return this._client._call('PUT', `/api/sessions/${path(session)}/profile/status`, { body: pick(params, { value: 'value' }) }, 'none');
+  }
+
+  setStatusDeferred(session, params) {
+    return this._client._call('PUT', `/api/sessions/${path(session)}/profile/status`, { headers: { Prefer: 'respond-async' }, body: pick(params, { value: 'value' }) }, 'data');
   }
 }
 
@@ -504,6 +550,7 @@ function attachResources(client) {
   client.events = new EventsResource(client);
   client.groups = new GroupsResource(client);
   client.health = new HealthResource(client);
+  client.lids = new LidsResource(client);
   client.media = new MediaResource(client);
   client.messages = new MessagesResource(client);
   client.pairing = new PairingResource(client);

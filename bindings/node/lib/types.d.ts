@@ -1395,6 +1395,20 @@ export interface LabelsUpdateEvent {
 }
 
 /**
+ * A LID and the phone number behind it.
+ */
+export interface LidMapping {
+  /**
+   * The LID, `<id>@lid`.
+   */
+  lid: string;
+  /**
+   * The phone number, `+` and digits.
+   */
+  phoneNumber: string;
+}
+
+/**
  * A place, as a location message carries it.
  */
 export interface Location {
@@ -2059,6 +2073,36 @@ export interface NewsletterUpdateEvent {
 }
 
 /**
+ * What WhatsApp says of one phone number.
+ */
+export interface NumberCheck {
+  /**
+   * The business's verified name, when it has one.
+   */
+  businessName?: string | null;
+  /**
+   * Whether it is a WhatsApp Business account.
+   */
+  isBusiness: boolean;
+  /**
+   * The account's phone-number JID, to send to.
+   */
+  jid?: string | null;
+  /**
+   * The account's LID, when WhatsApp gave it.
+   */
+  lid?: string | null;
+  /**
+   * Whether an account uses it.
+   */
+  onWhatsApp: boolean;
+  /**
+   * The number, `+` and digits, as asked.
+   */
+  phoneNumber: string;
+}
+
+/**
  * A pair code to type on the phone (WhatsApp → Linked devices → Link with phone number).
  */
 export interface PairCode {
@@ -2162,6 +2206,46 @@ export interface PresenceUpdateEvent {
    * When it was written to the outbox (RFC 3339).
    */
   timestamp: string;
+}
+
+/**
+ * The session's own account, as its contacts see it.
+ */
+export interface Profile {
+  /**
+   * The about text (`PUT …/profile/status`), when it has one.
+   */
+  about?: string | null;
+  /**
+   * The account's LID.
+   */
+  lid?: string | null;
+  /**
+   * The account's phone number, `+` and digits.
+   */
+  phoneNumber?: string | null;
+  /**
+   * Where to download the profile picture, when it has one.
+   */
+  profileUrl?: string | null;
+  /**
+   * The display name contacts see (`PUT …/profile/name`).
+   */
+  pushName?: string | null;
+}
+
+/**
+ * A profile picture.
+ */
+export interface ProfilePictureRef {
+  /**
+   * WhatsApp's id for this picture; it changes when the picture does.
+   */
+  id: string;
+  /**
+   * Where to download it (WhatsApp's CDN; the link expires after a while).
+   */
+  url: string;
 }
 
 /**

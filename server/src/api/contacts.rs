@@ -1,5 +1,5 @@
-//! Blocking contacts: `POST /api/sessions/{session}/contacts/{contactId}/block|unblock` and
-//! `GET /api/sessions/{session}/blocklist`.
+//! Contacts: `POST /api/sessions/{session}/contacts/check`, `GET …/contacts/{contactId}/picture`,
+//! `POST …/contacts/{contactId}/block|unblock` and `GET /api/sessions/{session}/blocklist`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,8 +10,9 @@ use axum::response::Response;
 
 use crate::auth::{Authorized, required};
 use crate::commands::{self, AcceptedData, Prefer};
+use crate::contacts::{self, CheckNumbers, NumberCheckList, ProfilePictureData};
 use crate::error::ApiError;
-use crate::extract::Path;
+use crate::extract::{Json, Path};
 use crate::messages::actions::{self, Blocklist};
 use crate::state::SharedState;
 
@@ -21,6 +22,59 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(block))
         .routes(routes!(unblock))
         .routes(routes!(blocklist))
+        .routes(routes!(check))
+        .routes(routes!(picture))
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/contacts/check", operation_id = "checkContacts", tag = "Contacts",
+    summary = "Check which numbers are on WhatsApp",
+    description = "Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per \
+        number, in the order given: `onWhatsApp`, and for those that are, the `jid` to send to, the `lid` and \
+        whether it is a business. Required scope: `contacts:read`.",
+    params(("session" = String, Path, description = "Session name", example = "my-session")),
+    request_body = CheckNumbers,
+    responses(
+        (status = 200, description = "One result per number", body = NumberCheckList),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["contacts:read"])))
+)]
+async fn check(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::ContactsRead>,
+    Path(session): Path<String>,
+    Json(body): Json<CheckNumbers>,
+) -> Result<Json<NumberCheckList>, ApiError> {
+    Ok(Json(contacts::check(&state, &caller, &session, body).await?))
+}
+
+#[utoipa::path(
+    get, path = "/api/sessions/{session}/contacts/{contactId}/picture", operation_id = "getContactPicture", tag = "Contacts",
+    summary = "Get a contact's profile picture",
+    description = "Where to download the contact's profile picture (WhatsApp's CDN; the link expires) and its id, \
+        which changes with the picture; 404 when the contact has none or hides it from the account. Required \
+        scope: `contacts:read`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("contactId" = String, Path, description = "The contact's JID (URL-encoded)", example = "5511999999999@s.whatsapp.net"),
+    ),
+    responses(
+        (status = 200, description = "The picture", body = ProfilePictureData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["contacts:read"])))
+)]
+async fn picture(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::ContactsRead>,
+    Path((session, contact)): Path<(String, String)>,
+) -> Result<Json<ProfilePictureData>, ApiError> {
+    Ok(Json(
+        contacts::picture(&state, &caller, &session, &contact).await?.into(),
+    ))
 }
 
 #[utoipa::path(

@@ -16,8 +16,9 @@ use crate::extract::{Json, Path, Query};
 use crate::groups::{
     self, CreateGroup, GroupData, GroupInviteData, GroupJoinRequestList, GroupListQuery, GroupPage,
     GroupParticipantList, GroupParticipants, InviteQuery, JoinGroup, JoinedGroupData, MemberResults,
-    SetGroupDescription, SetGroupName, SetGroupPicture, UpdateGroupSettings,
+    SetGroupDescription, SetGroupName, UpdateGroupSettings,
 };
+use crate::pictures::SetPicture;
 use crate::state::SharedState;
 
 /// The group routes.
@@ -111,7 +112,7 @@ async fn settings(
         ("session" = String, Path, description = "Session name", example = "my-session"),
         ("groupId" = String, Path, description = "The group's JID (URL-encoded)", example = "120363025246125486@g.us"),
     ),
-    request_body = SetGroupPicture,
+    request_body = SetPicture,
     responses(
         (status = 204, description = "Set"),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
@@ -125,7 +126,7 @@ async fn set_picture(
     Authorized(caller, _): Authorized<required::GroupsManage>,
     prefer: Prefer,
     Path((session, group_id)): Path<(String, String)>,
-    Json(body): Json<SetGroupPicture>,
+    Json(body): Json<SetPicture>,
 ) -> Result<Response, ApiError> {
     let command = groups::set_picture(&state, &caller, &session, &group_id, body).await?;
     commands::respond(

@@ -7,6 +7,7 @@ mod event_docs;
 mod events;
 mod groups;
 mod keys;
+mod lids;
 mod media;
 mod messages;
 mod ops;
@@ -51,8 +52,9 @@ use crate::{auth, http, idempotency};
         (name = "Pairing", description = "Link a session to a WhatsApp account by QR code or pair code."),
         (name = "Messages", description = "Send messages, react to, edit and delete them, show typing, and read a chat's history."),
         (name = "Presence", description = "Set the account's presence and follow contacts' presence."),
-        (name = "Contacts", description = "Block and unblock contacts."),
-        (name = "Groups", description = "WhatsApp groups the session is in: joining by invite."),
+        (name = "Contacts", description = "Check which numbers are on WhatsApp, read contacts' pictures, block and unblock contacts."),
+        (name = "LIDs", description = "WhatsApp's LIDs (the private ids it names people by) and the phone numbers behind them."),
+        (name = "Groups", description = "WhatsApp groups the session is in: create, read, change, leave and join them."),
         (name = "Profile", description = "The account's own profile."),
         (name = "Media", description = "The files of a session's messages: what is known of each, and its download."),
         (name = "Webhooks", description = "Signed, retried event delivery to your URLs, the delivery log, and the live event stream."),
@@ -179,6 +181,7 @@ fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
         .merge(media::routes())
         .merge(presence::routes())
         .merge(contacts::routes())
+        .merge(lids::routes())
         .merge(groups::routes())
         .merge(profile::routes())
         .merge(webhooks::routes())

@@ -4,6 +4,7 @@
 //! a flush, never an abort).
 
 mod actions;
+mod contacts;
 mod groups;
 mod inbound;
 mod mapping;

@@ -5,6 +5,7 @@
 
 pub mod attachment;
 pub mod bounded;
+pub mod contact;
 pub mod delivery;
 pub mod envelope;
 pub mod error_body;

@@ -164,6 +164,30 @@ impl Harness {
         self.emulator.stop().await.expect("stop the emulator");
     }
 
+    /// `method` `path` with the harness's key and JSON `body`, outside the SDK (for routes and
+    /// answers a test checks as raw JSON); the status and the JSON answer (`null` when there is
+    /// none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(self.key());
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("send a request");
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.expect("read an answer");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     /// The session `name` now.
     pub async fn session(&self, name: &str) -> types::Session {
         self.client

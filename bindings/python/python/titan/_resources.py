@@ -243,6 +243,25 @@ class ContactsResource(SyncResource):
         result: Accepted = self._client._call("GET", f"/api/sessions/{path(session)}/blocklist", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
         return result
 
+    def check(
+        self,
+        session: str,
+        *,
+        phone_numbers: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> List[NumberCheck]:
+        """Check which numbers are on WhatsApp
+
+        Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsApp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
+
+        Args:
+            session: Session name
+            phone_numbers: The numbers, in international form (7 to 15 digits, `+` optional), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: List[NumberCheck] = self._client._call("POST", f"/api/sessions/{path(session)}/contacts/check", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"phoneNumbers": phone_numbers}), cast=List[NumberCheck])
+        return result
+
     def block(
         self,
         session: str,
@@ -280,6 +299,22 @@ class ContactsResource(SyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/contacts/{path(contact_id)}/block", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    def picture(
+        self,
+        session: str,
+        contact_id: str,
+    ) -> ProfilePictureRef:
+        """Get a contact's profile picture
+
+        Where to download the contact's profile picture (WhatsApp's CDN; the link expires) and its id, which changes with the picture; 404 when the contact has none or hides it from the account. Required scope: `contacts:read`.
+
+        Args:
+            session: Session name
+            contact_id: The contact's JID (URL-encoded)
+        """
+        result: ProfilePictureRef = self._client._call("GET", f"/api/sessions/{path(session)}/contacts/{path(contact_id)}/picture", cast=ProfilePictureRef)
         return result
 
     def unblock(
@@ -1181,6 +1216,42 @@ class HealthResource(SyncResource):
         return result
 
 
+class LidsResource(SyncResource):
+    """`client.lids`"""
+
+    def by_phone_number(
+        self,
+        session: str,
+        phone_number: str,
+    ) -> LidMapping:
+        """Find the LID of a phone number
+
+        The LID of the account a phone number belongs to: from what the session has learned, else asked of WhatsApp; 404 when the number is not on WhatsApp. Required scope: `contacts:read`.
+
+        Args:
+            session: Session name
+            phone_number: The phone number, 7 to 15 digits, `+` optional (URL-encoded)
+        """
+        result: LidMapping = self._client._call("GET", f"/api/sessions/{path(session)}/lids/pn/{path(phone_number)}", cast=LidMapping)
+        return result
+
+    def phone_number(
+        self,
+        session: str,
+        lid: str,
+    ) -> LidMapping:
+        """Find the phone number behind a LID
+
+        The phone number of the account a LID names: from what the session has learned (messages, groups, earlier lookups), else asked of WhatsApp; 404 when no account has it. Required scope: `contacts:read`.
+
+        Args:
+            session: Session name
+            lid: The LID, `<digits>@lid` (URL-encoded)
+        """
+        result: LidMapping = self._client._call("GET", f"/api/sessions/{path(session)}/lids/{path(lid)}", cast=LidMapping)
+        return result
+
+
 class MediaResource(SyncResource):
     """`client.media`"""
 
@@ -1824,6 +1895,20 @@ class PresenceResource(SyncResource):
 class ProfileResource(SyncResource):
     """`client.profile`"""
 
+    def get(
+        self,
+        session: str,
+    ) -> Profile:
+        """Get the account's profile
+
+        The account as its contacts see it: phone number, LID, display name, about text and where to download its profile picture, as WhatsApp says now. Required scope: `profile:read`.
+
+        Args:
+            session: Session name
+        """
+        result: Profile = self._client._call("GET", f"/api/sessions/{path(session)}/profile", cast=Profile)
+        return result
+
     def set_name(
         self,
         session: str,
@@ -1857,6 +1942,113 @@ class ProfileResource(SyncResource):
             value: The new value (surrounding spaces are dropped).
         """
         result: Accepted = self._client._call("PUT", f"/api/sessions/{path(session)}/profile/name", headers=pairs(("Prefer", "respond-async")), body=body({"value": value}), cast=Accepted)
+        return result
+
+    def remove_picture(
+        self,
+        session: str,
+    ) -> None:
+        """Remove the account's profile picture
+
+        Removes the profile picture. Required scope: `profile:write`.
+
+        Args:
+            session: Session name
+        """
+        self._client._call("DELETE", f"/api/sessions/{path(session)}/profile/picture", cast=None)
+
+    def remove_picture_deferred(
+        self,
+        session: str,
+    ) -> Accepted:
+        """Remove the account's profile picture, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Removes the profile picture. Required scope: `profile:write`.
+
+        Args:
+            session: Session name
+        """
+        result: Accepted = self._client._call("DELETE", f"/api/sessions/{path(session)}/profile/picture", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
+    def set_picture(
+        self,
+        session: str,
+        *,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Set the account's profile picture
+
+        Sets the profile picture from a JPEG, PNG or WebP given by `url` (fetched through the same guard as files to send) or as `base64`; the server makes it a JPEG of at most 640 px a side. Required scope: `profile:write`.
+
+        Args:
+            session: Session name
+            base64: The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
+                limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default).
+            url: Where the server fetches the picture from (public `https://` only unless the deployment
+                allows private addresses; up to 50 MB); or give `base64`.
+        """
+        self._client._call("PUT", f"/api/sessions/{path(session)}/profile/picture", body=body({"base64": base64, "url": url}), cast=None)
+
+    def set_picture_deferred(
+        self,
+        session: str,
+        *,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Set the account's profile picture, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Sets the profile picture from a JPEG, PNG or WebP given by `url` (fetched through the same guard as files to send) or as `base64`; the server makes it a JPEG of at most 640 px a side. Required scope: `profile:write`.
+
+        Args:
+            session: Session name
+            base64: The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
+                limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default).
+            url: Where the server fetches the picture from (public `https://` only unless the deployment
+                allows private addresses; up to 50 MB); or give `base64`.
+        """
+        result: Accepted = self._client._call("PUT", f"/api/sessions/{path(session)}/profile/picture", headers=pairs(("Prefer", "respond-async")), body=body({"base64": base64, "url": url}), cast=Accepted)
+        return result
+
+    def set_status(
+        self,
+        session: str,
+        *,
+        value: str,
+    ) -> None:
+        """Set the account's about text
+
+        Sets the about text contacts see under the account's name (up to 139 characters; empty clears it). Required scope: `profile:write`.
+
+        Args:
+            session: Session name
+            value: The about text contacts see under the account's name.
+        """
+        self._client._call("PUT", f"/api/sessions/{path(session)}/profile/status", body=body({"value": value}), cast=None)
+
+    def set_status_deferred(
+        self,
+        session: str,
+        *,
+        value: str,
+    ) -> Accepted:
+        """Set the account's about text, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Sets the about text contacts see under the account's name (up to 139 characters; empty clears it). Required scope: `profile:write`.
+
+        Args:
+            session: Session name
+            value: The about text contacts see under the account's name.
+        """
+        result: Accepted = self._client._call("PUT", f"/api/sessions/{path(session)}/profile/status", headers=pairs(("Prefer", "respond-async")), body=body({"value": value}), cast=Accepted)
         return result
 
 
@@ -2379,6 +2571,7 @@ class SyncResources:
     events: EventsResource
     groups: GroupsResource
     health: HealthResource
+    lids: LidsResource
     media: MediaResource
     messages: MessagesResource
     pairing: PairingResource
@@ -2394,6 +2587,7 @@ class SyncResources:
         self.events = EventsResource(self)
         self.groups = GroupsResource(self)
         self.health = HealthResource(self)
+        self.lids = LidsResource(self)
         self.media = MediaResource(self)
         self.messages = MessagesResource(self)
         self.pairing = PairingResource(self)
@@ -2634,6 +2828,25 @@ class AsyncContactsResource(AsyncResource):
         result: Accepted = await self._client._call("GET", f"/api/sessions/{path(session)}/blocklist", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
         return result
 
+    async def check(
+        self,
+        session: str,
+        *,
+        phone_numbers: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> List[NumberCheck]:
+        """Check which numbers are on WhatsApp
+
+        Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsApp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
+
+        Args:
+            session: Session name
+            phone_numbers: The numbers, in international form (7 to 15 digits, `+` optional), 1 to 256, each once.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: List[NumberCheck] = await self._client._call("POST", f"/api/sessions/{path(session)}/contacts/check", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"phoneNumbers": phone_numbers}), cast=List[NumberCheck])
+        return result
+
     async def block(
         self,
         session: str,
@@ -2671,6 +2884,22 @@ class AsyncContactsResource(AsyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/contacts/{path(contact_id)}/block", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    async def picture(
+        self,
+        session: str,
+        contact_id: str,
+    ) -> ProfilePictureRef:
+        """Get a contact's profile picture
+
+        Where to download the contact's profile picture (WhatsApp's CDN; the link expires) and its id, which changes with the picture; 404 when the contact has none or hides it from the account. Required scope: `contacts:read`.
+
+        Args:
+            session: Session name
+            contact_id: The contact's JID (URL-encoded)
+        """
+        result: ProfilePictureRef = await self._client._call("GET", f"/api/sessions/{path(session)}/contacts/{path(contact_id)}/picture", cast=ProfilePictureRef)
         return result
 
     async def unblock(
@@ -3572,6 +3801,42 @@ class AsyncHealthResource(AsyncResource):
         return result
 
 
+class AsyncLidsResource(AsyncResource):
+    """`client.lids`"""
+
+    async def by_phone_number(
+        self,
+        session: str,
+        phone_number: str,
+    ) -> LidMapping:
+        """Find the LID of a phone number
+
+        The LID of the account a phone number belongs to: from what the session has learned, else asked of WhatsApp; 404 when the number is not on WhatsApp. Required scope: `contacts:read`.
+
+        Args:
+            session: Session name
+            phone_number: The phone number, 7 to 15 digits, `+` optional (URL-encoded)
+        """
+        result: LidMapping = await self._client._call("GET", f"/api/sessions/{path(session)}/lids/pn/{path(phone_number)}", cast=LidMapping)
+        return result
+
+    async def phone_number(
+        self,
+        session: str,
+        lid: str,
+    ) -> LidMapping:
+        """Find the phone number behind a LID
+
+        The phone number of the account a LID names: from what the session has learned (messages, groups, earlier lookups), else asked of WhatsApp; 404 when no account has it. Required scope: `contacts:read`.
+
+        Args:
+            session: Session name
+            lid: The LID, `<digits>@lid` (URL-encoded)
+        """
+        result: LidMapping = await self._client._call("GET", f"/api/sessions/{path(session)}/lids/{path(lid)}", cast=LidMapping)
+        return result
+
+
 class AsyncMediaResource(AsyncResource):
     """`client.media`"""
 
@@ -4215,6 +4480,20 @@ class AsyncPresenceResource(AsyncResource):
 class AsyncProfileResource(AsyncResource):
     """`client.profile`"""
 
+    async def get(
+        self,
+        session: str,
+    ) -> Profile:
+        """Get the account's profile
+
+        The account as its contacts see it: phone number, LID, display name, about text and where to download its profile picture, as WhatsApp says now. Required scope: `profile:read`.
+
+        Args:
+            session: Session name
+        """
+        result: Profile = await self._client._call("GET", f"/api/sessions/{path(session)}/profile", cast=Profile)
+        return result
+
     async def set_name(
         self,
         session: str,
@@ -4248,6 +4527,113 @@ class AsyncProfileResource(AsyncResource):
             value: The new value (surrounding spaces are dropped).
         """
         result: Accepted = await self._client._call("PUT", f"/api/sessions/{path(session)}/profile/name", headers=pairs(("Prefer", "respond-async")), body=body({"value": value}), cast=Accepted)
+        return result
+
+    async def remove_picture(
+        self,
+        session: str,
+    ) -> None:
+        """Remove the account's profile picture
+
+        Removes the profile picture. Required scope: `profile:write`.
+
+        Args:
+            session: Session name
+        """
+        await self._client._call("DELETE", f"/api/sessions/{path(session)}/profile/picture", cast=None)
+
+    async def remove_picture_deferred(
+        self,
+        session: str,
+    ) -> Accepted:
+        """Remove the account's profile picture, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Removes the profile picture. Required scope: `profile:write`.
+
+        Args:
+            session: Session name
+        """
+        result: Accepted = await self._client._call("DELETE", f"/api/sessions/{path(session)}/profile/picture", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
+    async def set_picture(
+        self,
+        session: str,
+        *,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Set the account's profile picture
+
+        Sets the profile picture from a JPEG, PNG or WebP given by `url` (fetched through the same guard as files to send) or as `base64`; the server makes it a JPEG of at most 640 px a side. Required scope: `profile:write`.
+
+        Args:
+            session: Session name
+            base64: The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
+                limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default).
+            url: Where the server fetches the picture from (public `https://` only unless the deployment
+                allows private addresses; up to 50 MB); or give `base64`.
+        """
+        await self._client._call("PUT", f"/api/sessions/{path(session)}/profile/picture", body=body({"base64": base64, "url": url}), cast=None)
+
+    async def set_picture_deferred(
+        self,
+        session: str,
+        *,
+        base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
+        url: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Set the account's profile picture, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Sets the profile picture from a JPEG, PNG or WebP given by `url` (fetched through the same guard as files to send) or as `base64`; the server makes it a JPEG of at most 640 px a side. Required scope: `profile:write`.
+
+        Args:
+            session: Session name
+            base64: The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
+                limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default).
+            url: Where the server fetches the picture from (public `https://` only unless the deployment
+                allows private addresses; up to 50 MB); or give `base64`.
+        """
+        result: Accepted = await self._client._call("PUT", f"/api/sessions/{path(session)}/profile/picture", headers=pairs(("Prefer", "respond-async")), body=body({"base64": base64, "url": url}), cast=Accepted)
+        return result
+
+    async def set_status(
+        self,
+        session: str,
+        *,
+        value: str,
+    ) -> None:
+        """Set the account's about text
+
+        Sets the about text contacts see under the account's name (up to 139 characters; empty clears it). Required scope: `profile:write`.
+
+        Args:
+            session: Session name
+            value: The about text contacts see under the account's name.
+        """
+        await self._client._call("PUT", f"/api/sessions/{path(session)}/profile/status", body=body({"value": value}), cast=None)
+
+    async def set_status_deferred(
+        self,
+        session: str,
+        *,
+        value: str,
+    ) -> Accepted:
+        """Set the account's about text, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Sets the about text contacts see under the account's name (up to 139 characters; empty clears it). Required scope: `profile:write`.
+
+        Args:
+            session: Session name
+            value: The about text contacts see under the account's name.
+        """
+        result: Accepted = await self._client._call("PUT", f"/api/sessions/{path(session)}/profile/status", headers=pairs(("Prefer", "respond-async")), body=body({"value": value}), cast=Accepted)
         return result
 
 
@@ -4770,6 +5156,7 @@ class AsyncResources:
     events: AsyncEventsResource
     groups: AsyncGroupsResource
     health: AsyncHealthResource
+    lids: AsyncLidsResource
     media: AsyncMediaResource
     messages: AsyncMessagesResource
     pairing: AsyncPairingResource
@@ -4785,6 +5172,7 @@ class AsyncResources:
         self.events = AsyncEventsResource(self)
         self.groups = AsyncGroupsResource(self)
         self.health = AsyncHealthResource(self)
+        self.lids = AsyncLidsResource(self)
         self.media = AsyncMediaResource(self)
         self.messages = AsyncMessagesResource(self)
         self.pairing = AsyncPairingResource(self)

@@ -1145,6 +1145,17 @@ class LabelsUpdateEvent(Model):
 
 
 @dataclasses.dataclass
+class LidMapping(Model):
+    """A LID and the phone number behind it."""
+
+    lid: str
+    """The LID, `<id>@lid`."""
+
+    phone_number: str = dataclasses.field(metadata={"json": "phoneNumber"})
+    """The phone number, `+` and digits."""
+
+
+@dataclasses.dataclass
 class Location(Model):
     """A place, as a location message carries it."""
 
@@ -1652,6 +1663,29 @@ class NewsletterUpdateEvent(Model):
 
 
 @dataclasses.dataclass
+class NumberCheck(Model):
+    """What WhatsApp says of one phone number."""
+
+    is_business: bool = dataclasses.field(metadata={"json": "isBusiness"})
+    """Whether it is a WhatsApp Business account."""
+
+    on_whats_app: bool = dataclasses.field(metadata={"json": "onWhatsApp"})
+    """Whether an account uses it."""
+
+    phone_number: str = dataclasses.field(metadata={"json": "phoneNumber"})
+    """The number, `+` and digits, as asked."""
+
+    business_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "businessName"})
+    """The business's verified name, when it has one."""
+
+    jid: Optional[str] = None
+    """The account's phone-number JID, to send to."""
+
+    lid: Optional[str] = None
+    """The account's LID, when WhatsApp gave it."""
+
+
+@dataclasses.dataclass
 class PairCode(Model):
     """A pair code to type on the phone (WhatsApp → Linked devices → Link with phone number)."""
 
@@ -1726,6 +1760,37 @@ class PresenceUpdateEvent(Model):
 
     timestamp: str
     """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class Profile(Model):
+    """The session's own account, as its contacts see it."""
+
+    about: Optional[str] = None
+    """The about text (`PUT …/profile/status`), when it has one."""
+
+    lid: Optional[str] = None
+    """The account's LID."""
+
+    phone_number: Optional[str] = dataclasses.field(default=None, metadata={"json": "phoneNumber"})
+    """The account's phone number, `+` and digits."""
+
+    profile_url: Optional[str] = dataclasses.field(default=None, metadata={"json": "profileUrl"})
+    """Where to download the profile picture, when it has one."""
+
+    push_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "pushName"})
+    """The display name contacts see (`PUT …/profile/name`)."""
+
+
+@dataclasses.dataclass
+class ProfilePictureRef(Model):
+    """A profile picture."""
+
+    id: str
+    """WhatsApp's id for this picture; it changes when the picture does."""
+
+    url: str
+    """Where to download it (WhatsApp's CDN; the link expires after a while)."""
 
 
 @dataclasses.dataclass
@@ -2198,6 +2263,7 @@ __all__ = [
     "JoinedGroup",
     "LabelsPayload",
     "LabelsUpdateEvent",
+    "LidMapping",
     "Location",
     "LoggedOutPayload",
     "Media",
@@ -2221,6 +2287,7 @@ __all__ = [
     "MutePayload",
     "NewsletterPayload",
     "NewsletterUpdateEvent",
+    "NumberCheck",
     "PairCode",
     "PairingQr",
     "PersonRef",
@@ -2228,6 +2295,8 @@ __all__ = [
     "PresencePayload",
     "PresenceState",
     "PresenceUpdateEvent",
+    "Profile",
+    "ProfilePictureRef",
     "QrPayload",
     "Reaction",
     "ReactionCount",

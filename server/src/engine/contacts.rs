@@ -1,0 +1,144 @@
+//! Contacts and the session's own profile, asked of WhatsApp through a connected session: which
+//! numbers are on WhatsApp (usync), LID ↔ phone number (the client's mapping first, usync when it
+//! has none), profile pictures, and the account's about text and picture.
+
+use whatsapp_rust::Jid;
+use whatsapp_rust::features::ContactError;
+
+use super::{Engine, EngineError};
+use crate::model::contact::{LidMapping, NumberCheck, Profile, ProfilePictureRef};
+
+impl Engine {
+    /// What WhatsApp says of each of `numbers` (phone-number JIDs), in their order.
+    pub async fn check_numbers(&self, session: &str, numbers: &[Jid]) -> Result<Vec<NumberCheck>, EngineError> {
+        let client = self.require_connected(session)?;
+        let answers = client
+            .contacts()
+            .is_on_whatsapp(numbers)
+            .await
+            .map_err(|e| contact_error("number check", e))?;
+        Ok(numbers
+            .iter()
+            .map(|asked| {
+                let answer = answers
+                    .iter()
+                    .find(|a| a.jid.user == asked.user || a.pn_jid.as_ref().is_some_and(|pn| pn.user == asked.user));
+                let registered = answer.filter(|a| a.is_registered);
+                NumberCheck {
+                    phone_number: format!("+{}", asked.user),
+                    on_whatsapp: registered.is_some(),
+                    jid: registered.map(|_| asked.to_non_ad_string()),
+                    lid: registered.and_then(|a| a.lid.as_ref()).map(Jid::to_non_ad_string),
+                    is_business: registered.is_some_and(|a| a.is_business),
+                    business_name: registered
+                        .and_then(|a| a.verified_name.as_ref())
+                        .and_then(|v| v.name.clone())
+                        .filter(|n| !n.is_empty()),
+                }
+            })
+            .collect())
+    }
+
+    /// The LID and phone number of the account `jid` names (either form): from the client's
+    /// mapping, else from WhatsApp; `Unknown` when no account has it.
+    pub async fn lid_mapping(&self, session: &str, jid: &Jid) -> Result<LidMapping, EngineError> {
+        let client = self.require_connected(session)?;
+        let known = client
+            .get_lid_pn_entry(jid)
+            .await
+            .map_err(|e| EngineError::Internal(e.context("read the LID mapping")))?;
+        if let Some(entry) = known {
+            return Ok(LidMapping {
+                lid: format!("{}@lid", entry.lid),
+                phone_number: format!("+{}", entry.phone_number),
+            });
+        }
+        let answers = client
+            .contacts()
+            .is_on_whatsapp(std::slice::from_ref(jid))
+            .await
+            .map_err(|e| contact_error("LID lookup", e))?;
+        let answer = answers.into_iter().find(|a| a.is_registered);
+        let pair = answer.and_then(|a| {
+            if a.jid.is_lid() {
+                Some((a.jid, a.pn_jid?))
+            } else {
+                Some((a.lid?, a.jid))
+            }
+        });
+        let (lid, pn) = pair.ok_or_else(|| EngineError::Unknown(format!("WhatsApp knows no account for `{jid}`")))?;
+        Ok(LidMapping {
+            lid: lid.to_non_ad_string(),
+            phone_number: format!("+{}", pn.user),
+        })
+    }
+
+    /// `jid`'s profile picture; `None` when it has none or hides it from the account.
+    pub async fn profile_picture(&self, session: &str, jid: &Jid) -> Result<Option<ProfilePictureRef>, EngineError> {
+        let client = self.require_connected(session)?;
+        let picture = client
+            .contacts()
+            .get_profile_picture(jid, false)
+            .await
+            .map_err(|e| contact_error("profile picture", e))?;
+        Ok(picture.map(|p| ProfilePictureRef { id: p.id, url: p.url }))
+    }
+
+    /// The account's own profile: its identity, about text and picture.
+    pub async fn profile(&self, session: &str) -> Result<Profile, EngineError> {
+        let client = self.require_connected(session)?;
+        let pn = client
+            .pn()
+            .ok_or_else(|| EngineError::Conflict(format!("session `{session}` has no account yet: pair it first")))?
+            .to_non_ad();
+        let info = client
+            .contacts()
+            .get_user_info(std::slice::from_ref(&pn))
+            .await
+            .map_err(|e| contact_error("profile", e))?;
+        let about = info.values().find_map(|i| i.status.clone()).filter(|s| !s.is_empty());
+        let picture = client
+            .contacts()
+            .get_profile_picture(&pn, false)
+            .await
+            .map_err(|e| contact_error("profile picture", e))?;
+        Ok(Profile {
+            phone_number: Some(format!("+{}", pn.user)),
+            lid: client.lid().map(|l| l.to_non_ad_string()),
+            push_name: Some(client.push_name()).filter(|n| !n.is_empty()),
+            about,
+            profile_url: picture.map(|p| p.url),
+        })
+    }
+
+    /// Sets the account's about text.
+    pub async fn set_about(&self, session: &str, text: &str) -> Result<(), EngineError> {
+        let client = self.require_connected(session)?;
+        client
+            .profile()
+            .set_status_text(text)
+            .await
+            .map_err(|e| EngineError::refused("about text", e))
+    }
+
+    /// Sets the account's profile picture to `jpeg`, or removes it (`None`).
+    pub async fn set_profile_picture(&self, session: &str, jpeg: Option<Vec<u8>>) -> Result<(), EngineError> {
+        let client = self.require_connected(session)?;
+        let profile = client.profile();
+        match jpeg {
+            Some(jpeg) => profile.set_profile_picture(jpeg).await,
+            None => profile.remove_profile_picture().await,
+        }
+        .map(drop)
+        .map_err(|e| EngineError::refused("profile picture", e))
+    }
+}
+
+/// What a failed contact request means: a JID usync cannot ask about is the caller's mistake.
+fn contact_error(what: &str, error: ContactError) -> EngineError {
+    match error {
+        ContactError::InvalidJid(why) => EngineError::Invalid(format!("cannot make the {what}: {why}")),
+        ContactError::Iq(iq) => EngineError::refused_iq(what, &iq),
+        other => EngineError::refused(what, other),
+    }
+}
