@@ -10,10 +10,11 @@ use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{ContentBuilder, OpenApi, PathItem, Ref, RefOr, ResponseBuilder};
 
+use crate::contacts::Lid;
 use crate::groups::GroupId;
 use crate::media::MediaId;
 use crate::messages::jid::{ChatId, ContactId};
-use crate::model::bounded::SessionName;
+use crate::model::bounded::{PhoneNumber, SessionName};
 
 /// Applies every rule of this module to the document.
 pub fn apply(spec: &mut OpenApi) {
@@ -84,6 +85,8 @@ fn path_parameters(operation: &mut Operation) {
             "contactId" => ContactId::schema(),
             "mediaId" => MediaId::schema(),
             "groupId" => GroupId::schema(),
+            "lid" => Lid::schema(),
+            "phoneNumber" => PhoneNumber::schema(),
             _ => continue,
         };
         parameter.schema = Some(schema);

@@ -111,12 +111,17 @@ impl EngineError {
     }
 
     /// Like [`Self::refused`], except that WhatsApp's "no such item" (IQ error 404) is
-    /// [`Self::Unknown`]: the request named something that does not exist.
+    /// [`Self::Unknown`] (the request named something that does not exist), and a client that
+    /// lost its connection is [`Self::Conflict`], as when it was not connected to begin with.
     fn refused_iq(what: &str, error: &whatsapp_rust::IqError) -> Self {
         match error {
             whatsapp_rust::IqError::ServerError { code: 404, text, .. } => {
                 Self::Unknown(format!("WhatsApp has no such {what} target: {text}"))
             }
+            // The session dropped its connection between the check and the request.
+            whatsapp_rust::IqError::NotConnected => Self::Conflict(format!(
+                "the session lost its connection to WhatsApp before the {what} was sent: wait for status CONNECTED"
+            )),
             other => Self::refused(what, other),
         }
     }
