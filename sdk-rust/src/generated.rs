@@ -1127,6 +1127,55 @@ when the message has no such thing.*/
             value.parse()
         }
     }
+    /**The last presence the session heard of for a contact (online, offline) or a chat (typing,
+recording, paused), from `presence.update`.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatPresence {
+        ///The contact, or the chat they type in.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        /**When the contact was last seen (Unix seconds), when WhatsApp said (kept across later
+updates that do not say).*/
+        #[serde(
+            rename = "lastSeen",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_seen: ::std::option::Option<i64>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub media: ::std::option::Option<PresenceMedia>,
+        ///The state last heard of.
+        pub presence: ContactPresence,
+        ///When the session heard it.
+        #[serde(rename = "updatedAt")]
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl ChatPresence {
+        pub fn builder() -> builder::ChatPresence {
+            Default::default()
+        }
+    }
+    ///`ChatPresenceData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatPresenceData {
+        ///The result.
+        pub data: ChatPresence,
+    }
+    impl ChatPresenceData {
+        pub fn builder() -> builder::ChatPresenceData {
+            Default::default()
+        }
+    }
+    ///Every presence the session heard of.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatPresenceList {
+        ///One per contact or chat, most recently heard first.
+        pub data: ::std::vec::Vec<ChatPresence>,
+    }
+    impl ChatPresenceList {
+        pub fn builder() -> builder::ChatPresenceList {
+            Default::default()
+        }
+    }
     ///A chat was marked read or unread.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ChatReadEvent {
@@ -9538,6 +9587,203 @@ already queued wait and resume when it is turned on.*/
                     session: Ok(value.session),
                     timestamp: Ok(value.timestamp),
                 }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatPresence {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            last_seen: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            media: ::std::result::Result<
+                ::std::option::Option<super::PresenceMedia>,
+                ::std::string::String,
+            >,
+            presence: ::std::result::Result<
+                super::ContactPresence,
+                ::std::string::String,
+            >,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ChatPresence {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    last_seen: Ok(Default::default()),
+                    media: Ok(Default::default()),
+                    presence: Err("no value supplied for presence".to_string()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                }
+            }
+        }
+        impl ChatPresence {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn last_seen<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_seen = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_seen: {e}")
+                    });
+                self
+            }
+            pub fn media<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::PresenceMedia>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.media = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for media: {e}")
+                    });
+                self
+            }
+            pub fn presence<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ContactPresence>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.presence = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for presence: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatPresence> for super::ChatPresence {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatPresence,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    last_seen: value.last_seen?,
+                    media: value.media?,
+                    presence: value.presence?,
+                    updated_at: value.updated_at?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatPresence> for ChatPresence {
+            fn from(value: super::ChatPresence) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    last_seen: Ok(value.last_seen),
+                    media: Ok(value.media),
+                    presence: Ok(value.presence),
+                    updated_at: Ok(value.updated_at),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatPresenceData {
+            data: ::std::result::Result<super::ChatPresence, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatPresenceData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl ChatPresenceData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ChatPresence>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatPresenceData> for super::ChatPresenceData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatPresenceData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::ChatPresenceData> for ChatPresenceData {
+            fn from(value: super::ChatPresenceData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatPresenceList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::ChatPresence>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ChatPresenceList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl ChatPresenceList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::ChatPresence>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatPresenceList> for super::ChatPresenceList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatPresenceList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::ChatPresenceList> for ChatPresenceList {
+            fn from(value: super::ChatPresenceList) -> Self {
+                Self { data: Ok(value.data) }
             }
         }
         #[derive(Clone, Debug)]
@@ -24558,6 +24804,23 @@ let response = client.get_pairing_qr()
     pub fn get_pairing_qr(&self) -> builder::GetPairingQr<'_> {
         builder::GetPairingQr::new(self)
     }
+    /**List the presences heard of
+
+The last presence the session heard of for each contact (online, or offline with `lastSeen` when shared) and chat (typing, recording, paused), most recent first, from the `presence.update` events of followed contacts; kept across restarts. Required scope: `presence:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/presence`
+
+Arguments:
+- `session`: Session name
+```ignore
+let response = client.list_presences()
+    .session(session)
+    .send()
+    .await;
+```*/
+    pub fn list_presences(&self) -> builder::ListPresences<'_> {
+        builder::ListPresences::new(self)
+    }
     /**Set the account's presence
 
 Shows the account as online (`available`) or offline (`unavailable`) to contacts that follow its presence. Required scope: `presence:write`.
@@ -24578,6 +24841,25 @@ let response = client.set_presence()
 ```*/
     pub fn set_presence(&self) -> builder::SetPresence<'_> {
         builder::SetPresence::new(self)
+    }
+    /**Get a contact's presence
+
+The last presence the session heard of for a contact or chat, with `lastSeen` when WhatsApp shared it; 404 when none was heard of (follow it first with `POST …/presence/{chatId}/subscribe`). Required scope: `presence:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/presence/{chatId}`
+
+Arguments:
+- `session`: Session name
+- `chat_id`: The contact's or chat's JID (URL-encoded)
+```ignore
+let response = client.get_presence()
+    .session(session)
+    .chat_id(chat_id)
+    .send()
+    .await;
+```*/
+    pub fn get_presence(&self) -> builder::GetPresence<'_> {
+        builder::GetPresence::new(self)
     }
     /**Follow a contact's presence
 
@@ -34351,6 +34633,123 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::list_presences`]
+
+[`Client::list_presences`]: super::Client::list_presences*/
+    #[derive(Debug, Clone)]
+    pub struct ListPresences<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+    }
+    impl<'a> ListPresences<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/presence`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ChatPresenceList>, Error<types::ErrorBody>> {
+            let Self { client, session } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/presence", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_presences",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::set_presence`]
 
 [`Client::set_presence`]: super::Client::set_presence*/
@@ -34531,6 +34930,138 @@ pub mod builder {
                     )
                 }
                 502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_presence`]
+
+[`Client::get_presence`]: super::Client::get_presence*/
+    #[derive(Debug, Clone)]
+    pub struct GetPresence<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        chat_id: Result<::std::string::String, String>,
+    }
+    impl<'a> GetPresence<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                chat_id: Err("chat_id was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn chat_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.chat_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for chat_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/presence/{chatId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ChatPresenceData>, Error<types::ErrorBody>> {
+            let Self { client, session, chat_id } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let chat_id = chat_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/presence/{}", client.baseurl, encode_path(& session
+                .to_string()), encode_path(& chat_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_presence",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -26,6 +26,7 @@ pub mod model;
 pub mod outbound;
 pub mod pairing;
 pub mod pictures;
+pub mod presence;
 pub mod profile;
 pub mod ratelimit;
 #[cfg(feature = "sandbox")]

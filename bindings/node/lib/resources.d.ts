@@ -24,6 +24,7 @@ import type {
   ChatDeleteEvent,
   ChatDeletePayload,
   ChatMuteEvent,
+  ChatPresence,
   ChatReadEvent,
   ChatRef,
   Choice,
@@ -1616,6 +1617,15 @@ export interface PairingPairQrParams {
  */
 export declare class PresenceResource extends APIResource {
   /**
+   * List the presences heard of
+   *
+   * The last presence the session heard of for each contact (online, or offline with `lastSeen` when shared) and chat (typing, recording, paused), most recent first, from the `presence.update` events of followed contacts; kept across restarts. Required scope: `presence:read`.
+   * @param session Session name
+   *
+   * `GET /api/sessions/{session}/presence`
+   */
+  list(session: string): Promise<Array<ChatPresence>>;
+  /**
    * Set the account's presence
    *
    * Shows the account as online (`available`) or offline (`unavailable`) to contacts that follow its presence. Required scope: `presence:write`.
@@ -1635,6 +1645,16 @@ export declare class PresenceResource extends APIResource {
    * `POST /api/sessions/{session}/presence`
    */
   setDeferred(session: string, params: PresenceSetParams): Promise<Accepted>;
+  /**
+   * Get a contact's presence
+   *
+   * The last presence the session heard of for a contact or chat, with `lastSeen` when WhatsApp shared it; 404 when none was heard of (follow it first with `POST …/presence/{chatId}/subscribe`). Required scope: `presence:read`.
+   * @param session Session name
+   * @param chatId The contact's or chat's JID (URL-encoded)
+   *
+   * `GET /api/sessions/{session}/presence/{chatId}`
+   */
+  get(session: string, chatId: string): Promise<ChatPresence>;
   /**
    * Follow a contact's presence
    *

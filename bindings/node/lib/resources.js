@@ -380,12 +380,20 @@ class PairingResource extends APIResource {
 }
 
 class PresenceResource extends APIResource {
+  list(session) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/presence`, {}, 'data');
+  }
+
   set(session, params) {
     return this._client._call('POST', `/api/sessions/${path(session)}/presence`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { presence: 'presence' }) }, 'none');
   }
 
   setDeferred(session, params) {
     return this._client._call('POST', `/api/sessions/${path(session)}/presence`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { presence: 'presence' }) }, 'data');
+  }
+
+  get(session, chatId) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/presence/${path(chatId)}`, {}, 'data');
   }
 
   subscribe(session, chatId, params = {}) {

@@ -463,6 +463,31 @@ export interface ChatMuteEvent {
 }
 
 /**
+ * The last presence the session heard of for a contact (online, offline) or a chat (typing,
+ * recording, paused), from `presence.update`.
+ */
+export interface ChatPresence {
+  /**
+   * The contact, or the chat they type in.
+   */
+  chatId: string;
+  /**
+   * When the contact was last seen (Unix seconds), when WhatsApp said (kept across later
+   * updates that do not say).
+   */
+  lastSeen?: number | null;
+  media?: PresenceMedia | null;
+  /**
+   * The state last heard of.
+   */
+  presence: ContactPresence;
+  /**
+   * When the session heard it.
+   */
+  updatedAt: string;
+}
+
+/**
  * A chat was marked read or unread.
  */
 export interface ChatReadEvent {

@@ -62,6 +62,8 @@ pub const SDK_NAMES: &[(&str, &str)] = &[
     ("approveGroupJoinRequests", "groups.requests.approve"),
     ("rejectGroupJoinRequests", "groups.requests.reject"),
     ("checkContacts", "contacts.check"),
+    ("listPresences", "presence.list"),
+    ("getPresence", "presence.get"),
     ("getContactPicture", "contacts.picture"),
     ("getLidPhoneNumber", "lids.phone_number"),
     ("getLidByPhoneNumber", "lids.by_phone_number"),

@@ -10,6 +10,7 @@ use crate::model::poll::SealedVote;
 use crate::store::Db;
 use crate::store::events as outbox;
 use crate::store::messages::{self as store, MessageRecord};
+use crate::store::presences;
 
 /// Stores every change `event` makes for `session`; answers whether it stored a media file
 /// someone else sent (one the session's `persistMedia` setting persists).
@@ -41,6 +42,10 @@ async fn apply(db: &Db, session: &str, effect: Effect) -> anyhow::Result<bool> {
             let poll = store::get(db, session, &poll_id).await?;
             let payload = named_vote(poll.as_ref(), &poll_id, &vote, *payload);
             outbox::write(db, session, &[NewEvent::new(Payload::MessageVote(payload))]).await?;
+        }
+        Effect::Presence { chat_id, payload } => {
+            let event = NewEvent::new(Payload::PresenceUpdate((*payload).clone()));
+            presences::record(db, session, &chat_id, &payload, &event).await?;
         }
         Effect::Event(event) => outbox::write(db, session, &[event]).await?,
     }

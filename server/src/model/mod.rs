@@ -16,6 +16,7 @@ pub mod group;
 pub mod jid;
 pub mod message;
 pub mod poll;
+pub mod presence;
 pub mod scope;
 pub mod session;
 pub(crate) mod wire;

@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod messages;
 pub mod objects;
+pub mod presences;
 pub mod sessions;
 pub mod webhooks;
 

@@ -269,11 +269,15 @@ pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option
     Ok(Some(record))
 }
 
-/// Deletes the session row and its messages; `false` if there was none.
+/// Deletes the session row and what it kept (messages, presences, groups); `false` if there was
+/// none.
 pub async fn delete(db: &Db, name: &str) -> anyhow::Result<bool> {
     let mut tx = db.pool.begin().await.context("begin")?;
-    let groups = super::groups::FORGET;
-    for statement in std::iter::once("DELETE FROM messages WHERE session = $1").chain(groups) {
+    let own = [
+        "DELETE FROM messages WHERE session = $1",
+        "DELETE FROM presences WHERE session = $1",
+    ];
+    for statement in own.into_iter().chain(super::groups::FORGET) {
         sqlx::query(statement).bind(name).execute(&mut *tx).await?;
     }
     let deleted = sqlx::query("DELETE FROM sessions WHERE name = $1")

@@ -181,6 +181,51 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
     receiver
         .expect("presence.update", "bob", |p| p["unavailable"] == true)
         .await;
+    // Bob reads back the last presence heard of for Alice's chat (her last presence.update: the
+    // client may announce her once more on its own), by either of her JIDs; a chat never heard
+    // of is a 404.
+    let borrowed = &harness;
+    let last = |path: String| async move {
+        let (status, answer) = borrowed.call(reqwest::Method::GET, &path, None).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+        answer["data"].clone()
+    };
+    let about_alice = |all: &[Value]| -> Vec<Value> {
+        all.iter()
+            .filter(|e| {
+                e["event"] == "presence.update"
+                    && e["session"] == "bob"
+                    && e["payload"]["from"]["phoneNumber"] == format!("+{ALICE}")
+            })
+            .map(|e| e["payload"].clone())
+            .collect()
+    };
+    let stored = loop {
+        let stored = last(format!("/api/sessions/bob/presence/{}", jid(ALICE))).await;
+        let heard = about_alice(&receiver.delivered());
+        let latest = heard.last().unwrap();
+        let last_seen = heard.iter().rev().find_map(|p| p["lastSeen"].as_i64());
+        if (&stored["presence"], stored["lastSeen"].as_i64()) == (&latest["state"], last_seen) {
+            break stored;
+        }
+        let arrived = receiver.wait_until("another presence.update", std::time::Duration::from_secs(10), |all| {
+            about_alice(all).len() > heard.len()
+        });
+        arrived.await;
+    };
+    assert!(stored["lastSeen"].is_i64(), "{stored}");
+    let lid = online["from"]["lid"].as_str().unwrap();
+    let by_lid = last(format!("/api/sessions/bob/presence/{lid}")).await;
+    assert_eq!(by_lid["chatId"], jid(ALICE), "one entry, found by either JID: {by_lid}");
+    let listed = last("/api/sessions/bob/presence".to_owned()).await;
+    assert!(
+        listed.as_array().is_some_and(|all| all.iter().any(|p| p["chatId"] == jid(ALICE))),
+        "{listed}"
+    );
+    let (status, _) = harness
+        .call(reqwest::Method::GET, &format!("/api/sessions/bob/presence/{}", jid("15550000999")), None)
+        .await;
+    assert_eq!(status, 404);
 
     // Alice deletes her message for everyone: bob gets message.revoked, alice message.delete,
     // and both histories keep it as a revoked message without text.

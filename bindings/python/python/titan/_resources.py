@@ -1774,6 +1774,20 @@ class PairingResource(SyncResource):
 class PresenceResource(SyncResource):
     """`client.presence`"""
 
+    def list(
+        self,
+        session: str,
+    ) -> List[ChatPresence]:
+        """List the presences heard of
+
+        The last presence the session heard of for each contact (online, or offline with `lastSeen` when shared) and chat (typing, recording, paused), most recent first, from the `presence.update` events of followed contacts; kept across restarts. Required scope: `presence:read`.
+
+        Args:
+            session: Session name
+        """
+        result: List[ChatPresence] = self._client._call("GET", f"/api/sessions/{path(session)}/presence", cast=List[ChatPresence])
+        return result
+
     def set(
         self,
         session: str,
@@ -1811,6 +1825,22 @@ class PresenceResource(SyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/presence", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"presence": presence}), cast=Accepted)
+        return result
+
+    def get(
+        self,
+        session: str,
+        chat_id: str,
+    ) -> ChatPresence:
+        """Get a contact's presence
+
+        The last presence the session heard of for a contact or chat, with `lastSeen` when WhatsApp shared it; 404 when none was heard of (follow it first with `POST …/presence/{chatId}/subscribe`). Required scope: `presence:read`.
+
+        Args:
+            session: Session name
+            chat_id: The contact's or chat's JID (URL-encoded)
+        """
+        result: ChatPresence = self._client._call("GET", f"/api/sessions/{path(session)}/presence/{path(chat_id)}", cast=ChatPresence)
         return result
 
     def subscribe(
@@ -4359,6 +4389,20 @@ class AsyncPairingResource(AsyncResource):
 class AsyncPresenceResource(AsyncResource):
     """`client.presence`"""
 
+    async def list(
+        self,
+        session: str,
+    ) -> List[ChatPresence]:
+        """List the presences heard of
+
+        The last presence the session heard of for each contact (online, or offline with `lastSeen` when shared) and chat (typing, recording, paused), most recent first, from the `presence.update` events of followed contacts; kept across restarts. Required scope: `presence:read`.
+
+        Args:
+            session: Session name
+        """
+        result: List[ChatPresence] = await self._client._call("GET", f"/api/sessions/{path(session)}/presence", cast=List[ChatPresence])
+        return result
+
     async def set(
         self,
         session: str,
@@ -4396,6 +4440,22 @@ class AsyncPresenceResource(AsyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/presence", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"presence": presence}), cast=Accepted)
+        return result
+
+    async def get(
+        self,
+        session: str,
+        chat_id: str,
+    ) -> ChatPresence:
+        """Get a contact's presence
+
+        The last presence the session heard of for a contact or chat, with `lastSeen` when WhatsApp shared it; 404 when none was heard of (follow it first with `POST …/presence/{chatId}/subscribe`). Required scope: `presence:read`.
+
+        Args:
+            session: Session name
+            chat_id: The contact's or chat's JID (URL-encoded)
+        """
+        result: ChatPresence = await self._client._call("GET", f"/api/sessions/{path(session)}/presence/{path(chat_id)}", cast=ChatPresence)
         return result
 
     async def subscribe(

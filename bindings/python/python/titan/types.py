@@ -434,6 +434,27 @@ class ChatMuteEvent(Model):
 
 
 @dataclasses.dataclass
+class ChatPresence(Model):
+    """The last presence the session heard of for a contact (online, offline) or a chat (typing,
+    recording, paused), from `presence.update`."""
+
+    chat_id: str = dataclasses.field(metadata={"json": "chatId"})
+    """The contact, or the chat they type in."""
+
+    presence: ContactPresence
+    """The state last heard of."""
+
+    updated_at: str = dataclasses.field(metadata={"json": "updatedAt"})
+    """When the session heard it."""
+
+    last_seen: Optional[int] = dataclasses.field(default=None, metadata={"json": "lastSeen"})
+    """When the contact was last seen (Unix seconds), when WhatsApp said (kept across later
+    updates that do not say)."""
+
+    media: Optional[PresenceMedia] = None
+
+
+@dataclasses.dataclass
 class ChatReadEvent(Model):
     """A chat was marked read or unread."""
 
@@ -2228,6 +2249,7 @@ __all__ = [
     "ChatDeleteEvent",
     "ChatDeletePayload",
     "ChatMuteEvent",
+    "ChatPresence",
     "ChatReadEvent",
     "ChatRef",
     "Choice",

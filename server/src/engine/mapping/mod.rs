@@ -13,7 +13,7 @@ use whatsapp_rust::wacore_binary::jid::JidExt as _;
 
 pub(super) use self::calls::RingingCalls;
 use crate::events::NewEvent;
-use crate::model::events::VotePayload;
+use crate::model::events::{PresencePayload, VotePayload};
 use crate::model::message::MessageStatus;
 use crate::model::poll::SealedVote;
 use crate::store::messages::MessageRecord;
@@ -44,6 +44,12 @@ pub(super) enum Effect {
         poll_id: String,
         vote: SealedVote,
         payload: Box<VotePayload>,
+    },
+    /// A presence heard of for `chat_id` (a contact, or the chat they type in): kept, and
+    /// announced as `presence.update`.
+    Presence {
+        chat_id: String,
+        payload: Box<PresencePayload>,
     },
     /// An event with no stored state of its own.
     Event(NewEvent),

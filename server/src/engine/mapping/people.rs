@@ -25,7 +25,10 @@ pub(super) fn presence(update: &PresenceUpdate) -> Effect {
         unavailable: update.unavailable,
         last_seen: update.last_seen.map(|t| t.timestamp()),
     };
-    Effect::Event(NewEvent::new(Payload::PresenceUpdate(payload)))
+    Effect::Presence {
+        chat_id: update.from.to_non_ad_string(),
+        payload: Box::new(payload),
+    }
 }
 
 /// Someone is typing, recording or stopped in a chat: `presence.update` with state `composing`
@@ -47,7 +50,10 @@ pub(super) fn typing(update: &ChatPresenceUpdate) -> Effect {
         unavailable: false,
         last_seen: None,
     };
-    Effect::Event(NewEvent::new(Payload::PresenceUpdate(payload)))
+    Effect::Presence {
+        chat_id: chat,
+        payload: Box::new(payload),
+    }
 }
 
 /// A contact's profile changed: `contact.update` with `change` saying what (`profile`,

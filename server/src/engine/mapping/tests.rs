@@ -73,6 +73,16 @@ fn only_event(event: &Event) -> (EventType, Value) {
     }
 }
 
+/// The one presence `event` reports: the chat it is kept under, and its `presence.update` payload.
+fn only_presence(event: &Event) -> (String, Value) {
+    let effects = effects(event);
+    assert_eq!(effects.len(), 1, "{effects:?}");
+    match effects.into_iter().next() {
+        Some(Effect::Presence { chat_id, payload }) => (chat_id, serde_json::to_value(*payload).unwrap()),
+        other => panic!("expected a presence, got {other:?}"),
+    }
+}
+
 fn text(s: &str) -> wa::Message {
     wa::Message {
         conversation: Some(s.into()),
@@ -347,8 +357,8 @@ fn presence_and_typing() {
             .last_seen(at())
             .build(),
     );
-    let (kind, p) = only_event(&online);
-    assert_eq!(kind, EventType::PresenceUpdate);
+    let (chat, p) = only_presence(&online);
+    assert_eq!(chat, BOB);
     assert_eq!(
         (p["state"].as_str(), p["unavailable"].as_bool()),
         (Some("unavailable"), Some(true))
@@ -367,8 +377,8 @@ fn presence_and_typing() {
             .media(ChatPresenceMedia::Audio)
             .build(),
     );
-    let (kind, p) = only_event(&recording);
-    assert_eq!(kind, EventType::PresenceUpdate);
+    let (chat, p) = only_presence(&recording);
+    assert_eq!(chat, BOB, "kept under the phone-number chat");
     assert_eq!(
         (p["state"].as_str(), p["media"].as_str()),
         (Some("composing"), Some("audio"))
