@@ -4988,8 +4988,8 @@ command gives its `data`).*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub lid: ::std::option::Option<::std::string::String>,
         ///Whether an account uses it.
-        #[serde(rename = "onWhatsApp")]
-        pub on_whats_app: bool,
+        #[serde(rename = "onWhatsapp")]
+        pub on_whatsapp: bool,
         ///The number, `+` and digits, as asked.
         #[serde(rename = "phoneNumber")]
         pub phone_number: ::std::string::String,
@@ -18608,7 +18608,7 @@ already queued wait and resume when it is turned on.*/
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
-            on_whats_app: ::std::result::Result<bool, ::std::string::String>,
+            on_whatsapp: ::std::result::Result<bool, ::std::string::String>,
             phone_number: ::std::result::Result<
                 ::std::string::String,
                 ::std::string::String,
@@ -18621,7 +18621,7 @@ already queued wait and resume when it is turned on.*/
                     is_business: Err("no value supplied for is_business".to_string()),
                     jid: Ok(Default::default()),
                     lid: Ok(Default::default()),
-                    on_whats_app: Err("no value supplied for on_whats_app".to_string()),
+                    on_whatsapp: Err("no value supplied for on_whatsapp".to_string()),
                     phone_number: Err("no value supplied for phone_number".to_string()),
                 }
             }
@@ -18675,15 +18675,15 @@ already queued wait and resume when it is turned on.*/
                     });
                 self
             }
-            pub fn on_whats_app<T>(mut self, value: T) -> Self
+            pub fn on_whatsapp<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
-                self.on_whats_app = value
+                self.on_whatsapp = value
                     .try_into()
                     .map_err(|e| {
-                        format!("error converting supplied value for on_whats_app: {e}")
+                        format!("error converting supplied value for on_whatsapp: {e}")
                     });
                 self
             }
@@ -18710,7 +18710,7 @@ already queued wait and resume when it is turned on.*/
                     is_business: value.is_business?,
                     jid: value.jid?,
                     lid: value.lid?,
-                    on_whats_app: value.on_whats_app?,
+                    on_whatsapp: value.on_whatsapp?,
                     phone_number: value.phone_number?,
                 })
             }
@@ -18722,7 +18722,7 @@ already queued wait and resume when it is turned on.*/
                     is_business: Ok(value.is_business),
                     jid: Ok(value.jid),
                     lid: Ok(value.lid),
-                    on_whats_app: Ok(value.on_whats_app),
+                    on_whatsapp: Ok(value.on_whatsapp),
                     phone_number: Ok(value.phone_number),
                 }
             }
@@ -23981,7 +23981,7 @@ let response = client.list_chat_messages()
     }
     /**Check which numbers are on WhatsApp
 
-Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsApp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
+Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsapp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
 
 Sends a `POST` request to `/api/sessions/{session}/contacts/check`
 

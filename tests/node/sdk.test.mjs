@@ -153,6 +153,22 @@ test('an image sent from a Buffer downloads back identical', async () => {
   );
 });
 
+test('numbers, LIDs and the profile', async () => {
+  await linked();
+  const [alice] = ALICE;
+  const [bob] = BOB;
+  const checked = await client.contacts.check(alice, { phoneNumbers: [`+${BOB[1]}`, '15550000999'] });
+  assert.deepEqual(checked.map((c) => [c.phoneNumber, c.onWhatsapp]), [[`+${BOB[1]}`, true], ['+15550000999', false]]);
+  const lid = checked[0].lid;
+  assert.match(lid, /@lid$/);
+  assert.equal((await client.lids.byPhoneNumber(alice, BOB[1])).lid, lid);
+  assert.equal((await client.lids.phoneNumber(alice, lid)).phoneNumber, `+${BOB[1]}`);
+  await assert.rejects(client.lids.byPhoneNumber(alice, '15550000999'), (error) => error instanceof titan.NotFoundError);
+  await client.profile.setStatus(bob, { value: 'From Node' });
+  const profile = await client.profile.get(bob);
+  assert.deepEqual([profile.phoneNumber, profile.lid, profile.about], [`+${BOB[1]}`, lid, 'From Node']);
+});
+
 test('a group is created, grown and left', async () => {
   await linked();
   const [alice] = ALICE;

@@ -248,6 +248,23 @@ def test_webhook_delivery_verifies(client: titan.Client, receiver: Tuple[str, "q
     assert json.loads(body)["id"] == event.id
 
 
+def test_numbers_lids_and_the_profile(client: titan.Client, linked: Tuple[str, str]) -> None:
+    alice, bob = linked
+    checked = client.contacts.check(alice, phone_numbers=[f"+{BOB[1]}", "15550000999"])
+    assert [(c.phone_number, c.on_whatsapp) for c in checked] == [(f"+{BOB[1]}", True), ("+15550000999", False)]
+    lid = checked[0].lid
+    assert lid is not None and lid.endswith("@lid")
+    assert client.lids.by_phone_number(alice, BOB[1]).lid == lid
+    assert client.lids.phone_number(alice, lid).phone_number == f"+{BOB[1]}"
+    with pytest.raises(titan.NotFoundError):
+        client.lids.by_phone_number(alice, "15550000999")
+    with pytest.raises(titan.BadRequestError):
+        client.contacts.check(alice, phone_numbers=["not a number"])
+    client.profile.set_status(bob, value="From Python")
+    profile = client.profile.get(bob)
+    assert (profile.phone_number, profile.lid, profile.about) == (f"+{BOB[1]}", lid, "From Python")
+
+
 def test_a_group_is_created_grown_and_left(client: titan.Client, linked: Tuple[str, str]) -> None:
     alice, bob = linked
     bob_jid = f"{BOB[1]}@s.whatsapp.net"

@@ -357,7 +357,7 @@ export declare class ContactsResource extends APIResource {
   /**
    * Check which numbers are on WhatsApp
    *
-   * Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsApp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
+   * Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsapp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
    * @param session Session name
    *
    * `POST /api/sessions/{session}/contacts/check`

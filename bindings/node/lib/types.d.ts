@@ -2120,7 +2120,7 @@ export interface NumberCheck {
   /**
    * Whether an account uses it.
    */
-  onWhatsApp: boolean;
+  onWhatsapp: boolean;
   /**
    * The number, `+` and digits, as asked.
    */

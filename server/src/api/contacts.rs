@@ -30,7 +30,7 @@ pub fn routes() -> OpenApiRouter<SharedState> {
     post, path = "/api/sessions/{session}/contacts/check", operation_id = "checkContacts", tag = "Contacts",
     summary = "Check which numbers are on WhatsApp",
     description = "Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per \
-        number, in the order given: `onWhatsApp`, and for those that are, the `jid` to send to, the `lid` and \
+        number, in the order given: `onWhatsapp`, and for those that are, the `jid` to send to, the `lid` and \
         whether it is a business. Required scope: `contacts:read`.",
     params(("session" = String, Path, description = "Session name", example = "my-session")),
     request_body = CheckNumbers,

@@ -6,6 +6,8 @@
 //! the session connects or a list is refreshed, one group after each change the session makes or
 //! hears of. Lists are answered from there.
 
+use std::sync::Arc;
+
 use chrono::DateTime;
 use whatsapp_rust::JoinGroupResult;
 use whatsapp_rust::features::{
@@ -14,7 +16,7 @@ use whatsapp_rust::features::{
 };
 use whatsapp_rust::{Client, Jid};
 
-use super::{Engine, EngineError};
+use super::{Engine, EngineError, Slot};
 use crate::events::{NewEvent, Payload};
 use crate::model::events::{GroupAction, GroupUpdatePayload};
 use crate::model::group::{Group, GroupJoinRequest, GroupParticipant};
@@ -75,15 +77,15 @@ pub enum Joined {
 impl Engine {
     /// Reads every group the session's account is in from WhatsApp and stores the list.
     pub async fn refresh_groups(&self, session: &str) -> Result<(), EngineError> {
-        let client = self.require_connected(session)?;
-        sync_groups(&self.shared.db, session, &client).await
+        let (client, slot) = self.group_client(session)?;
+        sync_groups(&self.shared.db, session, &slot, &client).await
     }
 
     /// Group `id` as WhatsApp describes it now (stored as such); the account must be a member.
     /// While the session is not connected, the group as last read, if it was.
     pub async fn group(&self, session: &str, id: &Jid) -> Result<Group, EngineError> {
-        if let Some(client) = self.connected_client(session) {
-            return read_group(&self.shared.db, session, &client, id).await;
+        if let Ok((client, slot)) = self.group_client(session) {
+            return read_group(&self.shared.db, session, &slot, &client, id).await;
         }
         stored::one(&self.shared.db, session, &id.to_non_ad_string())
             .await?
@@ -108,7 +110,8 @@ impl Engine {
 
     /// Takes the session's account out of group `id`.
     pub async fn leave_group(&self, session: &str, id: &Jid) -> Result<(), EngineError> {
-        let client = self.require_connected(session)?;
+        let (client, slot) = self.group_client(session)?;
+        let _stored_after = slot.groups.lock().await;
         client
             .groups()
             .leave(id.clone())
@@ -228,7 +231,8 @@ impl Engine {
     /// Ends group `id` as far as WhatsApp allows: WhatsApp has no "delete group", so its creator
     /// removes every other member and then leaves. Only the creator may (403 otherwise).
     pub async fn delete_group(&self, session: &str, id: &Jid) -> Result<(), EngineError> {
-        let client = self.require_connected(session)?;
+        let (client, slot) = self.group_client(session)?;
+        let _stored_after = slot.groups.lock().await;
         let groups = client.groups();
         let metadata = groups.get_metadata(id).await.map_err(|e| group_error("group", e))?;
         let me = |jid: &Jid| {
@@ -319,17 +323,32 @@ impl Engine {
 }
 
 impl Engine {
+    /// The session's connected client and its slot (whose group lock its group reads take).
+    fn group_client(&self, session: &str) -> Result<(Arc<Client>, Arc<Slot>), EngineError> {
+        let client = self.require_connected(session)?;
+        let slot = self
+            .existing(session)
+            .ok_or_else(|| EngineError::not_connected(session))?;
+        Ok((client, slot))
+    }
+
     /// Stores group `id` as WhatsApp describes it after a change the session made, so the next
     /// list shows the change; a failure is logged (the next list refresh or notification mends it).
     async fn note_group(&self, session: &str, client: &Client, id: &Jid) {
-        if let Err(error) = read_group(&self.shared.db, session, client, id).await {
+        let read = match self.existing(session) {
+            Some(slot) => read_group(&self.shared.db, session, &slot, client, id).await.map(drop),
+            None => Ok(()),
+        };
+        if let Err(error) = read {
             tracing::warn!(session, group = %id, %error, "cannot read back a group after changing it");
         }
     }
 }
 
-/// Reads every group the account is in from WhatsApp and replaces the session's stored list.
-pub(super) async fn sync_groups(db: &Db, session: &str, client: &Client) -> Result<(), EngineError> {
+/// Reads every group the account is in from WhatsApp and replaces the session's stored list
+/// (under the slot's group lock).
+pub(super) async fn sync_groups(db: &Db, session: &str, slot: &Slot, client: &Client) -> Result<(), EngineError> {
+    let _stored_after = slot.groups.lock().await;
     let groups = client
         .groups()
         .get_participating()
@@ -339,9 +358,16 @@ pub(super) async fn sync_groups(db: &Db, session: &str, client: &Client) -> Resu
     Ok(stored::replace_all(db, session, &groups).await?)
 }
 
-/// Reads group `id` from WhatsApp and stores it; when WhatsApp says the account is not in it (any
-/// more), forgets it and answers why.
-pub(super) async fn read_group(db: &Db, session: &str, client: &Client, id: &Jid) -> Result<Group, EngineError> {
+/// Reads group `id` from WhatsApp and stores it (under the slot's group lock); when WhatsApp says
+/// the account is not in it (any more), forgets it and answers why.
+pub(super) async fn read_group(
+    db: &Db,
+    session: &str,
+    slot: &Slot,
+    client: &Client,
+    id: &Jid,
+) -> Result<Group, EngineError> {
+    let _stored_after = slot.groups.lock().await;
     match client
         .groups()
         .get_metadata(id)

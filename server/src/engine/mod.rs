@@ -156,6 +156,10 @@ struct Slot {
     live: Mutex<Live>,
     /// Woken when `live` changes (a client starts, a QR code arrives, the client connects).
     changed: Notify,
+    /// Held from each read of the session's groups from WhatsApp until its answer is stored,
+    /// and from each leave until the group is forgotten: an answer read before a change can
+    /// then never be stored after the change's own.
+    groups: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]

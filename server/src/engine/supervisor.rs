@@ -471,7 +471,7 @@ impl Supervisor {
                 self.start_persisting(client);
                 self.keep_groups(
                     "read the group list",
-                    groups::sync_groups(self.db(), &self.name, client),
+                    groups::sync_groups(self.db(), &self.name, &self.slot, client),
                 )
                 .await;
             }
@@ -510,7 +510,7 @@ impl Supervisor {
             }
             _ => {
                 if let Event::GroupUpdate(update) = event {
-                    let reread = groups::read_group(self.db(), &self.name, client, &update.group_jid);
+                    let reread = groups::read_group(self.db(), &self.name, &self.slot, client, &update.group_jid);
                     self.keep_groups("read a changed group back", async { reread.await.map(drop) })
                         .await;
                 }

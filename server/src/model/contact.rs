@@ -7,13 +7,12 @@ use utoipa::ToSchema;
 /// What WhatsApp says of one phone number.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({"phoneNumber": "+5511999999999", "onWhatsApp": true,
+#[schema(example = json!({"phoneNumber": "+5511999999999", "onWhatsapp": true,
     "jid": "5511999999999@s.whatsapp.net", "lid": "123456789@lid", "isBusiness": false}))]
 pub struct NumberCheck {
     /// The number, `+` and digits, as asked.
     pub phone_number: String,
     /// Whether an account uses it.
-    #[serde(rename = "onWhatsApp")]
     pub on_whatsapp: bool,
     /// The account's phone-number JID, to send to.
     #[serde(default, skip_serializing_if = "Option::is_none")]

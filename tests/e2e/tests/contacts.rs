@@ -32,7 +32,7 @@ async fn numbers_lids_pictures_and_profiles(harness: Harness) {
     assert_eq!(status, 200, "{checked}");
     let bob = &checked["data"][0];
     assert_eq!(
-        (&bob["phoneNumber"], &bob["onWhatsApp"], &bob["jid"], &bob["isBusiness"]),
+        (&bob["phoneNumber"], &bob["onWhatsapp"], &bob["jid"], &bob["isBusiness"]),
         (&json!(format!("+{BOB}")), &json!(true), &json!(jid(BOB)), &json!(false)),
         "{checked}"
     );
@@ -40,7 +40,7 @@ async fn numbers_lids_pictures_and_profiles(harness: Harness) {
     assert!(lid.ends_with("@lid"), "{checked}");
     let nobody = &checked["data"][1];
     assert_eq!(
-        (&nobody["phoneNumber"], &nobody["onWhatsApp"], nobody.get("jid")),
+        (&nobody["phoneNumber"], &nobody["onWhatsapp"], nobody.get("jid")),
         (&json!(format!("+{NOBODY}")), &json!(false), None),
         "{checked}"
     );

@@ -219,11 +219,17 @@ async fn message_actions_presence_and_blocking_reach_the_receiver(harness: Harne
     assert_eq!(by_lid["chatId"], jid(ALICE), "one entry, found by either JID: {by_lid}");
     let listed = last("/api/sessions/bob/presence".to_owned()).await;
     assert!(
-        listed.as_array().is_some_and(|all| all.iter().any(|p| p["chatId"] == jid(ALICE))),
+        listed
+            .as_array()
+            .is_some_and(|all| all.iter().any(|p| p["chatId"] == jid(ALICE))),
         "{listed}"
     );
     let (status, _) = harness
-        .call(reqwest::Method::GET, &format!("/api/sessions/bob/presence/{}", jid("15550000999")), None)
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/sessions/bob/presence/{}", jid("15550000999")),
+            None,
+        )
         .await;
     assert_eq!(status, 404);
 

@@ -252,7 +252,7 @@ class ContactsResource(SyncResource):
     ) -> List[NumberCheck]:
         """Check which numbers are on WhatsApp
 
-        Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsApp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
+        Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsapp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
 
         Args:
             session: Session name
@@ -2867,7 +2867,7 @@ class AsyncContactsResource(AsyncResource):
     ) -> List[NumberCheck]:
         """Check which numbers are on WhatsApp
 
-        Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsApp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
+        Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsapp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
 
         Args:
             session: Session name

@@ -1690,7 +1690,7 @@ class NumberCheck(Model):
     is_business: bool = dataclasses.field(metadata={"json": "isBusiness"})
     """Whether it is a WhatsApp Business account."""
 
-    on_whats_app: bool = dataclasses.field(metadata={"json": "onWhatsApp"})
+    on_whatsapp: bool = dataclasses.field(metadata={"json": "onWhatsapp"})
     """Whether an account uses it."""
 
     phone_number: str = dataclasses.field(metadata={"json": "phoneNumber"})
