@@ -1457,6 +1457,45 @@ updates that do not say).*/
             Default::default()
         }
     }
+    ///A contact, as WhatsApp and the session's history describe them.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    pub struct Contact {
+        ///Their about text, when they share it with the account.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub about: ::std::option::Option<::std::string::String>,
+        ///Their business's verified name, for a WhatsApp Business account that has one.
+        #[serde(
+            rename = "businessName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub business_name: ::std::option::Option<::std::string::String>,
+        ///Their LID.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub lid: ::std::option::Option<::std::string::String>,
+        ///Their phone number, `+` and digits.
+        #[serde(
+            rename = "phoneNumber",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub phone_number: ::std::option::Option<::std::string::String>,
+        ///Where to download their profile picture, when they have one and share it.
+        #[serde(
+            rename = "profileUrl",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub profile_url: ::std::option::Option<::std::string::String>,
+        ///The display name they gave with their latest message to the account, if they sent one.
+        #[serde(
+            rename = "pushName",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub push_name: ::std::option::Option<::std::string::String>,
+    }
+    impl Contact {
+        pub fn builder() -> builder::Contact {
+            Default::default()
+        }
+    }
     ///What changed about a contact.
     #[derive(
         ::serde::Deserialize,
@@ -1526,6 +1565,17 @@ updates that do not say).*/
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///`ContactData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ContactData {
+        ///The result.
+        pub data: Contact,
+    }
+    impl ContactData {
+        pub fn builder() -> builder::ContactData {
+            Default::default()
         }
     }
     ///`contact.update`: a contact's profile changed; the fields of that change are present.
@@ -10551,6 +10601,184 @@ already queued wait and resume when it is turned on.*/
                     phone_number: Ok(value.phone_number),
                     push_name: Ok(value.push_name),
                 }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Contact {
+            about: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            business_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            lid: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            phone_number: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            profile_url: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            push_name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for Contact {
+            fn default() -> Self {
+                Self {
+                    about: Ok(Default::default()),
+                    business_name: Ok(Default::default()),
+                    lid: Ok(Default::default()),
+                    phone_number: Ok(Default::default()),
+                    profile_url: Ok(Default::default()),
+                    push_name: Ok(Default::default()),
+                }
+            }
+        }
+        impl Contact {
+            pub fn about<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.about = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for about: {e}")
+                    });
+                self
+            }
+            pub fn business_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.business_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for business_name: {e}")
+                    });
+                self
+            }
+            pub fn lid<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.lid = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for lid: {e}")
+                    });
+                self
+            }
+            pub fn phone_number<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.phone_number = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for phone_number: {e}")
+                    });
+                self
+            }
+            pub fn profile_url<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.profile_url = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for profile_url: {e}")
+                    });
+                self
+            }
+            pub fn push_name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.push_name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for push_name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Contact> for super::Contact {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Contact,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    about: value.about?,
+                    business_name: value.business_name?,
+                    lid: value.lid?,
+                    phone_number: value.phone_number?,
+                    profile_url: value.profile_url?,
+                    push_name: value.push_name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Contact> for Contact {
+            fn from(value: super::Contact) -> Self {
+                Self {
+                    about: Ok(value.about),
+                    business_name: Ok(value.business_name),
+                    lid: Ok(value.lid),
+                    phone_number: Ok(value.phone_number),
+                    profile_url: Ok(value.profile_url),
+                    push_name: Ok(value.push_name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ContactData {
+            data: ::std::result::Result<super::Contact, ::std::string::String>,
+        }
+        impl ::std::default::Default for ContactData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl ContactData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Contact>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ContactData> for super::ContactData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ContactData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::ContactData> for ContactData {
+            fn from(value: super::ContactData) -> Self {
+                Self { data: Ok(value.data) }
             }
         }
         #[derive(Clone, Debug)]
@@ -24000,6 +24228,25 @@ let response = client.check_contacts()
     pub fn check_contacts(&self) -> builder::CheckContacts<'_> {
         builder::CheckContacts::new(self)
     }
+    /**Get a contact
+
+A contact by phone-number JID or LID: both JIDs, their about text, business name and where their profile picture is, as WhatsApp gives them to the account now, and the display name (`pushName`) of their latest message to the account; 404 when no account has the JID. Required scope: `contacts:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/contacts/{contactId}`
+
+Arguments:
+- `session`: Session name
+- `contact_id`: The contact's JID (URL-encoded)
+```ignore
+let response = client.get_contact()
+    .session(session)
+    .contact_id(contact_id)
+    .send()
+    .await;
+```*/
+    pub fn get_contact(&self) -> builder::GetContact<'_> {
+        builder::GetContact::new(self)
+    }
     /**Block a contact
 
 Blocks a contact: they can no longer message or call the account. A `blocklist.update` event is written. Required scope: `contacts:manage`.
@@ -27947,6 +28194,145 @@ pub mod builder {
                     )
                 }
                 422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_contact`]
+
+[`Client::get_contact`]: super::Client::get_contact*/
+    #[derive(Debug, Clone)]
+    pub struct GetContact<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        contact_id: Result<::std::string::String, String>,
+    }
+    impl<'a> GetContact<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                contact_id: Err("contact_id was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn contact_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.contact_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for contact_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/contacts/{contactId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ContactData>, Error<types::ErrorBody>> {
+            let Self { client, session, contact_id } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let contact_id = contact_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/contacts/{}", client.baseurl, encode_path(& session
+                .to_string()), encode_path(& contact_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_contact",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

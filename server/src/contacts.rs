@@ -1,5 +1,5 @@
-//! Contacts: which phone numbers are on WhatsApp, a contact's profile picture, and LID ↔ phone
-//! number lookups. Each asks WhatsApp through the session, which must be connected.
+//! Contacts: which phone numbers are on WhatsApp, one contact's details and profile picture, and
+//! LID ↔ phone number lookups. Each asks WhatsApp through the session, which must be connected.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::messages::jid::parse_contact;
 use crate::model::bounded::{ListRule, PhoneNumber, TextRule, bounded_list, bounded_text, inline};
-use crate::model::contact::{LidMapping, NumberCheck, ProfilePictureRef};
+use crate::model::contact::{Contact, LidMapping, NumberCheck, ProfilePictureRef};
 use crate::state::AppState;
 
 bounded_list! {
@@ -43,6 +43,7 @@ pub struct NumberCheckList {
     pub data: Vec<NumberCheck>,
 }
 
+crate::envelopes!(Contact => ContactData);
 crate::envelopes!(LidMapping => LidMappingData);
 crate::envelopes!(ProfilePictureRef => ProfilePictureData);
 
@@ -68,6 +69,13 @@ pub async fn check(
     Ok(NumberCheckList {
         data: state.engine.check_numbers(session, &numbers).await?,
     })
+}
+
+/// Contact `contact_id` (a phone-number JID or a LID); 404 when no account has it.
+pub async fn get(state: &AppState, caller: &Caller, session: &str, contact_id: &str) -> Result<Contact, ApiError> {
+    let jid = parse_contact(contact_id)?;
+    crate::sessions::find(state, caller, session).await?;
+    Ok(state.engine.contact(session, &jid).await?)
 }
 
 /// `contact_id`'s profile picture; 404 when it has none or hides it from the account.

@@ -163,6 +163,8 @@ test('numbers, LIDs and the profile', async () => {
   assert.match(lid, /@lid$/);
   assert.equal((await client.lids.byPhoneNumber(alice, BOB[1])).lid, lid);
   assert.equal((await client.lids.phoneNumber(alice, lid)).phoneNumber, `+${BOB[1]}`);
+  const contact = await client.contacts.get(alice, `${BOB[1]}@s.whatsapp.net`);
+  assert.deepEqual([contact.phoneNumber, contact.lid], [`+${BOB[1]}`, lid]);
   await assert.rejects(client.lids.byPhoneNumber(alice, '15550000999'), (error) => error instanceof titan.NotFoundError);
   await client.profile.setStatus(bob, { value: 'From Node' });
   const profile = await client.profile.get(bob);

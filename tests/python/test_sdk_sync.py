@@ -256,6 +256,8 @@ def test_numbers_lids_and_the_profile(client: titan.Client, linked: Tuple[str, s
     assert lid is not None and lid.endswith("@lid")
     assert client.lids.by_phone_number(alice, BOB[1]).lid == lid
     assert client.lids.phone_number(alice, lid).phone_number == f"+{BOB[1]}"
+    contact = client.contacts.get(alice, f"{BOB[1]}@s.whatsapp.net")
+    assert (contact.phone_number, contact.lid) == (f"+{BOB[1]}", lid)
     with pytest.raises(titan.NotFoundError):
         client.lids.by_phone_number(alice, "15550000999")
     with pytest.raises(titan.BadRequestError):

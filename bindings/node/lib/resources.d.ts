@@ -32,6 +32,7 @@ import type {
   CommandResultEvent,
   CommandResultPayload,
   ConnectedPayload,
+  Contact,
   ContactChange,
   ContactPayload,
   ContactPresence,
@@ -363,6 +364,16 @@ export declare class ContactsResource extends APIResource {
    * `POST /api/sessions/{session}/contacts/check`
    */
   check(session: string, params: ContactsCheckParams): Promise<Array<NumberCheck>>;
+  /**
+   * Get a contact
+   *
+   * A contact by phone-number JID or LID: both JIDs, their about text, business name and where their profile picture is, as WhatsApp gives them to the account now, and the display name (`pushName`) of their latest message to the account; 404 when no account has the JID. Required scope: `contacts:read`.
+   * @param session Session name
+   * @param contactId The contact's JID (URL-encoded)
+   *
+   * `GET /api/sessions/{session}/contacts/{contactId}`
+   */
+  get(session: string, contactId: string): Promise<Contact>;
   /**
    * Block a contact
    *

@@ -75,6 +75,10 @@ class ContactsResource extends APIResource {
     return this._client._call('POST', `/api/sessions/${path(session)}/contacts/check`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { phoneNumbers: 'phoneNumbers' }) }, 'data');
   }
 
+  get(session, contactId) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/contacts/${path(contactId)}`, {}, 'data');
+  }
+
   block(session, contactId, params = {}) {
     return this._client._call('POST', `/api/sessions/${path(session)}/contacts/${path(contactId)}/block`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'none');
   }

@@ -645,6 +645,36 @@ export interface ConnectedPayload {
 }
 
 /**
+ * A contact, as WhatsApp and the session's history describe them.
+ */
+export interface Contact {
+  /**
+   * Their about text, when they share it with the account.
+   */
+  about?: string | null;
+  /**
+   * Their business's verified name, for a WhatsApp Business account that has one.
+   */
+  businessName?: string | null;
+  /**
+   * Their LID.
+   */
+  lid?: string | null;
+  /**
+   * Their phone number, `+` and digits.
+   */
+  phoneNumber?: string | null;
+  /**
+   * Where to download their profile picture, when they have one and share it.
+   */
+  profileUrl?: string | null;
+  /**
+   * The display name they gave with their latest message to the account, if they sent one.
+   */
+  pushName?: string | null;
+}
+
+/**
  * What changed about a contact.
  */
 export type ContactChange = 'profile' | 'pushName' | 'picture' | 'about' | 'phoneNumber' | 'name';

@@ -65,6 +65,7 @@ pub const SDK_NAMES: &[(&str, &str)] = &[
     ("listPresences", "presence.list"),
     ("getPresence", "presence.get"),
     ("getContactPicture", "contacts.picture"),
+    ("getContact", "contacts.get"),
     ("getLidPhoneNumber", "lids.phone_number"),
     ("getLidByPhoneNumber", "lids.by_phone_number"),
     ("getProfile", "profile.get"),

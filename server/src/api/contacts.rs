@@ -1,4 +1,5 @@
-//! Contacts: `POST /api/sessions/{session}/contacts/check`, `GET …/contacts/{contactId}/picture`,
+//! Contacts: `POST /api/sessions/{session}/contacts/check`, `GET …/contacts/{contactId}` and
+//! `…/contacts/{contactId}/picture`,
 //! `POST …/contacts/{contactId}/block|unblock` and `GET /api/sessions/{session}/blocklist`.
 
 use axum::extract::State;
@@ -10,7 +11,7 @@ use axum::response::Response;
 
 use crate::auth::{Authorized, required};
 use crate::commands::{self, AcceptedData, Prefer};
-use crate::contacts::{self, CheckNumbers, NumberCheckList, ProfilePictureData};
+use crate::contacts::{self, CheckNumbers, ContactData, NumberCheckList, ProfilePictureData};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
 use crate::messages::actions::{self, Blocklist};
@@ -24,6 +25,32 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(blocklist))
         .routes(routes!(check))
         .routes(routes!(picture))
+        .routes(routes!(get))
+}
+
+#[utoipa::path(
+    get, path = "/api/sessions/{session}/contacts/{contactId}", operation_id = "getContact", tag = "Contacts",
+    summary = "Get a contact",
+    description = "A contact by phone-number JID or LID: both JIDs, their about text, business name and where their \
+        profile picture is, as WhatsApp gives them to the account now, and the display name (`pushName`) of their \
+        latest message to the account; 404 when no account has the JID. Required scope: `contacts:read`.",
+    params(
+        ("session" = String, Path, description = "Session name", example = "my-session"),
+        ("contactId" = String, Path, description = "The contact's JID (URL-encoded)", example = "5511999999999@s.whatsapp.net"),
+    ),
+    responses(
+        (status = 200, description = "The contact", body = ContactData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["contacts:read"])))
+)]
+async fn get(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::ContactsRead>,
+    Path((session, contact)): Path<(String, String)>,
+) -> Result<Json<ContactData>, ApiError> {
+    Ok(Json(contacts::get(&state, &caller, &session, &contact).await?.into()))
 }
 
 #[utoipa::path(

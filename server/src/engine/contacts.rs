@@ -2,11 +2,12 @@
 //! numbers are on WhatsApp (usync), LID ↔ phone number (the client's mapping first, usync when it
 //! has none), profile pictures, and the account's about text and picture.
 
-use whatsapp_rust::Jid;
 use whatsapp_rust::features::ContactError;
+use whatsapp_rust::{Client, Jid};
 
 use super::{Engine, EngineError};
-use crate::model::contact::{LidMapping, NumberCheck, Profile, ProfilePictureRef};
+use crate::model::contact::{Contact, LidMapping, NumberCheck, Profile, ProfilePictureRef};
+use crate::store::messages;
 
 impl Engine {
     /// What WhatsApp says of each of `numbers` (phone-number JIDs), in their order.
@@ -84,6 +85,25 @@ impl Engine {
         Ok(picture.map(|p| ProfilePictureRef { id: p.id, url: p.url }))
     }
 
+    /// Contact `jid` (either JID form): their JIDs, about text, business name and picture as
+    /// WhatsApp gives them to the account, and the display name of their latest message;
+    /// `Unknown` when no account has the JID.
+    pub async fn contact(&self, session: &str, jid: &Jid) -> Result<Contact, EngineError> {
+        let mapping = self.lid_mapping(session, jid).await?;
+        let client = self.require_connected(session)?;
+        let pn = Jid::pn(mapping.phone_number.trim_start_matches('+'));
+        let shown = shown_to(&client, &pn).await?;
+        let push_name = messages::push_name_of(&self.shared.db, session, [&pn.to_string(), &mapping.lid]).await?;
+        Ok(Contact {
+            phone_number: Some(mapping.phone_number),
+            lid: Some(mapping.lid),
+            push_name,
+            business_name: shown.business_name,
+            about: shown.about,
+            profile_url: shown.profile_url,
+        })
+    }
+
     /// The account's own profile: its identity, about text and picture.
     pub async fn profile(&self, session: &str) -> Result<Profile, EngineError> {
         let client = self.require_connected(session)?;
@@ -91,23 +111,13 @@ impl Engine {
             .pn()
             .ok_or_else(|| EngineError::Conflict(format!("session `{session}` has no account yet: pair it first")))?
             .to_non_ad();
-        let info = client
-            .contacts()
-            .get_user_info(std::slice::from_ref(&pn))
-            .await
-            .map_err(|e| contact_error("profile", e))?;
-        let about = info.values().find_map(|i| i.status.clone()).filter(|s| !s.is_empty());
-        let picture = client
-            .contacts()
-            .get_profile_picture(&pn, false)
-            .await
-            .map_err(|e| contact_error("profile picture", e))?;
+        let shown = shown_to(&client, &pn).await?;
         Ok(Profile {
             phone_number: Some(format!("+{}", pn.user)),
             lid: client.lid().map(|l| l.to_non_ad_string()),
             push_name: Some(client.push_name()).filter(|n| !n.is_empty()),
-            about,
-            profile_url: picture.map(|p| p.url),
+            about: shown.about,
+            profile_url: shown.profile_url,
         })
     }
 
@@ -132,6 +142,36 @@ impl Engine {
         .map(drop)
         .map_err(|e| EngineError::refused("profile picture", e))
     }
+}
+
+/// What an account shows the session's account of itself.
+struct Shown {
+    about: Option<String>,
+    business_name: Option<String>,
+    profile_url: Option<String>,
+}
+
+/// What account `pn` shows `client`'s account: its about text and business name (usync) and
+/// where its profile picture is.
+async fn shown_to(client: &Client, pn: &Jid) -> Result<Shown, EngineError> {
+    let contacts = client.contacts();
+    let info = contacts
+        .get_user_info(std::slice::from_ref(pn))
+        .await
+        .map_err(|e| contact_error("contact's details", e))?;
+    let info = info.into_values().next();
+    let picture = contacts
+        .get_profile_picture(pn, false)
+        .await
+        .map_err(|e| contact_error("profile picture", e))?;
+    Ok(Shown {
+        about: info.as_ref().and_then(|i| i.status.clone()).filter(|s| !s.is_empty()),
+        business_name: info
+            .and_then(|i| i.verified_name)
+            .and_then(|v| v.name)
+            .filter(|n| !n.is_empty()),
+        profile_url: picture.map(|p| p.url),
+    })
 }
 
 /// What a failed contact request means: a JID usync cannot ask about is the caller's mistake.

@@ -49,6 +49,26 @@ pub struct ProfilePictureRef {
     pub url: String,
 }
 
+/// A contact, as WhatsApp and the session's history describe them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"phoneNumber": "+5511999999999", "lid": "123456789@lid", "pushName": "Maria",
+    "businessName": null, "about": "Hey there! I am using WhatsApp.", "profileUrl": "https://pps.whatsapp.net/v/t61/photo.jpg"}))]
+pub struct Contact {
+    /// Their phone number, `+` and digits.
+    pub phone_number: Option<String>,
+    /// Their LID.
+    pub lid: Option<String>,
+    /// The display name they gave with their latest message to the account, if they sent one.
+    pub push_name: Option<String>,
+    /// Their business's verified name, for a WhatsApp Business account that has one.
+    pub business_name: Option<String>,
+    /// Their about text, when they share it with the account.
+    pub about: Option<String>,
+    /// Where to download their profile picture, when they have one and share it.
+    pub profile_url: Option<String>,
+}
+
 /// The session's own account, as its contacts see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -280,6 +280,21 @@ pub async fn get(db: &Db, session: &str, id: &str) -> anyhow::Result<Option<Mess
     row.as_ref().map(from_row).transpose()
 }
 
+/// The display name `sender` (either of their JIDs) gave with their latest message to the
+/// session, if they sent one with a name.
+pub async fn push_name_of(db: &Db, session: &str, sender: [&str; 2]) -> anyhow::Result<Option<String>> {
+    let row = sqlx::query(
+        "SELECT push_name FROM messages WHERE session = $1 AND sender IN ($2, $3) AND from_me = 0 \
+         AND push_name IS NOT NULL ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(session)
+    .bind(sender[0])
+    .bind(sender[1])
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|r| r.try_get("push_name")).transpose()?)
+}
+
 /// The message that carries media file `media_id` of `session`.
 pub async fn by_media(db: &Db, session: &str, media_id: &str) -> anyhow::Result<Option<MessageRecord>> {
     let sql = format!("SELECT {COLUMNS} FROM messages WHERE session = $1 AND media_id = $2 LIMIT 1");

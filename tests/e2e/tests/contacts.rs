@@ -1,7 +1,8 @@
 //! Contacts, LIDs and the profile, from two linked sessions: Alice checks which numbers are on
 //! WhatsApp (Bob's is, with his JID and LID; an unknown one is not), looks Bob's LID up both ways,
 //! and reads his picture once Bob's session sets one (and a 404 once he removes it); Bob sets his
-//! about text and reads his own profile back. Bad numbers and LIDs get clear 400s, unknown ones
+//! about text and reads his own profile back, and Alice reads him as a contact once he has
+//! written to her. Bad numbers and LIDs get clear 400s, unknown ones
 //! 404s.
 
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -141,6 +142,52 @@ async fn numbers_lids_pictures_and_profiles(harness: Harness) {
         )
         .await;
     assert_eq!(status, 400, "{refused}");
+
+    // Alice reads Bob as a contact, by either JID, once he has written to her under his name.
+    let (status, _) = harness
+        .call(
+            Method::PUT,
+            "/api/sessions/bob/profile/name",
+            Some(json!({"value": "Bob B"})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, sent) = harness
+        .call(
+            Method::POST,
+            "/api/sessions/bob/messages/send",
+            Some(json!({"chatId": jid(ALICE), "type": "text", "text": "Hello Alice"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    let deadline = tokio::time::Instant::now() + titan_e2e::harness::STEP;
+    while harness.history("alice", &jid(BOB)).await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Bob's message never reached Alice"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for id in [jid(BOB), lid.clone()] {
+        let (status, contact) = harness
+            .call(Method::GET, &format!("/api/sessions/alice/contacts/{id}"), None)
+            .await;
+        assert_eq!(status, 200, "{contact}");
+        assert_eq!(
+            contact["data"],
+            json!({"phoneNumber": format!("+{BOB}"), "lid": lid, "pushName": "Bob B", "businessName": null,
+                "about": "Out fishing", "profileUrl": url}),
+            "{id}"
+        );
+    }
+    let (status, _) = harness
+        .call(
+            Method::GET,
+            &format!("/api/sessions/alice/contacts/{}", jid(NOBODY)),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "no account has the number");
 
     let (status, _) = harness
         .call(Method::DELETE, "/api/sessions/bob/profile/picture", None)

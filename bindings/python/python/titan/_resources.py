@@ -262,6 +262,22 @@ class ContactsResource(SyncResource):
         result: List[NumberCheck] = self._client._call("POST", f"/api/sessions/{path(session)}/contacts/check", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"phoneNumbers": phone_numbers}), cast=List[NumberCheck])
         return result
 
+    def get(
+        self,
+        session: str,
+        contact_id: str,
+    ) -> Contact:
+        """Get a contact
+
+        A contact by phone-number JID or LID: both JIDs, their about text, business name and where their profile picture is, as WhatsApp gives them to the account now, and the display name (`pushName`) of their latest message to the account; 404 when no account has the JID. Required scope: `contacts:read`.
+
+        Args:
+            session: Session name
+            contact_id: The contact's JID (URL-encoded)
+        """
+        result: Contact = self._client._call("GET", f"/api/sessions/{path(session)}/contacts/{path(contact_id)}", cast=Contact)
+        return result
+
     def block(
         self,
         session: str,
@@ -2875,6 +2891,22 @@ class AsyncContactsResource(AsyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: List[NumberCheck] = await self._client._call("POST", f"/api/sessions/{path(session)}/contacts/check", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"phoneNumbers": phone_numbers}), cast=List[NumberCheck])
+        return result
+
+    async def get(
+        self,
+        session: str,
+        contact_id: str,
+    ) -> Contact:
+        """Get a contact
+
+        A contact by phone-number JID or LID: both JIDs, their about text, business name and where their profile picture is, as WhatsApp gives them to the account now, and the display name (`pushName`) of their latest message to the account; 404 when no account has the JID. Required scope: `contacts:read`.
+
+        Args:
+            session: Session name
+            contact_id: The contact's JID (URL-encoded)
+        """
+        result: Contact = await self._client._call("GET", f"/api/sessions/{path(session)}/contacts/{path(contact_id)}", cast=Contact)
         return result
 
     async def block(

@@ -580,6 +580,29 @@ class ConnectedPayload(Model):
 
 
 @dataclasses.dataclass
+class Contact(Model):
+    """A contact, as WhatsApp and the session's history describe them."""
+
+    about: Optional[str] = None
+    """Their about text, when they share it with the account."""
+
+    business_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "businessName"})
+    """Their business's verified name, for a WhatsApp Business account that has one."""
+
+    lid: Optional[str] = None
+    """Their LID."""
+
+    phone_number: Optional[str] = dataclasses.field(default=None, metadata={"json": "phoneNumber"})
+    """Their phone number, `+` and digits."""
+
+    profile_url: Optional[str] = dataclasses.field(default=None, metadata={"json": "profileUrl"})
+    """Where to download their profile picture, when they have one and share it."""
+
+    push_name: Optional[str] = dataclasses.field(default=None, metadata={"json": "pushName"})
+    """The display name they gave with their latest message to the account, if they sent one."""
+
+
+@dataclasses.dataclass
 class ContactPayload(Model):
     """`contact.update`: a contact's profile changed; the fields of that change are present."""
 
@@ -2257,6 +2280,7 @@ __all__ = [
     "CommandResultEvent",
     "CommandResultPayload",
     "ConnectedPayload",
+    "Contact",
     "ContactChange",
     "ContactPayload",
     "ContactPresence",
