@@ -12,8 +12,9 @@ use crate::engine::{GroupSettings, Joined, MemberChange, MemberOutcome};
 use crate::envelope::{Page, PageRequest};
 use crate::error::ApiError;
 use crate::messages::jid::{ContactId, parse_contact};
-use crate::model::bounded::{Cursor, PageLimit};
-use crate::model::bounded::{IntRule, ListRule, NOT_BLANK, TextRule, bounded_int, bounded_list, bounded_text, inline};
+use crate::model::bounded::{
+    Cursor, IntRule, ListRule, NOT_BLANK, PageLimit, TextRule, bounded_int, bounded_list, bounded_text, inline,
+};
 use crate::model::group::{Group, GroupJoinRequest, GroupParticipant};
 use crate::pictures::SetPicture;
 use crate::state::{AppState, SharedState};

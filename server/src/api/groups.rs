@@ -669,7 +669,8 @@ async fn create(
 #[utoipa::path(
     get, path = "/api/sessions/{session}/groups/{groupId}", operation_id = "getGroup", tag = "Groups",
     summary = "Get a group",
-    description = "A group the session's account is a member of, as WhatsApp describes it now: name, \
+    description = "A group the session's account is a member of, as WhatsApp describes it now (the copy Titan \
+        keeps is updated with it; while the session is not connected, that copy is answered): name, \
         description, creator, creation time, participants with their admin flags, and settings. 404 when the \
         group does not exist or the account is not in it, 403 when WhatsApp refuses it. Required scope: \
         `groups:read`.",
