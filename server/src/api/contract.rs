@@ -70,8 +70,17 @@ fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut Operation)> {
     .collect()
 }
 
+/// Operations whose `chatId` the server checks as a contact (people have a presence to follow,
+/// chats do not); the route shares its path position with `GET …/presence/{chatId}`, which takes
+/// any chat, so the parameter keeps its name.
+const CONTACT_CHATS: &[&str] = &["subscribePresence"];
+
 /// Each path parameter gets the schema of the type the server checks it with.
 fn path_parameters(operation: &mut Operation) {
+    let contact_chat = operation
+        .operation_id
+        .as_deref()
+        .is_some_and(|id| CONTACT_CHATS.contains(&id));
     for parameter in operation.parameters.iter_mut().flatten() {
         let RefOr::T(parameter) = parameter else {
             continue;
@@ -81,6 +90,7 @@ fn path_parameters(operation: &mut Operation) {
         }
         let schema = match parameter.name.as_str() {
             "session" => SessionName::schema(),
+            "chatId" if contact_chat => ContactId::schema(),
             "chatId" => ChatId::schema(),
             "contactId" => ContactId::schema(),
             "mediaId" => MediaId::schema(),
