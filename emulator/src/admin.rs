@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use wacore_binary::builder::NodeBuilder;
 
+use crate::app_state::{AppStateEntry, ChangeError, PhoneChange};
 use crate::conn;
 use crate::phone::{self, QrCode};
 use crate::state::{Command, Device, Offer, Pending, Restriction, Shared};
@@ -101,6 +102,10 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/admin/accounts/{phone}/devices/{device}", delete(unlink_device))
         .route("/admin/accounts/{phone}/ban", post(ban_account))
         .route("/admin/accounts/{phone}/refuse-logins", post(refuse).delete(allow))
+        .route(
+            "/admin/accounts/{phone}/app-state",
+            get(read_app_state).post(phone_changes_app_state),
+        )
         .route(
             "/admin/accounts/{phone}/groups/{group}/subject",
             post(phone_renames_group),
@@ -266,6 +271,41 @@ async fn phone_renames_group(
 ) -> Result<StatusCode, AdminError> {
     rename_group(&shared, &phone, &group, &request.subject)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The phone of `phone` changes its own app state (archives a chat, mutes one, saves a contact,
+/// ...): every linked device hears of it as a change made on another device.
+pub fn change_app_state(shared: &Shared, phone: &str, change: &PhoneChange) -> Result<(), AdminError> {
+    shared
+        .with(|r| crate::app_state::phone_changes(r, phone, change))
+        .map_err(|error| match error {
+            ChangeError::UnknownAccount(_) => AdminError::NotFound(error.to_string()),
+            ChangeError::Invalid(_) => AdminError::BadRequest(error.to_string()),
+            ChangeError::Patch(_) => AdminError::Internal(error.to_string()),
+        })
+}
+
+/// The live entries of `phone`'s app state, whoever changed them (the phone or a companion).
+pub fn app_state(shared: &Shared, phone: &str) -> Result<Vec<AppStateEntry>, AdminError> {
+    shared
+        .with(|r| r.accounts.get(phone).map(crate::app_state::entries))
+        .ok_or_else(|| AdminError::NotFound(format!("no account {phone}")))
+}
+
+async fn phone_changes_app_state(
+    State(shared): State<Arc<Shared>>,
+    Path(phone): Path<String>,
+    Json(change): Json<PhoneChange>,
+) -> Result<StatusCode, AdminError> {
+    change_app_state(&shared, &phone, &change)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn read_app_state(
+    State(shared): State<Arc<Shared>>,
+    Path(phone): Path<String>,
+) -> Result<Json<Vec<AppStateEntry>>, AdminError> {
+    app_state(&shared, &phone).map(Json)
 }
 
 /// Makes every login of `phone` fail with `reason` (`None` lifts it, and a ban too).

@@ -31,6 +31,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use admin::{AccountView, Fault, FaultRequest, Linked, PairCodeRequest, ScanRequest, Stats};
+pub use app_state::{AppStateEntry, PhoneChange};
 pub use noise::Pattern;
 
 use crate::identity::ServerIdentity;
@@ -128,6 +129,18 @@ impl Emulator {
     /// `POST /admin/accounts/{phone}/groups/{group}/subject`).
     pub fn rename_group(&self, phone: &str, group: &str, subject: &str) -> anyhow::Result<()> {
         admin::rename_group(&self.shared, phone, group, subject).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// The phone of `phone` changes its own app state, so tests can see a change made on the
+    /// phone reach its companions (see `POST /admin/accounts/{phone}/app-state`).
+    pub fn phone_changes(&self, phone: &str, change: PhoneChange) -> anyhow::Result<()> {
+        admin::change_app_state(&self.shared, phone, &change).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// The live entries of `phone`'s app state, whoever changed them, so tests can check what
+    /// companions uploaded (see `GET /admin/accounts/{phone}/app-state`).
+    pub fn app_state(&self, phone: &str) -> anyhow::Result<Vec<AppStateEntry>> {
+        admin::app_state(&self.shared, phone).map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     /// Bans `phone` temporarily (see `POST /admin/accounts/{phone}/ban`).

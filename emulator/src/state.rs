@@ -104,6 +104,8 @@ pub struct Account {
     pub profile: crate::profile::Profile,
     /// Blocked contacts: the JID as the client sent it → (the blocked phone number, when).
     pub blocked: BTreeMap<String, (String, u64)>,
+    /// The app-state collections the phone and its companions sync (archive, pin, mute, ...).
+    pub app_state: crate::app_state::AppState,
     next_device: u32,
 }
 
@@ -295,6 +297,7 @@ impl Registry {
             devices: BTreeMap::new(),
             profile: crate::profile::Profile::default(),
             blocked: BTreeMap::new(),
+            app_state: crate::app_state::AppState::default(),
             next_device: 1,
         })
     }

@@ -242,7 +242,7 @@ pub mod types {
         pub chat_id: ::std::string::String,
         ///The chat, as a JIDRef.
         pub from: JidRef,
-        ///Always `true`: the account made the change, on another device.
+        ///Always `true`: the account made the change (through the API or on one of its devices).
         #[serde(rename = "fromMe")]
         pub from_me: bool,
         ///The chat's JID.
@@ -806,6 +806,55 @@ when the message has no such thing.*/
             Default::default()
         }
     }
+    ///A chat of the session's account.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Chat {
+        ///Whether it is archived.
+        pub archived: bool,
+        ///The chat's JID.
+        pub id: ::std::string::String,
+        ///Whether it is a group.
+        #[serde(rename = "isGroup")]
+        pub is_group: bool,
+        #[serde(
+            rename = "lastMessage",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_message: ::std::option::Option<Message>,
+        ///When its newest stored message was sent.
+        #[serde(
+            rename = "lastMessageAt",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub last_message_at: ::std::option::Option<
+            ::chrono::DateTime<::chrono::offset::Utc>,
+        >,
+        ///Whether the account marked it unread.
+        #[serde(rename = "markedUnread")]
+        pub marked_unread: bool,
+        ///Whether it is muted now.
+        pub muted: bool,
+        ///Until when it is muted (Unix seconds; -1 for ever); null when not muted.
+        #[serde(
+            rename = "mutedUntil",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub muted_until: ::std::option::Option<i64>,
+        /**The group's subject, or the contact's name in the account's address book, else the name
+they gave with their latest message; absent when none is known.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+        ///Whether it is pinned.
+        pub pinned: bool,
+        ///Messages received since the account last read the chat.
+        #[serde(rename = "unreadCount")]
+        pub unread_count: i64,
+    }
+    impl Chat {
+        pub fn builder() -> builder::Chat {
+            Default::default()
+        }
+    }
     ///A chat was archived or unarchived.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ChatArchiveEvent {
@@ -944,6 +993,17 @@ when the message has no such thing.*/
             value.parse()
         }
     }
+    ///`ChatData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatData {
+        ///The result.
+        pub data: Chat,
+    }
+    impl ChatData {
+        pub fn builder() -> builder::ChatData {
+            Default::default()
+        }
+    }
     ///A chat was deleted.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct ChatDeleteEvent {
@@ -1024,7 +1084,7 @@ when the message has no such thing.*/
         pub delete_media: bool,
         ///The chat, as a JIDRef.
         pub from: JidRef,
-        ///Always `true`: the account made the change, on another device.
+        ///Always `true`: the account made the change (through the API or on one of its devices).
         #[serde(rename = "fromMe")]
         pub from_me: bool,
         ///The chat's JID.
@@ -1045,7 +1105,7 @@ when the message has no such thing.*/
         pub chat_id: ::std::string::String,
         ///The chat, as a JIDRef.
         pub from: JidRef,
-        ///Always `true`: the account made the change, on another device.
+        ///Always `true`: the account made the change (through the API or on one of its devices).
         #[serde(rename = "fromMe")]
         pub from_me: bool,
         ///The chat's JID.
@@ -1125,6 +1185,20 @@ when the message has no such thing.*/
             value: ::std::string::String,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             value.parse()
+        }
+    }
+    ///`ChatPage`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ChatPage {
+        ///Pass as `?cursor=` to fetch the next page; absent on the last page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cursor: ::std::option::Option<::std::string::String>,
+        ///The items on this page.
+        pub data: ::std::vec::Vec<Chat>,
+    }
+    impl ChatPage {
+        pub fn builder() -> builder::ChatPage {
+            Default::default()
         }
     }
     /**The last presence the session heard of for a contact (online, offline) or a chat (typing,
@@ -1297,7 +1371,7 @@ updates that do not say).*/
         pub delete_starred: bool,
         ///The chat, as a JIDRef.
         pub from: JidRef,
-        ///Always `true`: the account made the change, on another device.
+        ///Always `true`: the account made the change (through the API or on one of its devices).
         #[serde(rename = "fromMe")]
         pub from_me: bool,
         ///The chat's JID.
@@ -1472,6 +1546,9 @@ updates that do not say).*/
         ///Their LID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub lid: ::std::option::Option<::std::string::String>,
+        ///The name the account saved for them in its address book, if it did.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
         ///Their phone number, `+` and digits.
         #[serde(
             rename = "phoneNumber",
@@ -1575,6 +1652,20 @@ updates that do not say).*/
     }
     impl ContactData {
         pub fn builder() -> builder::ContactData {
+            Default::default()
+        }
+    }
+    ///`ContactPage`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ContactPage {
+        ///Pass as `?cursor=` to fetch the next page; absent on the last page.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub cursor: ::std::option::Option<::std::string::String>,
+        ///The items on this page.
+        pub data: ::std::vec::Vec<Contact>,
+    }
+    impl ContactPage {
+        pub fn builder() -> builder::ContactPage {
             Default::default()
         }
     }
@@ -3924,6 +4015,9 @@ command gives its `data`).*/
         pub sent_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///The session that sent or received it.
         pub session: ::std::string::String,
+        ///Whether the account starred it (`POST …/messages/star`, or on another device).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub starred: ::std::option::Option<bool>,
         ///Delivery progress (for the session's own messages; received ones are `delivered`).
         pub status: MessageStatus,
         ///The text or caption.
@@ -4806,7 +4900,8 @@ command gives its `data`).*/
             value.parse()
         }
     }
-    ///`message.update`: a message was starred or unstarred on another of the account's devices.
+    /**`message.update`: a message was starred or unstarred, through the API or on one of the
+account's devices.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct MessageUpdatePayload {
         ///Its chat.
@@ -4901,6 +4996,19 @@ command gives its `data`).*/
             value.parse()
         }
     }
+    ///How long to mute a chat.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct MuteChat {
+        ///Seconds from now; omit to mute for ever.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub duration: ::std::option::Option<u32>,
+    }
+    impl MuteChat {
+        pub fn builder() -> builder::MuteChat {
+            Default::default()
+        }
+    }
     ///`chat.mute`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct MutePayload {
@@ -4909,7 +5017,7 @@ command gives its `data`).*/
         pub chat_id: ::std::string::String,
         ///The chat, as a JIDRef.
         pub from: JidRef,
-        ///Always `true`: the account made the change, on another device.
+        ///Always `true`: the account made the change (through the API or on one of its devices).
         #[serde(rename = "fromMe")]
         pub from_me: bool,
         ///The chat's JID.
@@ -5584,7 +5692,7 @@ command gives its `data`).*/
         pub chat_id: ::std::string::String,
         ///The chat, as a JIDRef.
         pub from: JidRef,
-        ///Always `true`: the account made the change, on another device.
+        ///Always `true`: the account made the change (through the API or on one of its devices).
         #[serde(rename = "fromMe")]
         pub from_me: bool,
         ///The chat's JID.
@@ -6496,6 +6604,24 @@ allows private addresses; up to 50 MB); or give `base64`.*/
     }
     impl SharedContact {
         pub fn builder() -> builder::SharedContact {
+            Default::default()
+        }
+    }
+    ///A message to star or unstar.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct StarMessage {
+        ///The chat the message is in.
+        #[serde(rename = "chatId")]
+        pub chat_id: ::std::string::String,
+        ///The message (from this session's history).
+        #[serde(rename = "messageId")]
+        pub message_id: ::std::string::String,
+        ///`true` stars it, `false` takes the star off.
+        pub star: bool,
+    }
+    impl StarMessage {
+        pub fn builder() -> builder::StarMessage {
             Default::default()
         }
     }
@@ -8973,6 +9099,224 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Chat {
+            archived: ::std::result::Result<bool, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            is_group: ::std::result::Result<bool, ::std::string::String>,
+            last_message: ::std::result::Result<
+                ::std::option::Option<super::Message>,
+                ::std::string::String,
+            >,
+            last_message_at: ::std::result::Result<
+                ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                ::std::string::String,
+            >,
+            marked_unread: ::std::result::Result<bool, ::std::string::String>,
+            muted: ::std::result::Result<bool, ::std::string::String>,
+            muted_until: ::std::result::Result<
+                ::std::option::Option<i64>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            pinned: ::std::result::Result<bool, ::std::string::String>,
+            unread_count: ::std::result::Result<i64, ::std::string::String>,
+        }
+        impl ::std::default::Default for Chat {
+            fn default() -> Self {
+                Self {
+                    archived: Err("no value supplied for archived".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    is_group: Err("no value supplied for is_group".to_string()),
+                    last_message: Ok(Default::default()),
+                    last_message_at: Ok(Default::default()),
+                    marked_unread: Err(
+                        "no value supplied for marked_unread".to_string(),
+                    ),
+                    muted: Err("no value supplied for muted".to_string()),
+                    muted_until: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                    pinned: Err("no value supplied for pinned".to_string()),
+                    unread_count: Err("no value supplied for unread_count".to_string()),
+                }
+            }
+        }
+        impl Chat {
+            pub fn archived<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.archived = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for archived: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn is_group<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.is_group = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for is_group: {e}")
+                    });
+                self
+            }
+            pub fn last_message<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Message>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_message = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for last_message: {e}")
+                    });
+                self
+            }
+            pub fn last_message_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<
+                    ::std::option::Option<::chrono::DateTime<::chrono::offset::Utc>>,
+                >,
+                T::Error: ::std::fmt::Display,
+            {
+                self.last_message_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for last_message_at: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn marked_unread<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.marked_unread = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for marked_unread: {e}")
+                    });
+                self
+            }
+            pub fn muted<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.muted = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for muted: {e}")
+                    });
+                self
+            }
+            pub fn muted_until<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.muted_until = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for muted_until: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+            pub fn pinned<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pinned = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pinned: {e}")
+                    });
+                self
+            }
+            pub fn unread_count<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i64>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.unread_count = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for unread_count: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Chat> for super::Chat {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Chat,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    archived: value.archived?,
+                    id: value.id?,
+                    is_group: value.is_group?,
+                    last_message: value.last_message?,
+                    last_message_at: value.last_message_at?,
+                    marked_unread: value.marked_unread?,
+                    muted: value.muted?,
+                    muted_until: value.muted_until?,
+                    name: value.name?,
+                    pinned: value.pinned?,
+                    unread_count: value.unread_count?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Chat> for Chat {
+            fn from(value: super::Chat) -> Self {
+                Self {
+                    archived: Ok(value.archived),
+                    id: Ok(value.id),
+                    is_group: Ok(value.is_group),
+                    last_message: Ok(value.last_message),
+                    last_message_at: Ok(value.last_message_at),
+                    marked_unread: Ok(value.marked_unread),
+                    muted: Ok(value.muted),
+                    muted_until: Ok(value.muted_until),
+                    name: Ok(value.name),
+                    pinned: Ok(value.pinned),
+                    unread_count: Ok(value.unread_count),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct ChatArchiveEvent {
             event: ::std::result::Result<
                 super::ChatArchiveEventEvent,
@@ -9190,6 +9534,44 @@ already queued wait and resume when it is turned on.*/
                     session: Ok(value.session),
                     timestamp: Ok(value.timestamp),
                 }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatData {
+            data: ::std::result::Result<super::Chat, ::std::string::String>,
+        }
+        impl ::std::default::Default for ChatData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl ChatData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Chat>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatData> for super::ChatData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::ChatData> for ChatData {
+            fn from(value: super::ChatData) -> Self {
+                Self { data: Ok(value.data) }
             }
         }
         #[derive(Clone, Debug)]
@@ -9636,6 +10018,70 @@ already queued wait and resume when it is turned on.*/
                     payload: Ok(value.payload),
                     session: Ok(value.session),
                     timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ChatPage {
+            cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Chat>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ChatPage {
+            fn default() -> Self {
+                Self {
+                    cursor: Ok(Default::default()),
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl ChatPage {
+            pub fn cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cursor: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Chat>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ChatPage> for super::ChatPage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ChatPage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cursor: value.cursor?,
+                    data: value.data?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ChatPage> for ChatPage {
+            fn from(value: super::ChatPage) -> Self {
+                Self {
+                    cursor: Ok(value.cursor),
+                    data: Ok(value.data),
                 }
             }
         }
@@ -10617,6 +11063,10 @@ already queued wait and resume when it is turned on.*/
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             phone_number: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -10636,6 +11086,7 @@ already queued wait and resume when it is turned on.*/
                     about: Ok(Default::default()),
                     business_name: Ok(Default::default()),
                     lid: Ok(Default::default()),
+                    name: Ok(Default::default()),
                     phone_number: Ok(Default::default()),
                     profile_url: Ok(Default::default()),
                     push_name: Ok(Default::default()),
@@ -10676,6 +11127,18 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for lid: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
                     });
                 self
             }
@@ -10725,6 +11188,7 @@ already queued wait and resume when it is turned on.*/
                     about: value.about?,
                     business_name: value.business_name?,
                     lid: value.lid?,
+                    name: value.name?,
                     phone_number: value.phone_number?,
                     profile_url: value.profile_url?,
                     push_name: value.push_name?,
@@ -10737,6 +11201,7 @@ already queued wait and resume when it is turned on.*/
                     about: Ok(value.about),
                     business_name: Ok(value.business_name),
                     lid: Ok(value.lid),
+                    name: Ok(value.name),
                     phone_number: Ok(value.phone_number),
                     profile_url: Ok(value.profile_url),
                     push_name: Ok(value.push_name),
@@ -10779,6 +11244,70 @@ already queued wait and resume when it is turned on.*/
         impl ::std::convert::From<super::ContactData> for ContactData {
             fn from(value: super::ContactData) -> Self {
                 Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ContactPage {
+            cursor: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Contact>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ContactPage {
+            fn default() -> Self {
+                Self {
+                    cursor: Ok(Default::default()),
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl ContactPage {
+            pub fn cursor<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.cursor = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for cursor: {e}")
+                    });
+                self
+            }
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Contact>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ContactPage> for super::ContactPage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ContactPage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    cursor: value.cursor?,
+                    data: value.data?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ContactPage> for ContactPage {
+            fn from(value: super::ContactPage) -> Self {
+                Self {
+                    cursor: Ok(value.cursor),
+                    data: Ok(value.data),
+                }
             }
         }
         #[derive(Clone, Debug)]
@@ -16221,6 +16750,10 @@ already queued wait and resume when it is turned on.*/
                 ::std::string::String,
             >,
             session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            starred: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
             status: ::std::result::Result<super::MessageStatus, ::std::string::String>,
             text: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
@@ -16251,6 +16784,7 @@ already queued wait and resume when it is turned on.*/
                     seconds: Ok(Default::default()),
                     sent_at: Err("no value supplied for sent_at".to_string()),
                     session: Err("no value supplied for session".to_string()),
+                    starred: Ok(Default::default()),
                     status: Err("no value supplied for status".to_string()),
                     text: Ok(Default::default()),
                     type_: Err("no value supplied for type_".to_string()),
@@ -16500,6 +17034,18 @@ already queued wait and resume when it is turned on.*/
                     });
                 self
             }
+            pub fn starred<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.starred = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for starred: {e}")
+                    });
+                self
+            }
             pub fn status<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<super::MessageStatus>,
@@ -16563,6 +17109,7 @@ already queued wait and resume when it is turned on.*/
                     seconds: value.seconds?,
                     sent_at: value.sent_at?,
                     session: value.session?,
+                    starred: value.starred?,
                     status: value.status?,
                     text: value.text?,
                     type_: value.type_?,
@@ -16592,6 +17139,7 @@ already queued wait and resume when it is turned on.*/
                     seconds: Ok(value.seconds),
                     sent_at: Ok(value.sent_at),
                     session: Ok(value.session),
+                    starred: Ok(value.starred),
                     status: Ok(value.status),
                     text: Ok(value.text),
                     type_: Ok(value.type_),
@@ -18457,6 +19005,49 @@ already queued wait and resume when it is turned on.*/
                     payload: Ok(value.payload),
                     session: Ok(value.session),
                     timestamp: Ok(value.timestamp),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct MuteChat {
+            duration: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MuteChat {
+            fn default() -> Self {
+                Self {
+                    duration: Ok(Default::default()),
+                }
+            }
+        }
+        impl MuteChat {
+            pub fn duration<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.duration = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for duration: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MuteChat> for super::MuteChat {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MuteChat,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { duration: value.duration? })
+            }
+        }
+        impl ::std::convert::From<super::MuteChat> for MuteChat {
+            fn from(value: super::MuteChat) -> Self {
+                Self {
+                    duration: Ok(value.duration),
                 }
             }
         }
@@ -22582,6 +23173,83 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct StarMessage {
+            chat_id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            message_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            star: ::std::result::Result<bool, ::std::string::String>,
+        }
+        impl ::std::default::Default for StarMessage {
+            fn default() -> Self {
+                Self {
+                    chat_id: Err("no value supplied for chat_id".to_string()),
+                    message_id: Err("no value supplied for message_id".to_string()),
+                    star: Err("no value supplied for star".to_string()),
+                }
+            }
+        }
+        impl StarMessage {
+            pub fn chat_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_id: {e}")
+                    });
+                self
+            }
+            pub fn message_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.message_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for message_id: {e}")
+                    });
+                self
+            }
+            pub fn star<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.star = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for star: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<StarMessage> for super::StarMessage {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: StarMessage,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_id: value.chat_id?,
+                    message_id: value.message_id?,
+                    star: value.star?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::StarMessage> for StarMessage {
+            fn from(value: super::StarMessage) -> Self {
+                Self {
+                    chat_id: Ok(value.chat_id),
+                    message_id: Ok(value.message_id),
+                    star: Ok(value.star),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct StreamMessage {
             data: ::std::result::Result<::std::string::String, ::std::string::String>,
             event: ::std::result::Result<::std::string::String, ::std::string::String>,
@@ -24184,6 +24852,109 @@ let response = client.get_blocklist()
     pub fn get_blocklist(&self) -> builder::GetBlocklist<'_> {
         builder::GetBlocklist::new(self)
     }
+    /**List chats
+
+The session's chats, newest activity first: every chat it stored a message of, and every chat the account marked (on any device) since the session was linked. Each has its last message, unread count, and whether it is archived, pinned or muted. Answered from the database: works while the session is stopped. Required scope: `chats:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/chats`
+
+Arguments:
+- `session`: Session name
+- `archived`: Only archived chats (`true`) or only chats not archived (`false`); omit for both.
+- `cursor`: The `cursor` of the previous page; omit for the first page.
+- `limit`: Items per page (default 50).
+```ignore
+let response = client.list_chats()
+    .session(session)
+    .archived(archived)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    pub fn list_chats(&self) -> builder::ListChats<'_> {
+        builder::ListChats::new(self)
+    }
+    /**Get a chat
+
+One chat as `GET …/chats` lists it; 404 when the session has no such chat. Required scope: `chats:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/chats/{chatId}`
+
+Arguments:
+- `session`: Session name
+- `chat_id`: The chat's JID (URL-encoded)
+```ignore
+let response = client.get_chat()
+    .session(session)
+    .chat_id(chat_id)
+    .send()
+    .await;
+```*/
+    pub fn get_chat(&self) -> builder::GetChat<'_> {
+        builder::GetChat::new(self)
+    }
+    /**Delete a chat
+
+Deletes the chat and its messages on every device of the account, and from the session's history. The session gets a `chat.delete` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+Sends a `DELETE` request to `/api/sessions/{session}/chats/{chatId}`
+
+Arguments:
+- `session`: Session name
+- `chat_id`: The chat's JID (URL-encoded)
+```ignore
+let response = client.delete_chat()
+    .session(session)
+    .chat_id(chat_id)
+    .send()
+    .await;
+```*/
+    pub fn delete_chat(&self) -> builder::DeleteChat<'_> {
+        builder::DeleteChat::new(self)
+    }
+    /**Archive a chat
+
+Archives the chat on every device of the account. The session gets a `chat.archive` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/archive`
+
+Arguments:
+- `session`: Session name
+- `chat_id`: The chat's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+```ignore
+let response = client.archive_chat()
+    .session(session)
+    .chat_id(chat_id)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn archive_chat(&self) -> builder::ArchiveChat<'_> {
+        builder::ArchiveChat::new(self)
+    }
+    /**Clear a chat
+
+Deletes the chat's messages, except starred ones, on every device of the account and from the session's history; the chat stays. The session gets a `chat.clear` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/clear`
+
+Arguments:
+- `session`: Session name
+- `chat_id`: The chat's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+```ignore
+let response = client.clear_chat()
+    .session(session)
+    .chat_id(chat_id)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn clear_chat(&self) -> builder::ClearChat<'_> {
+        builder::ClearChat::new(self)
+    }
     /**List a chat's messages
 
 The messages a session sent to and received in one chat, newest first, one page at a time, with each sent message's delivery status. Required scope: `chats:read`.
@@ -24206,6 +24977,176 @@ let response = client.list_chat_messages()
 ```*/
     pub fn list_chat_messages(&self) -> builder::ListChatMessages<'_> {
         builder::ListChatMessages::new(self)
+    }
+    /**Mute a chat
+
+Mutes the chat's notifications on every device of the account, for `duration` seconds or, without one, for ever. The session gets a `chat.mute` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/mute`
+
+Arguments:
+- `session`: Session name
+- `chat_id`: The chat's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.mute_chat()
+    .session(session)
+    .chat_id(chat_id)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn mute_chat(&self) -> builder::MuteChat<'_> {
+        builder::MuteChat::new(self)
+    }
+    /**Pin a chat
+
+Pins the chat to the top of the account's chat list on every device (WhatsApp allows three pinned chats). Required scope: `chats:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/pin`
+
+Arguments:
+- `session`: Session name
+- `chat_id`: The chat's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+```ignore
+let response = client.pin_chat()
+    .session(session)
+    .chat_id(chat_id)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn pin_chat(&self) -> builder::PinChat<'_> {
+        builder::PinChat::new(self)
+    }
+    /**Mark a chat read
+
+Marks the chat read on every device of the account and sends read receipts for its unread messages (the newest 256), so their senders see them read. The chat's `unreadCount` drops to 0; the session gets a `chat.read` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/read`
+
+Arguments:
+- `session`: Session name
+- `chat_id`: The chat's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+```ignore
+let response = client.read_chat()
+    .session(session)
+    .chat_id(chat_id)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn read_chat(&self) -> builder::ReadChat<'_> {
+        builder::ReadChat::new(self)
+    }
+    /**Unarchive a chat
+
+Takes the chat out of the archive on every device of the account. The session gets a `chat.archive` event (`archived: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/unarchive`
+
+Arguments:
+- `session`: Session name
+- `chat_id`: The chat's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+```ignore
+let response = client.unarchive_chat()
+    .session(session)
+    .chat_id(chat_id)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn unarchive_chat(&self) -> builder::UnarchiveChat<'_> {
+        builder::UnarchiveChat::new(self)
+    }
+    /**Unmute a chat
+
+Unmutes the chat on every device of the account. The session gets a `chat.mute` event (`muted: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/unmute`
+
+Arguments:
+- `session`: Session name
+- `chat_id`: The chat's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+```ignore
+let response = client.unmute_chat()
+    .session(session)
+    .chat_id(chat_id)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn unmute_chat(&self) -> builder::UnmuteChat<'_> {
+        builder::UnmuteChat::new(self)
+    }
+    /**Unpin a chat
+
+Unpins the chat on every device of the account. Required scope: `chats:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/unpin`
+
+Arguments:
+- `session`: Session name
+- `chat_id`: The chat's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+```ignore
+let response = client.unpin_chat()
+    .session(session)
+    .chat_id(chat_id)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn unpin_chat(&self) -> builder::UnpinChat<'_> {
+        builder::UnpinChat::new(self)
+    }
+    /**Mark a chat unread
+
+Marks the chat unread on every device of the account (`markedUnread`). The session gets a `chat.read` event (`read: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/unread`
+
+Arguments:
+- `session`: Session name
+- `chat_id`: The chat's JID (URL-encoded)
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+```ignore
+let response = client.mark_chat_unread()
+    .session(session)
+    .chat_id(chat_id)
+    .idempotency_key(idempotency_key)
+    .send()
+    .await;
+```*/
+    pub fn mark_chat_unread(&self) -> builder::MarkChatUnread<'_> {
+        builder::MarkChatUnread::new(self)
+    }
+    /**List contacts
+
+The people the session knows, by JID: whoever wrote to it (with the display name of their latest message) and whoever the account saved in its address book (with that name), one entry per person whether WhatsApp named them by phone number or LID. Answered from the database: works while the session is stopped; `GET …/contacts/{contactId}` asks WhatsApp for the rest. Required scope: `contacts:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/contacts`
+
+Arguments:
+- `session`: Session name
+- `cursor`: The `cursor` of the previous page; omit for the first page.
+- `limit`: Items per page (default 50).
+```ignore
+let response = client.list_contacts()
+    .session(session)
+    .cursor(cursor)
+    .limit(limit)
+    .send()
+    .await;
+```*/
+    pub fn list_contacts(&self) -> builder::ListContacts<'_> {
+        builder::ListContacts::new(self)
     }
     /**Check which numbers are on WhatsApp
 
@@ -24989,6 +25930,27 @@ let response = client.send_session_message()
 ```*/
     pub fn send_session_message(&self) -> builder::SendSessionMessage<'_> {
         builder::SendSessionMessage::new(self)
+    }
+    /**Star or unstar a message
+
+Stars a message of the session's history (`"star": true`) or takes the star off, on every         device of the account. The stored message's `starred` changes at once; the session gets a         `message.update` event when WhatsApp confirms it. 404 when the message is not in the chat's history.         Required scope: `messages:write`.
+
+Sends a `POST` request to `/api/sessions/{session}/messages/star`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.star_message()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn star_message(&self) -> builder::StarMessage<'_> {
+        builder::StarMessage::new(self)
     }
     /**Show typing
 
@@ -27868,6 +28830,777 @@ pub mod builder {
             }
         }
     }
+    /**Builder for [`Client::list_chats`]
+
+[`Client::list_chats`]: super::Client::list_chats*/
+    #[derive(Debug, Clone)]
+    pub struct ListChats<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        archived: Result<Option<bool>, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+    impl<'a> ListChats<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                archived: Ok(None),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn archived<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<bool>,
+        {
+            self.archived = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `bool` for archived failed".to_string());
+            self
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/chats`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ChatPage>, Error<types::ErrorBody>> {
+            let Self { client, session, archived, cursor, limit } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let archived = archived.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/chats", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("archived", &archived))
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_chats",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_chat`]
+
+[`Client::get_chat`]: super::Client::get_chat*/
+    #[derive(Debug, Clone)]
+    pub struct GetChat<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        chat_id: Result<::std::string::String, String>,
+    }
+    impl<'a> GetChat<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                chat_id: Err("chat_id was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn chat_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.chat_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for chat_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/chats/{chatId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ChatData>, Error<types::ErrorBody>> {
+            let Self { client, session, chat_id } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let chat_id = chat_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/chats/{}", client.baseurl, encode_path(& session
+                .to_string()), encode_path(& chat_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_chat",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_chat`]
+
+[`Client::delete_chat`]: super::Client::delete_chat*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteChat<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        chat_id: Result<::std::string::String, String>,
+    }
+    impl<'a> DeleteChat<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                chat_id: Err("chat_id was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn chat_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.chat_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for chat_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/sessions/{session}/chats/{chatId}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, chat_id } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let chat_id = chat_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/chats/{}", client.baseurl, encode_path(& session
+                .to_string()), encode_path(& chat_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_chat",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::archive_chat`]
+
+[`Client::archive_chat`]: super::Client::archive_chat*/
+    #[derive(Debug, Clone)]
+    pub struct ArchiveChat<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        chat_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ArchiveChat<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                chat_id: Err("chat_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn chat_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.chat_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for chat_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/archive`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, chat_id, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let chat_id = chat_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/chats/{}/archive", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& chat_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "archive_chat",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::clear_chat`]
+
+[`Client::clear_chat`]: super::Client::clear_chat*/
+    #[derive(Debug, Clone)]
+    pub struct ClearChat<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        chat_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ClearChat<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                chat_id: Err("chat_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn chat_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.chat_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for chat_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/clear`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, chat_id, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let chat_id = chat_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/chats/{}/clear", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& chat_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "clear_chat",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
     /**Builder for [`Client::list_chat_messages`]
 
 [`Client::list_chat_messages`]: super::Client::list_chat_messages*/
@@ -27971,6 +29704,1375 @@ pub mod builder {
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_chat_messages",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::mute_chat`]
+
+[`Client::mute_chat`]: super::Client::mute_chat*/
+    #[derive(Debug, Clone)]
+    pub struct MuteChat<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        chat_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::MuteChat, String>,
+    }
+    impl<'a> MuteChat<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                chat_id: Err("chat_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn chat_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.chat_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for chat_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::MuteChat>,
+            <V as std::convert::TryInto<types::MuteChat>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| format!("conversion to `MuteChat` for body failed: {}", s));
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(types::builder::MuteChat) -> types::builder::MuteChat,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/mute`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, chat_id, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let chat_id = chat_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::MuteChat::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/chats/{}/mute", client.baseurl, encode_path(& session
+                .to_string()), encode_path(& chat_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "mute_chat",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::pin_chat`]
+
+[`Client::pin_chat`]: super::Client::pin_chat*/
+    #[derive(Debug, Clone)]
+    pub struct PinChat<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        chat_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> PinChat<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                chat_id: Err("chat_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn chat_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.chat_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for chat_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/pin`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, chat_id, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let chat_id = chat_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/chats/{}/pin", client.baseurl, encode_path(& session
+                .to_string()), encode_path(& chat_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "pin_chat",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::read_chat`]
+
+[`Client::read_chat`]: super::Client::read_chat*/
+    #[derive(Debug, Clone)]
+    pub struct ReadChat<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        chat_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> ReadChat<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                chat_id: Err("chat_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn chat_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.chat_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for chat_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/read`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, chat_id, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let chat_id = chat_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/chats/{}/read", client.baseurl, encode_path(& session
+                .to_string()), encode_path(& chat_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "read_chat",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::unarchive_chat`]
+
+[`Client::unarchive_chat`]: super::Client::unarchive_chat*/
+    #[derive(Debug, Clone)]
+    pub struct UnarchiveChat<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        chat_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> UnarchiveChat<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                chat_id: Err("chat_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn chat_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.chat_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for chat_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/unarchive`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, chat_id, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let chat_id = chat_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/chats/{}/unarchive", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& chat_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "unarchive_chat",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::unmute_chat`]
+
+[`Client::unmute_chat`]: super::Client::unmute_chat*/
+    #[derive(Debug, Clone)]
+    pub struct UnmuteChat<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        chat_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> UnmuteChat<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                chat_id: Err("chat_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn chat_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.chat_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for chat_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/unmute`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, chat_id, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let chat_id = chat_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/chats/{}/unmute", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& chat_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "unmute_chat",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::unpin_chat`]
+
+[`Client::unpin_chat`]: super::Client::unpin_chat*/
+    #[derive(Debug, Clone)]
+    pub struct UnpinChat<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        chat_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> UnpinChat<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                chat_id: Err("chat_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn chat_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.chat_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for chat_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/unpin`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, chat_id, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let chat_id = chat_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/chats/{}/unpin", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& chat_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "unpin_chat",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::mark_chat_unread`]
+
+[`Client::mark_chat_unread`]: super::Client::mark_chat_unread*/
+    #[derive(Debug, Clone)]
+    pub struct MarkChatUnread<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        chat_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+    }
+    impl<'a> MarkChatUnread<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                chat_id: Err("chat_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn chat_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.chat_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for chat_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/chats/{chatId}/unread`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, chat_id, idempotency_key } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let chat_id = chat_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/chats/{}/unread", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& chat_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "mark_chat_unread",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_contacts`]
+
+[`Client::list_contacts`]: super::Client::list_contacts*/
+    #[derive(Debug, Clone)]
+    pub struct ListContacts<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        cursor: Result<Option<::std::string::String>, String>,
+        limit: Result<Option<u32>, String>,
+    }
+    impl<'a> ListContacts<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                cursor: Ok(None),
+                limit: Ok(None),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn cursor<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.cursor = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for cursor failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn limit<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<u32>,
+        {
+            self.limit = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| "conversion to `u32` for limit failed".to_string());
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/contacts`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ContactPage>, Error<types::ErrorBody>> {
+            let Self { client, session, cursor, limit } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let cursor = cursor.map_err(Error::InvalidRequest)?;
+            let limit = limit.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/contacts", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .query(&progenitor_client::QueryParam::new("cursor", &cursor))
+                .query(&progenitor_client::QueryParam::new("limit", &limit))
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_contacts",
             };
             client.pre(&mut request, &info).await?;
             let result = client.exec(request, &info).await;
@@ -34423,6 +37525,196 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::star_message`]
+
+[`Client::star_message`]: super::Client::star_message*/
+    #[derive(Debug, Clone)]
+    pub struct StarMessage<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::StarMessage, String>,
+    }
+    impl<'a> StarMessage<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::StarMessage>,
+            <V as std::convert::TryInto<types::StarMessage>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `StarMessage` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::StarMessage,
+            ) -> types::builder::StarMessage,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/messages/star`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::StarMessage::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/messages/star", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "star_message",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
                 400u16 => {
                     Err(
                         Error::ErrorResponse(

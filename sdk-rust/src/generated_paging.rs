@@ -52,9 +52,43 @@ impl<'a> crate::paging::Paginated<'a> for crate::builder::ListSessions<'a> {
         (page.data, page.cursor)
     }
 }
+impl<'a> crate::paging::Paginated<'a> for crate::builder::ListChats<'a> {
+    type Item = crate::types::Chat;
+    type Page = crate::types::ChatPage;
+    fn with_cursor(self, cursor: String) -> Self {
+        self.cursor(cursor)
+    }
+    fn fetch(
+        self,
+    ) -> impl std::future::Future<
+        Output = crate::paging::PageResult<Self::Page>,
+    > + Send + 'a {
+        self.send()
+    }
+    fn split(page: Self::Page) -> (Vec<Self::Item>, Option<String>) {
+        (page.data, page.cursor)
+    }
+}
 impl<'a> crate::paging::Paginated<'a> for crate::builder::ListChatMessages<'a> {
     type Item = crate::types::Message;
     type Page = crate::types::MessagePage;
+    fn with_cursor(self, cursor: String) -> Self {
+        self.cursor(cursor)
+    }
+    fn fetch(
+        self,
+    ) -> impl std::future::Future<
+        Output = crate::paging::PageResult<Self::Page>,
+    > + Send + 'a {
+        self.send()
+    }
+    fn split(page: Self::Page) -> (Vec<Self::Item>, Option<String>) {
+        (page.data, page.cursor)
+    }
+}
+impl<'a> crate::paging::Paginated<'a> for crate::builder::ListContacts<'a> {
+    type Item = crate::types::Contact;
+    type Page = crate::types::ContactPage;
     fn with_cursor(self, cursor: String) -> Self {
         self.cursor(cursor)
     }

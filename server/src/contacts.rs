@@ -6,11 +6,13 @@ use utoipa::ToSchema;
 use whatsapp_rust::Jid;
 
 use crate::auth::Caller;
+use crate::envelope::{Page, PageQuery, PageRequest};
 use crate::error::ApiError;
 use crate::messages::jid::parse_contact;
 use crate::model::bounded::{ListRule, PhoneNumber, TextRule, bounded_list, bounded_text, inline};
 use crate::model::contact::{Contact, LidMapping, NumberCheck, ProfilePictureRef};
 use crate::state::AppState;
+use crate::store::contacts::{self as stored, ContactRow};
 
 bounded_list! {
     /// Phone numbers to check: 1 to 256, each once.
@@ -43,7 +45,7 @@ pub struct NumberCheckList {
     pub data: Vec<NumberCheck>,
 }
 
-crate::envelopes!(Contact => ContactData);
+crate::envelopes!(Contact => ContactData, ContactPage);
 crate::envelopes!(LidMapping => LidMappingData);
 crate::envelopes!(ProfilePictureRef => ProfilePictureData);
 
@@ -71,11 +73,48 @@ pub async fn check(
     })
 }
 
-/// Contact `contact_id` (a phone-number JID or a LID); 404 when no account has it.
+/// One page of the people the session knows, by JID: whoever wrote to it, and whoever the
+/// account saved in its address book.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    session: &str,
+    query: PageQuery,
+) -> Result<Page<Contact>, ApiError> {
+    let page = PageRequest::from(query);
+    crate::sessions::find(state, caller, session).await?;
+    let rows = stored::page(&state.db, session, page.after.as_deref(), page.limit + 1).await?;
+    Ok(Page::from_overfetch(rows, page.limit, |c| c.jid.clone()).map(known))
+}
+
+/// A stored contact as the API shows it; what only WhatsApp knows (about text, picture,
+/// business name) is left out of lists.
+fn known(row: ContactRow) -> Contact {
+    Contact {
+        phone_number: row
+            .jid
+            .strip_suffix("@s.whatsapp.net")
+            .map(|digits| format!("+{digits}")),
+        lid: row.lid.or_else(|| row.jid.ends_with("@lid").then(|| row.jid.clone())),
+        push_name: row.push_name,
+        name: row.name,
+        business_name: None,
+        about: None,
+        profile_url: None,
+    }
+}
+
+/// Contact `contact_id` (a phone-number JID or a LID) as WhatsApp describes them now, with the
+/// name the account saved for them; 404 when no account has it.
 pub async fn get(state: &AppState, caller: &Caller, session: &str, contact_id: &str) -> Result<Contact, ApiError> {
     let jid = parse_contact(contact_id)?;
     crate::sessions::find(state, caller, session).await?;
-    Ok(state.engine.contact(session, &jid).await?)
+    let mut contact = state.engine.contact(session, &jid).await?;
+    if let Some(stored) = stored::one(&state.db, session, &jid.to_non_ad_string()).await? {
+        contact.name = stored.name;
+        contact.push_name = contact.push_name.or(stored.push_name);
+    }
+    Ok(contact)
 }
 
 /// `contact_id`'s profile picture; 404 when it has none or hides it from the account.

@@ -198,6 +198,37 @@ test('a group is created, grown and left', async () => {
   );
 });
 
+test('chats and contacts are listed and changed', async () => {
+  await linked();
+  const [alice] = ALICE;
+  const [bob] = BOB;
+  const bobJid = `${BOB[1]}@s.whatsapp.net`;
+  const sent = await client.sessions.sendMessage(bob, { chatId: `${ALICE[1]}@s.whatsapp.net`, type: 'text', text: 'chat from node' });
+  const bobChat = async () => {
+    for await (const chat of client.chats.list(alice)) {
+      if (chat.id === bobJid && chat.lastMessage?.id === sent.id) return chat;
+    }
+    return undefined;
+  };
+  const chat = await waitFor("bob's chat with his message", bobChat);
+  assert.ok(chat.unreadCount >= 1 && !chat.archived && !chat.isGroup);
+  const phones = [];
+  for await (const contact of client.contacts.list(alice)) phones.push(contact.phoneNumber);
+  assert.ok(phones.includes(`+${BOB[1]}`), phones.join());
+  await client.chats.archive(alice, bobJid);
+  await client.chats.pin(alice, bobJid);
+  await client.messages.star(alice, { chatId: bobJid, messageId: sent.id, star: true });
+  await client.chats.read(alice, bobJid);
+  const changed = await client.chats.get(alice, bobJid);
+  assert.deepEqual([changed.archived, changed.pinned, changed.unreadCount], [true, true, 0]);
+  const starred = [];
+  for await (const message of client.messages.list(alice, bobJid)) if (message.id === sent.id) starred.push(message.starred);
+  assert.deepEqual(starred, [true]);
+  await client.chats.unarchive(alice, bobJid);
+  await client.chats.unpin(alice, bobJid);
+  await assert.rejects(client.chats.get(alice, '15550000999@s.whatsapp.net'), (error) => error instanceof titan.NotFoundError);
+});
+
 test('deferred commands answer Accepted', async () => {
   await linked();
   const accepted = await client.sessions.startDeferred(ALICE[0]);

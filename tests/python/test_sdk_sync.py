@@ -285,3 +285,31 @@ def test_a_group_is_created_grown_and_left(client: titan.Client, linked: Tuple[s
     assert group.id not in [g.id for g in client.groups.list(bob)]
     with pytest.raises((titan.NotFoundError, titan.PermissionDeniedError)):
         client.groups.get(bob, group.id)
+
+
+def test_chats_and_contacts_are_listed_and_changed(client: titan.Client, linked: Tuple[str, str]) -> None:
+    alice, bob = linked
+    bob_jid = f"{BOB[1]}@s.whatsapp.net"
+    sent = client.sessions.send_message(bob, chat_id=f"{ALICE[1]}@s.whatsapp.net", type="text", text="chat from python")
+
+    def bob_chat() -> List[titan.types.Chat]:
+        return [c for c in client.chats.list(alice) if c.id == bob_jid and c.last_message and c.last_message.id == sent.id]
+
+    [chat] = wait_for("bob's chat with his message", bob_chat)
+    assert chat.unread_count >= 1 and not chat.archived and not chat.is_group
+    assert f"+{BOB[1]}" in [c.phone_number for c in client.contacts.list(alice)]
+    client.chats.archive(alice, bob_jid)
+    client.chats.mute(alice, bob_jid, duration=3600)
+    client.messages.star(alice, chat_id=bob_jid, message_id=sent.id, star=True)
+    client.chats.read(alice, bob_jid)
+    chat = client.chats.get(alice, bob_jid)
+    assert (chat.archived, chat.muted, chat.unread_count) == (True, True, 0)
+    assert [m.starred for m in client.messages.list(alice, bob_jid) if m.id == sent.id] == [True]
+    assert bob_jid in [c.id for c in client.chats.list(alice, archived=True)]
+    client.chats.unarchive(alice, bob_jid)
+    client.chats.unmute(alice, bob_jid)
+    assert not client.chats.get(alice, bob_jid).archived
+    with pytest.raises(titan.NotFoundError):
+        client.chats.get(alice, "15550000999@s.whatsapp.net")
+    with pytest.raises(titan.BadRequestError):
+        client.chats.mute(alice, bob_jid, duration=0)

@@ -19,6 +19,7 @@ import type {
   CallReceivedEvent,
   CallRejectedEvent,
   ChannelPost,
+  Chat,
   ChatArchiveEvent,
   ChatClearEvent,
   ChatDeleteEvent,
@@ -332,6 +333,343 @@ export interface AdminKeysUpdateParams {
 }
 
 /**
+ * `client.chats`
+ */
+export declare class ChatsResource extends APIResource {
+  /**
+   * List chats
+   *
+   * The session's chats, newest activity first: every chat it stored a message of, and every chat the account marked (on any device) since the session was linked. Each has its last message, unread count, and whether it is archived, pinned or muted. Answered from the database: works while the session is stopped. Required scope: `chats:read`.
+   * @param session Session name
+   *
+   * `GET /api/sessions/{session}/chats`
+   */
+  list(session: string, params?: ChatsListParams): PagePromise<Chat>;
+  /**
+   * Delete a chat
+   *
+   * Deletes the chat and its messages on every device of the account, and from the session's history. The session gets a `chat.delete` event when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `DELETE /api/sessions/{session}/chats/{chatId}`
+   */
+  delete(session: string, chatId: string): Promise<void>;
+  /**
+   * Delete a chat, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Deletes the chat and its messages on every device of the account, and from the session's history. The session gets a `chat.delete` event when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `DELETE /api/sessions/{session}/chats/{chatId}`
+   */
+  deleteDeferred(session: string, chatId: string): Promise<Accepted>;
+  /**
+   * Get a chat
+   *
+   * One chat as `GET …/chats` lists it; 404 when the session has no such chat. Required scope: `chats:read`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `GET /api/sessions/{session}/chats/{chatId}`
+   */
+  get(session: string, chatId: string): Promise<Chat>;
+  /**
+   * Archive a chat
+   *
+   * Archives the chat on every device of the account. The session gets a `chat.archive` event when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/archive`
+   */
+  archive(session: string, chatId: string, params?: ChatsArchiveParams): Promise<void>;
+  /**
+   * Archive a chat, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Archives the chat on every device of the account. The session gets a `chat.archive` event when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/archive`
+   */
+  archiveDeferred(session: string, chatId: string, params?: ChatsArchiveParams): Promise<Accepted>;
+  /**
+   * Clear a chat
+   *
+   * Deletes the chat's messages, except starred ones, on every device of the account and from the session's history; the chat stays. The session gets a `chat.clear` event when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/clear`
+   */
+  clear(session: string, chatId: string, params?: ChatsClearParams): Promise<void>;
+  /**
+   * Clear a chat, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Deletes the chat's messages, except starred ones, on every device of the account and from the session's history; the chat stays. The session gets a `chat.clear` event when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/clear`
+   */
+  clearDeferred(session: string, chatId: string, params?: ChatsClearParams): Promise<Accepted>;
+  /**
+   * Mute a chat
+   *
+   * Mutes the chat's notifications on every device of the account, for `duration` seconds or, without one, for ever. The session gets a `chat.mute` event when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/mute`
+   */
+  mute(session: string, chatId: string, params?: ChatsMuteParams): Promise<void>;
+  /**
+   * Mute a chat, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Mutes the chat's notifications on every device of the account, for `duration` seconds or, without one, for ever. The session gets a `chat.mute` event when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/mute`
+   */
+  muteDeferred(session: string, chatId: string, params?: ChatsMuteParams): Promise<Accepted>;
+  /**
+   * Pin a chat
+   *
+   * Pins the chat to the top of the account's chat list on every device (WhatsApp allows three pinned chats). Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/pin`
+   */
+  pin(session: string, chatId: string, params?: ChatsPinParams): Promise<void>;
+  /**
+   * Pin a chat, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Pins the chat to the top of the account's chat list on every device (WhatsApp allows three pinned chats). Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/pin`
+   */
+  pinDeferred(session: string, chatId: string, params?: ChatsPinParams): Promise<Accepted>;
+  /**
+   * Mark a chat read
+   *
+   * Marks the chat read on every device of the account and sends read receipts for its unread messages (the newest 256), so their senders see them read. The chat's `unreadCount` drops to 0; the session gets a `chat.read` event when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/read`
+   */
+  read(session: string, chatId: string, params?: ChatsReadParams): Promise<void>;
+  /**
+   * Mark a chat read, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Marks the chat read on every device of the account and sends read receipts for its unread messages (the newest 256), so their senders see them read. The chat's `unreadCount` drops to 0; the session gets a `chat.read` event when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/read`
+   */
+  readDeferred(session: string, chatId: string, params?: ChatsReadParams): Promise<Accepted>;
+  /**
+   * Unarchive a chat
+   *
+   * Takes the chat out of the archive on every device of the account. The session gets a `chat.archive` event (`archived: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/unarchive`
+   */
+  unarchive(session: string, chatId: string, params?: ChatsUnarchiveParams): Promise<void>;
+  /**
+   * Unarchive a chat, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Takes the chat out of the archive on every device of the account. The session gets a `chat.archive` event (`archived: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/unarchive`
+   */
+  unarchiveDeferred(session: string, chatId: string, params?: ChatsUnarchiveParams): Promise<Accepted>;
+  /**
+   * Unmute a chat
+   *
+   * Unmutes the chat on every device of the account. The session gets a `chat.mute` event (`muted: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/unmute`
+   */
+  unmute(session: string, chatId: string, params?: ChatsUnmuteParams): Promise<void>;
+  /**
+   * Unmute a chat, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Unmutes the chat on every device of the account. The session gets a `chat.mute` event (`muted: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/unmute`
+   */
+  unmuteDeferred(session: string, chatId: string, params?: ChatsUnmuteParams): Promise<Accepted>;
+  /**
+   * Unpin a chat
+   *
+   * Unpins the chat on every device of the account. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/unpin`
+   */
+  unpin(session: string, chatId: string, params?: ChatsUnpinParams): Promise<void>;
+  /**
+   * Unpin a chat, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Unpins the chat on every device of the account. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/unpin`
+   */
+  unpinDeferred(session: string, chatId: string, params?: ChatsUnpinParams): Promise<Accepted>;
+  /**
+   * Mark a chat unread
+   *
+   * Marks the chat unread on every device of the account (`markedUnread`). The session gets a `chat.read` event (`read: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/unread`
+   */
+  markUnread(session: string, chatId: string, params?: ChatsMarkUnreadParams): Promise<void>;
+  /**
+   * Mark a chat unread, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Marks the chat unread on every device of the account (`markedUnread`). The session gets a `chat.read` event (`read: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+   * @param session Session name
+   * @param chatId The chat's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/chats/{chatId}/unread`
+   */
+  markUnreadDeferred(session: string, chatId: string, params?: ChatsMarkUnreadParams): Promise<Accepted>;
+}
+
+/** The parameters of `client.chats.list()`. */
+export interface ChatsListParams {
+  /**
+   * The `cursor` of the previous page; omit for the first page.
+   */
+  cursor?: string;
+  /**
+   * Items per page (default 50).
+   */
+  limit?: number;
+  /**
+   * Only archived chats (`true`) or only chats not archived (`false`); omit for both.
+   */
+  archived?: boolean;
+}
+
+/** The parameters of `client.chats.archive()`. */
+export interface ChatsArchiveParams {
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.chats.clear()`. */
+export interface ChatsClearParams {
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.chats.mute()`. */
+export interface ChatsMuteParams {
+  /**
+   * Seconds from now; omit to mute for ever.
+   */
+  duration?: number | null;
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.chats.pin()`. */
+export interface ChatsPinParams {
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.chats.read()`. */
+export interface ChatsReadParams {
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.chats.unarchive()`. */
+export interface ChatsUnarchiveParams {
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.chats.unmute()`. */
+export interface ChatsUnmuteParams {
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.chats.unpin()`. */
+export interface ChatsUnpinParams {
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.chats.markUnread()`. */
+export interface ChatsMarkUnreadParams {
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/**
  * `client.contacts`
  */
 export declare class ContactsResource extends APIResource {
@@ -355,6 +693,15 @@ export declare class ContactsResource extends APIResource {
    * `GET /api/sessions/{session}/blocklist`
    */
   blocklistDeferred(session: string): Promise<Accepted>;
+  /**
+   * List contacts
+   *
+   * The people the session knows, by JID: whoever wrote to it (with the display name of their latest message) and whoever the account saved in its address book (with that name), one entry per person whether WhatsApp named them by phone number or LID. Answered from the database: works while the session is stopped; `GET …/contacts/{contactId}` asks WhatsApp for the rest. Required scope: `contacts:read`.
+   * @param session Session name
+   *
+   * `GET /api/sessions/{session}/contacts`
+   */
+  list(session: string, params?: ContactsListParams): PagePromise<Contact>;
   /**
    * Check which numbers are on WhatsApp
    *
@@ -428,6 +775,18 @@ export declare class ContactsResource extends APIResource {
    * `POST /api/sessions/{session}/contacts/{contactId}/unblock`
    */
   unblockDeferred(session: string, contactId: string, params?: ContactsUnblockParams): Promise<Accepted>;
+}
+
+/** The parameters of `client.contacts.list()`. */
+export interface ContactsListParams {
+  /**
+   * The `cursor` of the previous page; omit for the first page.
+   */
+  cursor?: string;
+  /**
+   * Items per page (default 50).
+   */
+  limit?: number;
 }
 
 /** The parameters of `client.contacts.check()`. */
@@ -1328,6 +1687,26 @@ export declare class MessagesResource extends APIResource {
    */
   markSeenDeferred(session: string, params: MessagesMarkSeenParams): Promise<Accepted>;
   /**
+   * Star or unstar a message
+   *
+   * Stars a message of the session's history (`"star": true`) or takes the star off, on every         device of the account. The stored message's `starred` changes at once; the session gets a         `message.update` event when WhatsApp confirms it. 404 when the message is not in the chat's history.         Required scope: `messages:write`.
+   * @param session Session name
+   *
+   * `POST /api/sessions/{session}/messages/star`
+   */
+  star(session: string, params: MessagesStarParams): Promise<void>;
+  /**
+   * Star or unstar a message, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Stars a message of the session's history (`"star": true`) or takes the star off, on every         device of the account. The stored message's `starred` changes at once; the session gets a         `message.update` event when WhatsApp confirms it. 404 when the message is not in the chat's history.         Required scope: `messages:write`.
+   * @param session Session name
+   *
+   * `POST /api/sessions/{session}/messages/star`
+   */
+  starDeferred(session: string, params: MessagesStarParams): Promise<Accepted>;
+  /**
    * Show typing
    *
    * Shows `composing` (typing), `recording` (a voice note) or `paused` in a chat; the other side gets `presence.update`. Required scope: `messages:write`.
@@ -1529,6 +1908,26 @@ export interface MessagesMarkSeenParams {
    * In groups, the JID of the participant who sent them.
    */
   participant?: string | null;
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.messages.star()`. */
+export interface MessagesStarParams {
+  /**
+   * The chat the message is in.
+   */
+  chatId: string;
+  /**
+   * The message (from this session's history).
+   */
+  messageId: string;
+  /**
+   * `true` stars it, `false` takes the star off.
+   */
+  star: boolean;
   /**
    * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
@@ -2364,6 +2763,7 @@ export interface WebhooksDeliveriesRetryParams {
 export interface Resources {
   account: AccountResource;
   admin: AdminResource;
+  chats: ChatsResource;
   contacts: ContactsResource;
   events: EventsResource;
   groups: GroupsResource;

@@ -62,6 +62,96 @@ class AdminKeysResource extends APIResource {
   }
 }
 
+class ChatsResource extends APIResource {
+  list(session, params = {}) {
+    return this._client._page(`/api/sessions/${path(session)}/chats`, { query: pick(params, { cursor: 'cursor', limit: 'limit', archived: 'archived' }) });
+  }
+
+  delete(session, chatId) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/chats/${path(chatId)}`, {}, 'none');
+  }
+
+  deleteDeferred(session, chatId) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/chats/${path(chatId)}`, { headers: { Prefer: 'respond-async' } }, 'data');
+  }
+
+  get(session, chatId) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/chats/${path(chatId)}`, {}, 'data');
+  }
+
+  archive(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/archive`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'none');
+  }
+
+  archiveDeferred(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/archive`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
+  }
+
+  clear(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/clear`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'none');
+  }
+
+  clearDeferred(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/clear`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
+  }
+
+  mute(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/mute`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { duration: 'duration' }) }, 'none');
+  }
+
+  muteDeferred(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/mute`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { duration: 'duration' }) }, 'data');
+  }
+
+  pin(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/pin`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'none');
+  }
+
+  pinDeferred(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/pin`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
+  }
+
+  read(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/read`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'none');
+  }
+
+  readDeferred(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/read`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
+  }
+
+  unarchive(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/unarchive`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'none');
+  }
+
+  unarchiveDeferred(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/unarchive`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
+  }
+
+  unmute(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/unmute`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'none');
+  }
+
+  unmuteDeferred(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/unmute`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
+  }
+
+  unpin(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/unpin`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'none');
+  }
+
+  unpinDeferred(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/unpin`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
+  }
+
+  markUnread(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/unread`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'none');
+  }
+
+  markUnreadDeferred(session, chatId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/chats/${path(chatId)}/unread`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
+  }
+}
+
 class ContactsResource extends APIResource {
   blocklist(session) {
     return this._client._call('GET', `/api/sessions/${path(session)}/blocklist`, {}, 'data');
@@ -69,6 +159,10 @@ class ContactsResource extends APIResource {
 
   blocklistDeferred(session) {
     return this._client._call('GET', `/api/sessions/${path(session)}/blocklist`, { headers: { Prefer: 'respond-async' } }, 'data');
+  }
+
+  list(session, params = {}) {
+    return this._client._page(`/api/sessions/${path(session)}/contacts`, { query: pick(params, { cursor: 'cursor', limit: 'limit' }) });
   }
 
   check(session, params) {
@@ -356,6 +450,14 @@ class MessagesResource extends APIResource {
     return this._client._call('POST', `/api/sessions/${path(session)}/messages/seen`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { chatId: 'chatId', messageIds: 'messageIds', participant: 'participant' }) }, 'data');
   }
 
+  star(session, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/messages/star`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { chatId: 'chatId', messageId: 'messageId', star: 'star' }) }, 'none');
+  }
+
+  starDeferred(session, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/messages/star`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { chatId: 'chatId', messageId: 'messageId', star: 'star' }) }, 'data');
+  }
+
   typing(session, params) {
     return this._client._call('POST', `/api/sessions/${path(session)}/messages/typing`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { chatId: 'chatId', state: 'state' }) }, 'none');
   }
@@ -558,6 +660,7 @@ class WebhooksDeliveriesResource extends APIResource {
 function attachResources(client) {
   client.account = new AccountResource(client);
   client.admin = new AdminResource(client);
+  client.chats = new ChatsResource(client);
   client.contacts = new ContactsResource(client);
   client.events = new EventsResource(client);
   client.groups = new GroupsResource(client);

@@ -107,7 +107,7 @@ export interface ArchivePayload {
    */
   from: JidRef;
   /**
-   * Always `true`: the account made the change, on another device.
+   * Always `true`: the account made the change (through the API or on one of its devices).
    */
   fromMe: boolean;
   /**
@@ -341,6 +341,54 @@ export interface ChannelPost {
 }
 
 /**
+ * A chat of the session's account.
+ */
+export interface Chat {
+  /**
+   * Whether it is archived.
+   */
+  archived: boolean;
+  /**
+   * The chat's JID.
+   */
+  id: string;
+  /**
+   * Whether it is a group.
+   */
+  isGroup: boolean;
+  lastMessage?: Message | null;
+  /**
+   * When its newest stored message was sent.
+   */
+  lastMessageAt?: string | null;
+  /**
+   * Whether the account marked it unread.
+   */
+  markedUnread: boolean;
+  /**
+   * Whether it is muted now.
+   */
+  muted: boolean;
+  /**
+   * Until when it is muted (Unix seconds; -1 for ever); null when not muted.
+   */
+  mutedUntil?: number | null;
+  /**
+   * The group's subject, or the contact's name in the account's address book, else the name
+   * they gave with their latest message; absent when none is known.
+   */
+  name?: string | null;
+  /**
+   * Whether it is pinned.
+   */
+  pinned: boolean;
+  /**
+   * Messages received since the account last read the chat.
+   */
+  unreadCount: number;
+}
+
+/**
  * A chat was archived or unarchived.
  */
 export interface ChatArchiveEvent {
@@ -422,7 +470,7 @@ export interface ChatDeletePayload {
    */
   from: JidRef;
   /**
-   * Always `true`: the account made the change, on another device.
+   * Always `true`: the account made the change (through the API or on one of its devices).
    */
   fromMe: boolean;
   /**
@@ -547,7 +595,7 @@ export interface ClearPayload {
    */
   from: JidRef;
   /**
-   * Always `true`: the account made the change, on another device.
+   * Always `true`: the account made the change (through the API or on one of its devices).
    */
   fromMe: boolean;
   /**
@@ -660,6 +708,10 @@ export interface Contact {
    * Their LID.
    */
   lid?: string | null;
+  /**
+   * The name the account saved for them in its address book, if it did.
+   */
+  name?: string | null;
   /**
    * Their phone number, `+` and digits.
    */
@@ -1685,6 +1737,10 @@ export interface Message {
    */
   session: string;
   /**
+   * Whether the account starred it (`POST …/messages/star`, or on another device).
+   */
+  starred?: boolean;
+  /**
    * Delivery progress (for the session's own messages; received ones are `delivered`).
    */
   status: MessageStatus;
@@ -1988,7 +2044,8 @@ export interface MessageUpdateEvent {
 }
 
 /**
- * `message.update`: a message was starred or unstarred on another of the account's devices.
+ * `message.update`: a message was starred or unstarred, through the API or on one of the
+ * account's devices.
  */
 export interface MessageUpdatePayload {
   /**
@@ -2057,7 +2114,7 @@ export interface MutePayload {
    */
   from: JidRef;
   /**
-   * Always `true`: the account made the change, on another device.
+   * Always `true`: the account made the change (through the API or on one of its devices).
    */
   fromMe: boolean;
   /**
@@ -2405,7 +2462,7 @@ export interface ReadPayload {
    */
   from: JidRef;
   /**
-   * Always `true`: the account made the change, on another device.
+   * Always `true`: the account made the change (through the API or on one of its devices).
    */
   fromMe: boolean;
   /**

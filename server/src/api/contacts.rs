@@ -1,4 +1,4 @@
-//! Contacts: `POST /api/sessions/{session}/contacts/check`, `GET …/contacts/{contactId}` and
+//! Contacts: `GET /api/sessions/{session}/contacts`, `POST …/contacts/check`, `GET …/contacts/{contactId}` and
 //! `…/contacts/{contactId}/picture`,
 //! `POST …/contacts/{contactId}/block|unblock` and `GET /api/sessions/{session}/blocklist`.
 
@@ -11,9 +11,10 @@ use axum::response::Response;
 
 use crate::auth::{Authorized, required};
 use crate::commands::{self, AcceptedData, Prefer};
-use crate::contacts::{self, CheckNumbers, ContactData, NumberCheckList, ProfilePictureData};
+use crate::contacts::{self, CheckNumbers, ContactData, ContactPage, NumberCheckList, ProfilePictureData};
+use crate::envelope::PageQuery;
 use crate::error::ApiError;
-use crate::extract::{Json, Path};
+use crate::extract::{Json, Path, Query};
 use crate::messages::actions::{self, Blocklist};
 use crate::state::SharedState;
 
@@ -24,8 +25,31 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(unblock))
         .routes(routes!(blocklist))
         .routes(routes!(check))
+        .routes(routes!(list))
         .routes(routes!(picture))
         .routes(routes!(get))
+}
+
+#[utoipa::path(
+    get, path = "/api/sessions/{session}/contacts", operation_id = "listContacts", tag = "Contacts",
+    summary = "List contacts",
+    description = "The people the session knows, by JID: whoever wrote to it (with the display name of their \
+        latest message) and whoever the account saved in its address book (with that name), one entry per \
+        person whether WhatsApp named them by phone number or LID. Answered from the database: works while the \
+        session is stopped; `GET …/contacts/{contactId}` asks WhatsApp for the rest. Required scope: \
+        `contacts:read`.",
+    params(("session" = String, Path, description = "Session name", example = "my-session"), PageQuery),
+    responses((status = 200, description = "One page of contacts", body = ContactPage)),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["contacts:read"])))
+)]
+async fn list(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::ContactsRead>,
+    Path(session): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<ContactPage>, ApiError> {
+    Ok(Json(contacts::list(&state, &caller, &session, query).await?.into()))
 }
 
 #[utoipa::path(

@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 use axum::response::Response;
 
 use crate::auth::{Authorized, required};
+use crate::chats::{self, StarMessage};
 use crate::commands::{self, AcceptedData, Prefer};
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
@@ -25,6 +26,7 @@ pub fn routes() -> OpenApiRouter<SharedState> {
         .routes(routes!(send_from_session))
         .routes(routes!(seen))
         .routes(routes!(react))
+        .routes(routes!(star))
         .routes(routes!(edit))
         .routes(routes!(delete))
         .routes(routes!(typing))
@@ -150,6 +152,31 @@ async fn react(
 ) -> Result<Response, ApiError> {
     let command = actions::react(&state, &caller, &session, body).await?;
     commands::respond(&state, prefer, &session, "reactToMessage", StatusCode::OK, command).await
+}
+
+#[utoipa::path(
+    post, path = "/api/sessions/{session}/messages/star", operation_id = "starMessage", tag = "Messages",
+    summary = "Star or unstar a message",
+    description = "Stars a message of the session's history (`\"star\": true`) or takes the star off, on every         device of the account. The stored message's `starred` changes at once; the session gets a         `message.update` event when WhatsApp confirms it. 404 when the message is not in the chat's history.         Required scope: `messages:write`.",
+    params(("session" = String, Path, description = "Session name", example = "my-session")),
+    request_body = StarMessage,
+    responses(
+        (status = 204, description = "Starred or unstarred"),
+        (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
+        (status = 502, description = "WhatsApp did not answer", body = crate::error::ErrorBody),
+    ),
+    security(("apiKey" = [])),
+    extensions(("x-scopes" = json!(["messages:write"])))
+)]
+async fn star(
+    State(state): State<SharedState>,
+    Authorized(caller, _): Authorized<required::MessagesWrite>,
+    prefer: Prefer,
+    Path(session): Path<String>,
+    Json(body): Json<StarMessage>,
+) -> Result<Response, ApiError> {
+    let command = chats::star(&state, &caller, &session, body).await?;
+    commands::respond(&state, prefer, &session, "starMessage", StatusCode::NO_CONTENT, command).await
 }
 
 #[utoipa::path(

@@ -1,5 +1,6 @@
 //! The HTTP API: every route, its OpenAPI description, and the layers around them.
 
+mod chats;
 mod contacts;
 mod contract;
 mod docs;
@@ -51,6 +52,7 @@ use crate::{auth, http, idempotency};
         (name = "Sessions", description = "WhatsApp sessions: one linked number each, with its status and lifecycle."),
         (name = "Pairing", description = "Link a session to a WhatsApp account by QR code or pair code."),
         (name = "Messages", description = "Send messages, react to, edit and delete them, show typing, and read a chat's history."),
+        (name = "Chats", description = "The session's chats: list them with their last message and unread count; archive, pin, mute, read, clear and delete them on every device of the account."),
         (name = "Presence", description = "Set the account's presence and follow contacts' presence."),
         (name = "Contacts", description = "Check which numbers are on WhatsApp, read contacts' pictures, block and unblock contacts."),
         (name = "LIDs", description = "WhatsApp's LIDs (the private ids it names people by) and the phone numbers behind them."),
@@ -180,6 +182,7 @@ fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
         .merge(messages::routes())
         .merge(media::routes())
         .merge(presence::routes())
+        .merge(chats::routes())
         .merge(contacts::routes())
         .merge(lids::routes())
         .merge(groups::routes())

@@ -285,6 +285,7 @@ mod tests {
             sent_at: chrono::Utc::now(),
             poll: None,
             attachment: None,
+            starred: false,
         }
     }
 

@@ -98,6 +98,7 @@ impl Engine {
             phone_number: Some(mapping.phone_number),
             lid: Some(mapping.lid),
             push_name,
+            name: None,
             business_name: shown.business_name,
             about: shown.about,
             profile_url: shown.profile_url,

@@ -11,6 +11,7 @@ use crate::store::Db;
 use crate::store::events as outbox;
 use crate::store::messages::{self as store, MessageRecord};
 use crate::store::presences;
+use crate::store::{chats, contacts};
 
 /// Stores every change `event` makes for `session`; answers whether it stored a media file
 /// someone else sent (one the session's `persistMedia` setting persists).
@@ -46,6 +47,26 @@ async fn apply(db: &Db, session: &str, effect: Effect) -> anyhow::Result<bool> {
         Effect::Presence { chat_id, payload } => {
             let event = NewEvent::new(Payload::PresenceUpdate((*payload).clone()));
             presences::record(db, session, &chat_id, &payload, &event).await?;
+        }
+        Effect::Chat { chat_id, change, event } => {
+            chats::change(db, session, &chat_id, &change, Vec::from_iter(event).as_slice()).await?;
+        }
+        Effect::Star {
+            chat_id,
+            id,
+            starred,
+            event,
+        } => {
+            chats::star(db, session, &chat_id, &id, starred, Vec::from_iter(event).as_slice()).await?;
+        }
+        Effect::ContactName {
+            jid,
+            name,
+            first_name,
+            event,
+        } => {
+            let events = Vec::from_iter(event);
+            contacts::named(db, session, &jid, name.as_deref(), first_name.as_deref(), &events).await?;
         }
         Effect::Event(event) => outbox::write(db, session, &[event]).await?,
     }

@@ -4,6 +4,7 @@
 //! a flush, never an abort).
 
 mod actions;
+mod chats;
 mod contacts;
 mod groups;
 mod inbound;

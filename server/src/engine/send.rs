@@ -438,6 +438,7 @@ impl Engine {
             sent_at: chrono::Utc::now(),
             poll: built.poll,
             attachment: built.attachment,
+            starred: false,
         };
         let db = &self.shared.db;
         store::insert(db, &record, &[]).await?;

@@ -204,7 +204,12 @@ pub struct Blocklist {
 }
 
 /// The stored message `id` in `chat_id`, or a 404 that says where to look.
-async fn target(state: &AppState, session: &str, chat_id: &str, id: &str) -> Result<MessageRecord, ApiError> {
+pub(crate) async fn target(
+    state: &AppState,
+    session: &str,
+    chat_id: &str,
+    id: &str,
+) -> Result<MessageRecord, ApiError> {
     store::get(&state.db, session, id)
         .await?
         .filter(|m| m.chat_id == chat_id)

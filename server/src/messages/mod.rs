@@ -234,6 +234,9 @@ pub struct Message {
     /// Why sending failed (status `error`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Whether the account starred it (`POST …/messages/star`, or on another device).
+    #[serde(default)]
+    pub starred: bool,
     /// When it was sent.
     pub sent_at: DateTime<Utc>,
 }
@@ -258,6 +261,7 @@ impl From<MessageRecord> for Message {
             options: record.poll.map(|p| p.options).unwrap_or_default(),
             attachment,
             error: record.error,
+            starred: record.starred,
             sent_at: record.sent_at,
         }
     }

@@ -53,7 +53,7 @@ pub struct ProfilePictureRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"phoneNumber": "+5511999999999", "lid": "123456789@lid", "pushName": "Maria",
-    "businessName": null, "about": "Hey there! I am using WhatsApp.", "profileUrl": "https://pps.whatsapp.net/v/t61/photo.jpg"}))]
+    "name": "Maria Silva", "businessName": null, "about": "Hey there! I am using WhatsApp.", "profileUrl": "https://pps.whatsapp.net/v/t61/photo.jpg"}))]
 pub struct Contact {
     /// Their phone number, `+` and digits.
     pub phone_number: Option<String>,
@@ -61,6 +61,8 @@ pub struct Contact {
     pub lid: Option<String>,
     /// The display name they gave with their latest message to the account, if they sent one.
     pub push_name: Option<String>,
+    /// The name the account saved for them in its address book, if it did.
+    pub name: Option<String>,
     /// Their business's verified name, for a WhatsApp Business account that has one.
     pub business_name: Option<String>,
     /// Their about text, when they share it with the account.

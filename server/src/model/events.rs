@@ -147,7 +147,8 @@ pub struct DeletePayload {
     pub quoted_message_id: Option<String>,
 }
 
-/// `message.update`: a message was starred or unstarred on another of the account's devices.
+/// `message.update`: a message was starred or unstarred, through the API or on one of the
+/// account's devices.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageUpdatePayload {
@@ -467,7 +468,7 @@ pub struct ChatHeader {
     pub from: JidRef,
     /// When (Unix seconds).
     pub timestamp: i64,
-    /// Always `true`: the account made the change, on another device.
+    /// Always `true`: the account made the change (through the API or on one of its devices).
     pub from_me: bool,
 }
 

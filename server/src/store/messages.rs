@@ -48,6 +48,8 @@ pub struct MessageRecord {
     pub poll: Option<Poll>,
     /// Its media, location or contacts.
     pub attachment: Option<Attachment>,
+    /// Whether the account starred it.
+    pub starred: bool,
 }
 
 impl MessageRecord {
@@ -96,7 +98,7 @@ impl MessageRecord {
     }
 }
 
-const COLUMNS: &str = "seq, session, chat_id, id, from_me, sender, push_name, type, text, quoted_id, mentions, status, error, sent_at, poll, attachment";
+const COLUMNS: &str = "seq, session, chat_id, id, from_me, sender, push_name, type, text, quoted_id, mentions, status, error, sent_at, poll, attachment, starred";
 
 fn from_row(row: &AnyRow) -> anyhow::Result<MessageRecord> {
     let mentions: Option<String> = row.try_get("mentions")?;
@@ -129,6 +131,7 @@ fn from_row(row: &AnyRow) -> anyhow::Result<MessageRecord> {
             .map(|a| serde_json::from_str(&a))
             .transpose()
             .context("an attachment is not JSON")?,
+        starred: row.try_get::<i64, _>("starred")? != 0,
     })
 }
 
@@ -171,6 +174,28 @@ pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> an
     .rows_affected()
         > 0;
     if inserted {
+        let seq: i64 =
+            sqlx::query("SELECT seq FROM messages WHERE session = $1 AND chat_id = $2 AND id = $3 AND from_me = $4")
+                .bind(&message.session)
+                .bind(&message.chat_id)
+                .bind(&message.id)
+                .bind(i64::from(message.from_me))
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("seq")?;
+        let sent_at = message.sent_at.timestamp_millis();
+        super::chats::stored(
+            &mut tx,
+            &message.session,
+            &message.chat_id,
+            seq,
+            sent_at,
+            message.from_me,
+        )
+        .await?;
+        if let Some(sender) = message.sender.as_deref().filter(|_| !message.from_me) {
+            super::contacts::heard_from(&mut tx, &message.session, sender, message.push_name.as_deref()).await?;
+        }
         for event in events {
             super::events::append(&mut tx, &message.session, event).await?;
         }
@@ -267,6 +292,17 @@ pub async fn history(
         .fetch_all(&db.pool)
         .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// The session's message `seq`, if it is still stored.
+pub async fn by_seq(db: &Db, session: &str, seq: i64) -> anyhow::Result<Option<MessageRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM messages WHERE session = $1 AND seq = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(session)
+        .bind(seq)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(from_row).transpose()
 }
 
 /// One of the session's messages by WhatsApp id (the newest if ids repeat across chats).

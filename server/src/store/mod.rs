@@ -1,5 +1,7 @@
 //! Storage: one sqlx pool on SQLite (the default) or PostgreSQL, with embedded migrations.
 
+pub mod chats;
+pub mod contacts;
 pub mod deliveries;
 pub mod device;
 pub mod events;

@@ -269,15 +269,20 @@ pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option
     Ok(Some(record))
 }
 
-/// Deletes the session row and what it kept (messages, presences, groups); `false` if there was
-/// none.
+/// Deletes the session row and what it kept (messages, chats, contacts, presences, groups);
+/// `false` if there was none.
 pub async fn delete(db: &Db, name: &str) -> anyhow::Result<bool> {
     let mut tx = db.pool.begin().await.context("begin")?;
     let own = [
         "DELETE FROM messages WHERE session = $1",
         "DELETE FROM presences WHERE session = $1",
     ];
-    for statement in own.into_iter().chain(super::groups::FORGET) {
+    let kept = own
+        .into_iter()
+        .chain(super::chats::FORGET)
+        .chain(super::contacts::FORGET)
+        .chain(super::groups::FORGET);
+    for statement in kept {
         sqlx::query(statement).bind(name).execute(&mut *tx).await?;
     }
     let deleted = sqlx::query("DELETE FROM sessions WHERE name = $1")

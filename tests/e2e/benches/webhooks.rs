@@ -73,6 +73,7 @@ async fn write(db: &Db, session: &str, id: &str) {
         sent_at: chrono::Utc::now(),
         poll: None,
         attachment: None,
+        starred: false,
     };
     let event = NewEvent::new(Payload::MessageReceived(record.payload()));
     insert(db, &record, &[event]).await.unwrap();

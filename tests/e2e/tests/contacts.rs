@@ -175,7 +175,7 @@ async fn numbers_lids_pictures_and_profiles(harness: Harness) {
         assert_eq!(status, 200, "{contact}");
         assert_eq!(
             contact["data"],
-            json!({"phoneNumber": format!("+{BOB}"), "lid": lid, "pushName": "Bob B", "businessName": null,
+            json!({"phoneNumber": format!("+{BOB}"), "lid": lid, "pushName": "Bob B", "name": null, "businessName": null,
                 "about": "Out fishing", "profileUrl": url}),
             "{id}"
         );

@@ -210,6 +210,434 @@ class AdminKeysResource(SyncResource):
         return result
 
 
+class ChatsResource(SyncResource):
+    """`client.chats`"""
+
+    def list(
+        self,
+        session: str,
+        *,
+        cursor: Union[str, NotGiven] = NOT_GIVEN,
+        limit: Union[int, NotGiven] = NOT_GIVEN,
+        archived: Union[bool, NotGiven] = NOT_GIVEN,
+    ) -> SyncPage[Chat]:
+        """List chats
+
+        The session's chats, newest activity first: every chat it stored a message of, and every chat the account marked (on any device) since the session was linked. Each has its last message, unread count, and whether it is archived, pinned or muted. Answered from the database: works while the session is stopped. Required scope: `chats:read`.
+
+        Args:
+            session: Session name
+            cursor: The `cursor` of the previous page; omit for the first page.
+            limit: Items per page (default 50).
+            archived: Only archived chats (`true`) or only chats not archived (`false`); omit for both.
+        """
+        return self._client._page(f"/api/sessions/{path(session)}/chats", pairs(("cursor", cursor), ("limit", limit), ("archived", archived)), Chat)
+
+    def delete(
+        self,
+        session: str,
+        chat_id: str,
+    ) -> None:
+        """Delete a chat
+
+        Deletes the chat and its messages on every device of the account, and from the session's history. The session gets a `chat.delete` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+        """
+        self._client._call("DELETE", f"/api/sessions/{path(session)}/chats/{path(chat_id)}", cast=None)
+
+    def delete_deferred(
+        self,
+        session: str,
+        chat_id: str,
+    ) -> Accepted:
+        """Delete a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Deletes the chat and its messages on every device of the account, and from the session's history. The session gets a `chat.delete` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+        """
+        result: Accepted = self._client._call("DELETE", f"/api/sessions/{path(session)}/chats/{path(chat_id)}", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
+    def get(
+        self,
+        session: str,
+        chat_id: str,
+    ) -> Chat:
+        """Get a chat
+
+        One chat as `GET …/chats` lists it; 404 when the session has no such chat. Required scope: `chats:read`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+        """
+        result: Chat = self._client._call("GET", f"/api/sessions/{path(session)}/chats/{path(chat_id)}", cast=Chat)
+        return result
+
+    def archive(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Archive a chat
+
+        Archives the chat on every device of the account. The session gets a `chat.archive` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/archive", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    def archive_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Archive a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Archives the chat on every device of the account. The session gets a `chat.archive` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/archive", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    def clear(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Clear a chat
+
+        Deletes the chat's messages, except starred ones, on every device of the account and from the session's history; the chat stays. The session gets a `chat.clear` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/clear", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    def clear_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Clear a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Deletes the chat's messages, except starred ones, on every device of the account and from the session's history; the chat stays. The session gets a `chat.clear` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/clear", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    def mute(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        duration: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Mute a chat
+
+        Mutes the chat's notifications on every device of the account, for `duration` seconds or, without one, for ever. The session gets a `chat.mute` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            duration: Seconds from now; omit to mute for ever.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/mute", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"duration": duration}), cast=None)
+
+    def mute_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        duration: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Mute a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Mutes the chat's notifications on every device of the account, for `duration` seconds or, without one, for ever. The session gets a `chat.mute` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            duration: Seconds from now; omit to mute for ever.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/mute", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"duration": duration}), cast=Accepted)
+        return result
+
+    def pin(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Pin a chat
+
+        Pins the chat to the top of the account's chat list on every device (WhatsApp allows three pinned chats). Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/pin", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    def pin_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Pin a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Pins the chat to the top of the account's chat list on every device (WhatsApp allows three pinned chats). Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/pin", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    def read(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Mark a chat read
+
+        Marks the chat read on every device of the account and sends read receipts for its unread messages (the newest 256), so their senders see them read. The chat's `unreadCount` drops to 0; the session gets a `chat.read` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/read", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    def read_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Mark a chat read, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Marks the chat read on every device of the account and sends read receipts for its unread messages (the newest 256), so their senders see them read. The chat's `unreadCount` drops to 0; the session gets a `chat.read` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/read", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    def unarchive(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Unarchive a chat
+
+        Takes the chat out of the archive on every device of the account. The session gets a `chat.archive` event (`archived: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unarchive", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    def unarchive_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Unarchive a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Takes the chat out of the archive on every device of the account. The session gets a `chat.archive` event (`archived: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unarchive", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    def unmute(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Unmute a chat
+
+        Unmutes the chat on every device of the account. The session gets a `chat.mute` event (`muted: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unmute", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    def unmute_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Unmute a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Unmutes the chat on every device of the account. The session gets a `chat.mute` event (`muted: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unmute", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    def unpin(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Unpin a chat
+
+        Unpins the chat on every device of the account. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unpin", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    def unpin_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Unpin a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Unpins the chat on every device of the account. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unpin", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    def mark_unread(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Mark a chat unread
+
+        Marks the chat unread on every device of the account (`markedUnread`). The session gets a `chat.read` event (`read: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unread", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    def mark_unread_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Mark a chat unread, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Marks the chat unread on every device of the account (`markedUnread`). The session gets a `chat.read` event (`read: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unread", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+
 class ContactsResource(SyncResource):
     """`client.contacts`"""
 
@@ -242,6 +670,24 @@ class ContactsResource(SyncResource):
         """
         result: Accepted = self._client._call("GET", f"/api/sessions/{path(session)}/blocklist", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
         return result
+
+    def list(
+        self,
+        session: str,
+        *,
+        cursor: Union[str, NotGiven] = NOT_GIVEN,
+        limit: Union[int, NotGiven] = NOT_GIVEN,
+    ) -> SyncPage[Contact]:
+        """List contacts
+
+        The people the session knows, by JID: whoever wrote to it (with the display name of their latest message) and whoever the account saved in its address book (with that name), one entry per person whether WhatsApp named them by phone number or LID. Answered from the database: works while the session is stopped; `GET …/contacts/{contactId}` asks WhatsApp for the rest. Required scope: `contacts:read`.
+
+        Args:
+            session: Session name
+            cursor: The `cursor` of the previous page; omit for the first page.
+            limit: Items per page (default 50).
+        """
+        return self._client._page(f"/api/sessions/{path(session)}/contacts", pairs(("cursor", cursor), ("limit", limit)), Contact)
 
     def check(
         self,
@@ -1665,6 +2111,53 @@ class MessagesResource(SyncResource):
         result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/seen", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageIds": message_ids, "participant": participant}), cast=Accepted)
         return result
 
+    def star(
+        self,
+        session: str,
+        *,
+        chat_id: str,
+        message_id: str,
+        star: bool,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Star or unstar a message
+
+        Stars a message of the session's history (`"star": true`) or takes the star off, on every         device of the account. The stored message's `starred` changes at once; the session gets a         `message.update` event when WhatsApp confirms it. 404 when the message is not in the chat's history.         Required scope: `messages:write`.
+
+        Args:
+            session: Session name
+            chat_id: The chat the message is in.
+            message_id: The message (from this session's history).
+            star: `true` stars it, `false` takes the star off.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        self._client._call("POST", f"/api/sessions/{path(session)}/messages/star", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageId": message_id, "star": star}), cast=None)
+
+    def star_deferred(
+        self,
+        session: str,
+        *,
+        chat_id: str,
+        message_id: str,
+        star: bool,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Star or unstar a message, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Stars a message of the session's history (`"star": true`) or takes the star off, on every         device of the account. The stored message's `starred` changes at once; the session gets a         `message.update` event when WhatsApp confirms it. 404 when the message is not in the chat's history.         Required scope: `messages:write`.
+
+        Args:
+            session: Session name
+            chat_id: The chat the message is in.
+            message_id: The message (from this session's history).
+            star: `true` stars it, `false` takes the star off.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/star", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageId": message_id, "star": star}), cast=Accepted)
+        return result
+
     def typing(
         self,
         session: str,
@@ -2613,6 +3106,7 @@ class SyncResources:
 
     account: AccountResource
     admin: AdminResource
+    chats: ChatsResource
     contacts: ContactsResource
     events: EventsResource
     groups: GroupsResource
@@ -2629,6 +3123,7 @@ class SyncResources:
     def _init_resources(self) -> None:
         self.account = AccountResource(self)
         self.admin = AdminResource(self)
+        self.chats = ChatsResource(self)
         self.contacts = ContactsResource(self)
         self.events = EventsResource(self)
         self.groups = GroupsResource(self)
@@ -2841,6 +3336,434 @@ class AsyncAdminKeysResource(AsyncResource):
         return result
 
 
+class AsyncChatsResource(AsyncResource):
+    """`client.chats`"""
+
+    def list(
+        self,
+        session: str,
+        *,
+        cursor: Union[str, NotGiven] = NOT_GIVEN,
+        limit: Union[int, NotGiven] = NOT_GIVEN,
+        archived: Union[bool, NotGiven] = NOT_GIVEN,
+    ) -> AsyncPager[Chat]:
+        """List chats
+
+        The session's chats, newest activity first: every chat it stored a message of, and every chat the account marked (on any device) since the session was linked. Each has its last message, unread count, and whether it is archived, pinned or muted. Answered from the database: works while the session is stopped. Required scope: `chats:read`.
+
+        Args:
+            session: Session name
+            cursor: The `cursor` of the previous page; omit for the first page.
+            limit: Items per page (default 50).
+            archived: Only archived chats (`true`) or only chats not archived (`false`); omit for both.
+        """
+        return self._client._page(f"/api/sessions/{path(session)}/chats", pairs(("cursor", cursor), ("limit", limit), ("archived", archived)), Chat)
+
+    async def delete(
+        self,
+        session: str,
+        chat_id: str,
+    ) -> None:
+        """Delete a chat
+
+        Deletes the chat and its messages on every device of the account, and from the session's history. The session gets a `chat.delete` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+        """
+        await self._client._call("DELETE", f"/api/sessions/{path(session)}/chats/{path(chat_id)}", cast=None)
+
+    async def delete_deferred(
+        self,
+        session: str,
+        chat_id: str,
+    ) -> Accepted:
+        """Delete a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Deletes the chat and its messages on every device of the account, and from the session's history. The session gets a `chat.delete` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+        """
+        result: Accepted = await self._client._call("DELETE", f"/api/sessions/{path(session)}/chats/{path(chat_id)}", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
+    async def get(
+        self,
+        session: str,
+        chat_id: str,
+    ) -> Chat:
+        """Get a chat
+
+        One chat as `GET …/chats` lists it; 404 when the session has no such chat. Required scope: `chats:read`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+        """
+        result: Chat = await self._client._call("GET", f"/api/sessions/{path(session)}/chats/{path(chat_id)}", cast=Chat)
+        return result
+
+    async def archive(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Archive a chat
+
+        Archives the chat on every device of the account. The session gets a `chat.archive` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/archive", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    async def archive_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Archive a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Archives the chat on every device of the account. The session gets a `chat.archive` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/archive", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    async def clear(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Clear a chat
+
+        Deletes the chat's messages, except starred ones, on every device of the account and from the session's history; the chat stays. The session gets a `chat.clear` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/clear", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    async def clear_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Clear a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Deletes the chat's messages, except starred ones, on every device of the account and from the session's history; the chat stays. The session gets a `chat.clear` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/clear", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    async def mute(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        duration: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Mute a chat
+
+        Mutes the chat's notifications on every device of the account, for `duration` seconds or, without one, for ever. The session gets a `chat.mute` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            duration: Seconds from now; omit to mute for ever.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/mute", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"duration": duration}), cast=None)
+
+    async def mute_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        duration: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Mute a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Mutes the chat's notifications on every device of the account, for `duration` seconds or, without one, for ever. The session gets a `chat.mute` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            duration: Seconds from now; omit to mute for ever.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/mute", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"duration": duration}), cast=Accepted)
+        return result
+
+    async def pin(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Pin a chat
+
+        Pins the chat to the top of the account's chat list on every device (WhatsApp allows three pinned chats). Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/pin", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    async def pin_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Pin a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Pins the chat to the top of the account's chat list on every device (WhatsApp allows three pinned chats). Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/pin", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    async def read(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Mark a chat read
+
+        Marks the chat read on every device of the account and sends read receipts for its unread messages (the newest 256), so their senders see them read. The chat's `unreadCount` drops to 0; the session gets a `chat.read` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/read", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    async def read_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Mark a chat read, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Marks the chat read on every device of the account and sends read receipts for its unread messages (the newest 256), so their senders see them read. The chat's `unreadCount` drops to 0; the session gets a `chat.read` event when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/read", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    async def unarchive(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Unarchive a chat
+
+        Takes the chat out of the archive on every device of the account. The session gets a `chat.archive` event (`archived: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unarchive", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    async def unarchive_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Unarchive a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Takes the chat out of the archive on every device of the account. The session gets a `chat.archive` event (`archived: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unarchive", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    async def unmute(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Unmute a chat
+
+        Unmutes the chat on every device of the account. The session gets a `chat.mute` event (`muted: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unmute", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    async def unmute_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Unmute a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Unmutes the chat on every device of the account. The session gets a `chat.mute` event (`muted: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unmute", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    async def unpin(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Unpin a chat
+
+        Unpins the chat on every device of the account. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unpin", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    async def unpin_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Unpin a chat, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Unpins the chat on every device of the account. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unpin", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    async def mark_unread(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Mark a chat unread
+
+        Marks the chat unread on every device of the account (`markedUnread`). The session gets a `chat.read` event (`read: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unread", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    async def mark_unread_deferred(
+        self,
+        session: str,
+        chat_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Mark a chat unread, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Marks the chat unread on every device of the account (`markedUnread`). The session gets a `chat.read` event (`read: false`) when WhatsApp confirms it. Required scope: `chats:manage`.
+
+        Args:
+            session: Session name
+            chat_id: The chat's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unread", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+
 class AsyncContactsResource(AsyncResource):
     """`client.contacts`"""
 
@@ -2873,6 +3796,24 @@ class AsyncContactsResource(AsyncResource):
         """
         result: Accepted = await self._client._call("GET", f"/api/sessions/{path(session)}/blocklist", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
         return result
+
+    def list(
+        self,
+        session: str,
+        *,
+        cursor: Union[str, NotGiven] = NOT_GIVEN,
+        limit: Union[int, NotGiven] = NOT_GIVEN,
+    ) -> AsyncPager[Contact]:
+        """List contacts
+
+        The people the session knows, by JID: whoever wrote to it (with the display name of their latest message) and whoever the account saved in its address book (with that name), one entry per person whether WhatsApp named them by phone number or LID. Answered from the database: works while the session is stopped; `GET …/contacts/{contactId}` asks WhatsApp for the rest. Required scope: `contacts:read`.
+
+        Args:
+            session: Session name
+            cursor: The `cursor` of the previous page; omit for the first page.
+            limit: Items per page (default 50).
+        """
+        return self._client._page(f"/api/sessions/{path(session)}/contacts", pairs(("cursor", cursor), ("limit", limit)), Contact)
 
     async def check(
         self,
@@ -4296,6 +5237,53 @@ class AsyncMessagesResource(AsyncResource):
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/seen", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageIds": message_ids, "participant": participant}), cast=Accepted)
         return result
 
+    async def star(
+        self,
+        session: str,
+        *,
+        chat_id: str,
+        message_id: str,
+        star: bool,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Star or unstar a message
+
+        Stars a message of the session's history (`"star": true`) or takes the star off, on every         device of the account. The stored message's `starred` changes at once; the session gets a         `message.update` event when WhatsApp confirms it. 404 when the message is not in the chat's history.         Required scope: `messages:write`.
+
+        Args:
+            session: Session name
+            chat_id: The chat the message is in.
+            message_id: The message (from this session's history).
+            star: `true` stars it, `false` takes the star off.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        await self._client._call("POST", f"/api/sessions/{path(session)}/messages/star", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageId": message_id, "star": star}), cast=None)
+
+    async def star_deferred(
+        self,
+        session: str,
+        *,
+        chat_id: str,
+        message_id: str,
+        star: bool,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Star or unstar a message, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Stars a message of the session's history (`"star": true`) or takes the star off, on every         device of the account. The stored message's `starred` changes at once; the session gets a         `message.update` event when WhatsApp confirms it. 404 when the message is not in the chat's history.         Required scope: `messages:write`.
+
+        Args:
+            session: Session name
+            chat_id: The chat the message is in.
+            message_id: The message (from this session's history).
+            star: `true` stars it, `false` takes the star off.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/star", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatId": chat_id, "messageId": message_id, "star": star}), cast=Accepted)
+        return result
+
     async def typing(
         self,
         session: str,
@@ -5244,6 +6232,7 @@ class AsyncResources:
 
     account: AsyncAccountResource
     admin: AsyncAdminResource
+    chats: AsyncChatsResource
     contacts: AsyncContactsResource
     events: AsyncEventsResource
     groups: AsyncGroupsResource
@@ -5260,6 +6249,7 @@ class AsyncResources:
     def _init_resources(self) -> None:
         self.account = AsyncAccountResource(self)
         self.admin = AsyncAdminResource(self)
+        self.chats = AsyncChatsResource(self)
         self.contacts = AsyncContactsResource(self)
         self.events = AsyncEventsResource(self)
         self.groups = AsyncGroupsResource(self)

@@ -153,7 +153,7 @@ class ArchivePayload(Model):
     """The chat, as a JIDRef."""
 
     from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
-    """Always `true`: the account made the change, on another device."""
+    """Always `true`: the account made the change (through the API or on one of its devices)."""
 
     id: str
     """The chat's JID."""
@@ -335,6 +335,44 @@ class ChannelPost(Model):
 
 
 @dataclasses.dataclass
+class Chat(Model):
+    """A chat of the session's account."""
+
+    archived: bool
+    """Whether it is archived."""
+
+    id: str
+    """The chat's JID."""
+
+    is_group: bool = dataclasses.field(metadata={"json": "isGroup"})
+    """Whether it is a group."""
+
+    marked_unread: bool = dataclasses.field(metadata={"json": "markedUnread"})
+    """Whether the account marked it unread."""
+
+    muted: bool
+    """Whether it is muted now."""
+
+    pinned: bool
+    """Whether it is pinned."""
+
+    unread_count: int = dataclasses.field(metadata={"json": "unreadCount"})
+    """Messages received since the account last read the chat."""
+
+    last_message: Optional[Message] = dataclasses.field(default=None, metadata={"json": "lastMessage"})
+
+    last_message_at: Optional[str] = dataclasses.field(default=None, metadata={"json": "lastMessageAt"})
+    """When its newest stored message was sent."""
+
+    muted_until: Optional[int] = dataclasses.field(default=None, metadata={"json": "mutedUntil"})
+    """Until when it is muted (Unix seconds; -1 for ever); null when not muted."""
+
+    name: Optional[str] = None
+    """The group's subject, or the contact's name in the account's address book, else the name
+    they gave with their latest message; absent when none is known."""
+
+
+@dataclasses.dataclass
 class ChatArchiveEvent(Model):
     """A chat was archived or unarchived."""
 
@@ -402,7 +440,7 @@ class ChatDeletePayload(Model):
     """The chat, as a JIDRef."""
 
     from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
-    """Always `true`: the account made the change, on another device."""
+    """Always `true`: the account made the change (through the API or on one of its devices)."""
 
     id: str
     """The chat's JID."""
@@ -503,7 +541,7 @@ class ClearPayload(Model):
     """The chat, as a JIDRef."""
 
     from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
-    """Always `true`: the account made the change, on another device."""
+    """Always `true`: the account made the change (through the API or on one of its devices)."""
 
     id: str
     """The chat's JID."""
@@ -591,6 +629,9 @@ class Contact(Model):
 
     lid: Optional[str] = None
     """Their LID."""
+
+    name: Optional[str] = None
+    """The name the account saved for them in its address book, if it did."""
 
     phone_number: Optional[str] = dataclasses.field(default=None, metadata={"json": "phoneNumber"})
     """Their phone number, `+` and digits."""
@@ -1365,6 +1406,9 @@ class Message(Model):
     quoted_message_id: Optional[str] = dataclasses.field(default=None, metadata={"json": "quotedMessageId"})
     """The message this one replies to."""
 
+    starred: Optional[bool] = None
+    """Whether the account starred it (`POST …/messages/star`, or on another device)."""
+
     text: Optional[str] = None
     """The text or caption."""
 
@@ -1598,7 +1642,8 @@ class MessageUpdateEvent(Model):
 
 @dataclasses.dataclass
 class MessageUpdatePayload(Model):
-    """`message.update`: a message was starred or unstarred on another of the account's devices."""
+    """`message.update`: a message was starred or unstarred, through the API or on one of the
+    account's devices."""
 
     chat_id: str = dataclasses.field(metadata={"json": "chatId"})
     """Its chat."""
@@ -1652,7 +1697,7 @@ class MutePayload(Model):
     """The chat, as a JIDRef."""
 
     from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
-    """Always `true`: the account made the change, on another device."""
+    """Always `true`: the account made the change (through the API or on one of its devices)."""
 
     id: str
     """The chat's JID."""
@@ -1918,7 +1963,7 @@ class ReadPayload(Model):
     """The chat, as a JIDRef."""
 
     from_me: bool = dataclasses.field(metadata={"json": "fromMe"})
-    """Always `true`: the account made the change, on another device."""
+    """Always `true`: the account made the change (through the API or on one of its devices)."""
 
     id: str
     """The chat's JID."""
@@ -2267,6 +2312,7 @@ __all__ = [
     "CallReceivedEvent",
     "CallRejectedEvent",
     "ChannelPost",
+    "Chat",
     "ChatArchiveEvent",
     "ChatClearEvent",
     "ChatDeleteEvent",

@@ -5,6 +5,7 @@
 //! announced.
 
 use base64::Engine as _;
+use whatsapp_rust::Jid;
 use whatsapp_rust::prelude::Event;
 use whatsapp_rust::wacore::types::events::{LazyHistorySync, NewsletterLiveUpdate};
 
@@ -15,48 +16,119 @@ use crate::model::events::{
     LabelsPayload, MessageHeader, MessageUpdatePayload, MutePayload, NewsletterPayload, ReactionCount, ReadPayload,
 };
 use crate::model::jid::JidRef;
+use crate::store::chats::ChatChange;
 
 /// Largest history chunk (compressed) carried in a `history.sync` event's `data`; a larger one
 /// is announced without it.
 const MAX_HISTORY_DATA: usize = 1 << 20;
 
-/// The event for an app-state change, or `None` for other events and full-sync replays.
+/// The change an app-state update makes to a chat or message, with its event, or `None` for
+/// other events. A full sync's replay describes the past: its state is kept, but it is not
+/// announced.
 pub(super) fn chat(event: &Event) -> Option<Effect> {
+    let change = |jid: &Jid, full: bool, change: ChatChange, payload: fn(ChatHeader) -> Payload, at: i64| {
+        let chat_id = jid.to_non_ad_string();
+        let event = (!full).then(|| NewEvent::new(payload(chat_header(&chat_id, at))));
+        Some(Effect::Chat { chat_id, change, event })
+    };
     let payload = match event {
-        Event::ArchiveUpdate(u) if !u.from_full_sync => Payload::ChatArchive(ArchivePayload {
-            chat: chat_header(&u.jid.to_non_ad_string(), u.timestamp.timestamp()),
-            archived: u.action.archived.unwrap_or(false),
-        }),
-        Event::MuteUpdate(u) if !u.from_full_sync => Payload::ChatMute(MutePayload {
-            chat: chat_header(&u.jid.to_non_ad_string(), u.timestamp.timestamp()),
-            muted: u.action.muted.unwrap_or(false),
-            muted_until: u.action.mute_end_timestamp,
-        }),
-        Event::MarkChatAsReadUpdate(u) if !u.from_full_sync => Payload::ChatRead(ReadPayload {
-            chat: chat_header(&u.jid.to_non_ad_string(), u.timestamp.timestamp()),
-            read: u.action.read.unwrap_or(false),
-            message_ids: None,
-        }),
-        Event::ClearChatUpdate(u) if !u.from_full_sync => Payload::ChatClear(ClearPayload {
-            chat: chat_header(&u.jid.to_non_ad_string(), u.timestamp.timestamp()),
-            delete_starred: u.delete_starred,
-            delete_media: u.delete_media,
-        }),
-        Event::DeleteChatUpdate(u) if !u.from_full_sync => Payload::ChatDelete(ChatDeletePayload {
-            chat: chat_header(&u.jid.to_non_ad_string(), u.timestamp.timestamp()),
-            delete_media: u.delete_media,
-        }),
-        Event::StarUpdate(u) if !u.from_full_sync => {
+        Event::ArchiveUpdate(u) => {
+            let archived = u.action.archived.unwrap_or(false);
+            let payload = if archived { archived_chat } else { unarchived_chat };
+            return change(
+                &u.jid,
+                u.from_full_sync,
+                ChatChange::Archived(archived),
+                payload,
+                u.timestamp.timestamp(),
+            );
+        }
+        Event::PinUpdate(u) => {
+            let chat_id = u.jid.to_non_ad_string();
+            return Some(Effect::Chat {
+                chat_id,
+                change: ChatChange::Pinned(u.action.pinned.unwrap_or(false)),
+                event: None,
+            });
+        }
+        Event::MuteUpdate(u) => {
+            let until = mute_until(u.action.muted.unwrap_or(false), u.action.mute_end_timestamp);
+            let chat_id = u.jid.to_non_ad_string();
+            let event = (!u.from_full_sync).then(|| {
+                NewEvent::new(Payload::ChatMute(MutePayload {
+                    chat: chat_header(&chat_id, u.timestamp.timestamp()),
+                    muted: until.is_some(),
+                    muted_until: until,
+                }))
+            });
+            return Some(Effect::Chat {
+                chat_id,
+                change: ChatChange::Muted(until),
+                event,
+            });
+        }
+        Event::MarkChatAsReadUpdate(u) => {
+            let read = u.action.read.unwrap_or(false);
+            let payload = if read { read_chat } else { unread_chat };
+            return change(
+                &u.jid,
+                u.from_full_sync,
+                ChatChange::Read(read),
+                payload,
+                u.timestamp.timestamp(),
+            );
+        }
+        Event::ClearChatUpdate(u) => {
+            let chat_id = u.jid.to_non_ad_string();
+            let event = (!u.from_full_sync).then(|| {
+                NewEvent::new(Payload::ChatClear(ClearPayload {
+                    chat: chat_header(&chat_id, u.timestamp.timestamp()),
+                    delete_starred: u.delete_starred,
+                    delete_media: u.delete_media,
+                }))
+            });
+            return Some(Effect::Chat {
+                chat_id,
+                change: ChatChange::Cleared {
+                    delete_starred: u.delete_starred,
+                },
+                event,
+            });
+        }
+        Event::DeleteChatUpdate(u) => {
+            let chat_id = u.jid.to_non_ad_string();
+            let event = (!u.from_full_sync).then(|| {
+                NewEvent::new(Payload::ChatDelete(ChatDeletePayload {
+                    chat: chat_header(&chat_id, u.timestamp.timestamp()),
+                    delete_media: u.delete_media,
+                }))
+            });
+            return Some(Effect::Chat {
+                chat_id,
+                change: ChatChange::Deleted,
+                event,
+            });
+        }
+        Event::StarUpdate(u) => {
             let chat = u.chat_jid.to_non_ad_string();
-            Payload::MessageUpdate(MessageUpdatePayload {
-                id: u.message_id.clone(),
-                from: JidRef::of(&chat),
+            let starred = u.action.starred.unwrap_or(false);
+            let event = (!u.from_full_sync).then(|| {
+                NewEvent::new(Payload::MessageUpdate(MessageUpdatePayload {
+                    id: u.message_id.clone(),
+                    from: JidRef::of(&chat),
+                    chat_id: chat.clone(),
+                    timestamp: u.timestamp.timestamp(),
+                    from_me: true,
+                    starred,
+                    message_from_me: u.from_me,
+                }))
+            });
+            return Some(Effect::Star {
                 chat_id: chat,
-                timestamp: u.timestamp.timestamp(),
-                from_me: true,
-                starred: u.action.starred.unwrap_or(false),
-                message_from_me: u.from_me,
-            })
+                id: u.message_id.clone(),
+                starred,
+                event,
+            });
         }
         Event::DeleteMessageForMeUpdate(u) if !u.from_full_sync => {
             let chat = u.chat_jid.to_non_ad_string();
@@ -109,6 +181,45 @@ pub(super) fn chat(event: &Event) -> Option<Effect> {
         _ => return None,
     };
     Some(Effect::Event(NewEvent::new(payload)))
+}
+
+/// `chat.archive` for an archived chat.
+fn archived_chat(chat: ChatHeader) -> Payload {
+    Payload::ChatArchive(ArchivePayload { chat, archived: true })
+}
+
+/// `chat.archive` for a chat taken out of the archive.
+fn unarchived_chat(chat: ChatHeader) -> Payload {
+    Payload::ChatArchive(ArchivePayload { chat, archived: false })
+}
+
+/// `chat.read` for a chat read.
+fn read_chat(chat: ChatHeader) -> Payload {
+    Payload::ChatRead(ReadPayload {
+        chat,
+        read: true,
+        message_ids: None,
+    })
+}
+
+/// `chat.read` for a chat marked unread.
+fn unread_chat(chat: ChatHeader) -> Payload {
+    Payload::ChatRead(ReadPayload {
+        chat,
+        read: false,
+        message_ids: None,
+    })
+}
+
+/// Until when a chat is muted (Unix seconds, -1 for ever), from WhatsApp's mute action, whose
+/// end is in milliseconds (-1 for ever, 0 or absent when unmuted); `None` when not muted.
+fn mute_until(muted: bool, end_ms: Option<i64>) -> Option<i64> {
+    match end_ms {
+        _ if !muted => None,
+        Some(-1) | None => Some(-1),
+        Some(ms) if ms <= 0 => None,
+        Some(ms) => Some(ms / 1000),
+    }
 }
 
 /// The fields every `chat.*` event starts with, for `chat` (a JID without device) at `timestamp`.

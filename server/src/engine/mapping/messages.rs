@@ -404,5 +404,6 @@ fn record(info: &MessageInfo, base: &wa::Message, kind: &str, text: Option<Strin
         sent_at: info.timestamp,
         poll: None,
         attachment: None,
+        starred: false,
     }
 }

@@ -16,6 +16,7 @@ use crate::events::NewEvent;
 use crate::model::events::{PresencePayload, VotePayload};
 use crate::model::message::MessageStatus;
 use crate::model::poll::SealedVote;
+use crate::store::chats::ChatChange;
 use crate::store::messages::MessageRecord;
 
 /// One change an event asks for; each is stored in one transaction with its events.
@@ -50,6 +51,27 @@ pub(super) enum Effect {
     Presence {
         chat_id: String,
         payload: Box<PresencePayload>,
+    },
+    /// The account changed chat `chat_id` (on another device, or through the API and heard
+    /// back); `event` is `None` for a full sync's replay of the past.
+    Chat {
+        chat_id: String,
+        change: ChatChange,
+        event: Option<NewEvent>,
+    },
+    /// The account starred or unstarred message `id` of `chat_id`.
+    Star {
+        chat_id: String,
+        id: String,
+        starred: bool,
+        event: Option<NewEvent>,
+    },
+    /// The account saved `jid` in its address book as `name` (`None`s: cleared).
+    ContactName {
+        jid: String,
+        name: Option<String>,
+        first_name: Option<String>,
+        event: Option<NewEvent>,
     },
     /// An event with no stored state of its own.
     Event(NewEvent),

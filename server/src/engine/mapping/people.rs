@@ -95,11 +95,19 @@ pub(super) fn contact(event: &Event) -> Option<Effect> {
             new_phone_number: Some(JidRef::person(&u.new_jid, u.new_lid.as_ref())),
             ..base(&u.old_jid, u.timestamp, ContactChange::PhoneNumber)
         },
-        Event::ContactUpdate(u) if !u.from_full_sync => ContactPayload {
-            name: Some(u.action.full_name.clone()),
-            first_name: Some(u.action.first_name.clone()),
-            ..base(&u.jid, u.timestamp, ContactChange::Name)
-        },
+        Event::ContactUpdate(u) => {
+            let payload = ContactPayload {
+                name: Some(u.action.full_name.clone()),
+                first_name: Some(u.action.first_name.clone()),
+                ..base(&u.jid, u.timestamp, ContactChange::Name)
+            };
+            return Some(Effect::ContactName {
+                jid: u.jid.to_non_ad_string(),
+                name: u.action.full_name.clone(),
+                first_name: u.action.first_name.clone(),
+                event: (!u.from_full_sync).then(|| NewEvent::new(Payload::ContactUpdate(payload))),
+            });
+        }
         _ => return None,
     };
     Some(Effect::Event(NewEvent::new(Payload::ContactUpdate(payload))))

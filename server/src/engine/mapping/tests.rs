@@ -17,6 +17,7 @@ use whatsapp_rust::waproto::whatsapp as wa;
 use super::{Effect, RingingCalls, map};
 use crate::events::EventType;
 use crate::model::message::MessageStatus;
+use crate::store::chats::ChatChange;
 
 const BOB: &str = "5511888888888@s.whatsapp.net";
 const BOB_LID: &str = "88@lid";
@@ -602,6 +603,19 @@ fn contact_profile_changes() {
     );
 }
 
+/// The chat change `event` makes: the chat, the change, and its event (`None` when it is not
+/// announced).
+fn only_chat_change(event: &Event) -> (String, ChatChange, Option<(EventType, Value)>) {
+    let effects = effects(event);
+    assert_eq!(effects.len(), 1, "{effects:?}");
+    match effects.into_iter().next() {
+        Some(Effect::Chat { chat_id, change, event }) => {
+            (chat_id, change, event.map(|e| (e.kind(), e.payload.to_value())))
+        }
+        other => panic!("expected a chat change, got {other:?}"),
+    }
+}
+
 #[test]
 fn chat_changes_from_other_devices() {
     use wa::sync_action_value as action;
@@ -619,28 +633,64 @@ fn chat_changes_from_other_devices() {
                 .build(),
         )
     };
-    let (kind, p) = only_event(&archive(false));
+    let (chat, change, event) = only_chat_change(&archive(false));
+    assert_eq!((chat.as_str(), change), (BOB, ChatChange::Archived(true)));
+    let (kind, p) = event.unwrap();
     assert_eq!(kind, EventType::ChatArchive);
     assert_eq!((p["id"].as_str(), p["archived"].as_bool()), (Some(BOB), Some(true)));
     assert_eq!(p["from"]["phoneNumber"], "+5511888888888");
-    assert!(effects(&archive(true)).is_empty(), "a full sync replays the past");
+    let (_, change, event) = only_chat_change(&archive(true));
+    assert_eq!(
+        (change, event),
+        (ChatChange::Archived(true), None),
+        "a full sync's replay is kept, not announced"
+    );
 
-    let mute = Event::MuteUpdate(
-        MuteUpdate::builder()
+    let mute = |end: Option<i64>, muted: bool| {
+        Event::MuteUpdate(
+            MuteUpdate::builder()
+                .jid(jid(BOB))
+                .timestamp(at())
+                .action(Box::new(action::MuteAction {
+                    muted: Some(muted),
+                    mute_end_timestamp: end,
+                    ..Default::default()
+                }))
+                .from_full_sync(false)
+                .build(),
+        )
+    };
+    let (_, change, event) = only_chat_change(&mute(Some(1_800_000_000_000), true));
+    let (kind, p) = event.unwrap();
+    assert_eq!(
+        (change, kind, p["muted"].as_bool(), p["mutedUntil"].as_i64()),
+        (
+            ChatChange::Muted(Some(1_800_000_000)),
+            EventType::ChatMute,
+            Some(true),
+            Some(1_800_000_000)
+        ),
+        "WhatsApp's milliseconds become Unix seconds"
+    );
+    assert_eq!(only_chat_change(&mute(Some(-1), true)).1, ChatChange::Muted(Some(-1)));
+    let (_, change, event) = only_chat_change(&mute(Some(0), false));
+    assert_eq!(
+        (change, event.unwrap().1["muted"].as_bool()),
+        (ChatChange::Muted(None), Some(false))
+    );
+
+    let pin = Event::PinUpdate(
+        PinUpdate::builder()
             .jid(jid(BOB))
             .timestamp(at())
-            .action(Box::new(action::MuteAction {
-                muted: Some(true),
-                mute_end_timestamp: Some(1_800_000_000),
-                ..Default::default()
-            }))
+            .action(Box::new(action::PinAction { pinned: Some(true) }))
             .from_full_sync(false)
             .build(),
     );
-    let (kind, p) = only_event(&mute);
     assert_eq!(
-        (kind, p["muted"].as_bool(), p["mutedUntil"].as_i64()),
-        (EventType::ChatMute, Some(true), Some(1_800_000_000))
+        only_chat_change(&pin),
+        (BOB.to_owned(), ChatChange::Pinned(true), None),
+        "a pin has no event type of its own"
     );
 
     let read = Event::MarkChatAsReadUpdate(
@@ -648,13 +698,18 @@ fn chat_changes_from_other_devices() {
             .jid(jid(BOB))
             .timestamp(at())
             .action(Box::new(action::MarkChatAsReadAction {
-                read: Some(true),
+                read: Some(false),
                 ..Default::default()
             }))
             .from_full_sync(false)
             .build(),
     );
-    assert_eq!(only_event(&read).0, EventType::ChatRead);
+    let (_, change, event) = only_chat_change(&read);
+    let (kind, p) = event.unwrap();
+    assert_eq!(
+        (change, kind, p["read"].as_bool()),
+        (ChatChange::Read(false), EventType::ChatRead, Some(false))
+    );
 
     let clear = Event::ClearChatUpdate(
         ClearChatUpdate::builder()
@@ -666,7 +721,11 @@ fn chat_changes_from_other_devices() {
             .from_full_sync(false)
             .build(),
     );
-    assert_eq!(only_event(&clear).0, EventType::ChatClear);
+    let (_, change, event) = only_chat_change(&clear);
+    assert_eq!(
+        (change, event.unwrap().0),
+        (ChatChange::Cleared { delete_starred: false }, EventType::ChatClear)
+    );
 
     let delete = Event::DeleteChatUpdate(
         DeleteChatUpdate::builder()
@@ -677,7 +736,8 @@ fn chat_changes_from_other_devices() {
             .from_full_sync(false)
             .build(),
     );
-    assert_eq!(only_event(&delete).0, EventType::ChatDelete);
+    let (_, change, event) = only_chat_change(&delete);
+    assert_eq!((change, event.unwrap().0), (ChatChange::Deleted, EventType::ChatDelete));
 
     let star = Event::StarUpdate(
         StarUpdate::builder()
@@ -689,11 +749,24 @@ fn chat_changes_from_other_devices() {
             .from_full_sync(false)
             .build(),
     );
-    let (kind, p) = only_event(&star);
-    assert_eq!(
-        (kind, p["id"].as_str(), p["starred"].as_bool()),
-        (EventType::MessageUpdate, Some("M1"), Some(true))
-    );
+    match effects(&star).as_slice() {
+        [
+            Effect::Star {
+                chat_id,
+                id,
+                starred: true,
+                event: Some(event),
+            },
+        ] => {
+            let p = event.payload.to_value();
+            assert_eq!((chat_id.as_str(), id.as_str()), (BOB, "M1"));
+            assert_eq!(
+                (event.kind(), p["id"].as_str(), p["starred"].as_bool()),
+                (EventType::MessageUpdate, Some("M1"), Some(true))
+            );
+        }
+        other => panic!("expected a star, got {other:?}"),
+    }
 
     let deleted_for_me = Event::DeleteMessageForMeUpdate(
         DeleteMessageForMeUpdate::builder()

@@ -1,0 +1,174 @@
+//! The `contacts` table: the people each session knows, from the messages they sent it (with
+//! the display name of the latest) and from the account's address book (app-state contacts).
+//! A person is kept under their phone-number JID when the session knows it, so a LID and a
+//! phone number of one person make one contact.
+
+use anyhow::Context;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Db, device, now_ms};
+use crate::model::envelope::NewEvent;
+
+/// One stored contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRow {
+    /// The phone-number JID when known, else the LID.
+    pub jid: String,
+    /// Their LID, when known.
+    pub lid: Option<String>,
+    /// The display name of their latest message that carried one.
+    pub push_name: Option<String>,
+    /// Their full name in the account's address book.
+    pub name: Option<String>,
+    /// Their first name in the account's address book.
+    pub first_name: Option<String>,
+}
+
+/// The statements that forget a session's contacts (`$1`: the session).
+pub(super) const FORGET: [&str; 1] = ["DELETE FROM contacts WHERE session = $1"];
+
+/// The key and LID `jid` is kept under: a LID the session's mapping knows goes under its phone
+/// number, with the LID beside it.
+async fn key<'c>(
+    conn: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    session: &str,
+    jid: &str,
+) -> anyhow::Result<(String, Option<String>)> {
+    let Some(lid) = jid.strip_suffix("@lid") else {
+        return Ok((jid.to_owned(), None));
+    };
+    let mapping = device::mapping_of_lid(conn, session, lid)
+        .await
+        .context("read the LID mapping")?;
+    Ok((
+        mapping.map_or_else(|| jid.to_owned(), |m| format!("{}@s.whatsapp.net", m.phone_number)),
+        Some(jid.to_owned()),
+    ))
+}
+
+/// Whether `jid` names a person (a phone number or a LID), not a group, channel or broadcast.
+fn is_person(jid: &str) -> bool {
+    jid.ends_with("@s.whatsapp.net") || jid.ends_with("@lid")
+}
+
+/// Records on `tx` that `sender` wrote to the session, with the display name `push_name` when
+/// their message carried one.
+pub(super) async fn heard_from(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    session: &str,
+    sender: &str,
+    push_name: Option<&str>,
+) -> anyhow::Result<()> {
+    if !is_person(sender) {
+        return Ok(());
+    }
+    let (jid, lid) = key(&mut **tx, session, sender).await?;
+    sqlx::query(
+        "INSERT INTO contacts (session, jid, lid, push_name, updated_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (session, jid) DO UPDATE SET lid = COALESCE(excluded.lid, contacts.lid), \
+         push_name = COALESCE(excluded.push_name, contacts.push_name), updated_at = excluded.updated_at",
+    )
+    .bind(session)
+    .bind(&jid)
+    .bind(lid)
+    .bind(push_name.filter(|n| !n.is_empty()))
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Records the name the account saved for `jid` in its address book (`None`s: cleared), with
+/// `events`.
+pub async fn named(
+    db: &Db,
+    session: &str,
+    jid: &str,
+    name: Option<&str>,
+    first_name: Option<&str>,
+    events: &[NewEvent],
+) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await.context("begin")?;
+    if is_person(jid) {
+        let (jid, lid) = key(&mut *tx, session, jid).await?;
+        sqlx::query(
+            "INSERT INTO contacts (session, jid, lid, name, first_name, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (session, jid) DO UPDATE SET lid = COALESCE(excluded.lid, contacts.lid), \
+             name = excluded.name, first_name = excluded.first_name, updated_at = excluded.updated_at",
+        )
+        .bind(session)
+        .bind(&jid)
+        .bind(lid)
+        .bind(name)
+        .bind(first_name)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    }
+    for event in events {
+        super::events::append(&mut tx, session, event).await?;
+    }
+    tx.commit().await.context("commit")?;
+    db.events_written();
+    Ok(())
+}
+
+const COLUMNS: &str = "jid, lid, push_name, name, first_name";
+
+fn from_row(row: &AnyRow) -> anyhow::Result<ContactRow> {
+    Ok(ContactRow {
+        jid: row.try_get("jid")?,
+        lid: row.try_get("lid")?,
+        push_name: row.try_get("push_name")?,
+        name: row.try_get("name")?,
+        first_name: row.try_get("first_name")?,
+    })
+}
+
+/// `row` with its LID filled in from the session's mapping when the row has none.
+async fn with_lid(db: &Db, session: &str, mut row: ContactRow) -> anyhow::Result<ContactRow> {
+    if row.lid.is_none()
+        && let Some(phone) = row.jid.strip_suffix("@s.whatsapp.net")
+    {
+        row.lid = device::mapping_of_phone(&db.pool, session, phone)
+            .await
+            .context("read the LID mapping")?
+            .map(|m| format!("{}@lid", m.lid));
+    }
+    Ok(row)
+}
+
+/// Up to `limit` of the session's contacts by JID, those after `after` when given.
+pub async fn page(db: &Db, session: &str, after: Option<&str>, limit: usize) -> anyhow::Result<Vec<ContactRow>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM contacts WHERE session = $1 AND jid > $2 ORDER BY jid LIMIT $3"
+    )))
+    .bind(session)
+    .bind(after.unwrap_or(""))
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(&db.pool)
+    .await?;
+    let mut contacts = Vec::with_capacity(rows.len());
+    for row in &rows {
+        contacts.push(with_lid(db, session, from_row(row)?).await?);
+    }
+    Ok(contacts)
+}
+
+/// The session's contact `jid` (either JID form), if it knows them.
+pub async fn one(db: &Db, session: &str, jid: &str) -> anyhow::Result<Option<ContactRow>> {
+    let (key, _) = key(&db.pool, session, jid).await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM contacts WHERE session = $1 AND (jid = $2 OR lid = $3)"
+    )))
+    .bind(session)
+    .bind(&key)
+    .bind(jid)
+    .fetch_optional(&db.pool)
+    .await?;
+    match row {
+        Some(row) => Ok(Some(with_lid(db, session, from_row(&row)?).await?)),
+        None => Ok(None),
+    }
+}
