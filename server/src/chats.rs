@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::messages::Message;
 use crate::messages::jid::{ChatId, parse_chat};
 use crate::messages::{self, MessageId};
-use crate::model::bounded::{Cursor, IntRule, PageLimit, bounded_int};
+use crate::model::bounded::{IntRule, PageLimit, TextRule, bounded_int, bounded_text};
 use crate::state::{AppState, SharedState};
 use crate::store::chats::{self as stored, ChatChange, ChatCursor, ChatRow};
 use crate::store::{contacts, groups, messages as history};
@@ -55,13 +55,22 @@ pub struct Chat {
 
 crate::envelopes!(Chat => ChatData, ChatPage);
 
+bounded_text! {
+    /// The `cursor` of a page of chats: where the previous page ended.
+    ChatListCursor = TextRule {
+        min: 3,
+        max: 160,
+        pattern: Some(("^[0-9]{1,18}:[!-~]{1,140}$", "a `cursor` from a previous page of chats")),
+    };
+}
+
 /// The query of a chat list.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ChatListQuery {
     /// The `cursor` of the previous page; omit for the first page.
     #[param(inline)]
-    pub cursor: Option<Cursor>,
+    pub cursor: Option<ChatListCursor>,
     /// Items per page (default 50).
     #[param(inline)]
     pub limit: Option<PageLimit>,
@@ -166,7 +175,7 @@ pub async fn list(
     session: &str,
     query: ChatListQuery,
 ) -> Result<Page<Chat>, ApiError> {
-    let page = PageRequest::new(query.cursor.map(Cursor::into_inner), query.limit);
+    let page = PageRequest::new(query.cursor.map(ChatListCursor::into_inner), query.limit);
     let after = page.after.as_deref().map(parse_cursor).transpose()?;
     crate::sessions::find(state, caller, session).await?;
     let rows = stored::page(&state.db, session, after.as_ref(), query.archived, page.limit + 1).await?;
