@@ -509,6 +509,27 @@ pub enum PhoneChange {
         /// First name.
         first_name: Option<String>,
     },
+    /// Creates, renames, recolours or deletes a business label (`["label_edit", id]` in
+    /// `regular`).
+    Label {
+        /// The label's id (WhatsApp numbers them: `"1"`, `"2"`, ...).
+        id: String,
+        /// Its name.
+        name: String,
+        /// Its colour index (0 to 19).
+        color: i32,
+        /// Whether it is deleted.
+        deleted: bool,
+    },
+    /// Puts a label on a chat or takes it off (`["label_jid", id, chat]` in `regular`).
+    LabelChat {
+        /// The label's id.
+        id: String,
+        /// The chat's JID.
+        chat: String,
+        /// Labeled or not.
+        labeled: bool,
+    },
 }
 
 /// Why the phone could not make a change.
@@ -601,6 +622,28 @@ impl PhoneChange {
                 });
                 (&schemas::CONTACT, vec![contact_jid(contact)?.to_string()])
             }
+            Self::Label {
+                id,
+                name,
+                color,
+                deleted,
+            } => {
+                value.label_edit_action = buffa::MessageField::some(wa::sync_action_value::LabelEditAction {
+                    name: Some(name.clone()),
+                    color: Some(*color),
+                    deleted: Some(*deleted),
+                    ..Default::default()
+                });
+                (&schemas::LABEL_EDIT, vec![label_id(id)?])
+            }
+            Self::LabelChat { id, chat, labeled } => {
+                value.label_association_action =
+                    buffa::MessageField::some(wa::sync_action_value::LabelAssociationAction {
+                        labeled: Some(*labeled),
+                        ..Default::default()
+                    });
+                (&schemas::LABEL_JID, vec![label_id(id)?, jid(chat)?.to_string()])
+            }
         };
         Ok(Action { schema, args, value })
     }
@@ -612,6 +655,15 @@ fn jid(text: &str) -> Result<Jid, ChangeError> {
         .ok()
         .filter(|jid| !jid.user.is_empty())
         .ok_or_else(|| ChangeError::Invalid(format!("not a JID: {text:?}")))
+}
+
+/// A label id as an index part: WhatsApp's labels are numbered.
+fn label_id(id: &str) -> Result<String, ChangeError> {
+    if !id.is_empty() && id.len() <= 10 && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(id.to_owned())
+    } else {
+        Err(ChangeError::Invalid(format!("a label id is a number, not {id:?}")))
+    }
 }
 
 /// A contact's JID: a bare phone-number JID, as WhatsApp keys contact mutations.

@@ -1899,6 +1899,21 @@ the caller, if the caller expires).*/
             Default::default()
         }
     }
+    ///A label to create.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateLabel {
+        ///Its colour (0 to 19; default 0).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub color: ::std::option::Option<u32>,
+        ///Its name.
+        pub name: ::std::string::String,
+    }
+    impl CreateLabel {
+        pub fn builder() -> builder::CreateLabel {
+            Default::default()
+        }
+    }
     ///Body of a session creation.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
@@ -3403,6 +3418,59 @@ created, deleted or joined. Only the fields that changed are present.*/
     }
     impl JoinedGroupData {
         pub fn builder() -> builder::JoinedGroupData {
+            Default::default()
+        }
+    }
+    ///A label of the account, with the chats it is on.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct Label {
+        ///The chats it is on.
+        #[serde(rename = "chatIds")]
+        pub chat_ids: ::std::vec::Vec<::std::string::String>,
+        ///Its colour: an index into WhatsApp's 20 label colours (0 to 19).
+        pub color: i32,
+        ///WhatsApp's id for the label (a number, as text).
+        pub id: ::std::string::String,
+        ///Its name.
+        pub name: ::std::string::String,
+    }
+    impl Label {
+        pub fn builder() -> builder::Label {
+            Default::default()
+        }
+    }
+    ///Chats to put a label on or take it off.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct LabelChats {
+        ///The chats' JIDs.
+        #[serde(rename = "chatIds")]
+        pub chat_ids: ::std::vec::Vec<::std::string::String>,
+    }
+    impl LabelChats {
+        pub fn builder() -> builder::LabelChats {
+            Default::default()
+        }
+    }
+    ///`LabelData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LabelData {
+        ///The result.
+        pub data: Label,
+    }
+    impl LabelData {
+        pub fn builder() -> builder::LabelData {
+            Default::default()
+        }
+    }
+    ///Every label of the session.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct LabelList {
+        ///The labels, by id.
+        pub data: ::std::vec::Vec<Label>,
+    }
+    impl LabelList {
+        pub fn builder() -> builder::LabelList {
             Default::default()
         }
     }
@@ -6910,6 +6978,22 @@ allows private addresses; up to 50 MB); or give `base64`.*/
     }
     impl UpdateKey {
         pub fn builder() -> builder::UpdateKey {
+            Default::default()
+        }
+    }
+    ///What to change of a label: its name, its colour, or both.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpdateLabel {
+        ///Its new colour (0 to 19).
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub color: ::std::option::Option<u32>,
+        ///Its new name.
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub name: ::std::option::Option<::std::string::String>,
+    }
+    impl UpdateLabel {
+        pub fn builder() -> builder::UpdateLabel {
             Default::default()
         }
     }
@@ -11843,6 +11927,67 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct CreateLabel {
+            color: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for CreateLabel {
+            fn default() -> Self {
+                Self {
+                    color: Ok(Default::default()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl CreateLabel {
+            pub fn color<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.color = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for color: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<CreateLabel> for super::CreateLabel {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: CreateLabel,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    color: value.color?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::CreateLabel> for CreateLabel {
+            fn from(value: super::CreateLabel) -> Self {
+                Self {
+                    color: Ok(value.color),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct CreateSession {
             config: ::std::result::Result<
                 ::std::option::Option<super::SessionConfig>,
@@ -15566,6 +15711,219 @@ already queued wait and resume when it is turned on.*/
         }
         impl ::std::convert::From<super::JoinedGroupData> for JoinedGroupData {
             fn from(value: super::JoinedGroupData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct Label {
+            chat_ids: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+            color: ::std::result::Result<i32, ::std::string::String>,
+            id: ::std::result::Result<::std::string::String, ::std::string::String>,
+            name: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for Label {
+            fn default() -> Self {
+                Self {
+                    chat_ids: Err("no value supplied for chat_ids".to_string()),
+                    color: Err("no value supplied for color".to_string()),
+                    id: Err("no value supplied for id".to_string()),
+                    name: Err("no value supplied for name".to_string()),
+                }
+            }
+        }
+        impl Label {
+            pub fn chat_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_ids: {e}")
+                    });
+                self
+            }
+            pub fn color<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<i32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.color = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for color: {e}")
+                    });
+                self
+            }
+            pub fn id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.id = value
+                    .try_into()
+                    .map_err(|e| format!("error converting supplied value for id: {e}"));
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Label> for super::Label {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Label,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    chat_ids: value.chat_ids?,
+                    color: value.color?,
+                    id: value.id?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Label> for Label {
+            fn from(value: super::Label) -> Self {
+                Self {
+                    chat_ids: Ok(value.chat_ids),
+                    color: Ok(value.color),
+                    id: Ok(value.id),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LabelChats {
+            chat_ids: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for LabelChats {
+            fn default() -> Self {
+                Self {
+                    chat_ids: Err("no value supplied for chat_ids".to_string()),
+                }
+            }
+        }
+        impl LabelChats {
+            pub fn chat_ids<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.chat_ids = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for chat_ids: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LabelChats> for super::LabelChats {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LabelChats,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { chat_ids: value.chat_ids? })
+            }
+        }
+        impl ::std::convert::From<super::LabelChats> for LabelChats {
+            fn from(value: super::LabelChats) -> Self {
+                Self {
+                    chat_ids: Ok(value.chat_ids),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LabelData {
+            data: ::std::result::Result<super::Label, ::std::string::String>,
+        }
+        impl ::std::default::Default for LabelData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl LabelData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::Label>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LabelData> for super::LabelData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LabelData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::LabelData> for LabelData {
+            fn from(value: super::LabelData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct LabelList {
+            data: ::std::result::Result<
+                ::std::vec::Vec<super::Label>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for LabelList {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl LabelList {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<super::Label>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<LabelList> for super::LabelList {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: LabelList,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::LabelList> for LabelList {
+            fn from(value: super::LabelList) -> Self {
                 Self { data: Ok(value.data) }
             }
         }
@@ -23587,6 +23945,70 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct UpdateLabel {
+            color: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            name: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for UpdateLabel {
+            fn default() -> Self {
+                Self {
+                    color: Ok(Default::default()),
+                    name: Ok(Default::default()),
+                }
+            }
+        }
+        impl UpdateLabel {
+            pub fn color<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.color = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for color: {e}")
+                    });
+                self
+            }
+            pub fn name<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.name = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for name: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<UpdateLabel> for super::UpdateLabel {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: UpdateLabel,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    color: value.color?,
+                    name: value.name?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::UpdateLabel> for UpdateLabel {
+            fn from(value: super::UpdateLabel) -> Self {
+                Self {
+                    color: Ok(value.color),
+                    name: Ok(value.name),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct UpdateSession {
             config: ::std::result::Result<
                 ::std::option::Option<super::SessionConfig>,
@@ -25129,7 +25551,7 @@ let response = client.mark_chat_unread()
     }
     /**List contacts
 
-The people the session knows, by JID: whoever wrote to it (with the display name of their latest message) and whoever the account saved in its address book (with that name), one entry per person whether WhatsApp named them by phone number or LID. Answered from the database: works while the session is stopped; `GET …/contacts/{contactId}` asks WhatsApp for the rest. Required scope: `contacts:read`.
+The people the session knows, by JID: whoever wrote to it (with the display name of their latest message), whoever the account saved in its address book (with that name), and whoever `POST …/contacts/check` found on WhatsApp; one entry per person whether WhatsApp named them by phone number or LID. Answered from the database: works while the session is stopped; `GET …/contacts/{contactId}` asks WhatsApp for the rest. Required scope: `contacts:read`.
 
 Sends a `GET` request to `/api/sessions/{session}/contacts`
 
@@ -25150,7 +25572,7 @@ let response = client.list_contacts()
     }
     /**Check which numbers are on WhatsApp
 
-Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsapp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
+Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsapp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Numbers found join `GET …/contacts`. Required scope: `contacts:read`.
 
 Sends a `POST` request to `/api/sessions/{session}/contacts/check`
 
@@ -25707,6 +26129,128 @@ let response = client.set_group_subject()
 ```*/
     pub fn set_group_subject(&self) -> builder::SetGroupSubject<'_> {
         builder::SetGroupSubject::new(self)
+    }
+    /**List labels
+
+The account's WhatsApp Business labels with the chats each is on, as the session keeps them from the account's app state (WhatsApp has no "list labels": labels made on the phone appear here as the session hears of them). Answered from the database. Required scope: `labels:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/labels`
+
+Arguments:
+- `session`: Session name
+```ignore
+let response = client.list_labels()
+    .session(session)
+    .send()
+    .await;
+```*/
+    pub fn list_labels(&self) -> builder::ListLabels<'_> {
+        builder::ListLabels::new(self)
+    }
+    /**Create a label
+
+Creates a label on every device of the account (WhatsApp Business), under the next free id. The session gets a `labels.update` event when WhatsApp confirms it. Required scope: `labels:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/labels`
+
+Arguments:
+- `session`: Session name
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.create_label()
+    .session(session)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_label(&self) -> builder::CreateLabel<'_> {
+        builder::CreateLabel::new(self)
+    }
+    /**Rename or recolour a label
+
+Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it. 404 when the session has no such label. Required scope: `labels:manage`.
+
+Sends a `PUT` request to `/api/sessions/{session}/labels/{labelId}`
+
+Arguments:
+- `session`: Session name
+- `label_id`: The label's id
+- `body`
+```ignore
+let response = client.update_label()
+    .session(session)
+    .label_id(label_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn update_label(&self) -> builder::UpdateLabel<'_> {
+        builder::UpdateLabel::new(self)
+    }
+    /**Delete a label
+
+Deletes the label on every device of the account; it comes off every chat. 404 when the session has no such label. Required scope: `labels:manage`.
+
+Sends a `DELETE` request to `/api/sessions/{session}/labels/{labelId}`
+
+Arguments:
+- `session`: Session name
+- `label_id`: The label's id
+```ignore
+let response = client.delete_label()
+    .session(session)
+    .label_id(label_id)
+    .send()
+    .await;
+```*/
+    pub fn delete_label(&self) -> builder::DeleteLabel<'_> {
+        builder::DeleteLabel::new(self)
+    }
+    /**Put a label on chats
+
+Puts the label on up to 100 chats, on every device of the account, and answers the label. Each chat gives a `labels.update` event (`labeled: true`) when WhatsApp confirms it. Required scope: `labels:manage`.
+
+Sends a `POST` request to `/api/sessions/{session}/labels/{labelId}/chats`
+
+Arguments:
+- `session`: Session name
+- `label_id`: The label's id
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.label_chats()
+    .session(session)
+    .label_id(label_id)
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn label_chats(&self) -> builder::LabelChats<'_> {
+        builder::LabelChats::new(self)
+    }
+    /**Take a label off chats
+
+Takes the label off up to 100 chats, on every device of the account, and answers the label. Each chat gives a `labels.update` event (`labeled: false`) when WhatsApp confirms it. Required scope: `labels:manage`.
+
+Sends a `DELETE` request to `/api/sessions/{session}/labels/{labelId}/chats`
+
+Arguments:
+- `session`: Session name
+- `label_id`: The label's id
+- `body`
+```ignore
+let response = client.unlabel_chats()
+    .session(session)
+    .label_id(label_id)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn unlabel_chats(&self) -> builder::UnlabelChats<'_> {
+        builder::UnlabelChats::new(self)
     }
     /**Find the LID of a phone number
 
@@ -35675,6 +36219,1021 @@ pub mod builder {
             let response = result?;
             match response.status().as_u16() {
                 204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::list_labels`]
+
+[`Client::list_labels`]: super::Client::list_labels*/
+    #[derive(Debug, Clone)]
+    pub struct ListLabels<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+    }
+    impl<'a> ListLabels<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/labels`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LabelList>, Error<types::ErrorBody>> {
+            let Self { client, session } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/labels", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "list_labels",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_label`]
+
+[`Client::create_label`]: super::Client::create_label*/
+    #[derive(Debug, Clone)]
+    pub struct CreateLabel<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::CreateLabel, String>,
+    }
+    impl<'a> CreateLabel<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::CreateLabel>,
+            <V as std::convert::TryInto<types::CreateLabel>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `CreateLabel` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::CreateLabel,
+            ) -> types::builder::CreateLabel,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/labels`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LabelData>, Error<types::ErrorBody>> {
+            let Self { client, session, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::CreateLabel::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/labels", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_label",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::update_label`]
+
+[`Client::update_label`]: super::Client::update_label*/
+    #[derive(Debug, Clone)]
+    pub struct UpdateLabel<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        label_id: Result<::std::string::String, String>,
+        body: Result<types::builder::UpdateLabel, String>,
+    }
+    impl<'a> UpdateLabel<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                label_id: Err("label_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn label_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.label_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for label_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::UpdateLabel>,
+            <V as std::convert::TryInto<types::UpdateLabel>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `UpdateLabel` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::UpdateLabel,
+            ) -> types::builder::UpdateLabel,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/sessions/{session}/labels/{labelId}`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LabelData>, Error<types::ErrorBody>> {
+            let Self { client, session, label_id, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let label_id = label_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::UpdateLabel::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/labels/{}", client.baseurl, encode_path(& session
+                .to_string()), encode_path(& label_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "update_label",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_label`]
+
+[`Client::delete_label`]: super::Client::delete_label*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteLabel<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        label_id: Result<::std::string::String, String>,
+    }
+    impl<'a> DeleteLabel<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                label_id: Err("label_id was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn label_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.label_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for label_id failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/sessions/{session}/labels/{labelId}`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session, label_id } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let label_id = label_id.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/labels/{}", client.baseurl, encode_path(& session
+                .to_string()), encode_path(& label_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_label",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::label_chats`]
+
+[`Client::label_chats`]: super::Client::label_chats*/
+    #[derive(Debug, Clone)]
+    pub struct LabelChats<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        label_id: Result<::std::string::String, String>,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::LabelChats, String>,
+    }
+    impl<'a> LabelChats<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                label_id: Err("label_id was not initialized".to_string()),
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn label_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.label_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for label_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::LabelChats>,
+            <V as std::convert::TryInto<types::LabelChats>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `LabelChats` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::LabelChats,
+            ) -> types::builder::LabelChats,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/sessions/{session}/labels/{labelId}/chats`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LabelData>, Error<types::ErrorBody>> {
+            let Self { client, session, label_id, idempotency_key, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let label_id = label_id.map_err(Error::InvalidRequest)?;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::LabelChats::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/labels/{}/chats", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& label_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "label_chats",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::unlabel_chats`]
+
+[`Client::unlabel_chats`]: super::Client::unlabel_chats*/
+    #[derive(Debug, Clone)]
+    pub struct UnlabelChats<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        label_id: Result<::std::string::String, String>,
+        body: Result<types::builder::LabelChats, String>,
+    }
+    impl<'a> UnlabelChats<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                label_id: Err("label_id was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn label_id<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.label_id = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for label_id failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::LabelChats>,
+            <V as std::convert::TryInto<types::LabelChats>>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `LabelChats` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::LabelChats,
+            ) -> types::builder::LabelChats,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `DELETE` request to `/api/sessions/{session}/labels/{labelId}/chats`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::LabelData>, Error<types::ErrorBody>> {
+            let Self { client, session, label_id, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let label_id = label_id.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| types::LabelChats::try_from(v).map_err(|e| e.to_string()))
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/labels/{}/chats", client.baseurl, encode_path(&
+                session.to_string()), encode_path(& label_id.to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "unlabel_chats",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
                 400u16 => {
                     Err(
                         Error::ErrorResponse(

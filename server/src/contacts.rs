@@ -54,7 +54,7 @@ fn phone_jid(number: &str) -> Jid {
     Jid::pn(number.trim_start_matches('+'))
 }
 
-/// Which of the request's numbers are on WhatsApp.
+/// Which of the request's numbers are on WhatsApp; those that are become known contacts.
 pub async fn check(
     state: &AppState,
     caller: &Caller,
@@ -68,13 +68,17 @@ pub async fn check(
         .map(|n| phone_jid(n.as_str()))
         .collect::<Vec<_>>();
     crate::sessions::find(state, caller, session).await?;
-    Ok(NumberCheckList {
-        data: state.engine.check_numbers(session, &numbers).await?,
-    })
+    let data = state.engine.check_numbers(session, &numbers).await?;
+    for found in &data {
+        if let Some(jid) = &found.jid {
+            stored::found(&state.db, session, jid, found.lid.as_deref()).await?;
+        }
+    }
+    Ok(NumberCheckList { data })
 }
 
-/// One page of the people the session knows, by JID: whoever wrote to it, and whoever the
-/// account saved in its address book.
+/// One page of the people the session knows, by JID: whoever wrote to it, whoever the account
+/// saved in its address book, and whoever a number check found on WhatsApp.
 pub async fn list(
     state: &AppState,
     caller: &Caller,

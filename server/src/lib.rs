@@ -20,6 +20,7 @@ pub mod http;
 pub mod idempotency;
 pub mod ids;
 pub mod keys;
+pub mod labels;
 pub mod media;
 pub mod messages;
 pub mod metrics;

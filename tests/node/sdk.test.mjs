@@ -229,6 +229,21 @@ test('chats and contacts are listed and changed', async () => {
   await assert.rejects(client.chats.get(alice, '15550000999@s.whatsapp.net'), (error) => error instanceof titan.NotFoundError);
 });
 
+test('labels are created, put on chats and deleted', async () => {
+  await linked();
+  const [alice] = ALICE;
+  const bobJid = `${BOB[1]}@s.whatsapp.net`;
+  const label = await client.labels.create(alice, { name: 'Node label', color: 4 });
+  assert.deepEqual([label.name, label.color, label.chatIds], ['Node label', 4, []]);
+  assert.deepEqual((await client.labels.addChats(alice, label.id, { chatIds: [bobJid] })).chatIds, [bobJid]);
+  assert.equal((await client.labels.update(alice, label.id, { color: 5 })).color, 5);
+  const listed = (await client.labels.list(alice)).filter((l) => l.id === label.id);
+  assert.deepEqual(listed.map((l) => [l.name, l.color, l.chatIds]), [['Node label', 5, [bobJid]]]);
+  assert.deepEqual((await client.labels.removeChats(alice, label.id, { chatIds: [bobJid] })).chatIds, []);
+  await client.labels.delete(alice, label.id);
+  await assert.rejects(client.labels.delete(alice, label.id), (error) => error instanceof titan.NotFoundError);
+});
+
 test('deferred commands answer Accepted', async () => {
   await linked();
   const accepted = await client.sessions.startDeferred(ALICE[0]);

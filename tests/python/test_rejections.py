@@ -244,6 +244,7 @@ def path_values(path: str, setup: Setup) -> Dict[str, str]:
         "deliveryId": UNKNOWN_DELIVERY,  # no event was delivered: there is no delivery to name
         "mediaId": UNKNOWN_MEDIA,  # no message carried a file: there is no media to name
         "groupId": UNKNOWN_GROUP,  # no group was made: there is no group to name
+        "labelId": "4242",  # no label was made: there is no label to name
         "contactId": CHAT,
         "chatId": CHAT,
         "lid": "123456789@lid",

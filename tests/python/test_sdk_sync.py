@@ -313,3 +313,20 @@ def test_chats_and_contacts_are_listed_and_changed(client: titan.Client, linked:
         client.chats.get(alice, "15550000999@s.whatsapp.net")
     with pytest.raises(titan.BadRequestError):
         client.chats.mute(alice, bob_jid, duration=0)
+
+
+def test_labels_are_created_put_on_chats_and_deleted(client: titan.Client, linked: Tuple[str, str]) -> None:
+    alice, bob = linked
+    bob_jid = f"{BOB[1]}@s.whatsapp.net"
+    label = client.labels.create(alice, name="Python label", color=2)
+    assert (label.name, label.color, label.chat_ids) == ("Python label", 2, [])
+    assert client.labels.add_chats(alice, label.id, chat_ids=[bob_jid]).chat_ids == [bob_jid]
+    assert client.labels.update(alice, label.id, name="Renamed").name == "Renamed"
+    assert [(l.name, l.chat_ids) for l in client.labels.list(alice) if l.id == label.id] == [("Renamed", [bob_jid])]
+    assert client.labels.remove_chats(alice, label.id, chat_ids=[bob_jid]).chat_ids == []
+    client.labels.delete(alice, label.id)
+    assert label.id not in [l.id for l in client.labels.list(alice)]
+    with pytest.raises(titan.NotFoundError):
+        client.labels.delete(alice, label.id)
+    with pytest.raises(titan.BadRequestError):
+        client.labels.create(alice, name="x", color=20)

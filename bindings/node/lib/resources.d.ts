@@ -60,6 +60,7 @@ import type {
   JidRef,
   JoinStatus,
   JoinedGroup,
+  Label,
   LabelsPayload,
   LabelsUpdateEvent,
   LidMapping,
@@ -696,7 +697,7 @@ export declare class ContactsResource extends APIResource {
   /**
    * List contacts
    *
-   * The people the session knows, by JID: whoever wrote to it (with the display name of their latest message) and whoever the account saved in its address book (with that name), one entry per person whether WhatsApp named them by phone number or LID. Answered from the database: works while the session is stopped; `GET …/contacts/{contactId}` asks WhatsApp for the rest. Required scope: `contacts:read`.
+   * The people the session knows, by JID: whoever wrote to it (with the display name of their latest message), whoever the account saved in its address book (with that name), and whoever `POST …/contacts/check` found on WhatsApp; one entry per person whether WhatsApp named them by phone number or LID. Answered from the database: works while the session is stopped; `GET …/contacts/{contactId}` asks WhatsApp for the rest. Required scope: `contacts:read`.
    * @param session Session name
    *
    * `GET /api/sessions/{session}/contacts`
@@ -705,7 +706,7 @@ export declare class ContactsResource extends APIResource {
   /**
    * Check which numbers are on WhatsApp
    *
-   * Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsapp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
+   * Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsapp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Numbers found join `GET …/contacts`. Required scope: `contacts:read`.
    * @param session Session name
    *
    * `POST /api/sessions/{session}/contacts/check`
@@ -1494,6 +1495,177 @@ export declare class HealthResource extends APIResource {
    * `GET /readyz`
    */
   ready(): Promise<Health>;
+}
+
+/**
+ * `client.labels`
+ */
+export declare class LabelsResource extends APIResource {
+  /**
+   * List labels
+   *
+   * The account's WhatsApp Business labels with the chats each is on, as the session keeps them from the account's app state (WhatsApp has no "list labels": labels made on the phone appear here as the session hears of them). Answered from the database. Required scope: `labels:read`.
+   * @param session Session name
+   *
+   * `GET /api/sessions/{session}/labels`
+   */
+  list(session: string): Promise<Array<Label>>;
+  /**
+   * Create a label
+   *
+   * Creates a label on every device of the account (WhatsApp Business), under the next free id. The session gets a `labels.update` event when WhatsApp confirms it. Required scope: `labels:manage`.
+   * @param session Session name
+   *
+   * `POST /api/sessions/{session}/labels`
+   */
+  create(session: string, params: LabelsCreateParams): Promise<Label>;
+  /**
+   * Create a label, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Creates a label on every device of the account (WhatsApp Business), under the next free id. The session gets a `labels.update` event when WhatsApp confirms it. Required scope: `labels:manage`.
+   * @param session Session name
+   *
+   * `POST /api/sessions/{session}/labels`
+   */
+  createDeferred(session: string, params: LabelsCreateParams): Promise<Accepted>;
+  /**
+   * Delete a label
+   *
+   * Deletes the label on every device of the account; it comes off every chat. 404 when the session has no such label. Required scope: `labels:manage`.
+   * @param session Session name
+   * @param labelId The label's id
+   *
+   * `DELETE /api/sessions/{session}/labels/{labelId}`
+   */
+  delete(session: string, labelId: string): Promise<void>;
+  /**
+   * Delete a label, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Deletes the label on every device of the account; it comes off every chat. 404 when the session has no such label. Required scope: `labels:manage`.
+   * @param session Session name
+   * @param labelId The label's id
+   *
+   * `DELETE /api/sessions/{session}/labels/{labelId}`
+   */
+  deleteDeferred(session: string, labelId: string): Promise<Accepted>;
+  /**
+   * Rename or recolour a label
+   *
+   * Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it. 404 when the session has no such label. Required scope: `labels:manage`.
+   * @param session Session name
+   * @param labelId The label's id
+   *
+   * `PUT /api/sessions/{session}/labels/{labelId}`
+   */
+  update(session: string, labelId: string, params?: LabelsUpdateParams): Promise<Label>;
+  /**
+   * Rename or recolour a label, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it. 404 when the session has no such label. Required scope: `labels:manage`.
+   * @param session Session name
+   * @param labelId The label's id
+   *
+   * `PUT /api/sessions/{session}/labels/{labelId}`
+   */
+  updateDeferred(session: string, labelId: string, params?: LabelsUpdateParams): Promise<Accepted>;
+  /**
+   * Take a label off chats
+   *
+   * Takes the label off up to 100 chats, on every device of the account, and answers the label. Each chat gives a `labels.update` event (`labeled: false`) when WhatsApp confirms it. Required scope: `labels:manage`.
+   * @param session Session name
+   * @param labelId The label's id
+   *
+   * `DELETE /api/sessions/{session}/labels/{labelId}/chats`
+   */
+  removeChats(session: string, labelId: string, params: LabelsRemoveChatsParams): Promise<Label>;
+  /**
+   * Take a label off chats, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Takes the label off up to 100 chats, on every device of the account, and answers the label. Each chat gives a `labels.update` event (`labeled: false`) when WhatsApp confirms it. Required scope: `labels:manage`.
+   * @param session Session name
+   * @param labelId The label's id
+   *
+   * `DELETE /api/sessions/{session}/labels/{labelId}/chats`
+   */
+  removeChatsDeferred(session: string, labelId: string, params: LabelsRemoveChatsParams): Promise<Accepted>;
+  /**
+   * Put a label on chats
+   *
+   * Puts the label on up to 100 chats, on every device of the account, and answers the label. Each chat gives a `labels.update` event (`labeled: true`) when WhatsApp confirms it. Required scope: `labels:manage`.
+   * @param session Session name
+   * @param labelId The label's id
+   *
+   * `POST /api/sessions/{session}/labels/{labelId}/chats`
+   */
+  addChats(session: string, labelId: string, params: LabelsAddChatsParams): Promise<Label>;
+  /**
+   * Put a label on chats, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Puts the label on up to 100 chats, on every device of the account, and answers the label. Each chat gives a `labels.update` event (`labeled: true`) when WhatsApp confirms it. Required scope: `labels:manage`.
+   * @param session Session name
+   * @param labelId The label's id
+   *
+   * `POST /api/sessions/{session}/labels/{labelId}/chats`
+   */
+  addChatsDeferred(session: string, labelId: string, params: LabelsAddChatsParams): Promise<Accepted>;
+}
+
+/** The parameters of `client.labels.create()`. */
+export interface LabelsCreateParams {
+  /**
+   * Its colour (0 to 19; default 0).
+   */
+  color?: number | null;
+  /**
+   * Its name.
+   */
+  name: string;
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.labels.update()`. */
+export interface LabelsUpdateParams {
+  /**
+   * Its new colour (0 to 19).
+   */
+  color?: number | null;
+  /**
+   * Its new name.
+   */
+  name?: string | null;
+}
+
+/** The parameters of `client.labels.removeChats()`. */
+export interface LabelsRemoveChatsParams {
+  /**
+   * The chats' JIDs.
+   */
+  chatIds: Array<string>;
+}
+
+/** The parameters of `client.labels.addChats()`. */
+export interface LabelsAddChatsParams {
+  /**
+   * The chats' JIDs.
+   */
+  chatIds: Array<string>;
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
 }
 
 /**
@@ -2768,6 +2940,7 @@ export interface Resources {
   events: EventsResource;
   groups: GroupsResource;
   health: HealthResource;
+  labels: LabelsResource;
   lids: LidsResource;
   media: MediaResource;
   messages: MessagesResource;

@@ -381,6 +381,52 @@ class HealthResource extends APIResource {
   }
 }
 
+class LabelsResource extends APIResource {
+  list(session) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/labels`, {}, 'data');
+  }
+
+  create(session, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/labels`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { color: 'color', name: 'name' }) }, 'data');
+  }
+
+  createDeferred(session, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/labels`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { color: 'color', name: 'name' }) }, 'data');
+  }
+
+  delete(session, labelId) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/labels/${path(labelId)}`, {}, 'none');
+  }
+
+  deleteDeferred(session, labelId) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/labels/${path(labelId)}`, { headers: { Prefer: 'respond-async' } }, 'data');
+  }
+
+  update(session, labelId, params = {}) {
+    return this._client._call('PUT', `/api/sessions/${path(session)}/labels/${path(labelId)}`, { body: pick(params, { color: 'color', name: 'name' }) }, 'data');
+  }
+
+  updateDeferred(session, labelId, params = {}) {
+    return this._client._call('PUT', `/api/sessions/${path(session)}/labels/${path(labelId)}`, { headers: { Prefer: 'respond-async' }, body: pick(params, { color: 'color', name: 'name' }) }, 'data');
+  }
+
+  removeChats(session, labelId, params) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/labels/${path(labelId)}/chats`, { body: pick(params, { chatIds: 'chatIds' }) }, 'data');
+  }
+
+  removeChatsDeferred(session, labelId, params) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/labels/${path(labelId)}/chats`, { headers: { Prefer: 'respond-async' }, body: pick(params, { chatIds: 'chatIds' }) }, 'data');
+  }
+
+  addChats(session, labelId, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/labels/${path(labelId)}/chats`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { chatIds: 'chatIds' }) }, 'data');
+  }
+
+  addChatsDeferred(session, labelId, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/labels/${path(labelId)}/chats`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { chatIds: 'chatIds' }) }, 'data');
+  }
+}
+
 class LidsResource extends APIResource {
   byPhoneNumber(session, phoneNumber) {
     return this._client._call('GET', `/api/sessions/${path(session)}/lids/pn/${path(phoneNumber)}`, {}, 'data');
@@ -665,6 +711,7 @@ function attachResources(client) {
   client.events = new EventsResource(client);
   client.groups = new GroupsResource(client);
   client.health = new HealthResource(client);
+  client.labels = new LabelsResource(client);
   client.lids = new LidsResource(client);
   client.media = new MediaResource(client);
   client.messages = new MessagesResource(client);

@@ -1435,6 +1435,28 @@ export interface JoinedGroup {
 }
 
 /**
+ * A label of the account, with the chats it is on.
+ */
+export interface Label {
+  /**
+   * The chats it is on.
+   */
+  chatIds: Array<string>;
+  /**
+   * Its colour: an index into WhatsApp's 20 label colours (0 to 19).
+   */
+  color: number;
+  /**
+   * WhatsApp's id for the label (a number, as text).
+   */
+  id: string;
+  /**
+   * Its name.
+   */
+  name: string;
+}
+
+/**
  * `labels.update`: a label was put on or taken off a chat (`chatId`, `labeled`), or a label
  * itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`).
  */

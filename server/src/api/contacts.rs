@@ -34,8 +34,8 @@ pub fn routes() -> OpenApiRouter<SharedState> {
     get, path = "/api/sessions/{session}/contacts", operation_id = "listContacts", tag = "Contacts",
     summary = "List contacts",
     description = "The people the session knows, by JID: whoever wrote to it (with the display name of their \
-        latest message) and whoever the account saved in its address book (with that name), one entry per \
-        person whether WhatsApp named them by phone number or LID. Answered from the database: works while the \
+        latest message), whoever the account saved in its address book (with that name), and whoever \
+        `POST …/contacts/check` found on WhatsApp; one entry per person whether WhatsApp named them by phone number or LID. Answered from the database: works while the \
         session is stopped; `GET …/contacts/{contactId}` asks WhatsApp for the rest. Required scope: \
         `contacts:read`.",
     params(("session" = String, Path, description = "Session name", example = "my-session"), PageQuery),
@@ -82,7 +82,7 @@ async fn get(
     summary = "Check which numbers are on WhatsApp",
     description = "Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per \
         number, in the order given: `onWhatsapp`, and for those that are, the `jid` to send to, the `lid` and \
-        whether it is a business. Required scope: `contacts:read`.",
+        whether it is a business. Numbers found join `GET …/contacts`. Required scope: `contacts:read`.",
     params(("session" = String, Path, description = "Session name", example = "my-session")),
     request_body = CheckNumbers,
     responses(

@@ -12,6 +12,7 @@ use utoipa::openapi::{ContentBuilder, OpenApi, PathItem, Ref, RefOr, ResponseBui
 
 use crate::contacts::Lid;
 use crate::groups::GroupId;
+use crate::labels::LabelId;
 use crate::media::MediaId;
 use crate::messages::jid::{ChatId, ContactId};
 use crate::model::bounded::{PhoneNumber, SessionName};
@@ -95,6 +96,7 @@ fn path_parameters(operation: &mut Operation) {
             "contactId" => ContactId::schema(),
             "mediaId" => MediaId::schema(),
             "groupId" => GroupId::schema(),
+            "labelId" => LabelId::schema(),
             "lid" => Lid::schema(),
             "phoneNumber" => PhoneNumber::schema(),
             _ => continue,

@@ -8,6 +8,7 @@ mod event_docs;
 mod events;
 mod groups;
 mod keys;
+mod labels;
 mod lids;
 mod media;
 mod messages;
@@ -57,6 +58,7 @@ use crate::{auth, http, idempotency};
         (name = "Contacts", description = "Check which numbers are on WhatsApp, read contacts' pictures, block and unblock contacts."),
         (name = "LIDs", description = "WhatsApp's LIDs (the private ids it names people by) and the phone numbers behind them."),
         (name = "Groups", description = "WhatsApp groups the session is in: create, read, change, leave and join them."),
+        (name = "Labels", description = "WhatsApp Business labels: list, create, rename, recolour and delete them, and put them on chats."),
         (name = "Profile", description = "The account's own profile."),
         (name = "Media", description = "The files of a session's messages: what is known of each, and its download."),
         (name = "Webhooks", description = "Signed, retried event delivery to your URLs, the delivery log, and the live event stream."),
@@ -186,6 +188,7 @@ fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
         .merge(contacts::routes())
         .merge(lids::routes())
         .merge(groups::routes())
+        .merge(labels::routes())
         .merge(profile::routes())
         .merge(webhooks::routes())
         .merge(events::routes());

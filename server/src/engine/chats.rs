@@ -98,7 +98,7 @@ impl Engine {
 }
 
 /// What a refused app-state change means for the caller.
-fn app_state_error(what: &str, error: AppStateError) -> EngineError {
+pub(super) fn app_state_error(what: &str, error: AppStateError) -> EngineError {
     match error {
         AppStateError::InvalidRequest(why) => EngineError::Invalid(format!("WhatsApp cannot take the {what}: {why}")),
         other => EngineError::refused(what, other),

@@ -11,7 +11,7 @@ use crate::store::Db;
 use crate::store::events as outbox;
 use crate::store::messages::{self as store, MessageRecord};
 use crate::store::presences;
-use crate::store::{chats, contacts};
+use crate::store::{chats, contacts, labels};
 
 /// Stores every change `event` makes for `session`; answers whether it stored a media file
 /// someone else sent (one the session's `persistMedia` setting persists).
@@ -67,6 +67,9 @@ async fn apply(db: &Db, session: &str, effect: Effect) -> anyhow::Result<bool> {
         } => {
             let events = Vec::from_iter(event);
             contacts::named(db, session, &jid, name.as_deref(), first_name.as_deref(), &events).await?;
+        }
+        Effect::Label { id, change, event } => {
+            labels::change(db, session, &id, &change, Vec::from_iter(event).as_slice()).await?;
         }
         Effect::Event(event) => outbox::write(db, session, &[event]).await?,
     }

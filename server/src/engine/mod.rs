@@ -8,6 +8,7 @@ mod chats;
 mod contacts;
 mod groups;
 mod inbound;
+mod labels;
 mod mapping;
 mod media;
 mod observe;
@@ -161,6 +162,9 @@ struct Slot {
     /// and from each leave until the group is forgotten: an answer read before a change can
     /// then never be stored after the change's own.
     groups: tokio::sync::Mutex<()>,
+    /// Held from choosing a new label's id until the label is stored, so two labels created at
+    /// once never take one id.
+    labels: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]

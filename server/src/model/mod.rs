@@ -14,6 +14,7 @@ pub mod events;
 pub mod grant;
 pub mod group;
 pub mod jid;
+pub mod label;
 pub mod message;
 pub mod poll;
 pub mod presence;

@@ -1,5 +1,6 @@
 //! The `contacts` table: the people each session knows, from the messages they sent it (with
-//! the display name of the latest) and from the account's address book (app-state contacts).
+//! the display name of the latest), from the account's address book (app-state contacts), and
+//! from number checks that found them on WhatsApp (usync).
 //! A person is kept under their phone-number JID when the session knows it, so a LID and a
 //! phone number of one person make one contact.
 
@@ -75,6 +76,22 @@ pub(super) async fn heard_from(
     .bind(push_name.filter(|n| !n.is_empty()))
     .bind(now_ms())
     .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Records that WhatsApp knows `jid` (a phone-number JID) as an account, with its LID when it
+/// said, as a number check found it.
+pub async fn found(db: &Db, session: &str, jid: &str, lid: Option<&str>) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO contacts (session, jid, lid, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (session, jid) DO UPDATE SET lid = COALESCE(excluded.lid, contacts.lid)",
+    )
+    .bind(session)
+    .bind(jid)
+    .bind(lid)
+    .bind(now_ms())
+    .execute(&db.pool)
     .await?;
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod events;
 pub mod groups;
 pub mod idempotency;
 pub mod keys;
+pub mod labels;
 pub mod messages;
 pub mod objects;
 pub mod presences;

@@ -269,8 +269,8 @@ pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option
     Ok(Some(record))
 }
 
-/// Deletes the session row and what it kept (messages, chats, contacts, presences, groups);
-/// `false` if there was none.
+/// Deletes the session row and what it kept (messages, chats, contacts, presences, groups,
+/// labels); `false` if there was none.
 pub async fn delete(db: &Db, name: &str) -> anyhow::Result<bool> {
     let mut tx = db.pool.begin().await.context("begin")?;
     let own = [
@@ -281,7 +281,8 @@ pub async fn delete(db: &Db, name: &str) -> anyhow::Result<bool> {
         .into_iter()
         .chain(super::chats::FORGET)
         .chain(super::contacts::FORGET)
-        .chain(super::groups::FORGET);
+        .chain(super::groups::FORGET)
+        .chain(super::labels::FORGET);
     for statement in kept {
         sqlx::query(statement).bind(name).execute(&mut *tx).await?;
     }

@@ -177,6 +177,20 @@ async fn chats_follow_the_api_and_the_phone(harness: Harness) {
     let active = get(&harness, "/api/sessions/alice/chats?archived=false").await;
     assert_eq!(active["data"][0]["id"], json!(jid(CAROL)), "{active:#}");
 
+    act(&harness, "unarchive", None).await;
+    assert_eq!(bob_chat(&harness).await["archived"], json!(false));
+    receiver
+        .expect("chat.archive", "alice", |p| p["id"] == bob && p["archived"] == false)
+        .await;
+    act(&harness, "archive", None).await;
+
+    act(&harness, "unpin", None).await;
+    let phone = harness.emulator.app_state(ALICE).unwrap();
+    assert_eq!(
+        phone_entry(&phone, &["pin_v1", &bob]).unwrap()["pinned"],
+        json!(false),
+        "{phone:#?}"
+    );
     act(&harness, "pin", None).await;
     assert_eq!(bob_chat(&harness).await["pinned"], json!(true));
     let phone = harness.emulator.app_state(ALICE).unwrap();
@@ -249,8 +263,13 @@ async fn chats_follow_the_api_and_the_phone(harness: Harness) {
         chat: bob.clone(),
         archived: false,
     });
+    let unarchived = |all: &[Value]| {
+        all.iter()
+            .filter(|e| e["event"] == "chat.archive" && e["session"] == "alice" && e["payload"]["archived"] == false)
+            .count()
+    };
     receiver
-        .expect("chat.archive", "alice", |p| p["id"] == bob && p["archived"] == false)
+        .wait_until("the phone's chat.archive", STEP, |all| unarchived(all) >= 2)
         .await;
     until_chat(&harness, "the phone unarchives", |c| c["archived"] == false).await;
 

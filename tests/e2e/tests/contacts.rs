@@ -39,6 +39,14 @@ async fn numbers_lids_pictures_and_profiles(harness: Harness) {
     );
     let lid = bob["lid"].as_str().unwrap().to_owned();
     assert!(lid.ends_with("@lid"), "{checked}");
+    let (status, known) = harness.call(Method::GET, "/api/sessions/alice/contacts", None).await;
+    assert_eq!(status, 200, "{known}");
+    assert_eq!(
+        known["data"],
+        json!([{"phoneNumber": format!("+{BOB}"), "lid": lid, "pushName": null, "name": null,
+            "businessName": null, "about": null, "profileUrl": null}]),
+        "a number found on WhatsApp is a known contact, one that is not is not"
+    );
     let nobody = &checked["data"][1];
     assert_eq!(
         (&nobody["phoneNumber"], &nobody["onWhatsapp"], nobody.get("jid")),

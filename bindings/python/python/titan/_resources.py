@@ -680,7 +680,7 @@ class ContactsResource(SyncResource):
     ) -> SyncPage[Contact]:
         """List contacts
 
-        The people the session knows, by JID: whoever wrote to it (with the display name of their latest message) and whoever the account saved in its address book (with that name), one entry per person whether WhatsApp named them by phone number or LID. Answered from the database: works while the session is stopped; `GET …/contacts/{contactId}` asks WhatsApp for the rest. Required scope: `contacts:read`.
+        The people the session knows, by JID: whoever wrote to it (with the display name of their latest message), whoever the account saved in its address book (with that name), and whoever `POST …/contacts/check` found on WhatsApp; one entry per person whether WhatsApp named them by phone number or LID. Answered from the database: works while the session is stopped; `GET …/contacts/{contactId}` asks WhatsApp for the rest. Required scope: `contacts:read`.
 
         Args:
             session: Session name
@@ -698,7 +698,7 @@ class ContactsResource(SyncResource):
     ) -> List[NumberCheck]:
         """Check which numbers are on WhatsApp
 
-        Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsapp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
+        Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsapp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Numbers found join `GET …/contacts`. Required scope: `contacts:read`.
 
         Args:
             session: Session name
@@ -1675,6 +1675,229 @@ class HealthResource(SyncResource):
         Answers 200 when the database is reachable, 503 otherwise. Needs no key.
         """
         result: Health = self._client._call("GET", "/readyz", cast=Health)
+        return result
+
+
+class LabelsResource(SyncResource):
+    """`client.labels`"""
+
+    def list(
+        self,
+        session: str,
+    ) -> List[Label]:
+        """List labels
+
+        The account's WhatsApp Business labels with the chats each is on, as the session keeps them from the account's app state (WhatsApp has no "list labels": labels made on the phone appear here as the session hears of them). Answered from the database. Required scope: `labels:read`.
+
+        Args:
+            session: Session name
+        """
+        result: List[Label] = self._client._call("GET", f"/api/sessions/{path(session)}/labels", cast=List[Label])
+        return result
+
+    def create(
+        self,
+        session: str,
+        *,
+        name: str,
+        color: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Label:
+        """Create a label
+
+        Creates a label on every device of the account (WhatsApp Business), under the next free id. The session gets a `labels.update` event when WhatsApp confirms it. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            color: Its colour (0 to 19; default 0).
+            name: Its name.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Label = self._client._call("POST", f"/api/sessions/{path(session)}/labels", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"color": color, "name": name}), cast=Label)
+        return result
+
+    def create_deferred(
+        self,
+        session: str,
+        *,
+        name: str,
+        color: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Create a label, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Creates a label on every device of the account (WhatsApp Business), under the next free id. The session gets a `labels.update` event when WhatsApp confirms it. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            color: Its colour (0 to 19; default 0).
+            name: Its name.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/labels", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"color": color, "name": name}), cast=Accepted)
+        return result
+
+    def delete(
+        self,
+        session: str,
+        label_id: str,
+    ) -> None:
+        """Delete a label
+
+        Deletes the label on every device of the account; it comes off every chat. 404 when the session has no such label. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+        """
+        self._client._call("DELETE", f"/api/sessions/{path(session)}/labels/{path(label_id)}", cast=None)
+
+    def delete_deferred(
+        self,
+        session: str,
+        label_id: str,
+    ) -> Accepted:
+        """Delete a label, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Deletes the label on every device of the account; it comes off every chat. 404 when the session has no such label. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+        """
+        result: Accepted = self._client._call("DELETE", f"/api/sessions/{path(session)}/labels/{path(label_id)}", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
+    def update(
+        self,
+        session: str,
+        label_id: str,
+        *,
+        color: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> Label:
+        """Rename or recolour a label
+
+        Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it. 404 when the session has no such label. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+            color: Its new colour (0 to 19).
+            name: Its new name.
+        """
+        result: Label = self._client._call("PUT", f"/api/sessions/{path(session)}/labels/{path(label_id)}", body=body({"color": color, "name": name}), cast=Label)
+        return result
+
+    def update_deferred(
+        self,
+        session: str,
+        label_id: str,
+        *,
+        color: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Rename or recolour a label, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it. 404 when the session has no such label. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+            color: Its new colour (0 to 19).
+            name: Its new name.
+        """
+        result: Accepted = self._client._call("PUT", f"/api/sessions/{path(session)}/labels/{path(label_id)}", headers=pairs(("Prefer", "respond-async")), body=body({"color": color, "name": name}), cast=Accepted)
+        return result
+
+    def remove_chats(
+        self,
+        session: str,
+        label_id: str,
+        *,
+        chat_ids: List[str],
+    ) -> Label:
+        """Take a label off chats
+
+        Takes the label off up to 100 chats, on every device of the account, and answers the label. Each chat gives a `labels.update` event (`labeled: false`) when WhatsApp confirms it. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+            chat_ids: The chats' JIDs.
+        """
+        result: Label = self._client._call("DELETE", f"/api/sessions/{path(session)}/labels/{path(label_id)}/chats", body=body({"chatIds": chat_ids}), cast=Label)
+        return result
+
+    def remove_chats_deferred(
+        self,
+        session: str,
+        label_id: str,
+        *,
+        chat_ids: List[str],
+    ) -> Accepted:
+        """Take a label off chats, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Takes the label off up to 100 chats, on every device of the account, and answers the label. Each chat gives a `labels.update` event (`labeled: false`) when WhatsApp confirms it. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+            chat_ids: The chats' JIDs.
+        """
+        result: Accepted = self._client._call("DELETE", f"/api/sessions/{path(session)}/labels/{path(label_id)}/chats", headers=pairs(("Prefer", "respond-async")), body=body({"chatIds": chat_ids}), cast=Accepted)
+        return result
+
+    def add_chats(
+        self,
+        session: str,
+        label_id: str,
+        *,
+        chat_ids: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Label:
+        """Put a label on chats
+
+        Puts the label on up to 100 chats, on every device of the account, and answers the label. Each chat gives a `labels.update` event (`labeled: true`) when WhatsApp confirms it. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+            chat_ids: The chats' JIDs.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Label = self._client._call("POST", f"/api/sessions/{path(session)}/labels/{path(label_id)}/chats", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatIds": chat_ids}), cast=Label)
+        return result
+
+    def add_chats_deferred(
+        self,
+        session: str,
+        label_id: str,
+        *,
+        chat_ids: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Put a label on chats, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Puts the label on up to 100 chats, on every device of the account, and answers the label. Each chat gives a `labels.update` event (`labeled: true`) when WhatsApp confirms it. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+            chat_ids: The chats' JIDs.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/labels/{path(label_id)}/chats", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatIds": chat_ids}), cast=Accepted)
         return result
 
 
@@ -3111,6 +3334,7 @@ class SyncResources:
     events: EventsResource
     groups: GroupsResource
     health: HealthResource
+    labels: LabelsResource
     lids: LidsResource
     media: MediaResource
     messages: MessagesResource
@@ -3128,6 +3352,7 @@ class SyncResources:
         self.events = EventsResource(self)
         self.groups = GroupsResource(self)
         self.health = HealthResource(self)
+        self.labels = LabelsResource(self)
         self.lids = LidsResource(self)
         self.media = MediaResource(self)
         self.messages = MessagesResource(self)
@@ -3806,7 +4031,7 @@ class AsyncContactsResource(AsyncResource):
     ) -> AsyncPager[Contact]:
         """List contacts
 
-        The people the session knows, by JID: whoever wrote to it (with the display name of their latest message) and whoever the account saved in its address book (with that name), one entry per person whether WhatsApp named them by phone number or LID. Answered from the database: works while the session is stopped; `GET …/contacts/{contactId}` asks WhatsApp for the rest. Required scope: `contacts:read`.
+        The people the session knows, by JID: whoever wrote to it (with the display name of their latest message), whoever the account saved in its address book (with that name), and whoever `POST …/contacts/check` found on WhatsApp; one entry per person whether WhatsApp named them by phone number or LID. Answered from the database: works while the session is stopped; `GET …/contacts/{contactId}` asks WhatsApp for the rest. Required scope: `contacts:read`.
 
         Args:
             session: Session name
@@ -3824,7 +4049,7 @@ class AsyncContactsResource(AsyncResource):
     ) -> List[NumberCheck]:
         """Check which numbers are on WhatsApp
 
-        Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsapp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Required scope: `contacts:read`.
+        Asks WhatsApp which of up to 256 phone numbers have an account, and answers one result per number, in the order given: `onWhatsapp`, and for those that are, the `jid` to send to, the `lid` and whether it is a business. Numbers found join `GET …/contacts`. Required scope: `contacts:read`.
 
         Args:
             session: Session name
@@ -4801,6 +5026,229 @@ class AsyncHealthResource(AsyncResource):
         Answers 200 when the database is reachable, 503 otherwise. Needs no key.
         """
         result: Health = await self._client._call("GET", "/readyz", cast=Health)
+        return result
+
+
+class AsyncLabelsResource(AsyncResource):
+    """`client.labels`"""
+
+    async def list(
+        self,
+        session: str,
+    ) -> List[Label]:
+        """List labels
+
+        The account's WhatsApp Business labels with the chats each is on, as the session keeps them from the account's app state (WhatsApp has no "list labels": labels made on the phone appear here as the session hears of them). Answered from the database. Required scope: `labels:read`.
+
+        Args:
+            session: Session name
+        """
+        result: List[Label] = await self._client._call("GET", f"/api/sessions/{path(session)}/labels", cast=List[Label])
+        return result
+
+    async def create(
+        self,
+        session: str,
+        *,
+        name: str,
+        color: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Label:
+        """Create a label
+
+        Creates a label on every device of the account (WhatsApp Business), under the next free id. The session gets a `labels.update` event when WhatsApp confirms it. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            color: Its colour (0 to 19; default 0).
+            name: Its name.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Label = await self._client._call("POST", f"/api/sessions/{path(session)}/labels", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"color": color, "name": name}), cast=Label)
+        return result
+
+    async def create_deferred(
+        self,
+        session: str,
+        *,
+        name: str,
+        color: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Create a label, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Creates a label on every device of the account (WhatsApp Business), under the next free id. The session gets a `labels.update` event when WhatsApp confirms it. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            color: Its colour (0 to 19; default 0).
+            name: Its name.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/labels", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"color": color, "name": name}), cast=Accepted)
+        return result
+
+    async def delete(
+        self,
+        session: str,
+        label_id: str,
+    ) -> None:
+        """Delete a label
+
+        Deletes the label on every device of the account; it comes off every chat. 404 when the session has no such label. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+        """
+        await self._client._call("DELETE", f"/api/sessions/{path(session)}/labels/{path(label_id)}", cast=None)
+
+    async def delete_deferred(
+        self,
+        session: str,
+        label_id: str,
+    ) -> Accepted:
+        """Delete a label, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Deletes the label on every device of the account; it comes off every chat. 404 when the session has no such label. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+        """
+        result: Accepted = await self._client._call("DELETE", f"/api/sessions/{path(session)}/labels/{path(label_id)}", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
+    async def update(
+        self,
+        session: str,
+        label_id: str,
+        *,
+        color: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> Label:
+        """Rename or recolour a label
+
+        Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it. 404 when the session has no such label. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+            color: Its new colour (0 to 19).
+            name: Its new name.
+        """
+        result: Label = await self._client._call("PUT", f"/api/sessions/{path(session)}/labels/{path(label_id)}", body=body({"color": color, "name": name}), cast=Label)
+        return result
+
+    async def update_deferred(
+        self,
+        session: str,
+        label_id: str,
+        *,
+        color: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Rename or recolour a label, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it. 404 when the session has no such label. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+            color: Its new colour (0 to 19).
+            name: Its new name.
+        """
+        result: Accepted = await self._client._call("PUT", f"/api/sessions/{path(session)}/labels/{path(label_id)}", headers=pairs(("Prefer", "respond-async")), body=body({"color": color, "name": name}), cast=Accepted)
+        return result
+
+    async def remove_chats(
+        self,
+        session: str,
+        label_id: str,
+        *,
+        chat_ids: List[str],
+    ) -> Label:
+        """Take a label off chats
+
+        Takes the label off up to 100 chats, on every device of the account, and answers the label. Each chat gives a `labels.update` event (`labeled: false`) when WhatsApp confirms it. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+            chat_ids: The chats' JIDs.
+        """
+        result: Label = await self._client._call("DELETE", f"/api/sessions/{path(session)}/labels/{path(label_id)}/chats", body=body({"chatIds": chat_ids}), cast=Label)
+        return result
+
+    async def remove_chats_deferred(
+        self,
+        session: str,
+        label_id: str,
+        *,
+        chat_ids: List[str],
+    ) -> Accepted:
+        """Take a label off chats, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Takes the label off up to 100 chats, on every device of the account, and answers the label. Each chat gives a `labels.update` event (`labeled: false`) when WhatsApp confirms it. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+            chat_ids: The chats' JIDs.
+        """
+        result: Accepted = await self._client._call("DELETE", f"/api/sessions/{path(session)}/labels/{path(label_id)}/chats", headers=pairs(("Prefer", "respond-async")), body=body({"chatIds": chat_ids}), cast=Accepted)
+        return result
+
+    async def add_chats(
+        self,
+        session: str,
+        label_id: str,
+        *,
+        chat_ids: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Label:
+        """Put a label on chats
+
+        Puts the label on up to 100 chats, on every device of the account, and answers the label. Each chat gives a `labels.update` event (`labeled: true`) when WhatsApp confirms it. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+            chat_ids: The chats' JIDs.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Label = await self._client._call("POST", f"/api/sessions/{path(session)}/labels/{path(label_id)}/chats", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"chatIds": chat_ids}), cast=Label)
+        return result
+
+    async def add_chats_deferred(
+        self,
+        session: str,
+        label_id: str,
+        *,
+        chat_ids: List[str],
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Put a label on chats, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Puts the label on up to 100 chats, on every device of the account, and answers the label. Each chat gives a `labels.update` event (`labeled: true`) when WhatsApp confirms it. Required scope: `labels:manage`.
+
+        Args:
+            session: Session name
+            label_id: The label's id
+            chat_ids: The chats' JIDs.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/labels/{path(label_id)}/chats", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"chatIds": chat_ids}), cast=Accepted)
         return result
 
 
@@ -6237,6 +6685,7 @@ class AsyncResources:
     events: AsyncEventsResource
     groups: AsyncGroupsResource
     health: AsyncHealthResource
+    labels: AsyncLabelsResource
     lids: AsyncLidsResource
     media: AsyncMediaResource
     messages: AsyncMessagesResource
@@ -6254,6 +6703,7 @@ class AsyncResources:
         self.events = AsyncEventsResource(self)
         self.groups = AsyncGroupsResource(self)
         self.health = AsyncHealthResource(self)
+        self.labels = AsyncLabelsResource(self)
         self.lids = AsyncLidsResource(self)
         self.media = AsyncMediaResource(self)
         self.messages = AsyncMessagesResource(self)

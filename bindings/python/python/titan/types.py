@@ -1176,6 +1176,23 @@ class JoinedGroup(Model):
 
 
 @dataclasses.dataclass
+class Label(Model):
+    """A label of the account, with the chats it is on."""
+
+    chat_ids: List[str] = dataclasses.field(metadata={"json": "chatIds"})
+    """The chats it is on."""
+
+    color: int
+    """Its colour: an index into WhatsApp's 20 label colours (0 to 19)."""
+
+    id: str
+    """WhatsApp's id for the label (a number, as text)."""
+
+    name: str
+    """Its name."""
+
+
+@dataclasses.dataclass
 class LabelsPayload(Model):
     """`labels.update`: a label was put on or taken off a chat (`chatId`, `labeled`), or a label
     itself was created, renamed, recoloured or deleted (`name`, `color`, `deleted`)."""
@@ -2353,6 +2370,7 @@ __all__ = [
     "JidRef",
     "JoinStatus",
     "JoinedGroup",
+    "Label",
     "LabelsPayload",
     "LabelsUpdateEvent",
     "LidMapping",

@@ -17,6 +17,7 @@ use crate::model::events::{
 };
 use crate::model::jid::JidRef;
 use crate::store::chats::ChatChange;
+use crate::store::labels::LabelChange;
 
 /// Largest history chunk (compressed) carried in a `history.sync` event's `data`; a larger one
 /// is announced without it.
@@ -151,33 +152,59 @@ pub(super) fn chat(event: &Event) -> Option<Effect> {
                 quoted_message_id: None,
             })
         }
-        Event::LabelAssociationUpdate(u) if !u.from_full_sync => {
+        Event::LabelAssociationUpdate(u) => {
             let chat = u.chat_jid.to_non_ad_string();
-            Payload::LabelsUpdate(LabelsPayload {
-                id: chat.clone(),
-                label_id: u.label_id.clone(),
-                from: Some(JidRef::of(&chat)),
-                chat_id: Some(chat),
-                labeled: Some(u.action.labeled.unwrap_or(false)),
-                name: None,
-                color: None,
-                deleted: None,
-                timestamp: u.timestamp.timestamp(),
-                from_me: true,
-            })
+            let labeled = u.action.labeled.unwrap_or(false);
+            let event = (!u.from_full_sync).then(|| {
+                NewEvent::new(Payload::LabelsUpdate(LabelsPayload {
+                    id: chat.clone(),
+                    label_id: u.label_id.clone(),
+                    from: Some(JidRef::of(&chat)),
+                    chat_id: Some(chat.clone()),
+                    labeled: Some(labeled),
+                    name: None,
+                    color: None,
+                    deleted: None,
+                    timestamp: u.timestamp.timestamp(),
+                    from_me: true,
+                }))
+            });
+            return Some(Effect::Label {
+                id: u.label_id.clone(),
+                change: LabelChange::Chat(chat, labeled),
+                event,
+            });
         }
-        Event::LabelEditUpdate(u) if !u.from_full_sync => Payload::LabelsUpdate(LabelsPayload {
-            id: u.label_id.clone(),
-            label_id: u.label_id.clone(),
-            chat_id: None,
-            from: None,
-            labeled: None,
-            name: Some(u.action.name.clone()),
-            color: Some(u.action.color),
-            deleted: Some(u.action.deleted.unwrap_or(false)),
-            timestamp: u.timestamp.timestamp(),
-            from_me: true,
-        }),
+        Event::LabelEditUpdate(u) => {
+            let deleted = u.action.deleted.unwrap_or(false);
+            let event = (!u.from_full_sync).then(|| {
+                NewEvent::new(Payload::LabelsUpdate(LabelsPayload {
+                    id: u.label_id.clone(),
+                    label_id: u.label_id.clone(),
+                    chat_id: None,
+                    from: None,
+                    labeled: None,
+                    name: Some(u.action.name.clone()),
+                    color: Some(u.action.color),
+                    deleted: Some(deleted),
+                    timestamp: u.timestamp.timestamp(),
+                    from_me: true,
+                }))
+            });
+            let change = if deleted {
+                LabelChange::Deleted
+            } else {
+                LabelChange::Set {
+                    name: u.action.name.clone().unwrap_or_default(),
+                    color: u.action.color.unwrap_or_default(),
+                }
+            };
+            return Some(Effect::Label {
+                id: u.label_id.clone(),
+                change,
+                event,
+            });
+        }
         _ => return None,
     };
     Some(Effect::Event(NewEvent::new(payload)))

@@ -17,6 +17,7 @@ use crate::model::events::{PresencePayload, VotePayload};
 use crate::model::message::MessageStatus;
 use crate::model::poll::SealedVote;
 use crate::store::chats::ChatChange;
+use crate::store::labels::LabelChange;
 use crate::store::messages::MessageRecord;
 
 /// One change an event asks for; each is stored in one transaction with its events.
@@ -71,6 +72,13 @@ pub(super) enum Effect {
         jid: String,
         name: Option<String>,
         first_name: Option<String>,
+        event: Option<NewEvent>,
+    },
+    /// The account changed its label `id` (on another device, or through the API and heard
+    /// back); `event` is `None` for a full sync's replay of the past.
+    Label {
+        id: String,
+        change: LabelChange,
         event: Option<NewEvent>,
     },
     /// An event with no stored state of its own.

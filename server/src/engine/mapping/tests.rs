@@ -18,6 +18,7 @@ use super::{Effect, RingingCalls, map};
 use crate::events::EventType;
 use crate::model::message::MessageStatus;
 use crate::store::chats::ChatChange;
+use crate::store::labels::LabelChange;
 
 const BOB: &str = "5511888888888@s.whatsapp.net";
 const BOB_LID: &str = "88@lid";
@@ -785,6 +786,23 @@ fn chat_changes_from_other_devices() {
     );
 }
 
+/// The label change `event` makes: the label, the change, and its event payload (`None` when
+/// it is not announced).
+fn only_label_change(event: &Event) -> (String, LabelChange, Option<Value>) {
+    let effects = effects(event);
+    assert_eq!(effects.len(), 1, "{effects:?}");
+    match effects.into_iter().next() {
+        Some(Effect::Label { id, change, event }) => {
+            let event = event.map(|e| {
+                assert_eq!(e.kind(), EventType::LabelsUpdate);
+                e.payload.to_value()
+            });
+            (id, change, event)
+        }
+        other => panic!("expected a label change, got {other:?}"),
+    }
+}
+
 #[test]
 fn labels() {
     use wa::sync_action_value as action;
@@ -801,10 +819,19 @@ fn labels() {
             .from_full_sync(false)
             .build(),
     );
-    let (kind, p) = only_event(&edit);
+    let (id, change, p) = only_label_change(&edit);
+    let p = p.unwrap();
     assert_eq!(
-        (kind, p["name"].as_str(), p["deleted"].as_bool()),
-        (EventType::LabelsUpdate, Some("Customers"), Some(false))
+        (id.as_str(), change, p["name"].as_str(), p["deleted"].as_bool()),
+        (
+            "5",
+            LabelChange::Set {
+                name: "Customers".into(),
+                color: 3
+            },
+            Some("Customers"),
+            Some(false)
+        )
     );
 
     let assigned = Event::LabelAssociationUpdate(
@@ -819,11 +846,10 @@ fn labels() {
             .from_full_sync(false)
             .build(),
     );
-    let (kind, p) = only_event(&assigned);
-    assert_eq!(
-        (kind, p["labelId"].as_str(), p["labeled"].as_bool()),
-        (EventType::LabelsUpdate, Some("5"), Some(true))
-    );
+    let (_, change, p) = only_label_change(&assigned);
+    let p = p.unwrap();
+    assert_eq!(change, LabelChange::Chat(BOB.into(), true));
+    assert_eq!((p["labelId"].as_str(), p["labeled"].as_bool()), (Some("5"), Some(true)));
     assert_eq!(p["from"]["phoneNumber"], "+5511888888888");
     assert!(
         p.get("name").is_none() && p.get("color").is_none(),
@@ -838,10 +864,28 @@ fn labels() {
             .from_full_sync(false)
             .build(),
     );
-    let (_, p) = only_event(&unnamed);
+    let (_, _, p) = only_label_change(&unnamed);
+    let p = p.unwrap();
     assert_eq!(
         (p.get("name"), p.get("color")),
         (Some(&Value::Null), Some(&Value::Null))
+    );
+
+    let deleted = Event::LabelEditUpdate(
+        LabelEditUpdate::builder()
+            .label_id("5".into())
+            .timestamp(at())
+            .action(Box::new(action::LabelEditAction {
+                deleted: Some(true),
+                ..Default::default()
+            }))
+            .from_full_sync(true)
+            .build(),
+    );
+    assert_eq!(
+        only_label_change(&deleted),
+        ("5".into(), LabelChange::Deleted, None),
+        "a full sync's replay is kept, not announced"
     );
 }
 
