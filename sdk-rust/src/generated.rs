@@ -6981,7 +6981,7 @@ allows private addresses; up to 50 MB); or give `base64`.*/
             Default::default()
         }
     }
-    ///What to change of a label: its name, its colour, or both.
+    ///What to change of a label: its name, its colour, or both (neither changes nothing).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
     pub struct UpdateLabel {
@@ -26170,7 +26170,7 @@ let response = client.create_label()
     }
     /**Rename or recolour a label
 
-Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it. 404 when the session has no such label. Required scope: `labels:manage`.
+Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it (a body with neither changes nothing). 404 when the session has no such label. Required scope: `labels:manage`.
 
 Sends a `PUT` request to `/api/sessions/{session}/labels/{labelId}`
 

@@ -58,7 +58,7 @@ pub struct CreateLabel {
     pub color: Option<LabelColor>,
 }
 
-/// What to change of a label: its name, its colour, or both.
+/// What to change of a label: its name, its colour, or both (neither changes nothing).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"name": "Paid", "color": 5}))]
@@ -123,7 +123,8 @@ pub async fn create(
     }))
 }
 
-/// Checks `request` and that the label exists; the command renames or recolours it.
+/// Checks `request` and that the label exists; the command renames or recolours it (a request
+/// that names neither changes nothing and answers the label).
 pub async fn update(
     state: &SharedState,
     caller: &Caller,
@@ -132,13 +133,11 @@ pub async fn update(
     request: UpdateLabel,
 ) -> Result<Command<Label>, ApiError> {
     let id = parse_label(label_id)?;
-    if request.name.is_none() && request.color.is_none() {
-        return Err(ApiError::BadRequest(
-            "give the label a new `name`, a new `color`, or both".into(),
-        ));
-    }
     crate::sessions::find(state, caller, session).await?;
     let mut label = existing(state, session, &id).await?;
+    if request.name.is_none() && request.color.is_none() {
+        return Ok(Box::pin(async move { Ok(label) }));
+    }
     if let Some(name) = request.name {
         label.name = name.into_inner();
     }

@@ -1555,7 +1555,7 @@ export declare class LabelsResource extends APIResource {
   /**
    * Rename or recolour a label
    *
-   * Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it. 404 when the session has no such label. Required scope: `labels:manage`.
+   * Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it (a body with neither changes nothing). 404 when the session has no such label. Required scope: `labels:manage`.
    * @param session Session name
    * @param labelId The label's id
    *
@@ -1567,7 +1567,7 @@ export declare class LabelsResource extends APIResource {
    *
    * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
    *
-   * Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it. 404 when the session has no such label. Required scope: `labels:manage`.
+   * Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it (a body with neither changes nothing). 404 when the session has no such label. Required scope: `labels:manage`.
    * @param session Session name
    * @param labelId The label's id
    *

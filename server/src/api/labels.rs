@@ -71,7 +71,8 @@ async fn create(
     put, path = "/api/sessions/{session}/labels/{labelId}", operation_id = "updateLabel", tag = "Labels",
     summary = "Rename or recolour a label",
     description = "Gives the label a new `name`, a new `color`, or both, on every device of the account, and \
-        answers it. 404 when the session has no such label. Required scope: `labels:manage`.",
+        answers it (a body with neither changes nothing). 404 when the session has no such label. \
+        Required scope: `labels:manage`.",
     params(
         ("session" = String, Path, description = "Session name", example = "my-session"),
         ("labelId" = String, Path, description = "The label's id", example = "3"),

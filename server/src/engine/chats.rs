@@ -2,9 +2,9 @@
 //! to the account's phone and other devices. Each is applied to the stored chat as soon as
 //! WhatsApp takes it; its `chat.*` event is written when the client hears the change back.
 
-use whatsapp_rust::Jid;
 use whatsapp_rust::features::AppStateError;
 use whatsapp_rust::wacore_binary::JidExt as _;
+use whatsapp_rust::{IqError, Jid};
 
 use super::{Engine, EngineError};
 use crate::store::chats::{self as store, ChatChange};
@@ -101,6 +101,10 @@ impl Engine {
 pub(super) fn app_state_error(what: &str, error: AppStateError) -> EngineError {
     match error {
         AppStateError::InvalidRequest(why) => EngineError::Invalid(format!("WhatsApp cannot take the {what}: {why}")),
+        AppStateError::Internal(cause) => match cause.chain().find_map(|c| c.downcast_ref::<IqError>()) {
+            Some(iq) => EngineError::refused_iq(what, iq),
+            None => EngineError::refused(what, cause),
+        },
         other => EngineError::refused(what, other),
     }
 }

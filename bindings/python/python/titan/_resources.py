@@ -1782,7 +1782,7 @@ class LabelsResource(SyncResource):
     ) -> Label:
         """Rename or recolour a label
 
-        Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it. 404 when the session has no such label. Required scope: `labels:manage`.
+        Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it (a body with neither changes nothing). 404 when the session has no such label. Required scope: `labels:manage`.
 
         Args:
             session: Session name
@@ -1805,7 +1805,7 @@ class LabelsResource(SyncResource):
 
         The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
 
-        Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it. 404 when the session has no such label. Required scope: `labels:manage`.
+        Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it (a body with neither changes nothing). 404 when the session has no such label. Required scope: `labels:manage`.
 
         Args:
             session: Session name
@@ -5133,7 +5133,7 @@ class AsyncLabelsResource(AsyncResource):
     ) -> Label:
         """Rename or recolour a label
 
-        Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it. 404 when the session has no such label. Required scope: `labels:manage`.
+        Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it (a body with neither changes nothing). 404 when the session has no such label. Required scope: `labels:manage`.
 
         Args:
             session: Session name
@@ -5156,7 +5156,7 @@ class AsyncLabelsResource(AsyncResource):
 
         The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
 
-        Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it. 404 when the session has no such label. Required scope: `labels:manage`.
+        Gives the label a new `name`, a new `color`, or both, on every device of the account, and answers it (a body with neither changes nothing). 404 when the session has no such label. Required scope: `labels:manage`.
 
         Args:
             session: Session name
