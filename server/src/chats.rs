@@ -2,6 +2,8 @@
 //! unread count and the account's marks), and the actions that change them on WhatsApp
 //! (archive, pin, mute, read, clear, delete) and stars on messages.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -180,12 +182,8 @@ pub async fn list(
     crate::sessions::find(state, caller, session).await?;
     let rows = stored::page(&state.db, session, after.as_ref(), query.archived, page.limit + 1).await?;
     let page = Page::from_overfetch(rows, page.limit, cursor_of);
-    let mut chats = Vec::with_capacity(page.data.len());
-    for row in page.data {
-        chats.push(described(state, session, row).await?);
-    }
     Ok(Page {
-        data: chats,
+        data: described(state, session, page.data).await?,
         cursor: page.cursor,
     })
 }
@@ -197,41 +195,46 @@ pub async fn get(state: &AppState, caller: &Caller, session: &str, chat_id: &str
     let row = stored::one(&state.db, session, &jid.to_non_ad_string())
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("session `{session}` has no chat `{chat_id}`")))?;
-    described(state, session, row).await
+    let mut chats = described(state, session, vec![row]).await?;
+    chats
+        .pop()
+        .ok_or_else(|| ApiError::NotFound(format!("session `{session}` has no chat `{chat_id}`")))
 }
 
-/// `row` as the API shows it: with its name and last message.
-async fn described(state: &AppState, session: &str, row: ChatRow) -> Result<Chat, ApiError> {
-    let is_group = row.chat_id.ends_with("@g.us");
-    let name = if is_group {
-        groups::one(&state.db, session, &row.chat_id).await?.map(|g| g.name)
-    } else {
-        contacts::one(&state.db, session, &row.chat_id)
-            .await?
-            .and_then(|c| c.name.or(c.push_name))
-    };
-    let last_message = if row.activity > 0 {
-        history::by_seq(&state.db, session, row.activity)
-            .await?
-            .map(Message::from)
-    } else {
-        None
-    };
+/// `rows` as the API shows them: with their names and last messages, read in one query each.
+async fn described(state: &AppState, session: &str, rows: Vec<ChatRow>) -> Result<Vec<Chat>, ApiError> {
+    let (groups, people): (Vec<String>, Vec<String>) = rows
+        .iter()
+        .map(|row| row.chat_id.clone())
+        .partition(|id| id.ends_with("@g.us"));
+    let mut names = groups::names(&state.db, session, &groups).await?;
+    names.extend(contacts::names(&state.db, session, &people).await?);
+    let seqs: Vec<i64> = rows.iter().map(|row| row.activity).filter(|&seq| seq > 0).collect();
+    let mut last: HashMap<i64, Message> = history::by_seqs(&state.db, session, &seqs)
+        .await?
+        .into_iter()
+        .map(|m| (m.seq, Message::from(m)))
+        .collect();
     let now = Utc::now().timestamp();
-    let muted_until = row.muted_until.filter(|&until| until == -1 || until > now);
-    Ok(Chat {
-        id: row.chat_id,
-        name,
-        is_group,
-        unread_count: row.unread,
-        marked_unread: row.marked_unread,
-        archived: row.archived,
-        pinned: row.pinned_at.is_some(),
-        muted: muted_until.is_some(),
-        muted_until,
-        last_message_at: row.last_at.and_then(DateTime::from_timestamp_millis),
-        last_message,
-    })
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let muted_until = row.muted_until.filter(|&until| until == -1 || until > now);
+            Chat {
+                name: names.get(&row.chat_id).cloned(),
+                is_group: row.chat_id.ends_with("@g.us"),
+                unread_count: row.unread,
+                marked_unread: row.marked_unread,
+                archived: row.archived,
+                pinned: row.pinned_at.is_some(),
+                muted: muted_until.is_some(),
+                muted_until,
+                last_message_at: row.last_at.and_then(DateTime::from_timestamp_millis),
+                last_message: last.remove(&row.activity),
+                id: row.chat_id,
+            }
+        })
+        .collect())
 }
 
 /// Checks `chat_id`; the command makes `action`'s change to the chat on WhatsApp and in the

@@ -18,6 +18,13 @@ impl Engine {
     /// read receipts for its unread messages, as WhatsApp's apps do.
     pub async fn change_chat(&self, session: &str, chat: &Jid, change: &ChatChange) -> Result<(), EngineError> {
         let client = self.require_connected(session)?;
+        let chat_id = chat.to_non_ad_string();
+        // Read before the change: the client hears its own change back, and the stored chat may
+        // count nothing unread by the time the mutation call returns.
+        let unread = match change {
+            ChatChange::Read(true) => self.unread(session, chat, &chat_id).await?,
+            _ => Vec::new(),
+        };
         let actions = client.chat_actions();
         let sent = match change {
             ChatChange::Archived(true) => actions.archive_chat(chat, None).await,
@@ -32,9 +39,8 @@ impl Engine {
             ChatChange::Deleted => actions.delete_chat(chat, false, None).await,
         };
         sent.map_err(|e| app_state_error("chat change", e))?;
-        let chat_id = chat.to_non_ad_string();
-        if *change == ChatChange::Read(true) {
-            self.receipt_unread(session, chat, &chat_id).await?;
+        for (sender, ids) in unread {
+            self.mark_read(session, chat, sender.as_ref(), &ids).await?;
         }
         store::change(&self.shared.db, session, &chat_id, change, &[]).await?;
         Ok(())
@@ -71,29 +77,33 @@ impl Engine {
         Ok(())
     }
 
-    /// Sends read receipts for the chat's unread received messages (the newest
-    /// [`MAX_RECEIPTS`]), one per sender as WhatsApp wants them in groups.
-    async fn receipt_unread(&self, session: &str, chat: &Jid, chat_id: &str) -> Result<(), EngineError> {
+    /// The chat's unread received messages (the newest [`MAX_RECEIPTS`]), grouped by sender in
+    /// groups as WhatsApp wants their read receipts.
+    async fn unread(
+        &self,
+        session: &str,
+        chat: &Jid,
+        chat_id: &str,
+    ) -> Result<Vec<(Option<Jid>, Vec<String>)>, EngineError> {
         let db = &self.shared.db;
         let unread = store::one(db, session, chat_id).await?.map_or(0, |c| c.unread);
         let wanted = usize::try_from(unread).unwrap_or(0).min(MAX_RECEIPTS);
         if wanted == 0 {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let recent = messages::history(db, session, chat_id, None, wanted * 2).await?;
-        let mut by_sender: Vec<(Option<String>, Vec<String>)> = Vec::new();
+        let mut by_sender: Vec<(Option<Jid>, Vec<String>)> = Vec::new();
         for message in recent.into_iter().filter(|m| !m.from_me).take(wanted) {
-            let sender = message.sender.filter(|_| chat.is_group());
+            let sender = message
+                .sender
+                .filter(|_| chat.is_group())
+                .and_then(|s| s.parse::<Jid>().ok());
             match by_sender.iter_mut().find(|(s, _)| *s == sender) {
                 Some((_, ids)) => ids.push(message.id),
                 None => by_sender.push((sender, vec![message.id])),
             }
         }
-        for (sender, ids) in by_sender {
-            let sender = sender.and_then(|s| s.parse::<Jid>().ok());
-            self.mark_read(session, chat, sender.as_ref(), &ids).await?;
-        }
-        Ok(())
+        Ok(by_sender)
     }
 }
 

@@ -4,6 +4,8 @@
 //! A person is kept under their phone-number JID when the session knows it, so a LID and a
 //! phone number of one person make one contact.
 
+use std::collections::HashMap;
+
 use anyhow::Context;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -188,4 +190,35 @@ pub async fn one(db: &Db, session: &str, jid: &str) -> anyhow::Result<Option<Con
         Some(row) => Ok(Some(with_lid(db, session, from_row(&row)?).await?)),
         None => Ok(None),
     }
+}
+
+/// The name the session knows each of `jids` by (either JID form): the address-book name, else
+/// the push name of their latest message; people it knows no name for are left out.
+pub async fn names(db: &Db, session: &str, jids: &[String]) -> anyhow::Result<HashMap<String, String>> {
+    if jids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let list = super::placeholders(jids.len(), 2);
+    let sql = format!(
+        "SELECT jid, lid, name, push_name FROM contacts WHERE session = $1 AND (jid IN ({list}) OR lid IN ({list}))"
+    );
+    let rows = jids
+        .iter()
+        .fold(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(session), |q, jid| {
+            q.bind(jid)
+        })
+        .fetch_all(&db.pool)
+        .await?;
+    let mut names = HashMap::new();
+    for row in &rows {
+        let name: Option<String> = row.try_get("name")?;
+        let Some(name) = name.or(row.try_get("push_name")?) else {
+            continue;
+        };
+        let lid: Option<String> = row.try_get("lid")?;
+        for key in std::iter::once(row.try_get::<String, _>("jid")?).chain(lid) {
+            names.insert(key, name.clone());
+        }
+    }
+    Ok(names)
 }

@@ -110,3 +110,29 @@ pub async fn one(db: &Db, session: &str, id: &str) -> anyhow::Result<Option<Grou
     row.map(|row| Ok(serde_json::from_str(&row.try_get::<String, _>("data")?)?))
         .transpose()
 }
+
+/// The names of the session's stored groups among `ids`, by id.
+pub async fn names(
+    db: &Db,
+    session: &str,
+    ids: &[String],
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let sql = format!(
+        "SELECT data FROM groups WHERE session = $1 AND id IN ({})",
+        super::placeholders(ids.len(), 2)
+    );
+    let rows = ids
+        .iter()
+        .fold(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(session), |q, id| q.bind(id))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let group: Group = serde_json::from_str(&row.try_get::<String, _>("data")?)?;
+            Ok((group.id, group.name))
+        })
+        .collect()
+}

@@ -294,15 +294,23 @@ pub async fn history(
     rows.iter().map(from_row).collect()
 }
 
-/// The session's message `seq`, if it is still stored.
-pub async fn by_seq(db: &Db, session: &str, seq: i64) -> anyhow::Result<Option<MessageRecord>> {
-    let sql = format!("SELECT {COLUMNS} FROM messages WHERE session = $1 AND seq = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(session)
-        .bind(seq)
-        .fetch_optional(&db.pool)
+/// The session's messages `seqs` that are still stored, in no particular order.
+pub async fn by_seqs(db: &Db, session: &str, seqs: &[i64]) -> anyhow::Result<Vec<MessageRecord>> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM messages WHERE session = $1 AND seq IN ({})",
+        super::placeholders(seqs.len(), 2)
+    );
+    let rows = seqs
+        .iter()
+        .fold(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(session), |q, seq| {
+            q.bind(*seq)
+        })
+        .fetch_all(&db.pool)
         .await?;
-    row.as_ref().map(from_row).transpose()
+    rows.iter().map(from_row).collect()
 }
 
 /// One of the session's messages by WhatsApp id (the newest if ids repeat across chats).

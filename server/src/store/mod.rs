@@ -24,6 +24,14 @@ use sqlx::AnyPool;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use tokio::sync::Notify;
 
+/// `$first, $first+1, …` for `count` placeholders.
+fn placeholders(count: usize, first: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Which database engine a URL points at; migrations differ per engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {

@@ -23,7 +23,7 @@ use sqlx::any::AnyArguments;
 use sqlx::{Any, AnyConnection, AssertSqlSafe};
 use whatsapp_rust::store::error::StoreError;
 
-use super::Db;
+use super::{Db, placeholders};
 
 /// whatsapp-rust's storage for one Titan session, on the server's own database.
 #[derive(Debug, Clone)]
@@ -140,14 +140,6 @@ fn out_of_range(what: &str, value: impl std::fmt::Display) -> StoreError {
 /// How many rows a DELETE removed, as the library counts them.
 fn removed(result: &sqlx::any::AnyQueryResult) -> u32 {
     u32::try_from(result.rows_affected()).unwrap_or(u32::MAX)
-}
-
-/// `$first, $first+1, …` for `count` placeholders.
-fn placeholders(count: usize, first: usize) -> String {
-    (first..first + count)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// `($1, …, $c), ($c+1, …), …` for `rows` rows of `columns` placeholders.
