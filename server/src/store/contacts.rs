@@ -145,17 +145,25 @@ fn from_row(row: &AnyRow) -> anyhow::Result<ContactRow> {
     })
 }
 
-/// `row` with its LID filled in from the session's mapping when the row has none.
-async fn with_lid(db: &Db, session: &str, mut row: ContactRow) -> anyhow::Result<ContactRow> {
-    if row.lid.is_none()
-        && let Some(phone) = row.jid.strip_suffix("@s.whatsapp.net")
-    {
-        row.lid = device::mapping_of_phone(&db.pool, session, phone)
-            .await
-            .context("read the LID mapping")?
-            .map(|m| format!("{}@lid", m.lid));
+/// `rows` with their LIDs filled in from the session's mapping where they have none, in one
+/// query.
+async fn with_lids(db: &Db, session: &str, mut rows: Vec<ContactRow>) -> anyhow::Result<Vec<ContactRow>> {
+    let phones: Vec<&str> = rows
+        .iter()
+        .filter(|row| row.lid.is_none())
+        .filter_map(|row| row.jid.strip_suffix("@s.whatsapp.net"))
+        .collect();
+    let lids = device::lids_of_phones(&db.pool, session, &phones)
+        .await
+        .context("read the LID mappings")?;
+    for row in rows.iter_mut().filter(|row| row.lid.is_none()) {
+        row.lid = row
+            .jid
+            .strip_suffix("@s.whatsapp.net")
+            .and_then(|phone| lids.get(phone))
+            .map(|lid| format!("{lid}@lid"));
     }
-    Ok(row)
+    Ok(rows)
 }
 
 /// Up to `limit` of the session's contacts by JID, those after `after` when given.
@@ -168,11 +176,8 @@ pub async fn page(db: &Db, session: &str, after: Option<&str>, limit: usize) -> 
     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
     .fetch_all(&db.pool)
     .await?;
-    let mut contacts = Vec::with_capacity(rows.len());
-    for row in &rows {
-        contacts.push(with_lid(db, session, from_row(row)?).await?);
-    }
-    Ok(contacts)
+    let rows = rows.iter().map(from_row).collect::<anyhow::Result<Vec<_>>>()?;
+    with_lids(db, session, rows).await
 }
 
 /// The session's contact `jid` (either JID form), if it knows them.
@@ -187,7 +192,7 @@ pub async fn one(db: &Db, session: &str, jid: &str) -> anyhow::Result<Option<Con
     .fetch_optional(&db.pool)
     .await?;
     match row {
-        Some(row) => Ok(Some(with_lid(db, session, from_row(&row)?).await?)),
+        Some(row) => Ok(with_lids(db, session, vec![from_row(&row)?]).await?.pop()),
         None => Ok(None),
     }
 }

@@ -156,6 +156,10 @@ async fn chats_follow_the_api_and_the_phone(harness: Harness) {
         .unwrap_or_else(|| panic!("Bob is a contact: {contacts:#}"));
     assert_eq!(bob_contact["pushName"], json!("Bob B"), "{contacts:#}");
     assert!(
+        bob_contact["lid"].as_str().is_some_and(|lid| lid.ends_with("@lid")),
+        "his LID, from the session's mapping: {contacts:#}"
+    );
+    assert!(
         listed.iter().any(|c| c["phoneNumber"] == format!("+{CAROL}")),
         "{contacts:#}"
     );

@@ -12,7 +12,7 @@ mod msg_secret;
 mod protocol;
 mod signal;
 
-pub(crate) use protocol::{mapping_of_lid, mapping_of_phone};
+pub(crate) use protocol::{lids_of_phones, mapping_of_lid, mapping_of_phone};
 
 use std::collections::HashSet;
 use std::hash::Hash;

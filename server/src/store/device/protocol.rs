@@ -63,6 +63,35 @@ pub(crate) async fn mapping_of_phone<'c>(
     row.as_ref().map(lid_mapping).transpose()
 }
 
+/// `session`'s newest LID user of each of the phone numbers `phones` (digits) it has a mapping
+/// for, by phone number, in one query.
+pub(crate) async fn lids_of_phones(
+    pool: &sqlx::AnyPool,
+    session: &str,
+    phones: &[&str],
+) -> Result<std::collections::HashMap<String, String>> {
+    if phones.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let sql = format!(
+        "SELECT {LID_COLUMNS} FROM wa_lid_pn_mapping WHERE session = $1 AND phone_number IN ({}) \
+         ORDER BY updated_at, created_at",
+        crate::store::placeholders(phones.len(), 2)
+    );
+    let rows = phones
+        .iter()
+        .fold(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(session), |q, phone| {
+            q.bind(*phone)
+        })
+        .fetch_all(pool)
+        .await
+        .map_err(db_err("get PN mappings"))?;
+    // Oldest first, so the newest mapping of a number is the one kept.
+    rows.iter()
+        .map(|row| lid_mapping(row).map(|entry| (entry.phone_number, entry.lid)))
+        .collect()
+}
+
 #[async_trait]
 impl ProtocolStore for DeviceStore {
     async fn get_sender_key_devices(&self, group_jid: &str) -> Result<Vec<(String, bool)>> {
