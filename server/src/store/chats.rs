@@ -142,12 +142,7 @@ pub async fn change(
             .execute(&mut *tx)
             .await?;
     }
-    for event in events {
-        super::events::append(&mut tx, session, event).await?;
-    }
-    tx.commit().await.context("commit")?;
-    db.events_written();
-    Ok(())
+    super::events::commit_with(tx, db, session, events).await
 }
 
 /// Stars or unstars the session's stored message `id` in `chat_id`, with `events`; answers
@@ -173,11 +168,7 @@ pub async fn star(
     .await?
     .rows_affected()
         > 0;
-    for event in events {
-        super::events::append(&mut tx, session, event).await?;
-    }
-    tx.commit().await.context("commit")?;
-    db.events_written();
+    super::events::commit_with(tx, db, session, events).await?;
     Ok(changed)
 }
 

@@ -125,12 +125,7 @@ pub async fn named(
         .execute(&mut *tx)
         .await?;
     }
-    for event in events {
-        super::events::append(&mut tx, session, event).await?;
-    }
-    tx.commit().await.context("commit")?;
-    db.events_written();
-    Ok(())
+    super::events::commit_with(tx, db, session, events).await
 }
 
 const COLUMNS: &str = "jid, lid, push_name, name, first_name";

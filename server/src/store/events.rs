@@ -57,7 +57,18 @@ async fn completed(conn: &mut AnyConnection, session: &str, payload: &Payload) -
 /// Writes `events` for `session` in one transaction of their own (events that reflect no stored
 /// state, such as presence or calls).
 pub async fn write(db: &Db, session: &str, events: &[NewEvent]) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let tx = db.pool.begin().await.context("begin")?;
+    commit_with(tx, db, session, events).await
+}
+
+/// Appends `events` for `session` to `tx`, commits it and wakes delivery: how every transaction
+/// that changes state ends, so the state and the events announcing it land together.
+pub(super) async fn commit_with(
+    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    db: &Db,
+    session: &str,
+    events: &[NewEvent],
+) -> anyhow::Result<()> {
     for event in events {
         append(&mut tx, session, event).await?;
     }

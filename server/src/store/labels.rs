@@ -74,12 +74,7 @@ pub async fn change(db: &Db, session: &str, id: &str, change: &LabelChange, even
                 .await?;
         }
     }
-    for event in events {
-        super::events::append(&mut tx, session, event).await?;
-    }
-    tx.commit().await.context("commit")?;
-    db.events_written();
-    Ok(())
+    super::events::commit_with(tx, db, session, events).await
 }
 
 /// Every label of `session`, by id (numerically), with its chats.

@@ -233,11 +233,7 @@ pub async fn advance(
         .await?
         .rows_affected();
     }
-    for event in events {
-        super::events::append(&mut tx, session, event).await?;
-    }
-    tx.commit().await.context("commit")?;
-    db.events_written();
+    super::events::commit_with(tx, db, session, events).await?;
     Ok(changed)
 }
 
@@ -265,11 +261,7 @@ pub async fn rewrite(
     .await?
     .rows_affected()
         > 0;
-    for event in events {
-        super::events::append(&mut tx, session, event).await?;
-    }
-    tx.commit().await.context("commit")?;
-    db.events_written();
+    super::events::commit_with(tx, db, session, events).await?;
     Ok(changed)
 }
 

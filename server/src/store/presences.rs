@@ -47,10 +47,7 @@ pub async fn record(
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
-    super::events::append(&mut tx, session, event).await?;
-    tx.commit().await.context("commit")?;
-    db.events_written();
-    Ok(())
+    super::events::commit_with(tx, db, session, std::slice::from_ref(event)).await
 }
 
 const COLUMNS: &str = "chat_id, state, media, last_seen, updated_at";
