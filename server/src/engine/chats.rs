@@ -73,7 +73,7 @@ impl Engine {
                 .await
         };
         sent.map_err(|e| app_state_error("star", e))?;
-        store::star(&self.shared.db, session, &message.chat_id, &message.id, starred, &[]).await?;
+        messages::star(&self.shared.db, session, &message.chat_id, &message.id, starred, &[]).await?;
         Ok(())
     }
 

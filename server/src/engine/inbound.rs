@@ -57,7 +57,7 @@ async fn apply(db: &Db, session: &str, effect: Effect) -> anyhow::Result<bool> {
             starred,
             event,
         } => {
-            chats::star(db, session, &chat_id, &id, starred, Vec::from_iter(event).as_slice()).await?;
+            store::star(db, session, &chat_id, &id, starred, Vec::from_iter(event).as_slice()).await?;
         }
         Effect::ContactName {
             jid,

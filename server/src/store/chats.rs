@@ -145,33 +145,6 @@ pub async fn change(
     super::events::commit_with(tx, db, session, events).await
 }
 
-/// Stars or unstars the session's stored message `id` in `chat_id`, with `events`; answers
-/// whether a stored message changed.
-pub async fn star(
-    db: &Db,
-    session: &str,
-    chat_id: &str,
-    id: &str,
-    starred: bool,
-    events: &[NewEvent],
-) -> anyhow::Result<bool> {
-    let mut tx = db.pool.begin().await.context("begin")?;
-    let changed = sqlx::query(
-        "UPDATE messages SET starred = $1, updated_at = $2 WHERE session = $3 AND chat_id = $4 AND id = $5",
-    )
-    .bind(i64::from(starred))
-    .bind(now_ms())
-    .bind(session)
-    .bind(chat_id)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        > 0;
-    super::events::commit_with(tx, db, session, events).await?;
-    Ok(changed)
-}
-
 const COLUMNS: &str = "chat_id, activity, last_at, unread, marked_unread, archived, pinned_at, muted_until";
 
 fn from_row(row: &AnyRow) -> anyhow::Result<ChatRow> {

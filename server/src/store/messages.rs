@@ -265,6 +265,28 @@ pub async fn rewrite(
     Ok(changed)
 }
 
+/// Stars or unstars the session's stored message `id` in `chat_id` (nothing when it is not
+/// stored), writing `events` in the same transaction.
+pub async fn star(
+    db: &Db,
+    session: &str,
+    chat_id: &str,
+    id: &str,
+    starred: bool,
+    events: &[NewEvent],
+) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await.context("begin")?;
+    sqlx::query("UPDATE messages SET starred = $1, updated_at = $2 WHERE session = $3 AND chat_id = $4 AND id = $5")
+        .bind(i64::from(starred))
+        .bind(now_ms())
+        .bind(session)
+        .bind(chat_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    super::events::commit_with(tx, db, session, events).await
+}
+
 /// Up to `limit` messages of one chat, newest first, older than `before` (a `seq`) when given.
 pub async fn history(
     db: &Db,
