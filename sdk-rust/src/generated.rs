@@ -1384,6 +1384,81 @@ updates that do not say).*/
             Default::default()
         }
     }
+    ///The client-token rules of a session.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ClientRules {
+        ///What tokens may do: actions, comma-separated (empty: nothing).
+        #[serde(rename = "allowedActions")]
+        pub allowed_actions: ::std::string::String,
+        ///Browser origins allowed to call with a token, comma-separated (empty: any origin).
+        #[serde(rename = "allowedOrigins")]
+        pub allowed_origins: ::std::string::String,
+        ///When the rules were first set.
+        #[serde(rename = "createdAt")]
+        pub created_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///Whether tokens work at all; `false` refuses every existing token until set again.
+        pub enabled: bool,
+        ///Sends (messages and reactions) per UTC day per ephemeral id; 0 for no limit.
+        #[serde(rename = "maxDaily")]
+        pub max_daily: u32,
+        ///Requests per minute per ephemeral id (sliding window); 0 for no limit.
+        #[serde(rename = "rateLimit")]
+        pub rate_limit: u32,
+        ///Whom tokens may write to.
+        #[serde(rename = "recipientMode")]
+        pub recipient_mode: RecipientMode,
+        ///The session the rules govern.
+        pub session: ::std::string::String,
+        ///When they last changed.
+        #[serde(rename = "updatedAt")]
+        pub updated_at: ::chrono::DateTime<::chrono::offset::Utc>,
+    }
+    impl ClientRules {
+        pub fn builder() -> builder::ClientRules {
+            Default::default()
+        }
+    }
+    ///`ClientRulesData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ClientRulesData {
+        ///The result.
+        pub data: ClientRules,
+    }
+    impl ClientRulesData {
+        pub fn builder() -> builder::ClientRulesData {
+            Default::default()
+        }
+    }
+    ///A minted client token: give `token` to the browser, mint another before `expiresAt`.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ClientToken {
+        ///The ephemeral id its limits count under.
+        #[serde(rename = "ephemeralId")]
+        pub ephemeral_id: ::std::string::String,
+        ///When it stops working.
+        #[serde(rename = "expiresAt")]
+        pub expires_at: ::chrono::DateTime<::chrono::offset::Utc>,
+        ///The session it is bound to.
+        pub session: ::std::string::String,
+        ///`titan_ct_…`: the bearer token for the browser.
+        pub token: ::std::string::String,
+    }
+    impl ClientToken {
+        pub fn builder() -> builder::ClientToken {
+            Default::default()
+        }
+    }
+    ///`ClientTokenData`
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    pub struct ClientTokenData {
+        ///The result.
+        pub data: ClientToken,
+    }
+    impl ClientTokenData {
+        pub fn builder() -> builder::ClientTokenData {
+            Default::default()
+        }
+    }
     ///An async command (`Prefer: respond-async`) finished.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     pub struct CommandResultEvent {
@@ -5064,6 +5139,27 @@ account's devices.*/
             value.parse()
         }
     }
+    ///A token to mint.
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct MintClientToken {
+        ///Your id for the token's holder (a visitor, a browser session): its limits count per id.
+        #[serde(rename = "ephemeralId")]
+        pub ephemeral_id: ::std::string::String,
+        ///The session the token is bound to; it must have client rules.
+        pub session: ::std::string::String,
+        ///Seconds the token lives; default 900 (15 minutes).
+        #[serde(
+            rename = "ttlSeconds",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub ttl_seconds: ::std::option::Option<u32>,
+    }
+    impl MintClientToken {
+        pub fn builder() -> builder::MintClientToken {
+            Default::default()
+        }
+    }
     ///How long to mute a chat.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
@@ -5779,6 +5875,61 @@ account's devices.*/
     impl ReadPayload {
         pub fn builder() -> builder::ReadPayload {
             Default::default()
+        }
+    }
+    ///Whom client tokens may write to (send, react, type, mark seen).
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum RecipientMode {
+        #[serde(rename = "conversation")]
+        Conversation,
+        #[serde(rename = "any")]
+        Any,
+    }
+    impl ::std::fmt::Display for RecipientMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::Conversation => f.write_str("conversation"),
+                Self::Any => f.write_str("any"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for RecipientMode {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "conversation" => Ok(Self::Conversation),
+                "any" => Ok(Self::Any),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for RecipientMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for RecipientMode {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
         }
     }
     ///How failed deliveries are retried.
@@ -6605,6 +6756,48 @@ it arrives, as `POST …/media/{mediaId}/persist` does; off by default.*/
     }
     impl SetAbout {
         pub fn builder() -> builder::SetAbout {
+            Default::default()
+        }
+    }
+    ///The client rules of a session (they replace any it had).
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct SetClientRules {
+        ///Actions tokens may perform, comma-separated; omitted or empty, none.
+        #[serde(
+            rename = "allowedActions",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub allowed_actions: ::std::option::Option<::std::string::String>,
+        ///Browser origins allowed to call with a token, comma-separated; omitted or empty, any origin.
+        #[serde(
+            rename = "allowedOrigins",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub allowed_origins: ::std::option::Option<::std::string::String>,
+        /**Whether tokens work; default `true`. `false` refuses every token of the session until set
+back.*/
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub enabled: ::std::option::Option<bool>,
+        ///Sends (messages and reactions) per UTC day per ephemeral id; 0 for no limit; default 1000.
+        #[serde(
+            rename = "maxDaily",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub max_daily: ::std::option::Option<u32>,
+        ///Requests per minute per ephemeral id (sliding window); 0 for no limit; default 60.
+        #[serde(
+            rename = "rateLimit",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub rate_limit: ::std::option::Option<u32>,
+        /**Whom tokens may write to: `conversation` (chats the session already has messages in) or
+`any`.*/
+        #[serde(rename = "recipientMode")]
+        pub recipient_mode: RecipientMode,
+    }
+    impl SetClientRules {
+        pub fn builder() -> builder::SetClientRules {
             Default::default()
         }
     }
@@ -10756,6 +10949,375 @@ already queued wait and resume when it is turned on.*/
                     id: Ok(value.id),
                     timestamp: Ok(value.timestamp),
                 }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ClientRules {
+            allowed_actions: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            allowed_origins: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            created_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<bool, ::std::string::String>,
+            max_daily: ::std::result::Result<u32, ::std::string::String>,
+            rate_limit: ::std::result::Result<u32, ::std::string::String>,
+            recipient_mode: ::std::result::Result<
+                super::RecipientMode,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            updated_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for ClientRules {
+            fn default() -> Self {
+                Self {
+                    allowed_actions: Err(
+                        "no value supplied for allowed_actions".to_string(),
+                    ),
+                    allowed_origins: Err(
+                        "no value supplied for allowed_origins".to_string(),
+                    ),
+                    created_at: Err("no value supplied for created_at".to_string()),
+                    enabled: Err("no value supplied for enabled".to_string()),
+                    max_daily: Err("no value supplied for max_daily".to_string()),
+                    rate_limit: Err("no value supplied for rate_limit".to_string()),
+                    recipient_mode: Err(
+                        "no value supplied for recipient_mode".to_string(),
+                    ),
+                    session: Err("no value supplied for session".to_string()),
+                    updated_at: Err("no value supplied for updated_at".to_string()),
+                }
+            }
+        }
+        impl ClientRules {
+            pub fn allowed_actions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allowed_actions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allowed_actions: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn allowed_origins<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allowed_origins = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allowed_origins: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn created_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.created_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for created_at: {e}")
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<bool>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn max_daily<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.max_daily = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for max_daily: {e}")
+                    });
+                self
+            }
+            pub fn rate_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rate_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for rate_limit: {e}")
+                    });
+                self
+            }
+            pub fn recipient_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::RecipientMode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.recipient_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for recipient_mode: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn updated_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.updated_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for updated_at: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ClientRules> for super::ClientRules {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ClientRules,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allowed_actions: value.allowed_actions?,
+                    allowed_origins: value.allowed_origins?,
+                    created_at: value.created_at?,
+                    enabled: value.enabled?,
+                    max_daily: value.max_daily?,
+                    rate_limit: value.rate_limit?,
+                    recipient_mode: value.recipient_mode?,
+                    session: value.session?,
+                    updated_at: value.updated_at?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ClientRules> for ClientRules {
+            fn from(value: super::ClientRules) -> Self {
+                Self {
+                    allowed_actions: Ok(value.allowed_actions),
+                    allowed_origins: Ok(value.allowed_origins),
+                    created_at: Ok(value.created_at),
+                    enabled: Ok(value.enabled),
+                    max_daily: Ok(value.max_daily),
+                    rate_limit: Ok(value.rate_limit),
+                    recipient_mode: Ok(value.recipient_mode),
+                    session: Ok(value.session),
+                    updated_at: Ok(value.updated_at),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ClientRulesData {
+            data: ::std::result::Result<super::ClientRules, ::std::string::String>,
+        }
+        impl ::std::default::Default for ClientRulesData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl ClientRulesData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ClientRules>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ClientRulesData> for super::ClientRulesData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ClientRulesData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::ClientRulesData> for ClientRulesData {
+            fn from(value: super::ClientRulesData) -> Self {
+                Self { data: Ok(value.data) }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ClientToken {
+            ephemeral_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            expires_at: ::std::result::Result<
+                ::chrono::DateTime<::chrono::offset::Utc>,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            token: ::std::result::Result<::std::string::String, ::std::string::String>,
+        }
+        impl ::std::default::Default for ClientToken {
+            fn default() -> Self {
+                Self {
+                    ephemeral_id: Err("no value supplied for ephemeral_id".to_string()),
+                    expires_at: Err("no value supplied for expires_at".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    token: Err("no value supplied for token".to_string()),
+                }
+            }
+        }
+        impl ClientToken {
+            pub fn ephemeral_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ephemeral_id: {e}")
+                    });
+                self
+            }
+            pub fn expires_at<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::chrono::DateTime<::chrono::offset::Utc>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.expires_at = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for expires_at: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn token<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.token = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for token: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ClientToken> for super::ClientToken {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ClientToken,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    ephemeral_id: value.ephemeral_id?,
+                    expires_at: value.expires_at?,
+                    session: value.session?,
+                    token: value.token?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::ClientToken> for ClientToken {
+            fn from(value: super::ClientToken) -> Self {
+                Self {
+                    ephemeral_id: Ok(value.ephemeral_id),
+                    expires_at: Ok(value.expires_at),
+                    session: Ok(value.session),
+                    token: Ok(value.token),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
+        pub struct ClientTokenData {
+            data: ::std::result::Result<super::ClientToken, ::std::string::String>,
+        }
+        impl ::std::default::Default for ClientTokenData {
+            fn default() -> Self {
+                Self {
+                    data: Err("no value supplied for data".to_string()),
+                }
+            }
+        }
+        impl ClientTokenData {
+            pub fn data<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::ClientToken>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.data = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for data: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<ClientTokenData> for super::ClientTokenData {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: ClientTokenData,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self { data: value.data? })
+            }
+        }
+        impl ::std::convert::From<super::ClientTokenData> for ClientTokenData {
+            fn from(value: super::ClientTokenData) -> Self {
+                Self { data: Ok(value.data) }
             }
         }
         #[derive(Clone, Debug)]
@@ -19367,6 +19929,86 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct MintClientToken {
+            ephemeral_id: ::std::result::Result<
+                ::std::string::String,
+                ::std::string::String,
+            >,
+            session: ::std::result::Result<::std::string::String, ::std::string::String>,
+            ttl_seconds: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for MintClientToken {
+            fn default() -> Self {
+                Self {
+                    ephemeral_id: Err("no value supplied for ephemeral_id".to_string()),
+                    session: Err("no value supplied for session".to_string()),
+                    ttl_seconds: Ok(Default::default()),
+                }
+            }
+        }
+        impl MintClientToken {
+            pub fn ephemeral_id<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ephemeral_id = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ephemeral_id: {e}")
+                    });
+                self
+            }
+            pub fn session<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::string::String>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.session = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for session: {e}")
+                    });
+                self
+            }
+            pub fn ttl_seconds<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.ttl_seconds = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for ttl_seconds: {e}")
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<MintClientToken> for super::MintClientToken {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: MintClientToken,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    ephemeral_id: value.ephemeral_id?,
+                    session: value.session?,
+                    ttl_seconds: value.ttl_seconds?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::MintClientToken> for MintClientToken {
+            fn from(value: super::MintClientToken) -> Self {
+                Self {
+                    ephemeral_id: Ok(value.ephemeral_id),
+                    session: Ok(value.session),
+                    ttl_seconds: Ok(value.ttl_seconds),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct MuteChat {
             duration: ::std::result::Result<
                 ::std::option::Option<u32>,
@@ -23292,6 +23934,154 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct SetClientRules {
+            allowed_actions: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            allowed_origins: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            enabled: ::std::result::Result<
+                ::std::option::Option<bool>,
+                ::std::string::String,
+            >,
+            max_daily: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            rate_limit: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            recipient_mode: ::std::result::Result<
+                super::RecipientMode,
+                ::std::string::String,
+            >,
+        }
+        impl ::std::default::Default for SetClientRules {
+            fn default() -> Self {
+                Self {
+                    allowed_actions: Ok(Default::default()),
+                    allowed_origins: Ok(Default::default()),
+                    enabled: Ok(Default::default()),
+                    max_daily: Ok(Default::default()),
+                    rate_limit: Ok(Default::default()),
+                    recipient_mode: Err(
+                        "no value supplied for recipient_mode".to_string(),
+                    ),
+                }
+            }
+        }
+        impl SetClientRules {
+            pub fn allowed_actions<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allowed_actions = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allowed_actions: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn allowed_origins<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.allowed_origins = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for allowed_origins: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn enabled<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.enabled = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for enabled: {e}")
+                    });
+                self
+            }
+            pub fn max_daily<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.max_daily = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for max_daily: {e}")
+                    });
+                self
+            }
+            pub fn rate_limit<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.rate_limit = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for rate_limit: {e}")
+                    });
+                self
+            }
+            pub fn recipient_mode<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<super::RecipientMode>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.recipient_mode = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for recipient_mode: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<SetClientRules> for super::SetClientRules {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: SetClientRules,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    allowed_actions: value.allowed_actions?,
+                    allowed_origins: value.allowed_origins?,
+                    enabled: value.enabled?,
+                    max_daily: value.max_daily?,
+                    rate_limit: value.rate_limit?,
+                    recipient_mode: value.recipient_mode?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::SetClientRules> for SetClientRules {
+            fn from(value: super::SetClientRules) -> Self {
+                Self {
+                    allowed_actions: Ok(value.allowed_actions),
+                    allowed_origins: Ok(value.allowed_origins),
+                    enabled: Ok(value.enabled),
+                    max_daily: Ok(value.max_daily),
+                    rate_limit: Ok(value.rate_limit),
+                    recipient_mode: Ok(value.recipient_mode),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct SetGroupDescription {
             value: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
@@ -25126,6 +25916,25 @@ let response = client.update_key()
     pub fn update_key(&self) -> builder::UpdateKey<'_> {
         builder::UpdateKey::new(self)
     }
+    /**Mint a client token
+
+Mints a short-lived token (`titan_ct_…`, a JWT signed HS256 with the server's secret key) for a browser, bound to one session and your `ephemeralId` for its holder. The browser sends it as `Authorization: Bearer titan_ct_…`; it reaches only what the session's client rules allow, and its limits count per `ephemeralId`. 409 when the session has no client rules or they are disabled. A client token cannot mint tokens, read rules or call anything else. Required scope: `sessions:manage`.
+
+Sends a `POST` request to `/api/client-tokens`
+
+Arguments:
+- `idempotency_key`: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+- `body`
+```ignore
+let response = client.create_client_token()
+    .idempotency_key(idempotency_key)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn create_client_token(&self) -> builder::CreateClientToken<'_> {
+        builder::CreateClientToken::new(self)
+    }
     /**Stream events
 
 Server-Sent Events of the same envelopes webhooks receive: each message has `id` (the event id), `event` (its type) and `data` (the JSON envelope). Reconnect with `Last-Event-ID` to receive what was missed (within the retention window). A comment is sent every 15 s when idle. A key limited to sessions only sees their events. Required scope: `webhooks:manage`.
@@ -25548,6 +26357,59 @@ let response = client.mark_chat_unread()
 ```*/
     pub fn mark_chat_unread(&self) -> builder::MarkChatUnread<'_> {
         builder::MarkChatUnread::new(self)
+    }
+    /**Get a session's client rules
+
+What client tokens of the session may do: actions, recipients, per-minute and daily limits, browser origins, and whether they work at all. 404 when the session has none (its tokens are refused). Required scope: `sessions:read`.
+
+Sends a `GET` request to `/api/sessions/{session}/client-rules`
+
+Arguments:
+- `session`: Session name
+```ignore
+let response = client.get_client_rules()
+    .session(session)
+    .send()
+    .await;
+```*/
+    pub fn get_client_rules(&self) -> builder::GetClientRules<'_> {
+        builder::GetClientRules::new(self)
+    }
+    /**Set a session's client rules
+
+Sets (or replaces) what client tokens of the session may do. Tokens carry no permission of their own: every call made with one reads these rules again, so a change applies at once to tokens already handed out. `allowedActions` opens routes: `send_message` (POST …/messages/send), `send_reaction` (…/messages/react), `send_typing` (…/messages/typing), `send_seen` (…/messages/seen), `read_presence` (GET …/presence, …/presence/{chatId}), `subscribe_presence` (POST …/presence/{chatId}/subscribe), `read_contact` (GET …/contacts, …/contacts/{contactId}, its picture, POST …/contacts/check). A call from a browser origin outside `allowedOrigins` is refused (403), and so are CORS preflights from it. Required scope: `sessions:manage`.
+
+Sends a `PUT` request to `/api/sessions/{session}/client-rules`
+
+Arguments:
+- `session`: Session name
+- `body`
+```ignore
+let response = client.set_client_rules()
+    .session(session)
+    .body(body)
+    .send()
+    .await;
+```*/
+    pub fn set_client_rules(&self) -> builder::SetClientRules<'_> {
+        builder::SetClientRules::new(self)
+    }
+    /**Delete a session's client rules
+
+Revokes every client token of the session: from the next call on they are refused, and they stay refused if rules are set again (mint new ones). 404 when the session has no rules. Required scope: `sessions:manage`.
+
+Sends a `DELETE` request to `/api/sessions/{session}/client-rules`
+
+Arguments:
+- `session`: Session name
+```ignore
+let response = client.delete_client_rules()
+    .session(session)
+    .send()
+    .await;
+```*/
+    pub fn delete_client_rules(&self) -> builder::DeleteClientRules<'_> {
+        builder::DeleteClientRules::new(self)
     }
     /**List contacts
 
@@ -28250,6 +29112,170 @@ pub mod builder {
                     )
                 }
                 415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::create_client_token`]
+
+[`Client::create_client_token`]: super::Client::create_client_token*/
+    #[derive(Debug, Clone)]
+    pub struct CreateClientToken<'a> {
+        client: &'a super::Client,
+        idempotency_key: Result<Option<::std::string::String>, String>,
+        body: Result<types::builder::MintClientToken, String>,
+    }
+    impl<'a> CreateClientToken<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                idempotency_key: Ok(None),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn idempotency_key<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.idempotency_key = value
+                .try_into()
+                .map(Some)
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for idempotency_key failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::MintClientToken>,
+            <V as std::convert::TryInto<
+                types::MintClientToken,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `MintClientToken` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::MintClientToken,
+            ) -> types::builder::MintClientToken,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `POST` request to `/api/client-tokens`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ClientTokenData>, Error<types::ErrorBody>> {
+            let Self { client, idempotency_key, body } = self;
+            let idempotency_key = idempotency_key.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::MintClientToken::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!("{}/api/client-tokens", client.baseurl,);
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            if let Some(value) = idempotency_key {
+                header_map.append("Idempotency-Key", value.to_string().try_into()?);
+            }
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .post(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "create_client_token",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                201u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                422u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,
@@ -31519,6 +32545,401 @@ pub mod builder {
                     )
                 }
                 502u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::get_client_rules`]
+
+[`Client::get_client_rules`]: super::Client::get_client_rules*/
+    #[derive(Debug, Clone)]
+    pub struct GetClientRules<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+    }
+    impl<'a> GetClientRules<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `GET` request to `/api/sessions/{session}/client-rules`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ClientRulesData>, Error<types::ErrorBody>> {
+            let Self { client, session } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/client-rules", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .get(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "get_client_rules",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::set_client_rules`]
+
+[`Client::set_client_rules`]: super::Client::set_client_rules*/
+    #[derive(Debug, Clone)]
+    pub struct SetClientRules<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+        body: Result<types::builder::SetClientRules, String>,
+    }
+    impl<'a> SetClientRules<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+                body: Ok(::std::default::Default::default()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        pub fn body<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<types::SetClientRules>,
+            <V as std::convert::TryInto<
+                types::SetClientRules,
+            >>::Error: std::fmt::Display,
+        {
+            self.body = value
+                .try_into()
+                .map(From::from)
+                .map_err(|s| {
+                    format!("conversion to `SetClientRules` for body failed: {}", s)
+                });
+            self
+        }
+        pub fn body_map<F>(mut self, f: F) -> Self
+        where
+            F: std::ops::FnOnce(
+                types::builder::SetClientRules,
+            ) -> types::builder::SetClientRules,
+        {
+            self.body = self.body.map(f);
+            self
+        }
+        ///Sends a `PUT` request to `/api/sessions/{session}/client-rules`
+        pub async fn send(
+            self,
+        ) -> Result<ResponseValue<types::ClientRulesData>, Error<types::ErrorBody>> {
+            let Self { client, session, body } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let body = body
+                .and_then(|v| {
+                    types::SetClientRules::try_from(v).map_err(|e| e.to_string())
+                })
+                .map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/client-rules", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .put(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .json(&body)
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "set_client_rules",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                200u16 => ResponseValue::from_response(response).await,
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                413u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                415u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                _ => Err(Error::UnexpectedResponse(response)),
+            }
+        }
+    }
+    /**Builder for [`Client::delete_client_rules`]
+
+[`Client::delete_client_rules`]: super::Client::delete_client_rules*/
+    #[derive(Debug, Clone)]
+    pub struct DeleteClientRules<'a> {
+        client: &'a super::Client,
+        session: Result<::std::string::String, String>,
+    }
+    impl<'a> DeleteClientRules<'a> {
+        pub fn new(client: &'a super::Client) -> Self {
+            Self {
+                client: client,
+                session: Err("session was not initialized".to_string()),
+            }
+        }
+        pub fn session<V>(mut self, value: V) -> Self
+        where
+            V: std::convert::TryInto<::std::string::String>,
+        {
+            self.session = value
+                .try_into()
+                .map_err(|_| {
+                    "conversion to `:: std :: string :: String` for session failed"
+                        .to_string()
+                });
+            self
+        }
+        ///Sends a `DELETE` request to `/api/sessions/{session}/client-rules`
+        pub async fn send(self) -> Result<ResponseValue<()>, Error<types::ErrorBody>> {
+            let Self { client, session } = self;
+            let session = session.map_err(Error::InvalidRequest)?;
+            let url = format!(
+                "{}/api/sessions/{}/client-rules", client.baseurl, encode_path(& session
+                .to_string()),
+            );
+            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+            header_map
+                .append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(
+                        super::Client::api_version(),
+                    ),
+                );
+            #[allow(unused_mut)]
+            let mut request = client
+                .client
+                .delete(url)
+                .header(
+                    ::reqwest::header::ACCEPT,
+                    ::reqwest::header::HeaderValue::from_static("application/json"),
+                )
+                .headers(header_map)
+                .build()?;
+            let info = OperationInfo {
+                operation_id: "delete_client_rules",
+            };
+            client.pre(&mut request, &info).await?;
+            let result = client.exec(request, &info).await;
+            client.post(&result, &info).await?;
+            let response = result?;
+            match response.status().as_u16() {
+                204u16 => Ok(ResponseValue::empty(response)),
+                400u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                401u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                403u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                404u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                409u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                429u16 => {
+                    Err(
+                        Error::ErrorResponse(
+                            ResponseValue::from_response(response).await?,
+                        ),
+                    )
+                }
+                500u16 => {
                     Err(
                         Error::ErrorResponse(
                             ResponseValue::from_response(response).await?,

@@ -37,6 +37,14 @@ pub enum ApiError {
         /// Seconds until a request would be admitted again.
         retry_after: u64,
     },
+    /// 429: a client token's ephemeral id used up its day's sends; retry after this many seconds.
+    #[error("daily limit of {limit} sends reached for this ephemeral id: retry in {retry_after} s")]
+    DailyLimit {
+        /// Sends allowed per UTC day.
+        limit: u32,
+        /// Seconds until the next UTC day.
+        retry_after: u64,
+    },
     /// Any other status produced by a layer (405, 413, 415, ...), with its message.
     #[error("{message}")]
     Status {
@@ -59,7 +67,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::DailyLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Status { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -91,7 +99,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
         let mut response = (self.status(), Json(self.body())).into_response();
-        if let Self::RateLimited { retry_after } = self {
+        if let Self::RateLimited { retry_after } | Self::DailyLimit { retry_after, .. } = self {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));

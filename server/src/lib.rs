@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod chats;
 pub mod cli;
+pub mod client_tokens;
 pub mod commands;
 pub mod config;
 pub mod contacts;

@@ -48,15 +48,21 @@ impl<K: Eq + Hash + Clone> SlidingWindow<K> {
 
     /// Counts one event for `key` if it is admitted, and says whether it was.
     pub fn hit(&self, key: &K) -> Decision {
-        self.check(key, true)
+        self.check(key, self.limit, true)
+    }
+
+    /// Like [`hit`](Self::hit), against `limit` instead of the limiter's own (for limits set per
+    /// key that may change between calls, such as client-token rules).
+    pub fn hit_within(&self, key: &K, limit: u32) -> Decision {
+        self.check(key, limit, true)
     }
 
     /// Says whether an event for `key` would be admitted, without counting it.
     pub fn peek(&self, key: &K) -> Decision {
-        self.check(key, false)
+        self.check(key, self.limit, false)
     }
 
-    fn check(&self, key: &K, count: bool) -> Decision {
+    fn check(&self, key: &K, limit: u32, count: bool) -> Decision {
         let now = Instant::now();
         let mut counters = self.counters.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if counters.len() > 10_000 {
@@ -71,16 +77,20 @@ impl<K: Eq + Hash + Clone> SlidingWindow<K> {
         self.roll(counter, now);
         let elapsed = now.duration_since(counter.window_start).as_secs_f64() / self.window.as_secs_f64();
         let estimate = f64::from(counter.previous) * (1.0 - elapsed) + f64::from(counter.current);
-        let allowed = estimate + 1.0 <= f64::from(self.limit);
+        let allowed = estimate + 1.0 <= f64::from(limit);
         if allowed && count {
             counter.current += 1;
         }
         let used = estimate + if allowed && count { 1.0 } else { 0.0 };
-        let remaining = (f64::from(self.limit) - used).floor().max(0.0) as u32;
-        let retry_after = if allowed { 0 } else { self.retry_after(counter, elapsed) };
+        let remaining = (f64::from(limit) - used).floor().max(0.0) as u32;
+        let retry_after = if allowed {
+            0
+        } else {
+            self.retry_after(counter, limit, elapsed)
+        };
         Decision {
             allowed,
-            limit: self.limit,
+            limit,
             remaining,
             retry_after,
         }
@@ -103,9 +113,9 @@ impl<K: Eq + Hash + Clone> SlidingWindow<K> {
     }
 
     /// Seconds until the estimate drops enough to admit one more event.
-    fn retry_after(&self, counter: &Counter, elapsed: f64) -> u64 {
+    fn retry_after(&self, counter: &Counter, limit: u32, elapsed: f64) -> u64 {
         let window = self.window.as_secs_f64();
-        let limit = f64::from(self.limit);
+        let limit = f64::from(limit);
         let current = f64::from(counter.current);
         let wait = if current + 1.0 > limit || counter.previous == 0 {
             // Only the next window helps; then this window's count becomes the decaying one.
@@ -137,6 +147,15 @@ mod tests {
         assert!(!results[3].allowed);
         assert!((1..=120).contains(&results[3].retry_after));
         assert!(limiter.hit(&"other").allowed, "keys are independent");
+    }
+
+    #[test]
+    fn a_limit_given_per_call_applies_at_once() {
+        let limiter = SlidingWindow::new(100, Duration::from_secs(60));
+        assert!(limiter.hit_within(&"k", 2).allowed && limiter.hit_within(&"k", 2).allowed);
+        let denied = limiter.hit_within(&"k", 2);
+        assert_eq!((denied.allowed, denied.limit), (false, 2));
+        assert!(limiter.hit_within(&"k", 5).allowed, "a raised limit admits at once");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Secrets the server must read back (webhook HMAC keys) are sealed with the server's secret key
-//! (AES-256-GCM), so a copy of the database alone does not reveal them.
+//! (AES-256-GCM), so a copy of the database alone does not reveal them; tokens the server issues
+//! (client tokens) are signed with a second key derived from the same secret.
 
 use std::io::Write;
 use std::path::Path;
@@ -8,14 +9,16 @@ use anyhow::Context;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
 /// The version tag of sealed values, so the format can change later.
 const VERSION: &str = "v1:";
 
-/// Seals and opens secrets with the server's key.
+/// Seals and opens secrets with the server's key, and signs what the server issues.
 pub struct SecretBox {
     key: LessSafeKey,
+    signing: hmac::Key,
     random: SystemRandom,
 }
 
@@ -36,8 +39,14 @@ impl SecretBox {
         let digest = ring::digest::digest(&ring::digest::SHA256, passphrase.as_bytes());
         let key = UnboundKey::new(&AES_256_GCM, digest.as_ref())
             .unwrap_or_else(|_| unreachable!("a SHA-256 digest is exactly an AES-256 key"));
+        // A different key for signing, so a signature never says anything about the sealing key.
+        let signing = ring::digest::digest(
+            &ring::digest::SHA256,
+            format!("titan-signing-v1:{passphrase}").as_bytes(),
+        );
         Self {
             key: LessSafeKey::new(key),
+            signing: hmac::Key::new(hmac::HMAC_SHA256, signing.as_ref()),
             random: SystemRandom::new(),
         }
     }
@@ -75,6 +84,16 @@ impl SecretBox {
         let mut sealed = nonce.to_vec();
         sealed.extend_from_slice(&data);
         Ok(format!("{VERSION}{}", STANDARD.encode(sealed)))
+    }
+
+    /// The HMAC-SHA256 tag of `data` under the server's signing key.
+    pub fn sign(&self, data: &[u8]) -> Vec<u8> {
+        hmac::sign(&self.signing, data).as_ref().to_vec()
+    }
+
+    /// Whether `tag` is [`sign`](Self::sign)'s tag of `data` (compared in constant time).
+    pub fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
+        hmac::verify(&self.signing, data, tag).is_ok()
     }
 
     /// Decrypts what [`seal`](Self::seal) made with the same `context`.

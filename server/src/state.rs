@@ -25,6 +25,8 @@ pub struct AppState {
     pub keys: KeyCache,
     /// Requests per API key id.
     pub key_limiter: SlidingWindow<String>,
+    /// Requests per client token's session and ephemeral id, against its rules' `rateLimit`.
+    pub client_limiter: SlidingWindow<String>,
     /// Failed authentications per client address.
     pub auth_failures: SlidingWindow<IpAddr>,
     /// The admin API's key, if the admin API is on.
@@ -64,6 +66,7 @@ impl AppState {
             db,
             keys: KeyCache::new(Duration::from_secs(config.key_cache_ttl_secs)),
             key_limiter: SlidingWindow::new(config.rate_limit, window),
+            client_limiter: SlidingWindow::new(0, Duration::from_secs(60)),
             auth_failures: SlidingWindow::new(config.auth_failure_limit, window),
             master_key: config
                 .master_key

@@ -244,6 +244,26 @@ test('labels are created, put on chats and deleted', async () => {
   await assert.rejects(client.labels.delete(alice, label.id), (error) => error instanceof titan.NotFoundError);
 });
 
+test('client tokens reach only what their rules allow', async () => {
+  await linked();
+  const [alice] = ALICE;
+  const bobJid = `${BOB[1]}@s.whatsapp.net`;
+  const rules = await client.clientTokens.setRules(alice, { recipientMode: 'any', allowedActions: 'send_message', rateLimit: 0, maxDaily: 0 });
+  assert.deepEqual([rules.allowedActions, rules.enabled], ['send_message', true]);
+  const minted = await client.clientTokens.create({ session: alice, ephemeralId: 'node-visitor', ttlSeconds: 120 });
+  assert.match(minted.token, /^titan_ct_/);
+  const browser = new titan.Titan({ baseURL: server.base, apiKey: minted.token });
+  const sent = await browser.sessions.sendMessage(alice, { chatId: bobJid, type: 'text', text: 'from a node client token' });
+  assert.equal(sent.text, 'from a node client token');
+  await assert.rejects(async () => browser.sessions.list(), (error) => error instanceof titan.PermissionDeniedError);
+  await client.clientTokens.setRules(alice, { recipientMode: 'any', allowedActions: 'send_message', enabled: false });
+  await assert.rejects(
+    browser.sessions.sendMessage(alice, { chatId: bobJid, type: 'text', text: 'refused' }),
+    (error) => error instanceof titan.PermissionDeniedError,
+  );
+  await client.clientTokens.deleteRules(alice);
+});
+
 test('deferred commands answer Accepted', async () => {
   await linked();
   const accepted = await client.sessions.startDeferred(ALICE[0]);

@@ -330,3 +330,28 @@ def test_labels_are_created_put_on_chats_and_deleted(client: titan.Client, linke
         client.labels.delete(alice, label.id)
     with pytest.raises(titan.BadRequestError):
         client.labels.create(alice, name="x", color=20)
+
+
+def test_client_tokens_reach_only_what_their_rules_allow(client: titan.Client, sandbox: Server, linked: Tuple[str, str]) -> None:
+    alice, _ = linked
+    bob_jid = f"{BOB[1]}@s.whatsapp.net"
+    rules = client.client_tokens.set_rules(
+        alice, recipient_mode="any", allowed_actions="read_contact,send_message", rate_limit=0, max_daily=0
+    )
+    assert (rules.allowed_actions, rules.enabled) == ("send_message,read_contact", True)
+    assert client.client_tokens.get_rules(alice).allowed_actions == "send_message,read_contact"
+    minted = client.client_tokens.create(session=alice, ephemeral_id="python-visitor", ttl_seconds=120)
+    assert minted.token.startswith("titan_ct_") and minted.ephemeral_id == "python-visitor"
+    browser = titan.Client(base_url=sandbox.base, api_key=minted.token)
+    sent = browser.sessions.send_message(alice, chat_id=bob_jid, type="text", text="from a python client token")
+    assert sent.from_me and sent.text == "from a python client token"
+    assert any(c.phone_number == f"+{BOB[1]}" for c in browser.contacts.list(alice))
+    with pytest.raises(titan.PermissionDeniedError):
+        browser.sessions.list()
+    with pytest.raises(titan.PermissionDeniedError):
+        browser.messages.typing(alice, chat_id=bob_jid, state="composing")
+    client.client_tokens.delete_rules(alice)
+    with pytest.raises(titan.PermissionDeniedError):
+        list(browser.contacts.list(alice))
+    with pytest.raises(titan.ConflictError):
+        client.client_tokens.create(session=alice, ephemeral_id="python-visitor")

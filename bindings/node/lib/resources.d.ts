@@ -30,6 +30,8 @@ import type {
   ChatRef,
   Choice,
   ClearPayload,
+  ClientRules,
+  ClientToken,
   CommandResultEvent,
   CommandResultPayload,
   ConnectedPayload,
@@ -102,6 +104,7 @@ import type {
   ReactionCount,
   ReactionPayload,
   ReadPayload,
+  RecipientMode,
   Retries,
   RetryPolicy,
   RevokedPayload,
@@ -668,6 +671,97 @@ export interface ChatsMarkUnreadParams {
    * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
    */
   idempotencyKey?: string;
+}
+
+/**
+ * `client.clientTokens`
+ */
+export declare class ClientTokensResource extends APIResource {
+  /**
+   * Mint a client token
+   *
+   * Mints a short-lived token (`titan_ct_…`, a JWT signed HS256 with the server's secret key) for a browser, bound to one session and your `ephemeralId` for its holder. The browser sends it as `Authorization: Bearer titan_ct_…`; it reaches only what the session's client rules allow, and its limits count per `ephemeralId`. 409 when the session has no client rules or they are disabled. A client token cannot mint tokens, read rules or call anything else. Required scope: `sessions:manage`.
+   *
+   * `POST /api/client-tokens`
+   */
+  create(params: ClientTokensCreateParams): Promise<ClientToken>;
+  /**
+   * Delete a session's client rules
+   *
+   * Revokes every client token of the session: from the next call on they are refused, and they stay refused if rules are set again (mint new ones). 404 when the session has no rules. Required scope: `sessions:manage`.
+   * @param session Session name
+   *
+   * `DELETE /api/sessions/{session}/client-rules`
+   */
+  deleteRules(session: string): Promise<void>;
+  /**
+   * Get a session's client rules
+   *
+   * What client tokens of the session may do: actions, recipients, per-minute and daily limits, browser origins, and whether they work at all. 404 when the session has none (its tokens are refused). Required scope: `sessions:read`.
+   * @param session Session name
+   *
+   * `GET /api/sessions/{session}/client-rules`
+   */
+  getRules(session: string): Promise<ClientRules>;
+  /**
+   * Set a session's client rules
+   *
+   * Sets (or replaces) what client tokens of the session may do. Tokens carry no permission of their own: every call made with one reads these rules again, so a change applies at once to tokens already handed out. `allowedActions` opens routes: `send_message` (POST …/messages/send), `send_reaction` (…/messages/react), `send_typing` (…/messages/typing), `send_seen` (…/messages/seen), `read_presence` (GET …/presence, …/presence/{chatId}), `subscribe_presence` (POST …/presence/{chatId}/subscribe), `read_contact` (GET …/contacts, …/contacts/{contactId}, its picture, POST …/contacts/check). A call from a browser origin outside `allowedOrigins` is refused (403), and so are CORS preflights from it. Required scope: `sessions:manage`.
+   * @param session Session name
+   *
+   * `PUT /api/sessions/{session}/client-rules`
+   */
+  setRules(session: string, params: ClientTokensSetRulesParams): Promise<ClientRules>;
+}
+
+/** The parameters of `client.clientTokens.create()`. */
+export interface ClientTokensCreateParams {
+  /**
+   * Your id for the token's holder (a visitor, a browser session): its limits count per id.
+   */
+  ephemeralId: string;
+  /**
+   * The session the token is bound to; it must have client rules.
+   */
+  session: string;
+  /**
+   * Seconds the token lives; default 900 (15 minutes).
+   */
+  ttlSeconds?: number | null;
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.clientTokens.setRules()`. */
+export interface ClientTokensSetRulesParams {
+  /**
+   * Actions tokens may perform, comma-separated; omitted or empty, none.
+   */
+  allowedActions?: string | null;
+  /**
+   * Browser origins allowed to call with a token, comma-separated; omitted or empty, any origin.
+   */
+  allowedOrigins?: string | null;
+  /**
+   * Whether tokens work; default `true`. `false` refuses every token of the session until set
+   * back.
+   */
+  enabled?: boolean | null;
+  /**
+   * Sends (messages and reactions) per UTC day per ephemeral id; 0 for no limit; default 1000.
+   */
+  maxDaily?: number | null;
+  /**
+   * Requests per minute per ephemeral id (sliding window); 0 for no limit; default 60.
+   */
+  rateLimit?: number | null;
+  /**
+   * Whom tokens may write to: `conversation` (chats the session already has messages in) or
+   * `any`.
+   */
+  recipientMode: RecipientMode;
 }
 
 /**
@@ -2936,6 +3030,7 @@ export interface Resources {
   account: AccountResource;
   admin: AdminResource;
   chats: ChatsResource;
+  clientTokens: ClientTokensResource;
   contacts: ContactsResource;
   events: EventsResource;
   groups: GroupsResource;

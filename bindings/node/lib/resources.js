@@ -152,6 +152,24 @@ class ChatsResource extends APIResource {
   }
 }
 
+class ClientTokensResource extends APIResource {
+  create(params) {
+    return this._client._call('POST', '/api/client-tokens', { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { ephemeralId: 'ephemeralId', session: 'session', ttlSeconds: 'ttlSeconds' }) }, 'data');
+  }
+
+  deleteRules(session) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/client-rules`, {}, 'none');
+  }
+
+  getRules(session) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/client-rules`, {}, 'data');
+  }
+
+  setRules(session, params) {
+    return this._client._call('PUT', `/api/sessions/${path(session)}/client-rules`, { body: pick(params, { allowedActions: 'allowedActions', allowedOrigins: 'allowedOrigins', enabled: 'enabled', maxDaily: 'maxDaily', rateLimit: 'rateLimit', recipientMode: 'recipientMode' }) }, 'data');
+  }
+}
+
 class ContactsResource extends APIResource {
   blocklist(session) {
     return this._client._call('GET', `/api/sessions/${path(session)}/blocklist`, {}, 'data');
@@ -707,6 +725,7 @@ function attachResources(client) {
   client.account = new AccountResource(client);
   client.admin = new AdminResource(client);
   client.chats = new ChatsResource(client);
+  client.clientTokens = new ClientTokensResource(client);
   client.contacts = new ContactsResource(client);
   client.events = new EventsResource(client);
   client.groups = new GroupsResource(client);

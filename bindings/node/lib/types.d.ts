@@ -617,6 +617,70 @@ export interface ClearPayload {
 }
 
 /**
+ * The client-token rules of a session.
+ */
+export interface ClientRules {
+  /**
+   * What tokens may do: actions, comma-separated (empty: nothing).
+   */
+  allowedActions: string;
+  /**
+   * Browser origins allowed to call with a token, comma-separated (empty: any origin).
+   */
+  allowedOrigins: string;
+  /**
+   * When the rules were first set.
+   */
+  createdAt: string;
+  /**
+   * Whether tokens work at all; `false` refuses every existing token until set again.
+   */
+  enabled: boolean;
+  /**
+   * Sends (messages and reactions) per UTC day per ephemeral id; 0 for no limit.
+   */
+  maxDaily: number;
+  /**
+   * Requests per minute per ephemeral id (sliding window); 0 for no limit.
+   */
+  rateLimit: number;
+  /**
+   * Whom tokens may write to.
+   */
+  recipientMode: RecipientMode;
+  /**
+   * The session the rules govern.
+   */
+  session: string;
+  /**
+   * When they last changed.
+   */
+  updatedAt: string;
+}
+
+/**
+ * A minted client token: give `token` to the browser, mint another before `expiresAt`.
+ */
+export interface ClientToken {
+  /**
+   * The ephemeral id its limits count under.
+   */
+  ephemeralId: string;
+  /**
+   * When it stops working.
+   */
+  expiresAt: string;
+  /**
+   * The session it is bound to.
+   */
+  session: string;
+  /**
+   * `titan_ct_…`: the bearer token for the browser.
+   */
+  token: string;
+}
+
+/**
  * An async command (`Prefer: respond-async`) finished.
  */
 export interface CommandResultEvent {
@@ -2504,6 +2568,11 @@ export interface ReadPayload {
    */
   read: boolean;
 }
+
+/**
+ * Whom client tokens may write to (send, react, type, mark seen).
+ */
+export type RecipientMode = 'conversation' | 'any';
 
 /**
  * How failed deliveries are retried.

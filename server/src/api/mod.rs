@@ -1,6 +1,7 @@
 //! The HTTP API: every route, its OpenAPI description, and the layers around them.
 
 mod chats;
+mod client_tokens;
 mod contacts;
 mod contract;
 mod docs;
@@ -23,13 +24,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa::openapi::OpenApi as OpenApiDocument;
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::{Modify, OpenApi, PartialSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -59,6 +60,7 @@ use crate::{auth, http, idempotency};
         (name = "LIDs", description = "WhatsApp's LIDs (the private ids it names people by) and the phone numbers behind them."),
         (name = "Groups", description = "WhatsApp groups the session is in: create, read, change, leave and join them."),
         (name = "Labels", description = "WhatsApp Business labels: list, create, rename, recolour and delete them, and put them on chats."),
+        (name = "Client tokens", description = "Short-lived tokens for browsers (`titan_ct_…`), bound to one session: what they may do is the session's client rules, read again on every call."),
         (name = "Profile", description = "The account's own profile."),
         (name = "Media", description = "The files of a session's messages: what is known of each, and its download."),
         (name = "Webhooks", description = "Signed, retried event delivery to your URLs, the delivery log, and the live event stream."),
@@ -107,6 +109,19 @@ impl Modify for SecuritySchemes {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("titan_...")
                     .description(Some("An API key: `Authorization: Bearer titan_...`"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "clientToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("titan_ct_...")
+                    .description(Some(
+                        "A client token minted by POST /api/client-tokens: `Authorization: Bearer titan_ct_...`. \
+                         It reaches only the operations that list this scheme, as its session's client rules allow.",
+                    ))
                     .build(),
             ),
         );
@@ -176,6 +191,30 @@ impl Modify for PreferHeader {
     }
 }
 
+/// Offers the client-token scheme, beside the API key, on the operations client tokens reach.
+struct ClientTokenAccess;
+
+impl Modify for ClientTokenAccess {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        for (method, template) in auth::client::reachable() {
+            let Some(item) = openapi.paths.paths.get_mut(template) else {
+                continue;
+            };
+            let operation = if method == Method::GET {
+                item.get.as_mut()
+            } else if method == Method::POST {
+                item.post.as_mut()
+            } else {
+                None
+            };
+            if let Some(operation) = operation {
+                let requirement = SecurityRequirement::new("clientToken", Vec::<String>::new());
+                operation.security.get_or_insert_with(Vec::new).push(requirement);
+            }
+        }
+    }
+}
+
 /// Every documented route; with a state, each group gets its authentication layer.
 fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
     let mut api = keys::account_routes()
@@ -190,6 +229,7 @@ fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
         .merge(groups::routes())
         .merge(labels::routes())
         .merge(profile::routes())
+        .merge(client_tokens::routes())
         .merge(webhooks::routes())
         .merge(events::routes());
     let mut admin = keys::admin_routes();
@@ -215,6 +255,7 @@ fn split(routes: OpenApiRouter<SharedState>) -> (Router<SharedState>, OpenApiDoc
     let (router, mut spec) = routes.split_for_parts();
     IdempotencyHeader.modify(&mut spec);
     PreferHeader.modify(&mut spec);
+    ClientTokenAccess.modify(&mut spec);
     contract::apply(&mut spec);
     event_docs::document(&mut spec);
     (router, spec)
@@ -241,6 +282,7 @@ pub fn app(state: SharedState) -> anyhow::Result<Router> {
         .fallback(http::not_found)
         // Each route's limit is applied by `http::limit_body`.
         .layer(DefaultBodyLimit::disable())
+        .layer(from_fn_with_state(state.clone(), auth::client::preflight))
         .layer(from_fn(http::envelope))
         .layer(from_fn_with_state(state.clone(), http::observe))
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -1,6 +1,7 @@
 //! Authentication (API keys, the master key), authorization (scopes, sessions) and rate limits.
 
 mod cache;
+pub mod client;
 pub mod secret;
 
 use std::marker::PhantomData;
@@ -29,6 +30,8 @@ pub struct Caller {
     pub key_id: Option<String>,
     /// What the caller may do.
     pub grant: Grant,
+    /// For a client token: its session, ephemeral id and recipient rule.
+    pub client: Option<client::ClientIdentity>,
 }
 
 impl Caller {
@@ -37,6 +40,7 @@ impl Caller {
         Self {
             key_id: None,
             grant: Grant::unlimited(),
+            client: None,
         }
     }
 }
@@ -107,6 +111,9 @@ fn failed(state: &SharedState, ip: IpAddr, error: ApiError) -> ApiError {
 /// `X-RateLimit-*` headers; the handler then checks scopes through [`Caller`].
 pub async fn api_key_layer(State(state): State<SharedState>, mut request: Request, next: Next) -> Response {
     let ip = client_ip(&request);
+    if let Some(token) = bearer(request.headers()).filter(|t| t.starts_with(client::PREFIX)) {
+        return client_token_call(&state, ip, token.to_owned(), request, next).await;
+    }
     let caller = match authenticate(&state, ip, request.headers()).await {
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
@@ -125,6 +132,30 @@ pub async fn api_key_layer(State(state): State<SharedState>, mut request: Reques
     let mut response = next.run(request).await;
     rate_headers(response.headers_mut(), decision);
     response
+}
+
+/// [`api_key_layer`] for a client token: the session's rules decide, on every call.
+async fn client_token_call(
+    state: &SharedState,
+    ip: IpAddr,
+    token: String,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Err(error) = check_failures(state, ip) {
+        return error.into_response();
+    }
+    let (outcome, admission) =
+        client::admit(state, &token, request.method(), request.uri().path(), request.headers()).await;
+    let response = match outcome {
+        Ok(caller) => {
+            request.extensions_mut().insert(caller);
+            next.run(request).await
+        }
+        Err(error @ ApiError::Unauthorized(_)) => failed(state, ip, error).into_response(),
+        Err(error) => error.into_response(),
+    };
+    admission.finish(state, response).await
 }
 
 async fn authenticate(state: &SharedState, ip: IpAddr, headers: &HeaderMap) -> Result<Caller, ApiError> {
@@ -146,6 +177,7 @@ async fn authenticate(state: &SharedState, ip: IpAddr, headers: &HeaderMap) -> R
     Ok(Caller {
         key_id: Some(key.id.clone()),
         grant: key.grant.clone(),
+        client: None,
     })
 }
 

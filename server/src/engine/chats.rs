@@ -107,10 +107,14 @@ impl Engine {
     }
 }
 
-/// What a refused app-state change means for the caller.
+/// What a refused app-state change means for the caller. The API checks every request before
+/// it gets here, so what whatsapp-rust still calls an invalid request is the session's state
+/// (no app-state key yet, or keys wiped by a logout running at the same time): a 409.
 pub(super) fn app_state_error(what: &str, error: AppStateError) -> EngineError {
     match error {
-        AppStateError::InvalidRequest(why) => EngineError::Invalid(format!("WhatsApp cannot take the {what}: {why}")),
+        AppStateError::InvalidRequest(why) => {
+            EngineError::Conflict(format!("the session cannot make the {what} now: {why}"))
+        }
         AppStateError::Internal(cause) => match cause.chain().find_map(|c| c.downcast_ref::<IqError>()) {
             Some(iq) => EngineError::refused_iq(what, iq),
             None => EngineError::refused(what, cause),

@@ -229,6 +229,7 @@ pub async fn react(
 ) -> Result<Command<Reaction>, ApiError> {
     let chat = jid::parse_chat(request.chat_id.as_str())?;
     crate::sessions::find(state, caller, session).await?;
+    crate::client_tokens::require_recipient(state, caller, session, request.chat_id.as_str()).await?;
     let message = target(state, session, request.chat_id.as_str(), request.message_id.as_str()).await?;
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {
@@ -295,6 +296,7 @@ pub async fn typing(
 ) -> Result<Command<()>, ApiError> {
     let chat = jid::parse_chat(request.chat_id.as_str())?;
     crate::sessions::find(state, caller, session).await?;
+    crate::client_tokens::require_recipient(state, caller, session, request.chat_id.as_str()).await?;
     let chat_state = match request.state {
         TypingState::Composing => ChatState::Composing,
         TypingState::Recording => ChatState::Recording,

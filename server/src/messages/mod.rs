@@ -280,6 +280,7 @@ pub async fn send(
         jid::parse_chat(mention.as_str())?;
     }
     crate::sessions::find(state, caller, session).await?;
+    crate::client_tokens::require_recipient(state, caller, session, request.chat_id.as_str()).await?;
     let content = content::content(&mut request, &state.fetcher).await?;
     let quoted = match &request.quoted_message_id {
         Some(id) => Some(store::get(&state.db, session, id.as_str()).await?.ok_or_else(|| {
@@ -330,6 +331,7 @@ pub async fn seen(
         .map(MessageId::into_inner)
         .collect();
     crate::sessions::find(state, caller, session).await?;
+    crate::client_tokens::require_recipient(state, caller, session, request.chat_id.as_str()).await?;
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {
         state

@@ -5,6 +5,7 @@
 
 pub mod attachment;
 pub mod bounded;
+pub mod client_rules;
 pub mod contact;
 pub mod delivery;
 pub mod envelope;

@@ -1,6 +1,7 @@
 //! Storage: one sqlx pool on SQLite (the default) or PostgreSQL, with embedded migrations.
 
 pub mod chats;
+pub mod client_rules;
 pub mod contacts;
 pub mod deliveries;
 pub mod device;

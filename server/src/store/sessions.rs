@@ -280,6 +280,7 @@ pub async fn delete(db: &Db, name: &str) -> anyhow::Result<bool> {
     let kept = own
         .into_iter()
         .chain(super::chats::FORGET)
+        .chain(super::client_rules::FORGET)
         .chain(super::contacts::FORGET)
         .chain(super::groups::FORGET)
         .chain(super::labels::FORGET);

@@ -638,6 +638,87 @@ class ChatsResource(SyncResource):
         return result
 
 
+class ClientTokensResource(SyncResource):
+    """`client.client_tokens`"""
+
+    def create(
+        self,
+        *,
+        ephemeral_id: str,
+        session: str,
+        ttl_seconds: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> ClientToken:
+        """Mint a client token
+
+        Mints a short-lived token (`titan_ct_…`, a JWT signed HS256 with the server's secret key) for a browser, bound to one session and your `ephemeralId` for its holder. The browser sends it as `Authorization: Bearer titan_ct_…`; it reaches only what the session's client rules allow, and its limits count per `ephemeralId`. 409 when the session has no client rules or they are disabled. A client token cannot mint tokens, read rules or call anything else. Required scope: `sessions:manage`.
+
+        Args:
+            ephemeral_id: Your id for the token's holder (a visitor, a browser session): its limits count per id.
+            session: The session the token is bound to; it must have client rules.
+            ttl_seconds: Seconds the token lives; default 900 (15 minutes).
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: ClientToken = self._client._call("POST", "/api/client-tokens", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"ephemeralId": ephemeral_id, "session": session, "ttlSeconds": ttl_seconds}), cast=ClientToken)
+        return result
+
+    def delete_rules(
+        self,
+        session: str,
+    ) -> None:
+        """Delete a session's client rules
+
+        Revokes every client token of the session: from the next call on they are refused, and they stay refused if rules are set again (mint new ones). 404 when the session has no rules. Required scope: `sessions:manage`.
+
+        Args:
+            session: Session name
+        """
+        self._client._call("DELETE", f"/api/sessions/{path(session)}/client-rules", cast=None)
+
+    def get_rules(
+        self,
+        session: str,
+    ) -> ClientRules:
+        """Get a session's client rules
+
+        What client tokens of the session may do: actions, recipients, per-minute and daily limits, browser origins, and whether they work at all. 404 when the session has none (its tokens are refused). Required scope: `sessions:read`.
+
+        Args:
+            session: Session name
+        """
+        result: ClientRules = self._client._call("GET", f"/api/sessions/{path(session)}/client-rules", cast=ClientRules)
+        return result
+
+    def set_rules(
+        self,
+        session: str,
+        *,
+        recipient_mode: RecipientMode,
+        allowed_actions: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        allowed_origins: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        enabled: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+        max_daily: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        rate_limit: Union[Optional[int], NotGiven] = NOT_GIVEN,
+    ) -> ClientRules:
+        """Set a session's client rules
+
+        Sets (or replaces) what client tokens of the session may do. Tokens carry no permission of their own: every call made with one reads these rules again, so a change applies at once to tokens already handed out. `allowedActions` opens routes: `send_message` (POST …/messages/send), `send_reaction` (…/messages/react), `send_typing` (…/messages/typing), `send_seen` (…/messages/seen), `read_presence` (GET …/presence, …/presence/{chatId}), `subscribe_presence` (POST …/presence/{chatId}/subscribe), `read_contact` (GET …/contacts, …/contacts/{contactId}, its picture, POST …/contacts/check). A call from a browser origin outside `allowedOrigins` is refused (403), and so are CORS preflights from it. Required scope: `sessions:manage`.
+
+        Args:
+            session: Session name
+            allowed_actions: Actions tokens may perform, comma-separated; omitted or empty, none.
+            allowed_origins: Browser origins allowed to call with a token, comma-separated; omitted or empty, any origin.
+            enabled: Whether tokens work; default `true`. `false` refuses every token of the session until set
+                back.
+            max_daily: Sends (messages and reactions) per UTC day per ephemeral id; 0 for no limit; default 1000.
+            rate_limit: Requests per minute per ephemeral id (sliding window); 0 for no limit; default 60.
+            recipient_mode: Whom tokens may write to: `conversation` (chats the session already has messages in) or
+                `any`.
+        """
+        result: ClientRules = self._client._call("PUT", f"/api/sessions/{path(session)}/client-rules", body=body({"allowedActions": allowed_actions, "allowedOrigins": allowed_origins, "enabled": enabled, "maxDaily": max_daily, "rateLimit": rate_limit, "recipientMode": recipient_mode}), cast=ClientRules)
+        return result
+
+
 class ContactsResource(SyncResource):
     """`client.contacts`"""
 
@@ -3330,6 +3411,7 @@ class SyncResources:
     account: AccountResource
     admin: AdminResource
     chats: ChatsResource
+    client_tokens: ClientTokensResource
     contacts: ContactsResource
     events: EventsResource
     groups: GroupsResource
@@ -3348,6 +3430,7 @@ class SyncResources:
         self.account = AccountResource(self)
         self.admin = AdminResource(self)
         self.chats = ChatsResource(self)
+        self.client_tokens = ClientTokensResource(self)
         self.contacts = ContactsResource(self)
         self.events = EventsResource(self)
         self.groups = GroupsResource(self)
@@ -3986,6 +4069,87 @@ class AsyncChatsResource(AsyncResource):
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
         result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/chats/{path(chat_id)}/unread", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+
+class AsyncClientTokensResource(AsyncResource):
+    """`client.client_tokens`"""
+
+    async def create(
+        self,
+        *,
+        ephemeral_id: str,
+        session: str,
+        ttl_seconds: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> ClientToken:
+        """Mint a client token
+
+        Mints a short-lived token (`titan_ct_…`, a JWT signed HS256 with the server's secret key) for a browser, bound to one session and your `ephemeralId` for its holder. The browser sends it as `Authorization: Bearer titan_ct_…`; it reaches only what the session's client rules allow, and its limits count per `ephemeralId`. 409 when the session has no client rules or they are disabled. A client token cannot mint tokens, read rules or call anything else. Required scope: `sessions:manage`.
+
+        Args:
+            ephemeral_id: Your id for the token's holder (a visitor, a browser session): its limits count per id.
+            session: The session the token is bound to; it must have client rules.
+            ttl_seconds: Seconds the token lives; default 900 (15 minutes).
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: ClientToken = await self._client._call("POST", "/api/client-tokens", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"ephemeralId": ephemeral_id, "session": session, "ttlSeconds": ttl_seconds}), cast=ClientToken)
+        return result
+
+    async def delete_rules(
+        self,
+        session: str,
+    ) -> None:
+        """Delete a session's client rules
+
+        Revokes every client token of the session: from the next call on they are refused, and they stay refused if rules are set again (mint new ones). 404 when the session has no rules. Required scope: `sessions:manage`.
+
+        Args:
+            session: Session name
+        """
+        await self._client._call("DELETE", f"/api/sessions/{path(session)}/client-rules", cast=None)
+
+    async def get_rules(
+        self,
+        session: str,
+    ) -> ClientRules:
+        """Get a session's client rules
+
+        What client tokens of the session may do: actions, recipients, per-minute and daily limits, browser origins, and whether they work at all. 404 when the session has none (its tokens are refused). Required scope: `sessions:read`.
+
+        Args:
+            session: Session name
+        """
+        result: ClientRules = await self._client._call("GET", f"/api/sessions/{path(session)}/client-rules", cast=ClientRules)
+        return result
+
+    async def set_rules(
+        self,
+        session: str,
+        *,
+        recipient_mode: RecipientMode,
+        allowed_actions: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        allowed_origins: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        enabled: Union[Optional[bool], NotGiven] = NOT_GIVEN,
+        max_daily: Union[Optional[int], NotGiven] = NOT_GIVEN,
+        rate_limit: Union[Optional[int], NotGiven] = NOT_GIVEN,
+    ) -> ClientRules:
+        """Set a session's client rules
+
+        Sets (or replaces) what client tokens of the session may do. Tokens carry no permission of their own: every call made with one reads these rules again, so a change applies at once to tokens already handed out. `allowedActions` opens routes: `send_message` (POST …/messages/send), `send_reaction` (…/messages/react), `send_typing` (…/messages/typing), `send_seen` (…/messages/seen), `read_presence` (GET …/presence, …/presence/{chatId}), `subscribe_presence` (POST …/presence/{chatId}/subscribe), `read_contact` (GET …/contacts, …/contacts/{contactId}, its picture, POST …/contacts/check). A call from a browser origin outside `allowedOrigins` is refused (403), and so are CORS preflights from it. Required scope: `sessions:manage`.
+
+        Args:
+            session: Session name
+            allowed_actions: Actions tokens may perform, comma-separated; omitted or empty, none.
+            allowed_origins: Browser origins allowed to call with a token, comma-separated; omitted or empty, any origin.
+            enabled: Whether tokens work; default `true`. `false` refuses every token of the session until set
+                back.
+            max_daily: Sends (messages and reactions) per UTC day per ephemeral id; 0 for no limit; default 1000.
+            rate_limit: Requests per minute per ephemeral id (sliding window); 0 for no limit; default 60.
+            recipient_mode: Whom tokens may write to: `conversation` (chats the session already has messages in) or
+                `any`.
+        """
+        result: ClientRules = await self._client._call("PUT", f"/api/sessions/{path(session)}/client-rules", body=body({"allowedActions": allowed_actions, "allowedOrigins": allowed_origins, "enabled": enabled, "maxDaily": max_daily, "rateLimit": rate_limit, "recipientMode": recipient_mode}), cast=ClientRules)
         return result
 
 
@@ -6681,6 +6845,7 @@ class AsyncResources:
     account: AsyncAccountResource
     admin: AsyncAdminResource
     chats: AsyncChatsResource
+    client_tokens: AsyncClientTokensResource
     contacts: AsyncContactsResource
     events: AsyncEventsResource
     groups: AsyncGroupsResource
@@ -6699,6 +6864,7 @@ class AsyncResources:
         self.account = AsyncAccountResource(self)
         self.admin = AsyncAdminResource(self)
         self.chats = AsyncChatsResource(self)
+        self.client_tokens = AsyncClientTokensResource(self)
         self.contacts = AsyncContactsResource(self)
         self.events = AsyncEventsResource(self)
         self.groups = AsyncGroupsResource(self)

@@ -60,6 +60,9 @@ PresenceMedia = Literal["audio"]
 PresenceState = Literal["available", "unavailable"]
 """Whether the account shows as online."""
 
+RecipientMode = Literal["conversation", "any"]
+"""Whom client tokens may write to (send, react, type, mark seen)."""
+
 RetryPolicy = Literal["constant", "linear", "exponential"]
 """How the wait between attempts grows."""
 
@@ -554,6 +557,55 @@ class ClearPayload(Model):
 
     delete_starred: bool = dataclasses.field(metadata={"json": "deleteStarred"})
     """Starred messages were cleared too."""
+
+
+@dataclasses.dataclass
+class ClientRules(Model):
+    """The client-token rules of a session."""
+
+    allowed_actions: str = dataclasses.field(metadata={"json": "allowedActions"})
+    """What tokens may do: actions, comma-separated (empty: nothing)."""
+
+    allowed_origins: str = dataclasses.field(metadata={"json": "allowedOrigins"})
+    """Browser origins allowed to call with a token, comma-separated (empty: any origin)."""
+
+    created_at: str = dataclasses.field(metadata={"json": "createdAt"})
+    """When the rules were first set."""
+
+    enabled: bool
+    """Whether tokens work at all; `false` refuses every existing token until set again."""
+
+    max_daily: int = dataclasses.field(metadata={"json": "maxDaily"})
+    """Sends (messages and reactions) per UTC day per ephemeral id; 0 for no limit."""
+
+    rate_limit: int = dataclasses.field(metadata={"json": "rateLimit"})
+    """Requests per minute per ephemeral id (sliding window); 0 for no limit."""
+
+    recipient_mode: RecipientMode = dataclasses.field(metadata={"json": "recipientMode"})
+    """Whom tokens may write to."""
+
+    session: str
+    """The session the rules govern."""
+
+    updated_at: str = dataclasses.field(metadata={"json": "updatedAt"})
+    """When they last changed."""
+
+
+@dataclasses.dataclass
+class ClientToken(Model):
+    """A minted client token: give `token` to the browser, mint another before `expiresAt`."""
+
+    ephemeral_id: str = dataclasses.field(metadata={"json": "ephemeralId"})
+    """The ephemeral id its limits count under."""
+
+    expires_at: str = dataclasses.field(metadata={"json": "expiresAt"})
+    """When it stops working."""
+
+    session: str
+    """The session it is bound to."""
+
+    token: str
+    """`titan_ct_…`: the bearer token for the browser."""
 
 
 @dataclasses.dataclass
@@ -2340,6 +2392,8 @@ __all__ = [
     "ChatRef",
     "Choice",
     "ClearPayload",
+    "ClientRules",
+    "ClientToken",
     "CommandResultEvent",
     "CommandResultPayload",
     "ConnectedPayload",
@@ -2412,6 +2466,7 @@ __all__ = [
     "ReactionCount",
     "ReactionPayload",
     "ReadPayload",
+    "RecipientMode",
     "Retries",
     "RetriesParam",
     "RetryPolicy",
