@@ -96,7 +96,10 @@ async fn delete_rules(
         limits count per `ephemeralId`. 409 when the session has no client rules or they are disabled. A client \
         token cannot mint tokens, read rules or call anything else. Required scope: `sessions:manage`.",
     request_body = MintClientToken,
-    responses((status = 201, description = "The token", body = ClientTokenData)),
+    responses(
+        (status = 201, description = "The token", body = ClientTokenData),
+        (status = 404, description = "No session has this name", body = crate::error::ErrorBody),
+    ),
     security(("apiKey" = [])),
     extensions(("x-scopes" = json!(["sessions:manage"])))
 )]
