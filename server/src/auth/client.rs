@@ -96,10 +96,6 @@ pub fn verify(secrets: &SecretBox, token: &str, now: DateTime<Utc>) -> Result<Cl
 /// Who calls with a client token: what handlers need beyond the grant (the recipient rule).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientIdentity {
-    /// The token's session.
-    pub session: String,
-    /// The token's ephemeral id.
-    pub ephemeral_id: String,
     /// Whom the session's rules let tokens write to.
     pub recipients: RecipientMode,
 }
@@ -361,8 +357,6 @@ async fn permit(
             expires_at: DateTime::from_timestamp(claims.exp, 0),
         },
         client: Some(ClientIdentity {
-            session: session.to_owned(),
-            ephemeral_id: claims.sub.clone(),
             recipients: rules.recipient_mode,
         }),
     })

@@ -10,8 +10,7 @@ use utoipa::ToSchema;
 use super::scope::Scope;
 
 /// One thing client tokens may be allowed to do; each opens a few routes of its session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ClientAction {
     /// `POST …/messages/send`.
     SendMessage,
