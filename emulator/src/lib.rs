@@ -18,6 +18,7 @@ mod profile;
 mod routing;
 mod signal;
 mod state;
+mod status;
 mod wire;
 
 use std::net::SocketAddr;

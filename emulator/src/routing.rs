@@ -259,6 +259,9 @@ pub fn route_message(registry: &mut Registry, me: &Me, message: &Node) -> Option
     if to.is_group() {
         return crate::groups::route_message(registry, me, message, &to);
     }
+    if to.is_status_broadcast() {
+        return crate::status::route_message(registry, me, message, &to);
+    }
     let kind = attr(message, "type").unwrap_or_else(|| "text".into());
     let now = now_secs().to_string();
     let sender = registry.accounts.get(&me.phone)?;
@@ -502,7 +505,8 @@ pub fn blocklist(registry: &mut Registry, me: &Me, iq: &Node) -> Vec<Node> {
     vec![NodeBuilder::new("list").children(items.unwrap_or_default()).build()]
 }
 
-fn blocks(account: &Account, phone: &str) -> bool {
+/// Whether `account` blocked the account `phone`.
+pub fn blocks(account: &Account, phone: &str) -> bool {
     account.blocked.values().any(|(blocked, _)| blocked == phone)
 }
 

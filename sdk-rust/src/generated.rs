@@ -2104,7 +2104,8 @@ those Titan sets (framing and signature headers) are refused.*/
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
     pub struct DeleteMessage {
-        ///The chat the message is in.
+        /**The chat the message is in, or `status@broadcast` for one of the session's status posts
+(which also needs the scope `status:write`; the delete reaches the post's audience).*/
         #[serde(rename = "chatId")]
         pub chat_id: ::std::string::String,
         /**Delete it for everyone in the chat. Only `true` is supported for now (deleting for this
@@ -6221,6 +6222,12 @@ delivery is `dead` (it stays in the log and can be retried by hand).*/
         ///The place's address (type `location`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub address: ::std::option::Option<::std::string::String>,
+        ///A text status's background, `#RRGGBB` or `#AARRGGBB` (default `#1E6E4F`).
+        #[serde(
+            rename = "backgroundColor",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub background_color: ::std::option::Option<::std::string::String>,
         /**The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
 must be one the type takes.*/
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -6228,7 +6235,8 @@ must be one the type takes.*/
         ///The caption (types `image`, `video`, `file`, `document`).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub caption: ::std::option::Option<::std::string::String>,
-        ///The chat.
+        /**The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
+and `video`; the scope `status:write` is needed too).*/
         #[serde(rename = "chatId")]
         pub chat_id: ::std::string::String,
         ///The cards to share (type `contact`, at least one; several become one message).
@@ -6237,6 +6245,8 @@ must be one the type takes.*/
         ///The file name the recipient sees (types `file` and `document`, required).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub filename: ::std::option::Option<::std::string::String>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub font: ::std::option::Option<StatusFont>,
         ///Mark the message as forwarded.
         #[serde(
             rename = "isForwarded",
@@ -6281,6 +6291,10 @@ files (a few seconds and 512 KB at most); if it cannot, the text goes without a 
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub quoted_message_id: ::std::option::Option<::std::string::String>,
+        /**Who sees a status post (chatId `status@broadcast`): phone-number or LID JIDs. Default: the
+session's address book (the contacts the account saved), those of them on WhatsApp.*/
+        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        pub recipients: ::std::vec::Vec<::std::string::String>,
         ///The session to send from (required at `/api/messages/send`; must match the path otherwise).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub session: ::std::option::Option<::std::string::String>,
@@ -6938,6 +6952,85 @@ allows private addresses; up to 50 MB); or give `base64`.*/
         }
     }
     impl ::std::convert::TryFrom<::std::string::String> for Status {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    ///The font of a text status, as WhatsApp's apps name them.
+    #[derive(
+        ::serde::Deserialize,
+        ::serde::Serialize,
+        Clone,
+        Copy,
+        Debug,
+        Eq,
+        Hash,
+        Ord,
+        PartialEq,
+        PartialOrd
+    )]
+    pub enum StatusFont {
+        #[serde(rename = "system")]
+        System,
+        #[serde(rename = "system_text")]
+        SystemText,
+        #[serde(rename = "fb_script")]
+        FbScript,
+        #[serde(rename = "system_bold")]
+        SystemBold,
+        #[serde(rename = "morningbreeze_regular")]
+        MorningbreezeRegular,
+        #[serde(rename = "calistoga_regular")]
+        CalistogaRegular,
+        #[serde(rename = "exo2_extrabold")]
+        Exo2Extrabold,
+        #[serde(rename = "courierprime_bold")]
+        CourierprimeBold,
+    }
+    impl ::std::fmt::Display for StatusFont {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            match *self {
+                Self::System => f.write_str("system"),
+                Self::SystemText => f.write_str("system_text"),
+                Self::FbScript => f.write_str("fb_script"),
+                Self::SystemBold => f.write_str("system_bold"),
+                Self::MorningbreezeRegular => f.write_str("morningbreeze_regular"),
+                Self::CalistogaRegular => f.write_str("calistoga_regular"),
+                Self::Exo2Extrabold => f.write_str("exo2_extrabold"),
+                Self::CourierprimeBold => f.write_str("courierprime_bold"),
+            }
+        }
+    }
+    impl ::std::str::FromStr for StatusFont {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            match value {
+                "system" => Ok(Self::System),
+                "system_text" => Ok(Self::SystemText),
+                "fb_script" => Ok(Self::FbScript),
+                "system_bold" => Ok(Self::SystemBold),
+                "morningbreeze_regular" => Ok(Self::MorningbreezeRegular),
+                "calistoga_regular" => Ok(Self::CalistogaRegular),
+                "exo2_extrabold" => Ok(Self::Exo2Extrabold),
+                "courierprime_bold" => Ok(Self::CourierprimeBold),
+                _ => Err("invalid value".into()),
+            }
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for StatusFont {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for StatusFont {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -22465,6 +22558,10 @@ already queued wait and resume when it is turned on.*/
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            background_color: ::std::result::Result<
+                ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
             base64: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -22480,6 +22577,10 @@ already queued wait and resume when it is turned on.*/
             >,
             filename: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
+                ::std::string::String,
+            >,
+            font: ::std::result::Result<
+                ::std::option::Option<super::StatusFont>,
                 ::std::string::String,
             >,
             is_forwarded: ::std::result::Result<
@@ -22522,6 +22623,10 @@ already queued wait and resume when it is turned on.*/
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
             >,
+            recipients: ::std::result::Result<
+                ::std::vec::Vec<::std::string::String>,
+                ::std::string::String,
+            >,
             session: ::std::result::Result<
                 ::std::option::Option<::std::string::String>,
                 ::std::string::String,
@@ -22540,11 +22645,13 @@ already queued wait and resume when it is turned on.*/
             fn default() -> Self {
                 Self {
                     address: Ok(Default::default()),
+                    background_color: Ok(Default::default()),
                     base64: Ok(Default::default()),
                     caption: Ok(Default::default()),
                     chat_id: Err("no value supplied for chat_id".to_string()),
                     contacts: Ok(Default::default()),
                     filename: Ok(Default::default()),
+                    font: Ok(Default::default()),
                     is_forwarded: Ok(Default::default()),
                     latitude: Ok(Default::default()),
                     link_preview: Ok(Default::default()),
@@ -22555,6 +22662,7 @@ already queued wait and resume when it is turned on.*/
                     options: Ok(Default::default()),
                     ptt: Ok(Default::default()),
                     quoted_message_id: Ok(Default::default()),
+                    recipients: Ok(Default::default()),
                     session: Ok(Default::default()),
                     text: Ok(Default::default()),
                     type_: Err("no value supplied for type_".to_string()),
@@ -22572,6 +22680,20 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for address: {e}")
+                    });
+                self
+            }
+            pub fn background_color<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.background_color = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for background_color: {e}"
+                        )
                     });
                 self
             }
@@ -22634,6 +22756,18 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for filename: {e}")
+                    });
+                self
+            }
+            pub fn font<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::StatusFont>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.font = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for font: {e}")
                     });
                 self
             }
@@ -22761,6 +22895,18 @@ already queued wait and resume when it is turned on.*/
                     });
                 self
             }
+            pub fn recipients<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::vec::Vec<::std::string::String>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.recipients = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for recipients: {e}")
+                    });
+                self
+            }
             pub fn session<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
@@ -22817,11 +22963,13 @@ already queued wait and resume when it is turned on.*/
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     address: value.address?,
+                    background_color: value.background_color?,
                     base64: value.base64?,
                     caption: value.caption?,
                     chat_id: value.chat_id?,
                     contacts: value.contacts?,
                     filename: value.filename?,
+                    font: value.font?,
                     is_forwarded: value.is_forwarded?,
                     latitude: value.latitude?,
                     link_preview: value.link_preview?,
@@ -22832,6 +22980,7 @@ already queued wait and resume when it is turned on.*/
                     options: value.options?,
                     ptt: value.ptt?,
                     quoted_message_id: value.quoted_message_id?,
+                    recipients: value.recipients?,
                     session: value.session?,
                     text: value.text?,
                     type_: value.type_?,
@@ -22843,11 +22992,13 @@ already queued wait and resume when it is turned on.*/
             fn from(value: super::SendMessage) -> Self {
                 Self {
                     address: Ok(value.address),
+                    background_color: Ok(value.background_color),
                     base64: Ok(value.base64),
                     caption: Ok(value.caption),
                     chat_id: Ok(value.chat_id),
                     contacts: Ok(value.contacts),
                     filename: Ok(value.filename),
+                    font: Ok(value.font),
                     is_forwarded: Ok(value.is_forwarded),
                     latitude: Ok(value.latitude),
                     link_preview: Ok(value.link_preview),
@@ -22858,6 +23009,7 @@ already queued wait and resume when it is turned on.*/
                     options: Ok(value.options),
                     ptt: Ok(value.ptt),
                     quoted_message_id: Ok(value.quoted_message_id),
+                    recipients: Ok(value.recipients),
                     session: Ok(value.session),
                     text: Ok(value.text),
                     type_: Ok(value.type_),
@@ -26194,7 +26346,7 @@ Sends a `GET` request to `/api/sessions/{session}/chats/{chatId}/messages`
 
 Arguments:
 - `session`: Session name
-- `chat_id`: The chat's JID (URL-encoded)
+- `chat_id`: The chat's JID (URL-encoded); `status@broadcast` for the status posts the session posted and saw
 - `cursor`: The `cursor` of the previous page; omit for the newest messages.
 - `limit`: Items per page (default 50).
 ```ignore

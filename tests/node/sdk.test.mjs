@@ -264,6 +264,35 @@ test('client tokens reach only what their rules allow', async () => {
   await client.clientTokens.deleteRules(alice);
 });
 
+test('a status reaches the recipients it names, and only with status:write', async () => {
+  await linked();
+  const [alice] = ALICE;
+  const [bob] = BOB;
+  const bobJid = `${BOB[1]}@s.whatsapp.net`;
+  const posted = await client.messages.send({
+    session: alice, chatId: 'status@broadcast', type: 'text', text: 'node status',
+    backgroundColor: '#FF336699', font: 'courierprime_bold', recipients: [bobJid],
+  });
+  assert.deepEqual([posted.chatId, posted.type, posted.status], ['status@broadcast', 'text', 'sent']);
+  const seen = await waitFor("bob to see alice's status", async () => {
+    const page = await client.messages.list(bob, 'status@broadcast');
+    return page.data.find((m) => m.id === posted.id) ?? null;
+  });
+  assert.deepEqual([seen.text, seen.fromMe], ['node status', false]);
+  await client.messages.delete(alice, { chatId: 'status@broadcast', messageId: posted.id, forEveryone: true });
+  await waitFor('the status to be deleted for bob', async () => {
+    const page = await client.messages.list(bob, 'status@broadcast');
+    return page.data.some((m) => m.id === posted.id && m.type === 'revoke');
+  });
+  const { key } = await client.account.keys.create({ label: 'no status', scopes: ['messages:write'] });
+  const limited = new titan.Titan({ baseURL: server.base, apiKey: key });
+  const refused = await limited.messages
+    .send({ session: alice, chatId: 'status@broadcast', type: 'text', text: 'x', recipients: [bobJid] })
+    .catch((e) => e);
+  assert.ok(refused instanceof titan.PermissionDeniedError);
+  assert.match(refused.error, /status:write/);
+});
+
 test('deferred commands answer Accepted', async () => {
   await linked();
   const accepted = await client.sessions.startDeferred(ALICE[0]);

@@ -355,3 +355,28 @@ def test_client_tokens_reach_only_what_their_rules_allow(client: titan.Client, s
         list(browser.contacts.list(alice))
     with pytest.raises(titan.ConflictError):
         client.client_tokens.create(session=alice, ephemeral_id="python-visitor")
+
+
+def test_a_status_reaches_the_recipients_it_names(client: titan.Client, sandbox: Server, linked: Tuple[str, str]) -> None:
+    alice, bob = linked
+    bob_jid = f"{BOB[1]}@s.whatsapp.net"
+    posted = client.messages.send(
+        session=alice, chat_id="status@broadcast", type="text", text="python status",
+        background_color="#336699", font="system_bold", recipients=[bob_jid],
+    )
+    assert (posted.chat_id, posted.type, posted.status) == ("status@broadcast", "text", "sent")
+
+    def seen() -> List[titan.types.Message]:
+        return [m for m in client.messages.list(bob, "status@broadcast") if m.id == posted.id]
+
+    [status] = wait_for("bob to see alice's status", seen)
+    assert (status.text, status.from_me) == ("python status", False)
+    assert not any(c.id == "status@broadcast" for c in client.chats.list(bob))
+    client.messages.delete(alice, chat_id="status@broadcast", message_id=posted.id, for_everyone=True)
+    wait_for("the status to be deleted for bob", lambda: [m for m in seen() if m.type == "revoke"])
+    messages_only = client.account.keys.create(label="no status", scopes=["messages:write"])
+    limited = titan.Client(base_url=sandbox.base, api_key=messages_only.key)
+    with pytest.raises(titan.PermissionDeniedError, match="status:write"):
+        limited.messages.send(session=alice, chat_id="status@broadcast", type="text", text="x", recipients=[bob_jid])
+    with pytest.raises(titan.BadRequestError, match="for status posts"):
+        client.messages.send(session=alice, chat_id=bob_jid, type="text", text="x", recipients=[bob_jid])

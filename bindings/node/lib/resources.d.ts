@@ -119,6 +119,7 @@ import type {
   SessionStatusPayload,
   SharedContact,
   Status,
+  StatusFont,
   StatusReason,
   TypingState,
   VotePayload,
@@ -1867,7 +1868,7 @@ export declare class MessagesResource extends APIResource {
    *
    * The messages a session sent to and received in one chat, newest first, one page at a time, with each sent message's delivery status. Required scope: `chats:read`.
    * @param session Session name
-   * @param chatId The chat's JID (URL-encoded)
+   * @param chatId The chat's JID (URL-encoded); `status@broadcast` for the status posts the session posted and saw
    *
    * `GET /api/sessions/{session}/chats/{chatId}/messages`
    */
@@ -2001,6 +2002,10 @@ export interface MessagesSendParams {
    */
   address?: string | null;
   /**
+   * A text status's background, `#RRGGBB` or `#AARRGGBB` (default `#1E6E4F`).
+   */
+  backgroundColor?: string | null;
+  /**
    * The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
    * must be one the type takes.
    */
@@ -2010,7 +2015,8 @@ export interface MessagesSendParams {
    */
   caption?: string | null;
   /**
-   * The chat.
+   * The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
+   * and `video`; the scope `status:write` is needed too).
    */
   chatId: string;
   /**
@@ -2021,6 +2027,7 @@ export interface MessagesSendParams {
    * The file name the recipient sees (types `file` and `document`, required).
    */
   filename?: string | null;
+  font?: StatusFont | null;
   /**
    * Mark the message as forwarded.
    */
@@ -2064,6 +2071,11 @@ export interface MessagesSendParams {
    */
   quotedMessageId?: string | null;
   /**
+   * Who sees a status post (chatId `status@broadcast`): phone-number or LID JIDs. Default: the
+   * session's address book (the contacts the account saved), those of them on WhatsApp.
+   */
+  recipients?: Array<string>;
+  /**
    * The session to send from (required at `/api/messages/send`; must match the path otherwise).
    */
   session?: string | null;
@@ -2102,7 +2114,8 @@ export interface MessagesListParams {
 /** The parameters of `client.messages.delete()`. */
 export interface MessagesDeleteParams {
   /**
-   * The chat the message is in.
+   * The chat the message is in, or `status@broadcast` for one of the session's status posts
+   * (which also needs the scope `status:write`; the delete reaches the post's audience).
    */
   chatId: string;
   /**
@@ -2739,6 +2752,10 @@ export interface SessionsSendMessageParams {
    */
   address?: string | null;
   /**
+   * A text status's background, `#RRGGBB` or `#AARRGGBB` (default `#1E6E4F`).
+   */
+  backgroundColor?: string | null;
+  /**
    * The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
    * must be one the type takes.
    */
@@ -2748,7 +2765,8 @@ export interface SessionsSendMessageParams {
    */
   caption?: string | null;
   /**
-   * The chat.
+   * The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
+   * and `video`; the scope `status:write` is needed too).
    */
   chatId: string;
   /**
@@ -2759,6 +2777,7 @@ export interface SessionsSendMessageParams {
    * The file name the recipient sees (types `file` and `document`, required).
    */
   filename?: string | null;
+  font?: StatusFont | null;
   /**
    * Mark the message as forwarded.
    */
@@ -2801,6 +2820,11 @@ export interface SessionsSendMessageParams {
    * Reply to this message (a WhatsApp message id from this session's history).
    */
   quotedMessageId?: string | null;
+  /**
+   * Who sees a status post (chatId `status@broadcast`): phone-number or LID JIDs. Default: the
+   * session's address book (the contacts the account saved), those of them on WhatsApp.
+   */
+  recipients?: Array<string>;
   /**
    * The text (type `text`).
    */

@@ -471,11 +471,11 @@ class MediaResource extends APIResource {
 
 class MessagesResource extends APIResource {
   send(params) {
-    return this._client._call('POST', '/api/messages/send', { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { address: 'address', base64: 'base64', caption: 'caption', chatId: 'chatId', contacts: 'contacts', filename: 'filename', isForwarded: 'isForwarded', latitude: 'latitude', linkPreview: 'linkPreview', longitude: 'longitude', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', ptt: 'ptt', quotedMessageId: 'quotedMessageId', session: 'session', text: 'text', type: 'type', url: 'url' }) }, 'data');
+    return this._client._call('POST', '/api/messages/send', { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { address: 'address', backgroundColor: 'backgroundColor', base64: 'base64', caption: 'caption', chatId: 'chatId', contacts: 'contacts', filename: 'filename', font: 'font', isForwarded: 'isForwarded', latitude: 'latitude', linkPreview: 'linkPreview', longitude: 'longitude', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', ptt: 'ptt', quotedMessageId: 'quotedMessageId', recipients: 'recipients', session: 'session', text: 'text', type: 'type', url: 'url' }) }, 'data');
   }
 
   sendDeferred(params) {
-    return this._client._call('POST', '/api/messages/send', { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { address: 'address', base64: 'base64', caption: 'caption', chatId: 'chatId', contacts: 'contacts', filename: 'filename', isForwarded: 'isForwarded', latitude: 'latitude', linkPreview: 'linkPreview', longitude: 'longitude', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', ptt: 'ptt', quotedMessageId: 'quotedMessageId', session: 'session', text: 'text', type: 'type', url: 'url' }) }, 'data');
+    return this._client._call('POST', '/api/messages/send', { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { address: 'address', backgroundColor: 'backgroundColor', base64: 'base64', caption: 'caption', chatId: 'chatId', contacts: 'contacts', filename: 'filename', font: 'font', isForwarded: 'isForwarded', latitude: 'latitude', linkPreview: 'linkPreview', longitude: 'longitude', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', ptt: 'ptt', quotedMessageId: 'quotedMessageId', recipients: 'recipients', session: 'session', text: 'text', type: 'type', url: 'url' }) }, 'data');
   }
 
   list(session, chatId, params = {}) {
@@ -651,11 +651,11 @@ class SessionsResource extends APIResource {
   }
 
   sendMessage(session, params) {
-    return this._client._call('POST', `/api/sessions/${path(session)}/messages/send`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { address: 'address', base64: 'base64', caption: 'caption', chatId: 'chatId', contacts: 'contacts', filename: 'filename', isForwarded: 'isForwarded', latitude: 'latitude', linkPreview: 'linkPreview', longitude: 'longitude', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', ptt: 'ptt', quotedMessageId: 'quotedMessageId', text: 'text', type: 'type', url: 'url' }) }, 'data');
+    return this._client._call('POST', `/api/sessions/${path(session)}/messages/send`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { address: 'address', backgroundColor: 'backgroundColor', base64: 'base64', caption: 'caption', chatId: 'chatId', contacts: 'contacts', filename: 'filename', font: 'font', isForwarded: 'isForwarded', latitude: 'latitude', linkPreview: 'linkPreview', longitude: 'longitude', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', ptt: 'ptt', quotedMessageId: 'quotedMessageId', recipients: 'recipients', text: 'text', type: 'type', url: 'url' }) }, 'data');
   }
 
   sendMessageDeferred(session, params) {
-    return this._client._call('POST', `/api/sessions/${path(session)}/messages/send`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { address: 'address', base64: 'base64', caption: 'caption', chatId: 'chatId', contacts: 'contacts', filename: 'filename', isForwarded: 'isForwarded', latitude: 'latitude', linkPreview: 'linkPreview', longitude: 'longitude', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', ptt: 'ptt', quotedMessageId: 'quotedMessageId', text: 'text', type: 'type', url: 'url' }) }, 'data');
+    return this._client._call('POST', `/api/sessions/${path(session)}/messages/send`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { address: 'address', backgroundColor: 'backgroundColor', base64: 'base64', caption: 'caption', chatId: 'chatId', contacts: 'contacts', filename: 'filename', font: 'font', isForwarded: 'isForwarded', latitude: 'latitude', linkPreview: 'linkPreview', longitude: 'longitude', mentions: 'mentions', multipleAnswers: 'multipleAnswers', name: 'name', options: 'options', ptt: 'ptt', quotedMessageId: 'quotedMessageId', recipients: 'recipients', text: 'text', type: 'type', url: 'url' }) }, 'data');
   }
 
   restart(session, params = {}) {

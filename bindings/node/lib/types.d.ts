@@ -2853,6 +2853,11 @@ export interface SharedContact {
 export type Status = 'CONNECTING' | 'CONNECTED' | 'DISCONNECTED';
 
 /**
+ * The font of a text status, as WhatsApp's apps name them.
+ */
+export type StatusFont = 'system' | 'system_text' | 'fb_script' | 'system_bold' | 'morningbreeze_regular' | 'calistoga_regular' | 'exo2_extrabold' | 'courierprime_bold';
+
+/**
  * Why the session has its status.
  */
 export type StatusReason = 'SCAN_QR' | 'AUTO_RECONNECT' | 'MANUAL_STOP' | 'LOGGED_OUT' | 'QR_TIMEOUT' | 'FAILED' | 'TEMPORARY_BAN' | 'STREAM_ERROR';

@@ -262,7 +262,7 @@ async fn typing(
         with each sent message's delivery status. Required scope: `chats:read`.",
     params(
         ("session" = String, Path, description = "Session name", example = "my-session"),
-        ("chatId" = String, Path, description = "The chat's JID (URL-encoded)", example = "5511999999999@s.whatsapp.net"),
+        ("chatId" = String, Path, description = "The chat's JID (URL-encoded); `status@broadcast` for the status posts the session posted and saw", example = "5511999999999@s.whatsapp.net"),
         HistoryQuery,
     ),
     responses(

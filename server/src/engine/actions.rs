@@ -100,6 +100,10 @@ impl Engine {
     /// else's. Returns it as now stored (type `revoke`, no text).
     pub async fn revoke(&self, session: &str, chat: &Jid, target: MessageRecord) -> Result<MessageRecord, EngineError> {
         let client = self.require_connected(session)?;
+        if chat.is_status_broadcast() {
+            self.revoke_status(&client, session, &target.id).await?;
+            return self.revoked(session, target).await;
+        }
         let revoke = if target.from_me {
             RevokeType::Sender
         } else {
@@ -121,6 +125,11 @@ impl Engine {
             .revoke_message(chat.clone(), target.id.clone(), revoke)
             .await
             .map_err(|e| EngineError::refused("deletion", e))?;
+        self.revoked(session, target).await
+    }
+
+    /// Records that `target` was deleted for everyone, with its `message.delete` event.
+    async fn revoked(&self, session: &str, target: MessageRecord) -> Result<MessageRecord, EngineError> {
         let record = MessageRecord {
             kind: "revoke".into(),
             text: None,

@@ -13,6 +13,7 @@ mod mapping;
 mod media;
 mod observe;
 mod send;
+mod status;
 mod supervisor;
 
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ use whatsapp_rust::Client;
 pub use actions::{Blocked, ChatState};
 pub use groups::{GroupSettings, Joined, MemberChange, MemberOutcome};
 pub use send::{Content, LinkPreview, MediaFile, Outgoing};
+pub use status::{FontType, StatusPost};
 
 use crate::model::session::{State, Status};
 use crate::store::Db;

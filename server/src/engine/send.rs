@@ -9,6 +9,7 @@ use whatsapp_rust::send::SendOptions;
 use whatsapp_rust::upload::{UploadOptions, UploadResponse};
 use whatsapp_rust::waproto::whatsapp as wa;
 
+use super::status::StatusPost;
 use super::{Engine, EngineError};
 use crate::events::{NewEvent, Payload};
 use crate::model::attachment::{Attachment, Location, MediaInfo, MediaKeys, MediaKind, SharedContact, StoredMedia};
@@ -96,6 +97,8 @@ pub struct Outgoing {
     pub mentions: Vec<String>,
     /// Whether to mark it forwarded.
     pub forwarded: bool,
+    /// For a post to `status@broadcast`: its audience and look.
+    pub status: Option<StatusPost>,
 }
 
 impl Outgoing {
@@ -419,7 +422,11 @@ impl Engine {
     /// (a failed upload stores nothing).
     pub async fn send(&self, session: &str, mut outgoing: Outgoing) -> Result<MessageRecord, EngineError> {
         let client = self.require_connected(session)?;
-        let built = outgoing.build(&client).await?;
+        let audience = match &outgoing.status {
+            Some(post) => self.status_audience(session, post).await?,
+            None => Vec::new(),
+        };
+        let mut built = outgoing.build(&client).await?;
         let own = client.pn();
         let mut record = MessageRecord {
             seq: 0,
@@ -443,19 +450,28 @@ impl Engine {
         let db = &self.shared.db;
         store::insert(db, &record, &[]).await?;
         let ids = [record.id.clone()];
-        let options = SendOptions::default().with_message_id(record.id.clone());
-        match client
-            .send_message_with_options(outgoing.chat, built.message, options)
-            .await
-        {
-            Ok(_) => {
+        let sent = match &outgoing.status {
+            Some(post) => {
+                let message = post.styled(std::mem::take(&mut built.message));
+                self.post_status(&client, session, &record.id, message, &audience).await
+            }
+            None => {
+                let options = SendOptions::default().with_message_id(record.id.clone());
+                client
+                    .send_message_with_options(outgoing.chat, built.message, options)
+                    .await
+                    .map(drop)
+                    .map_err(|error| format!("WhatsApp did not accept the message: {error}"))
+            }
+        };
+        match sent {
+            Ok(()) => {
                 record.status = MessageStatus::Sent;
                 let event = NewEvent::new(Payload::MessageSent(record.payload()));
                 store::advance(db, session, &ids, MessageStatus::Sent, None, &[event]).await?;
                 Ok(record)
             }
-            Err(error) => {
-                let reason = format!("WhatsApp did not accept the message: {error}");
+            Err(reason) => {
                 store::advance(db, session, &ids, MessageStatus::Error, Some(&reason), &[]).await?;
                 Err(EngineError::Upstream(reason))
             }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::jid::{self, ChatId, ContactId};
+use super::jid::{self, ChatId, ContactId, SendTo};
 use super::{Message, MessageId, MessageText};
 use crate::auth::Caller;
 use crate::commands::Command;
@@ -76,9 +76,10 @@ pub struct EditMessage {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"chatId": "5511999999999@s.whatsapp.net", "messageId": "3EB0C767D1826A1B2C3D", "forEveryone": true}))]
 pub struct DeleteMessage {
-    /// The chat the message is in.
+    /// The chat the message is in, or `status@broadcast` for one of the session's status posts
+    /// (which also needs the scope `status:write`; the delete reaches the post's audience).
     #[schema(inline)]
-    pub chat_id: ChatId,
+    pub chat_id: SendTo,
     /// The message: the session's own, or (in a group the session administers) anyone's.
     #[schema(inline)]
     pub message_id: MessageId,
@@ -252,7 +253,8 @@ pub async fn edit(
     session: &str,
     request: EditMessage,
 ) -> Result<Command<Message>, ApiError> {
-    let chat = jid::parse_chat(request.chat_id.as_str())?;
+    let chat = jid::parse_target(request.chat_id.as_str())?;
+    super::status::require_scope(caller, &chat)?;
     crate::sessions::find(state, caller, session).await?;
     let message = target(state, session, request.chat_id.as_str(), request.message_id.as_str()).await?;
     if !message.from_me || message.kind != "text" {
@@ -278,7 +280,8 @@ pub async fn delete(
     session: &str,
     request: DeleteMessage,
 ) -> Result<Command<Message>, ApiError> {
-    let chat = jid::parse_chat(request.chat_id.as_str())?;
+    let chat = jid::parse_target(request.chat_id.as_str())?;
+    super::status::require_scope(caller, &chat)?;
     crate::sessions::find(state, caller, session).await?;
     let message = target(state, session, request.chat_id.as_str(), request.message_id.as_str()).await?;
     let (state, session) = (state.clone(), session.to_owned());

@@ -4,6 +4,7 @@ use whatsapp_rust::Jid;
 
 use crate::error::ApiError;
 use crate::model::bounded::{TextRule, bounded_text};
+pub use crate::model::jid::STATUS_BROADCAST;
 
 bounded_text! {
     /// A chat: a user (`<digits>@s.whatsapp.net`), a LID (`<id>@lid`) or a group (`<id>@g.us`)
@@ -14,6 +15,18 @@ bounded_text! {
         pattern: Some((
             "^([0-9]{1,20}@(s\\.whatsapp\\.net|lid)|[0-9][0-9-]{0,39}@g\\.us)$",
             "`<phone digits>@s.whatsapp.net`, `<lid>@lid` or `<group id>@g.us`",
+        )),
+    };
+}
+
+bounded_text! {
+    /// Where a message goes: a chat (as [`ChatId`]) or `status@broadcast`, the account's status.
+    SendTo = TextRule {
+        min: 1,
+        max: 64,
+        pattern: Some((
+            "^([0-9]{1,20}@(s\\.whatsapp\\.net|lid)|[0-9][0-9-]{0,39}@g\\.us|status@broadcast)$",
+            "`<phone digits>@s.whatsapp.net`, `<lid>@lid`, `<group id>@g.us` or `status@broadcast`",
         )),
     };
 }
@@ -37,6 +50,13 @@ pub fn parse_chat(chat_id: &str) -> Result<Jid, ApiError> {
     jid(chat.as_str())
 }
 
+/// Parses a `chatId` a message is sent to (or deleted from) by [`SendTo`]'s rule.
+pub fn parse_target(chat_id: &str) -> Result<Jid, ApiError> {
+    let target =
+        SendTo::parse(chat_id).map_err(|why| ApiError::BadRequest(format!("invalid chatId `{chat_id}`: {why}")))?;
+    jid(target.as_str())
+}
+
 /// Parses a contact by [`ContactId`]'s rule.
 pub fn parse_contact(contact_id: &str) -> Result<Jid, ApiError> {
     let contact = ContactId::parse(contact_id)
@@ -53,6 +73,8 @@ fn jid(checked: &str) -> Result<Jid, ApiError> {
 
 #[cfg(test)]
 mod tests {
+    use whatsapp_rust::wacore_binary::jid::JidExt as _;
+
     use super::*;
 
     #[test]
@@ -77,6 +99,10 @@ mod tests {
         ] {
             assert!(parse_chat(bad).is_err(), "{bad}");
         }
+        assert!(parse_chat(STATUS_BROADCAST).is_err(), "the status is not a chat");
+        assert!(parse_target(STATUS_BROADCAST).is_ok_and(|jid| jid.is_status_broadcast()));
+        assert!(parse_target("5511999999999@s.whatsapp.net").is_ok());
+        assert!(parse_target("other@broadcast").is_err());
         assert!(parse_contact("123456789@lid").is_ok());
         assert!(
             parse_contact("120363025246125486@g.us").is_err(),

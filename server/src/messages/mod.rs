@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod content;
 pub mod jid;
+pub mod status;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,8 @@ use crate::model::poll;
 use crate::state::{AppState, SharedState};
 use crate::store::messages::{self as store, MessageRecord};
 use content::{Base64File, ContactCards, FileName, FileUrl, Latitude, Longitude};
-use jid::ChatId;
+use jid::{ChatId, SendTo};
+use status::{BackgroundColor, StatusFont, StatusRecipients};
 
 pub use content::MessageType;
 
@@ -84,9 +86,10 @@ pub struct SendMessage {
     #[serde(default)]
     #[schema(inline)]
     pub session: Option<SessionName>,
-    /// The chat.
+    /// The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
+    /// and `video`; the scope `status:write` is needed too).
     #[schema(inline)]
-    pub chat_id: ChatId,
+    pub chat_id: SendTo,
     /// What kind of message this is.
     #[serde(rename = "type")]
     pub kind: MessageType,
@@ -159,6 +162,18 @@ pub struct SendMessage {
     /// Mark the message as forwarded.
     #[serde(default)]
     pub is_forwarded: bool,
+    /// Who sees a status post (chatId `status@broadcast`): phone-number or LID JIDs. Default: the
+    /// session's address book (the contacts the account saved), those of them on WhatsApp.
+    #[serde(default)]
+    #[schema(inline)]
+    pub recipients: StatusRecipients,
+    /// A text status's background, `#RRGGBB` or `#AARRGGBB` (default `#1E6E4F`).
+    #[serde(default)]
+    #[schema(inline)]
+    pub background_color: Option<BackgroundColor>,
+    /// A text status's font (default `system`).
+    #[serde(default)]
+    pub font: Option<StatusFont>,
 }
 
 /// Messages to mark as read (a read receipt for each, unless the account's read receipts are off).
@@ -275,7 +290,8 @@ pub async fn send(
     session: &str,
     mut request: SendMessage,
 ) -> Result<Command<Message>, ApiError> {
-    let chat = jid::parse_chat(request.chat_id.as_str())?;
+    let chat = jid::parse_target(request.chat_id.as_str())?;
+    let status = status::post(caller, &request, &chat)?;
     for mention in request.mentions.as_slice() {
         jid::parse_chat(mention.as_str())?;
     }
@@ -303,6 +319,7 @@ pub async fn send(
             .map(ChatId::into_inner)
             .collect(),
         forwarded: request.is_forwarded,
+        status,
     };
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {
@@ -345,7 +362,8 @@ pub async fn seen(
     }))
 }
 
-/// One page of a chat's messages, newest first.
+/// One page of a chat's messages (or of the status posts the session posted and saw), newest
+/// first.
 pub async fn history(
     state: &AppState,
     caller: &Caller,
@@ -353,7 +371,7 @@ pub async fn history(
     chat_id: &str,
     query: HistoryQuery,
 ) -> Result<Page<Message>, ApiError> {
-    jid::parse_chat(chat_id)?;
+    jid::parse_target(chat_id)?;
     crate::sessions::find(state, caller, session).await?;
     let page = crate::envelope::PageRequest::new(query.cursor.map(SeqCursor::into_inner), query.limit);
     // The rule admits 18 digits at most, which always fit.

@@ -28,7 +28,8 @@ pub struct MessageHeader {
     pub chat_id: String,
     /// The chat for groups and the account's own messages, the sender otherwise.
     pub from: JidRef,
-    /// In groups, the participant who sent it.
+    /// In groups, the participant who sent it; for a status (chat `status@broadcast`), who
+    /// posted it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender: Option<JidRef>,
     /// When it was sent (Unix seconds).

@@ -116,6 +116,9 @@ impl JidRef {
     }
 }
 
+/// The JID a status post goes to: the account's status, seen by the audience the post names.
+pub const STATUS_BROADCAST: &str = "status@broadcast";
+
 /// The chat a message belongs to, as stored: the JID without its device part, preferring the
 /// phone-number form of a LID chat when WhatsApp told us both.
 pub fn chat_key(chat: &Jid, alt: Option<&Jid>) -> String {

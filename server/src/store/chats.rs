@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 
 use super::{Db, now_ms};
 use crate::model::envelope::NewEvent;
+use crate::model::jid::STATUS_BROADCAST;
 
 /// A change the account makes to one of its chats.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +56,7 @@ pub(super) const FORGET: [&str; 1] = ["DELETE FROM chats WHERE session = $1"];
 
 /// Records that message `seq` of `chat_id`, sent at `sent_at` (ms), was just stored on `tx`: the
 /// chat moves to the top; a received message counts as unread, one the account sent reads the
-/// chat.
+/// chat. Status posts (`status@broadcast`) are not a chat, as in WhatsApp's apps.
 pub(super) async fn stored(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     session: &str,
@@ -64,6 +65,9 @@ pub(super) async fn stored(
     sent_at: i64,
     from_me: bool,
 ) -> anyhow::Result<()> {
+    if chat_id == STATUS_BROADCAST {
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO chats (session, chat_id, activity, last_at, unread, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (session, chat_id) DO UPDATE SET activity = excluded.activity, last_at = excluded.last_at, \

@@ -175,6 +175,19 @@ pub async fn page(db: &Db, session: &str, after: Option<&str>, limit: usize) -> 
     with_lids(db, session, rows).await
 }
 
+/// The session's address book: the contacts the account saved under a name (on the phone or
+/// another device), with their LIDs where the session's mapping knows them.
+pub async fn address_book(db: &Db, session: &str) -> anyhow::Result<Vec<ContactRow>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM contacts WHERE session = $1 AND name IS NOT NULL ORDER BY jid"
+    )))
+    .bind(session)
+    .fetch_all(&db.pool)
+    .await?;
+    let rows = rows.iter().map(from_row).collect::<anyhow::Result<Vec<_>>>()?;
+    with_lids(db, session, rows).await
+}
+
 /// The session's contact `jid` (either JID form), if it knows them.
 pub async fn one(db: &Db, session: &str, jid: &str) -> anyhow::Result<Option<ContactRow>> {
     let (key, _) = key(&db.pool, session, jid).await?;

@@ -14,6 +14,7 @@ pub mod messages;
 pub mod objects;
 pub mod presences;
 pub mod sessions;
+pub mod statuses;
 pub mod webhooks;
 
 use std::path::Path;

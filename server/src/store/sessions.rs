@@ -283,7 +283,8 @@ pub async fn delete(db: &Db, name: &str) -> anyhow::Result<bool> {
         .chain(super::client_rules::FORGET)
         .chain(super::contacts::FORGET)
         .chain(super::groups::FORGET)
-        .chain(super::labels::FORGET);
+        .chain(super::labels::FORGET)
+        .chain(super::statuses::FORGET);
     for statement in kept {
         sqlx::query(statement).bind(name).execute(&mut *tx).await?;
     }

@@ -2085,10 +2085,12 @@ class MessagesResource(SyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        background_color: Union[Optional[str], NotGiven] = NOT_GIVEN,
         base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        font: Union[Optional[StatusFont], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         link_preview: Union[bool, NotGiven] = NOT_GIVEN,
@@ -2099,6 +2101,7 @@ class MessagesResource(SyncResource):
         options: Union[List[str], NotGiven] = NOT_GIVEN,
         ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        recipients: Union[List[str], NotGiven] = NOT_GIVEN,
         session: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
         url: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -2110,10 +2113,12 @@ class MessagesResource(SyncResource):
 
         Args:
             address: The place's address (type `location`).
+            background_color: A text status's background, `#RRGGBB` or `#AARRGGBB` (default `#1E6E4F`).
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat.
+            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
+                and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -2128,6 +2133,8 @@ class MessagesResource(SyncResource):
             options: The answers (type `poll`): 2 or more.
             ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
+            recipients: Who sees a status post (chatId `status@broadcast`): phone-number or LID JIDs. Default: the
+                session's address book (the contacts the account saved), those of them on WhatsApp.
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
             text: The text (type `text`).
             type: What kind of message this is.
@@ -2136,7 +2143,7 @@ class MessagesResource(SyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Message)
+        result: Message = self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "backgroundColor": background_color, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "font": font, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "recipients": recipients, "session": session, "text": text, "type": type, "url": url}), cast=Message)
         return result
 
     def send_deferred(
@@ -2145,10 +2152,12 @@ class MessagesResource(SyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        background_color: Union[Optional[str], NotGiven] = NOT_GIVEN,
         base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        font: Union[Optional[StatusFont], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         link_preview: Union[bool, NotGiven] = NOT_GIVEN,
@@ -2159,6 +2168,7 @@ class MessagesResource(SyncResource):
         options: Union[List[str], NotGiven] = NOT_GIVEN,
         ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        recipients: Union[List[str], NotGiven] = NOT_GIVEN,
         session: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
         url: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -2172,10 +2182,12 @@ class MessagesResource(SyncResource):
 
         Args:
             address: The place's address (type `location`).
+            background_color: A text status's background, `#RRGGBB` or `#AARRGGBB` (default `#1E6E4F`).
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat.
+            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
+                and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -2190,6 +2202,8 @@ class MessagesResource(SyncResource):
             options: The answers (type `poll`): 2 or more.
             ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
+            recipients: Who sees a status post (chatId `status@broadcast`): phone-number or LID JIDs. Default: the
+                session's address book (the contacts the account saved), those of them on WhatsApp.
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
             text: The text (type `text`).
             type: What kind of message this is.
@@ -2198,7 +2212,7 @@ class MessagesResource(SyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Accepted)
+        result: Accepted = self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "backgroundColor": background_color, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "font": font, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "recipients": recipients, "session": session, "text": text, "type": type, "url": url}), cast=Accepted)
         return result
 
     def list(
@@ -2215,7 +2229,7 @@ class MessagesResource(SyncResource):
 
         Args:
             session: Session name
-            chat_id: The chat's JID (URL-encoded)
+            chat_id: The chat's JID (URL-encoded); `status@broadcast` for the status posts the session posted and saw
             cursor: The `cursor` of the previous page; omit for the newest messages.
             limit: Items per page (default 50).
         """
@@ -2236,7 +2250,8 @@ class MessagesResource(SyncResource):
 
         Args:
             session: Session name
-            chat_id: The chat the message is in.
+            chat_id: The chat the message is in, or `status@broadcast` for one of the session's status posts
+                (which also needs the scope `status:write`; the delete reaches the post's audience).
             for_everyone: Delete it for everyone in the chat. Only `true` is supported for now (deleting for this
                 account only is an app-state change, not yet served).
             message_id: The message: the session's own, or (in a group the session administers) anyone's.
@@ -2262,7 +2277,8 @@ class MessagesResource(SyncResource):
 
         Args:
             session: Session name
-            chat_id: The chat the message is in.
+            chat_id: The chat the message is in, or `status@broadcast` for one of the session's status posts
+                (which also needs the scope `status:write`; the delete reaches the post's audience).
             for_everyone: Delete it for everyone in the chat. Only `true` is supported for now (deleting for this
                 account only is an app-state change, not yet served).
             message_id: The message: the session's own, or (in a group the session administers) anyone's.
@@ -3025,10 +3041,12 @@ class SessionsResource(SyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        background_color: Union[Optional[str], NotGiven] = NOT_GIVEN,
         base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        font: Union[Optional[StatusFont], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         link_preview: Union[bool, NotGiven] = NOT_GIVEN,
@@ -3039,6 +3057,7 @@ class SessionsResource(SyncResource):
         options: Union[List[str], NotGiven] = NOT_GIVEN,
         ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        recipients: Union[List[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
         url: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
@@ -3050,10 +3069,12 @@ class SessionsResource(SyncResource):
         Args:
             session: Session name
             address: The place's address (type `location`).
+            background_color: A text status's background, `#RRGGBB` or `#AARRGGBB` (default `#1E6E4F`).
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat.
+            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
+                and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -3068,6 +3089,8 @@ class SessionsResource(SyncResource):
             options: The answers (type `poll`): 2 or more.
             ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
+            recipients: Who sees a status post (chatId `status@broadcast`): phone-number or LID JIDs. Default: the
+                session's address book (the contacts the account saved), those of them on WhatsApp.
             text: The text (type `text`).
             type: What kind of message this is.
             url: Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
@@ -3075,7 +3098,7 @@ class SessionsResource(SyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Message)
+        result: Message = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "backgroundColor": background_color, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "font": font, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "recipients": recipients, "text": text, "type": type, "url": url}), cast=Message)
         return result
 
     def send_message_deferred(
@@ -3085,10 +3108,12 @@ class SessionsResource(SyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        background_color: Union[Optional[str], NotGiven] = NOT_GIVEN,
         base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        font: Union[Optional[StatusFont], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         link_preview: Union[bool, NotGiven] = NOT_GIVEN,
@@ -3099,6 +3124,7 @@ class SessionsResource(SyncResource):
         options: Union[List[str], NotGiven] = NOT_GIVEN,
         ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        recipients: Union[List[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
         url: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
@@ -3112,10 +3138,12 @@ class SessionsResource(SyncResource):
         Args:
             session: Session name
             address: The place's address (type `location`).
+            background_color: A text status's background, `#RRGGBB` or `#AARRGGBB` (default `#1E6E4F`).
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat.
+            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
+                and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -3130,6 +3158,8 @@ class SessionsResource(SyncResource):
             options: The answers (type `poll`): 2 or more.
             ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
+            recipients: Who sees a status post (chatId `status@broadcast`): phone-number or LID JIDs. Default: the
+                session's address book (the contacts the account saved), those of them on WhatsApp.
             text: The text (type `text`).
             type: What kind of message this is.
             url: Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
@@ -3137,7 +3167,7 @@ class SessionsResource(SyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Accepted)
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "backgroundColor": background_color, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "font": font, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "recipients": recipients, "text": text, "type": type, "url": url}), cast=Accepted)
         return result
 
     def restart(
@@ -5519,10 +5549,12 @@ class AsyncMessagesResource(AsyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        background_color: Union[Optional[str], NotGiven] = NOT_GIVEN,
         base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        font: Union[Optional[StatusFont], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         link_preview: Union[bool, NotGiven] = NOT_GIVEN,
@@ -5533,6 +5565,7 @@ class AsyncMessagesResource(AsyncResource):
         options: Union[List[str], NotGiven] = NOT_GIVEN,
         ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        recipients: Union[List[str], NotGiven] = NOT_GIVEN,
         session: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
         url: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -5544,10 +5577,12 @@ class AsyncMessagesResource(AsyncResource):
 
         Args:
             address: The place's address (type `location`).
+            background_color: A text status's background, `#RRGGBB` or `#AARRGGBB` (default `#1E6E4F`).
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat.
+            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
+                and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -5562,6 +5597,8 @@ class AsyncMessagesResource(AsyncResource):
             options: The answers (type `poll`): 2 or more.
             ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
+            recipients: Who sees a status post (chatId `status@broadcast`): phone-number or LID JIDs. Default: the
+                session's address book (the contacts the account saved), those of them on WhatsApp.
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
             text: The text (type `text`).
             type: What kind of message this is.
@@ -5570,7 +5607,7 @@ class AsyncMessagesResource(AsyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = await self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Message)
+        result: Message = await self._client._call("POST", "/api/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "backgroundColor": background_color, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "font": font, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "recipients": recipients, "session": session, "text": text, "type": type, "url": url}), cast=Message)
         return result
 
     async def send_deferred(
@@ -5579,10 +5616,12 @@ class AsyncMessagesResource(AsyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        background_color: Union[Optional[str], NotGiven] = NOT_GIVEN,
         base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        font: Union[Optional[StatusFont], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         link_preview: Union[bool, NotGiven] = NOT_GIVEN,
@@ -5593,6 +5632,7 @@ class AsyncMessagesResource(AsyncResource):
         options: Union[List[str], NotGiven] = NOT_GIVEN,
         ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        recipients: Union[List[str], NotGiven] = NOT_GIVEN,
         session: Union[Optional[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
         url: Union[Optional[str], NotGiven] = NOT_GIVEN,
@@ -5606,10 +5646,12 @@ class AsyncMessagesResource(AsyncResource):
 
         Args:
             address: The place's address (type `location`).
+            background_color: A text status's background, `#RRGGBB` or `#AARRGGBB` (default `#1E6E4F`).
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat.
+            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
+                and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -5624,6 +5666,8 @@ class AsyncMessagesResource(AsyncResource):
             options: The answers (type `poll`): 2 or more.
             ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
+            recipients: Who sees a status post (chatId `status@broadcast`): phone-number or LID JIDs. Default: the
+                session's address book (the contacts the account saved), those of them on WhatsApp.
             session: The session to send from (required at `/api/messages/send`; must match the path otherwise).
             text: The text (type `text`).
             type: What kind of message this is.
@@ -5632,7 +5676,7 @@ class AsyncMessagesResource(AsyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = await self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "session": session, "text": text, "type": type, "url": url}), cast=Accepted)
+        result: Accepted = await self._client._call("POST", "/api/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "backgroundColor": background_color, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "font": font, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "recipients": recipients, "session": session, "text": text, "type": type, "url": url}), cast=Accepted)
         return result
 
     def list(
@@ -5649,7 +5693,7 @@ class AsyncMessagesResource(AsyncResource):
 
         Args:
             session: Session name
-            chat_id: The chat's JID (URL-encoded)
+            chat_id: The chat's JID (URL-encoded); `status@broadcast` for the status posts the session posted and saw
             cursor: The `cursor` of the previous page; omit for the newest messages.
             limit: Items per page (default 50).
         """
@@ -5670,7 +5714,8 @@ class AsyncMessagesResource(AsyncResource):
 
         Args:
             session: Session name
-            chat_id: The chat the message is in.
+            chat_id: The chat the message is in, or `status@broadcast` for one of the session's status posts
+                (which also needs the scope `status:write`; the delete reaches the post's audience).
             for_everyone: Delete it for everyone in the chat. Only `true` is supported for now (deleting for this
                 account only is an app-state change, not yet served).
             message_id: The message: the session's own, or (in a group the session administers) anyone's.
@@ -5696,7 +5741,8 @@ class AsyncMessagesResource(AsyncResource):
 
         Args:
             session: Session name
-            chat_id: The chat the message is in.
+            chat_id: The chat the message is in, or `status@broadcast` for one of the session's status posts
+                (which also needs the scope `status:write`; the delete reaches the post's audience).
             for_everyone: Delete it for everyone in the chat. Only `true` is supported for now (deleting for this
                 account only is an app-state change, not yet served).
             message_id: The message: the session's own, or (in a group the session administers) anyone's.
@@ -6459,10 +6505,12 @@ class AsyncSessionsResource(AsyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        background_color: Union[Optional[str], NotGiven] = NOT_GIVEN,
         base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        font: Union[Optional[StatusFont], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         link_preview: Union[bool, NotGiven] = NOT_GIVEN,
@@ -6473,6 +6521,7 @@ class AsyncSessionsResource(AsyncResource):
         options: Union[List[str], NotGiven] = NOT_GIVEN,
         ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        recipients: Union[List[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
         url: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
@@ -6484,10 +6533,12 @@ class AsyncSessionsResource(AsyncResource):
         Args:
             session: Session name
             address: The place's address (type `location`).
+            background_color: A text status's background, `#RRGGBB` or `#AARRGGBB` (default `#1E6E4F`).
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat.
+            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
+                and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -6502,6 +6553,8 @@ class AsyncSessionsResource(AsyncResource):
             options: The answers (type `poll`): 2 or more.
             ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
+            recipients: Who sees a status post (chatId `status@broadcast`): phone-number or LID JIDs. Default: the
+                session's address book (the contacts the account saved), those of them on WhatsApp.
             text: The text (type `text`).
             type: What kind of message this is.
             url: Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
@@ -6509,7 +6562,7 @@ class AsyncSessionsResource(AsyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Message = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Message)
+        result: Message = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"address": address, "backgroundColor": background_color, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "font": font, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "recipients": recipients, "text": text, "type": type, "url": url}), cast=Message)
         return result
 
     async def send_message_deferred(
@@ -6519,10 +6572,12 @@ class AsyncSessionsResource(AsyncResource):
         chat_id: str,
         type: MessageType,
         address: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        background_color: Union[Optional[str], NotGiven] = NOT_GIVEN,
         base64: Union[Optional[Union[str, bytes]], NotGiven] = NOT_GIVEN,
         caption: Union[Optional[str], NotGiven] = NOT_GIVEN,
         contacts: Union[List[Dict[str, Any]], NotGiven] = NOT_GIVEN,
         filename: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        font: Union[Optional[StatusFont], NotGiven] = NOT_GIVEN,
         is_forwarded: Union[bool, NotGiven] = NOT_GIVEN,
         latitude: Union[Optional[float], NotGiven] = NOT_GIVEN,
         link_preview: Union[bool, NotGiven] = NOT_GIVEN,
@@ -6533,6 +6588,7 @@ class AsyncSessionsResource(AsyncResource):
         options: Union[List[str], NotGiven] = NOT_GIVEN,
         ptt: Union[Optional[bool], NotGiven] = NOT_GIVEN,
         quoted_message_id: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        recipients: Union[List[str], NotGiven] = NOT_GIVEN,
         text: Union[Optional[str], NotGiven] = NOT_GIVEN,
         url: Union[Optional[str], NotGiven] = NOT_GIVEN,
         idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
@@ -6546,10 +6602,12 @@ class AsyncSessionsResource(AsyncResource):
         Args:
             session: Session name
             address: The place's address (type `location`).
+            background_color: A text status's background, `#RRGGBB` or `#AARRGGBB` (default `#1E6E4F`).
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat.
+            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
+                and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -6564,6 +6622,8 @@ class AsyncSessionsResource(AsyncResource):
             options: The answers (type `poll`): 2 or more.
             ptt: Whether the audio is a voice note (type `audio`; default false; type `voice` always is).
             quoted_message_id: Reply to this message (a WhatsApp message id from this session's history).
+            recipients: Who sees a status post (chatId `status@broadcast`): phone-number or LID JIDs. Default: the
+                session's address book (the contacts the account saved), those of them on WhatsApp.
             text: The text (type `text`).
             type: What kind of message this is.
             url: Where the server fetches the file from (types `image`, `video`, `voice`, `audio`,
@@ -6571,7 +6631,7 @@ class AsyncSessionsResource(AsyncResource):
                 only unless the deployment allows private ones. Redirects are followed 3 times at most.
             idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
         """
-        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "text": text, "type": type, "url": url}), cast=Accepted)
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/messages/send", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"address": address, "backgroundColor": background_color, "base64": base64, "caption": caption, "chatId": chat_id, "contacts": contacts, "filename": filename, "font": font, "isForwarded": is_forwarded, "latitude": latitude, "linkPreview": link_preview, "longitude": longitude, "mentions": mentions, "multipleAnswers": multiple_answers, "name": name, "options": options, "ptt": ptt, "quotedMessageId": quoted_message_id, "recipients": recipients, "text": text, "type": type, "url": url}), cast=Accepted)
         return result
 
     async def restart(

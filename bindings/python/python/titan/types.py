@@ -72,6 +72,9 @@ Scope = Literal["*", "sessions:read", "sessions:manage", "messages:write", "chat
 Status = Literal["CONNECTING", "CONNECTED", "DISCONNECTED"]
 """Whether the session is connected to WhatsApp."""
 
+StatusFont = Literal["system", "system_text", "fb_script", "system_bold", "morningbreeze_regular", "calistoga_regular", "exo2_extrabold", "courierprime_bold"]
+"""The font of a text status, as WhatsApp's apps name them."""
+
 StatusReason = Literal["SCAN_QR", "AUTO_RECONNECT", "MANUAL_STOP", "LOGGED_OUT", "QR_TIMEOUT", "FAILED", "TEMPORARY_BAN", "STREAM_ERROR"]
 """Why the session has its status."""
 
@@ -2483,6 +2486,7 @@ __all__ = [
     "SessionStatusPayload",
     "SharedContact",
     "Status",
+    "StatusFont",
     "StatusReason",
     "TypingState",
     "VotePayload",

@@ -222,7 +222,7 @@ pub(super) fn receipt(receipt: &Receipt) -> Option<Effect> {
 
 /// The fields every message event starts with, with both JID forms of the sender when WhatsApp
 /// gave both. `from` is the chat for groups and the account's own messages, the sender
-/// otherwise; `sender` is set in groups.
+/// otherwise; `sender` is set in groups and on status posts.
 fn header(info: &MessageInfo) -> MessageHeader {
     let source = &info.source;
     let chat_id = chat_key(&source.chat, source.sender_alt.as_ref());
@@ -237,7 +237,7 @@ fn header(info: &MessageInfo) -> MessageHeader {
         id: info.id.to_string(),
         chat_id,
         from,
-        sender: is_group.then_some(sender),
+        sender: (is_group || source.chat.is_status_broadcast()).then_some(sender),
         timestamp: info.timestamp.timestamp(),
         from_me: source.is_from_me,
         is_group,

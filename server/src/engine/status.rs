@@ -1,0 +1,140 @@
+//! Status posts (stories). WhatsApp's status is LID-addressed and has no audience of its own: each
+//! post names the people who see it, so the audience (the caller's list, or the session's address
+//! book) is resolved to LIDs here, kept with the post, and named again when the post is deleted.
+
+use whatsapp_rust::Jid;
+use whatsapp_rust::buffa::MessageField;
+use whatsapp_rust::features::StatusSendOptions;
+use whatsapp_rust::waproto::whatsapp as wa;
+
+use super::{Engine, EngineError};
+use crate::store::{contacts, statuses};
+
+pub use wa::message::extended_text_message::FontType;
+
+/// How a status post is shown: to whom, and for a text post on what background and in what font.
+#[derive(Debug, Clone)]
+pub struct StatusPost {
+    /// The people the caller named (phone-number or LID JIDs); `None`: the session's address book.
+    pub recipients: Option<Vec<Jid>>,
+    /// A text post's background colour, `0xAARRGGBB`.
+    pub background_argb: u32,
+    /// A text post's font.
+    pub font: FontType,
+}
+
+impl StatusPost {
+    /// `message` as a status: a text becomes an extended text with the post's background and font.
+    pub(super) fn styled(&self, mut message: wa::Message) -> wa::Message {
+        if let Some(text) = message.conversation.take() {
+            message.extended_text_message = MessageField::some(wa::message::ExtendedTextMessage {
+                text: Some(text),
+                ..Default::default()
+            });
+        }
+        if let Some(extended) = message.extended_text_message.as_option_mut() {
+            extended.background_argb = Some(self.background_argb);
+            extended.font = Some(self.font);
+        }
+        message
+    }
+}
+
+impl Engine {
+    /// The LIDs of the people `post` is shown to. Someone the caller named who has no WhatsApp
+    /// account is refused (400); address-book contacts without one are left out. An empty
+    /// audience is a 409: WhatsApp takes no status without one.
+    pub(super) async fn status_audience(&self, session: &str, post: &StatusPost) -> Result<Vec<Jid>, EngineError> {
+        let (candidates, named) = match &post.recipients {
+            Some(recipients) => (recipients.clone(), true),
+            None => {
+                let book = contacts::address_book(&self.shared.db, session).await?;
+                let jids = book
+                    .into_iter()
+                    .filter_map(|c| c.lid.unwrap_or(c.jid).parse::<Jid>().ok())
+                    .collect();
+                (jids, false)
+            }
+        };
+        let mut audience: Vec<Jid> = Vec::with_capacity(candidates.len());
+        let mut unknown = Vec::new();
+        for jid in candidates {
+            let lid = if jid.is_lid() {
+                jid.to_non_ad()
+            } else {
+                match self.lid_mapping(session, &jid).await {
+                    Ok(mapping) => mapping
+                        .lid
+                        .parse()
+                        .map_err(|e| EngineError::Internal(anyhow::anyhow!("a LID WhatsApp gave: {e}")))?,
+                    Err(EngineError::Unknown(_)) => {
+                        unknown.push(jid.to_string());
+                        continue;
+                    }
+                    Err(other) => return Err(other),
+                }
+            };
+            if !audience.contains(&lid) {
+                audience.push(lid);
+            }
+        }
+        if named && !unknown.is_empty() {
+            return Err(EngineError::Invalid(format!(
+                "these recipients have no WhatsApp account: {}",
+                unknown.join(", ")
+            )));
+        }
+        if audience.is_empty() {
+            return Err(EngineError::Conflict(
+                "no one to show the status to: the session's address book has no one on WhatsApp; name `recipients`"
+                    .into(),
+            ));
+        }
+        Ok(audience)
+    }
+
+    /// Posts `message` (already styled) as `session`'s status `id` to `audience`, after keeping
+    /// the audience for a later delete.
+    pub(super) async fn post_status(
+        &self,
+        client: &whatsapp_rust::Client,
+        session: &str,
+        id: &str,
+        message: wa::Message,
+        audience: &[Jid],
+    ) -> Result<(), String> {
+        let kept: Vec<String> = audience.iter().map(Jid::to_string).collect();
+        statuses::remember(&self.shared.db, session, id, &kept)
+            .await
+            .map_err(|e| format!("could not keep the status's audience: {e:#}"))?;
+        let options = StatusSendOptions {
+            message_id: Some(id.to_owned()),
+            ..Default::default()
+        };
+        client
+            .status()
+            .send_raw(message, audience, options)
+            .await
+            .map(drop)
+            .map_err(|e| format!("WhatsApp did not accept the status: {e}"))
+    }
+
+    /// Deletes `session`'s status post `id` for the audience it was shown to.
+    pub(super) async fn revoke_status(
+        &self,
+        client: &whatsapp_rust::Client,
+        session: &str,
+        id: &str,
+    ) -> Result<(), EngineError> {
+        let audience = statuses::audience(&self.shared.db, session, id)
+            .await?
+            .ok_or_else(|| EngineError::Conflict(format!("`{id}` is not one of this session's status posts")))?;
+        let audience: Vec<Jid> = audience.iter().filter_map(|jid| jid.parse().ok()).collect();
+        client
+            .status()
+            .revoke(id, &audience, StatusSendOptions::default())
+            .await
+            .map(drop)
+            .map_err(|e| EngineError::refused("status deletion", e))
+    }
+}
