@@ -283,6 +283,10 @@ impl Connection {
                 let me = me.clone();
                 self.shared.with(|r| crate::groups::iq(r, &me, node))
             }
+            ("w:mex", Role::LoggedIn(me)) => {
+                let me = me.clone();
+                self.shared.with(|r| crate::channels::mex(r, &me, node))
+            }
             ("blocklist", Role::LoggedIn(me)) => {
                 let me = me.clone();
                 Ok(self.shared.with(|r| routing::blocklist(r, &me, node)))

@@ -7,6 +7,7 @@
 
 mod admin;
 mod app_state;
+mod channels;
 mod conn;
 mod groups;
 mod identity;

@@ -262,6 +262,9 @@ pub fn route_message(registry: &mut Registry, me: &Me, message: &Node) -> Option
     if to.is_status_broadcast() {
         return crate::status::route_message(registry, me, message, &to);
     }
+    if to.is_newsletter() {
+        return crate::channels::route_message(registry, me, message, &to);
+    }
     let kind = attr(message, "type").unwrap_or_else(|| "text".into());
     let now = now_secs().to_string();
     let sender = registry.accounts.get(&me.phone)?;

@@ -150,6 +150,10 @@ pub struct Registry {
     pub groups: BTreeMap<String, crate::groups::Group>,
     /// The last group id handed out.
     pub next_group: u64,
+    /// Channels (newsletters) by id.
+    pub channels: BTreeMap<String, crate::channels::Channel>,
+    /// The last channel number handed out.
+    pub next_channel: u64,
     /// Uploaded media blobs by direct path.
     pub media: HashMap<String, bytes::Bytes>,
     /// Profile and group pictures by id.

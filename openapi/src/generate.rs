@@ -228,7 +228,7 @@ fn operations(spec: &mut Value) -> impl Iterator<Item = (&String, &mut Value)> {
 /// operation), so titan-client calls these operations synchronously. The 3.1 document keeps both.
 fn without_async_answers(spec: &mut Value) {
     let operations = operations(spec)
-        .filter(|(method, _)| matches!(method.as_str(), "get" | "post" | "put" | "delete"))
+        .filter(|(method, _)| matches!(method.as_str(), "get" | "post" | "put" | "patch" | "delete"))
         .map(|(_, operation)| operation);
     for operation in operations {
         let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) else {

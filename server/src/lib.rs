@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod channels;
 pub mod chats;
 pub mod cli;
 pub mod client_tokens;

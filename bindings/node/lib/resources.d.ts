@@ -18,7 +18,10 @@ import type {
   CallPayload,
   CallReceivedEvent,
   CallRejectedEvent,
+  Channel,
   ChannelPost,
+  ChannelRole,
+  ChannelState,
   Chat,
   ChatArchiveEvent,
   ChatClearEvent,
@@ -117,6 +120,7 @@ import type {
   SessionQrEvent,
   SessionStatusEvent,
   SessionStatusPayload,
+  SetPicture,
   SharedContact,
   Status,
   StatusFont,
@@ -335,6 +339,254 @@ export interface AdminKeysUpdateParams {
    * New label.
    */
   label?: string | null;
+}
+
+/**
+ * `client.channels`
+ */
+export declare class ChannelsResource extends APIResource {
+  /**
+   * List channels
+   *
+   * The channels the account owns or follows, as WhatsApp lists them now (one page). 409 when the session is not connected. Required scope: `channels:read`.
+   * @param session Session name
+   *
+   * `GET /api/sessions/{session}/channels`
+   */
+  list(session: string): Promise<Array<Channel>>;
+  /**
+   * Create a channel
+   *
+   * Creates a channel owned by the session's account and answers it with its invite link. Post to it with the unified send and the channel's `id` as `chatId`. Required scope: `channels:manage`.
+   * @param session Session name
+   *
+   * `POST /api/sessions/{session}/channels`
+   */
+  create(session: string, params: ChannelsCreateParams): Promise<Channel>;
+  /**
+   * Create a channel, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Creates a channel owned by the session's account and answers it with its invite link. Post to it with the unified send and the channel's `id` as `chatId`. Required scope: `channels:manage`.
+   * @param session Session name
+   *
+   * `POST /api/sessions/{session}/channels`
+   */
+  createDeferred(session: string, params: ChannelsCreateParams): Promise<Accepted>;
+  /**
+   * Look a channel up by invite code
+   *
+   * The channel an invite link (`https://whatsapp.com/channel/<code>`) opens, before following it. 404 when the code opens none. Required scope: `channels:read`.
+   * @param session Session name
+   * @param code The invite code
+   *
+   * `GET /api/sessions/{session}/channels/invite/{code}`
+   */
+  getByInvite(session: string, code: string): Promise<Channel>;
+  /**
+   * Delete a channel
+   *
+   * Deletes the channel for good. Only its owner can (403 otherwise: a follower unfollows instead). Required scope: `channels:manage`.
+   * @param session Session name
+   * @param channelId The channel's JID (URL-encoded)
+   *
+   * `DELETE /api/sessions/{session}/channels/{channelId}`
+   */
+  delete(session: string, channelId: string): Promise<void>;
+  /**
+   * Delete a channel, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Deletes the channel for good. Only its owner can (403 otherwise: a follower unfollows instead). Required scope: `channels:manage`.
+   * @param session Session name
+   * @param channelId The channel's JID (URL-encoded)
+   *
+   * `DELETE /api/sessions/{session}/channels/{channelId}`
+   */
+  deleteDeferred(session: string, channelId: string): Promise<Accepted>;
+  /**
+   * Get a channel
+   *
+   * The channel as WhatsApp describes it to the account (its `role`: owner, admin, subscriber or guest). 404 when WhatsApp has no such channel. Required scope: `channels:read`.
+   * @param session Session name
+   * @param channelId The channel's JID (URL-encoded)
+   *
+   * `GET /api/sessions/{session}/channels/{channelId}`
+   */
+  get(session: string, channelId: string): Promise<Channel>;
+  /**
+   * Rename or redescribe a channel
+   *
+   * Gives the channel a new `name`, a new `description`, or both, and answers it; its followers get a `newsletter.update` event. Only its owner and admins can (403 otherwise). Required scope: `channels:manage`.
+   * @param session Session name
+   * @param channelId The channel's JID (URL-encoded)
+   *
+   * `PATCH /api/sessions/{session}/channels/{channelId}`
+   */
+  update(session: string, channelId: string, params?: ChannelsUpdateParams): Promise<Channel>;
+  /**
+   * Rename or redescribe a channel, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Gives the channel a new `name`, a new `description`, or both, and answers it; its followers get a `newsletter.update` event. Only its owner and admins can (403 otherwise). Required scope: `channels:manage`.
+   * @param session Session name
+   * @param channelId The channel's JID (URL-encoded)
+   *
+   * `PATCH /api/sessions/{session}/channels/{channelId}`
+   */
+  updateDeferred(session: string, channelId: string, params?: ChannelsUpdateParams): Promise<Accepted>;
+  /**
+   * Follow a channel
+   *
+   * Follows the channel: its posts arrive as `message.received` with the channel's id as `chatId`. Answers the channel. Required scope: `channels:manage`.
+   * @param session Session name
+   * @param channelId The channel's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/channels/{channelId}/follow`
+   */
+  follow(session: string, channelId: string, params?: ChannelsFollowParams): Promise<Channel>;
+  /**
+   * Follow a channel, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Follows the channel: its posts arrive as `message.received` with the channel's id as `chatId`. Answers the channel. Required scope: `channels:manage`.
+   * @param session Session name
+   * @param channelId The channel's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/channels/{channelId}/follow`
+   */
+  followDeferred(session: string, channelId: string, params?: ChannelsFollowParams): Promise<Accepted>;
+  /**
+   * Mute a channel
+   *
+   * Silences the channel's notifications on the account's devices; its posts still arrive. Required scope: `channels:manage`.
+   * @param session Session name
+   * @param channelId The channel's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/channels/{channelId}/mute`
+   */
+  mute(session: string, channelId: string, params?: ChannelsMuteParams): Promise<void>;
+  /**
+   * Mute a channel, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Silences the channel's notifications on the account's devices; its posts still arrive. Required scope: `channels:manage`.
+   * @param session Session name
+   * @param channelId The channel's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/channels/{channelId}/mute`
+   */
+  muteDeferred(session: string, channelId: string, params?: ChannelsMuteParams): Promise<Accepted>;
+  /**
+   * Unfollow a channel
+   *
+   * Stops following the channel: its posts no longer arrive. Required scope: `channels:manage`.
+   * @param session Session name
+   * @param channelId The channel's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/channels/{channelId}/unfollow`
+   */
+  unfollow(session: string, channelId: string, params?: ChannelsUnfollowParams): Promise<void>;
+  /**
+   * Unfollow a channel, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Stops following the channel: its posts no longer arrive. Required scope: `channels:manage`.
+   * @param session Session name
+   * @param channelId The channel's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/channels/{channelId}/unfollow`
+   */
+  unfollowDeferred(session: string, channelId: string, params?: ChannelsUnfollowParams): Promise<Accepted>;
+  /**
+   * Unmute a channel
+   *
+   * Lets the channel's notifications sound again on the account's devices. Required scope: `channels:manage`.
+   * @param session Session name
+   * @param channelId The channel's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/channels/{channelId}/unmute`
+   */
+  unmute(session: string, channelId: string, params?: ChannelsUnmuteParams): Promise<void>;
+  /**
+   * Unmute a channel, answered at once (`Prefer: respond-async`).
+   *
+   * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+   *
+   * Lets the channel's notifications sound again on the account's devices. Required scope: `channels:manage`.
+   * @param session Session name
+   * @param channelId The channel's JID (URL-encoded)
+   *
+   * `POST /api/sessions/{session}/channels/{channelId}/unmute`
+   */
+  unmuteDeferred(session: string, channelId: string, params?: ChannelsUnmuteParams): Promise<Accepted>;
+}
+
+/** The parameters of `client.channels.create()`. */
+export interface ChannelsCreateParams {
+  /**
+   * Its description.
+   */
+  description?: string | null;
+  /**
+   * Its name.
+   */
+  name: string;
+  picture?: SetPicture | null;
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.channels.update()`. */
+export interface ChannelsUpdateParams {
+  /**
+   * Its new description (`""` removes it).
+   */
+  description?: string | null;
+  /**
+   * Its new name.
+   */
+  name?: string | null;
+}
+
+/** The parameters of `client.channels.follow()`. */
+export interface ChannelsFollowParams {
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.channels.mute()`. */
+export interface ChannelsMuteParams {
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.channels.unfollow()`. */
+export interface ChannelsUnfollowParams {
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
+}
+
+/** The parameters of `client.channels.unmute()`. */
+export interface ChannelsUnmuteParams {
+  /**
+   * Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+   */
+  idempotencyKey?: string;
 }
 
 /**
@@ -2015,8 +2267,9 @@ export interface MessagesSendParams {
    */
   caption?: string | null;
   /**
-   * The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
-   * and `video`; the scope `status:write` is needed too).
+   * The chat; a channel the account owns or administers (`<id>@newsletter`; types `text`,
+   * `poll`, `location` and `contact`); or `status@broadcast` to post to the account's status
+   * (types `text`, `image` and `video`; the scope `status:write` is needed too).
    */
   chatId: string;
   /**
@@ -2765,8 +3018,9 @@ export interface SessionsSendMessageParams {
    */
   caption?: string | null;
   /**
-   * The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
-   * and `video`; the scope `status:write` is needed too).
+   * The chat; a channel the account owns or administers (`<id>@newsletter`; types `text`,
+   * `poll`, `location` and `contact`); or `status@broadcast` to post to the account's status
+   * (types `text`, `image` and `video`; the scope `status:write` is needed too).
    */
   chatId: string;
   /**
@@ -3053,6 +3307,7 @@ export interface WebhooksDeliveriesRetryParams {
 export interface Resources {
   account: AccountResource;
   admin: AdminResource;
+  channels: ChannelsResource;
   chats: ChatsResource;
   clientTokens: ClientTokensResource;
   contacts: ContactsResource;

@@ -62,6 +62,76 @@ class AdminKeysResource extends APIResource {
   }
 }
 
+class ChannelsResource extends APIResource {
+  list(session) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/channels`, {}, 'data');
+  }
+
+  create(session, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/channels`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }), body: pick(params, { description: 'description', name: 'name', picture: 'picture' }) }, 'data');
+  }
+
+  createDeferred(session, params) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/channels`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' }, body: pick(params, { description: 'description', name: 'name', picture: 'picture' }) }, 'data');
+  }
+
+  getByInvite(session, code) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/channels/invite/${path(code)}`, {}, 'data');
+  }
+
+  delete(session, channelId) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/channels/${path(channelId)}`, {}, 'none');
+  }
+
+  deleteDeferred(session, channelId) {
+    return this._client._call('DELETE', `/api/sessions/${path(session)}/channels/${path(channelId)}`, { headers: { Prefer: 'respond-async' } }, 'data');
+  }
+
+  get(session, channelId) {
+    return this._client._call('GET', `/api/sessions/${path(session)}/channels/${path(channelId)}`, {}, 'data');
+  }
+
+  update(session, channelId, params = {}) {
+    return this._client._call('PATCH', `/api/sessions/${path(session)}/channels/${path(channelId)}`, { body: pick(params, { description: 'description', name: 'name' }) }, 'data');
+  }
+
+  updateDeferred(session, channelId, params = {}) {
+    return this._client._call('PATCH', `/api/sessions/${path(session)}/channels/${path(channelId)}`, { headers: { Prefer: 'respond-async' }, body: pick(params, { description: 'description', name: 'name' }) }, 'data');
+  }
+
+  follow(session, channelId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/channels/${path(channelId)}/follow`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'data');
+  }
+
+  followDeferred(session, channelId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/channels/${path(channelId)}/follow`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
+  }
+
+  mute(session, channelId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/channels/${path(channelId)}/mute`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'none');
+  }
+
+  muteDeferred(session, channelId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/channels/${path(channelId)}/mute`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
+  }
+
+  unfollow(session, channelId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/channels/${path(channelId)}/unfollow`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'none');
+  }
+
+  unfollowDeferred(session, channelId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/channels/${path(channelId)}/unfollow`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
+  }
+
+  unmute(session, channelId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/channels/${path(channelId)}/unmute`, { headers: pick(params, { idempotencyKey: 'Idempotency-Key' }) }, 'none');
+  }
+
+  unmuteDeferred(session, channelId, params = {}) {
+    return this._client._call('POST', `/api/sessions/${path(session)}/channels/${path(channelId)}/unmute`, { headers: { ...pick(params, { idempotencyKey: 'Idempotency-Key' }), Prefer: 'respond-async' } }, 'data');
+  }
+}
+
 class ChatsResource extends APIResource {
   list(session, params = {}) {
     return this._client._page(`/api/sessions/${path(session)}/chats`, { query: pick(params, { cursor: 'cursor', limit: 'limit', archived: 'archived' }) });
@@ -724,6 +794,7 @@ class WebhooksDeliveriesResource extends APIResource {
 function attachResources(client) {
   client.account = new AccountResource(client);
   client.admin = new AdminResource(client);
+  client.channels = new ChannelsResource(client);
   client.chats = new ChatsResource(client);
   client.clientTokens = new ClientTokensResource(client);
   client.contacts = new ContactsResource(client);

@@ -327,6 +327,53 @@ export interface CallRejectedEvent {
 }
 
 /**
+ * A channel, as WhatsApp describes it to the session's account.
+ */
+export interface Channel {
+  /**
+   * When it was created.
+   */
+  createdAt?: string | null;
+  /**
+   * Its description.
+   */
+  description?: string | null;
+  /**
+   * The channel's JID (`<id>@newsletter`): the `chatId` its posts are sent to.
+   */
+  id: string;
+  /**
+   * Its invite code.
+   */
+  inviteCode?: string | null;
+  /**
+   * The link that opens it in WhatsApp.
+   */
+  inviteUrl?: string | null;
+  /**
+   * Its name.
+   */
+  name: string;
+  /**
+   * Its picture (a WhatsApp CDN path), when it has one.
+   */
+  profileUrl?: string | null;
+  role?: ChannelRole | null;
+  /**
+   * Whether WhatsApp shows it.
+   */
+  state: ChannelState;
+  /**
+   * How many follow it.
+   */
+  subscriberCount: number;
+  /**
+   * Whether WhatsApp verified it.
+   */
+  verified: boolean;
+}
+
+/**
  * One channel post in a live update.
  */
 export interface ChannelPost {
@@ -339,6 +386,16 @@ export interface ChannelPost {
    */
   serverId: number;
 }
+
+/**
+ * What the session's account is to a channel.
+ */
+export type ChannelRole = 'owner' | 'admin' | 'subscriber' | 'guest';
+
+/**
+ * Whether WhatsApp shows the channel.
+ */
+export type ChannelState = 'active' | 'suspended' | 'geosuspended';
 
 /**
  * A chat of the session's account.
@@ -2222,9 +2279,14 @@ export interface MutePayload {
 }
 
 /**
- * `newsletter.update`: a followed channel's live update.
+ * `newsletter.update`: a followed channel changed: its name or description (set by its owner),
+ * or its posts' reaction counts (a live update).
  */
 export interface NewsletterPayload {
+  /**
+   * Its description, when the change set it.
+   */
+  description?: string | null;
   /**
    * The channel, as a JIDRef.
    */
@@ -2238,9 +2300,13 @@ export interface NewsletterPayload {
    */
   id: string;
   /**
-   * The posts that changed.
+   * The posts whose reactions changed (empty for a name or description change).
    */
   messages: Array<ChannelPost>;
+  /**
+   * Its name, when the change set it.
+   */
+  name?: string | null;
   /**
    * When it arrived (Unix seconds).
    */
@@ -2831,6 +2897,22 @@ export interface SessionStatusPayload {
    */
   status: Status;
   statusReason?: StatusReason | null;
+}
+
+/**
+ * A new picture: a JPEG, PNG or WebP, by `url` or as `base64`.
+ */
+export interface SetPicture {
+  /**
+   * The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
+   * limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default).
+   */
+  base64?: string | Uint8Array | null;
+  /**
+   * Where the server fetches the picture from (public `https://` only unless the deployment
+   * allows private addresses; up to 50 MB); or give `base64`.
+   */
+  url?: string | null;
 }
 
 /**

@@ -1,5 +1,6 @@
 //! The HTTP API: every route, its OpenAPI description, and the layers around them.
 
+mod channels;
 mod chats;
 mod client_tokens;
 mod contacts;
@@ -60,6 +61,7 @@ use crate::{auth, http, idempotency};
         (name = "LIDs", description = "WhatsApp's LIDs (the private ids it names people by) and the phone numbers behind them."),
         (name = "Groups", description = "WhatsApp groups the session is in: create, read, change, leave and join them."),
         (name = "Labels", description = "WhatsApp Business labels: list, create, rename, recolour and delete them, and put them on chats."),
+        (name = "Channels", description = "WhatsApp channels (newsletters): create them, look them up, follow, mute, rename and delete them; post with the unified send."),
         (name = "Client tokens", description = "Short-lived tokens for browsers (`titan_ct_…`), bound to one session: what they may do is the session's client rules, read again on every call."),
         (name = "Profile", description = "The account's own profile."),
         (name = "Media", description = "The files of a session's messages: what is known of each, and its download."),
@@ -228,6 +230,7 @@ fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
         .merge(lids::routes())
         .merge(groups::routes())
         .merge(labels::routes())
+        .merge(channels::routes())
         .merge(profile::routes())
         .merge(client_tokens::routes())
         .merge(webhooks::routes())

@@ -4,6 +4,7 @@
 //! a flush, never an abort).
 
 mod actions;
+mod channels;
 mod chats;
 mod contacts;
 mod groups;
@@ -25,6 +26,7 @@ use tokio::task::JoinHandle;
 use whatsapp_rust::Client;
 
 pub use actions::{Blocked, ChatState};
+pub use channels::{ChannelChange, ChannelKey};
 pub use groups::{GroupSettings, Joined, MemberChange, MemberOutcome};
 pub use send::{Content, LinkPreview, MediaFile, Outgoing};
 pub use status::{FontType, StatusPost};

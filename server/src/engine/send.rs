@@ -7,6 +7,7 @@ use whatsapp_rust::buffa::MessageField;
 use whatsapp_rust::media::{self, AudioOptions, DocumentOptions, ImageOptions, VideoOptions};
 use whatsapp_rust::send::SendOptions;
 use whatsapp_rust::upload::{UploadOptions, UploadResponse};
+use whatsapp_rust::wacore_binary::jid::JidExt as _;
 use whatsapp_rust::waproto::whatsapp as wa;
 
 use super::status::StatusPost;
@@ -426,6 +427,9 @@ impl Engine {
             Some(post) => self.status_audience(session, post).await?,
             None => Vec::new(),
         };
+        if outgoing.chat.is_newsletter() {
+            self.require_channel_poster(session, &outgoing.chat).await?;
+        }
         let mut built = outgoing.build(&client).await?;
         let own = client.pn();
         let mut record = MessageRecord {

@@ -61,6 +61,11 @@ impl MessageType {
         }
     }
 
+    /// Whether a channel takes this type (channels carry no end-to-end encrypted files).
+    pub const fn posts_to_channels(self) -> bool {
+        matches!(self, Self::Text | Self::Poll | Self::Location | Self::Contact)
+    }
+
     /// The body fields this type takes besides the common ones.
     const fn fields(self) -> &'static [&'static str] {
         match self {

@@ -20,13 +20,14 @@ bounded_text! {
 }
 
 bounded_text! {
-    /// Where a message goes: a chat (as [`ChatId`]) or `status@broadcast`, the account's status.
+    /// Where a message goes: a chat (as [`ChatId`]), a channel (`<id>@newsletter`) or
+    /// `status@broadcast`, the account's status.
     SendTo = TextRule {
         min: 1,
         max: 64,
         pattern: Some((
-            "^([0-9]{1,20}@(s\\.whatsapp\\.net|lid)|[0-9][0-9-]{0,39}@g\\.us|status@broadcast)$",
-            "`<phone digits>@s.whatsapp.net`, `<lid>@lid`, `<group id>@g.us` or `status@broadcast`",
+            "^([0-9]{1,20}@(s\\.whatsapp\\.net|lid)|[0-9][0-9-]{0,39}@g\\.us|[0-9]{1,40}@newsletter|status@broadcast)$",
+            "`<phone digits>@s.whatsapp.net`, `<lid>@lid`, `<group id>@g.us`, `<channel id>@newsletter` or `status@broadcast`",
         )),
     };
 }
@@ -103,6 +104,7 @@ mod tests {
         assert!(parse_target(STATUS_BROADCAST).is_ok_and(|jid| jid.is_status_broadcast()));
         assert!(parse_target("5511999999999@s.whatsapp.net").is_ok());
         assert!(parse_target("other@broadcast").is_err());
+        assert!(parse_target("120363012345678901@newsletter").is_ok_and(|jid| jid.is_newsletter()));
         assert!(parse_contact("123456789@lid").is_ok());
         assert!(
             parse_contact("120363025246125486@g.us").is_err(),

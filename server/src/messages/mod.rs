@@ -8,6 +8,7 @@ pub mod status;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use whatsapp_rust::wacore_binary::jid::JidExt as _;
 
 use crate::auth::Caller;
 use crate::commands::Command;
@@ -86,8 +87,9 @@ pub struct SendMessage {
     #[serde(default)]
     #[schema(inline)]
     pub session: Option<SessionName>,
-    /// The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
-    /// and `video`; the scope `status:write` is needed too).
+    /// The chat; a channel the account owns or administers (`<id>@newsletter`; types `text`,
+    /// `poll`, `location` and `contact`); or `status@broadcast` to post to the account's status
+    /// (types `text`, `image` and `video`; the scope `status:write` is needed too).
     #[schema(inline)]
     pub chat_id: SendTo,
     /// What kind of message this is.
@@ -292,6 +294,12 @@ pub async fn send(
 ) -> Result<Command<Message>, ApiError> {
     let chat = jid::parse_target(request.chat_id.as_str())?;
     let status = status::post(caller, &request, &chat)?;
+    if chat.is_newsletter() && !request.kind.posts_to_channels() {
+        return Err(ApiError::BadRequest(
+            "a channel post is a `text`, `poll`, `location` or `contact` (files cannot be posted to channels yet)"
+                .into(),
+        ));
+    }
     for mention in request.mentions.as_slice() {
         jid::parse_chat(mention.as_str())?;
     }

@@ -587,7 +587,8 @@ pub struct ChannelPost {
     pub reactions: Vec<ReactionCount>,
 }
 
-/// `newsletter.update`: a followed channel's live update.
+/// `newsletter.update`: a followed channel changed: its name or description (set by its owner),
+/// or its posts' reaction counts (a live update).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewsletterPayload {
@@ -595,7 +596,13 @@ pub struct NewsletterPayload {
     pub id: String,
     /// The channel, as a JIDRef.
     pub from: JidRef,
-    /// The posts that changed.
+    /// Its name, when the change set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its description, when the change set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The posts whose reactions changed (empty for a name or description change).
     pub messages: Vec<ChannelPost>,
     /// When it arrived (Unix seconds).
     pub timestamp: i64,

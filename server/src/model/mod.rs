@@ -5,6 +5,7 @@
 
 pub mod attachment;
 pub mod bounded;
+pub mod channel;
 pub mod client_rules;
 pub mod contact;
 pub mod delivery;

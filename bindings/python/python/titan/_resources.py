@@ -210,6 +210,336 @@ class AdminKeysResource(SyncResource):
         return result
 
 
+class ChannelsResource(SyncResource):
+    """`client.channels`"""
+
+    def list(
+        self,
+        session: str,
+    ) -> List[Channel]:
+        """List channels
+
+        The channels the account owns or follows, as WhatsApp lists them now (one page). 409 when the session is not connected. Required scope: `channels:read`.
+
+        Args:
+            session: Session name
+        """
+        result: List[Channel] = self._client._call("GET", f"/api/sessions/{path(session)}/channels", cast=List[Channel])
+        return result
+
+    def create(
+        self,
+        session: str,
+        *,
+        name: str,
+        description: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        picture: Union[Optional[SetPictureParam], NotGiven] = NOT_GIVEN,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Channel:
+        """Create a channel
+
+        Creates a channel owned by the session's account and answers it with its invite link. Post to it with the unified send and the channel's `id` as `chatId`. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            description: Its description.
+            name: Its name.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Channel = self._client._call("POST", f"/api/sessions/{path(session)}/channels", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"description": description, "name": name, "picture": picture}), cast=Channel)
+        return result
+
+    def create_deferred(
+        self,
+        session: str,
+        *,
+        name: str,
+        description: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        picture: Union[Optional[SetPictureParam], NotGiven] = NOT_GIVEN,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Create a channel, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Creates a channel owned by the session's account and answers it with its invite link. Post to it with the unified send and the channel's `id` as `chatId`. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            description: Its description.
+            name: Its name.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/channels", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"description": description, "name": name, "picture": picture}), cast=Accepted)
+        return result
+
+    def get_by_invite(
+        self,
+        session: str,
+        code: str,
+    ) -> Channel:
+        """Look a channel up by invite code
+
+        The channel an invite link (`https://whatsapp.com/channel/<code>`) opens, before following it. 404 when the code opens none. Required scope: `channels:read`.
+
+        Args:
+            session: Session name
+            code: The invite code
+        """
+        result: Channel = self._client._call("GET", f"/api/sessions/{path(session)}/channels/invite/{path(code)}", cast=Channel)
+        return result
+
+    def delete(
+        self,
+        session: str,
+        channel_id: str,
+    ) -> None:
+        """Delete a channel
+
+        Deletes the channel for good. Only its owner can (403 otherwise: a follower unfollows instead). Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+        """
+        self._client._call("DELETE", f"/api/sessions/{path(session)}/channels/{path(channel_id)}", cast=None)
+
+    def delete_deferred(
+        self,
+        session: str,
+        channel_id: str,
+    ) -> Accepted:
+        """Delete a channel, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Deletes the channel for good. Only its owner can (403 otherwise: a follower unfollows instead). Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+        """
+        result: Accepted = self._client._call("DELETE", f"/api/sessions/{path(session)}/channels/{path(channel_id)}", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
+    def get(
+        self,
+        session: str,
+        channel_id: str,
+    ) -> Channel:
+        """Get a channel
+
+        The channel as WhatsApp describes it to the account (its `role`: owner, admin, subscriber or guest). 404 when WhatsApp has no such channel. Required scope: `channels:read`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+        """
+        result: Channel = self._client._call("GET", f"/api/sessions/{path(session)}/channels/{path(channel_id)}", cast=Channel)
+        return result
+
+    def update(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        description: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> Channel:
+        """Rename or redescribe a channel
+
+        Gives the channel a new `name`, a new `description`, or both, and answers it; its followers get a `newsletter.update` event. Only its owner and admins can (403 otherwise). Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            description: Its new description (`""` removes it).
+            name: Its new name.
+        """
+        result: Channel = self._client._call("PATCH", f"/api/sessions/{path(session)}/channels/{path(channel_id)}", body=body({"description": description, "name": name}), cast=Channel)
+        return result
+
+    def update_deferred(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        description: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Rename or redescribe a channel, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Gives the channel a new `name`, a new `description`, or both, and answers it; its followers get a `newsletter.update` event. Only its owner and admins can (403 otherwise). Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            description: Its new description (`""` removes it).
+            name: Its new name.
+        """
+        result: Accepted = self._client._call("PATCH", f"/api/sessions/{path(session)}/channels/{path(channel_id)}", headers=pairs(("Prefer", "respond-async")), body=body({"description": description, "name": name}), cast=Accepted)
+        return result
+
+    def follow(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Channel:
+        """Follow a channel
+
+        Follows the channel: its posts arrive as `message.received` with the channel's id as `chatId`. Answers the channel. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Channel = self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/follow", headers=pairs(("Idempotency-Key", idempotency_key)), cast=Channel)
+        return result
+
+    def follow_deferred(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Follow a channel, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Follows the channel: its posts arrive as `message.received` with the channel's id as `chatId`. Answers the channel. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/follow", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    def mute(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Mute a channel
+
+        Silences the channel's notifications on the account's devices; its posts still arrive. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/mute", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    def mute_deferred(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Mute a channel, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Silences the channel's notifications on the account's devices; its posts still arrive. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/mute", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    def unfollow(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Unfollow a channel
+
+        Stops following the channel: its posts no longer arrive. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/unfollow", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    def unfollow_deferred(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Unfollow a channel, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Stops following the channel: its posts no longer arrive. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/unfollow", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    def unmute(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Unmute a channel
+
+        Lets the channel's notifications sound again on the account's devices. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/unmute", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    def unmute_deferred(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Unmute a channel, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Lets the channel's notifications sound again on the account's devices. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/unmute", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+
 class ChatsResource(SyncResource):
     """`client.chats`"""
 
@@ -2117,8 +2447,9 @@ class MessagesResource(SyncResource):
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
-                and `video`; the scope `status:write` is needed too).
+            chat_id: The chat; a channel the account owns or administers (`<id>@newsletter`; types `text`,
+                `poll`, `location` and `contact`); or `status@broadcast` to post to the account's status
+                (types `text`, `image` and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -2186,8 +2517,9 @@ class MessagesResource(SyncResource):
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
-                and `video`; the scope `status:write` is needed too).
+            chat_id: The chat; a channel the account owns or administers (`<id>@newsletter`; types `text`,
+                `poll`, `location` and `contact`); or `status@broadcast` to post to the account's status
+                (types `text`, `image` and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -3073,8 +3405,9 @@ class SessionsResource(SyncResource):
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
-                and `video`; the scope `status:write` is needed too).
+            chat_id: The chat; a channel the account owns or administers (`<id>@newsletter`; types `text`,
+                `poll`, `location` and `contact`); or `status@broadcast` to post to the account's status
+                (types `text`, `image` and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -3142,8 +3475,9 @@ class SessionsResource(SyncResource):
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
-                and `video`; the scope `status:write` is needed too).
+            chat_id: The chat; a channel the account owns or administers (`<id>@newsletter`; types `text`,
+                `poll`, `location` and `contact`); or `status@broadcast` to post to the account's status
+                (types `text`, `image` and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -3440,6 +3774,7 @@ class SyncResources:
 
     account: AccountResource
     admin: AdminResource
+    channels: ChannelsResource
     chats: ChatsResource
     client_tokens: ClientTokensResource
     contacts: ContactsResource
@@ -3459,6 +3794,7 @@ class SyncResources:
     def _init_resources(self) -> None:
         self.account = AccountResource(self)
         self.admin = AdminResource(self)
+        self.channels = ChannelsResource(self)
         self.chats = ChatsResource(self)
         self.client_tokens = ClientTokensResource(self)
         self.contacts = ContactsResource(self)
@@ -3671,6 +4007,336 @@ class AsyncAdminKeysResource(AsyncResource):
             label: New label.
         """
         result: ApiKey = await self._client._call("PATCH", f"/admin/keys/{path(id)}", body=body({"isActive": is_active, "label": label}), cast=ApiKey)
+        return result
+
+
+class AsyncChannelsResource(AsyncResource):
+    """`client.channels`"""
+
+    async def list(
+        self,
+        session: str,
+    ) -> List[Channel]:
+        """List channels
+
+        The channels the account owns or follows, as WhatsApp lists them now (one page). 409 when the session is not connected. Required scope: `channels:read`.
+
+        Args:
+            session: Session name
+        """
+        result: List[Channel] = await self._client._call("GET", f"/api/sessions/{path(session)}/channels", cast=List[Channel])
+        return result
+
+    async def create(
+        self,
+        session: str,
+        *,
+        name: str,
+        description: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        picture: Union[Optional[SetPictureParam], NotGiven] = NOT_GIVEN,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Channel:
+        """Create a channel
+
+        Creates a channel owned by the session's account and answers it with its invite link. Post to it with the unified send and the channel's `id` as `chatId`. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            description: Its description.
+            name: Its name.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Channel = await self._client._call("POST", f"/api/sessions/{path(session)}/channels", headers=pairs(("Idempotency-Key", idempotency_key)), body=body({"description": description, "name": name, "picture": picture}), cast=Channel)
+        return result
+
+    async def create_deferred(
+        self,
+        session: str,
+        *,
+        name: str,
+        description: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        picture: Union[Optional[SetPictureParam], NotGiven] = NOT_GIVEN,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Create a channel, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Creates a channel owned by the session's account and answers it with its invite link. Post to it with the unified send and the channel's `id` as `chatId`. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            description: Its description.
+            name: Its name.
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/channels", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), body=body({"description": description, "name": name, "picture": picture}), cast=Accepted)
+        return result
+
+    async def get_by_invite(
+        self,
+        session: str,
+        code: str,
+    ) -> Channel:
+        """Look a channel up by invite code
+
+        The channel an invite link (`https://whatsapp.com/channel/<code>`) opens, before following it. 404 when the code opens none. Required scope: `channels:read`.
+
+        Args:
+            session: Session name
+            code: The invite code
+        """
+        result: Channel = await self._client._call("GET", f"/api/sessions/{path(session)}/channels/invite/{path(code)}", cast=Channel)
+        return result
+
+    async def delete(
+        self,
+        session: str,
+        channel_id: str,
+    ) -> None:
+        """Delete a channel
+
+        Deletes the channel for good. Only its owner can (403 otherwise: a follower unfollows instead). Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+        """
+        await self._client._call("DELETE", f"/api/sessions/{path(session)}/channels/{path(channel_id)}", cast=None)
+
+    async def delete_deferred(
+        self,
+        session: str,
+        channel_id: str,
+    ) -> Accepted:
+        """Delete a channel, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Deletes the channel for good. Only its owner can (403 otherwise: a follower unfollows instead). Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+        """
+        result: Accepted = await self._client._call("DELETE", f"/api/sessions/{path(session)}/channels/{path(channel_id)}", headers=pairs(("Prefer", "respond-async")), cast=Accepted)
+        return result
+
+    async def get(
+        self,
+        session: str,
+        channel_id: str,
+    ) -> Channel:
+        """Get a channel
+
+        The channel as WhatsApp describes it to the account (its `role`: owner, admin, subscriber or guest). 404 when WhatsApp has no such channel. Required scope: `channels:read`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+        """
+        result: Channel = await self._client._call("GET", f"/api/sessions/{path(session)}/channels/{path(channel_id)}", cast=Channel)
+        return result
+
+    async def update(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        description: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> Channel:
+        """Rename or redescribe a channel
+
+        Gives the channel a new `name`, a new `description`, or both, and answers it; its followers get a `newsletter.update` event. Only its owner and admins can (403 otherwise). Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            description: Its new description (`""` removes it).
+            name: Its new name.
+        """
+        result: Channel = await self._client._call("PATCH", f"/api/sessions/{path(session)}/channels/{path(channel_id)}", body=body({"description": description, "name": name}), cast=Channel)
+        return result
+
+    async def update_deferred(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        description: Union[Optional[str], NotGiven] = NOT_GIVEN,
+        name: Union[Optional[str], NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Rename or redescribe a channel, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Gives the channel a new `name`, a new `description`, or both, and answers it; its followers get a `newsletter.update` event. Only its owner and admins can (403 otherwise). Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            description: Its new description (`""` removes it).
+            name: Its new name.
+        """
+        result: Accepted = await self._client._call("PATCH", f"/api/sessions/{path(session)}/channels/{path(channel_id)}", headers=pairs(("Prefer", "respond-async")), body=body({"description": description, "name": name}), cast=Accepted)
+        return result
+
+    async def follow(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Channel:
+        """Follow a channel
+
+        Follows the channel: its posts arrive as `message.received` with the channel's id as `chatId`. Answers the channel. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Channel = await self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/follow", headers=pairs(("Idempotency-Key", idempotency_key)), cast=Channel)
+        return result
+
+    async def follow_deferred(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Follow a channel, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Follows the channel: its posts arrive as `message.received` with the channel's id as `chatId`. Answers the channel. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/follow", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    async def mute(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Mute a channel
+
+        Silences the channel's notifications on the account's devices; its posts still arrive. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        await self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/mute", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    async def mute_deferred(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Mute a channel, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Silences the channel's notifications on the account's devices; its posts still arrive. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/mute", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    async def unfollow(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Unfollow a channel
+
+        Stops following the channel: its posts no longer arrive. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        await self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/unfollow", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    async def unfollow_deferred(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Unfollow a channel, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Stops following the channel: its posts no longer arrive. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/unfollow", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
+        return result
+
+    async def unmute(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> None:
+        """Unmute a channel
+
+        Lets the channel's notifications sound again on the account's devices. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        await self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/unmute", headers=pairs(("Idempotency-Key", idempotency_key)), cast=None)
+
+    async def unmute_deferred(
+        self,
+        session: str,
+        channel_id: str,
+        *,
+        idempotency_key: Union[str, NotGiven] = NOT_GIVEN,
+    ) -> Accepted:
+        """Unmute a channel, answered at once (`Prefer: respond-async`).
+
+        The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
+
+        Lets the channel's notifications sound again on the account's devices. Required scope: `channels:manage`.
+
+        Args:
+            session: Session name
+            channel_id: The channel's JID (URL-encoded)
+            idempotency_key: Makes retries safe: the first response for this key is replayed for 24 hours (per API key); the same key with a different request answers 422. The SDKs send one automatically.
+        """
+        result: Accepted = await self._client._call("POST", f"/api/sessions/{path(session)}/channels/{path(channel_id)}/unmute", headers=pairs(("Prefer", "respond-async"), ("Idempotency-Key", idempotency_key)), cast=Accepted)
         return result
 
 
@@ -5581,8 +6247,9 @@ class AsyncMessagesResource(AsyncResource):
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
-                and `video`; the scope `status:write` is needed too).
+            chat_id: The chat; a channel the account owns or administers (`<id>@newsletter`; types `text`,
+                `poll`, `location` and `contact`); or `status@broadcast` to post to the account's status
+                (types `text`, `image` and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -5650,8 +6317,9 @@ class AsyncMessagesResource(AsyncResource):
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
-                and `video`; the scope `status:write` is needed too).
+            chat_id: The chat; a channel the account owns or administers (`<id>@newsletter`; types `text`,
+                `poll`, `location` and `contact`); or `status@broadcast` to post to the account's status
+                (types `text`, `image` and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -6537,8 +7205,9 @@ class AsyncSessionsResource(AsyncResource):
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
-                and `video`; the scope `status:write` is needed too).
+            chat_id: The chat; a channel the account owns or administers (`<id>@newsletter`; types `text`,
+                `poll`, `location` and `contact`); or `status@broadcast` to post to the account's status
+                (types `text`, `image` and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -6606,8 +7275,9 @@ class AsyncSessionsResource(AsyncResource):
             base64: The file's bytes, base64-encoded (the same types; or give `url`). The bytes' real format
                 must be one the type takes.
             caption: The caption (types `image`, `video`, `file`, `document`).
-            chat_id: The chat, or `status@broadcast` to post to the account's status (types `text`, `image`
-                and `video`; the scope `status:write` is needed too).
+            chat_id: The chat; a channel the account owns or administers (`<id>@newsletter`; types `text`,
+                `poll`, `location` and `contact`); or `status@broadcast` to post to the account's status
+                (types `text`, `image` and `video`; the scope `status:write` is needed too).
             contacts: The cards to share (type `contact`, at least one; several become one message).
             filename: The file name the recipient sees (types `file` and `document`, required).
             is_forwarded: Mark the message as forwarded.
@@ -6904,6 +7574,7 @@ class AsyncResources:
 
     account: AsyncAccountResource
     admin: AsyncAdminResource
+    channels: AsyncChannelsResource
     chats: AsyncChatsResource
     client_tokens: AsyncClientTokensResource
     contacts: AsyncContactsResource
@@ -6923,6 +7594,7 @@ class AsyncResources:
     def _init_resources(self) -> None:
         self.account = AsyncAccountResource(self)
         self.admin = AsyncAdminResource(self)
+        self.channels = AsyncChannelsResource(self)
         self.chats = AsyncChatsResource(self)
         self.client_tokens = AsyncClientTokensResource(self)
         self.contacts = AsyncContactsResource(self)

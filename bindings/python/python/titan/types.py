@@ -18,6 +18,12 @@ Addressing = Literal["pn", "lid"]
 BlockAction = Literal["block", "unblock"]
 """A blocklist change."""
 
+ChannelRole = Literal["owner", "admin", "subscriber", "guest"]
+"""What the session's account is to a channel."""
+
+ChannelState = Literal["active", "suspended", "geosuspended"]
+"""Whether WhatsApp shows the channel."""
+
 ContactChange = Literal["profile", "pushName", "picture", "about", "phoneNumber", "name"]
 """What changed about a contact."""
 
@@ -327,6 +333,43 @@ class CallRejectedEvent(Model):
 
     timestamp: str
     """When it was written to the outbox (RFC 3339)."""
+
+
+@dataclasses.dataclass
+class Channel(Model):
+    """A channel, as WhatsApp describes it to the session's account."""
+
+    id: str
+    """The channel's JID (`<id>@newsletter`): the `chatId` its posts are sent to."""
+
+    name: str
+    """Its name."""
+
+    state: ChannelState
+    """Whether WhatsApp shows it."""
+
+    subscriber_count: int = dataclasses.field(metadata={"json": "subscriberCount"})
+    """How many follow it."""
+
+    verified: bool
+    """Whether WhatsApp verified it."""
+
+    created_at: Optional[str] = dataclasses.field(default=None, metadata={"json": "createdAt"})
+    """When it was created."""
+
+    description: Optional[str] = None
+    """Its description."""
+
+    invite_code: Optional[str] = dataclasses.field(default=None, metadata={"json": "inviteCode"})
+    """Its invite code."""
+
+    invite_url: Optional[str] = dataclasses.field(default=None, metadata={"json": "inviteUrl"})
+    """The link that opens it in WhatsApp."""
+
+    profile_url: Optional[str] = dataclasses.field(default=None, metadata={"json": "profileUrl"})
+    """Its picture (a WhatsApp CDN path), when it has one."""
+
+    role: Optional[ChannelRole] = None
 
 
 @dataclasses.dataclass
@@ -1786,7 +1829,8 @@ class MutePayload(Model):
 
 @dataclasses.dataclass
 class NewsletterPayload(Model):
-    """`newsletter.update`: a followed channel's live update."""
+    """`newsletter.update`: a followed channel changed: its name or description (set by its owner),
+    or its posts' reaction counts (a live update)."""
 
     from_: JidRef = dataclasses.field(metadata={"json": "from"})
     """The channel, as a JIDRef."""
@@ -1798,10 +1842,16 @@ class NewsletterPayload(Model):
     """The channel's JID (`…@newsletter`)."""
 
     messages: List[ChannelPost]
-    """The posts that changed."""
+    """The posts whose reactions changed (empty for a name or description change)."""
 
     timestamp: int
     """When it arrived (Unix seconds)."""
+
+    description: Optional[str] = None
+    """Its description, when the change set it."""
+
+    name: Optional[str] = None
+    """Its name, when the change set it."""
 
 
 @dataclasses.dataclass
@@ -2276,6 +2326,18 @@ class SessionStatusPayload(Model):
     status_reason: Optional[StatusReason] = dataclasses.field(default=None, metadata={"json": "statusReason"})
 
 
+class SetPictureParam(TypedDict, total=False):
+    """A new picture: a JPEG, PNG or WebP, by `url` or as `base64`. (as an argument)"""
+
+    base64: Optional[Union[str, bytes]]
+    """The picture as base64 (standard or URL-safe, or a `data:` URL), within the request size
+    limit (`TITAN_MAX_BODY_BYTES`, 1 MiB by default)."""
+
+    url: Optional[str]
+    """Where the server fetches the picture from (public `https://` only unless the deployment
+    allows private addresses; up to 50 MB); or give `base64`."""
+
+
 @dataclasses.dataclass
 class SharedContact(Model):
     """A shared contact card."""
@@ -2383,7 +2445,10 @@ __all__ = [
     "CallPayload",
     "CallReceivedEvent",
     "CallRejectedEvent",
+    "Channel",
     "ChannelPost",
+    "ChannelRole",
+    "ChannelState",
     "Chat",
     "ChatArchiveEvent",
     "ChatClearEvent",
@@ -2484,6 +2549,7 @@ __all__ = [
     "SessionQrEvent",
     "SessionStatusEvent",
     "SessionStatusPayload",
+    "SetPictureParam",
     "SharedContact",
     "Status",
     "StatusFont",

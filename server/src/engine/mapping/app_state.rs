@@ -7,7 +7,7 @@
 use base64::Engine as _;
 use whatsapp_rust::Jid;
 use whatsapp_rust::prelude::Event;
-use whatsapp_rust::wacore::types::events::{LazyHistorySync, NewsletterLiveUpdate};
+use whatsapp_rust::wacore::types::events::{LazyHistorySync, MexNotification, NewsletterLiveUpdate};
 
 use super::Effect;
 use crate::events::{NewEvent, Payload};
@@ -299,11 +299,36 @@ pub(super) fn newsletter(update: &NewsletterLiveUpdate) -> Effect {
     let payload = NewsletterPayload {
         from: JidRef::of(&id),
         id,
+        name: None,
+        description: None,
         messages,
         timestamp: chrono::Utc::now().timestamp(),
         from_me: false,
     };
     Effect::Event(NewEvent::new(Payload::NewsletterUpdate(payload)))
+}
+
+/// A followed channel's new name or description (WhatsApp's `NotificationNewsletterUpdate`
+/// MEX notification): `newsletter.update`. Other MEX notifications are not the user's concern.
+pub(super) fn newsletter_metadata(notification: &MexNotification) -> Option<Effect> {
+    let root = match notification.op_name.as_str() {
+        "NotificationNewsletterUpdate" => "xwa2_notify_newsletter_on_metadata_update",
+        "NotificationNewsletterAdminMetadataUpdate" => "xwa2_notify_newsletter_on_admin_metadata_update",
+        _ => return None,
+    };
+    let changed = &notification.payload["data"][root];
+    let id = changed["id"].as_str()?.to_owned();
+    let text = |field: &str| changed["thread_metadata"][field]["text"].as_str().map(str::to_owned);
+    let payload = NewsletterPayload {
+        from: JidRef::of(&id),
+        id,
+        name: text("name"),
+        description: text("description"),
+        messages: Vec::new(),
+        timestamp: chrono::Utc::now().timestamp(),
+        from_me: false,
+    };
+    Some(Effect::Event(NewEvent::new(Payload::NewsletterUpdate(payload))))
 }
 
 /// The documented name of a `HistorySyncType`.

@@ -100,6 +100,7 @@ pub(super) fn map(event: &Event, calls: &mut RingingCalls) -> Vec<Effect> {
         Event::MissedCall(call) => vec![calls.missed(call)],
         Event::HistorySync(sync) => vec![app_state::history(sync)],
         Event::NewsletterLiveUpdate(update) => vec![app_state::newsletter(update)],
+        Event::MexNotification(notification) => app_state::newsletter_metadata(notification).into_iter().collect(),
         other => people::contact(other)
             .or_else(|| app_state::chat(other))
             .into_iter()
