@@ -293,6 +293,29 @@ test('a status reaches the recipients it names, and only with status:write', asy
   assert.match(refused.error, /status:write/);
 });
 
+test('a channel post reaches its follower', async () => {
+  await linked();
+  const [alice] = ALICE;
+  const [bob] = BOB;
+  const created = await client.channels.create(alice, { name: 'Node channel', description: 'From the SDK' });
+  assert.deepEqual([created.role, created.subscriberCount], ['owner', 0]);
+  assert.equal((await client.channels.getByInvite(bob, created.inviteCode)).id, created.id);
+  assert.equal((await client.channels.follow(bob, created.id)).role, 'subscriber');
+  const post = await client.messages.send({ session: alice, chatId: created.id, type: 'text', text: 'node channel post' });
+  const received = await waitFor('bob to receive the channel post', async () => {
+    const page = await client.messages.list(bob, created.id);
+    return page.data.find((m) => m.id === post.id) ?? null;
+  });
+  assert.deepEqual([received.text, received.fromMe], ['node channel post', false]);
+  const refused = await client.messages
+    .send({ session: bob, chatId: created.id, type: 'text', text: 'not mine' })
+    .catch((e) => e);
+  assert.ok(refused instanceof titan.PermissionDeniedError);
+  await client.channels.unfollow(bob, created.id);
+  await client.channels.delete(alice, created.id);
+  await assert.rejects(client.channels.get(alice, created.id), (error) => error instanceof titan.NotFoundError);
+});
+
 test('deferred commands answer Accepted', async () => {
   await linked();
   const accepted = await client.sessions.startDeferred(ALICE[0]);

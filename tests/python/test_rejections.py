@@ -245,6 +245,8 @@ def path_values(path: str, setup: Setup) -> Dict[str, str]:
         "mediaId": UNKNOWN_MEDIA,  # no message carried a file: there is no media to name
         "groupId": UNKNOWN_GROUP,  # no group was made: there is no group to name
         "labelId": "4242",  # no label was made: there is no label to name
+        "channelId": "120363000000000099@newsletter",  # no channel was made: there is none to name
+        "code": "NoSuchInviteCode",
         "contactId": CHAT,
         "chatId": CHAT,
         "lid": "123456789@lid",

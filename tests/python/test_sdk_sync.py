@@ -380,3 +380,25 @@ def test_a_status_reaches_the_recipients_it_names(client: titan.Client, sandbox:
         limited.messages.send(session=alice, chat_id="status@broadcast", type="text", text="x", recipients=[bob_jid])
     with pytest.raises(titan.BadRequestError, match="for status posts"):
         client.messages.send(session=alice, chat_id=bob_jid, type="text", text="x", recipients=[bob_jid])
+
+
+def test_a_channel_post_reaches_its_follower(client: titan.Client, linked: Tuple[str, str]) -> None:
+    alice, bob = linked
+    created = client.channels.create(alice, name="Python channel", description="From the SDK")
+    assert (created.role, created.subscriber_count) == ("owner", 0) and created.id.endswith("@newsletter")
+    assert client.channels.get_by_invite(bob, created.invite_code).id == created.id
+    assert client.channels.follow(bob, created.id).role == "subscriber"
+    assert [c.id for c in client.channels.list(bob)] == [created.id]
+    post = client.messages.send(session=alice, chat_id=created.id, type="text", text="python channel post")
+
+    def seen() -> List[titan.types.Message]:
+        return [m for m in client.messages.list(bob, created.id) if m.id == post.id]
+
+    [received] = wait_for("bob to receive the channel post", seen)
+    assert (received.text, received.from_me) == ("python channel post", False)
+    with pytest.raises(titan.PermissionDeniedError, match="owner"):
+        client.messages.send(session=bob, chat_id=created.id, type="text", text="not mine")
+    client.channels.unfollow(bob, created.id)
+    client.channels.delete(alice, created.id)
+    with pytest.raises(titan.NotFoundError):
+        client.channels.get(alice, created.id)
