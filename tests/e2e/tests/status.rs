@@ -1,6 +1,6 @@
 //! Status posts (stories) through the unified send. Alice's address book holds Bob, not Carol:
 //! her text status (with its background and font) reaches Bob and not Carol; a picture posted to
-//! `recipients` [Carol] reaches Carol and not Bob; deleting the text status reaches Bob as
+//! `recipients` [Carol] reaches Carol and not Bob; a video to Bob's LID reaches him; deleting the text status reaches Bob as
 //! `message.revoked`. A status is not a chat. Posting needs `status:write` besides
 //! `messages:write`; what a status cannot be gets a clear 400, and a session whose address book
 //! is empty a 409 unless it names `recipients`.
@@ -122,6 +122,24 @@ async fn status_posts_reach_their_audience_only(harness: Harness) {
     let bobs: Vec<Value> = statuses_of(&receiver, "bob");
     assert_eq!(bobs.len(), 1, "Bob saw only the text status: {bobs:#?}");
 
+    // A video, to Bob by his LID.
+    let clip = base64::engine::general_purpose::STANDARD.encode(include_bytes!("../../fixtures/media/clip.mp4"));
+    let (_, lid) = harness
+        .call(Method::GET, &format!("/api/sessions/alice/lids/pn/{BOB}"), None)
+        .await;
+    let bob_lid = lid["data"]["lid"].as_str().unwrap().to_owned();
+    let video = json!({"chatId": STATUS, "type": "video", "base64": clip, "caption": "Behind the scenes",
+        "recipients": [bob_lid]});
+    let video_id = send(&harness, "alice", video, 201).await["data"]["id"].as_str().unwrap().to_owned();
+    let seen = receiver
+        .expect("message.received", "bob", |p| p["id"] == video_id.as_str())
+        .await;
+    assert_eq!(
+        (&seen["chatId"], &seen["type"], &seen["caption"]),
+        (&json!(STATUS), &json!("video"), &json!("Behind the scenes")),
+        "{seen:#}"
+    );
+
     // A status is not a chat: neither side lists one.
     for session in ["alice", "bob"] {
         let (_, chats) = harness
@@ -220,9 +238,13 @@ async fn status_posts_reach_their_audience_only(harness: Harness) {
         .collect();
     assert_eq!(
         posts,
-        [(image_id, "image".to_owned()), (text_id.clone(), "revoke".to_owned())],
+        [
+            (video_id.clone(), "video".to_owned()),
+            (image_id, "image".to_owned()),
+            (text_id.clone(), "revoke".to_owned())
+        ],
         "nothing the 400s asked for was stored"
     );
     let seen: Vec<String> = harness.history("bob", STATUS).await.into_iter().map(|m| m.id).collect();
-    assert_eq!(seen, [text_id]);
+    assert_eq!(seen, [video_id, text_id]);
 }
