@@ -10,11 +10,12 @@ use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::{ContentBuilder, OpenApi, PathItem, Ref, RefOr, ResponseBuilder};
 
+use crate::channels::{ChannelId, InviteCode};
 use crate::contacts::Lid;
 use crate::groups::GroupId;
 use crate::labels::LabelId;
 use crate::media::MediaId;
-use crate::messages::jid::{ChatId, ContactId};
+use crate::messages::jid::{ChatId, ContactId, SendTo};
 use crate::model::bounded::{PhoneNumber, SessionName};
 
 /// Applies every rule of this module to the document.
@@ -76,12 +77,13 @@ fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut Operation)> {
 /// any chat, so the parameter keeps its name.
 const CONTACT_CHATS: &[&str] = &["subscribePresence"];
 
+/// Operations whose `chatId` may also be a channel or `status@broadcast` (a history of posts).
+const TARGET_CHATS: &[&str] = &["listChatMessages"];
+
 /// Each path parameter gets the schema of the type the server checks it with.
 fn path_parameters(operation: &mut Operation) {
-    let contact_chat = operation
-        .operation_id
-        .as_deref()
-        .is_some_and(|id| CONTACT_CHATS.contains(&id));
+    let named = |list: &[&str]| operation.operation_id.as_deref().is_some_and(|id| list.contains(&id));
+    let (contact_chat, target_chat) = (named(CONTACT_CHATS), named(TARGET_CHATS));
     for parameter in operation.parameters.iter_mut().flatten() {
         let RefOr::T(parameter) = parameter else {
             continue;
@@ -92,11 +94,14 @@ fn path_parameters(operation: &mut Operation) {
         let schema = match parameter.name.as_str() {
             "session" => SessionName::schema(),
             "chatId" if contact_chat => ContactId::schema(),
+            "chatId" if target_chat => SendTo::schema(),
             "chatId" => ChatId::schema(),
             "contactId" => ContactId::schema(),
             "mediaId" => MediaId::schema(),
             "groupId" => GroupId::schema(),
             "labelId" => LabelId::schema(),
+            "channelId" => ChannelId::schema(),
+            "code" => InviteCode::schema(),
             "lid" => Lid::schema(),
             "phoneNumber" => PhoneNumber::schema(),
             _ => continue,

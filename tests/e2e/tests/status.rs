@@ -130,7 +130,10 @@ async fn status_posts_reach_their_audience_only(harness: Harness) {
     let bob_lid = lid["data"]["lid"].as_str().unwrap().to_owned();
     let video = json!({"chatId": STATUS, "type": "video", "base64": clip, "caption": "Behind the scenes",
         "recipients": [bob_lid]});
-    let video_id = send(&harness, "alice", video, 201).await["data"]["id"].as_str().unwrap().to_owned();
+    let video_id = send(&harness, "alice", video, 201).await["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let seen = receiver
         .expect("message.received", "bob", |p| p["id"] == video_id.as_str())
         .await;
