@@ -912,6 +912,43 @@ fn channels_and_history() {
     assert_eq!(p["from"], json!({"id": "120363012345678901@newsletter"}));
     assert_eq!(p["messages"][0]["reactions"][0]["count"], 4);
 
+    let mex = |op: &str, root: &str| {
+        Event::MexNotification(
+            MexNotification::builder()
+                .op_name(op.into())
+                .payload(json!({"data": {root: {"id": "120363012345678901@newsletter",
+                    "thread_metadata": {"name": {"text": "Renamed"}, "description": {"text": "New words"}}}}}))
+                .build(),
+        )
+    };
+    for (op, root) in [
+        (
+            "NotificationNewsletterUpdate",
+            "xwa2_notify_newsletter_on_metadata_update",
+        ),
+        (
+            "NotificationNewsletterAdminMetadataUpdate",
+            "xwa2_notify_newsletter_on_admin_metadata_update",
+        ),
+    ] {
+        let (kind, p) = only_event(&mex(op, root));
+        assert_eq!(kind, EventType::NewsletterUpdate);
+        assert_eq!(
+            (&p["id"], &p["name"], &p["description"], &p["messages"]),
+            (
+                &json!("120363012345678901@newsletter"),
+                &json!("Renamed"),
+                &json!("New words"),
+                &json!([])
+            ),
+            "{op}: {p:#}"
+        );
+    }
+    assert!(
+        effects(&mex("NotificationNewsletterJoin", "xwa2_notify_newsletter_on_join")).is_empty(),
+        "other MEX notifications are not announced"
+    );
+
     let chunk = LazyHistorySync::new(
         whatsapp_rust::bytes::Bytes::from_static(b"zlib"),
         100,
