@@ -43,35 +43,60 @@ impl Engine {
     /// The LID and phone number of the account `jid` names (either form): from the client's
     /// mapping, else from WhatsApp; `Unknown` when no account has it.
     pub async fn lid_mapping(&self, session: &str, jid: &Jid) -> Result<LidMapping, EngineError> {
+        self.lid_mappings(session, std::slice::from_ref(jid))
+            .await?
+            .pop()
+            .flatten()
+            .ok_or_else(|| EngineError::Unknown(format!("WhatsApp knows no account for `{jid}`")))
+    }
+
+    /// [`Self::lid_mapping`] of each of `jids`, in their order (`None` where no account has it):
+    /// the ones the client's mapping lacks are asked of WhatsApp in one query.
+    pub async fn lid_mappings(&self, session: &str, jids: &[Jid]) -> Result<Vec<Option<LidMapping>>, EngineError> {
         let client = self.require_connected(session)?;
-        let known = client
-            .get_lid_pn_entry(jid)
-            .await
-            .map_err(|e| EngineError::Internal(e.context("read the LID mapping")))?;
-        if let Some(entry) = known {
-            return Ok(LidMapping {
+        let mut found = Vec::with_capacity(jids.len());
+        for jid in jids {
+            let known = client
+                .get_lid_pn_entry(jid)
+                .await
+                .map_err(|e| EngineError::Internal(e.context("read the LID mapping")))?;
+            found.push(known.map(|entry| LidMapping {
                 lid: format!("{}@lid", entry.lid),
                 phone_number: format!("+{}", entry.phone_number),
-            });
+            }));
+        }
+        let missing: Vec<Jid> = jids
+            .iter()
+            .zip(&found)
+            .filter(|(_, mapping)| mapping.is_none())
+            .map(|(jid, _)| jid.clone())
+            .collect();
+        if missing.is_empty() {
+            return Ok(found);
         }
         let answers = client
             .contacts()
-            .is_on_whatsapp(std::slice::from_ref(jid))
+            .is_on_whatsapp(&missing)
             .await
             .map_err(|e| contact_error("LID lookup", e))?;
-        let answer = answers.into_iter().find(|a| a.is_registered);
-        let pair = answer.and_then(|a| {
-            if a.jid.is_lid() {
-                Some((a.jid, a.pn_jid?))
+        for answer in answers.into_iter().filter(|a| a.is_registered) {
+            let asked = answer.jid.user.clone();
+            let pair = if answer.jid.is_lid() {
+                answer.pn_jid.map(|pn| (answer.jid, pn))
             } else {
-                Some((a.lid?, a.jid))
+                answer.lid.map(|lid| (lid, answer.jid))
+            };
+            let Some((lid, pn)) = pair else { continue };
+            for (slot, jid) in found.iter_mut().zip(jids) {
+                if slot.is_none() && jid.user == asked {
+                    *slot = Some(LidMapping {
+                        lid: lid.to_non_ad_string(),
+                        phone_number: format!("+{}", pn.user),
+                    });
+                }
             }
-        });
-        let (lid, pn) = pair.ok_or_else(|| EngineError::Unknown(format!("WhatsApp knows no account for `{jid}`")))?;
-        Ok(LidMapping {
-            lid: lid.to_non_ad_string(),
-            phone_number: format!("+{}", pn.user),
-        })
+        }
+        Ok(found)
     }
 
     /// `jid`'s profile picture; `None` when it has none or hides it from the account.

@@ -56,28 +56,19 @@ impl Engine {
                 (jids, false)
             }
         };
-        let mut audience: Vec<Jid> = Vec::with_capacity(candidates.len());
+        let (lids, numbers): (Vec<Jid>, Vec<Jid>) = candidates.into_iter().partition(|jid| jid.is_lid());
+        let mappings = self.lid_mappings(session, &numbers).await?;
+        let mut audience: Vec<Jid> = lids.iter().map(Jid::to_non_ad).collect();
         let mut unknown = Vec::new();
-        for jid in candidates {
-            let lid = if jid.is_lid() {
-                jid.to_non_ad()
-            } else {
-                match self.lid_mapping(session, &jid).await {
-                    Ok(mapping) => mapping
-                        .lid
-                        .parse()
-                        .map_err(|e| EngineError::Internal(anyhow::anyhow!("a LID WhatsApp gave: {e}")))?,
-                    Err(EngineError::Unknown(_)) => {
-                        unknown.push(jid.to_string());
-                        continue;
-                    }
-                    Err(other) => return Err(other),
-                }
-            };
-            if !audience.contains(&lid) {
-                audience.push(lid);
+        for (number, mapping) in numbers.iter().zip(mappings) {
+            match mapping.map(|m| m.lid.parse::<Jid>()) {
+                Some(Ok(lid)) => audience.push(lid),
+                Some(Err(e)) => return Err(EngineError::Internal(anyhow::anyhow!("a LID WhatsApp gave: {e}"))),
+                None => unknown.push(number.to_string()),
             }
         }
+        let mut seen = std::collections::HashSet::new();
+        audience.retain(|lid| seen.insert(lid.user.clone()));
         if named && !unknown.is_empty() {
             return Err(EngineError::Invalid(format!(
                 "these recipients have no WhatsApp account: {}",
