@@ -95,10 +95,7 @@ pub enum ChannelAction {
 fn parse_channel(channel_id: &str) -> Result<Jid, ApiError> {
     let checked = ChannelId::parse(channel_id)
         .map_err(|why| ApiError::BadRequest(format!("invalid channel id `{channel_id}`: {why}")))?;
-    checked
-        .as_str()
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("`{channel_id}` is not a JID WhatsApp accepts")))
+    crate::messages::jid::jid(checked.as_str())
 }
 
 /// Checks `request`; the command creates the channel, owned by the session's account.

@@ -452,12 +452,15 @@ impl Engine {
             starred: false,
         };
         let db = &self.shared.db;
+        if outgoing.status.is_some() {
+            self.remember_audience(session, &record.id, &audience).await?;
+        }
         store::insert(db, &record, &[]).await?;
         let ids = [record.id.clone()];
         let sent = match &outgoing.status {
             Some(post) => {
                 let message = post.styled(std::mem::take(&mut built.message));
-                self.post_status(&client, session, &record.id, message, &audience).await
+                self.post_status(&client, &record.id, message, &audience).await
             }
             None => {
                 let options = SendOptions::default().with_message_id(record.id.clone());

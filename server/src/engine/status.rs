@@ -84,20 +84,22 @@ impl Engine {
         Ok(audience)
     }
 
-    /// Posts `message` (already styled) as `session`'s status `id` to `audience`, after keeping
-    /// the audience for a later delete.
+    /// Keeps who `session`'s status post `id` goes to, so that deleting it reaches them.
+    pub(super) async fn remember_audience(&self, session: &str, id: &str, audience: &[Jid]) -> Result<(), EngineError> {
+        let kept: Vec<String> = audience.iter().map(Jid::to_string).collect();
+        statuses::remember(&self.shared.db, session, id, &kept)
+            .await
+            .map_err(|e| EngineError::Internal(e.context("keep a status post's audience")))
+    }
+
+    /// Posts `message` (already styled) as `session`'s status `id` to `audience`.
     pub(super) async fn post_status(
         &self,
         client: &whatsapp_rust::Client,
-        session: &str,
         id: &str,
         message: wa::Message,
         audience: &[Jid],
     ) -> Result<(), String> {
-        let kept: Vec<String> = audience.iter().map(Jid::to_string).collect();
-        statuses::remember(&self.shared.db, session, id, &kept)
-            .await
-            .map_err(|e| format!("could not keep the status's audience: {e:#}"))?;
         let options = StatusSendOptions {
             message_id: Some(id.to_owned()),
             ..Default::default()

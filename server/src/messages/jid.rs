@@ -66,7 +66,7 @@ pub fn parse_contact(contact_id: &str) -> Result<Jid, ApiError> {
 }
 
 /// The JID of a checked id (the rules admit only what whatsapp-rust parses).
-fn jid(checked: &str) -> Result<Jid, ApiError> {
+pub fn jid(checked: &str) -> Result<Jid, ApiError> {
     checked
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("`{checked}` is not a JID WhatsApp accepts")))
