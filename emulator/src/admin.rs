@@ -13,6 +13,7 @@ use wacore_binary::builder::NodeBuilder;
 
 use crate::app_state::{AppStateEntry, ChangeError, PhoneChange};
 use crate::conn;
+use crate::media_retry::{PhoneSend, PhoneSent};
 use crate::phone::{self, QrCode};
 use crate::state::{Command, Device, Offer, Pending, Restriction, Shared};
 
@@ -110,6 +111,8 @@ pub fn routes() -> Router<Arc<Shared>> {
             "/admin/accounts/{phone}/groups/{group}/subject",
             post(phone_renames_group),
         )
+        .route("/admin/accounts/{phone}/phone-sends", post(phone_sends_file))
+        .route("/admin/media/expire", post(expire_media))
 }
 
 /// A fault to inflict on a logged-in device's connection.
@@ -306,6 +309,50 @@ async fn read_app_state(
     Path(phone): Path<String>,
 ) -> Result<Json<Vec<AppStateEntry>>, AdminError> {
     app_state(&shared, &phone).map(Json)
+}
+
+/// The phone of `phone` sends a file to a chat (see [`crate::media_retry::phone_sends`]).
+async fn phone_sends_file(
+    State(shared): State<Arc<Shared>>,
+    Path(phone): Path<String>,
+    Json(send): Json<PhoneSend>,
+) -> Result<Json<PhoneSent>, AdminError> {
+    crate::media_retry::phone_sends(&shared, &phone, &send).await.map(Json)
+}
+
+/// Body of `POST /admin/media/expire` (optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpireRequest {
+    /// The blob to expire; omitted: every blob.
+    #[serde(default)]
+    pub direct_path: Option<String>,
+}
+
+/// What `POST /admin/media/expire` answers.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Expired {
+    /// How many blobs the CDN forgot.
+    pub expired: usize,
+}
+
+/// Makes the CDN forget `direct_path` (every blob with `None`), as WhatsApp's CDN forgets old
+/// media; a path the CDN does not hold is an error.
+pub fn expire(shared: &Shared, direct_path: Option<&str>) -> Result<Expired, AdminError> {
+    let expired = shared.with(|r| crate::media::expire(r, direct_path));
+    match direct_path {
+        Some(path) if expired == 0 => Err(AdminError::NotFound(format!("the CDN holds nothing at {path}"))),
+        _ => Ok(Expired { expired }),
+    }
+}
+
+async fn expire_media(
+    State(shared): State<Arc<Shared>>,
+    body: Option<Json<ExpireRequest>>,
+) -> Result<Json<Expired>, AdminError> {
+    let Json(request) = body.unwrap_or_default();
+    expire(&shared, request.direct_path.as_deref()).map(Json)
 }
 
 /// Makes every login of `phone` fail with `reason` (`None` lifts it, and a ban too).

@@ -185,6 +185,12 @@ impl Connection {
                 self.shared.with(|r| routing::route_chatstate(r, &me, &node));
                 return Ok(());
             }
+            ("receipt", Role::LoggedIn(me)) if crate::media_retry::is_request(&node) => {
+                let me = me.clone();
+                self.send(&routing::receipt_ack(&node)).await?;
+                self.shared.with(|r| crate::media_retry::answer(r, &me, &node));
+                return Ok(());
+            }
             ("receipt", Role::LoggedIn(me)) => {
                 let me = me.clone();
                 self.shared.with(|r| routing::route_receipt(r, &me, &node));

@@ -12,6 +12,7 @@ mod conn;
 mod groups;
 mod identity;
 mod media;
+mod media_retry;
 mod noise;
 mod pair_code;
 mod phone;
@@ -32,8 +33,11 @@ use axum::routing::get;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use admin::{AccountView, Fault, FaultRequest, Linked, PairCodeRequest, ScanRequest, Stats};
+pub use admin::{
+    AccountView, ExpireRequest, Expired, Fault, FaultRequest, Linked, PairCodeRequest, ScanRequest, Stats,
+};
 pub use app_state::{AppStateEntry, PhoneChange};
+pub use media_retry::{MediaKind, PhoneSend, PhoneSent};
 pub use noise::Pattern;
 
 use crate::identity::ServerIdentity;
@@ -143,6 +147,23 @@ impl Emulator {
     /// companions uploaded (see `GET /admin/accounts/{phone}/app-state`).
     pub fn app_state(&self, phone: &str) -> anyhow::Result<Vec<AppStateEntry>> {
         admin::app_state(&self.shared, phone).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// The phone of `phone` sends a file to a chat; its companions receive it as their own
+    /// account's message, and the phone keeps the file to re-upload it when asked (see
+    /// `POST /admin/accounts/{phone}/phone-sends`).
+    pub async fn phone_sends(&self, phone: &str, send: &PhoneSend) -> anyhow::Result<PhoneSent> {
+        media_retry::phone_sends(&self.shared, phone, send)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// The CDN forgets the blob at `direct_path` (every blob with `None`), as WhatsApp's does
+    /// with old media; returns how many it forgot (see `POST /admin/media/expire`).
+    pub fn expire_media(&self, direct_path: Option<&str>) -> anyhow::Result<usize> {
+        admin::expire(&self.shared, direct_path)
+            .map(|e| e.expired)
+            .map_err(|e| anyhow::anyhow!("{e}"))
     }
 
     /// Bans `phone` temporarily (see `POST /admin/accounts/{phone}/ban`).

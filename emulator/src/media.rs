@@ -1,8 +1,8 @@
 //! The media host: an HTTPS server on its own port with a certificate from a CA the emulator
 //! generates at start (clients trust it explicitly: [`crate::Emulator::media_ca_pem`]).
 //! `media_conn` points clients at it; uploads (`POST /mms/{kind}/{token}`) store the encrypted
-//! blob, downloads (`GET {direct_path}`) return it byte for byte, and `/pp/{id}.jpg` serves
-//! profile and group pictures.
+//! blob, downloads (`GET {direct_path}`) return it byte for byte (404 once it expired: see
+//! [`expire`]), and `/pp/{id}.jpg` serves profile and group pictures.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ use tokio_rustls::server::TlsStream;
 use wacore_binary::builder::NodeBuilder;
 use wacore_binary::node::Node;
 
-use crate::state::Shared;
+use crate::state::{Registry, Shared};
 
 /// How long `media_conn` answers stay valid on the client.
 const MEDIA_CONN_TTL_SECS: u64 = 300;
@@ -206,6 +206,21 @@ async fn download(
     match shared.with(|r| r.media.get(&format!("/v/{kind}/{file}")).cloned()) {
         Some(blob) => blob.into_response(),
         None => refuse(StatusCode::NOT_FOUND, "no such media"),
+    }
+}
+
+/// Removes the blob at `direct_path` (every blob with `None`) from the CDN, as WhatsApp's CDN
+/// forgets media after a while: downloads then answer 404, which whatsapp-rust reads as an
+/// expired URL, and a client must ask the sender's phone to upload the file again
+/// ([`crate::media_retry`]). Returns how many blobs were removed.
+pub fn expire(registry: &mut Registry, direct_path: Option<&str>) -> usize {
+    match direct_path {
+        Some(path) => usize::from(registry.media.remove(path).is_some()),
+        None => {
+            let count = registry.media.len();
+            registry.media.clear();
+            count
+        }
     }
 }
 

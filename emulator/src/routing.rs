@@ -388,6 +388,22 @@ pub fn route_receipt(registry: &mut Registry, me: &Me, receipt: &Node) {
     }
 }
 
+/// The server's acknowledgement of a receipt: `<ack class="receipt">` with the receipt's id,
+/// its `to` as `from`, and its type.
+pub fn receipt_ack(receipt: &Node) -> Node {
+    let mut builder = NodeBuilder::new("ack")
+        .attr("class", "receipt")
+        .attr("id", attr(receipt, "id").unwrap_or_default())
+        .attr(
+            "from",
+            attr(receipt, "to").unwrap_or_else(|| crate::conn::SERVER.to_owned()),
+        );
+    if let Some(kind) = attr(receipt, "type") {
+        builder = builder.attr("type", kind);
+    }
+    builder.build()
+}
+
 /// `<presence>` from a device: `available`/`unavailable` is announced to the account's
 /// subscribers; `subscribe` records the subscription and answers with the current presence.
 pub fn route_presence(registry: &mut Registry, me: &Me, presence: &Node) {

@@ -1,6 +1,8 @@
 //! The phone's own Signal sender. WhatsApp's primary device shares the account's app-state key
 //! with every new companion in an end-to-end encrypted `protocolMessage`; the emulator plays that
 //! phone, so a freshly linked client gets its key at once instead of waiting out its 10 s grace.
+//! The same sender seals what the phone itself sends to a chat (a `DeviceSentMessage`), which
+//! its companions see as their own account's messages.
 
 use std::collections::HashMap;
 
@@ -46,10 +48,11 @@ impl AppStateKey {
     }
 }
 
-/// Everything the phone needs to send one companion its key share, copied out of the registry
-/// so the encryption runs without the lock.
+/// One companion as a recipient of its own phone's messages: everything the phone needs to
+/// Signal-encrypt a message for it, copied out of the registry so the encryption runs without
+/// the lock. The phone keeps no sessions: each message starts a fresh one from the bundle.
 #[derive(Clone)]
-pub struct KeyShare {
+pub struct Recipient {
     /// The account's phone number.
     pub phone: String,
     /// The companion's device id.
@@ -60,15 +63,13 @@ pub struct KeyShare {
     pub registration_id: u32,
     /// The companion's published keys, with at most one one-time key (already consumed).
     pub bundle: KeyBundle,
-    /// The account's app-state key.
-    pub key: AppStateKey,
-    /// ADV raw id of the account (part of the key's fingerprint).
-    pub raw_id: u32,
 }
 
-impl KeyShare {
-    /// The `<message>` the phone sends: a `pkmsg` holding an `APP_STATE_SYNC_KEY_SHARE`.
-    pub async fn seal(&self) -> SignalResult<Node> {
+impl Recipient {
+    /// The phone's `<message>` to the companion: `envelope` (a `<message>` builder with the
+    /// stanza's own attributes: id, t, type, ...) from the phone's JID, carrying `message`
+    /// encrypted in a new session (a `pkmsg`).
+    pub async fn seal(&self, message: &wa::Message, envelope: NodeBuilder) -> SignalResult<Node> {
         let companion = Jid::pn_device(&self.phone, u16::try_from(self.device).unwrap_or(u16::MAX));
         let address = companion.to_protocol_address();
         let mut sessions = Sessions::default();
@@ -86,7 +87,7 @@ impl KeyShare {
             UsePQRatchet::No,
         )
         .await?;
-        let plaintext = MessageUtils::encode_and_pad(&self.message());
+        let plaintext = MessageUtils::encode_and_pad(message);
         let ciphertext = message_encrypt(&plaintext, &address, &mut sessions, &mut identities).await?;
         let kind = match ciphertext {
             CiphertextMessage::PreKeySignalMessage(_) => "pkmsg",
@@ -97,12 +98,8 @@ impl KeyShare {
             .attr("type", kind)
             .bytes(ciphertext.serialize().to_vec())
             .build();
-        Ok(NodeBuilder::new("message")
+        Ok(envelope
             .attr("from", format!("{}@s.whatsapp.net", self.phone))
-            .attr("id", crate::conn::random_hex(8).to_uppercase())
-            .attr("t", (self.key.timestamp / 1000).to_string())
-            .attr("type", "text")
-            .attr("category", "peer")
             .children([enc])
             .build())
     }
@@ -124,12 +121,35 @@ impl KeyShare {
             IdentityKey::new(PublicKey::from_djb_public_key_bytes(&keys.identity)?),
         )
     }
+}
+
+/// What the phone sends a new companion once: the account's app-state key.
+#[derive(Clone)]
+pub struct KeyShare {
+    /// The companion.
+    pub to: Recipient,
+    /// The account's app-state key.
+    pub key: AppStateKey,
+    /// ADV raw id of the account (part of the key's fingerprint).
+    pub raw_id: u32,
+}
+
+impl KeyShare {
+    /// The `<message>` the phone sends: a `pkmsg` holding an `APP_STATE_SYNC_KEY_SHARE`.
+    pub async fn seal(&self) -> SignalResult<Node> {
+        let envelope = NodeBuilder::new("message")
+            .attr("id", crate::conn::random_hex(8).to_uppercase())
+            .attr("t", (self.key.timestamp / 1000).to_string())
+            .attr("type", "text")
+            .attr("category", "peer");
+        self.to.seal(&self.message(), envelope).await
+    }
 
     fn message(&self) -> wa::Message {
         let fingerprint = wa::message::AppStateSyncKeyFingerprint {
             raw_id: Some(self.raw_id),
-            current_index: Some(self.device),
-            device_indexes: vec![0, self.device],
+            current_index: Some(self.to.device),
+            device_indexes: vec![0, self.to.device],
         };
         let key = wa::message::AppStateSyncKey {
             key_id: buffa::MessageField::some(wa::message::AppStateSyncKeyId {
@@ -154,7 +174,7 @@ impl KeyShare {
     }
 }
 
-/// The sessions of one send (each key share starts a fresh one from the companion's bundle).
+/// The sessions of one send (each message starts a fresh one from the companion's bundle).
 #[derive(Default)]
 struct Sessions(HashMap<String, SessionRecord>);
 

@@ -9,7 +9,7 @@ use wacore::libsignal::protocol::KeyPair;
 use wacore_binary::node::Node;
 
 use crate::identity::ServerIdentity;
-use crate::signal::{AppStateKey, KeyShare};
+use crate::signal::{AppStateKey, KeyShare, Recipient};
 
 /// Something the emulator asks a connection task to do.
 #[derive(Debug)]
@@ -106,6 +106,10 @@ pub struct Account {
     pub blocked: BTreeMap<String, (String, u64)>,
     /// The app-state collections the phone and its companions sync (archive, pin, mute, ...).
     pub app_state: crate::app_state::AppState,
+    /// The files the phone itself sent, by message id. The phone keeps its copy after the CDN's
+    /// expires, so it can re-upload the file when a companion asks (media retry); it can only
+    /// do so for these, since it cannot decrypt what other devices send.
+    pub sent_media: HashMap<String, crate::media_retry::SentMedia>,
     next_device: u32,
 }
 
@@ -302,6 +306,7 @@ impl Registry {
             profile: crate::profile::Profile::default(),
             blocked: BTreeMap::new(),
             app_state: crate::app_state::AppState::default(),
+            sent_media: HashMap::new(),
             next_device: 1,
         })
     }
@@ -437,26 +442,34 @@ impl Registry {
     /// The key share `phone:device` is owed (once, after its first prekey upload), with the
     /// one-time prekey it uses taken out of the pool.
     pub fn key_share_due(&mut self, phone: &str, device: u32) -> Option<KeyShare> {
+        let account = self.accounts.get(phone)?;
+        let (key, raw_id) = (account.app_state_key.clone(), account.raw_id);
+        account
+            .devices
+            .get(&device)
+            .filter(|d| !d.key_shared && d.keys.is_some())?;
+        let to = self.recipient(phone, device)?;
+        if let Some(companion) = self.accounts.get_mut(phone).and_then(|a| a.devices.get_mut(&device)) {
+            companion.key_shared = true;
+        }
+        Some(KeyShare { to, key, raw_id })
+    }
+
+    /// `phone:device` as a recipient of its phone's messages, with the one-time prekey the
+    /// message uses taken out of the pool (with none left, the session starts from the signed
+    /// prekey alone); `None` until the device has uploaded its keys.
+    pub fn recipient(&mut self, phone: &str, device: u32) -> Option<Recipient> {
         let account = self.accounts.get_mut(phone)?;
-        let (identity, registration_id, key, raw_id) = (
-            account.identity.clone(),
-            account.registration_id,
-            account.app_state_key.clone(),
-            account.raw_id,
-        );
-        let companion = account.devices.get_mut(&device).filter(|d| !d.key_shared)?;
-        let keys = companion.keys.as_mut()?;
+        let (identity, registration_id) = (account.identity.clone(), account.registration_id);
+        let keys = account.devices.get_mut(&device)?.keys.as_mut()?;
         let mut bundle = keys.clone();
         bundle.one_time = keys.one_time.pop_first().into_iter().collect();
-        companion.key_shared = true;
-        Some(KeyShare {
+        Some(Recipient {
             phone: phone.to_owned(),
             device,
             identity,
             registration_id,
             bundle,
-            key,
-            raw_id,
         })
     }
 }

@@ -164,6 +164,10 @@ impl From<EngineError> for ApiError {
                 status: StatusCode::BAD_GATEWAY,
                 message,
             },
+            EngineError::Gone(message) => Self::Status {
+                status: StatusCode::GONE,
+                message,
+            },
             EngineError::Internal(cause) => Self::Internal(cause),
         }
     }

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::media::prepare;
-use crate::media::source::{self, Fetcher};
+use crate::media::source::{self, Fetcher, SourceError};
 use crate::messages::content::{Base64File, FileUrl};
 
 /// A new picture: a JPEG, PNG or WebP, by `url` or as `base64`.
@@ -30,23 +30,21 @@ impl SetPicture {
     /// The picture, fetched through the media guard or decoded, made a JPEG of at most 640 px a
     /// side (off the async workers); a 400 says what was wrong with it.
     pub async fn jpeg(self, fetcher: &Fetcher) -> Result<Vec<u8>, ApiError> {
-        let bytes = match (self.url, self.base64) {
-            (Some(url), None) => fetcher
-                .fetch(url.as_str())
-                .await
-                .map_err(|e| ApiError::BadRequest(e.to_string()))?,
-            (None, Some(encoded)) => {
-                source::decode_base64(encoded.as_str()).map_err(|e| ApiError::BadRequest(e.to_string()))?
-            }
+        let spool = match (self.url, self.base64) {
+            (Some(url), None) => fetcher.fetch(url.as_str()).await?,
+            (None, Some(encoded)) => source::decode_base64(encoded.as_str())?,
             _ => {
                 return Err(ApiError::BadRequest(
                     "give the picture as `url` or as `base64` (one of them)".to_owned(),
                 ));
             }
         };
-        tokio::task::spawn_blocking(move || prepare::profile_jpeg(&bytes))
-            .await
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading a picture failed: {e}")))?
-            .map_err(|e| ApiError::BadRequest(format!("the picture must be a JPEG, PNG or WebP image: {e}")))
+        tokio::task::spawn_blocking(move || {
+            let bytes = spool.contents().map_err(SourceError::from)?;
+            prepare::profile_jpeg(&bytes)
+                .map_err(|e| ApiError::BadRequest(format!("the picture must be a JPEG, PNG or WebP image: {e}")))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading a picture failed: {e}")))?
     }
 }

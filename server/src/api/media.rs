@@ -55,14 +55,17 @@ async fn get(
     summary = "Download a media file",
     description = "Answers the file's decrypted bytes, with its `Content-Type` and a `Content-Disposition` \
         naming it: from the media store when it was persisted there, else from WhatsApp's CDN through the \
-        session, which must then be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when \
-        the CDN no longer has it). Required scope: `media:read`.",
+        session, which must then be connected (409 otherwise). WhatsApp's CDN keeps files for a few weeks; \
+        when it no longer has one, the account's phone is asked to upload it again (WhatsApp's media retry) and \
+        the download goes on from the new copy: 410 when the phone no longer has the file either, 502 when it \
+        does not answer within 30 s. Required scope: `media:read`.",
     params(
         ("session" = String, Path, description = "Session name", example = "my-session"),
         ("mediaId" = String, Path, description = "The media file's id", example = "med_01JZ8X6V3QW8T9N6F4C2B1A0Z9"),
     ),
     responses(
         (status = 200, description = "The file", content((FileBytes = "*/*"))),
+        (status = 410, description = "Neither WhatsApp's CDN nor the phone still has the file", body = crate::error::ErrorBody),
         (status = 502, description = "WhatsApp's CDN did not give the file back", body = crate::error::ErrorBody),
     ),
     security(("apiKey" = [])),

@@ -98,6 +98,10 @@ pub enum EngineError {
     /// WhatsApp (or the connection to it) failed the operation.
     #[error("{0}")]
     Upstream(String),
+    /// What the request names is gone from WhatsApp for good (a media file neither the CDN nor
+    /// the phone still has).
+    #[error("{0}")]
+    Gone(String),
     /// The database failed.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),

@@ -6,7 +6,9 @@ use whatsapp_rust::Jid;
 use whatsapp_rust::buffa::MessageField;
 use whatsapp_rust::media::{self, AudioOptions, DocumentOptions, ImageOptions, VideoOptions};
 use whatsapp_rust::send::SendOptions;
-use whatsapp_rust::upload::{UploadOptions, UploadResponse};
+use whatsapp_rust::upload::UploadResponse;
+use whatsapp_rust::wacore::download::MediaType;
+use whatsapp_rust::wacore::upload::encrypt_media_streaming;
 use whatsapp_rust::wacore_binary::jid::JidExt as _;
 use whatsapp_rust::waproto::whatsapp as wa;
 
@@ -17,6 +19,7 @@ use crate::model::attachment::{Attachment, Location, MediaInfo, MediaKeys, Media
 use crate::model::message::MessageStatus;
 use crate::model::poll::Poll;
 use crate::store::messages::{self as store, MessageRecord};
+use crate::whatsapp::spool::{Spool, SpoolWriter};
 
 /// What a message to send holds.
 #[derive(Debug, Clone)]
@@ -68,8 +71,8 @@ pub struct LinkPreview {
 pub struct MediaFile {
     /// What the history will show of it.
     pub info: MediaInfo,
-    /// The file itself (taken when it is uploaded).
-    pub bytes: Vec<u8>,
+    /// The file itself, in memory or (when large) in a temporary file.
+    pub file: Spool,
     /// The JPEG preview shown before the file is downloaded.
     pub thumbnail: Option<Vec<u8>>,
 }
@@ -172,11 +175,7 @@ impl Outgoing {
                 }
             }
             Content::Media { file, caption } => {
-                let bytes = std::mem::take(&mut file.bytes);
-                let upload = client
-                    .upload(bytes, file.info.kind.media_type(), UploadOptions::default())
-                    .await
-                    .map_err(|e| EngineError::Upstream(format!("WhatsApp did not accept the upload: {e}")))?;
+                let upload = upload(client, &file.file, file.info.kind.media_type()).await?;
                 let stored = StoredMedia {
                     info: file.info.clone(),
                     keys: MediaKeys {
@@ -311,6 +310,29 @@ fn poll_message(
         creators: creators.into_iter().flatten().map(Jid::to_non_ad_string).collect(),
     };
     (message, poll)
+}
+
+/// Encrypts `file` into a spool of its own (off the async workers) and uploads that, streamed
+/// from memory or from disk, so a large file is never held whole in memory on its way out.
+async fn upload(client: &whatsapp_rust::Client, file: &Spool, kind: MediaType) -> Result<UploadResponse, EngineError> {
+    let plain = file.clone();
+    let encrypted = tokio::task::spawn_blocking(move || {
+        let mut encrypted = SpoolWriter::new();
+        let info = encrypt_media_streaming(plain.reader_from(0)?, &mut encrypted, kind)?;
+        anyhow::Ok((encrypted.finish(), info))
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("encrypting a file to send failed: {e}"))?;
+    let (encrypted, info) = encrypted.map_err(|e| anyhow::anyhow!("encrypting a file to send failed: {e}"))?;
+    tracing::debug!(
+        bytes = encrypted.len(),
+        on_disk = encrypted.on_disk(),
+        "uploading a file"
+    );
+    client
+        .upload_stream(encrypted, info, kind)
+        .await
+        .map_err(|e| EngineError::Upstream(format!("WhatsApp did not accept the upload: {e}")))
 }
 
 /// The message of an uploaded media file, with what WhatsApp shows beside it.

@@ -120,7 +120,7 @@ pub async fn get(state: &AppState, caller: &Caller, session: &str, media_id: &st
 /// connected, unless it is there already) and describes it.
 pub async fn persist(state: &AppState, caller: &Caller, session: &str, media_id: &str) -> Result<Media, ApiError> {
     let (record, media) = find(state, caller, session, media_id).await?;
-    let url = state.engine.persist(session, &media).await?;
+    let url = state.engine.persist(session, &record, &media).await?;
     Ok(describe(record, media, Some(url)))
 }
 
@@ -152,7 +152,7 @@ fn describe(record: MessageRecord, media: StoredMedia, object: Option<String>) -
 /// connected) and decrypted.
 pub async fn download(state: &AppState, caller: &Caller, session: &str, media_id: &str) -> Result<Download, ApiError> {
     let (record, media) = find(state, caller, session, media_id).await?;
-    let bytes = state.engine.download(session, &media).await?;
+    let bytes = state.engine.download(session, &record, &media).await?;
     let file_name = media.info.saved_name(&record.id);
     Ok(Download {
         bytes,

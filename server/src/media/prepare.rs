@@ -10,6 +10,7 @@ use image::codecs::jpeg::JpegEncoder;
 
 use super::probe;
 use crate::model::attachment::{MediaInfo, MediaKind};
+use crate::whatsapp::spool::Spool;
 
 /// Longest side of a picture's thumbnail, in pixels (what WhatsApp's own clients send).
 const THUMBNAIL_SIDE: u32 = 72;
@@ -17,6 +18,9 @@ const THUMBNAIL_SIDE: u32 = 72;
 const THUMBNAIL_QUALITY: u8 = 60;
 /// MIME type WhatsApp expects for voice notes.
 const VOICE_MIME: &str = "audio/ogg; codecs=opus";
+/// How much of a document is read to tell its type (the deepest signature `infer` knows, an ISO
+/// image's, starts past 32 KiB).
+const SNIFF_BYTES: usize = 64 * 1024;
 
 /// Why a file cannot be sent as the type asked for.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +41,9 @@ pub enum MediaError {
     /// The bytes claim a picture format but do not decode.
     #[error("the picture cannot be decoded: {0}")]
     Undecodable(String),
+    /// The server could not read its own copy of the file back (not the caller's fault).
+    #[error("the server could not read the file back: {0}")]
+    Unreadable(#[from] std::io::Error),
 }
 
 /// A checked file, ready to upload.
@@ -45,7 +52,7 @@ pub struct Prepared {
     /// What the history will show of it (its `media_id` is new).
     pub info: MediaInfo,
     /// The file.
-    pub bytes: Vec<u8>,
+    pub file: Spool,
     /// The JPEG preview WhatsApp shows before the file is downloaded (pictures).
     pub thumbnail: Option<Vec<u8>>,
 }
@@ -64,24 +71,38 @@ pub struct Request {
     pub file_name: Option<String>,
 }
 
-/// Checks `bytes` against `request` and computes what WhatsApp shows beside them.
-pub fn prepare(request: Request, bytes: Vec<u8>) -> Result<Prepared, MediaError> {
-    if bytes.is_empty() {
+/// Checks `file` against `request` and computes what WhatsApp shows beside it. A document is
+/// told from its head alone; the other types are read whole (a picture is decoded, a video's or
+/// a voice note's length is read), then let go, so only the spool stays.
+pub fn prepare(request: Request, file: Spool) -> Result<Prepared, MediaError> {
+    if file.is_empty() {
         return Err(MediaError::Empty);
     }
-    let sniffed = infer::get(&bytes).map(|t| t.mime_type());
+    let bytes = match request.kind {
+        MediaKind::Document => file.head(SNIFF_BYTES)?,
+        _ => file.contents()?,
+    };
+    let (info, thumbnail) = describe(request, &bytes, file.len())?;
+    drop(bytes);
+    Ok(Prepared { info, file, thumbnail })
+}
+
+/// What the history and WhatsApp show of a file of `length` bytes, from `bytes` (all of it, or
+/// a document's head), or why it cannot be sent as `request` asks.
+fn describe(request: Request, bytes: &[u8], length: u64) -> Result<(MediaInfo, Option<Vec<u8>>), MediaError> {
+    let sniffed = infer::get(bytes).map(|t| t.mime_type());
     let wrong = |expected: &'static str| MediaError::WrongType {
         requested: request.requested.clone(),
         expected,
         found: sniffed.map_or_else(|| "of no known format".to_owned(), |m| format!("`{m}`")),
     };
-    let mut info = MediaInfo::new(crate::ids::new("med"), request.kind, String::new(), bytes.len() as u64);
+    let mut info = MediaInfo::new(crate::ids::new("med"), request.kind, String::new(), length);
     let mut thumbnail = None;
     match request.kind {
         MediaKind::Image => {
             let mime = sniffed.filter(|m| matches!(*m, "image/jpeg" | "image/png"));
             info.mime_type = mime.ok_or_else(|| wrong("a JPEG or PNG picture"))?.to_owned();
-            let (width, height, jpeg) = picture(&bytes)?;
+            let (width, height, jpeg) = picture(bytes)?;
             (info.width, info.height, thumbnail) = (Some(width), Some(height), Some(jpeg));
         }
         MediaKind::Sticker => {
@@ -89,29 +110,29 @@ pub fn prepare(request: Request, bytes: Vec<u8>) -> Result<Prepared, MediaError>
                 return Err(wrong("a WebP picture"));
             }
             info.mime_type = "image/webp".to_owned();
-            let (width, height) = dimensions(&bytes)?;
+            let (width, height) = dimensions(bytes)?;
             (info.width, info.height) = (Some(width), Some(height));
-            info.animated = whatsapp_rust::wacore::webp::is_animated(&bytes);
+            info.animated = whatsapp_rust::wacore::webp::is_animated(bytes);
         }
         MediaKind::Video => {
             if sniffed != Some("video/mp4") {
                 return Err(wrong("an MP4 video"));
             }
             info.mime_type = "video/mp4".to_owned();
-            info.seconds = probe::mp4_seconds(&bytes);
+            info.seconds = probe::mp4_seconds(bytes);
         }
         MediaKind::Audio if request.ptt => {
-            if !probe::is_ogg_opus(&bytes) {
+            if !probe::is_ogg_opus(bytes) {
                 return Err(wrong("an Ogg Opus voice note"));
             }
             info.mime_type = VOICE_MIME.to_owned();
-            info.seconds = probe::ogg_opus_seconds(&bytes);
+            info.seconds = probe::ogg_opus_seconds(bytes);
             info.ptt = true;
         }
         MediaKind::Audio => {
-            if probe::is_ogg_opus(&bytes) {
+            if probe::is_ogg_opus(bytes) {
                 info.mime_type = VOICE_MIME.to_owned();
-                info.seconds = probe::ogg_opus_seconds(&bytes);
+                info.seconds = probe::ogg_opus_seconds(bytes);
             } else {
                 let plain = [
                     "audio/mpeg",
@@ -130,7 +151,7 @@ pub fn prepare(request: Request, bytes: Vec<u8>) -> Result<Prepared, MediaError>
                     mime
                 }
                 .to_owned();
-                info.seconds = probe::mp4_seconds(&bytes);
+                info.seconds = probe::mp4_seconds(bytes);
             }
         }
         MediaKind::Document => {
@@ -142,7 +163,7 @@ pub fn prepare(request: Request, bytes: Vec<u8>) -> Result<Prepared, MediaError>
             info.file_name = request.file_name;
         }
     }
-    Ok(Prepared { info, bytes, thumbnail })
+    Ok((info, thumbnail))
 }
 
 /// A picture's size and its JPEG thumbnail.
@@ -240,7 +261,7 @@ mod tests {
     fn pictures_get_their_size_and_a_small_jpeg_thumbnail() {
         let prepared = prepare(
             request("image", MediaKind::Image, false),
-            fixture!("chart.png").to_vec(),
+            fixture!("chart.png").to_vec().into(),
         )
         .unwrap();
         assert_eq!(prepared.info.mime_type, "image/png");
@@ -251,7 +272,7 @@ mod tests {
         assert_eq!(reader.into_dimensions().unwrap(), (72, 45));
         let photo = prepare(
             request("image", MediaKind::Image, false),
-            fixture!("photo.jpg").to_vec(),
+            fixture!("photo.jpg").to_vec().into(),
         )
         .unwrap();
         assert_eq!(
@@ -263,48 +284,64 @@ mod tests {
     #[test]
     fn bytes_of_another_format_are_refused_with_what_was_expected() {
         let png = fixture!("chart.png").to_vec();
-        let error = prepare(request("sticker", MediaKind::Sticker, false), png.clone()).unwrap_err();
+        let error = prepare(request("sticker", MediaKind::Sticker, false), png.clone().into()).unwrap_err();
         assert_eq!(
             error.to_string(),
             "type `sticker` needs a WebP picture; these bytes are `image/png`"
         );
-        let error = prepare(request("voice", MediaKind::Audio, true), fixture!("song.mp3").to_vec()).unwrap_err();
+        let error = prepare(
+            request("voice", MediaKind::Audio, true),
+            fixture!("song.mp3").to_vec().into(),
+        )
+        .unwrap_err();
         assert_eq!(
             error.to_string(),
             "type `voice` needs an Ogg Opus voice note; these bytes are `audio/mpeg`"
         );
-        let error = prepare(request("video", MediaKind::Video, false), png).unwrap_err();
+        let error = prepare(request("video", MediaKind::Video, false), png.into()).unwrap_err();
         assert!(error.to_string().contains("an MP4 video"), "{error}");
-        let error = prepare(request("image", MediaKind::Image, false), b"hello".to_vec()).unwrap_err();
+        let error = prepare(request("image", MediaKind::Image, false), b"hello".to_vec().into()).unwrap_err();
         assert!(error.to_string().ends_with("of no known format"), "{error}");
         assert!(matches!(
-            prepare(request("video", MediaKind::Video, false), Vec::new()),
+            prepare(request("video", MediaKind::Video, false), Vec::new().into()),
             Err(MediaError::Empty)
         ));
         let truncated = fixture!("photo.jpg")[..400].to_vec();
         assert!(matches!(
-            prepare(request("image", MediaKind::Image, false), truncated),
+            prepare(request("image", MediaKind::Image, false), truncated.into()),
             Err(MediaError::Undecodable(_))
         ));
     }
 
     #[test]
     fn voice_notes_videos_stickers_audio_and_documents_get_what_whatsapp_shows() {
-        let voice = prepare(request("voice", MediaKind::Audio, true), fixture!("voice.ogg").to_vec()).unwrap();
+        let voice = prepare(
+            request("voice", MediaKind::Audio, true),
+            fixture!("voice.ogg").to_vec().into(),
+        )
+        .unwrap();
         assert_eq!(
             (voice.info.mime_type.as_str(), voice.info.seconds, voice.info.ptt),
             (VOICE_MIME, Some(3), true)
         );
-        let song = prepare(request("audio", MediaKind::Audio, false), fixture!("song.mp3").to_vec()).unwrap();
+        let song = prepare(
+            request("audio", MediaKind::Audio, false),
+            fixture!("song.mp3").to_vec().into(),
+        )
+        .unwrap();
         assert_eq!((song.info.mime_type.as_str(), song.info.ptt), ("audio/mpeg", false));
-        let video = prepare(request("video", MediaKind::Video, false), fixture!("clip.mp4").to_vec()).unwrap();
+        let video = prepare(
+            request("video", MediaKind::Video, false),
+            fixture!("clip.mp4").to_vec().into(),
+        )
+        .unwrap();
         assert_eq!(
             (video.info.mime_type.as_str(), video.info.seconds),
             ("video/mp4", Some(9))
         );
         let sticker = prepare(
             request("sticker", MediaKind::Sticker, false),
-            fixture!("sticker.webp").to_vec(),
+            fixture!("sticker.webp").to_vec().into(),
         )
         .unwrap();
         assert_eq!((sticker.info.width, sticker.info.animated), (Some(512), false));
@@ -312,10 +349,10 @@ mod tests {
             file_name: Some(name.into()),
             ..request("file", MediaKind::Document, false)
         };
-        let csv = prepare(named("report.csv"), b"a,b\n1,2\n".to_vec()).unwrap();
+        let csv = prepare(named("report.csv"), b"a,b\n1,2\n".to_vec().into()).unwrap();
         assert_eq!(csv.info.mime_type, "text/csv");
         assert_eq!(csv.info.file_name.as_deref(), Some("report.csv"));
-        let pdf = prepare(named("scan"), fixture!("report.pdf").to_vec()).unwrap();
+        let pdf = prepare(named("scan"), fixture!("report.pdf").to_vec().into()).unwrap();
         assert_eq!(pdf.info.mime_type, "application/pdf");
     }
 }

@@ -81,7 +81,8 @@ async fn fetch(fetcher: &Fetcher, link: &str) -> Result<Option<LinkPreview>, Sou
     {
         return Ok(None);
     }
-    let html = String::from_utf8_lossy(&page.bytes);
+    let page_bytes = page.body.contents()?;
+    let html = String::from_utf8_lossy(&page_bytes);
     let tags = Tags::read(&html);
     let Some(title) = tags.title() else {
         return Ok(None);
@@ -108,7 +109,11 @@ async fn thumbnail(fetcher: &Fetcher, url: Url) -> Option<Vec<u8>> {
             return None;
         }
     };
-    let made = tokio::task::spawn_blocking(move || prepare::thumbnail(&fetched.bytes)).await;
+    let made = tokio::task::spawn_blocking(move || {
+        let picture = fetched.body.contents().map_err(|e| e.to_string())?;
+        prepare::thumbnail(&picture).map_err(|e| e.to_string())
+    })
+    .await;
     match made {
         Ok(Ok(jpeg)) => Some(jpeg),
         Ok(Err(error)) => {

@@ -1,8 +1,11 @@
 //! Where a file to send comes from: base64 in the request (plain, URL-safe, padded or not, or a
 //! `data:` URL), or a URL the server fetches through the outbound guard ([`crate::outbound`]),
 //! re-checked at each connection and each redirect, with a size cap enforced while the body
-//! streams in and connect and total timeouts.
+//! streams in and connect and total timeouts. Either way the bytes go into a [`Spool`] as they
+//! come, so a large file is on disk, not in memory.
 
+use std::io::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -11,7 +14,9 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use reqwest::Url;
 use reqwest::redirect::{Attempt, Policy};
 
+use crate::error::ApiError;
 use crate::outbound::{self, GuardedResolver};
+use crate::whatsapp::spool::{Spool, SpoolWriter};
 
 /// Largest file fetched from a `url`.
 pub const MAX_URL_BYTES: u64 = 50 * 1000 * 1000;
@@ -61,6 +66,26 @@ pub enum SourceError {
     /// The host could not be reached.
     #[error("could not fetch `url`: {0}")]
     Unreachable(String),
+    /// The server could not keep the bytes (its temporary directory failed): not the caller's
+    /// fault.
+    #[error("the server could not buffer the file: {0}")]
+    Buffer(Arc<std::io::Error>),
+}
+
+impl From<std::io::Error> for SourceError {
+    fn from(error: std::io::Error) -> Self {
+        Self::Buffer(Arc::new(error))
+    }
+}
+
+impl From<SourceError> for ApiError {
+    /// A 400 saying what was wrong with the file, or a 500 when the server could not keep it.
+    fn from(error: SourceError) -> Self {
+        match error {
+            SourceError::Buffer(io) => Self::Internal(anyhow::anyhow!("buffering a file to send failed: {io}")),
+            other => Self::BadRequest(other.to_string()),
+        }
+    }
 }
 
 /// What a URL answered.
@@ -71,7 +96,7 @@ pub struct Fetched {
     /// Its `Content-Type`, if it gave one.
     pub content_type: Option<String>,
     /// Its body.
-    pub bytes: Vec<u8>,
+    pub body: Spool,
 }
 
 /// What to do with a body longer than its cap.
@@ -115,9 +140,9 @@ impl Fetcher {
     }
 
     /// The file at `url`, refused past [`MAX_URL_BYTES`] as soon as the body passes it.
-    pub async fn fetch(&self, url: &str) -> Result<Vec<u8>, SourceError> {
+    pub async fn fetch(&self, url: &str) -> Result<Spool, SourceError> {
         let url = Url::parse(url.trim()).map_err(|_| SourceError::Scheme(""))?;
-        Ok(self.fetch_within(url, MAX_URL_BYTES, TOTAL_TIMEOUT).await?.bytes)
+        Ok(self.fetch_within(url, MAX_URL_BYTES, TOTAL_TIMEOUT).await?.body)
     }
 
     /// What `url` answers, through the same guard, refused past `max_bytes` as soon as the body
@@ -149,24 +174,24 @@ impl Fetcher {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let mut bytes = Vec::new();
+        // Chunks go to the spool as they arrive; past its memory limit that is a write to the
+        // page cache, brief enough for an async worker.
+        let mut body = SpoolWriter::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| failure(e, seconds))? {
-            if (bytes.len() + chunk.len()) as u64 > max_bytes {
+            if body.len() + chunk.len() as u64 > max_bytes {
                 if past == Past::Refuse {
                     return Err(SourceError::TooLarge(max_bytes));
                 }
-                let room = usize::try_from(max_bytes)
-                    .unwrap_or(usize::MAX)
-                    .saturating_sub(bytes.len());
-                bytes.extend_from_slice(&chunk[..room.min(chunk.len())]);
+                let room = usize::try_from(max_bytes.saturating_sub(body.len())).unwrap_or(usize::MAX);
+                body.write_all(&chunk[..room.min(chunk.len())])?;
                 break;
             }
-            bytes.extend_from_slice(&chunk);
+            body.write_all(&chunk)?;
         }
         Ok(Fetched {
             url,
             content_type,
-            bytes,
+            body: body.finish(),
         })
     }
 }
@@ -203,9 +228,13 @@ fn failure(error: reqwest::Error, seconds: u64) -> SourceError {
     SourceError::Unreachable(causes.join(": "))
 }
 
+/// Base64 characters decoded at a time (a multiple of 4, so each piece decodes on its own).
+const BASE64_PIECE: usize = 64 * 1024;
+
 /// The bytes `text` encodes: standard or URL-safe base64, with or without padding, optionally as
-/// a `data:…;base64,` URL.
-pub fn decode_base64(text: &str) -> Result<Vec<u8>, SourceError> {
+/// a `data:…;base64,` URL. It is decoded piece by piece into a spool, so a large file is never
+/// held twice in memory.
+pub fn decode_base64(text: &str) -> Result<Spool, SourceError> {
     let text = text.trim();
     let text = match text.strip_prefix("data:").and_then(|rest| rest.split_once(";base64,")) {
         Some((_, encoded)) => encoded,
@@ -216,7 +245,29 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, SourceError> {
     } else {
         &STANDARD
     };
-    Ok(engine.decode(text)?)
+    let mut decoded = SpoolWriter::new();
+    let mut piece = vec![0u8; BASE64_PIECE / 4 * 3];
+    for (index, encoded) in text.as_bytes().chunks(BASE64_PIECE).enumerate() {
+        let n = engine
+            .decode_slice(encoded, &mut piece)
+            .map_err(|error| at_offset(error, index * BASE64_PIECE, text.len()))?;
+        decoded.write_all(&piece[..n])?;
+    }
+    Ok(decoded.finish())
+}
+
+/// A piece's decoding error as the whole text's: offsets moved by `start`, lengths the whole's.
+fn at_offset(error: base64::DecodeSliceError, start: usize, whole: usize) -> SourceError {
+    use base64::DecodeError as E;
+    let error = match error {
+        base64::DecodeSliceError::DecodeError(E::InvalidByte(at, byte)) => E::InvalidByte(start + at, byte),
+        base64::DecodeSliceError::DecodeError(E::InvalidLastSymbol(at, byte)) => E::InvalidLastSymbol(start + at, byte),
+        base64::DecodeSliceError::DecodeError(E::InvalidLength(_)) => E::InvalidLength(whole),
+        base64::DecodeSliceError::DecodeError(other) => other,
+        // Each piece of 4k characters decodes to at most 3k bytes: the buffer always fits.
+        base64::DecodeSliceError::OutputSliceTooSmall => E::InvalidLength(whole),
+    };
+    SourceError::Base64(error)
 }
 
 #[cfg(test)]
@@ -235,11 +286,34 @@ mod tests {
             "aGk",
             "aGk=",
         ] {
-            assert!(decode_base64(text).unwrap().starts_with(b"hi"), "{text}");
+            assert!(
+                decode_base64(text).unwrap().contents().unwrap().starts_with(b"hi"),
+                "{text}"
+            );
         }
         let error = decode_base64("not base64!").unwrap_err();
         assert!(
             error.to_string().starts_with("`base64` is not valid base64: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn large_base64_decodes_piece_by_piece_to_the_same_bytes_and_errors_name_the_whole_offset() {
+        use base64::engine::general_purpose::{STANDARD as PADDED, URL_SAFE_NO_PAD};
+        let bytes: Vec<u8> = (0..2 * crate::whatsapp::spool::MEMORY_LIMIT + 5)
+            .map(|i| (i * 13 % 256) as u8)
+            .collect();
+        for encoded in [PADDED.encode(&bytes), URL_SAFE_NO_PAD.encode(&bytes)] {
+            let spool = decode_base64(&encoded).unwrap();
+            assert!(spool.on_disk());
+            assert_eq!(spool.contents().unwrap().as_ref(), bytes.as_slice());
+        }
+        let mut broken = PADDED.encode(&bytes);
+        broken.replace_range(BASE64_PIECE + 10..BASE64_PIECE + 11, "!");
+        let error = decode_base64(&broken).unwrap_err();
+        assert!(
+            error.to_string().contains(&format!("offset {}", BASE64_PIECE + 10)),
             "{error}"
         );
     }

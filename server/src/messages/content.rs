@@ -298,7 +298,7 @@ async fn media(request: &mut SendMessage, fetcher: &Fetcher, kind: MediaKind) ->
     // A URL is fetched here; base64 is decoded with the check, off the async workers.
     let fetched = match (request.base64.take(), request.url.take()) {
         (Some(encoded), None) => Err(encoded),
-        (None, Some(url)) => Ok(fetcher.fetch(url.as_str()).await.map_err(FileError::from)?),
+        (None, Some(url)) => Ok(fetcher.fetch(url.as_str()).await?),
         (Some(_), Some(_)) => {
             return Err(ApiError::BadRequest(format!(
                 "type `{requested}` takes the file as `url` or as `base64`, not both"
@@ -311,18 +311,19 @@ async fn media(request: &mut SendMessage, fetcher: &Fetcher, kind: MediaKind) ->
         }
     };
     let prepared = tokio::task::spawn_blocking(move || {
-        let bytes = match fetched {
-            Ok(bytes) => bytes,
+        // The base64 text is let go as soon as it is decoded (the arm's binding ends with it).
+        let file = match fetched {
+            Ok(file) => file,
             Err(encoded) => source::decode_base64(encoded.as_str())?,
         };
-        Ok::<_, FileError>(prepare::prepare(check, bytes)?)
+        Ok::<_, FileError>(prepare::prepare(check, file)?)
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("checking a file failed: {e}")))??;
     Ok(Content::Media {
         file: Box::new(MediaFile {
             info: prepared.info,
-            bytes: prepared.bytes,
+            file: prepared.file,
             thumbnail: prepared.thumbnail,
         }),
         caption: request.caption.as_ref().map(MessageText::as_str).map(str::to_owned),
@@ -340,7 +341,13 @@ enum FileError {
 
 impl From<FileError> for ApiError {
     fn from(error: FileError) -> Self {
-        Self::BadRequest(error.to_string())
+        match error {
+            FileError::Source(error) => error.into(),
+            FileError::Media(MediaError::Unreadable(io)) => {
+                Self::Internal(anyhow::anyhow!("reading back a file to send failed: {io}"))
+            }
+            FileError::Media(error) => Self::BadRequest(error.to_string()),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Db, now_ms};
-use crate::model::attachment::{Attachment, AttachmentFields};
+use crate::model::attachment::{Attachment, AttachmentFields, StoredMedia};
 use crate::model::envelope::NewEvent;
 use crate::model::events::{MessageHeader, MessagePayload};
 use crate::model::jid::JidRef;
@@ -383,6 +383,18 @@ pub async fn set_media_object(db: &Db, session: &str, media_id: &str, url: &str)
         .bind(url)
         .bind(session)
         .bind(media_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Records `media`'s keys anew (the phone uploaded it again to a new CDN path).
+pub async fn set_media_keys(db: &Db, session: &str, media: &StoredMedia) -> anyhow::Result<()> {
+    let attachment = serde_json::to_string(&Attachment::Media(media.clone()))?;
+    sqlx::query("UPDATE messages SET attachment = $1 WHERE session = $2 AND media_id = $3")
+        .bind(attachment)
+        .bind(session)
+        .bind(&media.info.media_id)
         .execute(&db.pool)
         .await?;
     Ok(())

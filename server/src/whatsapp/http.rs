@@ -1,11 +1,17 @@
 //! whatsapp-rust's HTTP client (media upload and download) on reqwest. whatsapp-rust's own
 //! `UreqHttpClient` blocks a thread per transfer and has no timeouts; this one is async, bounds
 //! connecting and each read, can go through the session's proxy, and can trust extra roots
-//! (the sandbox emulator's media CA).
+//! (the sandbox emulator's media CA). Uploads stream their body from whatsapp-rust's reader with
+//! an exact `Content-Length`, so a large file is sent without being held in memory.
 
+use std::io::Read;
 use std::time::Duration;
 
 use whatsapp_rust::http::{HttpClient, HttpRequest, HttpResponse};
+use whatsapp_rust::wacore::net::UploadBody;
+
+/// Bytes read from an upload's body at a time.
+const UPLOAD_PIECE: usize = 64 * 1024;
 
 /// How a session's media client connects.
 #[derive(Debug, Clone)]
@@ -75,19 +81,21 @@ impl ReqwestHttpClient {
     }
 }
 
-#[whatsapp_rust::async_trait]
-impl HttpClient for ReqwestHttpClient {
-    /// Sends `request`; any status comes back as a response (whatsapp-rust's retry logic reads
-    /// it), only transport failures and oversized bodies are errors.
-    async fn execute(&self, request: HttpRequest) -> anyhow::Result<HttpResponse> {
+impl ReqwestHttpClient {
+    /// `request`'s method, URL and headers (its body is the caller's to add).
+    fn builder(&self, request: &HttpRequest) -> anyhow::Result<reqwest::RequestBuilder> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())?;
         let mut outgoing = self.client.request(method, &request.url);
         for (name, value) in &request.headers {
-            outgoing = outgoing.header(name, value);
+            if !name.eq_ignore_ascii_case("content-length") {
+                outgoing = outgoing.header(name, value);
+            }
         }
-        if let Some(body) = request.body {
-            outgoing = outgoing.body(body);
-        }
+        Ok(outgoing)
+    }
+
+    /// Sends `outgoing` and reads the answer, whatever its status, up to the body cap.
+    async fn exchange(&self, outgoing: reqwest::RequestBuilder) -> anyhow::Result<HttpResponse> {
         let mut response = outgoing.send().await?;
         let status_code = response.status().as_u16();
         if response.content_length().is_some_and(|n| n > self.max_body_bytes) {
@@ -101,5 +109,61 @@ impl HttpClient for ReqwestHttpClient {
             body.extend_from_slice(&chunk);
         }
         Ok(HttpResponse { status_code, body })
+    }
+}
+
+#[whatsapp_rust::async_trait]
+impl HttpClient for ReqwestHttpClient {
+    /// Sends `request`; any status comes back as a response (whatsapp-rust's retry logic reads
+    /// it), only transport failures and oversized bodies are errors.
+    async fn execute(&self, request: HttpRequest) -> anyhow::Result<HttpResponse> {
+        let mut outgoing = self.builder(&request)?;
+        if let Some(body) = request.body {
+            outgoing = outgoing.body(body);
+        }
+        self.exchange(outgoing).await
+    }
+
+    fn supports_upload_streaming(&self) -> bool {
+        true
+    }
+
+    /// Sends `body`, `content_length` bytes, as the request's body with that exact
+    /// `Content-Length` (WhatsApp's CDN refuses chunked uploads). whatsapp-rust calls this on a
+    /// blocking thread: the body is read here piece by piece and handed to the request, which
+    /// runs on the async runtime, so at most a few pieces are in memory at once.
+    fn execute_upload(
+        &self,
+        request: HttpRequest,
+        mut body: UploadBody,
+        content_length: u64,
+    ) -> anyhow::Result<HttpResponse> {
+        let runtime = tokio::runtime::Handle::try_current()?;
+        let (pieces, received) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
+        let stream = futures::stream::unfold(received, |mut received| async move {
+            received.recv().await.map(|piece| (piece, received))
+        });
+        let outgoing = self
+            .builder(&request)?
+            .header(reqwest::header::CONTENT_LENGTH, content_length)
+            .body(reqwest::Body::wrap_stream(stream));
+        let client = self.clone();
+        let answer = runtime.spawn(async move { client.exchange(outgoing).await });
+        let mut buffer = vec![0u8; UPLOAD_PIECE];
+        loop {
+            let piece = match body.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => Ok(bytes::Bytes::copy_from_slice(&buffer[..n])),
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(error) => Err(error),
+            };
+            let failed = piece.is_err();
+            // A closed channel means the request already ended; its answer says how.
+            if pieces.blocking_send(piece).is_err() || failed {
+                break;
+            }
+        }
+        drop(pieces);
+        runtime.block_on(answer)?
     }
 }

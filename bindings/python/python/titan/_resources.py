@@ -2376,7 +2376,7 @@ class MediaResource(SyncResource):
     ) -> bytes:
         """Download a media file
 
-        Answers the file's decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it: from the media store when it was persisted there, else from WhatsApp's CDN through the session, which must then be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when the CDN no longer has it). Required scope: `media:read`.
+        Answers the file's decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it: from the media store when it was persisted there, else from WhatsApp's CDN through the session, which must then be connected (409 otherwise). WhatsApp's CDN keeps files for a few weeks; when it no longer has one, the account's phone is asked to upload it again (WhatsApp's media retry) and the download goes on from the new copy: 410 when the phone no longer has the file either, 502 when it does not answer within 30 s. Required scope: `media:read`.
 
         Args:
             session: Session name
@@ -6176,7 +6176,7 @@ class AsyncMediaResource(AsyncResource):
     ) -> bytes:
         """Download a media file
 
-        Answers the file's decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it: from the media store when it was persisted there, else from WhatsApp's CDN through the session, which must then be connected (409 otherwise); WhatsApp keeps media for about 14 days (502 when the CDN no longer has it). Required scope: `media:read`.
+        Answers the file's decrypted bytes, with its `Content-Type` and a `Content-Disposition` naming it: from the media store when it was persisted there, else from WhatsApp's CDN through the session, which must then be connected (409 otherwise). WhatsApp's CDN keeps files for a few weeks; when it no longer has one, the account's phone is asked to upload it again (WhatsApp's media retry) and the download goes on from the new copy: 410 when the phone no longer has the file either, 502 when it does not answer within 30 s. Required scope: `media:read`.
 
         Args:
             session: Session name
