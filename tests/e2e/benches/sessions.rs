@@ -13,15 +13,12 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use sqlx::Row;
-use titan_client::Client;
-use titan_client::types::{self, CreateKey, MessageType, Scope, SendMessage, Status};
-use titan_e2e::harness::{MASTER_KEY, client};
+use titan_client::types::{MessageType, SendMessage};
+use titan_e2e::process::{Server, free_port, link, percentile, wait_connected};
 use wa_emulator::Emulator;
 
 struct Options {
@@ -41,157 +38,23 @@ fn options() -> Options {
     }
 }
 
-/// The `titan` binary of a release sandbox build.
-fn titan_binary() -> std::path::PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../target").into());
-    let path = std::path::Path::new(&target).join("release/titan");
-    assert!(
-        path.exists(),
-        "build it first: cargo build --release -p titan-server --features sandbox"
-    );
-    path
-}
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn spawn(emulator: &Emulator, dir: &std::path::Path, port: u16) -> Server {
-    let ca = dir.join("media-ca.pem");
-    std::fs::write(&ca, emulator.media_ca_pem()).unwrap();
-    let child = Command::new(titan_binary())
-        .arg("serve")
-        .env("DATABASE_URL", format!("sqlite://{}/titan.db", dir.display()))
-        .env("TITAN_BIND", format!("127.0.0.1:{port}"))
-        .env("MASTER_KEY", MASTER_KEY)
-        .env("TITAN_WHATSAPP_URL", emulator.ws_url())
-        .env("TITAN_WHATSAPP_VERSION", "2.3000.0")
-        .env("TITAN_MEDIA_CA_FILE", &ca)
-        .env("TITAN_RATE_LIMIT", "1000000")
-        .env("TITAN_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
-
-impl Server {
-    async fn ready(&self) {
-        let http = reqwest::Client::new();
-        while http.get(format!("{}/healthz", self.base)).send().await.is_err() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap()
-    }
-
-    /// SIGTERM, then wait: sessions flush and keep their running mark.
-    fn stop(mut self) {
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn connected(client: &Client) -> usize {
-    let mut count = 0;
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut call = client.list_sessions().limit(200u32);
-        if let Some(c) = &cursor {
-            call = call.cursor(c.clone());
-        }
-        let page = call.send().await.unwrap().into_inner();
-        count += page.data.iter().filter(|s| s.status == Status::Connected).count();
-        match page.cursor {
-            Some(c) => cursor = Some(c),
-            None => return count,
-        }
-    }
-}
-
-async fn wait_connected(client: &Client, want: usize) {
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while connected(client).await < want {
-        assert!(Instant::now() < deadline, "sessions did not all connect");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
-
-/// Creates sessions `from..to` and links each by QR, 16 at a time.
-async fn link(client: &Client, emulator: &Emulator, from: usize, to: usize) {
-    futures::stream::iter(from..to)
-        .for_each_concurrent(16, |i| async move {
-            let name = format!("s{i:04}");
-            client
-                .create_session()
-                .body(types::CreateSession::builder().name(name.clone()).start(true))
-                .send()
-                .await
-                .unwrap();
-            let qr = client
-                .get_pairing_qr()
-                .session(&name)
-                .send()
-                .await
-                .unwrap()
-                .into_inner()
-                .data;
-            emulator.scan_qr(&qr.code, Some(&format!("1555{i:07}"))).unwrap();
-        })
-        .await;
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 #[tokio::main]
 async fn main() {
     let options = options();
     let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}/titan.db", dir.path().display());
     let port = free_port();
-    let server = spawn(&emulator, dir.path(), port);
+    let server = Server::spawn(&emulator, &database_url, dir.path(), port);
     server.ready().await;
-    let admin = client(&server.base, MASTER_KEY);
-    let key = admin
-        .admin_create_key()
-        .body(CreateKey::builder().label("bench").scopes(vec![Scope::ALL]))
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
-        .data
-        .key;
-    let api = client(&server.base, &key);
+    let api = server.api().await;
 
     // 1. Restore: link `restore` sessions, restart the server, time until all are CONNECTED.
-    link(&api, &emulator, 0, options.restore).await;
+    link(&api, &emulator, 0, 0, options.restore).await;
     wait_connected(&api, options.restore).await;
     server.stop();
     let started = Instant::now();
-    let server = spawn(&emulator, dir.path(), port);
+    let server = Server::spawn(&emulator, &database_url, dir.path(), port);
     server.ready().await;
     let listening = started.elapsed();
     wait_connected(&api, options.restore).await;
@@ -206,7 +69,7 @@ async fn main() {
     // 2. Memory: server RSS with the restored sessions idle, then with `sessions` idle.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let with_restored = server.rss_kib();
-    link(&api, &emulator, options.restore, options.sessions).await;
+    link(&api, &emulator, 0, options.restore, options.sessions).await;
     wait_connected(&api, options.sessions).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let with_all = server.rss_kib();
@@ -255,9 +118,7 @@ async fn main() {
     let starts = std::mem::take(&mut *starts.lock().unwrap());
     let sent = starts.len();
     // Wait until the receiver has stored every message, then read when each was stored.
-    let db = titan_server::store::Db::connect(&format!("sqlite://{}/titan.db", dir.path().display()))
-        .await
-        .unwrap();
+    let db = titan_server::store::Db::connect(&database_url).await.unwrap();
     let stored_deadline = Instant::now() + Duration::from_secs(120);
     let rows = loop {
         let rows = sqlx::query("SELECT id, updated_at FROM messages WHERE session = $1 AND from_me = 0")

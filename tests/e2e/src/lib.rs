@@ -4,6 +4,7 @@
 pub mod bot;
 pub mod database;
 pub mod harness;
+pub mod process;
 pub mod proxies;
 pub mod receiver;
 pub mod schema;

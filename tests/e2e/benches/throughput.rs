@@ -1,0 +1,209 @@
+//! Aggregate text sends for issue 25, each figure printed with its configuration. The emulator
+//! runs in this process; `--sessions` (50) accounts form a ring (each sends to the next) with
+//! `--in-flight` (200) sends in flight in all, for `--seconds` (20) per run, after one warm-up
+//! send per account (so every run starts with its Signal sessions established):
+//!
+//! 1. through a real `titan` process (a release sandbox build) on SQLite, then on PostgreSQL
+//!    (a fresh schema in `TITAN_TEST_DATABASE_URL`, skipped when it is unset): accepted sends/s
+//!    and the latency of `POST …/messages/send`;
+//! 2. through bare whatsapp-rust clients (in-memory stores, in this process) against the same
+//!    emulator: sends/s and the latency of `send_message`, the limit the server adds to.
+//!
+//! Everything shares the machine's cores: the emulator, the server and this process's clients.
+//!
+//! ```sh
+//! cargo build --release -p titan-server --features sandbox
+//! cargo bench -p titan-e2e --bench throughput       # or: -- --sessions 50 --in-flight 200 --seconds 20
+//! ```
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use titan_client::Client;
+use titan_client::types::{MessageType, SendMessage};
+use titan_e2e::database::{self, Engine};
+use titan_e2e::process::{Server, free_port, link, percentile, phone, session, wait_connected};
+use wa_emulator::Emulator;
+use whatsapp_rust::waproto::whatsapp as wa;
+
+struct Options {
+    sessions: usize,
+    in_flight: usize,
+    seconds: u64,
+}
+
+/// What one run measured.
+struct Run {
+    sent: usize,
+    elapsed: Duration,
+    latencies_ms: Vec<f64>,
+}
+
+impl Run {
+    fn print(&self, what: &str, options: &Options) {
+        println!(
+            "{what}: {} sessions in a ring, {} in flight: {} sent in {:.1} s = {:.0} sends/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            options.sessions,
+            options.in_flight,
+            self.sent,
+            self.elapsed.as_secs_f64(),
+            self.rate(),
+            percentile(&self.latencies_ms, 0.5),
+            percentile(&self.latencies_ms, 0.99),
+            self.latencies_ms.last().copied().unwrap_or_default(),
+        );
+    }
+
+    fn rate(&self) -> f64 {
+        self.sent as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Runs `send(i, n)` (account `i`'s `n`th send, answering its latency) with `in_flight` calls
+/// at a time, spread evenly over the accounts, until `seconds` have passed.
+async fn drive<F, Fut>(options: &Options, send: F) -> Run
+where
+    F: Fn(usize, u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Duration> + Send,
+{
+    let deadline = Instant::now() + Duration::from_secs(options.seconds);
+    let started = Instant::now();
+    let workers = (0..options.in_flight).map(|w| {
+        let send = send.clone();
+        let sessions = options.sessions;
+        tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                latencies.push(send(w % sessions, n).await.as_secs_f64() * 1000.0);
+                n += 1;
+            }
+            latencies
+        })
+    });
+    let mut latencies_ms: Vec<f64> = futures::future::join_all(workers)
+        .await
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .collect();
+    let elapsed = started.elapsed();
+    latencies_ms.sort_by(f64::total_cmp);
+    Run {
+        sent: latencies_ms.len(),
+        elapsed,
+        latencies_ms,
+    }
+}
+
+/// One Titan send from session `i` (phone `phones + i`) to the next account of the ring.
+async fn titan_send(api: &Client, phones: usize, sessions: usize, i: usize, n: u64) -> Duration {
+    let started = Instant::now();
+    api.send_session_message()
+        .session(session(i))
+        .body(
+            SendMessage::builder()
+                .chat_id(format!("{}@s.whatsapp.net", phone(phones + (i + 1) % sessions)))
+                .type_(MessageType::Text)
+                .text(format!("bench {n}")),
+        )
+        .send()
+        .await
+        .unwrap();
+    started.elapsed()
+}
+
+/// The Titan run on `engine` with accounts `phones..phones + sessions`, or `None` when that
+/// database is not configured.
+async fn titan(emulator: &Emulator, engine: Engine, phones: usize, options: &Options) -> Option<Run> {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = database::fresh(engine, &dir).await.unwrap()?;
+    let server = Server::spawn(emulator, &database_url, dir.path(), free_port());
+    server.ready().await;
+    let api = server.api().await;
+    link(&api, emulator, phones, 0, options.sessions).await;
+    wait_connected(&api, options.sessions).await;
+    for i in 0..options.sessions {
+        emulator.wait_for_prekeys(&phone(phones + i), 1).await;
+    }
+    let sessions = options.sessions;
+    futures::stream::iter(0..sessions)
+        .for_each_concurrent(16, |i| {
+            let api = api.clone();
+            async move {
+                titan_send(&api, phones, sessions, i, 0).await;
+            }
+        })
+        .await;
+    let run = drive(options, move |i, n| {
+        let api = api.clone();
+        async move { titan_send(&api, phones, sessions, i, n).await }
+    })
+    .await;
+    server.stop();
+    Some(run)
+}
+
+/// The bare-client run: accounts `offset..offset + sessions` linked as whatsapp-rust clients.
+async fn bare(emulator: &Emulator, offset: usize, options: &Options) -> Run {
+    let mut handles = Vec::new();
+    for i in 0..options.sessions {
+        let (handle, events) = titan_e2e::bot::linked(emulator, &phone(offset + i)).await;
+        // Nobody reads the events; dropping the receiver makes the client's sends to it fail
+        // quietly instead of queueing.
+        drop(events);
+        handles.push(handle);
+    }
+    for i in 0..options.sessions {
+        emulator.wait_for_prekeys(&phone(offset + i), 1).await;
+    }
+    let clients: Arc<Vec<_>> = Arc::new(handles.iter().map(|h| h.client()).collect());
+    let sessions = options.sessions;
+    let send = move |i: usize, n: u64| {
+        let clients = Arc::clone(&clients);
+        async move {
+            let to: whatsapp_rust::Jid = format!("{}@s.whatsapp.net", phone(offset + (i + 1) % sessions))
+                .parse()
+                .unwrap();
+            let message = wa::Message {
+                conversation: Some(format!("bench {n}")),
+                ..Default::default()
+            };
+            let started = Instant::now();
+            clients[i].send_message(to, message).await.unwrap();
+            started.elapsed()
+        }
+    };
+    for i in 0..sessions {
+        send(i, 0).await;
+    }
+    let run = drive(options, send).await;
+    drop(handles);
+    run
+}
+
+#[tokio::main]
+async fn main() {
+    let value = titan_e2e::bench_flag;
+    let options = Options {
+        sessions: value("--sessions", 50) as usize,
+        in_flight: value("--in-flight", 200) as usize,
+        seconds: value("--seconds", 20),
+    };
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    // Each run has accounts of its own, so no run sends to devices another run left behind.
+    let sqlite = titan(&emulator, Engine::Sqlite, 0, &options).await;
+    let postgres = titan(&emulator, Engine::Postgres, 100_000, &options).await;
+    let bare = bare(&emulator, 200_000, &options).await;
+    let bare_rate = bare.rate();
+    for (what, run) in [("titan, SQLite", sqlite), ("titan, PostgreSQL", postgres)] {
+        if let Some(run) = run {
+            run.print(what, &options);
+            println!("  = {:.0} % of the bare clients' rate", run.rate() / bare_rate * 100.0);
+        }
+    }
+    bare.print("bare whatsapp-rust clients", &options);
+    emulator.stop().await.unwrap();
+}
