@@ -40,6 +40,8 @@ struct Run {
     sent: usize,
     elapsed: Duration,
     latencies_ms: Vec<f64>,
+    /// Transactions the database committed during the run (PostgreSQL only).
+    commits: Option<i64>,
 }
 
 impl Run {
@@ -55,6 +57,12 @@ impl Run {
             percentile(&self.latencies_ms, 0.99),
             self.latencies_ms.last().copied().unwrap_or_default(),
         );
+        if let Some(commits) = self.commits {
+            println!(
+                "  {commits} database commits from the run's start to the server's stop = {:.1} per send (sender and receiver)",
+                commits as f64 / self.sent.max(1) as f64
+            );
+        }
     }
 
     fn rate(&self) -> f64 {
@@ -95,6 +103,7 @@ where
         sent: latencies_ms.len(),
         elapsed,
         latencies_ms,
+        commits: None,
     }
 }
 
@@ -137,13 +146,39 @@ async fn titan(emulator: &Emulator, engine: Engine, phones: usize, options: &Opt
             }
         })
         .await;
-    let run = drive(options, move |i, n| {
+    let db = titan_server::store::Db::connect(&database_url).await.unwrap();
+    let before = commits(&db).await;
+    let mut run = drive(options, move |i, n| {
         let api = api.clone();
         async move { titan_send(&api, phones, sessions, i, n).await }
     })
     .await;
+    // Stopped first: a server's connections publish what they committed when they close.
     server.stop();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    run.commits = match (before, commits(&db).await) {
+        (Some(before), Some(after)) => Some(after - before),
+        _ => None,
+    };
     Some(run)
+}
+
+/// Transactions committed so far in `db`'s database, on PostgreSQL (its statistics collector
+/// counts them per database, for every connection); `None` on SQLite.
+async fn commits(db: &titan_server::store::Db) -> Option<i64> {
+    if db.engine != titan_server::store::Engine::Postgres {
+        return None;
+    }
+    // The collector publishes a backend's counts when its transaction ends; this reads a fresh
+    // snapshot.
+    sqlx::query("SELECT pg_stat_clear_snapshot()")
+        .execute(&db.pool)
+        .await
+        .ok()?;
+    sqlx::query_scalar::<_, i64>("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+        .fetch_one(&db.pool)
+        .await
+        .ok()
 }
 
 /// The bare-client run: accounts `offset..offset + sessions` linked as whatsapp-rust clients.
