@@ -43,15 +43,9 @@ async fn site() -> String {
 }
 
 async fn send(harness: &Harness, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/sessions/alice/messages/send", harness.base))
-        .bearer_auth(harness.key())
-        .json(&body)
-        .send()
+    harness
+        .call(reqwest::Method::POST, "/api/sessions/alice/messages/send", Some(body))
         .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
 }
 
 /// Sends `text` with a preview asked for; the message Carol's client receives.

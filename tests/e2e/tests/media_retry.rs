@@ -95,13 +95,13 @@ async fn an_expired_file_is_uploaded_again_by_the_phone(harness: Harness) {
     let attachment: Value = serde_json::from_str(&attachment).unwrap();
     let kept = attachment.pointer("/keys/directPath").and_then(Value::as_str).unwrap();
     assert_ne!(kept, sent.direct_path, "the phone's new upload is at a new path");
-    let response = reqwest::Client::new()
-        .get(format!("{}/api/sessions/bob/media/{media_id}", harness.base))
-        .bearer_auth(harness.key())
-        .send()
-        .await
-        .unwrap();
-    let described: Value = response.json().await.unwrap();
+    let (_, described) = harness
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/sessions/bob/media/{media_id}"),
+            None,
+        )
+        .await;
     assert_eq!(described["data"]["messageId"], sent.id.as_str());
     assert_eq!(described["data"]["mimeType"], "image/jpeg");
     let (status, bytes) = download(&harness, "bob", &media_id).await;
@@ -110,15 +110,10 @@ async fn an_expired_file_is_uploaded_again_by_the_phone(harness: Harness) {
     // A photo Alice's Titan session sent: Bob's phone never had it, so once the CDN forgets it,
     // Bob's download is a 410 that says so.
     let body = json!({"chatId": jid(BOB), "type": "image", "base64": STANDARD.encode(photo)});
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/sessions/alice/messages/send", harness.base))
-        .bearer_auth(harness.key())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let sent: Value = response.json().await.unwrap();
+    let (status, sent) = harness
+        .call(reqwest::Method::POST, "/api/sessions/alice/messages/send", Some(body))
+        .await;
+    assert_eq!(status, 201, "{sent}");
     let id = sent["data"]["id"].as_str().unwrap();
     let received = receiver.expect("message.received", "bob", |p| p["id"] == id).await;
     let theirs = received["mediaId"].as_str().unwrap();
