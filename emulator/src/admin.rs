@@ -415,6 +415,9 @@ pub struct Stats {
     pub devices: usize,
     /// Devices logged in right now.
     pub online: usize,
+    /// Logins refused because the device was connected already (never more than one connection
+    /// per device at a time).
+    pub concurrent_logins: u64,
     /// Stanzas waiting in device queues.
     pub queued: usize,
     /// Groups.
@@ -427,6 +430,7 @@ pub fn stats(shared: &Shared) -> Stats {
         accounts: r.accounts.len(),
         devices: r.accounts.values().map(|a| a.devices.len()).sum(),
         online: r.online.len(),
+        concurrent_logins: r.concurrent_logins,
         queued: r.outbox.values().map(Vec::len).sum(),
         groups: r.groups.len(),
     })

@@ -124,7 +124,24 @@ impl Connection {
             return Err(WireError::Closed);
         }
         let handle = self.handle.clone();
-        self.shared.with(|r| r.online.insert((phone.clone(), device), handle));
+        let refused = self.shared.with(|r| {
+            let key = (phone.clone(), device);
+            let taken = r.online.get(&key).is_some_and(|open| !open.is_closed());
+            if taken {
+                r.concurrent_logins += 1;
+            } else {
+                r.online.insert(key, handle);
+            }
+            taken
+        });
+        if refused {
+            tracing::warn!(
+                phone,
+                device,
+                "refused a second connection of a device that is connected already"
+            );
+            return Err(WireError::Closed);
+        }
         self.role = Role::LoggedIn(Me { phone, device });
         let success = NodeBuilder::new("success")
             .attr("t", now_secs().to_string())

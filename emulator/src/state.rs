@@ -168,6 +168,9 @@ pub struct Registry {
     pub link_codes: HashMap<String, crate::pair_code::LinkCode>,
     /// Logged-in connections by (phone, device).
     pub online: HashMap<(String, u32), ConnectionHandle>,
+    /// Logins refused because the same device was already connected (WhatsApp would replace
+    /// the first connection; two servers running one session is a bug this makes visible).
+    pub concurrent_logins: u64,
     /// The patterns of the most recent completed handshakes, oldest first (for tests and
     /// diagnostics; bounded so a long-running emulator does not grow).
     pub handshakes: Vec<crate::noise::Pattern>,

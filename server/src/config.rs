@@ -116,6 +116,18 @@ pub struct Config {
     #[arg(long, env = "TITAN_EVENT_RETENTION_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u64).range(1..))]
     pub event_retention_hours: u64,
 
+    /// With several servers on one PostgreSQL database: how long a server's hold on a session
+    /// (its lease) lasts without renewal. A dead server's sessions move to the others after this
+    /// long; renewals happen every third of it.
+    #[arg(long, env = "TITAN_LEASE_TTL_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(2..=3600))]
+    pub lease_ttl_secs: u64,
+
+    /// With several servers on one PostgreSQL database: the base URL the other servers forward
+    /// requests for this server's sessions to. Defaults to `http://` and the bind address
+    /// (`127.0.0.1` in place of an unspecified address, which only suits servers on one host).
+    #[arg(long, env = "TITAN_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
+
     /// Run a WhatsApp emulator in-process and connect every session to it: try Titan without a
     /// phone. Its phone actions (scan a QR, type a pair code) are served at `--sandbox-bind`.
     #[cfg(feature = "sandbox")]
@@ -151,7 +163,7 @@ impl Config {
     }
 
     /// How sessions reach WhatsApp, with the media CA file read.
-    pub fn engine_settings(&self) -> anyhow::Result<crate::engine::EngineSettings> {
+    pub fn engine_settings(&self, database: crate::store::Engine) -> anyhow::Result<crate::engine::EngineSettings> {
         let mut media_roots = self.media_roots.clone();
         if let Some(path) = &self.media_ca_file {
             let pem = std::fs::read_to_string(path)
@@ -164,7 +176,24 @@ impl Config {
             version: self.whatsapp_version.map(|WhatsAppVersion(a, b, c)| (a, b, c)),
             network_timeout: Duration::from_secs(self.network_timeout_secs),
             objects: crate::store::objects::MediaObjects::open(&self.media_store)?,
+            cluster: (database == crate::store::Engine::Postgres).then(|| self.cluster_settings()),
         })
+    }
+
+    /// This server's part in a cluster on one PostgreSQL database.
+    fn cluster_settings(&self) -> crate::engine::ClusterSettings {
+        let address = self.advertise_url.clone().unwrap_or_else(|| {
+            let mut bind = self.bind;
+            if bind.ip().is_unspecified() {
+                bind.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            format!("http://{bind}")
+        });
+        crate::engine::ClusterSettings {
+            server_id: crate::ids::new("srv"),
+            address: address.trim_end_matches('/').to_owned(),
+            lease_ttl: Duration::from_secs(self.lease_ttl_secs),
+        }
     }
 }
 
@@ -227,6 +256,8 @@ impl Default for Config {
             webhook_concurrency: 64,
             webhook_timeout_secs: 10,
             event_retention_hours: 168,
+            lease_ttl_secs: 10,
+            advertise_url: None,
             #[cfg(feature = "sandbox")]
             sandbox: false,
             #[cfg(feature = "sandbox")]

@@ -45,6 +45,15 @@ pub enum ApiError {
         /// Seconds until the next UTC day.
         retry_after: u64,
     },
+    /// 503: no server can take the request right now (a session between two owners); the client
+    /// may retry after this many seconds.
+    #[error("{message}")]
+    Unavailable {
+        /// What is missing.
+        message: String,
+        /// Seconds after which a retry should succeed.
+        retry_after: u64,
+    },
     /// Any other status produced by a layer (405, 413, 415, ...), with its message.
     #[error("{message}")]
     Status {
@@ -68,6 +77,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited { .. } | Self::DailyLimit { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Status { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -99,7 +109,10 @@ impl IntoResponse for ApiError {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
         let mut response = (self.status(), Json(self.body())).into_response();
-        if let Self::RateLimited { retry_after } | Self::DailyLimit { retry_after, .. } = self {
+        if let Self::RateLimited { retry_after }
+        | Self::DailyLimit { retry_after, .. }
+        | Self::Unavailable { retry_after, .. } = self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
@@ -167,6 +180,10 @@ impl From<EngineError> for ApiError {
             EngineError::Gone(message) => Self::Status {
                 status: StatusCode::GONE,
                 message,
+            },
+            EngineError::Unavailable(message) => Self::Unavailable {
+                message,
+                retry_after: 1,
             },
             EngineError::Internal(cause) => Self::Internal(cause),
         }

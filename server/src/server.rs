@@ -22,19 +22,27 @@ pub struct RunningServer {
     pub state: SharedState,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    /// Keeps this server's leases when it shares its database with others.
+    membership: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
     /// Starts serving `config` on `db` in the background, and restarts every session that was
     /// running when the server last stopped.
-    pub async fn start(config: Config, db: Db) -> anyhow::Result<Self> {
+    pub async fn start(mut config: Config, db: Db) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let addr = listener.local_addr()?;
+        // The address actually bound (port 0 picks one), which other servers forward to.
+        config.bind = addr;
         let state = AppState::new(db.clone(), config)?;
         let app = crate::api::app(state.clone())?;
         let (shutdown, stop) = oneshot::channel::<()>();
+        if state.engine.cluster().is_some() {
+            // Only the holder of the delivery lease delivers; joining the cluster decides.
+            state.dispatcher.set_active(false).await?;
+        }
         state.dispatcher.start().await?;
         let tailing = state.tail.follow(db.clone());
         let pruning = tokio::spawn(crate::idempotency::prune_forever(db.clone()));
@@ -56,12 +64,14 @@ impl RunningServer {
         if restored > 0 {
             tracing::info!(sessions = restored, "restarting the sessions that were running");
         }
+        let membership = crate::cluster::join(&state).await?;
         Ok(Self {
             addr,
             db,
             state,
             shutdown,
             task,
+            membership,
         })
     }
 
@@ -75,8 +85,12 @@ impl RunningServer {
             .context("server failed")?;
         let bound = std::time::Duration::from_secs(self.state.config.shutdown_timeout_secs);
         finish_commands(&self.state, bound).await;
+        if let Some(membership) = self.membership {
+            membership.abort();
+        }
         self.state.engine.shutdown(bound).await;
         self.state.dispatcher.shutdown(bound).await;
+        crate::cluster::leave(&self.state).await;
         self.db.pool.close().await;
         Ok(())
     }
@@ -107,6 +121,7 @@ pub async fn serve(config: Config, database_url: &str) -> anyhow::Result<()> {
     #[cfg(feature = "sandbox")]
     crate::engine::require_loopback(&config.whatsapp_url)?;
     let db = Db::connect(database_url).await?;
+    let _exclusive = db.lock_single_server(database_url)?;
     if config.master_key.as_deref().is_none_or(str::is_empty) {
         tracing::info!("MASTER_KEY is not set: the admin API (/admin/*) is off");
     }

@@ -39,6 +39,8 @@ pub struct AppState {
     pub dispatcher: Dispatcher,
     /// The live feed of the outbox, for the event stream.
     pub tail: Tail,
+    /// Forwards requests for sessions other servers run (several servers on one database).
+    pub forwarder: reqwest::Client,
     /// Fetches files to send from their URLs.
     pub fetcher: crate::media::source::Fetcher,
     /// Seals the secrets stored in the database.
@@ -48,6 +50,8 @@ pub struct AppState {
     pub commands: TaskTracker,
     /// The configuration the server started with.
     pub config: Config,
+    /// When this server started.
+    pub started_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The state as handlers receive it.
@@ -57,11 +61,17 @@ impl AppState {
     /// Builds the state for `config` on an open database (no session runs yet).
     pub fn new(db: Db, config: Config) -> anyhow::Result<SharedState> {
         let window = config.rate_limit_window();
-        let engine = Engine::new(db.clone(), config.engine_settings()?);
+        let engine = Engine::new(db.clone(), config.engine_settings(db.engine)?);
         let secrets = Arc::new(SecretBox::load(config.secret_key.as_deref(), &config.secret_key_file)?);
         let dispatcher = Dispatcher::new(db.clone(), secrets.clone(), config.dispatch_settings())?;
         let fetcher = crate::media::source::Fetcher::new(config.media_allow_private)?;
+        let forwarder = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .build()?;
         Ok(Arc::new(Self {
+            forwarder,
             fetcher,
             db,
             keys: KeyCache::new(Duration::from_secs(config.key_cache_ttl_secs)),
@@ -80,6 +90,7 @@ impl AppState {
             secrets,
             commands: TaskTracker::new(),
             config,
+            started_at: chrono::Utc::now(),
         }))
     }
 }

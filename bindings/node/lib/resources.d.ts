@@ -35,6 +35,9 @@ import type {
   ClearPayload,
   ClientRules,
   ClientToken,
+  Cluster,
+  ClusterServer,
+  ClusterSession,
   CommandResultEvent,
   CommandResultPayload,
   ConnectedPayload,
@@ -240,7 +243,22 @@ export interface AccountKeysUpdateParams {
  * `client.admin`
  */
 export declare class AdminResource extends APIResource {
+  cluster: AdminClusterResource;
   keys: AdminKeysResource;
+}
+
+/**
+ * `client.admin.cluster`
+ */
+export declare class AdminClusterResource extends APIResource {
+  /**
+   * List the servers and their sessions
+   *
+   * The servers sharing this PostgreSQL database (`mode: cluster`), oldest first: each one's forwarding address, heartbeat age, whether it delivers the webhooks, and the sessions whose lease it holds with their fencing token and lease age. A server silent past `leaseTtlMs` is presumed dead: the others take its sessions over. On SQLite (`mode: single`) this server is the only one and lists the sessions it runs. Authenticated with the master key (`MASTER_KEY`); off when the server has none.
+   *
+   * `GET /admin/cluster`
+   */
+  get(): Promise<Cluster>;
 }
 
 /**

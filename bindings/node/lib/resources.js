@@ -36,7 +36,14 @@ class AccountKeysResource extends APIResource {
 class AdminResource extends APIResource {
   constructor(client) {
     super(client);
+    this.cluster = new AdminClusterResource(client);
     this.keys = new AdminKeysResource(client);
+  }
+}
+
+class AdminClusterResource extends APIResource {
+  get() {
+    return this._client._call('GET', '/admin/cluster', {}, 'data');
   }
 }
 

@@ -738,6 +738,80 @@ export interface ClientToken {
 }
 
 /**
+ * The servers sharing this database and the sessions each runs.
+ */
+export interface Cluster {
+  /**
+   * How long a lease lasts unless renewed, in ms: a dead server's sessions move after this.
+   */
+  leaseTtlMs: number;
+  /**
+   * `cluster` on PostgreSQL (any number of servers), `single` on SQLite (this one only).
+   */
+  mode: string;
+  /**
+   * Every server seen lately, oldest first.
+   */
+  servers: Array<ClusterServer>;
+}
+
+/**
+ * One server as `/admin/cluster` shows it.
+ */
+export interface ClusterServer {
+  /**
+   * Where the other servers forward requests for its sessions.
+   */
+  address: string;
+  /**
+   * Whether it delivers the webhooks now (one server at a time does).
+   */
+  deliversWebhooks: boolean;
+  /**
+   * How long ago it last renewed its leases, in ms; past `leaseTtlMs` it is presumed dead.
+   */
+  heartbeatAgeMs: number;
+  /**
+   * Its id, new at every start.
+   */
+  id: string;
+  /**
+   * The sessions it runs, by name.
+   */
+  sessions: Array<ClusterSession>;
+  /**
+   * When it started.
+   */
+  startedAt: string;
+  /**
+   * Whether it is the server answering this request.
+   */
+  thisServer: boolean;
+}
+
+/**
+ * One session lease as `/admin/cluster` shows it.
+ */
+export interface ClusterSession {
+  /**
+   * How long until the lease expires unless renewed, in ms.
+   */
+  expiresInMs: number;
+  /**
+   * How long this server has held it, in ms.
+   */
+  leaseAgeMs: number;
+  /**
+   * The session's name.
+   */
+  name: string;
+  /**
+   * The lease's fencing token: it grows each time the session changes servers.
+   */
+  token: number;
+}
+
+/**
  * An async command (`Prefer: respond-async`) finished.
  */
 export interface CommandResultEvent {

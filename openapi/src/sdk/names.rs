@@ -10,6 +10,7 @@ pub const SDK_NAMES: &[(&str, &str)] = &[
     ("adminGetKey", "admin.keys.get"),
     ("adminUpdateKey", "admin.keys.update"),
     ("adminDeleteKey", "admin.keys.delete"),
+    ("adminGetCluster", "admin.cluster.get"),
     ("listKeys", "account.keys.list"),
     ("createKey", "account.keys.create"),
     ("getKey", "account.keys.get"),

@@ -126,7 +126,10 @@ const STATUSES: &[(u16, &str)] = &[
     (429, "Rate limited: retry after `Retry-After` seconds"),
     (500, "A failure on the server's side (logged there, never shown)"),
     (502, "WhatsApp refused the request or could not be reached"),
-    (503, "Not ready"),
+    (
+        503,
+        "Not ready (`/readyz`), or the session is moving to another server (several servers on one PostgreSQL database): retry after `Retry-After` seconds",
+    ),
 ];
 
 /// Replaces the `4XX`/`5XX` ranges with the statuses this operation can answer.
@@ -152,7 +155,8 @@ fn error_statuses(path: &str, method: &str, operation: &mut Operation) {
         422 => post,
         500 => true,
         502 => whatsapp,
-        503 => path == "/readyz",
+        // Routes the cluster's forwarding layer answers for (see `crate::forward`).
+        503 => path == "/readyz" || session || path == "/api/messages/send" || (path == "/api/sessions" && post),
         _ => false,
     };
     for (status, description) in STATUSES.iter().filter(|(status, _)| applies(*status)) {

@@ -3,6 +3,7 @@
 mod channels;
 mod chats;
 mod client_tokens;
+mod cluster;
 mod contacts;
 mod contract;
 mod docs;
@@ -235,10 +236,11 @@ fn documented(state: Option<&SharedState>) -> OpenApiRouter<SharedState> {
         .merge(client_tokens::routes())
         .merge(webhooks::routes())
         .merge(events::routes());
-    let mut admin = keys::admin_routes();
+    let mut admin = keys::admin_routes().merge(cluster::routes());
     if let Some(state) = state {
         api = api
             .route_layer(from_fn_with_state(state.clone(), idempotency::layer))
+            .route_layer(from_fn_with_state(state.clone(), crate::forward::layer))
             .route_layer(from_fn_with_state(state.clone(), http::limit_body))
             .route_layer(from_fn_with_state(state.clone(), auth::api_key_layer));
         admin = admin

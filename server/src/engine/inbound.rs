@@ -1,7 +1,11 @@
 //! Stores what a session's client reports (messages, receipts, edits, presence, groups, calls,
 //! app-state changes), each change in one transaction with the events it writes.
 
+use std::sync::Arc;
+
 use whatsapp_rust::prelude::Event;
+use whatsapp_rust::wacore::types::events::InboundMessage;
+use whatsapp_rust::{Client, InboundDurabilityHook};
 
 use super::mapping::{self, Effect, RingingCalls};
 use crate::events::{NewEvent, Payload};
@@ -13,9 +17,38 @@ use crate::store::messages::{self as store, MessageRecord};
 use crate::store::presences;
 use crate::store::{chats, contacts, labels};
 
+/// Stores each message the session receives before whatsapp-rust acknowledges it to WhatsApp,
+/// so a server killed at any point loses none: WhatsApp redelivers what was never acknowledged
+/// (to whichever server runs the session next), and storing it again changes nothing. The same
+/// messages reach the supervisor as `Event::Messages` afterwards and are found stored already.
+pub(super) struct DurableInbound {
+    /// The database.
+    pub db: Db,
+    /// The receiving session.
+    pub session: String,
+}
+
+#[async_trait::async_trait]
+impl InboundDurabilityHook for DurableInbound {
+    async fn on_messages(&self, _client: Arc<Client>, batch: &[InboundMessage]) -> anyhow::Result<()> {
+        for effect in mapping::messages(batch) {
+            apply(&self.db, &self.session, effect).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Stores every change `event` makes for `session`; answers whether it stored a media file
 /// someone else sent (one the session's `persistMedia` setting persists).
 pub(super) async fn record(db: &Db, session: &str, event: &Event, calls: &mut RingingCalls) -> anyhow::Result<bool> {
+    if let Event::Messages(batch) = event
+        && batch.hook_committed
+    {
+        // [`DurableInbound`] stored them before they were acknowledged.
+        return Ok(mapping::messages(&batch.messages)
+            .iter()
+            .any(|effect| matches!(effect, Effect::Store(m, _) if !m.from_me && m.media_id().is_some())));
+    }
     let mut received_media = false;
     for effect in mapping::map(event, calls) {
         received_media |= apply(db, session, effect).await?;

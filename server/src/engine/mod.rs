@@ -10,6 +10,7 @@ mod contacts;
 mod groups;
 mod inbound;
 mod labels;
+mod lease;
 mod mapping;
 mod media;
 mod observe;
@@ -28,11 +29,13 @@ use whatsapp_rust::Client;
 pub use actions::{Blocked, ChatState};
 pub use channels::{ChannelChange, ChannelKey};
 pub use groups::{GroupSettings, Joined, MemberChange, MemberOutcome};
+pub use lease::ClusterSettings;
 pub use send::{Content, LinkPreview, MediaFile, Outgoing};
 pub use status::{FontType, StatusPost};
 
 use crate::model::session::{State, Status};
 use crate::store::Db;
+use crate::store::cluster::Fence;
 use crate::store::sessions::{self as store, Change};
 
 /// How long a stopped session being logged out or deleted may take to connect, so it can tell
@@ -53,6 +56,9 @@ pub struct EngineSettings {
     pub network_timeout: Duration,
     /// Where media files are persisted.
     pub objects: crate::store::objects::MediaObjects,
+    /// How this server shares its database with others (PostgreSQL); `None` on SQLite, where
+    /// one server owns every session.
+    pub cluster: Option<ClusterSettings>,
 }
 
 /// Refuses a WhatsApp URL whose host is not loopback: a sandbox build's client skips
@@ -102,6 +108,10 @@ pub enum EngineError {
     /// the phone still has).
     #[error("{0}")]
     Gone(String),
+    /// Another server holds the session now (several servers on one database); a retry goes
+    /// to that server.
+    #[error("{0}")]
+    Unavailable(String),
     /// The database failed.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -155,6 +165,9 @@ enum Command {
     Logout(oneshot::Sender<()>),
     /// The server is stopping: flush and stop; the session runs again at the next start.
     Shutdown(oneshot::Sender<()>),
+    /// Another server took the session's lease: stop without recording anything of the
+    /// session's own (its new owner does).
+    Abandon(oneshot::Sender<()>),
 }
 
 /// The run-time side of one session.
@@ -173,6 +186,8 @@ struct Slot {
     /// Held from choosing a new label's id until the label is stored, so two labels created at
     /// once never take one id.
     labels: tokio::sync::Mutex<()>,
+    /// The session's lease while this server owns it (several servers on one database).
+    fence: Mutex<Option<Fence>>,
 }
 
 #[derive(Default)]
@@ -201,6 +216,10 @@ struct Runner {
 impl Slot {
     fn live(&self) -> std::sync::MutexGuard<'_, Live> {
         self.live.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn fence(&self) -> std::sync::MutexGuard<'_, Option<Fence>> {
+        self.fence.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -255,10 +274,13 @@ impl Engine {
         if runner.as_ref().is_some_and(|r| !r.task.is_finished()) {
             return Ok(());
         }
+        let fence = self.take_lease(name).await?;
+        *slot.fence() = fence.clone();
         let change = Change {
             state: Some(State::new(Status::Connecting, None)),
             running: Some(true),
             last_error: Some(None),
+            fence: fence.clone(),
             ..Change::default()
         };
         store::apply(&self.shared.db, name, change)
@@ -272,6 +294,7 @@ impl Engine {
             record.proxy,
             &record.config,
             receiver,
+            fence,
         );
         let task = tokio::spawn(supervisor.run());
         *runner = Some(Runner { commands, task });
@@ -298,6 +321,7 @@ impl Engine {
         if let Err(error) = task.await {
             tracing::error!(session = name, %error, "session supervisor failed");
         }
+        self.give_up_lease(name, &slot).await;
         true
     }
 
@@ -399,8 +423,13 @@ impl Engine {
         }
     }
 
-    /// Starts every session that was running when the server last stopped.
+    /// Starts every session that was running when the server last stopped. With several
+    /// servers on one database this does nothing: the cluster's keeper takes sessions over as
+    /// their leases allow.
     pub async fn restore(&self) -> anyhow::Result<usize> {
+        if self.shared.settings.cluster.is_some() {
+            return Ok(0);
+        }
         let sessions = store::running(&self.shared.db).await?;
         let count = sessions.len();
         for session in sessions {

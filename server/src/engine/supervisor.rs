@@ -17,6 +17,7 @@ use crate::events::{NewEvent, Payload};
 use crate::model::events::{ConnectedPayload, LoggedOutPayload, QrPayload};
 use crate::model::session::{SessionConfig, State, Status, StatusReason};
 use crate::store::Db;
+use crate::store::cluster::{Fence, Fenced};
 use crate::store::device::{self, DeviceStore};
 use crate::store::sessions::{self as store, Change, Identity};
 use crate::whatsapp::http::{HttpClientConfig, ReqwestHttpClient};
@@ -73,6 +74,8 @@ pub(super) struct Supervisor {
     just_paired: Option<Option<String>>,
     /// The calls ringing now, so one that ends unanswered is announced as missed.
     calls: RingingCalls,
+    /// The session's lease when several servers share the database: every state write carries it.
+    fence: Option<Fence>,
 }
 
 impl Supervisor {
@@ -83,6 +86,7 @@ impl Supervisor {
         proxy: Option<String>,
         config: &serde_json::Value,
         commands: mpsc::Receiver<Command>,
+        fence: Option<Fence>,
     ) -> Self {
         let config: SessionConfig = serde_json::from_value(config.clone()).unwrap_or_default();
         Self {
@@ -96,6 +100,7 @@ impl Supervisor {
             commands,
             just_paired: None,
             calls: RingingCalls::default(),
+            fence,
         }
     }
 
@@ -106,10 +111,15 @@ impl Supervisor {
     /// Applies `change`, retrying a few times when the database refuses; if it still refuses,
     /// the failure is logged and the supervisor keeps running (the next change records the
     /// current state again).
-    async fn apply(&self, change: Change) {
+    async fn apply(&self, mut change: Change) {
+        change.fence.clone_from(&self.fence);
         for attempt in 1..=APPLY_ATTEMPTS {
             match store::apply(self.db(), &self.name, change.clone()).await {
                 Ok(_) => return,
+                Err(error) if error.is::<Fenced>() => {
+                    tracing::warn!(session = %self.name, "another server holds the session now; its state is theirs to record");
+                    return;
+                }
                 Err(error) if attempt == APPLY_ATTEMPTS => {
                     tracing::error!(session = %self.name, error = format!("{error:#}"), "cannot record session state");
                 }
@@ -221,6 +231,9 @@ impl Supervisor {
                 self.set_state(State::new(Status::Disconnected, None)).await;
                 let _ = done.send(());
             }
+            Some(Command::Abandon(done)) => {
+                let _ = done.send(());
+            }
             None => {}
         }
     }
@@ -258,7 +271,11 @@ impl Supervisor {
             .with_transport_factory(transport)
             .with_http_client(http)
             .with_runtime(TokioRuntime)
-            .with_event_handler(Enqueue(events));
+            .with_event_handler(Enqueue(events))
+            .with_inbound_durability_hook(inbound::DurableInbound {
+                db: self.db().clone(),
+                session: self.name.clone(),
+            });
         if let Some(version) = settings.version {
             builder = builder.with_version(version);
         }
@@ -341,6 +358,11 @@ impl Supervisor {
                 handle.shutdown().await;
                 self.drain(events).await;
                 self.set_state(State::new(Status::Disconnected, None)).await;
+                let _ = done.send(());
+            }
+            Command::Abandon(done) => {
+                handle.shutdown().await;
+                self.drain(events).await;
                 let _ = done.send(());
             }
         }

@@ -113,8 +113,15 @@ const INSERT_CHUNK: usize = 150;
 
 /// Takes up to `limit` events not yet fanned out, creates a pending delivery for each webhook
 /// `route` names for it, and flags them, all in one transaction: every committed event gets its
-/// deliveries exactly once, whatever order concurrent writers committed in.
-pub async fn fan_out(db: &Db, limit: i64, route: impl Fn(&Envelope) -> Vec<String>) -> anyhow::Result<Vec<Fanned>> {
+/// deliveries exactly once, whatever order concurrent writers committed in. `route` knows the
+/// webhooks of list version `hooks`; `None` (nothing done) when the list has changed since (on
+/// another server, say), so that no event is routed without a webhook created before it.
+pub async fn fan_out(
+    db: &Db,
+    limit: i64,
+    hooks: super::webhooks::Version,
+    route: impl Fn(&Envelope) -> Vec<String>,
+) -> anyhow::Result<Option<Vec<Fanned>>> {
     let mut tx = db.begin_write().await.context("begin")?;
     let lock = match db.engine {
         super::Engine::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -128,7 +135,11 @@ pub async fn fan_out(db: &Db, limit: i64, route: impl Fn(&Envelope) -> Vec<Strin
         .fetch_all(&mut *tx)
         .await?;
     if rows.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Some(Vec::new()));
+    }
+    // Read after the events: a webhook committed before any of them is counted here.
+    if super::webhooks::version(&mut *tx).await? != hooks {
+        return Ok(None);
     }
     let now = now_ms();
     let mut fanned = Vec::with_capacity(rows.len());
@@ -188,7 +199,7 @@ pub async fn fan_out(db: &Db, limit: i64, route: impl Fn(&Envelope) -> Vec<Strin
         query.execute(&mut *tx).await.context("flag fanned-out events")?;
     }
     tx.commit().await.context("commit")?;
-    Ok(fanned)
+    Ok(Some(fanned))
 }
 
 /// Deletes what is older than `cutoff` (ms since epoch) and fully handled: delivered deliveries,

@@ -2,6 +2,7 @@
 
 pub mod chats;
 pub mod client_rules;
+pub mod cluster;
 pub mod contacts;
 pub mod deliveries;
 pub mod device;
@@ -139,16 +140,47 @@ impl Db {
         self.outbox.notified().await;
     }
 
+    /// Makes sure no other server uses this SQLite file: SQLite serves one server, and two would
+    /// run the same sessions at once. Holds a lock on `<file>.lock` until the returned file is
+    /// dropped. Nothing to hold on PostgreSQL, where servers share sessions through leases.
+    pub fn lock_single_server(&self, url: &str) -> anyhow::Result<Option<std::fs::File>> {
+        let path = sqlite_path(url);
+        if self.engine != Engine::Sqlite || path.is_empty() || path == ":memory:" {
+            return Ok(None);
+        }
+        let lock_path = format!("{path}.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("open {lock_path}"))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another titan server has the SQLite database {path} open; SQLite serves one server \
+                 (use PostgreSQL, DATABASE_URL=postgres://…, to run several on one database)"
+            ),
+            Err(std::fs::TryLockError::Error(error)) => Err(error).with_context(|| format!("lock {lock_path}")),
+        }
+    }
+
     /// Whether the database answers a trivial query (for `/readyz`).
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
 }
 
+/// The file path of a `sqlite:` URL.
+fn sqlite_path(url: &str) -> &str {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    rest.split_once('?').map_or(rest, |(path, _)| path)
+}
+
 /// Makes sure the SQLite file's directory exists and that the file is created if missing.
 fn prepare_sqlite(url: &str) -> anyhow::Result<String> {
-    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = sqlite_path(url);
+    let query = url.split_once('?').map_or("", |(_, query)| query);
     if path != ":memory:"
         && !path.is_empty()
         && let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())

@@ -68,6 +68,9 @@ pub struct Change {
     pub config: Option<serde_json::Value>,
     /// Other events to write with the change.
     pub events: Vec<NewEvent>,
+    /// The lease its writer holds on the session (several servers on PostgreSQL): the change
+    /// commits only while that lease is still the writer's.
+    pub fence: Option<super::cluster::Fence>,
 }
 
 /// Why an insert failed.
@@ -224,6 +227,9 @@ pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option
     else {
         return Ok(None);
     };
+    if let Some(fence) = &change.fence {
+        super::cluster::check(&mut tx, name, fence).await?;
+    }
     let mut record = from_row(&row)?;
     let previous = record.state;
     if let Some(state) = change.state {

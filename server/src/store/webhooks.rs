@@ -122,3 +122,23 @@ pub async fn delete(db: &Db, id: &str) -> anyhow::Result<bool> {
     tx.commit().await.context("commit")?;
     Ok(deleted > 0)
 }
+
+/// A fingerprint of the webhook list (how many, and the latest change): a server routing events
+/// with a list read under another fingerprint is routing with a stale list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Version {
+    count: i64,
+    changed_at: i64,
+}
+
+/// The webhook list's fingerprint now, as `executor` sees it.
+pub async fn version<'e>(executor: impl sqlx::Executor<'e, Database = sqlx::Any>) -> anyhow::Result<Version> {
+    let row = sqlx::query("SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS at FROM webhooks")
+        .fetch_one(executor)
+        .await
+        .context("read the webhook list's version")?;
+    Ok(Version {
+        count: row.try_get("n")?,
+        changed_at: row.try_get("at")?,
+    })
+}

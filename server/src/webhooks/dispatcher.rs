@@ -74,10 +74,15 @@ struct Inner {
     settings: DispatchSettings,
     http: reqwest::Client,
     hooks: RwLock<Arc<HashMap<String, Arc<Hook>>>>,
+    /// The version of the webhook list `hooks` was read at.
+    hooks_version: Mutex<crate::store::webhooks::Version>,
     lanes: Mutex<HashMap<LaneKey, Lane>>,
     permits: Arc<Semaphore>,
     wake: Notify,
     stop: watch::Sender<Stage>,
+    /// Whether this server delivers: always alone, only while it holds the delivery lease
+    /// when several servers share the database (one deliverer keeps every lane in order).
+    active: watch::Sender<bool>,
     outcomes: mpsc::UnboundedSender<Outcome>,
 }
 
@@ -122,9 +127,11 @@ impl Dispatcher {
                 settings,
                 http,
                 hooks: RwLock::default(),
+                hooks_version: Mutex::default(),
                 lanes: Mutex::default(),
                 wake: Notify::new(),
                 stop: watch::Sender::new(Stage::Running),
+                active: watch::Sender::new(true),
                 outcomes,
             }),
             outcomes: Mutex::new(Some(received)),
@@ -138,15 +145,8 @@ impl Dispatcher {
             return Ok(());
         };
         self.inner.reload_hooks().await?;
-        let lanes = deliveries::pending_lanes(&self.inner.db).await?;
-        if !lanes.is_empty() {
-            tracing::info!(lanes = lanes.len(), "resuming webhook deliveries left pending");
-        }
-        {
-            let mut map = lock(&self.inner.lanes);
-            for key in lanes {
-                map.entry(key).or_default().behind = true;
-            }
+        if *self.inner.active.borrow() {
+            self.inner.resume_pending().await?;
         }
         let inner = &self.inner;
         let mut tasks = lock(&self.tasks);
@@ -169,6 +169,26 @@ impl Dispatcher {
         }
     }
 
+    /// Starts or stops delivering (several servers on one database: only the holder of the
+    /// delivery lease delivers). Starting resumes every delivery left pending, whoever left it;
+    /// stopping forgets the lanes held in memory (attempts in flight still finish and are
+    /// recorded).
+    pub async fn set_active(&self, on: bool) -> anyhow::Result<()> {
+        let was = self.inner.active.send_replace(on);
+        if on && !was {
+            tracing::info!("this server now delivers the webhooks");
+            self.inner.resume_pending().await?;
+        } else if !on && was {
+            lock(&self.inner.lanes).clear();
+        }
+        Ok(())
+    }
+
+    /// Whether this server delivers now.
+    pub fn is_active(&self) -> bool {
+        *self.inner.active.borrow()
+    }
+
     /// Re-reads the webhooks after a change through the API.
     pub async fn webhooks_changed(&self) -> anyhow::Result<()> {
         self.inner.reload_hooks().await?;
@@ -178,6 +198,9 @@ impl Dispatcher {
 
     /// Puts a delivery made pending again (a manual retry) at the head of its lane.
     pub fn requeue(&self, pending: Pending) {
+        if !*self.inner.active.borrow() {
+            return; // the delivering server finds it pending in the database
+        }
         let key = (pending.webhook_id.clone(), pending.envelope.session.clone());
         let mut lanes = lock(&self.inner.lanes);
         let lane = lanes.entry(key).or_default();
@@ -192,7 +215,26 @@ impl Dispatcher {
 }
 
 impl Inner {
+    /// Marks every lane with pending deliveries in the database as behind, so the scheduler
+    /// reads them.
+    async fn resume_pending(&self) -> anyhow::Result<()> {
+        let lanes = deliveries::pending_lanes(&self.db).await?;
+        let mut map = lock(&self.lanes);
+        let resumed = lanes.iter().filter(|key| !map.contains_key(*key)).count();
+        for key in lanes {
+            map.entry(key).or_default().behind = true;
+        }
+        drop(map);
+        if resumed > 0 {
+            tracing::info!(lanes = resumed, "resuming webhook deliveries left pending");
+        }
+        self.wake.notify_one();
+        Ok(())
+    }
+
     async fn reload_hooks(&self) -> anyhow::Result<()> {
+        // The version first: a change between the two reads makes the next fan-out read again.
+        let version = crate::store::webhooks::version(&self.db.pool).await?;
         let rows = crate::store::webhooks::list(&self.db, None).await?;
         let mut hooks = HashMap::with_capacity(rows.len());
         for row in rows {
@@ -205,6 +247,7 @@ impl Inner {
             }
         }
         *self.hooks.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(hooks);
+        *lock(&self.hooks_version) = version;
         Ok(())
     }
 
@@ -217,19 +260,30 @@ impl Inner {
     async fn fan_out_forever(self: Arc<Self>) {
         let mut reloaded = Instant::now();
         let mut stop = self.stop.subscribe();
+        let mut active = self.active.subscribe();
         loop {
             tokio::select! {
                 () = self.db.events_pending() => {}
                 () = tokio::time::sleep(POLL) => {}
                 _ = stop.wait_for(|s| *s >= Stage::NoNewAttempts) => return,
             }
+            if !*active.borrow_and_update() {
+                continue;
+            }
             if reloaded.elapsed() >= RELOAD_WEBHOOKS {
                 reloaded = Instant::now();
                 if let Err(error) = self.reload_hooks().await {
                     tracing::warn!(error = format!("{error:#}"), "cannot re-read webhooks");
                 }
+                // Deliveries another server made pending again (a manual retry) join here.
+                if let Err(error) = self.resume_pending().await {
+                    tracing::warn!(error = format!("{error:#}"), "cannot read pending deliveries");
+                }
             }
             loop {
+                // The version before the list: a reload between the two reads only makes the
+                // fan-out find the version stale and read again.
+                let version = *lock(&self.hooks_version);
                 let hooks = self.hooks();
                 let route = |event: &Envelope| -> Vec<String> {
                     hooks
@@ -238,9 +292,17 @@ impl Inner {
                         .map(|h| h.id.clone())
                         .collect()
                 };
-                match crate::store::events::fan_out(&self.db, FAN_OUT_BATCH, route).await {
-                    Ok(batch) if batch.is_empty() => break,
-                    Ok(batch) => self.take_in(batch),
+                match crate::store::events::fan_out(&self.db, FAN_OUT_BATCH, version, route).await {
+                    Ok(None) => {
+                        // The webhooks changed (through another server): route with the new list.
+                        if let Err(error) = self.reload_hooks().await {
+                            tracing::warn!(error = format!("{error:#}"), "cannot re-read webhooks");
+                            tokio::time::sleep(POLL).await;
+                            break;
+                        }
+                    }
+                    Ok(Some(batch)) if batch.is_empty() => break,
+                    Ok(Some(batch)) => self.take_in(batch),
                     Err(error) => {
                         tracing::warn!(error = format!("{error:#}"), "cannot read the event outbox; retrying");
                         tokio::time::sleep(POLL).await;
@@ -301,6 +363,9 @@ impl Inner {
 
     /// Spawns the due attempts; returns when the next head is due and which lanes to refill.
     fn start_due(self: &Arc<Self>) -> (Option<i64>, Vec<LaneKey>) {
+        if !*self.active.borrow() {
+            return (None, Vec::new());
+        }
         let hooks = self.hooks();
         let now = now_ms();
         let mut next_due: Option<i64> = None;

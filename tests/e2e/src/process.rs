@@ -1,6 +1,7 @@
 //! A real `titan` process for the benchmarks (a release sandbox build, so its client accepts the
-//! emulator), with what they do to it: link sessions through the emulator, count the connected
-//! ones, read its memory, stop it.
+//! emulator) and the multi-server tests (the debug build `cargo test` makes), with what they do
+//! to it: link sessions through the emulator, count the connected ones, read its memory, stop
+//! or kill it.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,6 +28,26 @@ pub fn titan_binary() -> std::path::PathBuf {
     path
 }
 
+/// The `titan` binary of the debug sandbox build beside this test binary (`cargo test
+/// --workspace --features titan-server/sandbox` builds it), or the one `TITAN_BINARY` names.
+pub fn debug_titan_binary() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("TITAN_BINARY") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    // target/debug/deps/<test> → target/debug/titan
+    let path = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .map(|dir| dir.join("titan"))
+        .expect("the target directory");
+    assert!(
+        path.exists(),
+        "build it first: cargo build -p titan-server --features sandbox (cargo test --workspace does)"
+    );
+    path
+}
+
 /// A free loopback port.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -46,10 +67,25 @@ impl Server {
     /// Starts `titan serve` on `port` against `database_url`, talking to `emulator`; the media
     /// CA goes to `dir`.
     pub fn spawn(emulator: &Emulator, database_url: &str, dir: &std::path::Path, port: u16) -> Self {
+        Self::spawn_with(&titan_binary(), emulator, database_url, dir, port, &[])
+    }
+
+    /// Starts `binary serve` like [`Server::spawn`], with `env` added to its environment.
+    pub fn spawn_with(
+        binary: &std::path::Path,
+        emulator: &Emulator,
+        database_url: &str,
+        dir: &std::path::Path,
+        port: u16,
+        env: &[(&str, &str)],
+    ) -> Self {
         let ca = dir.join("media-ca.pem");
         std::fs::write(&ca, emulator.media_ca_pem()).expect("write the media CA");
-        let child = Command::new(titan_binary())
+        let child = Command::new(binary)
             .arg("serve")
+            .envs(env.iter().copied())
+            .env("TITAN_SECRET_KEY", "process-secret-key")
+            .env("TITAN_MEDIA_STORE", dir.join("media"))
             .env("DATABASE_URL", database_url)
             .env("TITAN_BIND", format!("127.0.0.1:{port}"))
             .env("MASTER_KEY", MASTER_KEY)
@@ -113,6 +149,12 @@ impl Server {
             .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or(0)
+    }
+
+    /// SIGKILL, then wait: the process dies at once, as in a crash or a lost machine.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// SIGTERM, then wait: sessions flush and keep their running mark.

@@ -114,10 +114,27 @@ class AccountKeysResource(SyncResource):
 class AdminResource(SyncResource):
     """`client.admin`"""
 
+    cluster: AdminClusterResource
+
     keys: AdminKeysResource
 
     def _init_children(self) -> None:
+        self.cluster = AdminClusterResource(self._client)
         self.keys = AdminKeysResource(self._client)
+
+
+class AdminClusterResource(SyncResource):
+    """`client.admin.cluster`"""
+
+    def get(
+        self,
+    ) -> Cluster:
+        """List the servers and their sessions
+
+        The servers sharing this PostgreSQL database (`mode: cluster`), oldest first: each one's forwarding address, heartbeat age, whether it delivers the webhooks, and the sessions whose lease it holds with their fencing token and lease age. A server silent past `leaseTtlMs` is presumed dead: the others take its sessions over. On SQLite (`mode: single`) this server is the only one and lists the sessions it runs. Authenticated with the master key (`MASTER_KEY`); off when the server has none.
+        """
+        result: Cluster = self._client._call("GET", "/admin/cluster", cast=Cluster)
+        return result
 
 
 class AdminKeysResource(SyncResource):
@@ -3914,10 +3931,27 @@ class AsyncAccountKeysResource(AsyncResource):
 class AsyncAdminResource(AsyncResource):
     """`client.admin`"""
 
+    cluster: AsyncAdminClusterResource
+
     keys: AsyncAdminKeysResource
 
     def _init_children(self) -> None:
+        self.cluster = AsyncAdminClusterResource(self._client)
         self.keys = AsyncAdminKeysResource(self._client)
+
+
+class AsyncAdminClusterResource(AsyncResource):
+    """`client.admin.cluster`"""
+
+    async def get(
+        self,
+    ) -> Cluster:
+        """List the servers and their sessions
+
+        The servers sharing this PostgreSQL database (`mode: cluster`), oldest first: each one's forwarding address, heartbeat age, whether it delivers the webhooks, and the sessions whose lease it holds with their fencing token and lease age. A server silent past `leaseTtlMs` is presumed dead: the others take its sessions over. On SQLite (`mode: single`) this server is the only one and lists the sessions it runs. Authenticated with the master key (`MASTER_KEY`); off when the server has none.
+        """
+        result: Cluster = await self._client._call("GET", "/admin/cluster", cast=Cluster)
+        return result
 
 
 class AsyncAdminKeysResource(AsyncResource):

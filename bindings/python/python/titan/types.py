@@ -655,6 +655,63 @@ class ClientToken(Model):
 
 
 @dataclasses.dataclass
+class Cluster(Model):
+    """The servers sharing this database and the sessions each runs."""
+
+    lease_ttl_ms: int = dataclasses.field(metadata={"json": "leaseTtlMs"})
+    """How long a lease lasts unless renewed, in ms: a dead server's sessions move after this."""
+
+    mode: str
+    """`cluster` on PostgreSQL (any number of servers), `single` on SQLite (this one only)."""
+
+    servers: List[ClusterServer]
+    """Every server seen lately, oldest first."""
+
+
+@dataclasses.dataclass
+class ClusterServer(Model):
+    """One server as `/admin/cluster` shows it."""
+
+    address: str
+    """Where the other servers forward requests for its sessions."""
+
+    delivers_webhooks: bool = dataclasses.field(metadata={"json": "deliversWebhooks"})
+    """Whether it delivers the webhooks now (one server at a time does)."""
+
+    heartbeat_age_ms: int = dataclasses.field(metadata={"json": "heartbeatAgeMs"})
+    """How long ago it last renewed its leases, in ms; past `leaseTtlMs` it is presumed dead."""
+
+    id: str
+    """Its id, new at every start."""
+
+    sessions: List[ClusterSession]
+    """The sessions it runs, by name."""
+
+    started_at: str = dataclasses.field(metadata={"json": "startedAt"})
+    """When it started."""
+
+    this_server: bool = dataclasses.field(metadata={"json": "thisServer"})
+    """Whether it is the server answering this request."""
+
+
+@dataclasses.dataclass
+class ClusterSession(Model):
+    """One session lease as `/admin/cluster` shows it."""
+
+    expires_in_ms: int = dataclasses.field(metadata={"json": "expiresInMs"})
+    """How long until the lease expires unless renewed, in ms."""
+
+    lease_age_ms: int = dataclasses.field(metadata={"json": "leaseAgeMs"})
+    """How long this server has held it, in ms."""
+
+    name: str
+    """The session's name."""
+
+    token: int
+    """The lease's fencing token: it grows each time the session changes servers."""
+
+
+@dataclasses.dataclass
 class CommandResultEvent(Model):
     """An async command (`Prefer: respond-async`) finished."""
 
@@ -2462,6 +2519,9 @@ __all__ = [
     "ClearPayload",
     "ClientRules",
     "ClientToken",
+    "Cluster",
+    "ClusterServer",
+    "ClusterSession",
     "CommandResultEvent",
     "CommandResultPayload",
     "ConnectedPayload",

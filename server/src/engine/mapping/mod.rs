@@ -9,6 +9,7 @@ mod messages;
 mod people;
 
 use whatsapp_rust::prelude::Event;
+use whatsapp_rust::wacore::types::events::InboundMessage;
 use whatsapp_rust::wacore_binary::jid::JidExt as _;
 
 pub(super) use self::calls::RingingCalls;
@@ -85,11 +86,17 @@ pub(super) enum Effect {
     Event(NewEvent),
 }
 
+/// What received messages change (the messages of an `Event::Messages`, handed over before
+/// they are acknowledged).
+pub(super) fn messages(batch: &[InboundMessage]) -> Vec<Effect> {
+    batch.iter().filter_map(messages::inbound).collect()
+}
+
 /// What `event` changes. `calls` remembers the calls ringing on this session, so an unanswered
 /// end becomes `call.missed`.
 pub(super) fn map(event: &Event, calls: &mut RingingCalls) -> Vec<Effect> {
     match event {
-        Event::Messages(batch) => batch.iter().filter_map(messages::inbound).collect(),
+        Event::Messages(batch) => messages(&batch.messages),
         Event::UndecryptableMessage(message) => vec![messages::undecryptable(message)],
         Event::Receipt(receipt) => messages::receipt(receipt).into_iter().collect(),
         Event::Presence(update) => vec![people::presence(update)],
