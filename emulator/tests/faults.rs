@@ -1,5 +1,6 @@
 //! The phone's and the server's ways of ending a session, seen by real clients: unlink, a
-//! replaced stream, a temporary ban (and its end), refused logins.
+//! replaced stream, a temporary ban (and its end), refused logins, a second connection of one
+//! device.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -142,6 +143,51 @@ async fn a_dropped_connection_reconnects_and_loses_no_message() {
         emulator.handshakes().len() > before,
         "Bob came back on a new connection"
     );
+    alice.handle.shutdown().await;
+    bob.handle.shutdown().await;
+    emulator.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_second_connection_of_a_connected_device_is_refused_and_counted() {
+    let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let keys = store();
+    let (mut alice, alice_device) = pair_with(&emulator, keys.clone(), "15550000031", "alice").await;
+    let (bob, bob_device) = pair_with(&emulator, store(), "15550000032", "bob").await;
+    emulator.wait_for_prekeys("15550000031", alice_device).await;
+    emulator.wait_for_prekeys("15550000032", bob_device).await;
+    assert_eq!(emulator.stats().concurrent_logins, 0);
+
+    // A second client on Alice's keys (two servers running one session) is turned away.
+    let mut twin = connect(&emulator, keys, "alice").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while emulator.stats().concurrent_logins == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second login was not refused"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The first connection keeps the device: Bob's message reaches it, not the twin.
+    bob.handle
+        .client()
+        .send_message(common::jid("15550000031"), common::text("to the first connection"))
+        .await
+        .unwrap();
+    alice
+        .wait_for("the message", |e| match e {
+            Event::Messages(batch) => batch
+                .messages
+                .iter()
+                .any(|m| m.message.conversation.as_deref() == Some("to the first connection"))
+                .then_some(()),
+            _ => None,
+        })
+        .await;
+    while let Ok(event) = twin.events.try_recv() {
+        assert!(!matches!(*event, Event::Connected(_)), "the twin connected");
+    }
+    twin.handle.shutdown().await;
     alice.handle.shutdown().await;
     bob.handle.shutdown().await;
     emulator.stop().await.unwrap();

@@ -82,6 +82,22 @@ async fn keys_create_then_serve_then_sigterm() {
         .unwrap();
     assert_eq!(admin.status(), 403, "the admin API is off without MASTER_KEY");
 
+    // SQLite serves one server: a second one on the same file refuses to start, and says why.
+    let second = Command::new(TITAN)
+        .arg("serve")
+        .env("DATABASE_URL", &database_url)
+        .env("TITAN_BIND", format!("127.0.0.1:{}", free_port()))
+        .env("TITAN_WHATSAPP_URL", "ws://127.0.0.1:9/ws/chat")
+        .env("TITAN_SECRET_KEY_FILE", dir.path().join("secret.key"))
+        .output()
+        .unwrap();
+    assert!(!second.status.success(), "a second server on the SQLite file exits");
+    let why = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        why.contains("another titan server has the SQLite database") && why.contains("PostgreSQL"),
+        "{why}"
+    );
+
     let killed = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status()

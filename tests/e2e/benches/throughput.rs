@@ -6,6 +6,8 @@
 //! 1. through a real `titan` process (a release sandbox build) on SQLite, then on PostgreSQL
 //!    (a fresh schema in `TITAN_TEST_DATABASE_URL`, skipped when it is unset): accepted sends/s
 //!    and the latency of `POST …/messages/send`;
+//!    then through three `titan` processes sharing one PostgreSQL schema, each send going to
+//!    the next server in turn (forwarded when another server runs its session);
 //! 2. through bare whatsapp-rust clients (in-memory stores, in this process) against the same
 //!    emulator: sends/s and the latency of `send_message`, the limit the server adds to.
 //!
@@ -124,14 +126,31 @@ async fn titan_send(api: &Client, phones: usize, sessions: usize, i: usize, n: u
     started.elapsed()
 }
 
-/// The Titan run on `engine` with accounts `phones..phones + sessions`, or `None` when that
-/// database is not configured.
-async fn titan(emulator: &Emulator, engine: Engine, phones: usize, options: &Options) -> Option<Run> {
+/// The Titan run on `engine` with `servers` processes sharing the database (PostgreSQL only for
+/// more than one) and accounts `phones..phones + sessions`, or `None` when that database is not
+/// configured. Sends go to the servers in turn, as a load balancer would spread them: a send
+/// reaching a server that does not run its session is forwarded to the one that does.
+async fn titan(emulator: &Emulator, engine: Engine, servers: usize, phones: usize, options: &Options) -> Option<Run> {
     let dir = tempfile::tempdir().unwrap();
     let database_url = database::fresh(engine, &dir).await.unwrap()?;
-    let server = Server::spawn(emulator, &database_url, dir.path(), free_port());
-    server.ready().await;
-    let api = server.api().await;
+    let processes: Vec<Server> = (0..servers)
+        .map(|n| {
+            let dir = dir.path().join(format!("server-{n}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            Server::spawn(emulator, &database_url, &dir, free_port())
+        })
+        .collect();
+    for server in &processes {
+        server.ready().await;
+    }
+    let key = processes[0].key().await;
+    let apis: Arc<Vec<Client>> = Arc::new(
+        processes
+            .iter()
+            .map(|server| titan_e2e::harness::client(&server.base, &key))
+            .collect(),
+    );
+    let api = apis[0].clone();
     link(&api, emulator, phones, 0, options.sessions).await;
     wait_connected(&api, options.sessions).await;
     for i in 0..options.sessions {
@@ -149,12 +168,17 @@ async fn titan(emulator: &Emulator, engine: Engine, phones: usize, options: &Opt
     let db = titan_server::store::Db::connect(&database_url).await.unwrap();
     let before = commits(&db).await;
     let mut run = drive(options, move |i, n| {
-        let api = api.clone();
-        async move { titan_send(&api, phones, sessions, i, n).await }
+        let apis = Arc::clone(&apis);
+        async move {
+            let api = &apis[usize::try_from(n).unwrap_or(0).wrapping_add(i) % apis.len()];
+            titan_send(api, phones, sessions, i, n).await
+        }
     })
     .await;
     // Stopped first: a server's connections publish what they committed when they close.
-    server.stop();
+    for server in processes {
+        server.stop();
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
     run.commits = match (before, commits(&db).await) {
         (Some(before), Some(after)) => Some(after - before),
@@ -229,11 +253,19 @@ async fn main() {
     };
     let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
     // Each run has accounts of its own, so no run sends to devices another run left behind.
-    let sqlite = titan(&emulator, Engine::Sqlite, 0, &options).await;
-    let postgres = titan(&emulator, Engine::Postgres, 100_000, &options).await;
-    let bare = bare(&emulator, 200_000, &options).await;
+    let sqlite = titan(&emulator, Engine::Sqlite, 1, 0, &options).await;
+    let postgres = titan(&emulator, Engine::Postgres, 1, 100_000, &options).await;
+    let cluster = titan(&emulator, Engine::Postgres, 3, 200_000, &options).await;
+    let bare = bare(&emulator, 300_000, &options).await;
     let bare_rate = bare.rate();
-    for (what, run) in [("titan, SQLite", sqlite), ("titan, PostgreSQL", postgres)] {
+    for (what, run) in [
+        ("titan, SQLite", sqlite),
+        ("titan, PostgreSQL", postgres),
+        (
+            "titan, 3 servers on one PostgreSQL (sends spread over all three)",
+            cluster,
+        ),
+    ] {
         if let Some(run) = run {
             run.print(what, &options);
             println!("  = {:.0} % of the bare clients' rate", run.rate() / bare_rate * 100.0);

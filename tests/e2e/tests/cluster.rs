@@ -132,7 +132,7 @@ async fn a_killed_server_s_sessions_move_to_the_others_and_nothing_is_lost() {
     let env = [
         ("TITAN_LEASE_TTL_SECS", ttl.as_str()),
         ("TITAN_WEBHOOK_ALLOW_PRIVATE", "true"),
-        ("TITAN_LOG", "info"),
+        ("TITAN_LOG", "warn"),
     ];
     let binary = debug_titan_binary();
     let mut servers: Vec<Server> = (0..SERVERS)
