@@ -1,6 +1,7 @@
 //! Three `titan` processes on one PostgreSQL database with 30 linked sessions: sessions spread
 //! over the servers, any server answers for any session, and when one server is killed (SIGKILL,
-//! under load) the other two take its sessions over: every session is `CONNECTED` again within
+//! under load, the one delivering the webhooks) the other two take its sessions and the
+//! deliveries over: every session is `CONNECTED` again within
 //! the lease period plus 5 s, no accepted message is lost or delivered twice, no event is lost,
 //! each session's events reach the webhook in order, and the emulator never saw one device
 //! connected twice.
@@ -45,14 +46,32 @@ async fn call(
     Some((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
 }
 
-/// The sessions each server holds, by server address, from `/admin/cluster`.
-async fn placement(http: &reqwest::Client, base: &str) -> BTreeMap<String, Vec<String>> {
+/// `/admin/cluster` through `base`.
+async fn cluster(http: &reqwest::Client, base: &str) -> Value {
     let (status, cluster) = call(http, base, MASTER_KEY, reqwest::Method::GET, "/admin/cluster", None)
         .await
         .expect("GET /admin/cluster");
     assert_eq!(status, 200, "{cluster}");
     assert_eq!(cluster["data"]["mode"], "cluster");
-    cluster["data"]["servers"]
+    cluster
+}
+
+/// The address of the server delivering the webhooks.
+async fn deliverer(http: &reqwest::Client, base: &str) -> String {
+    let cluster = cluster(http, base).await;
+    let delivering: Vec<&Value> = cluster["data"]["servers"]
+        .as_array()
+        .expect("servers")
+        .iter()
+        .filter(|s| s["deliversWebhooks"] == true)
+        .collect();
+    assert_eq!(delivering.len(), 1, "one server delivers: {cluster}");
+    delivering[0]["address"].as_str().expect("address").to_owned()
+}
+
+/// The sessions each server holds, by server address, from `/admin/cluster`.
+async fn placement(http: &reqwest::Client, base: &str) -> BTreeMap<String, Vec<String>> {
+    cluster(http, base).await["data"]["servers"]
         .as_array()
         .expect("servers")
         .iter()
@@ -191,12 +210,18 @@ async fn a_killed_server_s_sessions_move_to_the_others_and_nothing_is_lost() {
         }
     }
 
-    // Load through all three servers; then the third is killed under it.
+    // Load through all three servers; then the one delivering the webhooks is killed under it.
     let run = Arc::new(AtomicBool::new(true));
     let counter = Arc::new(AtomicU64::new(0));
     let all = tokio::spawn(load(Arc::new(bases.clone()), key.clone(), run.clone(), counter.clone()));
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let victim = servers.pop().expect("a server");
+    let delivering = deliverer(&http, &bases[0]).await;
+    let victim = servers.remove(
+        servers
+            .iter()
+            .position(|s| s.base == delivering)
+            .expect("the deliverer"),
+    );
     let victim_base = victim.base.clone();
     let moved = before.get(&victim_base).cloned().unwrap_or_default();
     let sent_before_kill = counter.load(Ordering::SeqCst);
@@ -233,7 +258,7 @@ async fn a_killed_server_s_sessions_move_to_the_others_and_nothing_is_lost() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     println!(
-        "killed a server running {} sessions after {sent_before_kill} sends; all {SESSIONS} CONNECTED on the other two after {failover:?} (lease TTL {LEASE_TTL} s)",
+        "killed the webhook-delivering server, running {} sessions, after {sent_before_kill} sends; all {SESSIONS} CONNECTED on the other two after {failover:?} (lease TTL {LEASE_TTL} s)",
         moved.len()
     );
     assert!(
@@ -245,6 +270,11 @@ async fn a_killed_server_s_sessions_move_to_the_others_and_nothing_is_lost() {
     run.store(false, Ordering::SeqCst);
     accepted.extend(survivors_load.await.expect("load"));
     let after = placement(&http, &survivors[1]).await;
+    assert_ne!(
+        deliverer(&http, &survivors[0]).await,
+        victim_base,
+        "another server delivers now"
+    );
     println!(
         "sessions per server after the failover: {:?}; {} sends accepted",
         after.values().map(Vec::len).collect::<Vec<_>>(),
