@@ -202,3 +202,36 @@ on_both_databases! {
         server.stop().await;
     }
 }
+
+on_both_databases! {
+    /// `/admin/cluster` (master key only) shows this server: alone on SQLite, as a cluster member
+    /// holding the webhook-delivery lease on PostgreSQL; `/metrics` says what it owns there.
+    async fn admin_cluster_lists_this_server(server, Config::default()) {
+        let root = server.root_key().await;
+        expect_error(server.call(Method::GET, "/admin/cluster", Some(&root), None).await, 401).await;
+        let response = server.call(Method::GET, "/admin/cluster", Some(MASTER_KEY), None).await;
+        assert_eq!(response.status(), 200);
+        let cluster: Value = response.json().await.unwrap();
+        let data = &cluster["data"];
+        let servers = data["servers"].as_array().unwrap();
+        assert_eq!(servers.len(), 1, "{cluster}");
+        assert_eq!(servers[0]["thisServer"], true);
+        assert_eq!(servers[0]["deliversWebhooks"], true, "{cluster}");
+        let metrics = server.call(Method::GET, "/metrics", None, None).await.text().await.unwrap();
+        match server.db().engine {
+            titan_server::store::Engine::Sqlite => {
+                assert_eq!(data["mode"], "single");
+                assert!(!metrics.contains("titan_cluster_"));
+            }
+            titan_server::store::Engine::Postgres => {
+                assert_eq!(data["mode"], "cluster");
+                assert_eq!(data["leaseTtlMs"], 10_000);
+                assert!(servers[0]["id"].as_str().unwrap().starts_with("srv_"));
+                assert!(servers[0]["heartbeatAgeMs"].as_i64().unwrap() < 10_000);
+                assert!(metrics.contains("titan_cluster_delivering{server=\""), "{metrics}");
+                assert!(metrics.contains("titan_cluster_sessions_owned{server=\""), "{metrics}");
+            }
+        }
+        server.stop().await;
+    }
+}

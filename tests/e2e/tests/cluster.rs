@@ -275,6 +275,25 @@ async fn a_killed_server_s_sessions_move_to_the_others_and_nothing_is_lost() {
         victim_base,
         "another server delivers now"
     );
+    // Each survivor's `/metrics` counts the sessions it holds: all of them between the two.
+    let mut owned = 0;
+    for base in &survivors {
+        let metrics = http
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        owned += metrics
+            .lines()
+            .find(|l| l.starts_with("titan_cluster_sessions_owned{"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .expect("titan_cluster_sessions_owned");
+    }
+    assert_eq!(owned, SESSIONS);
     println!(
         "sessions per server after the failover: {:?}; {} sends accepted",
         after.values().map(Vec::len).collect::<Vec<_>>(),
