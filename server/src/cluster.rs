@@ -67,15 +67,16 @@ async fn keep(state: &SharedState, settings: &ClusterSettings) -> anyhow::Result
     let (db, me, ttl) = (&state.db, &settings.server_id, settings.ttl_ms());
     cluster::heartbeat(db, me, ttl.saturating_mul(FORGET_AFTER_TTLS)).await?;
     state.engine.release_ended().await;
+    // Read before renewing: a session started after this read (its lease taken after the
+    // renewal) is not mistaken for one whose lease was lost.
+    let running = state.engine.owned();
     let held = cluster::renew(db, me, ttl).await?;
     let sessions: HashSet<&str> = held
         .iter()
         .filter(|(kind, _, _)| kind == cluster::SESSION)
         .map(|(_, name, _)| name.as_str())
         .collect();
-    let lost: Vec<String> = state
-        .engine
-        .owned()
+    let lost: Vec<String> = running
         .into_iter()
         .filter(|name| !sessions.contains(name.as_str()))
         .collect();

@@ -18,7 +18,10 @@ nothing writes in the background here: no session is ever started (sessions are 
 events outbox and the device tables), the webhook is disabled (so no delivery is queued and
 retried), the rate-limit and auth-failure counters and the key cache live in memory
 (ratelimit.rs, auth/), and the pruners of idempotency records and of the outbox run hourly and
-every ten minutes, first at startup, before the baseline. `idempotency_keys` stays in: a refused
+every ten minutes, first at startup, before the baseline. On PostgreSQL the server's heartbeat and
+lease renewals (cluster.rs) rewrite two timestamps every few seconds, so `servers` and `leases`
+are compared without them: who is registered, and who holds which lease with which token, must
+still not change. `idempotency_keys` stays in: a refused
 request that left a record there would have its refusal replayed to a retry with the same key
 (idempotency.rs), which changes a later answer. The baseline and the end are taken once the
 database has stayed the same for a second, which checks that it is idle.
@@ -102,8 +105,18 @@ FROM information_schema.tables t,
      LATERAL (SELECT query_to_xml(format(
          'SELECT count(*) AS c, md5(coalesce(string_agg(r::text, %L ORDER BY r::text), %L)) AS h FROM %I.%I r',
          '|', '', t.table_schema, t.table_name), false, true, '') AS doc) x
-WHERE t.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+WHERE t.table_schema = 'public' AND t.table_type = 'BASE TABLE' AND t.table_name NOT IN ('servers', 'leases')
 ORDER BY t.table_name
+"""
+
+# The cluster tables without the times their owner's heartbeat and renewals rewrite.
+POSTGRES_CLUSTER_SNAPSHOT = """
+SELECT 'servers', count(*), md5(coalesce(string_agg(id || ',' || address || ',' || started_at, '|' ORDER BY id), ''))
+FROM servers
+UNION ALL
+SELECT 'leases', count(*), md5(coalesce(string_agg(kind || ',' || name || ',' || owner || ',' || token, '|'
+       ORDER BY kind, name), ''))
+FROM leases
 """
 
 
@@ -129,7 +142,7 @@ class Postgres:
 
     def snapshot(self) -> Snapshot:
         snapshot: Snapshot = {}
-        for line in psql(self.url, POSTGRES_SNAPSHOT).splitlines():
+        for line in (psql(self.url, POSTGRES_SNAPSHOT) + psql(self.url, POSTGRES_CLUSTER_SNAPSHOT)).splitlines():
             table, count, checksum = line.split("|")
             snapshot[table] = (int(count), checksum)
         return snapshot

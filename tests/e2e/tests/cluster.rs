@@ -231,6 +231,16 @@ async fn a_killed_server_s_sessions_move_to_the_others_and_nothing_is_lost() {
     run.store(false, Ordering::SeqCst);
     let mut accepted = all.await.expect("load");
     let survivors: Vec<String> = bases.iter().filter(|b| **b != victim_base).cloned().collect();
+    // Until another server holds them, the dead server's sessions are answered 503 with
+    // `Retry-After` (which the SDKs honour): its lease outlives it by up to a lease period.
+    let moving = http
+        .get(format!("{}/api/sessions/{}", survivors[0], moved[0]))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(moving.status(), 503);
+    assert!(moving.headers().contains_key("retry-after"));
     run.store(true, Ordering::SeqCst);
     let survivors_load = tokio::spawn(load(
         Arc::new(survivors.clone()),
