@@ -41,7 +41,7 @@ impl RunningServer {
         let (shutdown, stop) = oneshot::channel::<()>();
         if state.engine.cluster().is_some() {
             // Only the holder of the delivery lease delivers; joining the cluster decides.
-            state.dispatcher.set_active(false).await?;
+            state.dispatcher.join_cluster().await?;
         }
         state.dispatcher.start().await?;
         let tailing = state.tail.follow(db.clone());

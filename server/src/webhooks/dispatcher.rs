@@ -83,6 +83,9 @@ struct Inner {
     /// Whether this server delivers: always alone, only while it holds the delivery lease
     /// when several servers share the database (one deliverer keeps every lane in order).
     active: watch::Sender<bool>,
+    /// Set when other servers share the database: deliveries made pending again through them
+    /// (manual retries) are looked for periodically.
+    clustered: std::sync::atomic::AtomicBool,
     outcomes: mpsc::UnboundedSender<Outcome>,
 }
 
@@ -132,6 +135,7 @@ impl Dispatcher {
                 wake: Notify::new(),
                 stop: watch::Sender::new(Stage::Running),
                 active: watch::Sender::new(true),
+                clustered: std::sync::atomic::AtomicBool::new(false),
                 outcomes,
             }),
             outcomes: Mutex::new(Some(received)),
@@ -167,6 +171,13 @@ impl Dispatcher {
         for task in tasks {
             let _ = tokio::time::timeout(bound, task).await;
         }
+    }
+
+    /// Other servers share the database: deliver nothing until [`set_active`](Self::set_active)
+    /// says this server holds the delivery lease.
+    pub async fn join_cluster(&self) -> anyhow::Result<()> {
+        self.inner.clustered.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.set_active(false).await
     }
 
     /// Starts or stops delivering (several servers on one database: only the holder of the
@@ -275,8 +286,12 @@ impl Inner {
                 if let Err(error) = self.reload_hooks().await {
                     tracing::warn!(error = format!("{error:#}"), "cannot re-read webhooks");
                 }
-                // Deliveries another server made pending again (a manual retry) join here.
-                if let Err(error) = self.resume_pending().await {
+                // Deliveries another server made pending again (a manual retry) join here. (A
+                // delivery whose outcome is not yet recorded may be found pending and made again:
+                // at least once.)
+                if self.clustered.load(std::sync::atomic::Ordering::Relaxed)
+                    && let Err(error) = self.resume_pending().await
+                {
                     tracing::warn!(error = format!("{error:#}"), "cannot read pending deliveries");
                 }
             }
