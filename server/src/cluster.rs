@@ -81,7 +81,11 @@ async fn keep(state: &SharedState, settings: &ClusterSettings) -> anyhow::Result
         .filter(|name| !sessions.contains(name.as_str()))
         .collect();
     futures::future::join_all(lost.iter().map(|name| state.engine.abandon(name))).await;
-    let delivers = cluster::acquire(db, cluster::ROLE, DELIVERY, me, ttl).await?.is_some();
+    // The renewal kept the delivery lease if this server held it; otherwise try to take it.
+    let delivers = held
+        .iter()
+        .any(|(kind, name, _)| kind == cluster::ROLE && name == DELIVERY)
+        || cluster::acquire(db, cluster::ROLE, DELIVERY, me, ttl).await?.is_some();
     state.dispatcher.set_active(delivers).await?;
     take_over(state, ttl).await
 }

@@ -17,7 +17,7 @@ use crate::store::cluster::{self, Holder};
 /// never forwarded again.
 pub const FORWARDED_BY: &str = "x-titan-forwarded-by";
 
-/// Routes that name their session in the JSON body instead of the path, and the field.
+/// Routes (`POST`) that name their session in the JSON body instead of the path, and the field.
 const BODY_SESSION_ROUTES: [(&str, &str); 2] = [("/api/messages/send", "session"), ("/api/sessions", "name")];
 
 /// Routes (all `POST`) that start a session: one not running anywhere starts on the server
@@ -84,7 +84,11 @@ async fn session_of(request: Request, limit: usize) -> Result<(Request, Option<S
         let session = request.uri().path().split('/').nth(at).map(str::to_owned);
         return Ok((request, session));
     }
-    let Some((_, field)) = BODY_SESSION_ROUTES.iter().find(|(path, _)| *path == route) else {
+    let body_route = BODY_SESSION_ROUTES
+        .iter()
+        .find(|(path, _)| *path == route)
+        .filter(|_| request.method() == http::Method::POST);
+    let Some((_, field)) = body_route else {
         return Ok((request, None));
     };
     let (parts, body) = request.into_parts();
