@@ -4437,7 +4437,7 @@ command gives its `data`).*/
         ///Length in seconds of a video or audio file, when known.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub seconds: ::std::option::Option<u32>,
-        ///When it was sent.
+        ///When it was sent (a queued message: when it was accepted, until it leaves).
         #[serde(rename = "sentAt")]
         pub sent_at: ::chrono::DateTime<::chrono::offset::Utc>,
         ///The session that sent or received it.
@@ -5110,6 +5110,8 @@ command gives its `data`).*/
         PartialOrd
     )]
     pub enum MessageStatus {
+        #[serde(rename = "queued")]
+        Queued,
         #[serde(rename = "pending")]
         Pending,
         #[serde(rename = "sent")]
@@ -5126,6 +5128,7 @@ command gives its `data`).*/
     impl ::std::fmt::Display for MessageStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
             match *self {
+                Self::Queued => f.write_str("queued"),
                 Self::Pending => f.write_str("pending"),
                 Self::Sent => f.write_str("sent"),
                 Self::Delivered => f.write_str("delivered"),
@@ -5141,6 +5144,7 @@ command gives its `data`).*/
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
+                "queued" => Ok(Self::Queued),
                 "pending" => Ok(Self::Pending),
                 "sent" => Ok(Self::Sent),
                 "delivered" => Ok(Self::Delivered),
@@ -5620,6 +5624,27 @@ or its posts' reaction counts (a live update).*/
     }
     impl NumberCheckList {
         pub fn builder() -> builder::NumberCheckList {
+            Default::default()
+        }
+    }
+    /**A session's send pace: on average `messagesPerMinute`, each gap between two messages
+lengthened or shortened at random by up to `jitterPercent` of the average gap, so the
+messages do not leave like clockwork.*/
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[serde(deny_unknown_fields)]
+    pub struct Pacing {
+        ///Randomness of each gap, 0 to 90 percent of the average gap (default 20).
+        #[serde(
+            rename = "jitterPercent",
+            skip_serializing_if = "::std::option::Option::is_none"
+        )]
+        pub jitter_percent: ::std::option::Option<u32>,
+        ///Messages per minute, 1 to 600.
+        #[serde(rename = "messagesPerMinute")]
+        pub messages_per_minute: u32,
+    }
+    impl Pacing {
+        pub fn builder() -> builder::Pacing {
             Default::default()
         }
     }
@@ -6722,6 +6747,8 @@ only unless the deployment allows private ones. Redirects are followed 3 times a
             skip_serializing_if = "::std::option::Option::is_none"
         )]
         pub history_sync: ::std::option::Option<bool>,
+        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
+        pub pacing: ::std::option::Option<Pacing>,
         /**Copy every media file the session receives into the media store (`TITAN_MEDIA_STORE`) as
 it arrives, as `POST …/media/{mediaId}/persist` does; off by default.*/
         #[serde(
@@ -21766,6 +21793,73 @@ already queued wait and resume when it is turned on.*/
             }
         }
         #[derive(Clone, Debug)]
+        pub struct Pacing {
+            jitter_percent: ::std::result::Result<
+                ::std::option::Option<u32>,
+                ::std::string::String,
+            >,
+            messages_per_minute: ::std::result::Result<u32, ::std::string::String>,
+        }
+        impl ::std::default::Default for Pacing {
+            fn default() -> Self {
+                Self {
+                    jitter_percent: Ok(Default::default()),
+                    messages_per_minute: Err(
+                        "no value supplied for messages_per_minute".to_string(),
+                    ),
+                }
+            }
+        }
+        impl Pacing {
+            pub fn jitter_percent<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<u32>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.jitter_percent = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for jitter_percent: {e}"
+                        )
+                    });
+                self
+            }
+            pub fn messages_per_minute<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<u32>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.messages_per_minute = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!(
+                            "error converting supplied value for messages_per_minute: {e}"
+                        )
+                    });
+                self
+            }
+        }
+        impl ::std::convert::TryFrom<Pacing> for super::Pacing {
+            type Error = super::error::ConversionError;
+            fn try_from(
+                value: Pacing,
+            ) -> ::std::result::Result<Self, super::error::ConversionError> {
+                Ok(Self {
+                    jitter_percent: value.jitter_percent?,
+                    messages_per_minute: value.messages_per_minute?,
+                })
+            }
+        }
+        impl ::std::convert::From<super::Pacing> for Pacing {
+            fn from(value: super::Pacing) -> Self {
+                Self {
+                    jitter_percent: Ok(value.jitter_percent),
+                    messages_per_minute: Ok(value.messages_per_minute),
+                }
+            }
+        }
+        #[derive(Clone, Debug)]
         pub struct PairCode {
             code: ::std::result::Result<::std::string::String, ::std::string::String>,
         }
@@ -24457,6 +24551,10 @@ already queued wait and resume when it is turned on.*/
                 ::std::option::Option<bool>,
                 ::std::string::String,
             >,
+            pacing: ::std::result::Result<
+                ::std::option::Option<super::Pacing>,
+                ::std::string::String,
+            >,
             persist_media: ::std::result::Result<
                 ::std::option::Option<bool>,
                 ::std::string::String,
@@ -24466,6 +24564,7 @@ already queued wait and resume when it is turned on.*/
             fn default() -> Self {
                 Self {
                     history_sync: Ok(Default::default()),
+                    pacing: Ok(Default::default()),
                     persist_media: Ok(Default::default()),
                 }
             }
@@ -24480,6 +24579,18 @@ already queued wait and resume when it is turned on.*/
                     .try_into()
                     .map_err(|e| {
                         format!("error converting supplied value for history_sync: {e}")
+                    });
+                self
+            }
+            pub fn pacing<T>(mut self, value: T) -> Self
+            where
+                T: ::std::convert::TryInto<::std::option::Option<super::Pacing>>,
+                T::Error: ::std::fmt::Display,
+            {
+                self.pacing = value
+                    .try_into()
+                    .map_err(|e| {
+                        format!("error converting supplied value for pacing: {e}")
                     });
                 self
             }
@@ -24503,6 +24614,7 @@ already queued wait and resume when it is turned on.*/
             ) -> ::std::result::Result<Self, super::error::ConversionError> {
                 Ok(Self {
                     history_sync: value.history_sync?,
+                    pacing: value.pacing?,
                     persist_media: value.persist_media?,
                 })
             }
@@ -24511,6 +24623,7 @@ already queued wait and resume when it is turned on.*/
             fn from(value: super::SessionConfig) -> Self {
                 Self {
                     history_sync: Ok(value.history_sync),
+                    pacing: Ok(value.pacing),
                     persist_media: Ok(value.persist_media),
                 }
             }
@@ -27273,7 +27386,7 @@ let response = client.stream_events()
     }
     /**Send a message
 
-Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
+Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). A session with a `pacing` setting queues the message instead: the answer has status `queued` at once, the message is kept across restarts, and it leaves at the session's pace (then `message.sent`; status `error` if WhatsApp refuses it). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
 
 Sends a `POST` request to `/api/messages/send`
 

@@ -96,6 +96,7 @@ import type {
   NewsletterPayload,
   NewsletterUpdateEvent,
   NumberCheck,
+  Pacing,
   PairCode,
   PairingQr,
   PersonRef,
@@ -2118,7 +2119,7 @@ export declare class MessagesResource extends APIResource {
   /**
    * Send a message
    *
-   * Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
+   * Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). A session with a `pacing` setting queues the message instead: the answer has status `queued` at once, the message is kept across restarts, and it leaves at the session's pace (then `message.sent`; status `error` if WhatsApp refuses it). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
    *
    * `POST /api/messages/send`
    */
@@ -2128,7 +2129,7 @@ export declare class MessagesResource extends APIResource {
    *
    * The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
    *
-   * Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
+   * Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). A session with a `pacing` setting queues the message instead: the answer has status `queued` at once, the message is kept across restarts, and it leaves at the session's pace (then `message.sent`; status `error` if WhatsApp refuses it). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
    *
    * `POST /api/messages/send`
    */

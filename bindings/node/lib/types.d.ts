@@ -1946,7 +1946,7 @@ export interface Message {
    */
   quotedMessageId?: string | null;
   /**
-   * When it was sent.
+   * When it was sent (a queued message: when it was accepted, until it leaves).
    */
   sentAt: string;
   /**
@@ -2230,7 +2230,7 @@ export interface MessageSentEvent {
 /**
  * Delivery progress of a message, as receipts report it.
  */
-export type MessageStatus = 'pending' | 'sent' | 'delivered' | 'read' | 'played' | 'error';
+export type MessageStatus = 'queued' | 'pending' | 'sent' | 'delivered' | 'read' | 'played' | 'error';
 
 /**
  * The kind of message to send.
@@ -2438,6 +2438,22 @@ export interface NumberCheck {
    * The number, `+` and digits, as asked.
    */
   phoneNumber: string;
+}
+
+/**
+ * A session's send pace: on average `messagesPerMinute`, each gap between two messages
+ * lengthened or shortened at random by up to `jitterPercent` of the average gap, so the
+ * messages do not leave like clockwork.
+ */
+export interface Pacing {
+  /**
+   * Randomness of each gap, 0 to 90 percent of the average gap (default 20).
+   */
+  jitterPercent?: number;
+  /**
+   * Messages per minute, 1 to 600.
+   */
+  messagesPerMinute: number;
 }
 
 /**
@@ -2863,6 +2879,7 @@ export interface SessionConfig {
    * Download the chat history WhatsApp offers after pairing (off by default: it can be large).
    */
   historySync?: boolean;
+  pacing?: Pacing | null;
   /**
    * Copy every media file the session receives into the media store (`TITAN_MEDIA_STORE`) as
    * it arrives, as `POST …/media/{mediaId}/persist` does; off by default.

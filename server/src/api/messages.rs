@@ -38,12 +38,15 @@ pub fn routes() -> OpenApiRouter<SharedState> {
     summary = "Send a message",
     description = "Sends a message from `session` to `chatId`. The message is stored before it leaves; the \
         answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, \
-        `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not \
-        connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.",
+        `read` or `played` (see the chat's history and `message.ack` events). A session with a `pacing` \
+        setting queues the message instead: the answer has status `queued` at once, the message is kept \
+        across restarts, and it leaves at the session's pace (then `message.sent`; status `error` if WhatsApp \
+        refuses it). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required \
+        scope: `messages:write`.",
     request_body = SendMessage,
     responses(
         (status = 404, description = "No such session, or `quotedMessageId` is not in its history", body = crate::error::ErrorBody),
-        (status = 201, description = "The message as sent", body = MessageData),
+        (status = 201, description = "The message as sent (or queued, when the session paces its sends)", body = MessageData),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
     ),
     security(("apiKey" = [])),
@@ -72,7 +75,7 @@ async fn send(
     params(("session" = String, Path, description = "Session name", example = "my-session")),
     request_body = SendMessage,
     responses(
-        (status = 201, description = "The message as sent", body = MessageData),
+        (status = 201, description = "The message as sent (or queued, when the session paces its sends)", body = MessageData),
         (status = 202, description = "Accepted (`Prefer: respond-async`): the outcome arrives as a `command.result` event", body = AcceptedData),
     ),
     security(("apiKey" = [])),

@@ -14,6 +14,7 @@ mod lease;
 mod mapping;
 mod media;
 mod observe;
+mod pacing;
 mod send;
 mod status;
 mod supervisor;
@@ -188,6 +189,8 @@ struct Slot {
     labels: tokio::sync::Mutex<()>,
     /// The session's lease while this server owns it (several servers on one database).
     fence: Mutex<Option<Fence>>,
+    /// Woken when a message is queued for the session's [`pacing::Pacer`].
+    queued: Notify,
 }
 
 #[derive(Default)]

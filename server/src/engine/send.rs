@@ -3,7 +3,7 @@
 //! an accepted message is never lost, and moves to `sent` (with a `message.sent` event) or `error`.
 
 use whatsapp_rust::Jid;
-use whatsapp_rust::buffa::MessageField;
+use whatsapp_rust::buffa::{Message as _, MessageField};
 use whatsapp_rust::media::{self, AudioOptions, DocumentOptions, ImageOptions, VideoOptions};
 use whatsapp_rust::send::SendOptions;
 use whatsapp_rust::upload::UploadResponse;
@@ -19,6 +19,7 @@ use crate::model::attachment::{Attachment, Location, MediaInfo, MediaKeys, Media
 use crate::model::message::MessageStatus;
 use crate::model::poll::Poll;
 use crate::store::messages::{self as store, MessageRecord};
+use crate::store::send_queue;
 use crate::whatsapp::spool::{Spool, SpoolWriter};
 
 /// What a message to send holds.
@@ -103,6 +104,8 @@ pub struct Outgoing {
     pub forwarded: bool,
     /// For a post to `status@broadcast`: its audience and look.
     pub status: Option<StatusPost>,
+    /// Queue it for the session's pacer instead of sending it now (the session paces its sends).
+    pub paced: bool,
 }
 
 impl Outgoing {
@@ -442,7 +445,8 @@ impl Engine {
     }
 
     /// Sends `outgoing` from `session`, which must be connected: a media file is uploaded first
-    /// (a failed upload stores nothing).
+    /// (a failed upload stores nothing). A paced message is stored `queued` with what will be
+    /// sent, for the session's pacer, and returned at once.
     pub async fn send(&self, session: &str, mut outgoing: Outgoing) -> Result<MessageRecord, EngineError> {
         let client = self.require_connected(session)?;
         let audience = match &outgoing.status {
@@ -474,6 +478,15 @@ impl Engine {
             starred: false,
         };
         let db = &self.shared.db;
+        if outgoing.paced {
+            record.status = MessageStatus::Queued;
+            let chat = outgoing.chat.to_string();
+            send_queue::enqueue(db, &record, &chat, &built.message.encode_to_vec()).await?;
+            if let Some(slot) = self.existing(session) {
+                slot.queued.notify_one();
+            }
+            return Ok(record);
+        }
         if outgoing.status.is_some() {
             self.remember_audience(session, &record.id, &audience).await?;
         }

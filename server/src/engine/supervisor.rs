@@ -12,6 +12,7 @@ use whatsapp_rust::store::traits::Backend;
 use super::mapping::RingingCalls;
 use super::media::PersistWorker;
 use super::observe::{ConnectFailure, Enqueue, Observed};
+use super::pacing::Pacer;
 use super::{Command, CurrentQr, EngineError, Shared, Slot, groups, inbound};
 use crate::events::{NewEvent, Payload};
 use crate::model::events::{ConnectedPayload, LoggedOutPayload, QrPayload};
@@ -68,6 +69,8 @@ pub(super) struct Supervisor {
     persist_media: bool,
     /// The worker doing so for the connected client; dropped (stopped) with it.
     persister: Option<PersistWorker>,
+    /// The worker sending the session's queued messages through the connected client.
+    pacer: Option<Pacer>,
     commands: mpsc::Receiver<Command>,
     /// Set by `PairSuccess` (with the business name it gave), so the next `Connected` announces
     /// `session.connected`.
@@ -97,6 +100,7 @@ impl Supervisor {
             history_sync: config.history_sync,
             persist_media: config.persist_media,
             persister: None,
+            pacer: None,
             commands,
             just_paired: None,
             calls: RingingCalls::default(),
@@ -145,6 +149,7 @@ impl Supervisor {
         loop {
             let outcome = self.run_client().await;
             self.persister = None;
+            self.pacer = None;
             {
                 let mut live = self.slot.live();
                 live.client = None;
@@ -491,6 +496,12 @@ impl Supervisor {
                 })
                 .await;
                 self.start_persisting(client);
+                self.pacer = Some(Pacer::start(
+                    Arc::clone(&self.shared),
+                    Arc::clone(&self.slot),
+                    Arc::clone(client),
+                    self.name.clone(),
+                ));
                 self.keep_groups(
                     "read the group list",
                     groups::sync_groups(self.db(), &self.name, &self.slot, client),

@@ -254,7 +254,7 @@ pub struct Message {
     /// Whether the account starred it (`POST …/messages/star`, or on another device).
     #[serde(default)]
     pub starred: bool,
-    /// When it was sent.
+    /// When it was sent (a queued message: when it was accepted, until it leaves).
     pub sent_at: DateTime<Utc>,
 }
 
@@ -285,7 +285,8 @@ impl From<MessageRecord> for Message {
 }
 
 /// Checks `request` and returns the command that sends it from `session` and answers with the
-/// stored message (status `sent` once WhatsApp's server has it).
+/// stored message (status `sent` once WhatsApp's server has it, or `queued` when the session
+/// paces its sends; status posts are never paced).
 pub async fn send(
     state: &SharedState,
     caller: &Caller,
@@ -303,7 +304,8 @@ pub async fn send(
     for mention in request.mentions.as_slice() {
         jid::parse_chat(mention.as_str())?;
     }
-    crate::sessions::find(state, caller, session).await?;
+    let record = crate::sessions::find(state, caller, session).await?;
+    let paced = status.is_none() && crate::sessions::paces(&record);
     crate::client_tokens::require_recipient(state, caller, session, request.chat_id.as_str()).await?;
     let content = content::content(&mut request, &state.fetcher).await?;
     let quoted = match &request.quoted_message_id {
@@ -328,6 +330,7 @@ pub async fn send(
             .collect(),
         forwarded: request.is_forwarded,
         status,
+        paced,
     };
     let (state, session) = (state.clone(), session.to_owned());
     Ok(Box::pin(async move {

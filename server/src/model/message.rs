@@ -5,6 +5,8 @@ use super::wire::wire_enum;
 wire_enum! {
     /// Delivery progress of a message, as receipts report it.
     MessageStatus as "lowercase" {
+        /// Waiting in a paced session's send queue for its turn.
+        Queued => "queued",
         /// Accepted, not yet acknowledged by WhatsApp.
         Pending => "pending",
         /// WhatsApp's server has it.
@@ -22,10 +24,10 @@ wire_enum! {
 
 impl MessageStatus {
     /// Order of progress: a status only ever moves to a higher rank, so a late `delivered`
-    /// receipt never undoes `read`. `error` replaces only `pending`.
+    /// receipt never undoes `read`. `error` replaces only `queued` and `pending`.
     pub const fn rank(self) -> i64 {
         match self {
-            Self::Pending => 0,
+            Self::Queued | Self::Pending => 0,
             Self::Sent | Self::Error => 1,
             Self::Delivered => 2,
             Self::Read => 3,

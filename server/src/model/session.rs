@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::bounded::{IntRule, bounded_int};
 use super::wire::wire_enum;
 
 wire_enum! {
@@ -79,4 +80,50 @@ pub struct SessionConfig {
     /// it arrives, as `POST …/media/{mediaId}/persist` does; off by default.
     #[serde(default)]
     pub persist_media: bool,
+    /// Send this session's messages at a steady pace instead of as fast as they come, as
+    /// WhatsApp bans numbers that burst. Sends are then queued durably (answered at once with
+    /// status `queued`, kept across restarts) and leave one by one; absent: no pacing. Takes
+    /// effect at once, for the messages already queued too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pacing: Option<Pacing>,
+}
+
+bounded_int! {
+    /// How many messages a paced session sends per minute at most, on average.
+    MessagesPerMinute = IntRule { min: 1, max: 600, text: false };
+}
+
+bounded_int! {
+    /// How far each gap between two paced sends may stray from the average, in percent of it.
+    JitterPercent = IntRule { min: 0, max: 90, text: false };
+}
+
+/// A session's send pace: on average `messagesPerMinute`, each gap between two messages
+/// lengthened or shortened at random by up to `jitterPercent` of the average gap, so the
+/// messages do not leave like clockwork.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"messagesPerMinute": 20, "jitterPercent": 30}))]
+pub struct Pacing {
+    /// Messages per minute, 1 to 600.
+    #[schema(inline)]
+    pub messages_per_minute: MessagesPerMinute,
+    /// Randomness of each gap, 0 to 90 percent of the average gap (default 20).
+    #[serde(default = "Pacing::default_jitter")]
+    #[schema(inline)]
+    pub jitter_percent: JitterPercent,
+}
+
+impl Pacing {
+    const fn default_jitter() -> JitterPercent {
+        JitterPercent::new_const(20)
+    }
+
+    /// The gap to leave before the next message: the average gap, moved by `unit` (from -1 to
+    /// 1, drawn at random) times the jitter.
+    pub fn gap(self, unit: f64) -> std::time::Duration {
+        let average = 60.0 / f64::from(self.messages_per_minute.get());
+        let spread = f64::from(self.jitter_percent.get()) / 100.0;
+        std::time::Duration::from_secs_f64(average * (1.0 + spread * unit.clamp(-1.0, 1.0)))
+    }
 }

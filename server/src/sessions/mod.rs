@@ -149,6 +149,11 @@ pub(crate) async fn find(state: &AppState, caller: &Caller, name: &str) -> Resul
         .ok_or_else(|| ApiError::NotFound(format!("session `{name}` not found")))
 }
 
+/// Whether `session` paces its sends (its `pacing` setting).
+pub(crate) fn paces(session: &SessionRecord) -> bool {
+    serde_json::from_value::<SessionConfig>(session.config.clone()).is_ok_and(|c| c.pacing.is_some())
+}
+
 /// Creates a session (`DISCONNECTED`, or started when asked).
 pub async fn create(state: &AppState, caller: &Caller, request: CreateSession) -> Result<Session, ApiError> {
     let name = request.name.into_inner();

@@ -139,6 +139,18 @@ fn from_row(row: &AnyRow) -> anyhow::Result<MessageRecord> {
 /// stored (a redelivery), in which case nothing is written. Returns whether it was new.
 pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> anyhow::Result<bool> {
     let mut tx = db.pool.begin().await.context("begin")?;
+    let inserted = insert_in(&mut tx, message, events).await?;
+    tx.commit().await.context("commit")?;
+    db.events_written();
+    Ok(inserted)
+}
+
+/// [`insert`] inside `tx`, for a write that stores more with the message.
+pub(super) async fn insert_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    message: &MessageRecord,
+    events: &[NewEvent],
+) -> anyhow::Result<bool> {
     let mentions = (!message.mentions.is_empty())
         .then(|| serde_json::to_string(&message.mentions))
         .transpose()?;
@@ -169,7 +181,7 @@ pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> an
     .bind(poll)
     .bind(attachment)
     .bind(message.media_id())
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected()
         > 0;
@@ -180,28 +192,18 @@ pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> an
                 .bind(&message.chat_id)
                 .bind(&message.id)
                 .bind(i64::from(message.from_me))
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?
                 .try_get("seq")?;
         let sent_at = message.sent_at.timestamp_millis();
-        super::chats::stored(
-            &mut tx,
-            &message.session,
-            &message.chat_id,
-            seq,
-            sent_at,
-            message.from_me,
-        )
-        .await?;
+        super::chats::stored(tx, &message.session, &message.chat_id, seq, sent_at, message.from_me).await?;
         if let Some(sender) = message.sender.as_deref().filter(|_| !message.from_me) {
-            super::contacts::heard_from(&mut tx, &message.session, sender, message.push_name.as_deref()).await?;
+            super::contacts::heard_from(tx, &message.session, sender, message.push_name.as_deref()).await?;
         }
         for event in events {
-            super::events::append(&mut tx, &message.session, event).await?;
+            super::events::append(tx, &message.session, event).await?;
         }
     }
-    tx.commit().await.context("commit")?;
-    db.events_written();
     Ok(inserted)
 }
 
@@ -219,22 +221,33 @@ pub async fn advance(
     let mut tx = db.pool.begin().await.context("begin")?;
     let mut changed = 0;
     for id in ids {
-        changed += sqlx::query(
-            "UPDATE messages SET status = $1, progress = $2, error = COALESCE($3, error), updated_at = $4 \
-             WHERE session = $5 AND id = $6 AND from_me = 1 AND progress < $2",
-        )
-        .bind(status.as_str())
-        .bind(status.rank())
-        .bind(error)
-        .bind(now_ms())
-        .bind(session)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        changed += advance_in(&mut tx, session, id, status, error).await?;
     }
     super::events::commit_with(tx, db, session, events).await?;
     Ok(changed)
+}
+
+/// Moves the session's own message `id` forward to `status` inside `tx`, as [`advance`] does.
+pub(super) async fn advance_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    session: &str,
+    id: &str,
+    status: MessageStatus,
+    error: Option<&str>,
+) -> anyhow::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE messages SET status = $1, progress = $2, error = COALESCE($3, error), updated_at = $4 \
+         WHERE session = $5 AND id = $6 AND from_me = 1 AND progress < $2",
+    )
+    .bind(status.as_str())
+    .bind(status.rank())
+    .bind(error)
+    .bind(now_ms())
+    .bind(session)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
 }
 
 /// Rewrites stored message `id` after an edit (new `text`) or a revoke (`kind` `revoke`, no

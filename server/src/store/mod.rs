@@ -14,6 +14,7 @@ pub mod labels;
 pub mod messages;
 pub mod objects;
 pub mod presences;
+pub mod send_queue;
 pub mod sessions;
 pub mod statuses;
 pub mod webhooks;

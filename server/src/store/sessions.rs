@@ -275,8 +275,8 @@ pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option
     Ok(Some(record))
 }
 
-/// Deletes the session row and what it kept (messages, chats, contacts, presences, groups,
-/// labels); `false` if there was none.
+/// Deletes the session row and what it kept (messages and those waiting to be sent, chats,
+/// contacts, presences, groups, labels); `false` if there was none.
 pub async fn delete(db: &Db, name: &str) -> anyhow::Result<bool> {
     let mut tx = db.pool.begin().await.context("begin")?;
     let own = [
@@ -290,6 +290,7 @@ pub async fn delete(db: &Db, name: &str) -> anyhow::Result<bool> {
         .chain(super::contacts::FORGET)
         .chain(super::groups::FORGET)
         .chain(super::labels::FORGET)
+        .chain(super::send_queue::FORGET)
         .chain(super::statuses::FORGET);
     for statement in kept {
         sqlx::query(statement).bind(name).execute(&mut *tx).await?;

@@ -2456,7 +2456,7 @@ class MessagesResource(SyncResource):
     ) -> Message:
         """Send a message
 
-        Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
+        Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). A session with a `pacing` setting queues the message instead: the answer has status `queued` at once, the message is kept across restarts, and it leaves at the session's pace (then `message.sent`; status `error` if WhatsApp refuses it). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
 
         Args:
             address: The place's address (type `location`).
@@ -2526,7 +2526,7 @@ class MessagesResource(SyncResource):
 
         The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
 
-        Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
+        Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). A session with a `pacing` setting queues the message instead: the answer has status `queued` at once, the message is kept across restarts, and it leaves at the session's pace (then `message.sent`; status `error` if WhatsApp refuses it). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
 
         Args:
             address: The place's address (type `location`).
@@ -6273,7 +6273,7 @@ class AsyncMessagesResource(AsyncResource):
     ) -> Message:
         """Send a message
 
-        Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
+        Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). A session with a `pacing` setting queues the message instead: the answer has status `queued` at once, the message is kept across restarts, and it leaves at the session's pace (then `message.sent`; status `error` if WhatsApp refuses it). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
 
         Args:
             address: The place's address (type `location`).
@@ -6343,7 +6343,7 @@ class AsyncMessagesResource(AsyncResource):
 
         The outcome arrives later as a `command.result` event carrying the returned `correlation_id`.
 
-        Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
+        Sends a message from `session` to `chatId`. The message is stored before it leaves; the answer has status `sent` once WhatsApp's server has it, and later receipts move it to `delivered`, `read` or `played` (see the chat's history and `message.ack` events). A session with a `pacing` setting queues the message instead: the answer has status `queued` at once, the message is kept across restarts, and it leaves at the session's pace (then `message.sent`; status `error` if WhatsApp refuses it). 409 when the session is not connected; 502 when WhatsApp refuses the message. Required scope: `messages:write`.
 
         Args:
             address: The place's address (type `location`).

@@ -54,7 +54,7 @@ MediaKind = Literal["image", "video", "audio", "document", "sticker"]
 MemberStatus = Literal["added", "removed", "promoted", "demoted", "alreadyMember", "approved", "rejected", "notFound", "inviteRequired", "refused"]
 """What a member change did to one participant."""
 
-MessageStatus = Literal["pending", "sent", "delivered", "read", "played", "error"]
+MessageStatus = Literal["queued", "pending", "sent", "delivered", "read", "played", "error"]
 """Delivery progress of a message, as receipts report it."""
 
 MessageType = Literal["text", "image", "video", "voice", "audio", "file", "document", "sticker", "poll", "location", "contact"]
@@ -1522,7 +1522,7 @@ class Message(Model):
     """WhatsApp's message id."""
 
     sent_at: str = dataclasses.field(metadata={"json": "sentAt"})
-    """When it was sent."""
+    """When it was sent (a queued message: when it was accepted, until it leaves)."""
 
     session: str
     """The session that sent or received it."""
@@ -1954,6 +1954,31 @@ class NumberCheck(Model):
 
 
 @dataclasses.dataclass
+class Pacing(Model):
+    """A session's send pace: on average `messagesPerMinute`, each gap between two messages
+    lengthened or shortened at random by up to `jitterPercent` of the average gap, so the
+    messages do not leave like clockwork."""
+
+    messages_per_minute: int = dataclasses.field(metadata={"json": "messagesPerMinute"})
+    """Messages per minute, 1 to 600."""
+
+    jitter_percent: Optional[int] = dataclasses.field(default=None, metadata={"json": "jitterPercent"})
+    """Randomness of each gap, 0 to 90 percent of the average gap (default 20)."""
+
+
+class PacingParam(TypedDict, total=False):
+    """A session's send pace: on average `messagesPerMinute`, each gap between two messages
+    lengthened or shortened at random by up to `jitterPercent` of the average gap, so the
+    messages do not leave like clockwork. (as an argument)"""
+
+    jitterPercent: int
+    """Randomness of each gap, 0 to 90 percent of the average gap (default 20)."""
+
+    messagesPerMinute: int
+    """Messages per minute, 1 to 600."""
+
+
+@dataclasses.dataclass
 class PairCode(Model):
     """A pair code to type on the phone (WhatsApp → Linked devices → Link with phone number)."""
 
@@ -2281,6 +2306,8 @@ class SessionConfig(Model):
     history_sync: Optional[bool] = dataclasses.field(default=None, metadata={"json": "historySync"})
     """Download the chat history WhatsApp offers after pairing (off by default: it can be large)."""
 
+    pacing: Optional[Pacing] = None
+
     persist_media: Optional[bool] = dataclasses.field(default=None, metadata={"json": "persistMedia"})
     """Copy every media file the session receives into the media store (`TITAN_MEDIA_STORE`) as
     it arrives, as `POST …/media/{mediaId}/persist` does; off by default."""
@@ -2291,6 +2318,8 @@ class SessionConfigParam(TypedDict, total=False):
 
     historySync: bool
     """Download the chat history WhatsApp offers after pairing (off by default: it can be large)."""
+
+    pacing: Optional[PacingParam]
 
     persistMedia: bool
     """Copy every media file the session receives into the media store (`TITAN_MEDIA_STORE`) as
@@ -2580,6 +2609,8 @@ __all__ = [
     "NewsletterPayload",
     "NewsletterUpdateEvent",
     "NumberCheck",
+    "Pacing",
+    "PacingParam",
     "PairCode",
     "PairingQr",
     "PersonRef",

@@ -1,0 +1,231 @@
+//! Paced sending through a real `titan` process: a session with a `pacing` setting answers each
+//! send at once with status `queued`, sends its queue in order with the setting's gap between two
+//! messages, and a server killed with SIGKILL mid-queue loses nothing it accepted: the next
+//! server sends the rest, still paced, each message received once.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use titan_client::types::{MessageStatus, MessageType, SendMessage};
+use titan_e2e::database::{self, Engine};
+use titan_e2e::harness::{STEP, client};
+use titan_e2e::process::{Server, debug_titan_binary, free_port, link, phone, session, wait_connected};
+use wa_emulator::Emulator;
+
+/// Messages queued in the test.
+const MESSAGES: usize = 8;
+/// The pace: 120 a minute, one every 500 ms, without jitter so the gaps can be checked.
+const PER_MINUTE: u64 = 120;
+/// The shortest gap between two sends the pace allows, less the millisecond rounding of
+/// `sentAt`.
+const MIN_GAP_MS: i64 = (60_000 / PER_MINUTE) as i64 - 2;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paced_sends_survive_a_kill_on_sqlite() {
+    paced_sends_survive_a_kill(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paced_sends_survive_a_kill_on_postgres() {
+    paced_sends_survive_a_kill(Engine::Postgres).await;
+}
+
+/// `method` `base``path` with `key` and a JSON `body`: the status and the JSON answer.
+async fn call(base: &str, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{base}{path}"))
+        .bearer_auth(key);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("the server answers");
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.expect("the answer's body");
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// The messages of `chat` in `session`'s history, oldest first; `None` while the session is
+/// between servers (503: on PostgreSQL a killed server's sessions move once its leases expire).
+async fn history(base: &str, key: &str, session: &str, chat: &str) -> Option<Vec<Value>> {
+    let path = format!("/api/sessions/{session}/chats/{chat}/messages?limit=200");
+    let (status, page) = call(base, key, reqwest::Method::GET, &path, None).await;
+    if status == 503 {
+        return None;
+    }
+    assert_eq!(status, 200, "{page}");
+    let mut messages = page["data"].as_array().cloned().unwrap_or_default();
+    messages.reverse();
+    Some(messages)
+}
+
+/// Polls until `done` holds for `session`'s history of `chat`, within [`STEP`], and returns it.
+async fn wait_history(
+    base: &str,
+    key: &str,
+    session: &str,
+    chat: &str,
+    what: &str,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + STEP;
+    loop {
+        if let Some(messages) = history(base, key, session, chat).await
+            && done(&messages)
+        {
+            return messages;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what} within {STEP:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn paced_sends_survive_a_kill(engine: Engine) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(database_url) = database::fresh(engine, &dir).await.expect("fresh database") else {
+        return;
+    };
+    let emulator = Emulator::start("127.0.0.1:0".parse().expect("address"))
+        .await
+        .expect("start the emulator");
+    let binary = debug_titan_binary();
+    let env = [("TITAN_LEASE_TTL_SECS", "3")];
+    let first = Server::spawn_with(&binary, &emulator, &database_url, dir.path(), free_port(), &env);
+    first.ready().await;
+    let key = first.key().await;
+    let api = client(&first.base, &key);
+    link(&api, &emulator, 0, 0, 2).await;
+    wait_connected(&api, 2).await;
+    let (alice, bob) = (session(0), session(1));
+    let (alice_jid, bob_jid) = (
+        format!("{}@s.whatsapp.net", phone(0)),
+        format!("{}@s.whatsapp.net", phone(1)),
+    );
+
+    // A pace out of bounds is refused and changes nothing.
+    for bad in [
+        json!({"messagesPerMinute": 0}),
+        json!({"messagesPerMinute": 601}),
+        json!({"messagesPerMinute": 10, "jitterPercent": 91}),
+        json!({"jitterPercent": 10}),
+        json!({"messagesPerMinute": 10, "burst": 2}),
+    ] {
+        let body = json!({"config": {"pacing": bad}});
+        let (status, answer) = call(
+            &first.base,
+            &key,
+            reqwest::Method::PATCH,
+            &format!("/api/sessions/{alice}"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, 400, "{bad} → {answer}");
+        assert!(answer["error"].is_string() && answer["docs"].is_string(), "{answer}");
+    }
+    let (_, unchanged) = call(
+        &first.base,
+        &key,
+        reqwest::Method::GET,
+        &format!("/api/sessions/{alice}"),
+        None,
+    )
+    .await;
+    assert!(unchanged["data"]["config"].get("pacing").is_none(), "{unchanged}");
+
+    // Alice paces her sends; the setting applies at once.
+    let pace = json!({"config": {"pacing": {"messagesPerMinute": PER_MINUTE, "jitterPercent": 0}}});
+    let (status, updated) = call(
+        &first.base,
+        &key,
+        reqwest::Method::PATCH,
+        &format!("/api/sessions/{alice}"),
+        Some(pace),
+    )
+    .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(
+        updated["data"]["config"]["pacing"],
+        json!({"messagesPerMinute": PER_MINUTE, "jitterPercent": 0})
+    );
+
+    // Every send is answered at once, queued.
+    let mut ids = Vec::new();
+    for n in 0..MESSAGES {
+        let sent = api
+            .send_session_message()
+            .session(&alice)
+            .body(
+                SendMessage::builder()
+                    .chat_id(bob_jid.clone())
+                    .type_(MessageType::Text)
+                    .text(format!("paced {n}")),
+            )
+            .send()
+            .await
+            .expect("send a paced message")
+            .into_inner()
+            .data;
+        assert_eq!(sent.status, MessageStatus::Queued, "message {n}");
+        ids.push(sent.id);
+    }
+
+    // Two of them leave, then the server dies.
+    wait_history(
+        &first.base,
+        &key,
+        &alice,
+        &bob_jid,
+        "two paced messages sent",
+        |messages| messages.iter().filter(|m| m["status"] != "queued").count() >= 2,
+    )
+    .await;
+    first.kill();
+
+    // The next server sends the rest; Bob receives each message once, in the order queued.
+    let second = Server::spawn_with(&binary, &emulator, &database_url, dir.path(), free_port(), &env);
+    second.ready().await;
+    let received: Vec<String> = wait_history(
+        &second.base,
+        &key,
+        &bob,
+        &alice_jid,
+        "every queued message received",
+        |messages| messages.len() >= MESSAGES,
+    )
+    .await
+    .iter()
+    .map(|m| m["id"].as_str().unwrap_or_default().to_owned())
+    .collect();
+    assert_eq!(received, ids, "Bob received each message once, in order");
+
+    // Alice's history shows each sent, in order, at least the pace's gap apart, across the kill.
+    let sent = wait_history(
+        &second.base,
+        &key,
+        &alice,
+        &bob_jid,
+        "every paced message recorded sent",
+        |messages| messages.iter().all(|m| m["status"] != "queued"),
+    )
+    .await;
+    assert_eq!(sent.len(), MESSAGES, "{sent:?}");
+    let times: Vec<i64> = sent
+        .iter()
+        .map(|m| {
+            assert!(
+                ["sent", "delivered", "read"].contains(&m["status"].as_str().unwrap_or_default()),
+                "{m}"
+            );
+            chrono::DateTime::parse_from_rfc3339(m["sentAt"].as_str().expect("sentAt"))
+                .expect("an RFC 3339 time")
+                .timestamp_millis()
+        })
+        .collect();
+    let gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    println!("{engine:?}: gaps between paced sends (ms): {gaps:?}");
+    assert!(
+        gaps.iter().all(|&gap| gap >= MIN_GAP_MS),
+        "a gap shorter than the pace allows: {gaps:?}"
+    );
+    second.stop();
+    emulator.stop().await.expect("stop the emulator");
+}
