@@ -563,6 +563,7 @@ impl Supervisor {
 pub(super) async fn record_logout(db: &Db, name: &str) -> anyhow::Result<()> {
     device::wipe(db, name).await?;
     crate::store::groups::forget(db, name).await?;
+    crate::store::send_queue::cancel(db, name, "the session was logged out before the message left").await?;
     store::apply(
         db,
         name,

@@ -127,3 +127,30 @@ impl Pacing {
         std::time::Duration::from_secs_f64(average * (1.0 + spread * unit.clamp(-1.0, 1.0)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pace_spreads_its_gaps_around_the_average() {
+        let pace: Pacing = serde_json::from_value(serde_json::json!({"messagesPerMinute": 20}))
+            .expect("a pace with the default jitter");
+        assert_eq!(pace.jitter_percent.get(), 20);
+        let ms = |unit: f64| pace.gap(unit).as_secs_f64() * 1000.0;
+        for (unit, want) in [(0.0, 3000.0), (1.0, 3600.0), (-1.0, 2400.0), (7.0, 3600.0)] {
+            assert!(
+                (ms(unit) - want).abs() < 0.001,
+                "gap({unit}) = {} ms, not {want}",
+                ms(unit)
+            );
+        }
+        for bad in [
+            serde_json::json!({"messagesPerMinute": 0}),
+            serde_json::json!({"messagesPerMinute": 20, "jitterPercent": 91}),
+            serde_json::json!({"messagesPerMinute": 20.5}),
+        ] {
+            assert!(serde_json::from_value::<Pacing>(bad.clone()).is_err(), "{bad}");
+        }
+    }
+}

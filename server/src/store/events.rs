@@ -10,20 +10,27 @@ use crate::model::events::Payload;
 use crate::model::jid::Addressing;
 
 /// Appends `event` for `session` on `conn` (the caller's transaction) and returns its id
-/// (`evt_<ULID>`, increasing, so the outbox reads in order). Its JIDRefs are completed after the
-/// insert, so the transaction writes before it reads: a SQLite transaction that reads first
-/// cannot always upgrade to a writer (the database would be "locked" at once).
+/// (`evt_<ULID>`, increasing, so the outbox reads in order), with its JIDRefs completed. On
+/// PostgreSQL they are completed before the insert, which is then the only write. On SQLite they
+/// are completed after it (one more write), so the transaction writes before it reads: a SQLite
+/// transaction that reads first cannot always upgrade to a writer (it would be "locked" at once).
 pub async fn append(conn: &mut AnyConnection, session: &str, event: &NewEvent) -> anyhow::Result<String> {
     let id = crate::ids::new("evt");
+    let reads_first = conn.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME;
+    let early = if reads_first {
+        completed(conn, session, &event.payload).await?
+    } else {
+        None
+    };
     sqlx::query("INSERT INTO events (id, session, event, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&id)
         .bind(session)
         .bind(event.kind().as_str())
-        .bind(event.payload.to_value().to_string())
+        .bind(early.as_ref().unwrap_or(&event.payload).to_value().to_string())
         .bind(now_ms())
         .execute(&mut *conn)
         .await?;
-    if let Some(payload) = completed(conn, session, &event.payload).await? {
+    if !reads_first && let Some(payload) = completed(conn, session, &event.payload).await? {
         sqlx::query("UPDATE events SET payload = $1 WHERE id = $2")
             .bind(payload.to_value().to_string())
             .bind(&id)

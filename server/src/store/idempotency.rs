@@ -40,25 +40,21 @@ pub async fn claim(
     expired_before: i64,
     abandoned_before: i64,
 ) -> anyhow::Result<Claim> {
-    sqlx::query(
-        "DELETE FROM idempotency_keys WHERE api_key_id = $1 AND idem_key = $2
-         AND (created_at < $3 OR (status IS NULL AND created_at < $4))",
-    )
-    .bind(api_key_id)
-    .bind(key)
-    .bind(expired_before)
-    .bind(abandoned_before)
-    .execute(&db.pool)
-    .await
-    .context("expire idempotency key")?;
+    // One statement: a new key is inserted, an expired or abandoned row is taken over.
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys (api_key_id, idem_key, request_hash, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (api_key_id, idem_key) DO NOTHING",
+         ON CONFLICT (api_key_id, idem_key) DO UPDATE
+         SET request_hash = excluded.request_hash, created_at = excluded.created_at,
+             status = NULL, content_type = NULL, body = NULL
+         WHERE idempotency_keys.created_at < $5
+            OR (idempotency_keys.status IS NULL AND idempotency_keys.created_at < $6)",
     )
     .bind(api_key_id)
     .bind(key)
     .bind(hash)
     .bind(now_ms())
+    .bind(expired_before)
+    .bind(abandoned_before)
     .execute(&db.pool)
     .await
     .context("claim idempotency key")?;

@@ -157,11 +157,11 @@ pub(super) async fn insert_in(
     let poll = message.poll.as_ref().map(serde_json::to_string).transpose()?;
     let attachment = message.attachment.as_ref().map(serde_json::to_string).transpose()?;
     let now = now_ms();
-    let inserted = sqlx::query(
+    let seq: Option<i64> = sqlx::query(
         "INSERT INTO messages (session, chat_id, id, from_me, sender, push_name, type, text, quoted_id, mentions, \
          status, progress, error, sent_at, updated_at, poll, attachment, media_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-         ON CONFLICT (session, chat_id, id, from_me) DO NOTHING",
+         ON CONFLICT (session, chat_id, id, from_me) DO NOTHING RETURNING seq",
     )
     .bind(&message.session)
     .bind(&message.chat_id)
@@ -181,20 +181,12 @@ pub(super) async fn insert_in(
     .bind(poll)
     .bind(attachment)
     .bind(message.media_id())
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?
-    .rows_affected()
-        > 0;
-    if inserted {
-        let seq: i64 =
-            sqlx::query("SELECT seq FROM messages WHERE session = $1 AND chat_id = $2 AND id = $3 AND from_me = $4")
-                .bind(&message.session)
-                .bind(&message.chat_id)
-                .bind(&message.id)
-                .bind(i64::from(message.from_me))
-                .fetch_one(&mut **tx)
-                .await?
-                .try_get("seq")?;
+    .map(|row| row.try_get("seq"))
+    .transpose()?;
+    let inserted = seq.is_some();
+    if let Some(seq) = seq {
         let sent_at = message.sent_at.timestamp_millis();
         super::chats::stored(tx, &message.session, &message.chat_id, seq, sent_at, message.from_me).await?;
         if let Some(sender) = message.sender.as_deref().filter(|_| !message.from_me) {

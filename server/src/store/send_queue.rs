@@ -103,6 +103,28 @@ pub async fn attempted(db: &Db, session: &str, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Empties the session's queue, recording each message that waited as `error` for `reason`
+/// (the session was logged out: its account may not be the one they were meant to leave from).
+pub async fn cancel(db: &Db, session: &str, reason: &str) -> anyhow::Result<()> {
+    let mut tx = db.pool.begin().await.context("begin")?;
+    let ids: Vec<String> = sqlx::query("SELECT id FROM send_queue WHERE session = $1")
+        .bind(session)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| row.try_get("id"))
+        .collect::<Result<_, _>>()?;
+    for id in &ids {
+        messages::advance_in(&mut tx, session, id, MessageStatus::Error, Some(reason)).await?;
+    }
+    sqlx::query("DELETE FROM send_queue WHERE session = $1")
+        .bind(session)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await.context("commit")?;
+    Ok(())
+}
+
 /// Takes queued message `id` off the queue and records how it ended: `sent` at the time given
 /// (when it left, its new `sentAt`), or `error` with the reason given; `events` with it.
 pub async fn finish(

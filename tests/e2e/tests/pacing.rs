@@ -1,7 +1,8 @@
 //! Paced sending through a real `titan` process: a session with a `pacing` setting answers each
 //! send at once with status `queued`, sends its queue in order with the setting's gap between two
 //! messages, and a server killed with SIGKILL mid-queue loses nothing it accepted: the next
-//! server sends the rest, still paced, each message received once.
+//! server sends the rest, still paced, each message received once. Logging the session out fails
+//! what still waits.
 
 use std::time::Duration;
 
@@ -226,6 +227,49 @@ async fn paced_sends_survive_a_kill(engine: Engine) {
         gaps.iter().all(|&gap| gap >= MIN_GAP_MS),
         "a gap shorter than the pace allows: {gaps:?}"
     );
+
+    // Logging out fails what still waits: at one a minute, two more messages wait behind the
+    // last one's gap.
+    let slow = json!({"config": {"pacing": {"messagesPerMinute": 1, "jitterPercent": 0}}});
+    let path = format!("/api/sessions/{alice}");
+    let (status, answer) = call(&second.base, &key, reqwest::Method::PATCH, &path, Some(slow)).await;
+    assert_eq!(status, 200, "{answer}");
+    let api = client(&second.base, &key);
+    for n in 0..2 {
+        let text = SendMessage::builder()
+            .chat_id(bob_jid.clone())
+            .type_(MessageType::Text)
+            .text(format!("never sent {n}"));
+        let sent = api.send_session_message().session(&alice).body(text).send().await;
+        assert_eq!(
+            sent.expect("queue a message").into_inner().data.status,
+            MessageStatus::Queued
+        );
+    }
+    let (status, answer) = call(
+        &second.base,
+        &key,
+        reqwest::Method::POST,
+        &format!("{path}/logout"),
+        None,
+    )
+    .await;
+    assert!((200..300).contains(&status), "logout: {status} {answer}");
+    let after = wait_history(
+        &second.base,
+        &key,
+        &alice,
+        &bob_jid,
+        "the waiting messages failed",
+        |messages| messages.len() == MESSAGES + 2 && messages[MESSAGES..].iter().all(|m| m["status"] == "error"),
+    )
+    .await;
+    for message in &after[MESSAGES..] {
+        assert!(
+            message["error"].as_str().unwrap_or_default().contains("logged out"),
+            "{message}"
+        );
+    }
     second.stop();
     emulator.stop().await.expect("stop the emulator");
 }
