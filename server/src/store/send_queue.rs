@@ -106,7 +106,8 @@ pub async fn attempted(db: &Db, session: &str, id: &str) -> anyhow::Result<()> {
 /// Empties the session's queue, recording each message that waited as `error` for `reason`
 /// (the session was logged out: its account may not be the one they were meant to leave from).
 pub async fn cancel(db: &Db, session: &str, reason: &str) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await.context("begin")?;
+    // It reads before it writes: on SQLite it must hold the write lock from its start.
+    let mut tx = db.begin_write().await.context("begin")?;
     let ids: Vec<String> = sqlx::query("SELECT id FROM send_queue WHERE session = $1")
         .bind(session)
         .fetch_all(&mut *tx)

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use titan_client::Client;
 use titan_client::types::{MessageStatus, MessageType, SendMessage};
 use titan_e2e::database::{self, Engine};
 use titan_e2e::harness::{STEP, client};
@@ -43,6 +44,38 @@ async fn call(base: &str, key: &str, method: reqwest::Method, path: &str, body: 
     let status = response.status().as_u16();
     let bytes = response.bytes().await.expect("the answer's body");
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// Sets `session`'s `pacing` setting through `base`: the status and the answer.
+async fn set_pacing(base: &str, key: &str, session: &str, pacing: Value) -> (u16, Value) {
+    let body = json!({"config": {"pacing": pacing}});
+    call(
+        base,
+        key,
+        reqwest::Method::PATCH,
+        &format!("/api/sessions/{session}"),
+        Some(body),
+    )
+    .await
+}
+
+/// Sends `text` from `session` to `chat`, checks that it was queued, and returns its id.
+async fn queue_text(api: &Client, session: &str, chat: &str, text: String) -> String {
+    let body = SendMessage::builder()
+        .chat_id(chat.to_owned())
+        .type_(MessageType::Text)
+        .text(text);
+    let sent = api
+        .send_session_message()
+        .session(session)
+        .body(body)
+        .send()
+        .await
+        .expect("send a paced message")
+        .into_inner()
+        .data;
+    assert_eq!(sent.status, MessageStatus::Queued, "{sent:?}");
+    sent.id
 }
 
 /// The messages of `chat` in `session`'s history, oldest first; `None` while the session is
@@ -110,15 +143,7 @@ async fn paced_sends_survive_a_kill(engine: Engine) {
         json!({"jitterPercent": 10}),
         json!({"messagesPerMinute": 10, "burst": 2}),
     ] {
-        let body = json!({"config": {"pacing": bad}});
-        let (status, answer) = call(
-            &first.base,
-            &key,
-            reqwest::Method::PATCH,
-            &format!("/api/sessions/{alice}"),
-            Some(body),
-        )
-        .await;
+        let (status, answer) = set_pacing(&first.base, &key, &alice, bad.clone()).await;
         assert_eq!(status, 400, "{bad} → {answer}");
         assert!(answer["error"].is_string() && answer["docs"].is_string(), "{answer}");
     }
@@ -133,15 +158,8 @@ async fn paced_sends_survive_a_kill(engine: Engine) {
     assert!(unchanged["data"]["config"].get("pacing").is_none(), "{unchanged}");
 
     // Alice paces her sends; the setting applies at once.
-    let pace = json!({"config": {"pacing": {"messagesPerMinute": PER_MINUTE, "jitterPercent": 0}}});
-    let (status, updated) = call(
-        &first.base,
-        &key,
-        reqwest::Method::PATCH,
-        &format!("/api/sessions/{alice}"),
-        Some(pace),
-    )
-    .await;
+    let pace = json!({"messagesPerMinute": PER_MINUTE, "jitterPercent": 0});
+    let (status, updated) = set_pacing(&first.base, &key, &alice, pace).await;
     assert_eq!(status, 200, "{updated}");
     assert_eq!(
         updated["data"]["config"]["pacing"],
@@ -151,22 +169,7 @@ async fn paced_sends_survive_a_kill(engine: Engine) {
     // Every send is answered at once, queued.
     let mut ids = Vec::new();
     for n in 0..MESSAGES {
-        let sent = api
-            .send_session_message()
-            .session(&alice)
-            .body(
-                SendMessage::builder()
-                    .chat_id(bob_jid.clone())
-                    .type_(MessageType::Text)
-                    .text(format!("paced {n}")),
-            )
-            .send()
-            .await
-            .expect("send a paced message")
-            .into_inner()
-            .data;
-        assert_eq!(sent.status, MessageStatus::Queued, "message {n}");
-        ids.push(sent.id);
+        ids.push(queue_text(&api, &alice, &bob_jid, format!("paced {n}")).await);
     }
 
     // Two of them leave, then the server dies.
@@ -230,22 +233,14 @@ async fn paced_sends_survive_a_kill(engine: Engine) {
 
     // Logging out fails what still waits: at one a minute, two more messages wait behind the
     // last one's gap.
-    let slow = json!({"config": {"pacing": {"messagesPerMinute": 1, "jitterPercent": 0}}});
-    let path = format!("/api/sessions/{alice}");
-    let (status, answer) = call(&second.base, &key, reqwest::Method::PATCH, &path, Some(slow)).await;
+    let slow = json!({"messagesPerMinute": 1, "jitterPercent": 0});
+    let (status, answer) = set_pacing(&second.base, &key, &alice, slow).await;
     assert_eq!(status, 200, "{answer}");
     let api = client(&second.base, &key);
     for n in 0..2 {
-        let text = SendMessage::builder()
-            .chat_id(bob_jid.clone())
-            .type_(MessageType::Text)
-            .text(format!("never sent {n}"));
-        let sent = api.send_session_message().session(&alice).body(text).send().await;
-        assert_eq!(
-            sent.expect("queue a message").into_inner().data.status,
-            MessageStatus::Queued
-        );
+        queue_text(&api, &alice, &bob_jid, format!("never sent {n}")).await;
     }
+    let path = format!("/api/sessions/{alice}");
     let (status, answer) = call(
         &second.base,
         &key,
