@@ -68,29 +68,46 @@ struct Worker {
 
 impl Worker {
     async fn run(mut self) {
-        match queue::depth(&self.shared.db, &self.session).await {
-            Ok(0) | Err(_) => {}
-            Ok(waiting) => tracing::info!(session = %self.session, waiting, "sending the messages still queued"),
-        }
-        self.last = queue::last_sent(&self.shared.db, &self.session).await.unwrap_or_else(|error| {
-            tracing::warn!(session = %self.session, error = format!("{error:#}"), "cannot read when the last queued message left");
-            Some(Utc::now())
-        });
+        let mut started = false;
         loop {
-            let pacing = self.pacing().await;
-            if let Some(pacing) = pacing {
+            match queue::next(&self.shared.db, &self.session).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    self.slot.queued.notified().await;
+                    continue;
+                }
+                Err(error) => {
+                    self.db_failed(&error).await;
+                    continue;
+                }
+            }
+            if !started {
+                // Read once, when there is first something to send: an idle session's client
+                // connects with a single query here.
+                started = true;
+                self.last = queue::last_sent(&self.shared.db, &self.session).await.unwrap_or_else(|error| {
+                    tracing::warn!(session = %self.session, error = format!("{error:#}"), "cannot read when the last queued message left");
+                    Some(Utc::now())
+                });
+                tracing::info!(session = %self.session, "sending the session's queued messages");
+            }
+            if let Some(pacing) = self.pacing().await {
                 self.wait_turn(pacing).await;
             }
+            // Read again after the wait: the chat may have been cleared meanwhile.
             match queue::next(&self.shared.db, &self.session).await {
                 Ok(Some(queued)) if self.client.is_connected() => self.send(queued).await,
                 Ok(Some(_)) => tokio::time::sleep(RETRY).await,
-                Ok(None) => self.slot.queued.notified().await,
-                Err(error) => {
-                    tracing::warn!(session = %self.session, error = format!("{error:#}"), "cannot read the send queue");
-                    tokio::time::sleep(RETRY).await;
-                }
+                Ok(None) => {}
+                Err(error) => self.db_failed(&error).await,
             }
         }
+    }
+
+    /// Logs a failed read of the queue and waits before the next.
+    async fn db_failed(&self, error: &anyhow::Error) {
+        tracing::warn!(session = %self.session, error = format!("{error:#}"), "cannot read the send queue");
+        tokio::time::sleep(RETRY).await;
     }
 
     /// The session's pace now (a change applies to the next message); none if it has none or

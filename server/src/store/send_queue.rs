@@ -72,15 +72,6 @@ pub async fn next(db: &Db, session: &str) -> anyhow::Result<Option<Queued>> {
     }
 }
 
-/// How many messages the session has waiting.
-pub async fn depth(db: &Db, session: &str) -> anyhow::Result<i64> {
-    Ok(sqlx::query("SELECT COUNT(*) AS n FROM send_queue WHERE session = $1")
-        .bind(session)
-        .fetch_one(&db.pool)
-        .await?
-        .try_get("n")?)
-}
-
 /// When the session's last queued message left, if one ever did.
 pub async fn last_sent(db: &Db, session: &str) -> anyhow::Result<Option<DateTime<Utc>>> {
     let at: Option<i64> = sqlx::query("SELECT paced_at FROM sessions WHERE name = $1")
