@@ -1684,7 +1684,8 @@ updates that do not say).*/
     pub struct ClusterServer {
         ///Where the other servers forward requests for its sessions.
         pub address: ::std::string::String,
-        ///Whether it delivers the webhooks now (one server at a time does).
+        /**Whether it delivers the webhooks of sessions no server runs (one server at a time does;
+each server delivers those of the sessions it runs).*/
         #[serde(rename = "deliversWebhooks")]
         pub delivers_webhooks: bool,
         ///How long ago it last renewed its leases, in ms; past `leaseTtlMs` it is presumed dead.

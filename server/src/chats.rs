@@ -145,7 +145,10 @@ impl ChatAction {
             Self::Unmute => ChatChange::Muted(None),
             Self::Read => ChatChange::Read(true),
             Self::Unread => ChatChange::Read(false),
-            Self::Clear => ChatChange::Cleared { delete_starred: false },
+            Self::Clear => ChatChange::Cleared {
+                delete_starred: false,
+                at: crate::store::now_ms(),
+            },
             Self::Delete => ChatChange::Deleted,
         }
     }

@@ -1,17 +1,21 @@
 //! Several servers on one PostgreSQL database. Each server announces itself with the address
 //! the others forward to, and every third of a lease period it renews its leases, stops the
-//! sessions whose lease it lost, holds or seeks the one webhook-delivery lease, and takes over
-//! sessions no live server holds, up to its fair share of the running sessions.
+//! sessions whose lease it lost, holds or seeks the one webhook-delivery lease, tells its webhook
+//! dispatcher which sessions are its own, and takes over sessions no live server holds, up to
+//! its fair share of the running sessions.
 
 use std::collections::HashSet;
+use std::sync::{Arc, Weak};
 
 use tokio::task::JoinHandle;
 
 use crate::engine::{ClusterSettings, EngineError};
 use crate::state::SharedState;
 use crate::store::cluster;
+use crate::webhooks::dispatcher::{Scope, Shared};
 
-/// The server-wide duty of delivering webhooks: one server at a time, so each lane keeps order.
+/// The server-wide duty of delivering the webhooks of sessions no server runs (each server
+/// delivers those of its own sessions): one server at a time, so each lane keeps order.
 pub const DELIVERY: &str = "webhooks";
 
 /// Servers silent this many lease periods are dropped from the registry.
@@ -86,8 +90,25 @@ async fn keep(state: &SharedState, settings: &ClusterSettings) -> anyhow::Result
         .iter()
         .any(|(kind, name, _)| kind == cluster::ROLE && name == DELIVERY)
         || cluster::acquire(db, cluster::ROLE, DELIVERY, me, ttl).await?.is_some();
-    state.dispatcher.set_active(delivers).await?;
+    let elsewhere = cluster::leased_elsewhere(db, me).await?.into_iter().collect();
+    state
+        .dispatcher
+        .set_scope(scope(state, me, elsewhere, delivers))
+        .await?;
     take_over(state, ttl).await
+}
+
+/// The sessions whose webhooks this server delivers: those it runs (looked up live), and with
+/// `orphans` those no other server held at the last look.
+fn scope(state: &SharedState, me: &str, elsewhere: HashSet<String>, orphans: bool) -> Scope {
+    // Weak: the dispatcher lives in the state it looks the engine up in.
+    let weak: Weak<_> = Arc::downgrade(state);
+    Scope::Shared(Arc::new(Shared {
+        server_id: me.to_owned(),
+        runs_here: Box::new(move |session| weak.upgrade().is_some_and(|state| state.engine.runs_here(session))),
+        elsewhere,
+        orphans,
+    }))
 }
 
 /// Starts sessions that should run but that no live server holds, while this server runs
@@ -148,7 +169,8 @@ pub struct ClusterServer {
     pub heartbeat_age_ms: i64,
     /// Whether it is the server answering this request.
     pub this_server: bool,
-    /// Whether it delivers the webhooks now (one server at a time does).
+    /// Whether it delivers the webhooks of sessions no server runs (one server at a time does;
+    /// each server delivers those of the sessions it runs).
     pub delivers_webhooks: bool,
     /// The sessions it runs, by name.
     pub sessions: Vec<ClusterSession>,
@@ -238,10 +260,10 @@ pub fn metrics(state: &SharedState) -> String {
         "# HELP titan_cluster_sessions_owned Sessions this server holds the lease of.\n\
          # TYPE titan_cluster_sessions_owned gauge\n\
          titan_cluster_sessions_owned{{server=\"{server}\"}} {}\n\
-         # HELP titan_cluster_delivering Whether this server delivers the webhooks (1) or not (0).\n\
+         # HELP titan_cluster_delivering Whether this server delivers the webhooks of sessions no server runs (1) or not (0).\n\
          # TYPE titan_cluster_delivering gauge\n\
          titan_cluster_delivering{{server=\"{server}\"}} {}\n",
         state.engine.owned().len(),
-        u8::from(state.dispatcher.is_active()),
+        u8::from(state.dispatcher.delivers_orphans()),
     )
 }

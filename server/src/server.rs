@@ -39,9 +39,9 @@ impl RunningServer {
         let state = AppState::new(db.clone(), config)?;
         let app = crate::api::app(state.clone())?;
         let (shutdown, stop) = oneshot::channel::<()>();
-        if state.engine.cluster().is_some() {
-            // Only the holder of the delivery lease delivers; joining the cluster decides.
-            state.dispatcher.join_cluster().await?;
+        if let Some(cluster) = state.engine.cluster() {
+            // Each server delivers the sessions it runs; joining the cluster decides which.
+            state.dispatcher.join_cluster(&cluster.server_id);
         }
         state.dispatcher.start().await?;
         let tailing = state.tail.follow(db.clone());

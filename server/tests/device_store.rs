@@ -56,7 +56,7 @@ where
     let Some((db, _dir)) = fresh_db(sql).await else {
         return;
     };
-    case(Arc::new(DeviceStore::new(db, "alice"))).await;
+    case(Arc::new(DeviceStore::new(db, "alice", None))).await;
 }
 
 /// One `#[tokio::test]` per case and backend: `in_memory::x`, `sqlite::x`, `postgres::x`.
@@ -1111,8 +1111,8 @@ async fn sessions_are_isolated_on(kind: common::Backend) {
     let Some((db, _dir)) = fresh_db(kind).await else {
         return;
     };
-    let alice = DeviceStore::new(db.clone(), "alice");
-    let bob = DeviceStore::new(db.clone(), "bob");
+    let alice = DeviceStore::new(db.clone(), "alice", None);
+    let bob = DeviceStore::new(db.clone(), "bob", None);
     populate(&alice, 1).await;
 
     // Nothing alice wrote is visible to bob.
@@ -1162,8 +1162,8 @@ async fn wipe_empties_one_session_on(kind: common::Backend) {
     let Some((db, _dir)) = fresh_db(kind).await else {
         return;
     };
-    let alice = DeviceStore::new(db.clone(), "alice");
-    let bob = DeviceStore::new(db.clone(), "bob");
+    let alice = DeviceStore::new(db.clone(), "alice", None);
+    let bob = DeviceStore::new(db.clone(), "bob", None);
     populate(&alice, 1).await;
     populate(&bob, 2).await;
 
@@ -1205,4 +1205,86 @@ async fn sqlite_wipe_empties_one_session() {
 #[tokio::test]
 async fn postgres_wipe_empties_one_session() {
     wipe_empties_one_session_on(common::Backend::Postgres).await;
+}
+
+/// Several servers on one PostgreSQL: a store writing under a session lease's fence writes
+/// while the lease is its own; once the lease has expired and another server took it (the old
+/// owner was paused past it), every kind of write through the old fence is refused and changes
+/// nothing, and the new owner's writes go through.
+#[tokio::test]
+async fn postgres_writes_under_a_lost_lease_are_refused() {
+    use titan_server::store::cluster;
+    let Some((db, _dir)) = fresh_db(common::Backend::Postgres).await else {
+        return;
+    };
+    let old = cluster::acquire(&db, cluster::SESSION, "alice", "srv_old", 60_000)
+        .await
+        .unwrap()
+        .expect("the first lease");
+    let paused = DeviceStore::new(db.clone(), "alice", Some(old));
+    populate(&paused, 1).await;
+    let before = row_counts(&db, "alice").await;
+
+    // The old owner stops renewing; its lease expires and another server takes it.
+    sqlx::query("UPDATE leases SET expires_at = 0 WHERE name = 'alice'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let new = cluster::acquire(&db, cluster::SESSION, "alice", "srv_new", 60_000)
+        .await
+        .unwrap()
+        .expect("the lease, taken over");
+    assert!(new.token > 1, "{new:?}");
+
+    let refused = [
+        paused.put_identity("1@s.whatsapp.net", [9; 32]).await.err(),
+        paused.put_session("1@s.whatsapp.net", &[9]).await.err(),
+        paused.put_session("2@s.whatsapp.net", &[9]).await.err(),
+        paused.delete_session("1@s.whatsapp.net").await.err(),
+        paused
+            .store_prekeys_batch(&[(2, Bytes::from_static(&[9]))], false)
+            .await
+            .err(),
+        paused.remove_prekey(1).await.err(),
+        paused.put_sender_key("g::1", &[9]).await.err(),
+        paused.store_sent_message("1@s.whatsapp.net", "m2", &[9]).await.err(),
+        paused.take_sent_message("1@s.whatsapp.net", "m").await.err(),
+        paused.store_pending_inbound("c", "s", "m2", &[9]).await.err(),
+        paused.put_msg_secret("c", "s", "m2", &[9; 32]).await.err(),
+        paused.delete_expired_msg_secrets(i64::MAX).await.err(),
+        paused.clear_mutation_macs("regular").await.err(),
+    ];
+    for (n, error) in refused.iter().enumerate() {
+        let error = error
+            .as_ref()
+            .unwrap_or_else(|| panic!("write {n} went through a lost lease"));
+        let mut chain = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            chain = format!("{chain}: {cause}");
+            source = cause.source();
+        }
+        assert!(
+            chain.contains("no longer holds the lease of `alice`"),
+            "write {n}: {chain}"
+        );
+    }
+    assert_eq!(row_counts(&db, "alice").await, before, "a refused write changed a row");
+    assert_eq!(paused.load_identity("1@s.whatsapp.net").await.unwrap(), Some([1; 32]));
+    assert_eq!(
+        paused.get_session("1@s.whatsapp.net").await.unwrap().as_deref(),
+        Some(&[1u8][..])
+    );
+
+    // The new owner writes.
+    let owner = DeviceStore::new(db.clone(), "alice", Some(new));
+    owner.put_session("1@s.whatsapp.net", &[2]).await.unwrap();
+    assert_eq!(
+        owner.take_sent_message("1@s.whatsapp.net", "m").await.unwrap(),
+        Some(vec![1])
+    );
+    assert_eq!(
+        owner.get_session("1@s.whatsapp.net").await.unwrap().as_deref(),
+        Some(&[2u8][..])
+    );
 }

@@ -35,7 +35,7 @@ async fn start(emulator: &Emulator, db: &Db, session: &str) -> Client {
     })
     .unwrap();
     let bot = Bot::builder()
-        .with_backend_arc(Arc::new(DeviceStore::new(db.clone(), session)))
+        .with_backend_arc(Arc::new(DeviceStore::new(db.clone(), session, None)))
         .with_transport_factory(SessionTransportFactory::new(emulator.ws_url(), None))
         .with_http_client(http)
         .with_runtime(TokioRuntime)

@@ -37,7 +37,7 @@ async fn run(backend: common::Backend) {
         updated_at: 1,
         learning_source: "usync".into(),
     };
-    DeviceStore::new(db.clone(), "alice")
+    DeviceStore::new(db.clone(), "alice", None)
         .put_lid_mapping(&mapping)
         .await
         .unwrap();

@@ -764,7 +764,8 @@ export interface ClusterServer {
    */
   address: string;
   /**
-   * Whether it delivers the webhooks now (one server at a time does).
+   * Whether it delivers the webhooks of sessions no server runs (one server at a time does;
+   * each server delivers those of the sessions it runs).
    */
   deliversWebhooks: boolean;
   /**

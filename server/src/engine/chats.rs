@@ -35,7 +35,7 @@ impl Engine {
             ChatChange::Muted(Some(until)) => actions.mute_chat_until(chat, until.saturating_mul(1000)).await,
             ChatChange::Muted(None) => actions.unmute_chat(chat).await,
             ChatChange::Read(read) => actions.mark_chat_as_read(chat, *read, None).await,
-            ChatChange::Cleared { delete_starred } => actions.clear_chat(chat, *delete_starred, false, None).await,
+            ChatChange::Cleared { delete_starred, .. } => actions.clear_chat(chat, *delete_starred, false, None).await,
             ChatChange::Deleted => actions.delete_chat(chat, false, None).await,
         };
         sent.map_err(|e| app_state_error("chat change", e))?;

@@ -68,6 +68,14 @@ impl Engine {
         }
     }
 
+    /// Tells the session's running parts that its settings changed (a pacer waiting out a gap
+    /// applies the new pace at once).
+    pub fn settings_changed(&self, name: &str) {
+        if let Some(slot) = self.existing(name) {
+            slot.settings_changed.notify_one();
+        }
+    }
+
     /// Whether this server runs the session now (it holds its lease).
     pub fn runs_here(&self, name: &str) -> bool {
         self.existing(name).is_some_and(|slot| slot.fence().is_some())

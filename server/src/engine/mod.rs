@@ -191,6 +191,9 @@ struct Slot {
     fence: Mutex<Option<Fence>>,
     /// Woken when a message is queued for the session's [`pacing::Pacer`].
     queued: Notify,
+    /// Woken when the session's settings change, so a pacer waiting out a gap applies a new
+    /// pace (or none) at once.
+    settings_changed: Notify,
 }
 
 #[derive(Default)]

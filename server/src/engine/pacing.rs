@@ -91,8 +91,10 @@ impl Worker {
                 });
                 tracing::info!(session = %self.session, "sending the session's queued messages");
             }
-            if let Some(pacing) = self.pacing().await {
-                self.wait_turn(pacing).await;
+            if let Some(pacing) = self.pacing().await
+                && !self.wait_turn(pacing).await
+            {
+                continue; // the pace changed while waiting: wait (or not) by the new one
             }
             // Read again after the wait: the chat may have been cleared meanwhile.
             match queue::next(&self.shared.db, &self.session).await {
@@ -117,12 +119,17 @@ impl Worker {
         serde_json::from_value::<SessionConfig>(record.config).ok()?.pacing
     }
 
-    /// Waits until a gap drawn from `pacing` has passed since the last message left.
-    async fn wait_turn(&self, pacing: Pacing) {
-        if let Some(last) = self.last {
-            let unit = rand::random::<f64>().mul_add(2.0, -1.0);
-            let since = (Utc::now() - last).to_std().unwrap_or_default();
-            tokio::time::sleep(pacing.gap(unit).saturating_sub(since)).await;
+    /// Waits until a gap drawn from `pacing` has passed since the last message left; `false`
+    /// when the session's settings changed first.
+    async fn wait_turn(&self, pacing: Pacing) -> bool {
+        let Some(last) = self.last else {
+            return true;
+        };
+        let unit = rand::random::<f64>().mul_add(2.0, -1.0);
+        let since = (Utc::now() - last).to_std().unwrap_or_default();
+        tokio::select! {
+            () = tokio::time::sleep(pacing.gap(unit).saturating_sub(since)) => true,
+            () = self.slot.settings_changed.notified() => false,
         }
     }
 

@@ -270,7 +270,7 @@ impl Supervisor {
             extra_roots: settings.media_roots.clone(),
             ..HttpClientConfig::default()
         })?;
-        let backend: Arc<dyn Backend> = Arc::new(DeviceStore::new(self.db().clone(), &self.name));
+        let backend: Arc<dyn Backend> = Arc::new(DeviceStore::new(self.db().clone(), &self.name, self.fence.clone()));
         let mut builder = Bot::builder()
             .with_backend_arc(backend)
             .with_transport_factory(transport)

@@ -197,7 +197,8 @@ pub async fn get(state: &AppState, caller: &Caller, name: &str) -> Result<Sessio
     Ok(find(state, caller, name).await?.into())
 }
 
-/// Changes a session's proxy or settings (effective from its next start).
+/// Changes a session's proxy or settings (effective from its next start, but for the pace of
+/// its queued sends, which applies at once).
 pub async fn update(
     state: &AppState,
     caller: &Caller,
@@ -217,6 +218,7 @@ pub async fn update(
     let record = store::apply(&state.db, name, change)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("session `{name}` not found")))?;
+    state.engine.settings_changed(name);
     Ok(record.into())
 }
 

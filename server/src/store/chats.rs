@@ -21,10 +21,14 @@ pub enum ChatChange {
     Muted(Option<i64>),
     /// Read (`true`: no unread messages left) or marked unread.
     Read(bool),
-    /// Its messages deleted, the chat kept; starred ones stay unless `delete_starred`.
+    /// Its messages up to the clear deleted, the chat kept; starred ones stay unless
+    /// `delete_starred`.
     Cleared {
         /// Starred messages go too.
         delete_starred: bool,
+        /// When the chat was cleared (ms since epoch): messages from after it stay (one sent
+        /// right after a clear, or queued, outlives the clear's echo from WhatsApp).
+        at: i64,
     },
     /// The chat and its messages deleted.
     Deleted,
@@ -126,21 +130,27 @@ pub async fn change(
     .bind(chat_id)
     .execute(&mut *tx)
     .await?;
+    // The messages that go: those up to a clear (the starred ones only if asked), or all of a
+    // deleted chat's, with its row.
     let forget = match change {
-        ChatChange::Cleared { delete_starred: false } => {
-            &["DELETE FROM messages WHERE session = $1 AND chat_id = $2 AND starred = 0"][..]
+        ChatChange::Cleared { delete_starred, at } => {
+            Some((if *delete_starred { "" } else { " AND starred = 0" }, *at))
         }
-        ChatChange::Cleared { delete_starred: true } => {
-            &["DELETE FROM messages WHERE session = $1 AND chat_id = $2"][..]
-        }
-        ChatChange::Deleted => &[
-            "DELETE FROM messages WHERE session = $1 AND chat_id = $2",
-            "DELETE FROM chats WHERE session = $1 AND chat_id = $2",
-        ][..],
-        _ => &[][..],
+        ChatChange::Deleted => Some(("", i64::MAX)),
+        _ => None,
     };
-    for &statement in forget {
-        sqlx::query(statement)
+    if let Some((starred, until)) = forget {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM messages WHERE session = $1 AND chat_id = $2 AND sent_at <= $3{starred}"
+        )))
+        .bind(session)
+        .bind(chat_id)
+        .bind(until)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if *change == ChatChange::Deleted {
+        sqlx::query("DELETE FROM chats WHERE session = $1 AND chat_id = $2")
             .bind(session)
             .bind(chat_id)
             .execute(&mut *tx)

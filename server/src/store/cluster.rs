@@ -17,6 +17,16 @@ pub const SESSION: &str = "session";
 /// The lease kind of a duty one server does for all (webhook delivery).
 pub const ROLE: &str = "role";
 
+/// The condition (after `WHERE …`) that keeps the events (aliased `e`) of the sessions server
+/// `$2` holds a live lease for and, when `$3` is 1, of those no server holds one for.
+pub fn events_of_leased() -> String {
+    format!(
+        " AND (EXISTS (SELECT 1 FROM leases l WHERE l.kind = '{SESSION}' AND l.name = e.session \
+         AND l.owner = $2 AND l.expires_at > {NOW}) OR ($3 = 1 AND NOT EXISTS (SELECT 1 FROM leases l \
+         WHERE l.kind = '{SESSION}' AND l.name = e.session AND l.expires_at > {NOW})))"
+    )
+}
+
 /// Proof that a server held a lease when it last checked: its id and the lease's token. A write
 /// made with a fence commits only while the lease still carries that token, so an owner that
 /// was paused past its lease cannot write over the new owner's state.
@@ -170,6 +180,17 @@ pub async fn renew(db: &Db, owner: &str, ttl_ms: i64) -> anyhow::Result<Vec<(Str
     rows.iter()
         .map(|r| Ok((r.try_get("kind")?, r.try_get("name")?, r.try_get("token")?)))
         .collect()
+}
+
+/// The sessions a server other than `owner` holds a live lease for.
+pub async fn leased_elsewhere(db: &Db, owner: &str) -> anyhow::Result<Vec<String>> {
+    let sql = format!("SELECT name FROM leases WHERE kind = '{SESSION}' AND owner <> $1 AND expires_at > {NOW}");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(owner)
+        .fetch_all(&db.pool)
+        .await
+        .context("read the sessions other servers hold")?;
+    rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
 }
 
 /// Gives the lease up (its owner stopped the session, or is leaving).

@@ -115,6 +115,22 @@ pub struct Fanned {
     pub deliveries: Vec<(String, String)>,
 }
 
+/// Whose events a fan-out takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Takes<'a> {
+    /// Every event (one server alone on its database).
+    All,
+    /// Several servers share the database: the events of the sessions `server` holds a live
+    /// lease for, and with `orphans` also those of sessions no server holds one for. Each
+    /// session's events are then fanned out, and so ordered, by one server at a time.
+    Leased {
+        /// This server's id.
+        server: &'a str,
+        /// Whether this server also takes the sessions no server runs.
+        orphans: bool,
+    },
+}
+
 /// Rows per multi-row delivery insert (5 parameters each, well under SQLite's fast range).
 const INSERT_CHUNK: usize = 150;
 
@@ -125,22 +141,32 @@ const INSERT_CHUNK: usize = 150;
 /// another server, say), so that no event is routed without a webhook created before it.
 pub async fn fan_out(
     db: &Db,
+    takes: Takes<'_>,
     limit: i64,
     hooks: super::webhooks::Version,
     route: impl Fn(&Envelope) -> Vec<String>,
 ) -> anyhow::Result<Option<Vec<Fanned>>> {
     let mut tx = db.begin_write().await.context("begin")?;
+    // PostgreSQL: an event another server is fanning out right now is waited for, not skipped.
+    // A session's events are so fanned out in order even while the session changes servers (the
+    // server it left may still hold an older one), and their deliveries' ids follow that order.
     let lock = match db.engine {
-        super::Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+        super::Engine::Postgres => " FOR UPDATE OF e",
         super::Engine::Sqlite => "",
     };
+    let (whose, server, orphans) = match takes {
+        Takes::All => (String::new(), "", false),
+        Takes::Leased { server, orphans } => (super::cluster::events_of_leased(), server, orphans),
+    };
     let sql = format!(
-        "SELECT id, session, event, payload, created_at FROM events WHERE fanned_out = 0 ORDER BY id LIMIT $1{lock}"
+        "SELECT id, session, event, payload, created_at FROM events e WHERE fanned_out = 0{whose} \
+         ORDER BY id LIMIT $1{lock}"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit);
+    if !whose.is_empty() {
+        query = query.bind(server).bind(i64::from(orphans));
+    }
+    let rows = query.fetch_all(&mut *tx).await?;
     if rows.is_empty() {
         return Ok(Some(Vec::new()));
     }

@@ -1,10 +1,12 @@
 //! Delivery of the outbox: fan-out of committed events into per-webhook deliveries, then signed
 //! POSTs with bounded concurrency, one at a time per (webhook, session) lane so each receiver
 //! sees a session's events in order, retried per the webhook's policy until delivered or dead.
+//! When several servers share the database, each delivers the sessions it runs (see [`Scope`]).
 //! Every step is recorded in the database first or after, never only in memory: a crash at any
 //! point re-delivers (at least once); receivers dedupe by the event `id`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -16,6 +18,7 @@ use crate::events::Envelope;
 use crate::outbound::GuardedResolver;
 use crate::secrets::SecretBox;
 use crate::store::deliveries::{self, Outcome, Pending};
+use crate::store::events::Takes;
 use crate::store::{Db, now_ms};
 use crate::webhooks::target;
 use crate::webhooks::{DeliveryState, Hook, signature};
@@ -60,6 +63,74 @@ struct Lane {
 
 type LaneKey = (String, String);
 
+/// Which sessions' webhooks this server delivers.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Every session's: the server is alone on its database.
+    All,
+    /// Several servers share the database (see [`Shared`]).
+    Shared(Arc<Shared>),
+}
+
+/// Several servers share the database: each fans out and delivers the events of the sessions it
+/// runs, and the holder of the delivery lease also those of sessions no server runs (stopped or
+/// deleted sessions, sessions between servers, events of no session). Each session's lanes are
+/// so delivered by one server at a time, in order, and the work spreads with the sessions.
+pub struct Shared {
+    /// This server's id, as its leases name it.
+    pub server_id: String,
+    /// Whether this server runs a session now (read live: a session started here is delivered
+    /// here at once).
+    pub runs_here: Box<dyn Fn(&str) -> bool + Send + Sync>,
+    /// The sessions other servers held a live lease for at the last look.
+    pub elsewhere: HashSet<String>,
+    /// Whether this server holds the delivery lease.
+    pub orphans: bool,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("server_id", &self.server_id)
+            .field("elsewhere", &self.elsewhere.len())
+            .field("orphans", &self.orphans)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scope {
+    /// Whether this server delivers the lanes of `session` now.
+    fn covers(&self, session: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Shared(shared) => {
+                (shared.runs_here)(session) || (shared.orphans && !shared.elsewhere.contains(session))
+            }
+        }
+    }
+
+    /// Whether a lane of `session` stays in memory while empty: a session this server runs
+    /// keeps its lanes (they are known to be caught up). A lane new to this server may have older
+    /// deliveries another server fanned out, so it starts by reading the database.
+    fn remembers(&self, session: &str) -> bool {
+        match self {
+            Self::All => false,
+            Self::Shared(shared) => (shared.runs_here)(session),
+        }
+    }
+
+    /// The events this server's fan-out takes.
+    fn takes(&self) -> Takes<'_> {
+        match self {
+            Self::All => Takes::All,
+            Self::Shared(shared) => Takes::Leased {
+                server: &shared.server_id,
+                orphans: shared.orphans,
+            },
+        }
+    }
+}
+
 /// How far a shutdown has gone: scheduling stops first, recording once attempts are done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Stage {
@@ -80,13 +151,11 @@ struct Inner {
     permits: Arc<Semaphore>,
     wake: Notify,
     stop: watch::Sender<Stage>,
-    /// Whether this server delivers: always alone, only while it holds the delivery lease
-    /// when several servers share the database (one deliverer keeps every lane in order).
-    active: watch::Sender<bool>,
-    /// Set when other servers share the database: deliveries made pending again through them
-    /// (manual retries) are looked for periodically.
-    clustered: std::sync::atomic::AtomicBool,
+    /// Which sessions' webhooks this server delivers.
+    scope: watch::Sender<Scope>,
     outcomes: mpsc::UnboundedSender<Outcome>,
+    /// Attempts this server made since it started: delivered, and failed.
+    attempts: [AtomicU64; 2],
 }
 
 /// The delivery machinery of one server: start it once, stop it on shutdown.
@@ -134,9 +203,9 @@ impl Dispatcher {
                 lanes: Mutex::default(),
                 wake: Notify::new(),
                 stop: watch::Sender::new(Stage::Running),
-                active: watch::Sender::new(true),
-                clustered: std::sync::atomic::AtomicBool::new(false),
+                scope: watch::Sender::new(Scope::All),
                 outcomes,
+                attempts: [AtomicU64::new(0), AtomicU64::new(0)],
             }),
             outcomes: Mutex::new(Some(received)),
             tasks: Mutex::default(),
@@ -149,9 +218,7 @@ impl Dispatcher {
             return Ok(());
         };
         self.inner.reload_hooks().await?;
-        if *self.inner.active.borrow() {
-            self.inner.resume_pending().await?;
-        }
+        self.inner.resume_pending().await?;
         let inner = &self.inner;
         let mut tasks = lock(&self.tasks);
         tasks.push(tokio::spawn(inner.clone().fan_out_forever()));
@@ -173,31 +240,50 @@ impl Dispatcher {
         }
     }
 
-    /// Other servers share the database: deliver nothing until [`set_active`](Self::set_active)
-    /// says this server holds the delivery lease.
-    pub async fn join_cluster(&self) -> anyhow::Result<()> {
-        self.inner.clustered.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.set_active(false).await
+    /// Other servers share the database: deliver nothing until [`set_scope`](Self::set_scope)
+    /// says which sessions are this server's.
+    pub fn join_cluster(&self, server_id: &str) {
+        self.inner.scope.send_replace(Scope::Shared(Arc::new(Shared {
+            server_id: server_id.to_owned(),
+            runs_here: Box::new(|_| false),
+            elsewhere: HashSet::new(),
+            orphans: false,
+        })));
     }
 
-    /// Starts or stops delivering (several servers on one database: only the holder of the
-    /// delivery lease delivers). Starting resumes every delivery left pending, whoever left it;
-    /// stopping forgets the lanes held in memory (attempts in flight still finish and are
-    /// recorded).
-    pub async fn set_active(&self, on: bool) -> anyhow::Result<()> {
-        let was = self.inner.active.send_replace(on);
-        if on && !was {
-            tracing::info!("this server now delivers the webhooks");
-            self.inner.resume_pending().await?;
-        } else if !on && was {
-            lock(&self.inner.lanes).clear();
+    /// Sets which sessions this server delivers (several servers on one database; renewed at
+    /// every lease renewal). Lanes it no longer covers are forgotten (an attempt in flight still
+    /// finishes and is recorded); every lane it covers with deliveries pending in the database,
+    /// whoever left them, is resumed.
+    pub async fn set_scope(&self, scope: Scope) -> anyhow::Result<()> {
+        let orphans = |scope: &Scope| matches!(scope, Scope::Shared(s) if s.orphans);
+        let was = orphans(&self.inner.scope.send_replace(scope.clone()));
+        if orphans(&scope) && !was {
+            tracing::info!("this server now delivers the webhooks of sessions no server runs");
         }
-        Ok(())
+        lock(&self.inner.lanes).retain(|(_, session), _| scope.covers(session));
+        self.inner.resume_pending().await
     }
 
-    /// Whether this server delivers now.
-    pub fn is_active(&self) -> bool {
-        *self.inner.active.borrow()
+    /// Whether this server delivers the webhooks of sessions no server runs (always, alone).
+    pub fn delivers_orphans(&self) -> bool {
+        match &*self.inner.scope.borrow() {
+            Scope::All => true,
+            Scope::Shared(shared) => shared.orphans,
+        }
+    }
+
+    /// This server's delivery attempts, in Prometheus' text format.
+    pub fn metrics(&self) -> String {
+        let [delivered, failed] = &self.inner.attempts;
+        format!(
+            "# HELP titan_webhook_attempts_total Webhook delivery attempts this server made, by outcome.\n\
+             # TYPE titan_webhook_attempts_total counter\n\
+             titan_webhook_attempts_total{{outcome=\"delivered\"}} {}\n\
+             titan_webhook_attempts_total{{outcome=\"failed\"}} {}\n",
+            delivered.load(Ordering::Relaxed),
+            failed.load(Ordering::Relaxed),
+        )
     }
 
     /// Re-reads the webhooks after a change through the API.
@@ -209,7 +295,7 @@ impl Dispatcher {
 
     /// Puts a delivery made pending again (a manual retry) at the head of its lane.
     pub fn requeue(&self, pending: Pending) {
-        if !*self.inner.active.borrow() {
+        if !self.inner.scope.borrow().covers(&pending.envelope.session) {
             return; // the delivering server finds it pending in the database
         }
         let key = (pending.webhook_id.clone(), pending.envelope.session.clone());
@@ -226,10 +312,12 @@ impl Dispatcher {
 }
 
 impl Inner {
-    /// Marks every lane with pending deliveries in the database as behind, so the scheduler
-    /// reads them.
+    /// Marks every lane this server covers with pending deliveries in the database as behind,
+    /// so the scheduler reads them.
     async fn resume_pending(&self) -> anyhow::Result<()> {
-        let lanes = deliveries::pending_lanes(&self.db).await?;
+        let mut lanes = deliveries::pending_lanes(&self.db).await?;
+        let scope = self.scope.borrow().clone();
+        lanes.retain(|(_, session)| scope.covers(session));
         let mut map = lock(&self.lanes);
         let resumed = lanes.iter().filter(|key| !map.contains_key(*key)).count();
         for key in lanes {
@@ -271,28 +359,16 @@ impl Inner {
     async fn fan_out_forever(self: Arc<Self>) {
         let mut reloaded = Instant::now();
         let mut stop = self.stop.subscribe();
-        let mut active = self.active.subscribe();
         loop {
             tokio::select! {
                 () = self.db.events_pending() => {}
                 () = tokio::time::sleep(POLL) => {}
                 _ = stop.wait_for(|s| *s >= Stage::NoNewAttempts) => return,
             }
-            if !*active.borrow_and_update() {
-                continue;
-            }
             if reloaded.elapsed() >= RELOAD_WEBHOOKS {
                 reloaded = Instant::now();
                 if let Err(error) = self.reload_hooks().await {
                     tracing::warn!(error = format!("{error:#}"), "cannot re-read webhooks");
-                }
-                // Deliveries another server made pending again (a manual retry) join here. (A
-                // delivery whose outcome is not yet recorded may be found pending and made again:
-                // at least once.)
-                if self.clustered.load(std::sync::atomic::Ordering::Relaxed)
-                    && let Err(error) = self.resume_pending().await
-                {
-                    tracing::warn!(error = format!("{error:#}"), "cannot read pending deliveries");
                 }
             }
             loop {
@@ -307,7 +383,8 @@ impl Inner {
                         .map(|h| h.id.clone())
                         .collect()
                 };
-                match crate::store::events::fan_out(&self.db, FAN_OUT_BATCH, version, route).await {
+                let scope = self.scope.borrow().clone();
+                match crate::store::events::fan_out(&self.db, scope.takes(), FAN_OUT_BATCH, version, route).await {
                     Ok(None) => {
                         // The webhooks changed (through another server): route with the new list.
                         if let Err(error) = self.reload_hooks().await {
@@ -330,11 +407,19 @@ impl Inner {
 
     fn take_in(&self, batch: Vec<crate::store::events::Fanned>) {
         let now = now_ms();
+        // With other servers, a lane new here may have older deliveries pending that another
+        // server fanned out (the session was theirs a moment ago): it reads them first.
+        let shared = matches!(*self.scope.borrow(), Scope::Shared(_));
         let mut lanes = lock(&self.lanes);
         for fanned in batch {
             let envelope = fanned.envelope;
             for (id, webhook_id) in fanned.deliveries {
-                let lane = lanes.entry((webhook_id.clone(), envelope.session.clone())).or_default();
+                let lane = lanes
+                    .entry((webhook_id.clone(), envelope.session.clone()))
+                    .or_insert_with(|| Lane {
+                        behind: shared,
+                        ..Lane::default()
+                    });
                 if lane.behind || lane.queue.len() >= LANE_BUFFER {
                     lane.behind = true;
                     lane.skipped += 1;
@@ -378,15 +463,16 @@ impl Inner {
 
     /// Spawns the due attempts; returns when the next head is due and which lanes to refill.
     fn start_due(self: &Arc<Self>) -> (Option<i64>, Vec<LaneKey>) {
-        if !*self.active.borrow() {
-            return (None, Vec::new());
-        }
+        let scope = self.scope.borrow().clone();
         let hooks = self.hooks();
         let now = now_ms();
         let mut next_due: Option<i64> = None;
         let mut refill = Vec::new();
         let mut lanes = lock(&self.lanes);
         lanes.retain(|key, lane| {
+            if !scope.covers(&key.1) {
+                return false; // another server delivers it now (an attempt in flight still ends)
+            }
             if lane.busy {
                 return true;
             }
@@ -397,7 +483,7 @@ impl Inner {
                 if lane.behind {
                     refill.push(key.clone());
                 }
-                return lane.behind;
+                return lane.behind || scope.remembers(&key.1);
             };
             if !hook.enabled {
                 return true;
@@ -453,6 +539,7 @@ impl Inner {
             Ok(status) => (Some(status), Some(format!("the receiver answered HTTP {status}"))),
             Err(error) => (None, Some(error)),
         };
+        self.attempts[usize::from(error.is_some())].fetch_add(1, Ordering::Relaxed);
         let (state, next_attempt_at) = match &error {
             None => (DeliveryState::Delivered, now_ms()),
             Some(_) if attempts >= hook.retries.attempts.get() => (DeliveryState::Dead, now_ms()),

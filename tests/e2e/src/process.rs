@@ -94,7 +94,11 @@ impl Server {
             .env("TITAN_MEDIA_CA_FILE", &ca)
             .env("TITAN_RATE_LIMIT", "1000000")
             .env("TITAN_MEDIA_ALLOW_PRIVATE", "true")
-            .env("TITAN_LOG", "warn")
+            // `TITAN_TEST_SERVER_LOG=info` (any filter) shows more of the servers' logs.
+            .env(
+                "TITAN_LOG",
+                std::env::var("TITAN_TEST_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

@@ -1,6 +1,7 @@
 //! Three `titan` processes on one PostgreSQL database with 30 linked sessions: sessions spread
-//! over the servers, any server answers for any session, and when one server is killed (SIGKILL,
-//! under load, the one delivering the webhooks) the other two take its sessions and the
+//! over the servers, any server answers for any session, every server delivers the webhooks of
+//! the sessions it runs, and when one server is killed (SIGKILL, under load, the one also
+//! delivering those of sessions no server runs) the other two take its sessions and their
 //! deliveries over: every session is `CONNECTED` again within
 //! the lease period plus 5 s, no accepted message is lost or delivered twice, no event is lost,
 //! each session's events reach the webhook in order, and the emulator never saw one device
@@ -56,7 +57,7 @@ async fn cluster(http: &reqwest::Client, base: &str) -> Value {
     cluster
 }
 
-/// The address of the server delivering the webhooks.
+/// The address of the server delivering the webhooks of sessions no server runs.
 async fn deliverer(http: &reqwest::Client, base: &str) -> String {
     let cluster = cluster(http, base).await;
     let delivering: Vec<&Value> = cluster["data"]["servers"]
@@ -67,6 +68,24 @@ async fn deliverer(http: &reqwest::Client, base: &str) -> String {
         .collect();
     assert_eq!(delivering.len(), 1, "one server delivers: {cluster}");
     delivering[0]["address"].as_str().expect("address").to_owned()
+}
+
+/// How many webhook deliveries the server at `base` has made (its `/metrics`).
+async fn delivered_by(http: &reqwest::Client, base: &str) -> u64 {
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    metrics
+        .lines()
+        .find(|l| l.starts_with("titan_webhook_attempts_total{outcome=\"delivered\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("titan_webhook_attempts_total")
 }
 
 /// The sessions each server holds, by server address, from `/admin/cluster`.
@@ -215,6 +234,14 @@ async fn a_killed_server_s_sessions_move_to_the_others_and_nothing_is_lost() {
     let counter = Arc::new(AtomicU64::new(0));
     let all = tokio::spawn(load(Arc::new(bases.clone()), key.clone(), run.clone(), counter.clone()));
     tokio::time::sleep(Duration::from_secs(3)).await;
+    // Every server delivers the webhooks of its own sessions.
+    let mut delivered_before = HashMap::new();
+    for base in &bases {
+        let made = delivered_by(&http, base).await;
+        assert!(made > 0, "{base} delivered no webhook");
+        delivered_before.insert(base.clone(), made);
+    }
+    println!("webhook deliveries by server before the kill: {delivered_before:?}");
     let delivering = deliverer(&http, &bases[0]).await;
     let victim = servers.remove(
         servers
@@ -283,8 +310,13 @@ async fn a_killed_server_s_sessions_move_to_the_others_and_nothing_is_lost() {
     assert_ne!(
         deliverer(&http, &survivors[0]).await,
         victim_base,
-        "another server delivers now"
+        "another server delivers the sessions no server runs now"
     );
+    // Both survivors went on delivering, the moved sessions' webhooks included.
+    for base in &survivors {
+        let made = delivered_by(&http, base).await;
+        assert!(made > delivered_before[base], "{base} delivered nothing after the kill");
+    }
     // Each survivor's `/metrics` counts the sessions it holds: all of them between the two.
     let mut owned = 0;
     for base in &survivors {

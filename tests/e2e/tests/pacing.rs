@@ -1,8 +1,9 @@
 //! Paced sending through a real `titan` process: a session with a `pacing` setting answers each
 //! send at once with status `queued`, sends its queue in order with the setting's gap between two
 //! messages, and a server killed with SIGKILL mid-queue loses nothing it accepted: the next
-//! server sends the rest, still paced, each message received once. Logging the session out fails
-//! what still waits.
+//! server sends the rest, still paced, each message received once. Removing the setting sends
+//! what waits at once, clearing a chat drops what waits for it, and logging the session out
+//! fails what still waits.
 
 use std::time::Duration;
 
@@ -231,12 +232,59 @@ async fn paced_sends_survive_a_kill(engine: Engine) {
         "a gap shorter than the pace allows: {gaps:?}"
     );
 
-    // Logging out fails what still waits: at one a minute, two more messages wait behind the
-    // last one's gap.
+    // At one a minute, the next messages wait behind the last one's gap. Clearing a chat drops
+    // what waits for it; removing the setting sends the rest at once.
     let slow = json!({"messagesPerMinute": 1, "jitterPercent": 0});
-    let (status, answer) = set_pacing(&second.base, &key, &alice, slow).await;
+    let (status, answer) = set_pacing(&second.base, &key, &alice, slow.clone()).await;
     assert_eq!(status, 200, "{answer}");
     let api = client(&second.base, &key);
+    let dropped = queue_text(&api, &alice, &bob_jid, "dropped".into()).await;
+    let (status, answer) = call(
+        &second.base,
+        &key,
+        reqwest::Method::POST,
+        &format!("/api/sessions/{alice}/chats/{bob_jid}/clear"),
+        None,
+    )
+    .await;
+    assert!((200..300).contains(&status), "clear: {status} {answer}");
+    let mut released = Vec::new();
+    for n in 0..2 {
+        released.push(queue_text(&api, &alice, &bob_jid, format!("released {n}")).await);
+    }
+    let (status, answer) = call(
+        &second.base,
+        &key,
+        reqwest::Method::PATCH,
+        &format!("/api/sessions/{alice}"),
+        Some(json!({"config": {}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["data"]["config"].get("pacing").is_none(), "{answer}");
+    // The queue keeps its order, so the dropped message, had it stayed, would have left first.
+    let received = wait_history(
+        &second.base,
+        &key,
+        &bob,
+        &alice_jid,
+        "the released messages received",
+        |messages| messages.len() >= MESSAGES + 2,
+    )
+    .await;
+    let ids: Vec<&str> = received[MESSAGES..]
+        .iter()
+        .map(|m| m["id"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        ids, released,
+        "the cleared chat's message dropped, the rest left at once"
+    );
+    assert!(!ids.contains(&dropped.as_str()));
+
+    // Logging out fails what still waits.
+    let (status, answer) = set_pacing(&second.base, &key, &alice, slow).await;
+    assert_eq!(status, 200, "{answer}");
     for n in 0..2 {
         queue_text(&api, &alice, &bob_jid, format!("never sent {n}")).await;
     }
@@ -256,10 +304,10 @@ async fn paced_sends_survive_a_kill(engine: Engine) {
         &alice,
         &bob_jid,
         "the waiting messages failed",
-        |messages| messages.len() == MESSAGES + 2 && messages[MESSAGES..].iter().all(|m| m["status"] == "error"),
+        |messages| messages.len() == 4 && messages[2..].iter().all(|m| m["status"] == "error"),
     )
     .await;
-    for message in &after[MESSAGES..] {
+    for message in &after[2..] {
         assert!(
             message["error"].as_str().unwrap_or_default().contains("logged out"),
             "{message}"

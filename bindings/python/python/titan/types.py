@@ -676,7 +676,8 @@ class ClusterServer(Model):
     """Where the other servers forward requests for its sessions."""
 
     delivers_webhooks: bool = dataclasses.field(metadata={"json": "deliversWebhooks"})
-    """Whether it delivers the webhooks now (one server at a time does)."""
+    """Whether it delivers the webhooks of sessions no server runs (one server at a time does;
+    each server delivers those of the sessions it runs)."""
 
     heartbeat_age_ms: int = dataclasses.field(metadata={"json": "heartbeatAgeMs"})
     """How long ago it last renewed its leases, in ms; past `leaseTtlMs` it is presumed dead."""

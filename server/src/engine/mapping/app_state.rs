@@ -92,6 +92,7 @@ pub(super) fn chat(event: &Event) -> Option<Effect> {
                 chat_id,
                 change: ChatChange::Cleared {
                     delete_starred: u.delete_starred,
+                    at: u.timestamp.timestamp_millis(),
                 },
                 event,
             });

@@ -725,7 +725,13 @@ fn chat_changes_from_other_devices() {
     let (_, change, event) = only_chat_change(&clear);
     assert_eq!(
         (change, event.unwrap().0),
-        (ChatChange::Cleared { delete_starred: false }, EventType::ChatClear)
+        (
+            ChatChange::Cleared {
+                delete_starred: false,
+                at: at().timestamp_millis()
+            },
+            EventType::ChatClear
+        )
     );
 
     let delete = Event::DeleteChatUpdate(

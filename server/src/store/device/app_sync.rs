@@ -35,22 +35,23 @@ impl AppSyncStore for DeviceStore {
     async fn set_sync_key(&self, key_id: &[u8], key: AppStateSyncKey) -> Result<()> {
         // `stored_seq` numbers the keys in the order they were stored, so the latest key is the
         // last one stored (as in the library's in-memory store), whatever its id.
-        sqlx::query(
-            "INSERT INTO wa_app_state_keys (session, key_id, key_data, fingerprint, timestamp, stored_seq)
+        self.write(
+            "set sync key",
+            sqlx::query(
+                "INSERT INTO wa_app_state_keys (session, key_id, key_data, fingerprint, timestamp, stored_seq)
              VALUES ($1, $2, $3, $4, $5,
                      (SELECT COALESCE(MAX(stored_seq), 0) + 1 FROM wa_app_state_keys WHERE session = $1))
              ON CONFLICT (session, key_id) DO UPDATE SET key_data = excluded.key_data,
                  fingerprint = excluded.fingerprint, timestamp = excluded.timestamp,
                  stored_seq = excluded.stored_seq",
+            )
+            .bind(&*self.session)
+            .bind(key_id)
+            .bind(key.key_data)
+            .bind(key.fingerprint)
+            .bind(key.timestamp),
         )
-        .bind(&*self.session)
-        .bind(key_id)
-        .bind(key.key_data)
-        .bind(key.fingerprint)
-        .bind(key.timestamp)
-        .execute(&self.db.pool)
-        .await
-        .map_err(db_err("set sync key"))?;
+        .await?;
         Ok(())
     }
 
@@ -70,16 +71,17 @@ impl AppSyncStore for DeviceStore {
 
     async fn set_version(&self, name: &str, state: HashState) -> Result<()> {
         let state = serde_json::to_string(&state).map_err(json_err)?;
-        sqlx::query(
-            "INSERT INTO wa_app_state_versions (session, name, state) VALUES ($1, $2, $3)
+        self.write(
+            "set app state version",
+            sqlx::query(
+                "INSERT INTO wa_app_state_versions (session, name, state) VALUES ($1, $2, $3)
              ON CONFLICT (session, name) DO UPDATE SET state = excluded.state",
+            )
+            .bind(&*self.session)
+            .bind(name)
+            .bind(state),
         )
-        .bind(&*self.session)
-        .bind(name)
-        .bind(state)
-        .execute(&self.db.pool)
-        .await
-        .map_err(db_err("set app state version"))?;
+        .await?;
         Ok(())
     }
 
@@ -158,12 +160,13 @@ impl AppSyncStore for DeviceStore {
     }
 
     async fn clear_mutation_macs(&self, name: &str) -> Result<()> {
-        sqlx::query("DELETE FROM wa_app_state_mutation_macs WHERE session = $1 AND name = $2")
-            .bind(&*self.session)
-            .bind(name)
-            .execute(&self.db.pool)
-            .await
-            .map_err(db_err("clear mutation MACs"))?;
+        self.write(
+            "clear mutation MACs",
+            sqlx::query("DELETE FROM wa_app_state_mutation_macs WHERE session = $1 AND name = $2")
+                .bind(&*self.session)
+                .bind(name),
+        )
+        .await?;
         Ok(())
     }
 

@@ -23,15 +23,16 @@ impl DeviceStore {
         } else {
             "ON CONFLICT (session) DO NOTHING"
         };
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO wa_device (session, data, updated_at) VALUES ($1, $2, $3) {conflict}"
-        )))
-        .bind(&*self.session)
-        .bind(data)
-        .bind(now_ms())
-        .execute(&self.db.pool)
-        .await
-        .map_err(db_err("save device"))?;
+        self.write(
+            "save device",
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO wa_device (session, data, updated_at) VALUES ($1, $2, $3) {conflict}"
+            )))
+            .bind(&*self.session)
+            .bind(data)
+            .bind(now_ms()),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -5,6 +5,10 @@
 //! One file per trait: `signal.rs` (Signal keys and sessions), `app_sync.rs` (app-state keys,
 //! versions and MACs), `protocol.rs` (device lists, LID mappings, tokens, retry payloads…),
 //! `msg_secret.rs` (message secrets) and `device_row.rs` (the session's own device).
+//!
+//! Every write goes through [`DeviceStore::write`] or a transaction from `begin`: when several
+//! servers share the database, each write first checks the session's lease against the store's
+//! fence, so a server paused past its lease cannot overwrite the new owner's keys and sessions.
 
 mod app_sync;
 mod device_row;
@@ -23,6 +27,7 @@ use sqlx::any::AnyArguments;
 use sqlx::{Any, AnyConnection, AssertSqlSafe};
 use whatsapp_rust::store::error::StoreError;
 
+use super::cluster::{self, Fence};
 use super::{Db, placeholders};
 
 /// whatsapp-rust's storage for one Titan session, on the server's own database.
@@ -30,14 +35,19 @@ use super::{Db, placeholders};
 pub struct DeviceStore {
     db: Db,
     session: Arc<str>,
+    /// The session's lease as this server took it, when servers share the database: every
+    /// write commits only while the lease still carries it.
+    fence: Option<Fence>,
 }
 
 impl DeviceStore {
-    /// A store for `session`'s rows in `db` (nothing is read or written until the client asks).
-    pub fn new(db: Db, session: &str) -> Self {
+    /// A store for `session`'s rows in `db`, writing under `fence` when given (nothing is read
+    /// or written until the client asks).
+    pub fn new(db: Db, session: &str, fence: Option<Fence>) -> Self {
         Self {
             db,
             session: Arc::from(session),
+            fence,
         }
     }
 }
@@ -138,8 +148,16 @@ fn out_of_range(what: &str, value: impl std::fmt::Display) -> StoreError {
 }
 
 /// How many rows a DELETE removed, as the library counts them.
-fn removed(result: &sqlx::any::AnyQueryResult) -> u32 {
-    u32::try_from(result.rows_affected()).unwrap_or(u32::MAX)
+fn removed(rows: u64) -> u32 {
+    u32::try_from(rows).unwrap_or(u32::MAX)
+}
+
+/// Maps a failed lease check of operation `op`: a lost lease is a database error naming it.
+fn fence_err(op: &'static str) -> impl FnOnce(anyhow::Error) -> StoreError {
+    move |error| match error.downcast::<sqlx::Error>() {
+        Ok(source) => db_err(op)(source),
+        Err(error) => StoreError::Database(error.context(format!("device store: {op} refused")).into()),
+    }
 }
 
 /// `($1, …, $c), ($c+1, …), …` for `rows` rows of `columns` placeholders.
@@ -175,12 +193,37 @@ fn in_list_queries<'a, T>(
 }
 
 impl DeviceStore {
+    /// Opens a write transaction; under a fence its first statement checks the lease and holds
+    /// it until the transaction ends, so the lease cannot change hands while the write commits.
+    async fn begin(&self, op: &'static str) -> Result<sqlx::Transaction<'static, Any>, StoreError> {
+        let mut tx = self.db.pool.begin().await.map_err(db_err(op))?;
+        if let Some(fence) = &self.fence {
+            cluster::check(&mut tx, &self.session, fence)
+                .await
+                .map_err(fence_err(op))?;
+        }
+        Ok(tx)
+    }
+
+    /// Runs one write statement (alone, or after the lease check under a fence); the rows it
+    /// changed.
+    async fn write(&self, op: &'static str, query: AnyQuery) -> Result<u64, StoreError> {
+        if self.fence.is_none() {
+            let done = query.execute(&self.db.pool).await.map_err(db_err(op))?;
+            return Ok(done.rows_affected());
+        }
+        let mut tx = self.begin(op).await?;
+        let done = query.execute(&mut *tx).await.map_err(db_err(op))?;
+        tx.commit().await.map_err(db_err(op))?;
+        Ok(done.rows_affected())
+    }
+
     /// Runs `queries` in one transaction (and opens none when there are no queries).
     async fn execute_all(&self, op: &'static str, queries: Vec<AnyQuery>) -> Result<(), StoreError> {
         if queries.is_empty() {
             return Ok(());
         }
-        let mut tx = self.db.pool.begin().await.map_err(db_err(op))?;
+        let mut tx = self.begin(op).await?;
         for query in queries {
             query.execute(&mut *tx).await.map_err(db_err(op))?;
         }
@@ -189,7 +232,7 @@ impl DeviceStore {
 
     /// Writes `rows` with `INSERT INTO {into} VALUES (…), (…) {conflict}` where each row binds
     /// `columns` values through `bind`; statements are chunked under [`MAX_BINDS`] and run in one
-    /// transaction when there is more than one.
+    /// transaction when there is more than one (or a fence to check).
     async fn insert_rows<T: Sync>(
         &self,
         op: &'static str,
@@ -203,11 +246,11 @@ impl DeviceStore {
             return Ok(());
         }
         let per_statement = MAX_BINDS / columns;
-        if rows.len() <= per_statement {
+        if rows.len() <= per_statement && self.fence.is_none() {
             let mut conn = self.db.pool.acquire().await.map_err(db_err(op))?;
             return insert_chunk(&mut conn, op, into, columns, conflict, rows, &bind).await;
         }
-        let mut tx = self.db.pool.begin().await.map_err(db_err(op))?;
+        let mut tx = self.begin(op).await?;
         for chunk in rows.chunks(per_statement) {
             insert_chunk(&mut tx, op, into, columns, conflict, chunk, &bind).await?;
         }

@@ -107,13 +107,14 @@ impl MsgSecretStore for DeviceStore {
     }
 
     async fn delete_expired_msg_secrets(&self, cutoff_timestamp: i64) -> Result<u32> {
-        let done =
-            sqlx::query("DELETE FROM wa_msg_secrets WHERE session = $1 AND expires_at <> 0 AND expires_at <= $2")
-                .bind(&*self.session)
-                .bind(cutoff_timestamp)
-                .execute(&self.db.pool)
-                .await
-                .map_err(db_err("delete expired message secrets"))?;
-        Ok(removed(&done))
+        let done = self
+            .write(
+                "delete expired message secrets",
+                sqlx::query("DELETE FROM wa_msg_secrets WHERE session = $1 AND expires_at <> 0 AND expires_at <= $2")
+                    .bind(&*self.session)
+                    .bind(cutoff_timestamp),
+            )
+            .await?;
+        Ok(removed(done))
     }
 }

@@ -136,12 +136,13 @@ impl ProtocolStore for DeviceStore {
     }
 
     async fn clear_sender_key_devices(&self, group_jid: &str) -> Result<()> {
-        sqlx::query("DELETE FROM wa_sender_key_devices WHERE session = $1 AND group_jid = $2")
-            .bind(&*self.session)
-            .bind(group_jid)
-            .execute(&self.db.pool)
-            .await
-            .map_err(db_err("clear sender key devices"))?;
+        self.write(
+            "clear sender key devices",
+            sqlx::query("DELETE FROM wa_sender_key_devices WHERE session = $1 AND group_jid = $2")
+                .bind(&*self.session)
+                .bind(group_jid),
+        )
+        .await?;
         Ok(())
     }
 
@@ -158,11 +159,11 @@ impl ProtocolStore for DeviceStore {
     }
 
     async fn clear_all_sender_key_devices(&self) -> Result<()> {
-        sqlx::query("DELETE FROM wa_sender_key_devices WHERE session = $1")
-            .bind(&*self.session)
-            .execute(&self.db.pool)
-            .await
-            .map_err(db_err("clear all sender key devices"))?;
+        self.write(
+            "clear all sender key devices",
+            sqlx::query("DELETE FROM wa_sender_key_devices WHERE session = $1").bind(&*self.session),
+        )
+        .await?;
         Ok(())
     }
 
@@ -213,7 +214,7 @@ impl ProtocolStore for DeviceStore {
     }
 
     async fn save_base_key(&self, address: &str, message_id: &str, base_key: &[u8]) -> Result<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO wa_base_keys (session, address, message_id, base_key, created_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (session, address, message_id) DO UPDATE SET base_key = excluded.base_key,
                  created_at = excluded.created_at",
@@ -222,10 +223,8 @@ impl ProtocolStore for DeviceStore {
         .bind(address)
         .bind(message_id)
         .bind(base_key)
-        .bind(now_secs())
-        .execute(&self.db.pool)
-        .await
-        .map_err(db_err("save base key"))?;
+        .bind(now_secs());
+        self.write("save base key", query).await?;
         Ok(())
     }
 
@@ -243,13 +242,14 @@ impl ProtocolStore for DeviceStore {
     }
 
     async fn delete_base_key(&self, address: &str, message_id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM wa_base_keys WHERE session = $1 AND address = $2 AND message_id = $3")
-            .bind(&*self.session)
-            .bind(address)
-            .bind(message_id)
-            .execute(&self.db.pool)
-            .await
-            .map_err(db_err("delete base key"))?;
+        self.write(
+            "delete base key",
+            sqlx::query("DELETE FROM wa_base_keys WHERE session = $1 AND address = $2 AND message_id = $3")
+                .bind(&*self.session)
+                .bind(address)
+                .bind(message_id),
+        )
+        .await?;
         Ok(())
     }
 
@@ -313,12 +313,13 @@ impl ProtocolStore for DeviceStore {
     }
 
     async fn delete_devices(&self, user: &str) -> Result<()> {
-        sqlx::query("DELETE FROM wa_device_registry WHERE session = $1 AND user_id = $2")
-            .bind(&*self.session)
-            .bind(user)
-            .execute(&self.db.pool)
-            .await
-            .map_err(db_err("delete devices"))?;
+        self.write(
+            "delete devices",
+            sqlx::query("DELETE FROM wa_device_registry WHERE session = $1 AND user_id = $2")
+                .bind(&*self.session)
+                .bind(user),
+        )
+        .await?;
         Ok(())
     }
 
@@ -332,27 +333,29 @@ impl ProtocolStore for DeviceStore {
     }
 
     async fn put_group_metadata(&self, group_jid: &str, blob: &[u8]) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO wa_group_metadata (session, group_jid, info, updated_at) VALUES ($1, $2, $3, $4)
+        self.write(
+            "put group metadata",
+            sqlx::query(
+                "INSERT INTO wa_group_metadata (session, group_jid, info, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (session, group_jid) DO UPDATE SET info = excluded.info, updated_at = excluded.updated_at",
+            )
+            .bind(&*self.session)
+            .bind(group_jid)
+            .bind(blob)
+            .bind(now_secs()),
         )
-        .bind(&*self.session)
-        .bind(group_jid)
-        .bind(blob)
-        .bind(now_secs())
-        .execute(&self.db.pool)
-        .await
-        .map_err(db_err("put group metadata"))?;
+        .await?;
         Ok(())
     }
 
     async fn delete_group_metadata(&self, group_jid: &str) -> Result<()> {
-        sqlx::query("DELETE FROM wa_group_metadata WHERE session = $1 AND group_jid = $2")
-            .bind(&*self.session)
-            .bind(group_jid)
-            .execute(&self.db.pool)
-            .await
-            .map_err(db_err("delete group metadata"))?;
+        self.write(
+            "delete group metadata",
+            sqlx::query("DELETE FROM wa_group_metadata WHERE session = $1 AND group_jid = $2")
+                .bind(&*self.session)
+                .bind(group_jid),
+        )
+        .await?;
         Ok(())
     }
 
@@ -376,7 +379,7 @@ impl ProtocolStore for DeviceStore {
     }
 
     async fn put_tc_token(&self, jid: &str, entry: &TcTokenEntry) -> Result<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO wa_tc_tokens (session, jid, token, token_timestamp, sender_timestamp) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (session, jid) DO UPDATE SET token = excluded.token,
                  token_timestamp = excluded.token_timestamp, sender_timestamp = excluded.sender_timestamp",
@@ -385,20 +388,19 @@ impl ProtocolStore for DeviceStore {
         .bind(jid)
         .bind(entry.token.as_slice())
         .bind(entry.token_timestamp)
-        .bind(entry.sender_timestamp)
-        .execute(&self.db.pool)
-        .await
-        .map_err(db_err("put tc token"))?;
+        .bind(entry.sender_timestamp);
+        self.write("put tc token", query).await?;
         Ok(())
     }
 
     async fn delete_tc_token(&self, jid: &str) -> Result<()> {
-        sqlx::query("DELETE FROM wa_tc_tokens WHERE session = $1 AND jid = $2")
-            .bind(&*self.session)
-            .bind(jid)
-            .execute(&self.db.pool)
-            .await
-            .map_err(db_err("delete tc token"))?;
+        self.write(
+            "delete tc token",
+            sqlx::query("DELETE FROM wa_tc_tokens WHERE session = $1 AND jid = $2")
+                .bind(&*self.session)
+                .bind(jid),
+        )
+        .await?;
         Ok(())
     }
 
@@ -412,23 +414,25 @@ impl ProtocolStore for DeviceStore {
 
     async fn delete_expired_tc_tokens(&self, token_cutoff: i64, sender_cutoff: i64) -> Result<u32> {
         // A row goes only when both its received token and its sender bucket are stale or absent.
-        let done = sqlx::query(
-            "DELETE FROM wa_tc_tokens WHERE session = $1
+        let done = self
+            .write(
+                "delete expired tc tokens",
+                sqlx::query(
+                    "DELETE FROM wa_tc_tokens WHERE session = $1
                AND (length(token) = 0 OR token_timestamp < $2)
                AND (sender_timestamp IS NULL OR sender_timestamp < $3)",
-        )
-        .bind(&*self.session)
-        .bind(token_cutoff)
-        .bind(sender_cutoff)
-        .execute(&self.db.pool)
-        .await
-        .map_err(db_err("delete expired tc tokens"))?;
-        Ok(removed(&done))
+                )
+                .bind(&*self.session)
+                .bind(token_cutoff)
+                .bind(sender_cutoff),
+            )
+            .await?;
+        Ok(removed(done))
     }
 
     async fn touch_tc_token_sender_timestamp(&self, jid: &str, sender_timestamp: i64) -> Result<()> {
         // One statement: inserts a byte-less placeholder, or only advances the sender bucket.
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO wa_tc_tokens (session, jid, token, token_timestamp, sender_timestamp) VALUES ($1, $2, $3, $4, $4)
              ON CONFLICT (session, jid) DO UPDATE SET sender_timestamp = CASE
                  WHEN wa_tc_tokens.sender_timestamp IS NULL
@@ -438,17 +442,15 @@ impl ProtocolStore for DeviceStore {
         .bind(&*self.session)
         .bind(jid)
         .bind(Vec::<u8>::new())
-        .bind(sender_timestamp)
-        .execute(&self.db.pool)
-        .await
-        .map_err(db_err("touch tc token sender timestamp"))?;
+        .bind(sender_timestamp);
+        self.write("touch tc token sender timestamp", query).await?;
         Ok(())
     }
 
     async fn store_received_tc_token(&self, jid: &str, token: &[u8], token_timestamp: i64) -> Result<()> {
         // One statement, newer wins: the token pair is replaced only over a placeholder or by a
         // token at least as new; the sender bucket is never touched.
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO wa_tc_tokens (session, jid, token, token_timestamp, sender_timestamp) VALUES ($1, $2, $3, $4, NULL)
              ON CONFLICT (session, jid) DO UPDATE SET token = excluded.token,
                  token_timestamp = excluded.token_timestamp
@@ -457,15 +459,13 @@ impl ProtocolStore for DeviceStore {
         .bind(&*self.session)
         .bind(jid)
         .bind(token)
-        .bind(token_timestamp)
-        .execute(&self.db.pool)
-        .await
-        .map_err(db_err("store received tc token"))?;
+        .bind(token_timestamp);
+        self.write("store received tc token", query).await?;
         Ok(())
     }
 
     async fn store_sent_message(&self, chat_jid: &str, message_id: &str, payload: &[u8]) -> Result<()> {
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO wa_sent_messages (session, chat_jid, message_id, payload, created_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (session, chat_jid, message_id) DO UPDATE SET payload = excluded.payload,
                  created_at = excluded.created_at",
@@ -474,34 +474,39 @@ impl ProtocolStore for DeviceStore {
         .bind(chat_jid)
         .bind(message_id)
         .bind(payload)
-        .bind(now_secs())
-        .execute(&self.db.pool)
-        .await
-        .map_err(db_err("store sent message"))?;
+        .bind(now_secs());
+        self.write("store sent message", query).await?;
         Ok(())
     }
 
     async fn take_sent_message(&self, chat_jid: &str, message_id: &str) -> Result<Option<Vec<u8>>> {
-        // DELETE … RETURNING: of two concurrent takes, exactly one gets the payload.
-        sqlx::query_scalar(
+        // DELETE … RETURNING: of two concurrent takes, exactly one gets the payload. (Only
+        // retry receipts take one: the transaction costs little.)
+        let op = "take sent message";
+        let mut tx = self.begin(op).await?;
+        let taken = sqlx::query_scalar(
             "DELETE FROM wa_sent_messages WHERE session = $1 AND chat_jid = $2 AND message_id = $3 RETURNING payload",
         )
         .bind(&*self.session)
         .bind(chat_jid)
         .bind(message_id)
-        .fetch_optional(&self.db.pool)
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(db_err("take sent message"))
+        .map_err(db_err(op))?;
+        tx.commit().await.map_err(db_err(op))?;
+        Ok(taken)
     }
 
     async fn delete_expired_sent_messages(&self, cutoff_timestamp: i64) -> Result<u32> {
-        let done = sqlx::query("DELETE FROM wa_sent_messages WHERE session = $1 AND created_at < $2")
-            .bind(&*self.session)
-            .bind(cutoff_timestamp)
-            .execute(&self.db.pool)
-            .await
-            .map_err(db_err("delete expired sent messages"))?;
-        Ok(removed(&done))
+        let done = self
+            .write(
+                "delete expired sent messages",
+                sqlx::query("DELETE FROM wa_sent_messages WHERE session = $1 AND created_at < $2")
+                    .bind(&*self.session)
+                    .bind(cutoff_timestamp),
+            )
+            .await?;
+        Ok(removed(done))
     }
 
     async fn store_pending_inbound(&self, chat: &str, sender: &str, id: &str, message: &[u8]) -> Result<()> {
@@ -533,13 +538,15 @@ impl ProtocolStore for DeviceStore {
     }
 
     async fn delete_expired_pending_inbound(&self, cutoff_timestamp: i64) -> Result<u32> {
-        let done = sqlx::query("DELETE FROM wa_pending_inbound_messages WHERE session = $1 AND inserted_at < $2")
-            .bind(&*self.session)
-            .bind(cutoff_timestamp)
-            .execute(&self.db.pool)
-            .await
-            .map_err(db_err("delete expired pending inbound messages"))?;
-        Ok(removed(&done))
+        let done = self
+            .write(
+                "delete expired pending inbound messages",
+                sqlx::query("DELETE FROM wa_pending_inbound_messages WHERE session = $1 AND inserted_at < $2")
+                    .bind(&*self.session)
+                    .bind(cutoff_timestamp),
+            )
+            .await?;
+        Ok(removed(done))
     }
 
     async fn store_pending_inbound_batch(&self, rows: &[PendingInboundRow<'_>]) -> Result<()> {

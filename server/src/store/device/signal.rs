@@ -53,12 +53,13 @@ impl SignalStore for DeviceStore {
     }
 
     async fn delete_identity(&self, address: &str) -> Result<()> {
-        sqlx::query("DELETE FROM wa_identities WHERE session = $1 AND address = $2")
-            .bind(&*self.session)
-            .bind(address)
-            .execute(&self.db.pool)
-            .await
-            .map_err(db_err("delete identity"))?;
+        self.write(
+            "delete identity",
+            sqlx::query("DELETE FROM wa_identities WHERE session = $1 AND address = $2")
+                .bind(&*self.session)
+                .bind(address),
+        )
+        .await?;
         Ok(())
     }
 
@@ -92,12 +93,13 @@ impl SignalStore for DeviceStore {
     }
 
     async fn delete_session(&self, address: &str) -> Result<()> {
-        sqlx::query("DELETE FROM wa_sessions WHERE session = $1 AND address = $2")
-            .bind(&*self.session)
-            .bind(address)
-            .execute(&self.db.pool)
-            .await
-            .map_err(db_err("delete session"))?;
+        self.write(
+            "delete session",
+            sqlx::query("DELETE FROM wa_sessions WHERE session = $1 AND address = $2")
+                .bind(&*self.session)
+                .bind(address),
+        )
+        .await?;
         Ok(())
     }
 
@@ -202,12 +204,13 @@ impl SignalStore for DeviceStore {
     }
 
     async fn remove_prekey(&self, id: u32) -> Result<()> {
-        sqlx::query("DELETE FROM wa_prekeys WHERE session = $1 AND id = $2")
-            .bind(&*self.session)
-            .bind(i64::from(id))
-            .execute(&self.db.pool)
-            .await
-            .map_err(db_err("remove pre-key"))?;
+        self.write(
+            "remove pre-key",
+            sqlx::query("DELETE FROM wa_prekeys WHERE session = $1 AND id = $2")
+                .bind(&*self.session)
+                .bind(i64::from(id)),
+        )
+        .await?;
         Ok(())
     }
 
@@ -221,16 +224,17 @@ impl SignalStore for DeviceStore {
     }
 
     async fn store_signed_prekey(&self, id: u32, record: &[u8]) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO wa_signed_prekeys (session, id, record) VALUES ($1, $2, $3)
+        self.write(
+            "store signed pre-key",
+            sqlx::query(
+                "INSERT INTO wa_signed_prekeys (session, id, record) VALUES ($1, $2, $3)
              ON CONFLICT (session, id) DO UPDATE SET record = excluded.record",
+            )
+            .bind(&*self.session)
+            .bind(i64::from(id))
+            .bind(record),
         )
-        .bind(&*self.session)
-        .bind(i64::from(id))
-        .bind(record)
-        .execute(&self.db.pool)
-        .await
-        .map_err(db_err("store signed pre-key"))?;
+        .await?;
         Ok(())
     }
 
@@ -259,12 +263,13 @@ impl SignalStore for DeviceStore {
     }
 
     async fn remove_signed_prekey(&self, id: u32) -> Result<()> {
-        sqlx::query("DELETE FROM wa_signed_prekeys WHERE session = $1 AND id = $2")
-            .bind(&*self.session)
-            .bind(i64::from(id))
-            .execute(&self.db.pool)
-            .await
-            .map_err(db_err("remove signed pre-key"))?;
+        self.write(
+            "remove signed pre-key",
+            sqlx::query("DELETE FROM wa_signed_prekeys WHERE session = $1 AND id = $2")
+                .bind(&*self.session)
+                .bind(i64::from(id)),
+        )
+        .await?;
         Ok(())
     }
 
@@ -296,12 +301,13 @@ impl SignalStore for DeviceStore {
     }
 
     async fn delete_sender_key(&self, address: &str) -> Result<()> {
-        sqlx::query("DELETE FROM wa_sender_keys WHERE session = $1 AND address = $2")
-            .bind(&*self.session)
-            .bind(address)
-            .execute(&self.db.pool)
-            .await
-            .map_err(db_err("delete sender key"))?;
+        self.write(
+            "delete sender key",
+            sqlx::query("DELETE FROM wa_sender_keys WHERE session = $1 AND address = $2")
+                .bind(&*self.session)
+                .bind(address),
+        )
+        .await?;
         Ok(())
     }
 }
