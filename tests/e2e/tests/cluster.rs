@@ -70,8 +70,8 @@ async fn deliverer(http: &reqwest::Client, base: &str) -> String {
     delivering[0]["address"].as_str().expect("address").to_owned()
 }
 
-/// How many webhook deliveries the server at `base` has made (its `/metrics`).
-async fn delivered_by(http: &reqwest::Client, base: &str) -> u64 {
+/// The value of the first `/metrics` line of the server at `base` that starts with `series`.
+async fn metric(http: &reqwest::Client, base: &str, series: &str) -> u64 {
     let metrics = http
         .get(format!("{base}/metrics"))
         .send()
@@ -82,10 +82,15 @@ async fn delivered_by(http: &reqwest::Client, base: &str) -> u64 {
         .expect("text");
     metrics
         .lines()
-        .find(|l| l.starts_with("titan_webhook_attempts_total{outcome=\"delivered\"}"))
+        .find(|l| l.starts_with(series))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|n| n.parse().ok())
-        .expect("titan_webhook_attempts_total")
+        .unwrap_or_else(|| panic!("{series} in {base}/metrics"))
+}
+
+/// How many webhook deliveries the server at `base` has made.
+async fn delivered_by(http: &reqwest::Client, base: &str) -> u64 {
+    metric(http, base, "titan_webhook_attempts_total{outcome=\"delivered\"}").await
 }
 
 /// The sessions each server holds, by server address, from `/admin/cluster`.
@@ -320,22 +325,9 @@ async fn a_killed_server_s_sessions_move_to_the_others_and_nothing_is_lost() {
     // Each survivor's `/metrics` counts the sessions it holds: all of them between the two.
     let mut owned = 0;
     for base in &survivors {
-        let metrics = http
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
-        owned += metrics
-            .lines()
-            .find(|l| l.starts_with("titan_cluster_sessions_owned{"))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|n| n.parse::<usize>().ok())
-            .expect("titan_cluster_sessions_owned");
+        owned += metric(&http, base, "titan_cluster_sessions_owned{").await;
     }
-    assert_eq!(owned, SESSIONS);
+    assert_eq!(owned, u64::try_from(SESSIONS).expect("a count"));
     println!(
         "sessions per server after the failover: {:?}; {} sends accepted",
         after.values().map(Vec::len).collect::<Vec<_>>(),
