@@ -6,9 +6,10 @@
 //! versions and MACs), `protocol.rs` (device lists, LID mappings, tokens, retry payloads…),
 //! `msg_secret.rs` (message secrets) and `device_row.rs` (the session's own device).
 //!
-//! Every write goes through [`DeviceStore::write`] or a transaction from `begin`: when several
-//! servers share the database, each write first checks the session's lease against the store's
-//! fence, so a server paused past its lease cannot overwrite the new owner's keys and sessions.
+//! Every write the client asks for goes through [`DeviceStore::write`] or a transaction from
+//! `begin`: when several servers share the database, each first checks the session's lease
+//! against the store's fence, so a server paused past its lease cannot overwrite the new owner's
+//! keys and sessions. ([`wipe`], run when a session is logged out or deleted, is not fenced.)
 
 mod app_sync;
 mod device_row;
