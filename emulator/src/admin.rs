@@ -104,6 +104,10 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/admin/accounts/{phone}/ban", post(ban_account))
         .route("/admin/accounts/{phone}/refuse-logins", post(refuse).delete(allow))
         .route(
+            "/admin/accounts/{phone}/refuse-key-fetches",
+            post(refuse_key_fetches_json),
+        )
+        .route(
             "/admin/accounts/{phone}/app-state",
             get(read_app_state).post(phone_changes_app_state),
         )
@@ -163,6 +167,13 @@ pub struct RefuseRequest {
 
 fn default_refuse_reason() -> u16 {
     503
+}
+
+/// Body of `POST /admin/accounts/{phone}/refuse-key-fetches`.
+#[derive(Debug, Deserialize)]
+pub struct RefuseKeyFetches {
+    /// How many of the account's next prekey fetches fail.
+    pub count: usize,
 }
 
 /// Body of `POST /admin/faults`.
@@ -368,6 +379,21 @@ pub fn refuse_logins(shared: &Shared, phone: &str, reason: Option<u16>) {
     });
 }
 
+/// Makes the next `count` prekey fetches by any device of `phone` fail with IQ error 500, as a
+/// passing server fault would: a send to a device without a Signal session then fails.
+pub fn refuse_key_fetches(shared: &Shared, phone: &str, count: usize) {
+    shared.with(|r| r.key_fetch_refusals.insert(phone.to_owned(), count));
+}
+
+async fn refuse_key_fetches_json(
+    State(shared): State<Arc<Shared>>,
+    Path(phone): Path<String>,
+    Json(request): Json<RefuseKeyFetches>,
+) -> StatusCode {
+    refuse_key_fetches(&shared, &phone, request.count);
+    StatusCode::NO_CONTENT
+}
+
 async fn unlink_device(
     State(shared): State<Arc<Shared>>,
     Path((phone, device)): Path<(String, u32)>,
@@ -418,6 +444,8 @@ pub struct Stats {
     /// Logins refused because the device was connected already (never more than one connection
     /// per device at a time).
     pub concurrent_logins: u64,
+    /// Prekey fetches failed on purpose (`refuse-key-fetches`).
+    pub refused_key_fetches: u64,
     /// Stanzas waiting in device queues.
     pub queued: usize,
     /// Groups.
@@ -431,6 +459,7 @@ pub fn stats(shared: &Shared) -> Stats {
         devices: r.accounts.values().map(|a| a.devices.len()).sum(),
         online: r.online.len(),
         concurrent_logins: r.concurrent_logins,
+        refused_key_fetches: r.refused_key_fetches,
         queued: r.outbox.values().map(Vec::len).sum(),
         groups: r.groups.len(),
     })

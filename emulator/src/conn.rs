@@ -473,6 +473,7 @@ fn encrypt(registry: &mut crate::state::Registry, me: &Me, iq: &Node) -> Result<
         ]),
         "digest" if routing::has_prekeys(registry, me) => Ok(Vec::new()),
         "digest" => Err(404),
+        "key" if refuse_key_fetch(registry, &me.phone) => Err(500),
         "key" => Ok(vec![routing::prekey_bundles(
             registry,
             iq.get_optional_child("key").unwrap_or(iq),
@@ -484,10 +485,21 @@ fn encrypt(registry: &mut crate::state::Registry, me: &Me, iq: &Node) -> Result<
     }
 }
 
+/// Whether a prekey fetch by `phone` is to fail (an injected fault), counting it if so.
+fn refuse_key_fetch(registry: &mut crate::state::Registry, phone: &str) -> bool {
+    let Some(left) = registry.key_fetch_refusals.get_mut(phone).filter(|left| **left > 0) else {
+        return false;
+    };
+    *left -= 1;
+    registry.refused_key_fetches += 1;
+    true
+}
+
 fn error(id: &str, code: u16) -> Node {
     let text = match code {
         403 => "forbidden",
         404 => "item-not-found",
+        500 => "internal-server-error",
         _ => "bad-request",
     };
     let error = NodeBuilder::new("error")

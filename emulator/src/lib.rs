@@ -176,6 +176,12 @@ impl Emulator {
         admin::refuse_logins(&self.shared, phone, reason);
     }
 
+    /// Makes the next `count` prekey fetches by `phone`'s devices fail (see
+    /// `POST /admin/accounts/{phone}/refuse-key-fetches`).
+    pub fn refuse_key_fetches(&self, phone: &str, count: usize) {
+        admin::refuse_key_fetches(&self.shared, phone, count);
+    }
+
     /// The ids of the companion devices linked to `phone` now (none for an unknown number).
     pub fn linked_devices(&self, phone: &str) -> Vec<u32> {
         self.shared.with(|r| r.device_ids(phone))

@@ -178,6 +178,10 @@ pub struct Registry {
     pub outbox: HashMap<(String, u32), Vec<Queued>>,
     /// Accounts whose logins are refused, and why.
     pub restrictions: HashMap<String, Restriction>,
+    /// Accounts whose next prekey fetches fail (fault injection): how many are left to fail.
+    pub key_fetch_refusals: HashMap<String, usize>,
+    /// Prekey fetches failed on purpose, counted.
+    pub refused_key_fetches: u64,
     /// Last presence each account announced: available, and when it changed (unix seconds).
     pub presence: HashMap<String, (bool, u64)>,
     /// Devices whose next delivered message is damaged in transit (fault injection).

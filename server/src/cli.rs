@@ -107,7 +107,7 @@ pub async fn run() -> anyhow::Result<()> {
             }
             eprintln!("Store the key now: it cannot be shown again.");
             println!("{}", created.key);
-            state.db.pool.close().await;
+            state.db.close().await;
             Ok(())
         }
     }

@@ -91,7 +91,7 @@ impl RunningServer {
         self.state.engine.shutdown(bound).await;
         self.state.dispatcher.shutdown(bound).await;
         crate::cluster::leave(&self.state).await;
-        self.db.pool.close().await;
+        self.db.close().await;
         Ok(())
     }
 }

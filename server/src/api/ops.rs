@@ -70,6 +70,6 @@ async fn readyz(State(state): State<SharedState>) -> Result<Json<HealthData>, Ap
 pub async fn metrics(State(state): State<SharedState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render() + &state.dispatcher.metrics() + &crate::cluster::metrics(&state),
+        state.metrics.render() + &state.dispatcher.metrics() + &crate::cluster::metrics(&state) + &state.db.metrics(),
     )
 }

@@ -62,7 +62,7 @@ pub(super) const FORGET: [&str; 1] = ["DELETE FROM chats WHERE session = $1"];
 /// chat moves to the top; a received message counts as unread, one the account sent reads the
 /// chat. Status posts (`status@broadcast`) are not a chat, as in WhatsApp's apps.
 pub(super) async fn stored(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     session: &str,
     chat_id: &str,
     seq: i64,
@@ -85,7 +85,7 @@ pub(super) async fn stored(
     .bind(sent_at)
     .bind(i64::from(!from_me))
     .bind(now_ms())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -99,7 +99,7 @@ pub async fn change(
     change: &ChatChange,
     events: &[NewEvent],
 ) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut tx = db.begin_write().await.context("begin")?;
     let now = now_ms();
     if *change != ChatChange::Deleted {
         sqlx::query(

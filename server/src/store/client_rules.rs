@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, now_ms};
+use super::{Db, Write, now_ms};
 use crate::model::client_rules::{ClientRules, RecipientMode};
 
 /// The statements that forget a session's rules and counts (`$1`: the session).
@@ -80,14 +80,14 @@ pub async fn put(db: &Db, rules: &ClientRules, generation: &str) -> sqlx::Result
     .bind(&rules.allowed_origins)
     .bind(i64::from(rules.enabled))
     .bind(now)
-    .execute(&db.pool)
+    .write(db)
     .await?;
     get(db, &rules.session).await?.ok_or_else(|| sqlx::Error::RowNotFound)
 }
 
 /// Deletes the rules of `session` (and so refuses its tokens); whether there were any.
 pub async fn delete(db: &Db, session: &str) -> sqlx::Result<bool> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let deleted = sqlx::query("DELETE FROM client_rules WHERE session = $1")
         .bind(session)
         .execute(&mut *tx)
@@ -104,7 +104,7 @@ pub async fn delete(db: &Db, session: &str) -> sqlx::Result<bool> {
 /// Counts one send of `ephemeral_id` on `day` if fewer than `limit` were counted; whether it
 /// was. Days before yesterday are forgotten on the way.
 pub async fn reserve_send(db: &Db, session: &str, ephemeral_id: &str, day: i64, limit: u32) -> sqlx::Result<bool> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("DELETE FROM client_sends WHERE session = $1 AND ephemeral_id = $2 AND day < $3")
         .bind(session)
         .bind(ephemeral_id)
@@ -136,7 +136,7 @@ pub async fn release_send(db: &Db, session: &str, ephemeral_id: &str, day: i64) 
     .bind(session)
     .bind(ephemeral_id)
     .bind(day)
-    .execute(&db.pool)
+    .write(db)
     .await?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 use anyhow::Context;
 use sqlx::Row;
 
-use super::Db;
+use super::{Db, Write};
 
 /// The database's clock in ms since epoch (PostgreSQL only: leases exist only there).
 const NOW: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT";
@@ -102,7 +102,7 @@ pub async fn announce(db: &Db, id: &str, address: &str) -> anyhow::Result<()> {
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .bind(address)
-        .execute(&db.pool)
+        .write(db)
         .await
         .context("announce this server")?;
     Ok(())
@@ -111,19 +111,16 @@ pub async fn announce(db: &Db, id: &str, address: &str) -> anyhow::Result<()> {
 /// Records that the server is alive, and forgets servers silent for longer than `forget_ms`.
 pub async fn heartbeat(db: &Db, id: &str, forget_ms: i64) -> anyhow::Result<()> {
     let sql = format!("UPDATE servers SET heartbeat_at = {NOW} WHERE id = $1");
-    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).execute(&db.pool).await?;
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).write(db).await?;
     let sql = format!("DELETE FROM servers WHERE heartbeat_at < {NOW} - $1");
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(forget_ms)
-        .execute(&db.pool)
-        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(forget_ms).write(db).await?;
     Ok(())
 }
 
 /// A server leaving for good (a graceful stop): its leases end now, so the others take its
 /// sessions over at their next look instead of after the lease period.
 pub async fn leave(db: &Db, id: &str) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut tx = db.begin_write().await.context("begin")?;
     sqlx::query("DELETE FROM leases WHERE owner = $1")
         .bind(id)
         .execute(&mut *tx)
@@ -153,9 +150,10 @@ pub async fn acquire(db: &Db, kind: &str, name: &str, owner: &str, ttl_ms: i64) 
         .bind(name)
         .bind(owner)
         .bind(ttl_ms)
-        .fetch_optional(&db.pool)
+        .write_returning(db)
         .await
-        .with_context(|| format!("acquire the {kind} lease of `{name}`"))?;
+        .with_context(|| format!("acquire the {kind} lease of `{name}`"))?
+        .pop();
     row.map(|row| {
         Ok(Fence {
             owner: owner.to_owned(),
@@ -174,7 +172,7 @@ pub async fn renew(db: &Db, owner: &str, ttl_ms: i64) -> anyhow::Result<Vec<(Str
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(owner)
         .bind(ttl_ms)
-        .fetch_all(&db.pool)
+        .write_returning(db)
         .await
         .context("renew leases")?;
     rows.iter()
@@ -199,7 +197,7 @@ pub async fn release(db: &Db, kind: &str, name: &str, owner: &str) -> anyhow::Re
         .bind(kind)
         .bind(name)
         .bind(owner)
-        .execute(&db.pool)
+        .write(db)
         .await
         .with_context(|| format!("release the {kind} lease of `{name}`"))?;
     Ok(())
@@ -207,7 +205,7 @@ pub async fn release(db: &Db, kind: &str, name: &str, owner: &str) -> anyhow::Re
 
 /// Fails with [`Fenced`] unless `fence` still matches the live lease of session `name`; locks
 /// the lease row until `tx` ends, so it cannot change hands while the write commits.
-pub async fn check(tx: &mut sqlx::Transaction<'static, sqlx::Any>, name: &str, fence: &Fence) -> anyhow::Result<()> {
+pub async fn check(tx: &mut sqlx::AnyConnection, name: &str, fence: &Fence) -> anyhow::Result<()> {
     let sql = format!(
         "SELECT token FROM leases WHERE kind = '{SESSION}' AND name = $1 AND owner = $2 AND token = $3 \
          AND expires_at > {NOW} FOR SHARE"
@@ -216,7 +214,7 @@ pub async fn check(tx: &mut sqlx::Transaction<'static, sqlx::Any>, name: &str, f
         .bind(name)
         .bind(&fence.owner)
         .bind(fence.token)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?;
     if held.is_none() {
         return Err(Fenced(name.to_owned()).into());

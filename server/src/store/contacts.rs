@@ -10,7 +10,7 @@ use anyhow::Context;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, device, now_ms};
+use super::{Db, Write, device, now_ms};
 use crate::model::envelope::NewEvent;
 
 /// One stored contact.
@@ -58,7 +58,7 @@ fn is_person(jid: &str) -> bool {
 /// Records on `tx` that `sender` wrote to the session, with the display name `push_name` when
 /// their message carried one.
 pub(super) async fn heard_from(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     session: &str,
     sender: &str,
     push_name: Option<&str>,
@@ -66,7 +66,7 @@ pub(super) async fn heard_from(
     if !is_person(sender) {
         return Ok(());
     }
-    let (jid, lid) = key(&mut **tx, session, sender).await?;
+    let (jid, lid) = key(&mut *tx, session, sender).await?;
     sqlx::query(
         "INSERT INTO contacts (session, jid, lid, push_name, updated_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (session, jid) DO UPDATE SET lid = COALESCE(excluded.lid, contacts.lid), \
@@ -77,7 +77,7 @@ pub(super) async fn heard_from(
     .bind(lid)
     .bind(push_name.filter(|n| !n.is_empty()))
     .bind(now_ms())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -93,7 +93,7 @@ pub async fn found(db: &Db, session: &str, jid: &str, lid: Option<&str>) -> anyh
     .bind(jid)
     .bind(lid)
     .bind(now_ms())
-    .execute(&db.pool)
+    .write(db)
     .await?;
     Ok(())
 }
@@ -108,7 +108,7 @@ pub async fn named(
     first_name: Option<&str>,
     events: &[NewEvent],
 ) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut tx = db.begin_write().await.context("begin")?;
     if is_person(jid) {
         let (jid, lid) = key(&mut *tx, session, jid).await?;
         sqlx::query(

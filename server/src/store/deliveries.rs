@@ -5,7 +5,7 @@ use anyhow::Context;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, now_ms};
+use super::{Db, Write, now_ms};
 use crate::model::delivery::DeliveryState;
 use crate::model::envelope::Envelope;
 
@@ -213,7 +213,7 @@ pub async fn requeue(db: &Db, webhook_id: &str, id: &str) -> anyhow::Result<Opti
     .bind(now)
     .bind(webhook_id)
     .bind(id)
-    .execute(&db.pool)
+    .write(db)
     .await?
     .rows_affected();
     if changed == 0 {

@@ -4,7 +4,7 @@ use anyhow::Context;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Db, device, now_ms};
+use super::{Db, Write, device, now_ms};
 use crate::model::envelope::{Envelope, NewEvent};
 use crate::model::events::Payload;
 use crate::model::jid::Addressing;
@@ -64,14 +64,14 @@ async fn completed(conn: &mut AnyConnection, session: &str, payload: &Payload) -
 /// Writes `events` for `session` in one transaction of their own (events that reflect no stored
 /// state, such as presence or calls).
 pub async fn write(db: &Db, session: &str, events: &[NewEvent]) -> anyhow::Result<()> {
-    let tx = db.pool.begin().await.context("begin")?;
+    let tx = db.begin_write().await.context("begin")?;
     commit_with(tx, db, session, events).await
 }
 
 /// Appends `events` for `session` to `tx`, commits it and wakes delivery: how every transaction
 /// that changes state ends, so the state and the events announcing it land together.
 pub(super) async fn commit_with(
-    mut tx: sqlx::Transaction<'_, sqlx::Any>,
+    mut tx: super::WriteTx,
     db: &Db,
     session: &str,
     events: &[NewEvent],
@@ -241,7 +241,7 @@ pub async fn fan_out(
 pub async fn prune(db: &Db, cutoff: i64) -> anyhow::Result<(u64, u64)> {
     let deliveries = sqlx::query("DELETE FROM deliveries WHERE state = 'delivered' AND updated_at < $1")
         .bind(cutoff)
-        .execute(&db.pool)
+        .write(db)
         .await?
         .rows_affected();
     let events = sqlx::query(
@@ -249,7 +249,7 @@ pub async fn prune(db: &Db, cutoff: i64) -> anyhow::Result<(u64, u64)> {
          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)",
     )
     .bind(cutoff)
-    .execute(&db.pool)
+    .write(db)
     .await?
     .rows_affected();
     Ok((events, deliveries))

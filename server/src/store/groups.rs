@@ -4,7 +4,7 @@
 use anyhow::Context;
 use sqlx::Row;
 
-use super::{Db, now_ms};
+use super::{Db, Write, now_ms};
 use crate::model::group::Group;
 
 const UPSERT: &str = "INSERT INTO groups (session, id, data, updated_at) VALUES ($1, $2, $3, $4) \
@@ -14,7 +14,7 @@ const UPSERT: &str = "INSERT INTO groups (session, id, data, updated_at) VALUES 
 /// in") and records when.
 pub async fn replace_all(db: &Db, session: &str, groups: &[Group]) -> anyhow::Result<()> {
     let now = now_ms();
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut tx = db.begin_write().await.context("begin")?;
     sqlx::query("DELETE FROM groups WHERE session = $1")
         .bind(session)
         .execute(&mut *tx)
@@ -47,7 +47,7 @@ pub async fn put(db: &Db, session: &str, group: &Group) -> anyhow::Result<()> {
         .bind(&group.id)
         .bind(serde_json::to_string(group)?)
         .bind(now_ms())
-        .execute(&db.pool)
+        .write(db)
         .await?;
     Ok(())
 }
@@ -57,7 +57,7 @@ pub async fn remove(db: &Db, session: &str, id: &str) -> anyhow::Result<()> {
     sqlx::query("DELETE FROM groups WHERE session = $1 AND id = $2")
         .bind(session)
         .bind(id)
-        .execute(&db.pool)
+        .write(db)
         .await?;
     Ok(())
 }
@@ -70,7 +70,7 @@ pub(super) const FORGET: [&str; 2] = [
 
 /// Forgets every group of the session, and that its list was ever read (its account logged out).
 pub async fn forget(db: &Db, session: &str) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut tx = db.begin_write().await.context("begin")?;
     for statement in FORGET {
         sqlx::query(statement).bind(session).execute(&mut *tx).await?;
     }

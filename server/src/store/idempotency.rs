@@ -3,7 +3,7 @@
 use anyhow::Context;
 use sqlx::Row;
 
-use super::{Db, now_ms};
+use super::{Db, Write, now_ms};
 
 /// What a POST with an idempotency key found when it tried to claim the key.
 #[derive(Debug)]
@@ -55,7 +55,7 @@ pub async fn claim(
     .bind(now_ms())
     .bind(expired_before)
     .bind(abandoned_before)
-    .execute(&db.pool)
+    .write(db)
     .await
     .context("claim idempotency key")?;
     if inserted.rows_affected() == 1 {
@@ -97,7 +97,7 @@ pub async fn complete(db: &Db, api_key_id: &str, key: &str, response: &StoredRes
     .bind(response.body.as_slice())
     .bind(api_key_id)
     .bind(key)
-    .execute(&db.pool)
+    .write(db)
     .await
     .context("record idempotent response")?;
     Ok(())
@@ -108,7 +108,7 @@ pub async fn release(db: &Db, api_key_id: &str, key: &str) -> anyhow::Result<()>
     sqlx::query("DELETE FROM idempotency_keys WHERE api_key_id = $1 AND idem_key = $2")
         .bind(api_key_id)
         .bind(key)
-        .execute(&db.pool)
+        .write(db)
         .await
         .context("release idempotency key")?;
     Ok(())
@@ -118,7 +118,7 @@ pub async fn release(db: &Db, api_key_id: &str, key: &str) -> anyhow::Result<()>
 pub async fn prune(db: &Db, before: i64) -> anyhow::Result<u64> {
     let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
         .bind(before)
-        .execute(&db.pool)
+        .write(db)
         .await
         .context("prune idempotency keys")?;
     Ok(done.rows_affected())

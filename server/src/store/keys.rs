@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::Db;
+use super::{Db, Write};
 use crate::model::grant::Grant;
 use crate::model::scope::Scope;
 
@@ -79,7 +79,7 @@ pub async fn insert(db: &Db, key: &KeyRecord) -> anyhow::Result<()> {
         .bind(key.created_at.timestamp_millis())
         .bind(key.updated_at.timestamp_millis())
         .bind(key.grant.expires_at.map(|at| at.timestamp_millis()))
-        .execute(&db.pool)
+        .write(db)
         .await
         .context("insert api key")?;
     Ok(())
@@ -133,7 +133,7 @@ pub async fn update(db: &Db, id: &str, changes: &KeyChanges) -> anyhow::Result<O
         .bind(changes.active.map(i64::from))
         .bind(super::now_ms())
         .bind(id)
-        .execute(&db.pool)
+        .write(db)
         .await
         .context("update api key")?;
     if done.rows_affected() == 0 {
@@ -146,7 +146,7 @@ pub async fn update(db: &Db, id: &str, changes: &KeyChanges) -> anyhow::Result<O
 pub async fn delete(db: &Db, id: &str) -> anyhow::Result<bool> {
     let done = sqlx::query("DELETE FROM api_keys WHERE id = $1")
         .bind(id)
-        .execute(&db.pool)
+        .write(db)
         .await
         .context("delete api key")?;
     Ok(done.rows_affected() > 0)

@@ -35,7 +35,7 @@ pub enum LabelChange {
 
 /// Applies `change` to label `id` of `session`, with `events`.
 pub async fn change(db: &Db, session: &str, id: &str, change: &LabelChange, events: &[NewEvent]) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut tx = db.begin_write().await.context("begin")?;
     match change {
         LabelChange::Set { name, color } => {
             sqlx::query(

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, now_ms};
+use super::{Db, Write, now_ms};
 use crate::model::attachment::{Attachment, AttachmentFields, StoredMedia};
 use crate::model::envelope::NewEvent;
 use crate::model::events::{MessageHeader, MessagePayload};
@@ -138,7 +138,7 @@ fn from_row(row: &AnyRow) -> anyhow::Result<MessageRecord> {
 /// Stores `message` (its `seq` is ignored) with `events`, unless the same message is already
 /// stored (a redelivery), in which case nothing is written. Returns whether it was new.
 pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> anyhow::Result<bool> {
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut tx = db.begin_write().await.context("begin")?;
     let inserted = insert_in(&mut tx, message, events).await?;
     tx.commit().await.context("commit")?;
     db.events_written();
@@ -147,7 +147,7 @@ pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> an
 
 /// [`insert`] inside `tx`, for a write that stores more with the message.
 pub(super) async fn insert_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     message: &MessageRecord,
     events: &[NewEvent],
 ) -> anyhow::Result<bool> {
@@ -181,7 +181,7 @@ pub(super) async fn insert_in(
     .bind(poll)
     .bind(attachment)
     .bind(message.media_id())
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?
     .map(|row| row.try_get("seq"))
     .transpose()?;
@@ -210,7 +210,7 @@ pub async fn advance(
     error: Option<&str>,
     events: &[NewEvent],
 ) -> anyhow::Result<u64> {
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut tx = db.begin_write().await.context("begin")?;
     let mut changed = 0;
     for id in ids {
         changed += advance_in(&mut tx, session, id, status, error).await?;
@@ -221,7 +221,7 @@ pub async fn advance(
 
 /// Moves the session's own message `id` forward to `status` inside `tx`, as [`advance`] does.
 pub(super) async fn advance_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut sqlx::AnyConnection,
     session: &str,
     id: &str,
     status: MessageStatus,
@@ -237,7 +237,7 @@ pub(super) async fn advance_in(
     .bind(now_ms())
     .bind(session)
     .bind(id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?
     .rows_affected())
 }
@@ -253,7 +253,7 @@ pub async fn rewrite(
     text: Option<&str>,
     events: &[NewEvent],
 ) -> anyhow::Result<bool> {
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut tx = db.begin_write().await.context("begin")?;
     let changed = sqlx::query(
         "UPDATE messages SET type = COALESCE($1, type), text = $2, updated_at = $3 WHERE session = $4 AND id = $5",
     )
@@ -280,7 +280,7 @@ pub async fn star(
     starred: bool,
     events: &[NewEvent],
 ) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut tx = db.begin_write().await.context("begin")?;
     sqlx::query("UPDATE messages SET starred = $1, updated_at = $2 WHERE session = $3 AND chat_id = $4 AND id = $5")
         .bind(i64::from(starred))
         .bind(now_ms())
@@ -388,7 +388,7 @@ pub async fn set_media_object(db: &Db, session: &str, media_id: &str, url: &str)
         .bind(url)
         .bind(session)
         .bind(media_id)
-        .execute(&db.pool)
+        .write(db)
         .await?;
     Ok(())
 }
@@ -400,7 +400,7 @@ pub async fn set_media_keys(db: &Db, session: &str, media: &StoredMedia) -> anyh
         .bind(attachment)
         .bind(session)
         .bind(&media.info.media_id)
-        .execute(&db.pool)
+        .write(db)
         .await?;
     Ok(())
 }

@@ -32,7 +32,7 @@ pub async fn record(
     event: &NewEvent,
 ) -> anyhow::Result<()> {
     let chat_id = key(db, session, chat_id).await?;
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut tx = db.begin_write().await.context("begin")?;
     sqlx::query(
         "INSERT INTO presences (session, chat_id, state, media, last_seen, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session, chat_id) DO UPDATE SET \

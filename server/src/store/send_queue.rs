@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::messages::{self, MessageRecord};
-use super::{Db, now_ms};
+use super::{Db, Write, now_ms};
 use crate::model::envelope::NewEvent;
 use crate::model::message::MessageStatus;
 
@@ -29,7 +29,7 @@ pub struct Queued {
 /// Stores `record` (status `queued`) and the encoded `message` to send to `chat_jid` after
 /// every message the session queued before it.
 pub async fn enqueue(db: &Db, record: &MessageRecord, chat_jid: &str, message: &[u8]) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut tx = db.begin_write().await.context("begin")?;
     messages::insert_in(&mut tx, record, &[]).await?;
     sqlx::query("INSERT INTO send_queue (session, id, chat_jid, message, queued_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&record.session)
@@ -59,7 +59,7 @@ pub async fn next(db: &Db, session: &str) -> anyhow::Result<Option<Queued>> {
         if row.try_get::<Option<i64>, _>("seq")?.is_none() {
             sqlx::query("DELETE FROM send_queue WHERE position = $1")
                 .bind(row.try_get::<i64, _>("position")?)
-                .execute(&db.pool)
+                .write(db)
                 .await?;
             continue;
         }
@@ -89,7 +89,7 @@ pub async fn attempted(db: &Db, session: &str, id: &str) -> anyhow::Result<()> {
     sqlx::query("UPDATE send_queue SET attempts = attempts + 1 WHERE session = $1 AND id = $2")
         .bind(session)
         .bind(id)
-        .execute(&db.pool)
+        .write(db)
         .await?;
     Ok(())
 }
@@ -126,7 +126,7 @@ pub async fn finish(
     outcome: Result<DateTime<Utc>, &str>,
     events: &[NewEvent],
 ) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut tx = db.begin_write().await.context("begin")?;
     sqlx::query("DELETE FROM send_queue WHERE session = $1 AND id = $2")
         .bind(session)
         .bind(id)

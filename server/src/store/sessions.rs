@@ -143,7 +143,7 @@ fn from_row(row: &AnyRow) -> anyhow::Result<SessionRecord> {
 
 /// Inserts a new session, with its first `session.status` event.
 pub async fn insert(db: &Db, record: &SessionRecord) -> Result<(), InsertError> {
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut tx = db.begin_write().await.context("begin")?;
     let sql = format!(
         "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     );
@@ -278,7 +278,7 @@ pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option
 /// Deletes the session row and what it kept (messages and those waiting to be sent, chats,
 /// contacts, presences, groups, labels); `false` if there was none.
 pub async fn delete(db: &Db, name: &str) -> anyhow::Result<bool> {
-    let mut tx = db.pool.begin().await.context("begin")?;
+    let mut tx = db.begin_write().await.context("begin")?;
     let own = [
         "DELETE FROM messages WHERE session = $1",
         "DELETE FROM presences WHERE session = $1",

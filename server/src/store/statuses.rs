@@ -1,7 +1,7 @@
 //! The `status_audiences` table: who each status post was shown to, so that deleting it reaches
 //! the same devices.
 
-use super::{Db, now_ms};
+use super::{Db, Write, now_ms};
 
 /// The statements that forget a session's audiences (`$1`: the session).
 pub(super) const FORGET: [&str; 1] = ["DELETE FROM status_audiences WHERE session = $1"];
@@ -16,7 +16,7 @@ pub async fn remember(db: &Db, session: &str, message_id: &str, recipients: &[St
     .bind(message_id)
     .bind(serde_json::to_string(recipients)?)
     .bind(now_ms())
-    .execute(&db.pool)
+    .write(db)
     .await?;
     Ok(())
 }

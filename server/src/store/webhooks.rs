@@ -4,7 +4,7 @@ use anyhow::Context;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::Db;
+use super::{Db, Write};
 
 /// One stored webhook, as its columns hold it.
 #[derive(Debug, Clone)]
@@ -81,7 +81,7 @@ pub async fn upsert(db: &Db, webhook: &WebhookRow) -> anyhow::Result<()> {
         .bind(&webhook.secret)
         .bind(webhook.created_at)
         .bind(webhook.updated_at)
-        .execute(&db.pool)
+        .write(db)
         .await
         .context("save webhook")?;
     Ok(())

@@ -27,7 +27,7 @@ use futures::StreamExt;
 use titan_client::Client;
 use titan_client::types::{MessageType, SendMessage};
 use titan_e2e::database::{self, Engine};
-use titan_e2e::process::{Server, free_port, link, percentile, phone, session, wait_connected};
+use titan_e2e::process::{Server, free_port, link, metric, percentile, phone, session, wait_connected};
 use wa_emulator::Emulator;
 use whatsapp_rust::waproto::whatsapp as wa;
 
@@ -44,6 +44,8 @@ struct Run {
     latencies_ms: Vec<f64>,
     /// Transactions the database committed during the run (PostgreSQL only).
     commits: Option<i64>,
+    /// Durable writes and the log syncs that served them during the run (SQLite only).
+    syncs: Option<(u64, u64)>,
 }
 
 impl Run {
@@ -63,6 +65,13 @@ impl Run {
             println!(
                 "  {commits} database commits from the run's start to the server's stop = {:.1} per send (sender and receiver)",
                 commits as f64 / self.sent.max(1) as f64
+            );
+        }
+        if let Some((writes, syncs)) = self.syncs {
+            println!(
+                "  {writes} durable writes, {syncs} log syncs = {:.1} writes per sync, {:.1} syncs per send",
+                writes as f64 / syncs.max(1) as f64,
+                syncs as f64 / self.sent.max(1) as f64
             );
         }
     }
@@ -106,6 +115,7 @@ where
         elapsed,
         latencies_ms,
         commits: None,
+        syncs: None,
     }
 }
 
@@ -167,6 +177,7 @@ async fn titan(emulator: &Emulator, engine: Engine, servers: usize, phones: usiz
         .await;
     let db = titan_server::store::Db::connect(&database_url).await.unwrap();
     let before = commits(&db).await;
+    let syncs_before = log_syncs(&processes[0], engine).await;
     let mut run = drive(options, move |i, n| {
         let apis = Arc::clone(&apis);
         async move {
@@ -175,6 +186,12 @@ async fn titan(emulator: &Emulator, engine: Engine, servers: usize, phones: usiz
         }
     })
     .await;
+    run.syncs = match (syncs_before, log_syncs(&processes[0], engine).await) {
+        (Some((writes, syncs)), Some((writes_after, syncs_after))) => {
+            Some((writes_after - writes, syncs_after - syncs))
+        }
+        _ => None,
+    };
     // Stopped first: a server's connections publish what they committed when they close.
     for server in processes {
         server.stop();
@@ -185,6 +202,18 @@ async fn titan(emulator: &Emulator, engine: Engine, servers: usize, phones: usiz
         _ => None,
     };
     Some(run)
+}
+
+/// The durable writes and log syncs a server on SQLite counted so far (`None` on PostgreSQL).
+async fn log_syncs(server: &Server, engine: Engine) -> Option<(u64, u64)> {
+    if engine != Engine::Sqlite {
+        return None;
+    }
+    let http = reqwest::Client::new();
+    Some((
+        metric(&http, &server.base, "titan_sqlite_durable_writes_total").await,
+        metric(&http, &server.base, "titan_sqlite_log_syncs_total").await,
+    ))
 }
 
 /// Transactions committed so far in `db`'s database, on PostgreSQL (its statistics collector

@@ -247,3 +247,22 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     }
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
+
+/// The value of the first `/metrics` series of the server at `base` whose line starts with
+/// `series` (a name, or a name and the start of its labels).
+pub async fn metric(http: &reqwest::Client, base: &str, series: &str) -> u64 {
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    metrics
+        .lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{series} in {base}/metrics"))
+}

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use titan_e2e::database::{self, Engine};
 use titan_e2e::harness::{MASTER_KEY, client};
-use titan_e2e::process::{Server, debug_titan_binary, free_port, link, phone, session, wait_connected};
+use titan_e2e::process::{Server, debug_titan_binary, free_port, link, metric, phone, session, wait_connected};
 use titan_e2e::receiver::Receiver;
 use titan_e2e::schema::EventSchemas;
 use wa_emulator::Emulator;
@@ -68,24 +68,6 @@ async fn deliverer(http: &reqwest::Client, base: &str) -> String {
         .collect();
     assert_eq!(delivering.len(), 1, "one server delivers: {cluster}");
     delivering[0]["address"].as_str().expect("address").to_owned()
-}
-
-/// The value of the first `/metrics` line of the server at `base` that starts with `series`.
-async fn metric(http: &reqwest::Client, base: &str, series: &str) -> u64 {
-    let metrics = http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    metrics
-        .lines()
-        .find(|l| l.starts_with(series))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{series} in {base}/metrics"))
 }
 
 /// How many webhook deliveries the server at `base` has made.

@@ -3,7 +3,8 @@
 //! messages, and a server killed with SIGKILL mid-queue loses nothing it accepted: the next
 //! server sends the rest, still paced, each message received once. Removing the setting sends
 //! what waits at once, clearing a chat drops what waits for it, and logging the session out
-//! fails what still waits.
+//! fails what still waits. A send that fails for a passing reason is tried again, five times in
+//! all, and the queue goes on behind a message that failed for good.
 
 use std::time::Duration;
 
@@ -31,6 +32,99 @@ async fn paced_sends_survive_a_kill_on_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paced_sends_survive_a_kill_on_postgres() {
     paced_sends_survive_a_kill(Engine::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paced_sends_are_retried_then_given_up() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = database::fresh(Engine::Sqlite, &dir)
+        .await
+        .expect("fresh database")
+        .expect("SQLite");
+    let emulator = Emulator::start("127.0.0.1:0".parse().expect("address"))
+        .await
+        .expect("start the emulator");
+    let server = Server::spawn_with(
+        &debug_titan_binary(),
+        &emulator,
+        &database_url,
+        dir.path(),
+        free_port(),
+        &[],
+    );
+    server.ready().await;
+    let key = server.key().await;
+    let api = client(&server.base, &key);
+    link(&api, &emulator, 0, 0, 3).await;
+    wait_connected(&api, 3).await;
+    let (alice, bob, carol) = (session(0), session(1), session(2));
+    let jid = |i: usize| format!("{}@s.whatsapp.net", phone(i));
+    let fast = json!({"messagesPerMinute": 600, "jitterPercent": 0});
+    let (status, answer) = set_pacing(&server.base, &key, &alice, fast).await;
+    assert_eq!(status, 200, "{answer}");
+
+    // Alice has no Signal session with Bob yet, so her first send fetches his prekeys: the
+    // first two fetches fail (IQ error 500), and the third attempt delivers it, once.
+    emulator.refuse_key_fetches(&phone(0), 2);
+    let retried = queue_text(&api, &alice, &jid(1), "retried".into()).await;
+    let received = wait_history(&server.base, &key, &bob, &jid(0), "the retried message received", |m| {
+        !m.is_empty()
+    })
+    .await;
+    let ids: Vec<&str> = received.iter().map(|m| m["id"].as_str().unwrap_or_default()).collect();
+    assert_eq!(ids, [retried.as_str()], "received once");
+    assert_eq!(emulator.stats().refused_key_fetches, 2, "two attempts failed first");
+    let sent = wait_history(
+        &server.base,
+        &key,
+        &alice,
+        &jid(1),
+        "the retried message recorded sent",
+        |m| m.iter().all(|m| m["status"] != "queued"),
+    )
+    .await;
+    assert_ne!(sent[0]["status"], "error", "{}", sent[0]);
+
+    // To Carol, every attempt fails: after the fifth (1 + 2 + 4 + 8 s of backoff) the message
+    // is recorded `error`, with WhatsApp's reason, and the message queued behind it leaves.
+    emulator.refuse_key_fetches(&phone(0), 5);
+    let abandoned = queue_text(&api, &alice, &jid(2), "abandoned".into()).await;
+    let behind = queue_text(&api, &alice, &jid(1), "behind".into()).await;
+    let failed = wait_history(&server.base, &key, &alice, &jid(2), "the message given up", |m| {
+        m.iter().all(|m| m["status"] != "queued")
+    })
+    .await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["id"], abandoned.as_str());
+    assert_eq!(failed[0]["status"], "error", "{}", failed[0]);
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("WhatsApp did not accept the message"),
+        "{}",
+        failed[0]
+    );
+    assert_eq!(emulator.stats().refused_key_fetches, 7, "five attempts, no sixth");
+    let received = wait_history(&server.base, &key, &bob, &jid(0), "the message behind received", |m| {
+        m.len() >= 2
+    })
+    .await;
+    assert_eq!(received[1]["id"], behind.as_str());
+    let (status, page) = call(
+        &server.base,
+        &key,
+        reqwest::Method::GET,
+        &format!("/api/sessions/{carol}/chats/{}/messages", jid(0)),
+        None,
+    )
+    .await;
+    assert!(
+        status == 404 || page["data"].as_array().is_some_and(Vec::is_empty),
+        "Carol received nothing: {status} {page}"
+    );
+    server.stop();
+    emulator.stop().await.expect("stop the emulator");
 }
 
 /// `method` `base``path` with `key` and a JSON `body`: the status and the JSON answer.

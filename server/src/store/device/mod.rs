@@ -25,11 +25,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use sqlx::any::AnyArguments;
-use sqlx::{Any, AnyConnection, AssertSqlSafe};
+use sqlx::{Any, AssertSqlSafe};
 use whatsapp_rust::store::error::StoreError;
 
 use super::cluster::{self, Fence};
-use super::{Db, placeholders};
+use super::{Db, Write, WriteTx, placeholders};
 
 /// whatsapp-rust's storage for one Titan session, on the server's own database.
 #[derive(Debug, Clone)]
@@ -77,7 +77,7 @@ const TABLES: [&str; 18] = [
 
 /// Deletes every device-store row of `session` (logout / delete wipes keys).
 pub async fn wipe(db: &Db, session: &str) -> anyhow::Result<()> {
-    let mut tx = db.pool.begin().await.context("begin device store wipe")?;
+    let mut tx = db.begin_write().await.context("begin device store wipe")?;
     for table in TABLES {
         sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE session = $1")))
             .bind(session)
@@ -196,8 +196,8 @@ fn in_list_queries<'a, T>(
 impl DeviceStore {
     /// Opens a write transaction; under a fence its first statement checks the lease and holds
     /// it until the transaction ends, so the lease cannot change hands while the write commits.
-    async fn begin(&self, op: &'static str) -> Result<sqlx::Transaction<'static, Any>, StoreError> {
-        let mut tx = self.db.pool.begin().await.map_err(db_err(op))?;
+    async fn begin(&self, op: &'static str) -> Result<WriteTx, StoreError> {
+        let mut tx = self.db.begin_write().await.map_err(db_err(op))?;
         if let Some(fence) = &self.fence {
             cluster::check(&mut tx, &self.session, fence)
                 .await
@@ -210,7 +210,7 @@ impl DeviceStore {
     /// changed.
     async fn write(&self, op: &'static str, query: AnyQuery) -> Result<u64, StoreError> {
         if self.fence.is_none() {
-            let done = query.execute(&self.db.pool).await.map_err(db_err(op))?;
+            let done = query.write(&self.db).await.map_err(db_err(op))?;
             return Ok(done.rows_affected());
         }
         let mut tx = self.begin(op).await?;
@@ -233,7 +233,7 @@ impl DeviceStore {
 
     /// Writes `rows` with `INSERT INTO {into} VALUES (…), (…) {conflict}` where each row binds
     /// `columns` values through `bind`; statements are chunked under [`MAX_BINDS`] and run in one
-    /// transaction when there is more than one (or a fence to check).
+    /// transaction when there is more than one.
     async fn insert_rows<T: Sync>(
         &self,
         op: &'static str,
@@ -246,36 +246,21 @@ impl DeviceStore {
         if rows.is_empty() {
             return Ok(());
         }
-        let per_statement = MAX_BINDS / columns;
-        if rows.len() <= per_statement && self.fence.is_none() {
-            let mut conn = self.db.pool.acquire().await.map_err(db_err(op))?;
-            return insert_chunk(&mut conn, op, into, columns, conflict, rows, &bind).await;
+        let queries: Vec<AnyQuery> = rows
+            .chunks(MAX_BINDS / columns)
+            .map(|chunk| {
+                let sql = format!(
+                    "INSERT INTO {into} VALUES {} {conflict}",
+                    values_rows(chunk.len(), columns)
+                );
+                chunk
+                    .iter()
+                    .fold(sqlx::query(AssertSqlSafe(sql)), |query, row| bind(query, row))
+            })
+            .collect();
+        match <[AnyQuery; 1]>::try_from(queries) {
+            Ok([query]) => self.write(op, query).await.map(drop),
+            Err(queries) => self.execute_all(op, queries).await,
         }
-        let mut tx = self.begin(op).await?;
-        for chunk in rows.chunks(per_statement) {
-            insert_chunk(&mut tx, op, into, columns, conflict, chunk, &bind).await?;
-        }
-        tx.commit().await.map_err(db_err(op))
     }
-}
-
-/// One statement of [`DeviceStore::insert_rows`], for a non-empty `rows`.
-async fn insert_chunk<T: Sync>(
-    conn: &mut AnyConnection,
-    op: &'static str,
-    into: &str,
-    columns: usize,
-    conflict: &str,
-    rows: &[&T],
-    bind: &(impl Fn(AnyQuery, &T) -> AnyQuery + Send + Sync),
-) -> Result<(), StoreError> {
-    let sql = format!(
-        "INSERT INTO {into} VALUES {} {conflict}",
-        values_rows(rows.len(), columns)
-    );
-    let query = rows
-        .iter()
-        .fold(sqlx::query(AssertSqlSafe(sql)), |query, row| bind(query, row));
-    query.execute(conn).await.map_err(db_err(op))?;
-    Ok(())
 }

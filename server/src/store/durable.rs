@@ -1,0 +1,189 @@
+//! Writes that are on disk when they return, with one `fsync` shared by many of them (group
+//! commit) on SQLite.
+//!
+//! SQLite's own durable commit (`synchronous = FULL`) syncs the write-ahead log inside every
+//! commit, while the database's one write lock is held, so writers queue behind each other's
+//! `fsync`. Titan's writer connection commits with `synchronous = NORMAL` instead (the log is
+//! written, not synced), and a writer then waits for [`WalSync`]: one background `fsync` of the
+//! log that began after its commit. Every commit that came before it is covered, so one `fsync`
+//! serves every writer waiting at the time. A write is reported done only once its log frames are
+//! on disk, as with `FULL`; after a power cut SQLite's recovery replays the log up to the last
+//! synced commit, which includes every write that returned.
+//!
+//! On PostgreSQL a commit is already durable (and PostgreSQL groups the flushes of concurrent
+//! commits itself), so nothing waits here.
+
+use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
+use sqlx::{Any, AnyConnection};
+use tokio::sync::{Notify, watch};
+
+use super::Db;
+
+/// One round of the log's `fsync`: the commits it covers (numbered from 1) and whether it worked.
+#[derive(Debug, Clone, Copy, Default)]
+struct Round {
+    upto: u64,
+    ok: bool,
+}
+
+/// The shared `fsync` of a SQLite database's write-ahead log.
+#[derive(Debug)]
+pub(super) struct WalSync {
+    /// The `-wal` file beside the database.
+    wal: PathBuf,
+    /// Commits that asked to be made durable, counted.
+    asked: AtomicU64,
+    /// Wakes the syncer when a commit asks.
+    wake: Notify,
+    /// The last round the syncer finished.
+    done: watch::Sender<Round>,
+    /// Rounds run, counted (each one `fsync`).
+    rounds: AtomicU64,
+}
+
+impl WalSync {
+    /// Starts the syncer of the log beside the SQLite file `database`.
+    pub(super) fn start(database: &str) -> Arc<Self> {
+        let sync = Arc::new(Self {
+            wal: PathBuf::from(format!("{database}-wal")),
+            asked: AtomicU64::new(0),
+            wake: Notify::new(),
+            done: watch::Sender::new(Round::default()),
+            rounds: AtomicU64::new(0),
+        });
+        tokio::spawn(Arc::clone(&sync).run());
+        sync
+    }
+
+    /// Syncs the log whenever commits wait, each round covering every commit counted before it
+    /// began.
+    async fn run(self: Arc<Self>) {
+        loop {
+            self.wake.notified().await;
+            let upto = self.asked.load(Ordering::SeqCst);
+            if upto <= self.done.borrow().upto {
+                continue;
+            }
+            let wal = self.wal.clone();
+            // No log file: nothing was ever written to it.
+            let synced = tokio::task::spawn_blocking(move || match std::fs::File::open(&wal) {
+                Ok(file) => file.sync_data(),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(error) => Err(error),
+            })
+            .await
+            .unwrap_or_else(|join| Err(std::io::Error::other(join)));
+            if let Err(error) = &synced {
+                tracing::error!(wal = %self.wal.display(), %error, "cannot sync the SQLite write-ahead log: the writes waiting for it fail");
+            }
+            self.rounds.fetch_add(1, Ordering::Relaxed);
+            self.done.send_replace(Round {
+                upto,
+                ok: synced.is_ok(),
+            });
+        }
+    }
+
+    /// The writes that waited for the log so far, and the syncs that served them, in Prometheus'
+    /// text format: how many writes one `fsync` covers.
+    pub(super) fn metrics(&self) -> String {
+        format!(
+            "# HELP titan_sqlite_durable_writes_total Writes to the SQLite database that waited for its log to reach the disk.\n\
+             # TYPE titan_sqlite_durable_writes_total counter\n\
+             titan_sqlite_durable_writes_total {}\n\
+             # HELP titan_sqlite_log_syncs_total Syncs of the SQLite write-ahead log, each covering every write waiting at the time.\n\
+             # TYPE titan_sqlite_log_syncs_total counter\n\
+             titan_sqlite_log_syncs_total {}\n",
+            self.asked.load(Ordering::Relaxed),
+            self.rounds.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Waits until what was committed before this call is on disk.
+    pub(super) async fn wait(&self) -> sqlx::Result<()> {
+        let mut done = self.done.subscribe();
+        let ticket = self.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        self.wake.notify_one();
+        let round = *done
+            .wait_for(|round| round.upto >= ticket)
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        if round.ok {
+            Ok(())
+        } else {
+            Err(sqlx::Error::Io(std::io::Error::other(
+                "the SQLite write-ahead log could not be synced to disk",
+            )))
+        }
+    }
+}
+
+/// A transaction that writes, from [`Db::begin_write`]: use it as the connection it derefs to,
+/// and [`WriteTx::commit`] returns once what it wrote is on disk. Dropped uncommitted, it rolls
+/// back.
+#[derive(Debug)]
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, Any>,
+    wal: Option<Arc<WalSync>>,
+}
+
+impl WriteTx {
+    pub(super) fn new(tx: sqlx::Transaction<'static, Any>, wal: Option<Arc<WalSync>>) -> Self {
+        Self { tx, wal }
+    }
+
+    /// Commits, and waits until the commit is durable.
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await?;
+        match self.wal {
+            Some(wal) => wal.wait().await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+/// A query with its arguments bound, as the store builds them.
+type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
+
+/// Runs a statement that writes on [`Db`]'s writer, outside any transaction, and returns once
+/// it is durable.
+pub trait Write {
+    /// Executes it; the rows it changed.
+    fn write(self, db: &Db) -> impl Future<Output = sqlx::Result<AnyQueryResult>> + Send;
+
+    /// Executes it (a `… RETURNING` statement); the rows it returned.
+    fn write_returning(self, db: &Db) -> impl Future<Output = sqlx::Result<Vec<AnyRow>>> + Send;
+}
+
+impl<'q> Write for Query<'q> {
+    async fn write(self, db: &Db) -> sqlx::Result<AnyQueryResult> {
+        let done = self.execute(&db.writer).await?;
+        db.durable().await?;
+        Ok(done)
+    }
+
+    async fn write_returning(self, db: &Db) -> sqlx::Result<Vec<AnyRow>> {
+        let rows = self.fetch_all(&db.writer).await?;
+        db.durable().await?;
+        Ok(rows)
+    }
+}

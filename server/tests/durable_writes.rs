@@ -1,0 +1,116 @@
+//! Group commit on SQLite: every write returns only after a sync of the write-ahead log that
+//! began after it committed (writes waiting at the same time share one). On PostgreSQL a
+//! commit is durable by itself, and nothing is counted.
+
+mod common;
+
+use titan_server::store::{Db, Write};
+
+/// `titan_sqlite_durable_writes_total` and `titan_sqlite_log_syncs_total` as `db` reports them.
+fn counts(db: &Db) -> (u64, u64) {
+    let metrics = db.metrics();
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+    };
+    (
+        value("titan_sqlite_durable_writes_total "),
+        value("titan_sqlite_log_syncs_total "),
+    )
+}
+
+/// A fresh database of `backend` with a table `t (n)`, or `None` without PostgreSQL.
+async fn with_table(backend: common::Backend) -> Option<(Db, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = common::database_url(backend, &dir).await?;
+    let db = Db::connect(&url).await.expect("connect");
+    sqlx::query("CREATE TABLE t (n BIGINT NOT NULL)")
+        .write(&db)
+        .await
+        .expect("create the table");
+    Some((db, dir))
+}
+
+async fn rows(db: &Db) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM t")
+        .fetch_one(&db.pool)
+        .await
+        .expect("count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_each_write_waits_for_a_sync_of_its_own_commit() {
+    let (db, _dir) = with_table(common::Backend::Sqlite).await.expect("SQLite");
+    let (writes, syncs) = counts(&db);
+    assert_eq!((writes, syncs), (1, 1), "the table's creation waited for one sync");
+
+    // One after another, no sync can serve two writes: each began after the previous returned.
+    for n in 0..20_i64 {
+        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+            .bind(n)
+            .write(&db)
+            .await
+            .expect("insert");
+        assert_eq!(rows(&db).await, n + 1, "a write is visible to readers once it returns");
+        assert_eq!(
+            counts(&db),
+            (u64::try_from(n).unwrap() + 2, u64::try_from(n).unwrap() + 2)
+        );
+    }
+    // A transaction's commit waits likewise.
+    let mut tx = db.begin_write().await.expect("begin");
+    for n in 0..3_i64 {
+        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+            .bind(n)
+            .execute(&mut *tx)
+            .await
+            .expect("insert in a transaction");
+    }
+    tx.commit().await.expect("commit");
+    assert_eq!(counts(&db), (22, 22));
+    assert_eq!(rows(&db).await, 23);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_writes_all_land_each_after_a_sync() {
+    let (db, _dir) = with_table(common::Backend::Sqlite).await.expect("SQLite");
+    let writers: Vec<_> = (0..200_i64)
+        .map(|n| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin_write().await.expect("begin");
+                sqlx::query("INSERT INTO t (n) VALUES ($1)")
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await
+                    .expect("insert");
+                tx.commit().await.expect("commit");
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    assert_eq!(rows(&db).await, 200);
+    let (writes, syncs) = counts(&db);
+    println!("200 concurrent writes: {syncs} log syncs");
+    assert_eq!(writes, 201);
+    assert!((1..=writes).contains(&syncs), "{syncs} syncs for {writes} writes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_commits_wait_for_nothing_and_count_nothing() {
+    let Some((db, _dir)) = with_table(common::Backend::Postgres).await else {
+        return;
+    };
+    let mut tx = db.begin_write().await.expect("begin");
+    sqlx::query("INSERT INTO t (n) VALUES (1)")
+        .execute(&mut *tx)
+        .await
+        .expect("insert");
+    tx.commit().await.expect("commit");
+    assert_eq!(rows(&db).await, 1);
+    assert_eq!(db.metrics(), "");
+}
