@@ -204,15 +204,16 @@ async fn titan(emulator: &Emulator, engine: Engine, servers: usize, phones: usiz
     Some(run)
 }
 
-/// The durable writes and log syncs a server on SQLite counted so far (`None` on PostgreSQL).
+/// The durable writes and log syncs a server on SQLite counted so far (`None` on PostgreSQL,
+/// or from a server built before it counted them).
 async fn log_syncs(server: &Server, engine: Engine) -> Option<(u64, u64)> {
     if engine != Engine::Sqlite {
         return None;
     }
     let http = reqwest::Client::new();
     Some((
-        metric(&http, &server.base, "titan_sqlite_durable_writes_total").await,
-        metric(&http, &server.base, "titan_sqlite_log_syncs_total").await,
+        metric(&http, &server.base, "titan_sqlite_durable_writes_total").await?,
+        metric(&http, &server.base, "titan_sqlite_log_syncs_total").await?,
     ))
 }
 

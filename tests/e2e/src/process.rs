@@ -249,8 +249,8 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// The value of the first `/metrics` series of the server at `base` whose line starts with
-/// `series` (a name, or a name and the start of its labels).
-pub async fn metric(http: &reqwest::Client, base: &str, series: &str) -> u64 {
+/// `series` (a name, or a name and the start of its labels); `None` if it has none.
+pub async fn metric(http: &reqwest::Client, base: &str, series: &str) -> Option<u64> {
     let metrics = http
         .get(format!("{base}/metrics"))
         .send()
@@ -264,5 +264,4 @@ pub async fn metric(http: &reqwest::Client, base: &str, series: &str) -> u64 {
         .find(|l| l.starts_with(series))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{series} in {base}/metrics"))
 }

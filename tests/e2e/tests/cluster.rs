@@ -72,7 +72,9 @@ async fn deliverer(http: &reqwest::Client, base: &str) -> String {
 
 /// How many webhook deliveries the server at `base` has made.
 async fn delivered_by(http: &reqwest::Client, base: &str) -> u64 {
-    metric(http, base, "titan_webhook_attempts_total{outcome=\"delivered\"}").await
+    metric(http, base, "titan_webhook_attempts_total{outcome=\"delivered\"}")
+        .await
+        .expect("titan_webhook_attempts_total in /metrics")
 }
 
 /// The sessions each server holds, by server address, from `/admin/cluster`.
@@ -307,7 +309,9 @@ async fn a_killed_server_s_sessions_move_to_the_others_and_nothing_is_lost() {
     // Each survivor's `/metrics` counts the sessions it holds: all of them between the two.
     let mut owned = 0;
     for base in &survivors {
-        owned += metric(&http, base, "titan_cluster_sessions_owned{").await;
+        owned += metric(&http, base, "titan_cluster_sessions_owned{")
+            .await
+            .expect("titan_cluster_sessions_owned in /metrics");
     }
     assert_eq!(owned, u64::try_from(SESSIONS).expect("a count"));
     println!(
