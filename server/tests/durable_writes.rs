@@ -1,6 +1,7 @@
 //! Group commit on SQLite: every write returns only after a sync of the write-ahead log that
-//! began after it committed (writes waiting at the same time share one). On PostgreSQL a
-//! commit is durable by itself, and nothing is counted.
+//! began after it committed (writes waiting at the same time share one), and the log is copied
+//! into the database file in the background, not inside a commit. On PostgreSQL a commit is
+//! durable by itself, and nothing is counted.
 
 mod common;
 
@@ -98,6 +99,39 @@ async fn sqlite_concurrent_writes_all_land_each_after_a_sync() {
     println!("200 concurrent writes: {syncs} log syncs");
     assert_eq!(writes, 201);
     assert!((1..=writes).contains(&syncs), "{syncs} syncs for {writes} writes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_log_reaches_the_database_file_in_the_background() {
+    let (db, dir) = with_table(common::Backend::Sqlite).await.expect("SQLite");
+    let file = dir.path().join("titan.db");
+    let size = || std::fs::metadata(&file).expect("database file").len();
+    sqlx::query("CREATE TABLE b (data BLOB NOT NULL)")
+        .write(&db)
+        .await
+        .expect("create a table of blobs");
+    let empty = size();
+    // 2 MiB, half of what would make a commit checkpoint by itself (1,000 pages of 4 KiB).
+    for _ in 0..64 {
+        let mut tx = db.begin_write().await.expect("begin");
+        for _ in 0..8 {
+            sqlx::query("INSERT INTO b (data) VALUES ($1)")
+                .bind(vec![7_u8; 4096])
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+        }
+        tx.commit().await.expect("commit");
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while size() < empty + 1024 * 1024 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the database file is still {} bytes: the log was not checkpointed",
+            size()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

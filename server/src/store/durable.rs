@@ -10,6 +10,11 @@
 //! on disk, as with `FULL`; after a power cut SQLite's recovery replays the log up to the last
 //! synced commit, which includes every write that returned.
 //!
+//! The writer does not checkpoint either (copying the log's pages into the database file, then
+//! syncing that file), which SQLite would otherwise do inside a commit every 1,000 pages, again
+//! under the write lock: [`WalSync`] checkpoints from a reading connection while writes come,
+//! and the writer goes on appending meanwhile.
+//!
 //! On PostgreSQL a commit is already durable (and PostgreSQL groups the flushes of concurrent
 //! commits itself), so nothing waits here.
 
@@ -17,12 +22,16 @@ use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
-use sqlx::{Any, AnyConnection};
+use sqlx::{Any, AnyConnection, AnyPool};
 use tokio::sync::{Notify, watch};
 
 use super::Db;
+
+/// How often the log is checkpointed into the database file while writes come.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// One round of the log's `fsync`: the commits it covers (numbered from 1) and whether it worked.
 #[derive(Debug, Clone, Copy, Default)]
@@ -47,8 +56,9 @@ pub(super) struct WalSync {
 }
 
 impl WalSync {
-    /// Starts the syncer of the log beside the SQLite file `database`.
-    pub(super) fn start(database: &str) -> Arc<Self> {
+    /// Starts the syncer of the log beside the SQLite file `database`, and its checkpoints on
+    /// a connection of `readers`.
+    pub(super) fn start(database: &str, readers: AnyPool) -> Arc<Self> {
         let sync = Arc::new(Self {
             wal: PathBuf::from(format!("{database}-wal")),
             asked: AtomicU64::new(0),
@@ -57,7 +67,28 @@ impl WalSync {
             rounds: AtomicU64::new(0),
         });
         tokio::spawn(Arc::clone(&sync).run());
+        tokio::spawn(Arc::clone(&sync).checkpoint(readers));
         sync
+    }
+
+    /// Every [`CHECKPOINT_EVERY`] in which something was written, copies what the log holds
+    /// into the database file (`PASSIVE`: it waits for no one and no one waits for it), until
+    /// the pool closes.
+    async fn checkpoint(self: Arc<Self>, readers: AnyPool) {
+        let mut seen = 0;
+        loop {
+            tokio::time::sleep(CHECKPOINT_EVERY).await;
+            let written = self.asked.load(Ordering::Relaxed);
+            if written == seen {
+                continue;
+            }
+            seen = written;
+            match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&readers).await {
+                Ok(_) => {}
+                Err(sqlx::Error::PoolClosed) => return,
+                Err(error) => tracing::warn!(%error, "cannot checkpoint the SQLite write-ahead log"),
+            }
+        }
     }
 
     /// Syncs the log whenever commits wait, each round covering every commit counted before it

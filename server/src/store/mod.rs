@@ -107,7 +107,7 @@ impl Db {
         };
         migrator.run(&pool).await.context("apply database migrations")?;
         let (writer, wal) = match engine {
-            Engine::Sqlite => sqlite_writer(options, sqlite_path(&url)).await?,
+            Engine::Sqlite => sqlite_writer(options, sqlite_path(&url), &pool).await?,
             Engine::Postgres => (pool.clone(), None),
         };
         Ok(Self {
@@ -213,16 +213,22 @@ impl Db {
 
 /// SQLite's writer: one connection, so writers queue in the pool (woken the moment it is free)
 /// instead of sleeping in SQLite's busy handler (1 ms, then 2, 5, 10… ms) however soon the lock
-/// frees. On a file it commits without syncing (`synchronous = NORMAL`), and writes wait for the
-/// shared sync of the log instead (see [`durable`]).
-async fn sqlite_writer(options: AnyConnectOptions, path: &str) -> anyhow::Result<(AnyPool, Option<Arc<WalSync>>)> {
+/// frees. On a file it commits without syncing (`synchronous = NORMAL`) and without
+/// checkpointing, and writes wait for the shared sync of the log instead (see [`durable`]).
+async fn sqlite_writer(
+    options: AnyConnectOptions,
+    path: &str,
+    readers: &AnyPool,
+) -> anyhow::Result<(AnyPool, Option<Arc<WalSync>>)> {
     let on_file = !path.is_empty() && path != ":memory:";
     let writer = AnyPoolOptions::new()
         .max_connections(1)
         .after_connect(move |conn, _| {
             Box::pin(async move {
                 if on_file {
-                    sqlx::query("PRAGMA synchronous = NORMAL").execute(conn).await?;
+                    sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                    // Its commits never checkpoint: `WalSync` does, on a reading connection.
+                    sqlx::query("PRAGMA wal_autocheckpoint = 0").execute(&mut *conn).await?;
                 }
                 Ok(())
             })
@@ -230,7 +236,7 @@ async fn sqlite_writer(options: AnyConnectOptions, path: &str) -> anyhow::Result
         .connect_with(options)
         .await
         .context("cannot open the SQLite database's write connection")?;
-    Ok((writer, on_file.then(|| WalSync::start(path))))
+    Ok((writer, on_file.then(|| WalSync::start(path, readers.clone()))))
 }
 
 /// The file path of a `sqlite:` URL.
