@@ -154,6 +154,15 @@ impl WalSync {
     }
 }
 
+/// Waits until what the writer committed so far is on disk: for `wal`'s next sync, or at once
+/// without one (PostgreSQL, whose commits are durable by themselves).
+pub(super) async fn settled(wal: Option<&WalSync>) -> sqlx::Result<()> {
+    match wal {
+        Some(wal) => wal.wait().await,
+        None => Ok(()),
+    }
+}
+
 /// A transaction that writes, from [`Db::begin_write`]: use it as the connection it derefs to,
 /// and [`WriteTx::commit`] returns once what it wrote is on disk. Dropped uncommitted, it rolls
 /// back.
@@ -171,10 +180,7 @@ impl WriteTx {
     /// Commits, and waits until the commit is durable.
     pub async fn commit(self) -> sqlx::Result<()> {
         self.tx.commit().await?;
-        match self.wal {
-            Some(wal) => wal.wait().await,
-            None => Ok(()),
-        }
+        settled(self.wal.as_deref()).await
     }
 }
 
@@ -208,13 +214,13 @@ pub trait Write {
 impl<'q> Write for Query<'q> {
     async fn write(self, db: &Db) -> sqlx::Result<AnyQueryResult> {
         let done = self.execute(&db.writer).await?;
-        db.durable().await?;
+        settled(db.wal.as_deref()).await?;
         Ok(done)
     }
 
     async fn write_returning(self, db: &Db) -> sqlx::Result<Vec<AnyRow>> {
         let rows = self.fetch_all(&db.writer).await?;
-        db.durable().await?;
+        settled(db.wal.as_deref()).await?;
         Ok(rows)
     }
 }

@@ -135,14 +135,6 @@ impl Db {
         Ok(WriteTx::new(tx, self.wal.clone()))
     }
 
-    /// Waits until what the writer committed so far is on disk (at once on PostgreSQL).
-    async fn durable(&self) -> sqlx::Result<()> {
-        match &self.wal {
-            Some(wal) => wal.wait().await,
-            None => Ok(()),
-        }
-    }
-
     /// On a SQLite file, its durable writes and the log syncs that served them, in Prometheus'
     /// text format (nothing on PostgreSQL, whose own statistics count commits).
     pub fn metrics(&self) -> String {
