@@ -99,6 +99,7 @@ pub async fn change(
     change: &ChatChange,
     events: &[NewEvent],
 ) -> anyhow::Result<()> {
+    let events = super::events::complete(db, session, events).await?;
     let mut tx = db.begin_write().await.context("begin")?;
     let now = now_ms();
     if *change != ChatChange::Deleted {
@@ -156,7 +157,7 @@ pub async fn change(
             .execute(&mut *tx)
             .await?;
     }
-    super::events::commit_with(tx, db, session, events).await
+    super::events::commit_with(tx, db, session, &events).await
 }
 
 const COLUMNS: &str = "chat_id, activity, last_at, unread, marked_unread, archived, pinned_at, muted_until";

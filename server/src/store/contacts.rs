@@ -108,6 +108,7 @@ pub async fn named(
     first_name: Option<&str>,
     events: &[NewEvent],
 ) -> anyhow::Result<()> {
+    let events = super::events::complete(db, session, events).await?;
     let mut tx = db.begin_write().await.context("begin")?;
     if is_person(jid) {
         let (jid, lid) = key(&mut *tx, session, jid).await?;
@@ -125,7 +126,7 @@ pub async fn named(
         .execute(&mut *tx)
         .await?;
     }
-    super::events::commit_with(tx, db, session, events).await
+    super::events::commit_with(tx, db, session, &events).await
 }
 
 const COLUMNS: &str = "jid, lid, push_name, name, first_name";

@@ -6,66 +6,59 @@ use sqlx::{AnyConnection, Row};
 
 use super::{Db, Write, device, now_ms};
 use crate::model::envelope::{Envelope, NewEvent};
-use crate::model::events::Payload;
 use crate::model::jid::Addressing;
 
-/// Appends `event` for `session` on `conn` (the caller's transaction) and returns its id
-/// (`evt_<ULID>`, increasing, so the outbox reads in order), with its JIDRefs completed. On
-/// PostgreSQL they are completed before the insert, which is then the only write. On SQLite they
-/// are completed after it (one more write), so the transaction writes before it reads: a SQLite
-/// transaction that reads first cannot always upgrade to a writer (it would be "locked" at once).
-pub async fn append(conn: &mut AnyConnection, session: &str, event: &NewEvent) -> anyhow::Result<String> {
-    let id = crate::ids::new("evt");
-    let reads_first = conn.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME;
-    let early = if reads_first {
-        completed(conn, session, &event.payload).await?
-    } else {
-        None
-    };
-    sqlx::query("INSERT INTO events (id, session, event, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&id)
-        .bind(session)
-        .bind(event.kind().as_str())
-        .bind(early.as_ref().unwrap_or(&event.payload).to_value().to_string())
-        .bind(now_ms())
-        .execute(&mut *conn)
-        .await?;
-    if !reads_first && let Some(payload) = completed(conn, session, &event.payload).await? {
-        sqlx::query("UPDATE events SET payload = $1 WHERE id = $2")
-            .bind(payload.to_value().to_string())
-            .bind(&id)
+/// Events whose JIDRefs are completed from the session's LID mapping (see [`complete`]), ready
+/// to append. Completing reads, so it happens before the write begins: the reads never hold the
+/// writer (on SQLite, the one connection every write waits for), and appending is one insert.
+#[derive(Debug, Default)]
+pub struct Completed(Vec<NewEvent>);
+
+/// `events` with each person they name in both JID forms where `session`'s LID mapping (the one
+/// whatsapp-rust keeps, learned from usync and messages) knows the other form, read from the
+/// read pool.
+pub async fn complete(db: &Db, session: &str, events: &[NewEvent]) -> anyhow::Result<Completed> {
+    let mut completed = Vec::with_capacity(events.len());
+    for event in events {
+        let mut event = event.clone();
+        for jid in event.payload.jid_refs() {
+            let Some((form, user)) = jid.known_form() else { continue };
+            let mapping = match form {
+                Addressing::Pn => device::mapping_of_phone(&db.pool, session, user).await,
+                Addressing::Lid => device::mapping_of_lid(&db.pool, session, user).await,
+            }
+            .context("read the LID mapping")?;
+            if let Some(mapping) = mapping {
+                jid.complete(&mapping.phone_number, &mapping.lid);
+            }
+        }
+        completed.push(event);
+    }
+    Ok(Completed(completed))
+}
+
+/// Appends each of `events` for `session` on `conn` (the caller's transaction), each with a new
+/// id (`evt_<ULID>`, increasing, so the outbox reads in order).
+pub async fn append(conn: &mut AnyConnection, session: &str, events: &Completed) -> anyhow::Result<()> {
+    for event in &events.0 {
+        sqlx::query("INSERT INTO events (id, session, event, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(crate::ids::new("evt"))
+            .bind(session)
+            .bind(event.kind().as_str())
+            .bind(event.payload.to_value().to_string())
+            .bind(now_ms())
             .execute(&mut *conn)
             .await?;
     }
-    Ok(id)
-}
-
-/// `payload` with each person it names in both JID forms where `session`'s LID mapping (the
-/// one whatsapp-rust keeps, learned from usync and messages) knows the other form; `None` when
-/// it names nobody the mapping completes.
-async fn completed(conn: &mut AnyConnection, session: &str, payload: &Payload) -> anyhow::Result<Option<Payload>> {
-    let mut payload = payload.clone();
-    let mut changed = false;
-    for jid in payload.jid_refs() {
-        let Some((form, user)) = jid.known_form() else { continue };
-        let mapping = match form {
-            Addressing::Pn => device::mapping_of_phone(&mut *conn, session, user).await,
-            Addressing::Lid => device::mapping_of_lid(&mut *conn, session, user).await,
-        }
-        .context("read the LID mapping")?;
-        if let Some(mapping) = mapping {
-            jid.complete(&mapping.phone_number, &mapping.lid);
-            changed = true;
-        }
-    }
-    Ok(changed.then_some(payload))
+    Ok(())
 }
 
 /// Writes `events` for `session` in one transaction of their own (events that reflect no stored
 /// state, such as presence or calls).
 pub async fn write(db: &Db, session: &str, events: &[NewEvent]) -> anyhow::Result<()> {
+    let events = complete(db, session, events).await?;
     let tx = db.begin_write().await.context("begin")?;
-    commit_with(tx, db, session, events).await
+    commit_with(tx, db, session, &events).await
 }
 
 /// Appends `events` for `session` to `tx`, commits it and wakes delivery: how every transaction
@@ -74,11 +67,9 @@ pub(super) async fn commit_with(
     mut tx: super::WriteTx,
     db: &Db,
     session: &str,
-    events: &[NewEvent],
+    events: &Completed,
 ) -> anyhow::Result<()> {
-    for event in events {
-        append(&mut tx, session, event).await?;
-    }
+    append(&mut tx, session, events).await?;
     tx.commit().await.context("commit")?;
     db.events_written();
     Ok(())

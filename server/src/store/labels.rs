@@ -35,6 +35,7 @@ pub enum LabelChange {
 
 /// Applies `change` to label `id` of `session`, with `events`.
 pub async fn change(db: &Db, session: &str, id: &str, change: &LabelChange, events: &[NewEvent]) -> anyhow::Result<()> {
+    let events = super::events::complete(db, session, events).await?;
     let mut tx = db.begin_write().await.context("begin")?;
     match change {
         LabelChange::Set { name, color } => {
@@ -74,7 +75,7 @@ pub async fn change(db: &Db, session: &str, id: &str, change: &LabelChange, even
                 .await?;
         }
     }
-    super::events::commit_with(tx, db, session, events).await
+    super::events::commit_with(tx, db, session, &events).await
 }
 
 /// Every label of `session`, by id (numerically), with its chats.

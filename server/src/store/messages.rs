@@ -138,8 +138,9 @@ fn from_row(row: &AnyRow) -> anyhow::Result<MessageRecord> {
 /// Stores `message` (its `seq` is ignored) with `events`, unless the same message is already
 /// stored (a redelivery), in which case nothing is written. Returns whether it was new.
 pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> anyhow::Result<bool> {
+    let events = super::events::complete(db, &message.session, events).await?;
     let mut tx = db.begin_write().await.context("begin")?;
-    let inserted = insert_in(&mut tx, message, events).await?;
+    let inserted = insert_in(&mut tx, message, &events).await?;
     tx.commit().await.context("commit")?;
     db.events_written();
     Ok(inserted)
@@ -149,7 +150,7 @@ pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> an
 pub(super) async fn insert_in(
     tx: &mut sqlx::AnyConnection,
     message: &MessageRecord,
-    events: &[NewEvent],
+    events: &super::events::Completed,
 ) -> anyhow::Result<bool> {
     let mentions = (!message.mentions.is_empty())
         .then(|| serde_json::to_string(&message.mentions))
@@ -192,9 +193,7 @@ pub(super) async fn insert_in(
         if let Some(sender) = message.sender.as_deref().filter(|_| !message.from_me) {
             super::contacts::heard_from(tx, &message.session, sender, message.push_name.as_deref()).await?;
         }
-        for event in events {
-            super::events::append(tx, &message.session, event).await?;
-        }
+        super::events::append(tx, &message.session, events).await?;
     }
     Ok(inserted)
 }
@@ -210,12 +209,13 @@ pub async fn advance(
     error: Option<&str>,
     events: &[NewEvent],
 ) -> anyhow::Result<u64> {
+    let events = super::events::complete(db, session, events).await?;
     let mut tx = db.begin_write().await.context("begin")?;
     let mut changed = 0;
     for id in ids {
         changed += advance_in(&mut tx, session, id, status, error).await?;
     }
-    super::events::commit_with(tx, db, session, events).await?;
+    super::events::commit_with(tx, db, session, &events).await?;
     Ok(changed)
 }
 
@@ -253,6 +253,7 @@ pub async fn rewrite(
     text: Option<&str>,
     events: &[NewEvent],
 ) -> anyhow::Result<bool> {
+    let events = super::events::complete(db, session, events).await?;
     let mut tx = db.begin_write().await.context("begin")?;
     let changed = sqlx::query(
         "UPDATE messages SET type = COALESCE($1, type), text = $2, updated_at = $3 WHERE session = $4 AND id = $5",
@@ -266,7 +267,7 @@ pub async fn rewrite(
     .await?
     .rows_affected()
         > 0;
-    super::events::commit_with(tx, db, session, events).await?;
+    super::events::commit_with(tx, db, session, &events).await?;
     Ok(changed)
 }
 
@@ -280,6 +281,7 @@ pub async fn star(
     starred: bool,
     events: &[NewEvent],
 ) -> anyhow::Result<()> {
+    let events = super::events::complete(db, session, events).await?;
     let mut tx = db.begin_write().await.context("begin")?;
     sqlx::query("UPDATE messages SET starred = $1, updated_at = $2 WHERE session = $3 AND chat_id = $4 AND id = $5")
         .bind(i64::from(starred))
@@ -289,7 +291,7 @@ pub async fn star(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    super::events::commit_with(tx, db, session, events).await
+    super::events::commit_with(tx, db, session, &events).await
 }
 
 /// Up to `limit` messages of one chat, newest first, older than `before` (a `seq`) when given.

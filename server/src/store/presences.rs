@@ -32,6 +32,7 @@ pub async fn record(
     event: &NewEvent,
 ) -> anyhow::Result<()> {
     let chat_id = key(db, session, chat_id).await?;
+    let events = super::events::complete(db, session, std::slice::from_ref(event)).await?;
     let mut tx = db.begin_write().await.context("begin")?;
     sqlx::query(
         "INSERT INTO presences (session, chat_id, state, media, last_seen, updated_at) \
@@ -47,7 +48,7 @@ pub async fn record(
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
-    super::events::commit_with(tx, db, session, std::slice::from_ref(event)).await
+    super::events::commit_with(tx, db, session, &events).await
 }
 
 const COLUMNS: &str = "chat_id, state, media, last_seen, updated_at";

@@ -30,7 +30,7 @@ pub struct Queued {
 /// every message the session queued before it.
 pub async fn enqueue(db: &Db, record: &MessageRecord, chat_jid: &str, message: &[u8]) -> anyhow::Result<()> {
     let mut tx = db.begin_write().await.context("begin")?;
-    messages::insert_in(&mut tx, record, &[]).await?;
+    messages::insert_in(&mut tx, record, &Default::default()).await?;
     sqlx::query("INSERT INTO send_queue (session, id, chat_jid, message, queued_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&record.session)
         .bind(&record.id)
@@ -126,6 +126,7 @@ pub async fn finish(
     outcome: Result<DateTime<Utc>, &str>,
     events: &[NewEvent],
 ) -> anyhow::Result<()> {
+    let events = super::events::complete(db, session, events).await?;
     let mut tx = db.begin_write().await.context("begin")?;
     sqlx::query("DELETE FROM send_queue WHERE session = $1 AND id = $2")
         .bind(session)
@@ -151,5 +152,5 @@ pub async fn finish(
             messages::advance_in(&mut tx, session, id, MessageStatus::Error, Some(reason)).await?;
         }
     }
-    super::events::commit_with(tx, db, session, events).await
+    super::events::commit_with(tx, db, session, &events).await
 }

@@ -143,6 +143,8 @@ fn from_row(row: &AnyRow) -> anyhow::Result<SessionRecord> {
 
 /// Inserts a new session, with its first `session.status` event.
 pub async fn insert(db: &Db, record: &SessionRecord) -> Result<(), InsertError> {
+    let status = NewEvent::new(Payload::SessionStatus(record.state.payload()));
+    let status = super::events::complete(db, &record.name, &[status]).await?;
     let mut tx = db.begin_write().await.context("begin")?;
     let sql = format!(
         "INSERT INTO sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
@@ -156,8 +158,7 @@ pub async fn insert(db: &Db, record: &SessionRecord) -> Result<(), InsertError> 
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(InsertError::Duplicate),
         other => other.context("insert session")?,
     };
-    let event = NewEvent::new(Payload::SessionStatus(record.state.payload()));
-    super::events::append(&mut tx, &record.name, &event).await?;
+    super::events::append(&mut tx, &record.name, &status).await?;
     tx.commit().await.context("commit")?;
     db.events_written();
     Ok(())
@@ -218,6 +219,13 @@ pub async fn running(db: &Db) -> anyhow::Result<Vec<SessionRecord>> {
 /// Applies `change` to the session, with its events, in one transaction. `None` when the
 /// session does not exist (any more).
 pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option<SessionRecord>> {
+    let status = match change.state {
+        Some(state) => {
+            Some(super::events::complete(db, name, &[NewEvent::new(Payload::SessionStatus(state.payload()))]).await?)
+        }
+        None => None,
+    };
+    let events = super::events::complete(db, name, &change.events).await?;
     let mut tx = db.begin_write().await.context("begin")?;
     let sql = format!("SELECT {COLUMNS} FROM sessions WHERE name = $1{}", db.for_update());
     let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -263,13 +271,12 @@ pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option
     )
     .bind(name);
     bind_mutable(update, &record).execute(&mut *tx).await?;
-    if record.state != previous {
-        let event = NewEvent::new(Payload::SessionStatus(record.state.payload()));
-        super::events::append(&mut tx, name, &event).await?;
+    if record.state != previous
+        && let Some(status) = &status
+    {
+        super::events::append(&mut tx, name, status).await?;
     }
-    for event in &change.events {
-        super::events::append(&mut tx, name, event).await?;
-    }
+    super::events::append(&mut tx, name, &events).await?;
     tx.commit().await.context("commit")?;
     db.events_written();
     Ok(Some(record))

@@ -11,6 +11,9 @@
 //! 2. through bare whatsapp-rust clients (in-memory stores, in this process) against the same
 //!    emulator: sends/s and the latency of `send_message`, the limit the server adds to.
 //!
+//! The SQLite run first measures, under the same load, calls that only read
+//! (`GET /api/sessions/{name}`): what the HTTP API alone allows on this machine.
+//!
 //! Everything shares the machine's cores: the emulator, the server and this process's clients.
 //!
 //! ```sh
@@ -136,11 +139,27 @@ async fn titan_send(api: &Client, phones: usize, sessions: usize, i: usize, n: u
     started.elapsed()
 }
 
+/// What a Titan run measured: its sends, and with `reads` first the same load of calls that
+/// only read (the API's own ceiling, WhatsApp aside).
+struct Titan {
+    sends: Run,
+    reads: Option<Run>,
+}
+
 /// The Titan run on `engine` with `servers` processes sharing the database (PostgreSQL only for
 /// more than one) and accounts `phones..phones + sessions`, or `None` when that database is not
 /// configured. Sends go to the servers in turn, as a load balancer would spread them: a send
-/// reaching a server that does not run its session is forwarded to the one that does.
-async fn titan(emulator: &Emulator, engine: Engine, servers: usize, phones: usize, options: &Options) -> Option<Run> {
+/// reaching a server that does not run its session is forwarded to the one that does. With
+/// `reads`, a run of `GET /api/sessions/{name}` (authentication, one database read, no WhatsApp)
+/// comes first.
+async fn titan(
+    emulator: &Emulator,
+    engine: Engine,
+    servers: usize,
+    phones: usize,
+    reads: bool,
+    options: &Options,
+) -> Option<Titan> {
     let dir = tempfile::tempdir().unwrap();
     let database_url = database::fresh(engine, &dir).await.unwrap()?;
     let processes: Vec<Server> = (0..servers)
@@ -175,6 +194,21 @@ async fn titan(emulator: &Emulator, engine: Engine, servers: usize, phones: usiz
             }
         })
         .await;
+    let reads = match reads {
+        true => {
+            let api = api.clone();
+            let read = move |i: usize, _: u64| {
+                let api = api.clone();
+                async move {
+                    let started = Instant::now();
+                    api.get_session().session(session(i)).send().await.unwrap();
+                    started.elapsed()
+                }
+            };
+            Some(drive(options, read).await)
+        }
+        false => None,
+    };
     let db = titan_server::store::Db::connect(&database_url).await.unwrap();
     let before = commits(&db).await;
     let syncs_before = log_syncs(&processes[0], engine).await;
@@ -201,7 +235,7 @@ async fn titan(emulator: &Emulator, engine: Engine, servers: usize, phones: usiz
         (Some(before), Some(after)) => Some(after - before),
         _ => None,
     };
-    Some(run)
+    Some(Titan { sends: run, reads })
 }
 
 /// The durable writes and log syncs a server on SQLite counted so far (`None` on PostgreSQL,
@@ -283,9 +317,9 @@ async fn main() {
     };
     let emulator = Emulator::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
     // Each run has accounts of its own, so no run sends to devices another run left behind.
-    let sqlite = titan(&emulator, Engine::Sqlite, 1, 0, &options).await;
-    let postgres = titan(&emulator, Engine::Postgres, 1, 100_000, &options).await;
-    let cluster = titan(&emulator, Engine::Postgres, 3, 200_000, &options).await;
+    let sqlite = titan(&emulator, Engine::Sqlite, 1, 0, true, &options).await;
+    let postgres = titan(&emulator, Engine::Postgres, 1, 100_000, false, &options).await;
+    let cluster = titan(&emulator, Engine::Postgres, 3, 200_000, false, &options).await;
     let bare = bare(&emulator, 300_000, &options).await;
     let bare_rate = bare.rate();
     for (what, run) in [
@@ -296,10 +330,20 @@ async fn main() {
             cluster,
         ),
     ] {
-        if let Some(run) = run {
-            run.print(what, &options);
-            println!("  = {:.0} % of the bare clients' rate", run.rate() / bare_rate * 100.0);
+        let Some(Titan { sends, reads }) = run else { continue };
+        if let Some(reads) = reads {
+            println!(
+                "{what}, GET /api/sessions/{{name}} (authentication and one read, no WhatsApp), same load: {:.0} calls/s; latency p50 {:.1} ms, p99 {:.1} ms",
+                reads.rate(),
+                percentile(&reads.latencies_ms, 0.5),
+                percentile(&reads.latencies_ms, 0.99),
+            );
         }
+        sends.print(what, &options);
+        println!(
+            "  = {:.0} % of the bare clients' rate",
+            sends.rate() / bare_rate * 100.0
+        );
     }
     bare.print("bare whatsapp-rust clients", &options);
     emulator.stop().await.unwrap();
