@@ -21,7 +21,7 @@
 use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
@@ -33,10 +33,15 @@ use super::Db;
 /// How often the log is checkpointed into the database file while writes come.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
-/// How long a sync round waits for more commits to join it while writes keep coming. Each round
-/// costs an `fsync` and a hop to a blocking thread and back; under load, rounds without this wait
-/// covered 1.5 writes each, with it 8 to 9 (and 15 % more sends a second, see the README).
+/// How long a sync round waits for more commits to join it when [`GATHER_FROM`] writes or more
+/// are under way. Each round costs an `fsync` and a hop to a blocking thread and back; with 200
+/// sends in flight, rounds covered 1.4 writes each without this wait (see the README).
 const GATHER: Duration = Duration::from_millis(1);
+
+/// The writes under way (waiting for the writer, writing, or waiting for the log) from which a
+/// sync round waits [`GATHER`] first. Fewer wait for nothing: a few writes one after another (one
+/// chat's sends) would each be delayed, for no sync saved.
+const GATHER_FROM: usize = 32;
 
 /// One round of the log's `fsync`: the commits it covers (numbered from 1) and whether it worked.
 #[derive(Debug, Clone, Copy, Default)]
@@ -58,6 +63,19 @@ pub(super) struct WalSync {
     done: watch::Sender<Round>,
     /// Rounds run, counted (each one `fsync`).
     rounds: AtomicU64,
+    /// Writes under way, from the moment they ask for the writer until they are durable or given
+    /// up (see [`Writing`]).
+    writers: AtomicUsize,
+}
+
+/// One write under way, counted in [`WalSync`] until dropped.
+#[derive(Debug)]
+pub(super) struct Writing(Arc<WalSync>);
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        self.0.writers.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl WalSync {
@@ -70,6 +88,7 @@ impl WalSync {
             wake: Notify::new(),
             done: watch::Sender::new(Round::default()),
             rounds: AtomicU64::new(0),
+            writers: AtomicUsize::new(0),
         });
         tokio::spawn(Arc::clone(&sync).run());
         tokio::spawn(Arc::clone(&sync).checkpoint(readers));
@@ -96,14 +115,18 @@ impl WalSync {
         }
     }
 
+    /// Counts a write under way until the returned guard is dropped.
+    pub(super) fn enter(self: &Arc<Self>) -> Writing {
+        self.writers.fetch_add(1, Ordering::Relaxed);
+        Writing(Arc::clone(self))
+    }
+
     /// Syncs the log whenever commits wait, each round covering every commit counted before it
-    /// began. While writes keep coming (some arrived during the last sync), a round first waits
-    /// [`GATHER`] for more to join it; a lone write is synced at once.
+    /// began. With many writes under way, a round first waits [`GATHER`] for more to join it.
     async fn run(self: Arc<Self>) {
-        let mut busy = false;
         loop {
             self.wake.notified().await;
-            if busy {
+            if self.writers.load(Ordering::Relaxed) >= GATHER_FROM {
                 tokio::time::sleep(GATHER).await;
             }
             let upto = self.asked.load(Ordering::SeqCst);
@@ -123,8 +146,6 @@ impl WalSync {
                 tracing::error!(wal = %self.wal.display(), %error, "cannot sync the SQLite write-ahead log: the writes waiting for it fail");
             }
             self.rounds.fetch_add(1, Ordering::Relaxed);
-            // Commits that arrived while the log was syncing mean writes keep coming.
-            busy = self.asked.load(Ordering::SeqCst) > upto;
             self.done.send_replace(Round {
                 upto,
                 ok: synced.is_ok(),
@@ -182,11 +203,20 @@ pub(super) async fn settled(wal: Option<&WalSync>) -> sqlx::Result<()> {
 pub struct WriteTx {
     tx: sqlx::Transaction<'static, Any>,
     wal: Option<Arc<WalSync>>,
+    _writing: Option<Writing>,
 }
 
 impl WriteTx {
-    pub(super) fn new(tx: sqlx::Transaction<'static, Any>, wal: Option<Arc<WalSync>>) -> Self {
-        Self { tx, wal }
+    pub(super) fn new(
+        tx: sqlx::Transaction<'static, Any>,
+        wal: Option<Arc<WalSync>>,
+        writing: Option<Writing>,
+    ) -> Self {
+        Self {
+            tx,
+            wal,
+            _writing: writing,
+        }
     }
 
     /// Commits, and waits until the commit is durable.
@@ -225,12 +255,14 @@ pub trait Write {
 
 impl<'q> Write for Query<'q> {
     async fn write(self, db: &Db) -> sqlx::Result<AnyQueryResult> {
+        let _writing = db.wal.as_ref().map(WalSync::enter);
         let done = self.execute(&db.writer).await?;
         settled(db.wal.as_deref()).await?;
         Ok(done)
     }
 
     async fn write_returning(self, db: &Db) -> sqlx::Result<Vec<AnyRow>> {
+        let _writing = db.wal.as_ref().map(WalSync::enter);
         let rows = self.fetch_all(&db.writer).await?;
         settled(db.wal.as_deref()).await?;
         Ok(rows)

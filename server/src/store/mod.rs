@@ -128,11 +128,12 @@ impl Db {
     /// Never begin a write while holding one: on SQLite there is one writer, and it would wait
     /// for itself.
     pub async fn begin_write(&self) -> sqlx::Result<WriteTx> {
+        let writing = self.wal.as_ref().map(WalSync::enter);
         let tx = match self.engine {
             Engine::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
             Engine::Postgres => self.writer.begin().await?,
         };
-        Ok(WriteTx::new(tx, self.wal.clone()))
+        Ok(WriteTx::new(tx, self.wal.clone(), writing))
     }
 
     /// On a SQLite file, its durable writes and the log syncs that served them, in Prometheus'
