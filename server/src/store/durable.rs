@@ -6,7 +6,8 @@
 //! `fsync`. Titan's writer connection commits with `synchronous = NORMAL` instead (the log is
 //! written, not synced), and a writer then waits for [`WalSync`]: one background `fsync` of the
 //! log that began after its commit. Every commit that came before it is covered, so one `fsync`
-//! serves every writer waiting at the time. A write is reported done only once its log frames are
+//! serves every writer waiting at the time (and while many writes are under way, a round first
+//! waits a millisecond for more to join it). A write is reported done only once its log frames are
 //! on disk, as with `FULL`; after a power cut SQLite's recovery replays the log up to the last
 //! synced commit, which includes every write that returned.
 //!
