@@ -194,20 +194,19 @@ async fn titan(
             }
         })
         .await;
-    let reads = match reads {
-        true => {
+    let reads = if reads {
+        let api = api.clone();
+        let read = move |i: usize, _: u64| {
             let api = api.clone();
-            let read = move |i: usize, _: u64| {
-                let api = api.clone();
-                async move {
-                    let started = Instant::now();
-                    api.get_session().session(session(i)).send().await.unwrap();
-                    started.elapsed()
-                }
-            };
-            Some(drive(options, read).await)
-        }
-        false => None,
+            async move {
+                let started = Instant::now();
+                api.get_session().session(session(i)).send().await.unwrap();
+                started.elapsed()
+            }
+        };
+        Some(drive(options, read).await)
+    } else {
+        None
     };
     let db = titan_server::store::Db::connect(&database_url).await.unwrap();
     let before = commits(&db).await;
