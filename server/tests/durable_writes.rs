@@ -148,3 +148,54 @@ async fn postgres_commits_wait_for_nothing_and_count_nothing() {
     assert_eq!(rows(&db).await, 1);
     assert_eq!(db.metrics(), "");
 }
+
+/// A write transaction given up (dropped uncommitted, or its task cancelled while it held the
+/// writer) leaves nothing behind, and the writes after it go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_given_up_leaves_nothing_and_the_next_goes_through() {
+    for backend in [common::Backend::Sqlite, common::Backend::Postgres] {
+        let Some((db, _dir)) = with_table(backend).await else {
+            continue;
+        };
+        let mut tx = db.begin_write().await.expect("begin");
+        sqlx::query("INSERT INTO t (n) VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .expect("insert, then drop");
+        drop(tx);
+
+        let (began, holding) = tokio::sync::oneshot::channel();
+        let cancelled = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let mut tx = db.begin_write().await.expect("begin");
+                sqlx::query("INSERT INTO t (n) VALUES (2)")
+                    .execute(&mut *tx)
+                    .await
+                    .expect("insert, then be cancelled");
+                began.send(()).expect("the test waits");
+                std::future::pending::<()>().await;
+                tx.commit().await.expect("never reached");
+            }
+        });
+        holding.await.expect("the transaction began");
+        cancelled.abort();
+        assert!(cancelled.await.expect_err("cancelled").is_cancelled());
+
+        sqlx::query("INSERT INTO t (n) VALUES (3)")
+            .write(&db)
+            .await
+            .expect("a write after them");
+        let mut tx = db.begin_write().await.expect("a transaction after them");
+        sqlx::query("INSERT INTO t (n) VALUES (4)")
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+        tx.commit().await.expect("commit");
+        let kept: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY n")
+            .fetch_all(&db.pool)
+            .await
+            .expect("read");
+        assert_eq!(kept, [3, 4], "{backend:?}");
+    }
+}

@@ -30,6 +30,7 @@ use sqlx::{Any, AnyConnection, AnyPool};
 use tokio::sync::{Notify, watch};
 
 use super::Db;
+use super::writer::{HeldTx, Writer};
 
 /// How often the log is checkpointed into the database file while writes come.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
@@ -202,17 +203,22 @@ pub(super) async fn settled(wal: Option<&WalSync>) -> sqlx::Result<()> {
 /// back.
 #[derive(Debug)]
 pub struct WriteTx {
-    tx: sqlx::Transaction<'static, Any>,
+    tx: Tx,
     wal: Option<Arc<WalSync>>,
     _writing: Option<Writing>,
 }
 
+/// The transaction under a [`WriteTx`], per engine.
+#[derive(Debug)]
+pub(super) enum Tx {
+    /// On SQLite's write connection.
+    Sqlite(HeldTx),
+    /// On a connection of PostgreSQL's pool.
+    Postgres(sqlx::Transaction<'static, Any>),
+}
+
 impl WriteTx {
-    pub(super) fn new(
-        tx: sqlx::Transaction<'static, Any>,
-        wal: Option<Arc<WalSync>>,
-        writing: Option<Writing>,
-    ) -> Self {
+    pub(super) fn new(tx: Tx, wal: Option<Arc<WalSync>>, writing: Option<Writing>) -> Self {
         Self {
             tx,
             wal,
@@ -220,10 +226,14 @@ impl WriteTx {
         }
     }
 
-    /// Commits, and waits until the commit is durable.
+    /// Commits, and waits until the commit is durable (the next writer goes on meanwhile).
     pub async fn commit(self) -> sqlx::Result<()> {
-        self.tx.commit().await?;
-        settled(self.wal.as_deref()).await
+        let Self { tx, wal, _writing } = self;
+        match tx {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        settled(wal.as_deref()).await
     }
 }
 
@@ -231,13 +241,19 @@ impl Deref for WriteTx {
     type Target = AnyConnection;
 
     fn deref(&self) -> &AnyConnection {
-        &self.tx
+        match &self.tx {
+            Tx::Sqlite(tx) => tx.conn_ref(),
+            Tx::Postgres(tx) => tx,
+        }
     }
 }
 
 impl DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        match &mut self.tx {
+            Tx::Sqlite(tx) => tx.conn(),
+            Tx::Postgres(tx) => tx,
+        }
     }
 }
 
@@ -257,14 +273,20 @@ pub trait Write {
 impl<'q> Write for Query<'q> {
     async fn write(self, db: &Db) -> sqlx::Result<AnyQueryResult> {
         let _writing = db.wal.as_ref().map(WalSync::enter);
-        let done = self.execute(&db.writer).await?;
+        let done = match &db.writer {
+            Writer::Sqlite(writer) => self.execute(&mut *writer.hold().await?).await?,
+            Writer::Postgres(pool) => self.execute(pool).await?,
+        };
         settled(db.wal.as_deref()).await?;
         Ok(done)
     }
 
     async fn write_returning(self, db: &Db) -> sqlx::Result<Vec<AnyRow>> {
         let _writing = db.wal.as_ref().map(WalSync::enter);
-        let rows = self.fetch_all(&db.writer).await?;
+        let rows = match &db.writer {
+            Writer::Sqlite(writer) => self.fetch_all(&mut *writer.hold().await?).await?,
+            Writer::Postgres(pool) => self.fetch_all(pool).await?,
+        };
         settled(db.wal.as_deref()).await?;
         Ok(rows)
     }

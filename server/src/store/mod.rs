@@ -19,6 +19,7 @@ pub mod send_queue;
 pub mod sessions;
 pub mod statuses;
 pub mod webhooks;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -30,6 +31,7 @@ pub use durable::{Write, WriteTx};
 use sqlx::AnyPool;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use tokio::sync::Notify;
+use writer::{SqliteWriter, Writer};
 
 /// `$first, $first+1, …` for `count` placeholders.
 fn placeholders(count: usize, first: usize) -> String {
@@ -55,7 +57,7 @@ pub struct Db {
     pub pool: AnyPool,
     /// Where every write goes ([`Db::begin_write`], [`Write`]): on SQLite one connection of its
     /// own, on PostgreSQL `pool` itself.
-    writer: AnyPool,
+    writer: Writer,
     /// On a SQLite file, the shared sync of its write-ahead log every write waits for.
     wal: Option<Arc<WalSync>>,
     /// The engine behind `pool`.
@@ -92,6 +94,9 @@ impl Db {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
+            // A SQLite connection is a file this process holds open, with no other end to hang up:
+            // no ping (a round trip to the connection's thread) each time one is handed out.
+            .test_before_acquire(engine == Engine::Postgres)
             .connect_with(options.clone())
             .await
             .with_context(|| format!("cannot connect to the {engine:?} database"))?;
@@ -108,7 +113,7 @@ impl Db {
         migrator.run(&pool).await.context("apply database migrations")?;
         let (writer, wal) = match engine {
             Engine::Sqlite => sqlite_writer(options, sqlite_path(&url), &pool).await?,
-            Engine::Postgres => (pool.clone(), None),
+            Engine::Postgres => (Writer::Postgres(pool.clone()), None),
         };
         Ok(Self {
             pool,
@@ -129,9 +134,9 @@ impl Db {
     /// for itself.
     pub async fn begin_write(&self) -> sqlx::Result<WriteTx> {
         let writing = self.wal.as_ref().map(WalSync::enter);
-        let tx = match self.engine {
-            Engine::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            Engine::Postgres => self.writer.begin().await?,
+        let tx = match &self.writer {
+            Writer::Sqlite(writer) => durable::Tx::Sqlite(writer.begin().await?),
+            Writer::Postgres(pool) => durable::Tx::Postgres(pool.begin().await?),
         };
         Ok(WriteTx::new(tx, self.wal.clone(), writing))
     }
@@ -144,7 +149,9 @@ impl Db {
 
     /// Closes the connections, waiting for those in use to come back.
     pub async fn close(&self) {
-        self.writer.close().await;
+        if let Writer::Sqlite(writer) = &self.writer {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
 
@@ -204,32 +211,23 @@ impl Db {
     }
 }
 
-/// SQLite's writer: one connection, so writers queue in the pool (woken the moment it is free)
-/// instead of sleeping in SQLite's busy handler (1 ms, then 2, 5, 10… ms) however soon the lock
-/// frees. On a file it commits without syncing (`synchronous = NORMAL`) and without
-/// checkpointing, and writes wait for the shared sync of the log instead (see [`durable`]).
+/// SQLite's writer: one connection, so writers queue for it (woken the moment it is free) instead
+/// of sleeping in SQLite's busy handler (1 ms, then 2, 5, 10… ms) however soon the lock frees. On
+/// a file it commits without syncing (`synchronous = NORMAL`) and without checkpointing, and
+/// writes wait for the shared sync of the log instead (see [`durable`]).
 async fn sqlite_writer(
     options: AnyConnectOptions,
     path: &str,
     readers: &AnyPool,
-) -> anyhow::Result<(AnyPool, Option<Arc<WalSync>>)> {
+) -> anyhow::Result<(Writer, Option<Arc<WalSync>>)> {
     let on_file = !path.is_empty() && path != ":memory:";
-    let writer = AnyPoolOptions::new()
-        .max_connections(1)
-        .after_connect(move |conn, _| {
-            Box::pin(async move {
-                if on_file {
-                    sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
-                    // Its commits never checkpoint: `WalSync` does, on a reading connection.
-                    sqlx::query("PRAGMA wal_autocheckpoint = 0").execute(&mut *conn).await?;
-                }
-                Ok(())
-            })
-        })
-        .connect_with(options)
+    let writer = SqliteWriter::open(options, on_file)
         .await
         .context("cannot open the SQLite database's write connection")?;
-    Ok((writer, on_file.then(|| WalSync::start(path, readers.clone()))))
+    Ok((
+        Writer::Sqlite(writer),
+        on_file.then(|| WalSync::start(path, readers.clone())),
+    ))
 }
 
 /// The file path of a `sqlite:` URL.
