@@ -199,3 +199,67 @@ async fn a_write_given_up_leaves_nothing_and_the_next_goes_through() {
         assert_eq!(kept, [3, 4], "{backend:?}");
     }
 }
+
+/// Statements queued with `defer` run at the commit, after the transaction's own, in order, with
+/// their arguments; one that fails fails the commit and nothing of the transaction is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deferred_statements_run_at_the_commit_or_nothing_is_kept() {
+    for backend in [common::Backend::Sqlite, common::Backend::Postgres] {
+        let Some((db, _dir)) = with_table(backend).await else {
+            continue;
+        };
+        sqlx::query("CREATE UNIQUE INDEX t_n ON t (n)")
+            .write(&db)
+            .await
+            .expect("unique n");
+
+        let mut tx = db.begin_write().await.expect("begin");
+        tx.defer("INSERT INTO t (n) VALUES ($1)").bind(10_i64);
+        tx.defer("UPDATE t SET n = n + $1 WHERE n = $2")
+            .bind(1_i64)
+            .bind(10_i64);
+        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+            .bind(20_i64)
+            .execute(&mut *tx)
+            .await
+            .expect("a statement run now");
+        let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("read in the transaction");
+        assert_eq!(seen, 1, "{backend:?}: the queued insert has not run yet");
+        tx.commit().await.expect("commit");
+        let kept: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY n")
+            .fetch_all(&db.pool)
+            .await
+            .expect("read");
+        assert_eq!(
+            kept,
+            [11, 20],
+            "{backend:?}: the update ran after the insert it follows"
+        );
+
+        let mut tx = db.begin_write().await.expect("begin");
+        sqlx::query("INSERT INTO t (n) VALUES (30)")
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+        tx.defer("INSERT INTO t (n) VALUES ($1)").bind(40_i64);
+        tx.defer("INSERT INTO t (n) VALUES ($1)").bind(11_i64);
+        tx.defer("INSERT INTO t (n) VALUES ($1)").bind(50_i64);
+        tx.commit().await.expect_err("a duplicate n fails the commit");
+        sqlx::query("INSERT INTO t (n) VALUES (60)")
+            .write(&db)
+            .await
+            .expect("a write after the failed one");
+        let kept: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY n")
+            .fetch_all(&db.pool)
+            .await
+            .expect("read");
+        assert_eq!(
+            kept,
+            [11, 20, 60],
+            "{backend:?}: nothing of the failed transaction is kept"
+        );
+    }
+}

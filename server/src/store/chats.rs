@@ -6,7 +6,7 @@ use anyhow::Context;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, now_ms};
+use super::{Db, WriteTx, now_ms};
 use crate::model::envelope::NewEvent;
 use crate::model::jid::STATUS_BROADCAST;
 
@@ -61,18 +61,11 @@ pub(super) const FORGET: [&str; 1] = ["DELETE FROM chats WHERE session = $1"];
 /// Records that message `seq` of `chat_id`, sent at `sent_at` (ms), was just stored on `tx`: the
 /// chat moves to the top; a received message counts as unread, one the account sent reads the
 /// chat. Status posts (`status@broadcast`) are not a chat, as in WhatsApp's apps.
-pub(super) async fn stored(
-    tx: &mut sqlx::AnyConnection,
-    session: &str,
-    chat_id: &str,
-    seq: i64,
-    sent_at: i64,
-    from_me: bool,
-) -> anyhow::Result<()> {
+pub(super) fn stored(tx: &mut WriteTx, session: &str, chat_id: &str, seq: i64, sent_at: i64, from_me: bool) {
     if chat_id == STATUS_BROADCAST {
-        return Ok(());
+        return;
     }
-    sqlx::query(
+    tx.defer(
         "INSERT INTO chats (session, chat_id, activity, last_at, unread, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (session, chat_id) DO UPDATE SET activity = excluded.activity, last_at = excluded.last_at, \
          unread = CASE WHEN excluded.unread = 0 THEN 0 ELSE chats.unread + 1 END, \
@@ -84,10 +77,7 @@ pub(super) async fn stored(
     .bind(seq)
     .bind(sent_at)
     .bind(i64::from(!from_me))
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    .bind(now_ms());
 }
 
 /// Applies `change` to `chat_id` (creating the chat if it is new), with `events`, in one

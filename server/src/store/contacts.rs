@@ -10,7 +10,7 @@ use anyhow::Context;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, Write, device, now_ms};
+use super::{Db, Write, WriteTx, device, now_ms};
 use crate::model::envelope::NewEvent;
 
 /// One stored contact.
@@ -58,7 +58,7 @@ fn is_person(jid: &str) -> bool {
 /// Records on `tx` that `sender` wrote to the session, with the display name `push_name` when
 /// their message carried one.
 pub(super) async fn heard_from(
-    tx: &mut sqlx::AnyConnection,
+    tx: &mut WriteTx,
     session: &str,
     sender: &str,
     push_name: Option<&str>,
@@ -66,19 +66,17 @@ pub(super) async fn heard_from(
     if !is_person(sender) {
         return Ok(());
     }
-    let (jid, lid) = key(&mut *tx, session, sender).await?;
-    sqlx::query(
+    let (jid, lid) = key(&mut **tx, session, sender).await?;
+    tx.defer(
         "INSERT INTO contacts (session, jid, lid, push_name, updated_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (session, jid) DO UPDATE SET lid = COALESCE(excluded.lid, contacts.lid), \
          push_name = COALESCE(excluded.push_name, contacts.push_name), updated_at = excluded.updated_at",
     )
     .bind(session)
-    .bind(&jid)
+    .bind(jid)
     .bind(lid)
     .bind(push_name.filter(|n| !n.is_empty()))
-    .bind(now_ms())
-    .execute(&mut *tx)
-    .await?;
+    .bind(now_ms());
     Ok(())
 }
 

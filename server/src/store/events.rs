@@ -1,10 +1,10 @@
 //! The `events` table: the outbox every event is written to before anyone is told about it.
 
 use anyhow::Context;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
 
-use super::{Db, Write, device, now_ms};
+use super::{Db, Write, WriteTx, device, now_ms};
 use crate::model::envelope::{Envelope, NewEvent};
 use crate::model::jid::Addressing;
 
@@ -37,20 +37,17 @@ pub async fn complete(db: &Db, session: &str, events: &[NewEvent]) -> anyhow::Re
     Ok(Completed(completed))
 }
 
-/// Appends each of `events` for `session` on `conn` (the caller's transaction), each with a new
-/// id (`evt_<ULID>`, increasing, so the outbox reads in order).
-pub async fn append(conn: &mut AnyConnection, session: &str, events: &Completed) -> anyhow::Result<()> {
+/// Queues on `tx` the insert of each of `events` for `session` (see [`WriteTx::defer`]), each
+/// with a new id (`evt_<ULID>`, increasing, so the outbox reads in order).
+pub fn append(tx: &mut WriteTx, session: &str, events: &Completed) {
     for event in &events.0 {
-        sqlx::query("INSERT INTO events (id, session, event, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
+        tx.defer("INSERT INTO events (id, session, event, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(crate::ids::new("evt"))
             .bind(session)
             .bind(event.kind().as_str())
             .bind(event.payload.to_value().to_string())
-            .bind(now_ms())
-            .execute(&mut *conn)
-            .await?;
+            .bind(now_ms());
     }
-    Ok(())
 }
 
 /// Writes `events` for `session` in one transaction of their own (events that reflect no stored
@@ -63,13 +60,8 @@ pub async fn write(db: &Db, session: &str, events: &[NewEvent]) -> anyhow::Resul
 
 /// Appends `events` for `session` to `tx`, commits it and wakes delivery: how every transaction
 /// that changes state ends, so the state and the events announcing it land together.
-pub(super) async fn commit_with(
-    mut tx: super::WriteTx,
-    db: &Db,
-    session: &str,
-    events: &Completed,
-) -> anyhow::Result<()> {
-    append(&mut tx, session, events).await?;
+pub(super) async fn commit_with(mut tx: WriteTx, db: &Db, session: &str, events: &Completed) -> anyhow::Result<()> {
+    append(&mut tx, session, events);
     tx.commit().await.context("commit")?;
     db.events_written();
     Ok(())

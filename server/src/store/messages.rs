@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, Write, now_ms};
+use super::{Db, Write, WriteTx, now_ms};
 use crate::model::attachment::{Attachment, AttachmentFields, StoredMedia};
 use crate::model::envelope::NewEvent;
 use crate::model::events::{MessageHeader, MessagePayload};
@@ -148,7 +148,7 @@ pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> an
 
 /// [`insert`] inside `tx`, for a write that stores more with the message.
 pub(super) async fn insert_in(
-    tx: &mut sqlx::AnyConnection,
+    tx: &mut WriteTx,
     message: &MessageRecord,
     events: &super::events::Completed,
 ) -> anyhow::Result<bool> {
@@ -182,18 +182,18 @@ pub(super) async fn insert_in(
     .bind(poll)
     .bind(attachment)
     .bind(message.media_id())
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
     .map(|row| row.try_get("seq"))
     .transpose()?;
     let inserted = seq.is_some();
     if let Some(seq) = seq {
         let sent_at = message.sent_at.timestamp_millis();
-        super::chats::stored(tx, &message.session, &message.chat_id, seq, sent_at, message.from_me).await?;
+        super::chats::stored(tx, &message.session, &message.chat_id, seq, sent_at, message.from_me);
         if let Some(sender) = message.sender.as_deref().filter(|_| !message.from_me) {
             super::contacts::heard_from(tx, &message.session, sender, message.push_name.as_deref()).await?;
         }
-        super::events::append(tx, &message.session, events).await?;
+        super::events::append(tx, &message.session, events);
     }
     Ok(inserted)
 }

@@ -158,7 +158,7 @@ pub async fn insert(db: &Db, record: &SessionRecord) -> Result<(), InsertError> 
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Err(InsertError::Duplicate),
         other => other.context("insert session")?,
     };
-    super::events::append(&mut tx, &record.name, &status).await?;
+    super::events::append(&mut tx, &record.name, &status);
     tx.commit().await.context("commit")?;
     db.events_written();
     Ok(())
@@ -274,9 +274,9 @@ pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option
     if record.state != previous
         && let Some(status) = &status
     {
-        super::events::append(&mut tx, name, status).await?;
+        super::events::append(&mut tx, name, status);
     }
-    super::events::append(&mut tx, name, &events).await?;
+    super::events::append(&mut tx, name, &events);
     tx.commit().await.context("commit")?;
     db.events_written();
     Ok(Some(record))

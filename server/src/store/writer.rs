@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use sqlx::any::AnyConnectOptions;
+use sqlx::any::{AnyArguments, AnyConnectOptions};
 use sqlx::{AnyConnection, AnyPool, Connection};
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
 
@@ -129,9 +129,13 @@ pub(super) struct HeldTx {
 }
 
 impl HeldTx {
-    /// Commits, and lets the next writer in.
-    pub(super) async fn commit(mut self) -> sqlx::Result<()> {
-        sqlx::query("COMMIT").execute(&mut *self.conn).await?;
+    /// Runs `statements` (each ended by `;`, none with results to read, `args` their arguments)
+    /// and commits, in one round trip to the connection's thread; then lets the next writer in.
+    pub(super) async fn commit_after(mut self, mut statements: String, args: AnyArguments) -> sqlx::Result<()> {
+        statements.push_str("COMMIT");
+        sqlx::query_with(sqlx::AssertSqlSafe(statements), args)
+            .execute(&mut *self.conn)
+            .await?;
         self.ended = true;
         Ok(())
     }
