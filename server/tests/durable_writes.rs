@@ -5,7 +5,7 @@
 
 mod common;
 
-use titan_server::store::{Db, Write};
+use titan_server::store::{Db, Queue, Write};
 
 /// `titan_sqlite_durable_writes_total` and `titan_sqlite_log_syncs_total` as `db` reports them.
 fn counts(db: &Db) -> (u64, u64) {
@@ -201,7 +201,8 @@ async fn a_write_given_up_leaves_nothing_and_the_next_goes_through() {
 }
 
 /// Statements queued with `defer` run at the commit, after the transaction's own, in order, with
-/// their arguments; one that fails fails the commit and nothing of the transaction is kept.
+/// their arguments; one that fails fails the commit and nothing of the transaction is kept. A
+/// batch of queued statements alone likewise.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deferred_statements_run_at_the_commit_or_nothing_is_kept() {
     for backend in [common::Backend::Sqlite, common::Backend::Postgres] {

@@ -6,7 +6,7 @@ use anyhow::Context;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, WriteTx, now_ms};
+use super::{Db, Queue, WriteTx, now_ms};
 use crate::model::envelope::NewEvent;
 use crate::model::jid::STATUS_BROADCAST;
 

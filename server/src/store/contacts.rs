@@ -10,7 +10,7 @@ use anyhow::Context;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, Write, WriteTx, device, now_ms};
+use super::{Db, Queue, Write, WriteTx, device, now_ms};
 use crate::model::envelope::NewEvent;
 
 /// One stored contact.

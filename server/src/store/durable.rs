@@ -26,11 +26,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
-use sqlx::error::BoxDynError;
-use sqlx::{Any, AnyConnection, AnyPool, Arguments, Encode, Type};
+use sqlx::{Any, AnyConnection, AnyPool};
 use tokio::sync::{Notify, watch};
 
 use super::Db;
+use super::queue::{Deferred, Queue, Queued};
 use super::writer::{HeldTx, Writer};
 
 /// How often the log is checkpointed into the database file while writes come.
@@ -200,7 +200,7 @@ pub(super) async fn settled(wal: Option<&WalSync>) -> sqlx::Result<()> {
 }
 
 /// A transaction that writes, from [`Db::begin_write`]: use it as the connection it derefs to,
-/// queue the statements whose results nothing reads with [`WriteTx::defer`], and
+/// queue the statements whose results nothing reads with [`Queue::defer`], and
 /// [`WriteTx::commit`] returns once what it wrote is on disk. Dropped uncommitted, it rolls back.
 #[derive(Debug)]
 pub struct WriteTx {
@@ -208,64 +208,6 @@ pub struct WriteTx {
     queued: Queued,
     wal: Option<Arc<WalSync>>,
     _writing: Option<Writing>,
-}
-
-/// Statements queued by [`WriteTx::defer`], run at the commit.
-#[derive(Default)]
-struct Queued {
-    /// SQLite: the statements, each ended by `;`, their placeholders numbered on from the
-    /// previous ones' (SQLite numbers `$N` across one multi-statement SQL text).
-    joined: String,
-    /// SQLite: the arguments of them all, in order.
-    args: AnyArguments,
-    /// PostgreSQL, whose protocol runs one statement with arguments at a time: each statement
-    /// with its own.
-    each: Vec<(String, AnyArguments)>,
-    /// The first argument that could not be encoded: the commit fails with it.
-    failed: Option<BoxDynError>,
-}
-
-impl std::fmt::Debug for Queued {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Queued")
-            .field("joined", &self.joined)
-            .field("each", &self.each.iter().map(|(sql, _)| sql).collect::<Vec<_>>())
-            .finish_non_exhaustive()
-    }
-}
-
-/// Binds, in order, the arguments of a statement queued by [`WriteTx::defer`].
-pub struct Deferred<'t> {
-    args: &'t mut AnyArguments,
-    failed: &'t mut Option<BoxDynError>,
-}
-
-impl Deferred<'_> {
-    /// Binds the statement's next placeholder to `value`.
-    pub fn bind<'v, T: Encode<'v, Any> + Type<Any>>(self, value: T) -> Self {
-        if let Err(error) = self.args.add(value) {
-            self.failed.get_or_insert(error);
-        }
-        self
-    }
-}
-
-/// `sql` with each placeholder `$N` numbered `$N+by`.
-fn shifted(sql: &str, by: usize) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut rest = sql;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..=at]);
-        rest = &rest[at + 1..];
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        match rest[..digits].parse::<usize>() {
-            Ok(n) => out.push_str(&(n + by).to_string()),
-            Err(_) => out.push_str(&rest[..digits]),
-        }
-        rest = &rest[digits..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// The transaction under a [`WriteTx`], per engine.
@@ -279,37 +221,12 @@ pub(super) enum Tx {
 
 impl WriteTx {
     pub(super) fn new(tx: Tx, wal: Option<Arc<WalSync>>, writing: Option<Writing>) -> Self {
+        let queued = Queued::new(matches!(tx, Tx::Sqlite(_)));
         Self {
             tx,
-            queued: Queued::default(),
+            queued,
             wal,
             _writing: writing,
-        }
-    }
-
-    /// Queues `sql`, a statement that writes and whose result nothing reads, to run at the
-    /// commit, after every statement the transaction ran and those queued before it (so nothing
-    /// the transaction reads sees it); bind its arguments on the returned [`Deferred`]. On SQLite the queued statements and the commit reach the connection at once,
-    /// one round trip to its thread instead of one each, while every other writer waits. Its
-    /// placeholders are `$1`, `$2`…, and `sql` holds no other `$`. A statement that fails fails
-    /// the commit, and the transaction rolls back.
-    pub fn defer(&mut self, sql: &str) -> Deferred<'_> {
-        let queued = &mut self.queued;
-        let args = match self.tx {
-            Tx::Sqlite(_) => {
-                queued.joined.push_str(&shifted(sql, queued.args.len()));
-                queued.joined.push_str(";\n");
-                &mut queued.args
-            }
-            Tx::Postgres(_) => {
-                let at = queued.each.len();
-                queued.each.push((sql.to_owned(), AnyArguments::default()));
-                &mut queued.each[at].1
-            }
-        };
-        Deferred {
-            args,
-            failed: &mut queued.failed,
         }
     }
 
@@ -322,21 +239,65 @@ impl WriteTx {
             wal,
             _writing,
         } = self;
-        if let Some(error) = queued.failed {
-            return Err(sqlx::Error::Encode(error));
-        }
         match tx {
-            Tx::Sqlite(tx) => tx.commit_after(queued.joined, queued.args).await?,
+            Tx::Sqlite(tx) => {
+                let (statements, args) = queued.joined()?;
+                tx.commit_after(statements, args).await?;
+            }
             Tx::Postgres(mut tx) => {
-                for (sql, args) in queued.each {
-                    sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                queued.run_each(&mut tx).await?;
                 tx.commit().await?;
             }
         }
         settled(wal.as_deref()).await
+    }
+}
+
+impl Queue for WriteTx {
+    fn defer(&mut self, sql: &str) -> Deferred<'_> {
+        self.queued.defer(sql)
+    }
+}
+
+/// A write transaction of statements whose results nothing reads, from [`Db::batch`]: queue
+/// them with [`Queue::defer`], then [`WriteBatch::commit`]. On SQLite its begin, its statements
+/// and its commit reach the write connection at once: one round trip to the connection's thread
+/// while the other writers wait, against two or more for a [`WriteTx`].
+#[derive(Debug)]
+pub struct WriteBatch {
+    queued: Queued,
+}
+
+impl WriteBatch {
+    pub(super) fn new(sqlite: bool) -> Self {
+        Self {
+            queued: Queued::new(sqlite),
+        }
+    }
+
+    /// Runs the queued statements in one transaction, and returns once it is durable. If one
+    /// fails, nothing of them is kept.
+    pub async fn commit(self, db: &Db) -> sqlx::Result<()> {
+        let _writing = db.wal.as_ref().map(WalSync::enter);
+        match &db.writer {
+            Writer::Sqlite(writer) => {
+                let (statements, args) = self.queued.joined()?;
+                let tx = writer.reserve().await?;
+                tx.commit_after(format!("BEGIN IMMEDIATE;\n{statements}"), args).await?;
+            }
+            Writer::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                self.queued.run_each(&mut tx).await?;
+                tx.commit().await?;
+            }
+        }
+        settled(db.wal.as_deref()).await
+    }
+}
+
+impl Queue for WriteBatch {
+    fn defer(&mut self, sql: &str) -> Deferred<'_> {
+        self.queued.defer(sql)
     }
 }
 
@@ -392,26 +353,5 @@ impl<'q> Write for Query<'q> {
         };
         settled(db.wal.as_deref()).await?;
         Ok(rows)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shifted;
-
-    #[test]
-    fn placeholders_are_numbered_on() {
-        assert_eq!(
-            shifted(
-                "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT DO UPDATE SET b = $2",
-                3
-            ),
-            "INSERT INTO t (a, b) VALUES ($4, $5) ON CONFLICT DO UPDATE SET b = $5"
-        );
-        assert_eq!(
-            shifted("UPDATE t SET a = $10 WHERE b = $9", 0),
-            "UPDATE t SET a = $10 WHERE b = $9"
-        );
-        assert_eq!(shifted("SELECT '$' || $1", 1), "SELECT '$' || $2");
     }
 }

@@ -4,7 +4,7 @@ use anyhow::Context;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, Write, WriteTx, device, now_ms};
+use super::{Db, Queue, Write, WriteTx, device, now_ms};
 use crate::model::envelope::{Envelope, NewEvent};
 use crate::model::jid::Addressing;
 
@@ -37,9 +37,9 @@ pub async fn complete(db: &Db, session: &str, events: &[NewEvent]) -> anyhow::Re
     Ok(Completed(completed))
 }
 
-/// Queues on `tx` the insert of each of `events` for `session` (see [`WriteTx::defer`]), each
+/// Queues on `tx` the insert of each of `events` for `session` (see [`Queue::defer`]), each
 /// with a new id (`evt_<ULID>`, increasing, so the outbox reads in order).
-pub fn append(tx: &mut WriteTx, session: &str, events: &Completed) {
+pub fn append(tx: &mut impl Queue, session: &str, events: &Completed) {
     for event in &events.0 {
         tx.defer("INSERT INTO events (id, session, event, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(crate::ids::new("evt"))

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, Write, WriteTx, now_ms};
+use super::{Db, Queue, Write, WriteTx, now_ms};
 use crate::model::attachment::{Attachment, AttachmentFields, StoredMedia};
 use crate::model::envelope::NewEvent;
 use crate::model::events::{MessageHeader, MessagePayload};
@@ -199,8 +199,7 @@ pub(super) async fn insert_in(
 }
 
 /// Moves the session's own messages `ids` forward to `status` (never backwards: a late
-/// `delivered` does not undo `read`), writing `events` in the same transaction. Returns how many
-/// messages changed.
+/// `delivered` does not undo `read`), writing `events` in the same transaction.
 pub async fn advance(
     db: &Db,
     session: &str,
@@ -208,26 +207,22 @@ pub async fn advance(
     status: MessageStatus,
     error: Option<&str>,
     events: &[NewEvent],
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<()> {
     let events = super::events::complete(db, session, events).await?;
-    let mut tx = db.begin_write().await.context("begin")?;
-    let mut changed = 0;
+    let mut batch = db.batch();
     for id in ids {
-        changed += advance_in(&mut tx, session, id, status, error).await?;
+        advance_in(&mut batch, session, id, status, error);
     }
-    super::events::commit_with(tx, db, session, &events).await?;
-    Ok(changed)
+    super::events::append(&mut batch, session, &events);
+    batch.commit(db).await.context("commit")?;
+    db.events_written();
+    Ok(())
 }
 
-/// Moves the session's own message `id` forward to `status` inside `tx`, as [`advance`] does.
-pub(super) async fn advance_in(
-    tx: &mut sqlx::AnyConnection,
-    session: &str,
-    id: &str,
-    status: MessageStatus,
-    error: Option<&str>,
-) -> anyhow::Result<u64> {
-    Ok(sqlx::query(
+/// Queues on `tx` moving the session's own message `id` forward to `status`, as [`advance`]
+/// does.
+pub(super) fn advance_in(tx: &mut impl Queue, session: &str, id: &str, status: MessageStatus, error: Option<&str>) {
+    tx.defer(
         "UPDATE messages SET status = $1, progress = $2, error = COALESCE($3, error), updated_at = $4 \
          WHERE session = $5 AND id = $6 AND from_me = 1 AND progress < $2",
     )
@@ -236,10 +231,7 @@ pub(super) async fn advance_in(
     .bind(error)
     .bind(now_ms())
     .bind(session)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected())
+    .bind(id);
 }
 
 /// Rewrites stored message `id` after an edit (new `text`) or a revoke (`kind` `revoke`, no

@@ -15,6 +15,7 @@ pub mod labels;
 pub mod messages;
 pub mod objects;
 pub mod presences;
+mod queue;
 pub mod send_queue;
 pub mod sessions;
 pub mod statuses;
@@ -27,7 +28,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use durable::WalSync;
-pub use durable::{Write, WriteTx};
+pub use durable::{Write, WriteBatch, WriteTx};
+pub use queue::{Deferred, Queue};
 use sqlx::AnyPool;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use tokio::sync::Notify;
@@ -139,6 +141,11 @@ impl Db {
             Writer::Postgres(pool) => durable::Tx::Postgres(pool.begin().await?),
         };
         Ok(WriteTx::new(tx, self.wal.clone(), writing))
+    }
+
+    /// A write of statements whose results nothing reads, all sent at once (see [`WriteBatch`]).
+    pub fn batch(&self) -> WriteBatch {
+        WriteBatch::new(matches!(self.writer, Writer::Sqlite(_)))
     }
 
     /// On a SQLite file, its durable writes and the log syncs that served them, in Prometheus'

@@ -107,7 +107,7 @@ pub async fn cancel(db: &Db, session: &str, reason: &str) -> anyhow::Result<()> 
         .map(|row| row.try_get("id"))
         .collect::<Result<_, _>>()?;
     for id in &ids {
-        messages::advance_in(&mut tx, session, id, MessageStatus::Error, Some(reason)).await?;
+        messages::advance_in(&mut tx, session, id, MessageStatus::Error, Some(reason));
     }
     sqlx::query("DELETE FROM send_queue WHERE session = $1")
         .bind(session)
@@ -146,10 +146,10 @@ pub async fn finish(
                 .bind(session)
                 .execute(&mut *tx)
                 .await?;
-            messages::advance_in(&mut tx, session, id, MessageStatus::Sent, None).await?;
+            messages::advance_in(&mut tx, session, id, MessageStatus::Sent, None);
         }
         Err(reason) => {
-            messages::advance_in(&mut tx, session, id, MessageStatus::Error, Some(reason)).await?;
+            messages::advance_in(&mut tx, session, id, MessageStatus::Error, Some(reason));
         }
     }
     super::events::commit_with(tx, db, session, &events).await

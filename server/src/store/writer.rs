@@ -93,16 +93,22 @@ impl SqliteWriter {
         OwnedMutexGuard::try_map(slot, |slot| slot.conn.as_mut()).map_err(|_| sqlx::Error::PoolClosed)
     }
 
-    /// Begins a transaction that takes the write lock at once (`BEGIN IMMEDIATE`).
-    pub(super) async fn begin(self: &Arc<Self>) -> sqlx::Result<HeldTx> {
-        let mut tx = HeldTx {
+    /// Holds the connection for a transaction whose `BEGIN` the caller sends with its first
+    /// statements.
+    pub(super) async fn reserve(self: &Arc<Self>) -> sqlx::Result<HeldTx> {
+        Ok(HeldTx {
             conn: self.hold().await?,
             writer: Arc::clone(self),
             ended: false,
-        };
+        })
+    }
+
+    /// Begins a transaction that takes the write lock at once (`BEGIN IMMEDIATE`).
+    pub(super) async fn begin(self: &Arc<Self>) -> sqlx::Result<HeldTx> {
+        let mut tx = self.reserve().await?;
         // Dropped from here on (cancelled, or the begin failed), `tx` leaves the rollback to the
         // next writer.
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx.conn).await?;
+        sqlx::query("BEGIN IMMEDIATE").execute(tx.conn()).await?;
         Ok(tx)
     }
 
