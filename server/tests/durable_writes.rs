@@ -5,7 +5,7 @@
 
 mod common;
 
-use titan_server::store::{Db, Queue, Write};
+use titan_server::store::{Db, Queue, Write, WriteTx};
 
 /// `titan_sqlite_durable_writes_total` and `titan_sqlite_log_syncs_total` as `db` reports them.
 fn counts(db: &Db) -> (u64, u64) {
@@ -32,6 +32,23 @@ async fn with_table(backend: common::Backend) -> Option<(Db, tempfile::TempDir)>
         .await
         .expect("create the table");
     Some((db, dir))
+}
+
+/// Inserts `n` into `t` inside `tx`.
+async fn insert(tx: &mut WriteTx, n: i64) {
+    sqlx::query("INSERT INTO t (n) VALUES ($1)")
+        .bind(n)
+        .execute(&mut **tx)
+        .await
+        .expect("insert in a transaction");
+}
+
+/// The values of `t`, in order.
+async fn kept(db: &Db) -> Vec<i64> {
+    sqlx::query_scalar("SELECT n FROM t ORDER BY n")
+        .fetch_all(&db.pool)
+        .await
+        .expect("read")
 }
 
 async fn rows(db: &Db) -> i64 {
@@ -158,10 +175,7 @@ async fn a_write_given_up_leaves_nothing_and_the_next_goes_through() {
             continue;
         };
         let mut tx = db.begin_write().await.expect("begin");
-        sqlx::query("INSERT INTO t (n) VALUES (1)")
-            .execute(&mut *tx)
-            .await
-            .expect("insert, then drop");
+        insert(&mut tx, 1).await;
         drop(tx);
 
         let (began, holding) = tokio::sync::oneshot::channel();
@@ -169,10 +183,7 @@ async fn a_write_given_up_leaves_nothing_and_the_next_goes_through() {
             let db = db.clone();
             async move {
                 let mut tx = db.begin_write().await.expect("begin");
-                sqlx::query("INSERT INTO t (n) VALUES (2)")
-                    .execute(&mut *tx)
-                    .await
-                    .expect("insert, then be cancelled");
+                insert(&mut tx, 2).await;
                 began.send(()).expect("the test waits");
                 std::future::pending::<()>().await;
                 tx.commit().await.expect("never reached");
@@ -187,16 +198,9 @@ async fn a_write_given_up_leaves_nothing_and_the_next_goes_through() {
             .await
             .expect("a write after them");
         let mut tx = db.begin_write().await.expect("a transaction after them");
-        sqlx::query("INSERT INTO t (n) VALUES (4)")
-            .execute(&mut *tx)
-            .await
-            .expect("insert");
+        insert(&mut tx, 4).await;
         tx.commit().await.expect("commit");
-        let kept: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY n")
-            .fetch_all(&db.pool)
-            .await
-            .expect("read");
-        assert_eq!(kept, [3, 4], "{backend:?}");
+        assert_eq!(kept(&db).await, [3, 4], "{backend:?}");
     }
 }
 
@@ -219,32 +223,21 @@ async fn deferred_statements_run_at_the_commit_or_nothing_is_kept() {
         tx.defer("UPDATE t SET n = n + $1 WHERE n = $2")
             .bind(1_i64)
             .bind(10_i64);
-        sqlx::query("INSERT INTO t (n) VALUES ($1)")
-            .bind(20_i64)
-            .execute(&mut *tx)
-            .await
-            .expect("a statement run now");
+        insert(&mut tx, 20).await;
         let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
             .fetch_one(&mut *tx)
             .await
             .expect("read in the transaction");
         assert_eq!(seen, 1, "{backend:?}: the queued insert has not run yet");
         tx.commit().await.expect("commit");
-        let kept: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY n")
-            .fetch_all(&db.pool)
-            .await
-            .expect("read");
         assert_eq!(
-            kept,
+            kept(&db).await,
             [11, 20],
             "{backend:?}: the update ran after the insert it follows"
         );
 
         let mut tx = db.begin_write().await.expect("begin");
-        sqlx::query("INSERT INTO t (n) VALUES (30)")
-            .execute(&mut *tx)
-            .await
-            .expect("insert");
+        insert(&mut tx, 30).await;
         tx.defer("INSERT INTO t (n) VALUES ($1)").bind(40_i64);
         tx.defer("INSERT INTO t (n) VALUES ($1)").bind(11_i64);
         tx.defer("INSERT INTO t (n) VALUES ($1)").bind(50_i64);
@@ -253,14 +246,31 @@ async fn deferred_statements_run_at_the_commit_or_nothing_is_kept() {
             .write(&db)
             .await
             .expect("a write after the failed one");
-        let kept: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY n")
-            .fetch_all(&db.pool)
-            .await
-            .expect("read");
         assert_eq!(
-            kept,
+            kept(&db).await,
             [11, 20, 60],
             "{backend:?}: nothing of the failed transaction is kept"
+        );
+
+        // A batch: only queued statements, begun and committed with them.
+        let mut batch = db.batch();
+        batch.defer("INSERT INTO t (n) VALUES ($1)").bind(70_i64);
+        batch
+            .defer("UPDATE t SET n = $1 WHERE n = $2")
+            .bind(71_i64)
+            .bind(70_i64);
+        batch.commit(&db).await.expect("commit a batch");
+        let mut batch = db.batch();
+        batch.defer("INSERT INTO t (n) VALUES ($1)").bind(80_i64);
+        batch.defer("INSERT INTO t (n) VALUES ($1)").bind(71_i64);
+        batch.commit(&db).await.expect_err("a duplicate n fails the batch");
+        let mut batch = db.batch();
+        batch.defer("INSERT INTO t (n) VALUES ($1)").bind(90_i64);
+        batch.commit(&db).await.expect("a batch after the failed one");
+        assert_eq!(
+            kept(&db).await,
+            [11, 20, 60, 71, 90],
+            "{backend:?}: nothing of the failed batch is kept"
         );
     }
 }
