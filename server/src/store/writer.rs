@@ -125,8 +125,8 @@ impl SqliteWriter {
     }
 }
 
-/// A transaction on the held write connection. Dropped before [`HeldTx::commit`] succeeded, it
-/// is rolled back by the next writer, before that writer's own statements.
+/// A transaction on the held write connection. Dropped before [`HeldTx::commit_after`]
+/// succeeded, it is rolled back by the next writer, before that writer's own statements.
 #[derive(Debug)]
 pub(super) struct HeldTx {
     conn: Held,
