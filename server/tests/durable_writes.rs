@@ -274,3 +274,134 @@ async fn deferred_statements_run_at_the_commit_or_nothing_is_kept() {
         );
     }
 }
+
+/// `titan_sqlite_write_rounds_total` and `titan_sqlite_round_writes_total` as `db` reports them.
+fn rounds(db: &Db) -> (u64, u64) {
+    let metrics = db.metrics();
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+    };
+    (
+        value("titan_sqlite_write_rounds_total "),
+        value("titan_sqlite_round_writes_total "),
+    )
+}
+
+/// One of the writes [`writes_waiting_together_keep_their_own_results`] sends at once.
+async fn one_write(db: &Db, n: i64) -> Result<String, sqlx::Error> {
+    match n % 4 {
+        0 => sqlx::query("INSERT INTO t (n) VALUES ($1)")
+            .bind(n)
+            .write(db)
+            .await
+            .map(|done| format!("inserted {}", done.rows_affected())),
+        1 => sqlx::query("INSERT INTO t (n) VALUES ($1) RETURNING n + 1000000 AS m")
+            .bind(n)
+            .write_returning(db)
+            .await
+            .map(|rows| {
+                let back: Vec<i64> = rows.iter().map(|row| sqlx::Row::get(row, "m")).collect();
+                format!("returned {back:?}")
+            }),
+        2 => sqlx::query("UPDATE t SET n = n WHERE n = $1")
+            .bind(-n)
+            .write(db)
+            .await
+            .map(|done| format!("updated {}", done.rows_affected())),
+        _ => {
+            let mut batch = db.batch();
+            batch.defer("INSERT INTO t (n) VALUES ($1)").bind(n);
+            batch.defer("INSERT INTO t (n) VALUES ($1)").bind(n + 500_000);
+            batch.commit(db).await.map(|()| "batch".to_owned())
+        }
+    }
+}
+
+/// What [`one_write`] gives for `n` when it lands.
+fn landed(n: i64) -> String {
+    match n % 4 {
+        0 => "inserted 1".to_owned(),
+        1 => format!("returned [{}]", n + 1_000_000),
+        2 => "updated 0".to_owned(),
+        _ => "batch".to_owned(),
+    }
+}
+
+/// Writes sent at once (single statements, `RETURNING` statements and batches) each get their
+/// own results, whether they ran together or not; one that fails fails alone, as a unique
+/// violation, and leaves nothing, and the others land. On SQLite, the writes that wait while a
+/// transaction holds the writer run together, in fewer rounds than writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_waiting_together_keep_their_own_results() {
+    for backend in [common::Backend::Sqlite, common::Backend::Postgres] {
+        let Some((db, _dir)) = with_table(backend).await else {
+            continue;
+        };
+        sqlx::query("CREATE UNIQUE INDEX t_n ON t (n)")
+            .write(&db)
+            .await
+            .expect("unique n");
+        // Taken already: the writes of 8 (an insert), 5 (a RETURNING insert) and 3 (a batch
+        // whose second statement inserts 500003) fail.
+        for taken in [8_i64, 5, 500_003] {
+            sqlx::query("INSERT INTO t (n) VALUES ($1)")
+                .bind(taken)
+                .write(&db)
+                .await
+                .expect("insert");
+        }
+        let before = matches!(backend, common::Backend::Sqlite).then(|| rounds(&db));
+
+        // A transaction holds the writer while the writes queue behind it.
+        let mut tx = db.begin_write().await.expect("begin");
+        insert(&mut tx, -1).await;
+        let writes: Vec<_> = (0..120_i64)
+            .map(|n| {
+                let db = db.clone();
+                tokio::spawn(async move { (n, one_write(&db, n).await) })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tx.commit().await.expect("commit");
+
+        for write in writes {
+            let (n, outcome) = write.await.expect("writer");
+            match n {
+                3 | 5 | 8 => {
+                    let error = outcome.expect_err("fails");
+                    assert!(
+                        error.as_database_error().is_some_and(|e| e.is_unique_violation()),
+                        "{backend:?}: write {n} fails as a unique violation: {error}"
+                    );
+                }
+                _ => assert_eq!(outcome.expect("lands"), landed(n), "{backend:?}: write {n}"),
+            }
+        }
+        let kept = kept(&db).await;
+        let mut expected: Vec<i64> = [-1, 8, 5, 500_003]
+            .into_iter()
+            .chain((0..120_i64).filter(|n| n % 4 != 2 && ![3, 5, 8].contains(n)))
+            .chain((0..120_i64).filter(|n| n % 4 == 3 && *n != 3).map(|n| n + 500_000))
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(
+            kept, expected,
+            "{backend:?}: every write that landed, nothing of those that failed"
+        );
+
+        if let Some((rounds_before, writes_before)) = before {
+            let (rounds_after, writes_after) = rounds(&db);
+            let (rounds, writes) = (rounds_after - rounds_before, writes_after - writes_before);
+            println!("90 writes queued behind a transaction: {rounds} rounds");
+            // `RETURNING` statements run on the transactions' connection instead.
+            assert_eq!(
+                writes, 90,
+                "every write of statements known up front went through a round"
+            );
+            assert!(rounds < 10, "{rounds} rounds for 90 writes waiting together");
+        }
+    }
+}

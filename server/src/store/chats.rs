@@ -6,7 +6,7 @@ use anyhow::Context;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, Queue, WriteTx, now_ms};
+use super::{Db, Queue, now_ms};
 use crate::model::envelope::NewEvent;
 use crate::model::jid::STATUS_BROADCAST;
 
@@ -58,15 +58,17 @@ pub struct ChatRow {
 /// The statements that forget a session's chats (`$1`: the session).
 pub(super) const FORGET: [&str; 1] = ["DELETE FROM chats WHERE session = $1"];
 
-/// Records that message `seq` of `chat_id`, sent at `sent_at` (ms), was just stored on `tx`: the
-/// chat moves to the top; a received message counts as unread, one the account sent reads the
-/// chat. Status posts (`status@broadcast`) are not a chat, as in WhatsApp's apps.
-pub(super) fn stored(tx: &mut WriteTx, session: &str, chat_id: &str, seq: i64, sent_at: i64, from_me: bool) {
+/// Queues on `q`, after the insert of message `id` of `chat_id` (sent at `sent_at`, ms), what it
+/// changes in the chat: the chat moves to the top (its activity becomes the message's `seq`); a
+/// received message counts as unread, one the account sent reads the chat. Status posts
+/// (`status@broadcast`) are not a chat, as in WhatsApp's apps.
+pub(super) fn stored(q: &mut impl Queue, session: &str, chat_id: &str, id: &str, from_me: bool, sent_at: i64) {
     if chat_id == STATUS_BROADCAST {
         return;
     }
-    tx.defer(
-        "INSERT INTO chats (session, chat_id, activity, last_at, unread, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+    q.defer(
+        "INSERT INTO chats (session, chat_id, activity, last_at, unread, updated_at) VALUES ($1, $2, \
+         (SELECT seq FROM messages WHERE session = $1 AND chat_id = $2 AND id = $3 AND from_me = $4), $5, $6, $7) \
          ON CONFLICT (session, chat_id) DO UPDATE SET activity = excluded.activity, last_at = excluded.last_at, \
          unread = CASE WHEN excluded.unread = 0 THEN 0 ELSE chats.unread + 1 END, \
          marked_unread = CASE WHEN excluded.unread = 0 THEN 0 ELSE chats.marked_unread END, \
@@ -74,7 +76,8 @@ pub(super) fn stored(tx: &mut WriteTx, session: &str, chat_id: &str, seq: i64, s
     )
     .bind(session)
     .bind(chat_id)
-    .bind(seq)
+    .bind(id)
+    .bind(i64::from(from_me))
     .bind(sent_at)
     .bind(i64::from(!from_me))
     .bind(now_ms());

@@ -10,7 +10,7 @@ use anyhow::Context;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, Queue, Write, WriteTx, device, now_ms};
+use super::{Db, Queue, Write, device, now_ms};
 use crate::model::envelope::NewEvent;
 
 /// One stored contact.
@@ -55,19 +55,24 @@ fn is_person(jid: &str) -> bool {
     jid.ends_with("@s.whatsapp.net") || jid.ends_with("@lid")
 }
 
-/// Records on `tx` that `sender` wrote to the session, with the display name `push_name` when
-/// their message carried one.
-pub(super) async fn heard_from(
-    tx: &mut WriteTx,
-    session: &str,
-    sender: &str,
-    push_name: Option<&str>,
-) -> anyhow::Result<()> {
+/// The key and LID a contact is kept under (see [`key`]).
+pub(super) type ContactKey = (String, Option<String>);
+
+/// The contact `sender` is kept under, if a person (not a group, channel or broadcast): read
+/// from the read pool before a write records them with [`heard_from`], so the read never holds
+/// the writer.
+pub(super) async fn sender(db: &Db, session: &str, sender: &str) -> anyhow::Result<Option<ContactKey>> {
     if !is_person(sender) {
-        return Ok(());
+        return Ok(None);
     }
-    let (jid, lid) = key(&mut **tx, session, sender).await?;
-    tx.defer(
+    key(&db.pool, session, sender).await.map(Some)
+}
+
+/// Queues on `q` that the contact `sender` (from [`sender`]) wrote to the session, with the
+/// display name `push_name` when their message carried one.
+pub(super) fn heard_from(q: &mut impl Queue, session: &str, sender: &ContactKey, push_name: Option<&str>) {
+    let (jid, lid) = sender;
+    q.defer(
         "INSERT INTO contacts (session, jid, lid, push_name, updated_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (session, jid) DO UPDATE SET lid = COALESCE(excluded.lid, contacts.lid), \
          push_name = COALESCE(excluded.push_name, contacts.push_name), updated_at = excluded.updated_at",
@@ -77,7 +82,6 @@ pub(super) async fn heard_from(
     .bind(lid)
     .bind(push_name.filter(|n| !n.is_empty()))
     .bind(now_ms());
-    Ok(())
 }
 
 /// Records that WhatsApp knows `jid` (a phone-number JID) as an account, with its LID when it

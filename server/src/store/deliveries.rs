@@ -5,7 +5,7 @@ use anyhow::Context;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, Write, now_ms};
+use super::{Db, Queue, Write, now_ms};
 use crate::model::delivery::DeliveryState;
 use crate::model::envelope::Envelope;
 
@@ -122,25 +122,24 @@ pub async fn lane(db: &Db, webhook_id: &str, session: &str, after: &str, limit: 
 
 /// Records attempt outcomes, in one transaction.
 pub async fn record(db: &Db, outcomes: &[Outcome]) -> anyhow::Result<()> {
-    let mut tx = db.begin_write().await.context("begin")?;
+    let mut batch = db.batch();
     let now = now_ms();
     for outcome in outcomes {
-        sqlx::query(
-            "UPDATE deliveries SET state = $1, attempts = $2, next_attempt_at = $3, status_code = $4, \
-             latency_ms = $5, error = $6, updated_at = $7 WHERE id = $8",
-        )
-        .bind(outcome.state.as_str())
-        .bind(i64::from(outcome.attempts))
-        .bind(outcome.next_attempt_at)
-        .bind(outcome.status_code.map(i64::from))
-        .bind(outcome.latency_ms)
-        .bind(&outcome.error)
-        .bind(now)
-        .bind(&outcome.id)
-        .execute(&mut *tx)
-        .await?;
+        batch
+            .defer(
+                "UPDATE deliveries SET state = $1, attempts = $2, next_attempt_at = $3, status_code = $4, \
+                 latency_ms = $5, error = $6, updated_at = $7 WHERE id = $8",
+            )
+            .bind(outcome.state.as_str())
+            .bind(i64::from(outcome.attempts))
+            .bind(outcome.next_attempt_at)
+            .bind(outcome.status_code.map(i64::from))
+            .bind(outcome.latency_ms)
+            .bind(&outcome.error)
+            .bind(now)
+            .bind(&outcome.id);
     }
-    tx.commit().await.context("commit")?;
+    batch.commit(db).await.context("commit")?;
     Ok(())
 }
 

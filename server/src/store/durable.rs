@@ -26,11 +26,12 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
-use sqlx::{Any, AnyConnection, AnyPool};
+use sqlx::{Any, AnyConnection, AnyPool, Execute as _};
 use tokio::sync::{Notify, watch};
 
 use super::Db;
-use super::queue::{Deferred, Queue, Queued};
+use super::queue::{Deferred, Joined, Queue, Queued};
+use super::rounds::Statement;
 use super::writer::{HeldTx, Writer};
 
 /// How often the log is checkpointed into the database file while writes come.
@@ -221,7 +222,7 @@ pub(super) enum Tx {
 
 impl WriteTx {
     pub(super) fn new(tx: Tx, wal: Option<Arc<WalSync>>, writing: Option<Writing>) -> Self {
-        let queued = Queued::new(matches!(tx, Tx::Sqlite(_)));
+        let queued = Queued::default();
         Self {
             tx,
             queued,
@@ -240,10 +241,7 @@ impl WriteTx {
             _writing,
         } = self;
         match tx {
-            Tx::Sqlite(tx) => {
-                let (statements, args) = queued.joined()?;
-                tx.commit_after(statements, args).await?;
-            }
+            Tx::Sqlite(tx) => tx.commit_after(queued.joined()?).await?,
             Tx::Postgres(mut tx) => {
                 queued.run_each(&mut tx).await?;
                 tx.commit().await?;
@@ -260,18 +258,18 @@ impl Queue for WriteTx {
 }
 
 /// A write transaction of statements whose results nothing reads, from [`Db::batch`]: queue
-/// them with [`Queue::defer`], then [`WriteBatch::commit`]. On SQLite its begin, its statements
-/// and its commit reach the write connection at once: one round trip to the connection's thread
-/// while the other writers wait, against two or more for a [`WriteTx`].
+/// them with [`Queue::defer`], then [`WriteBatch::commit`]. On SQLite it runs in a round with the
+/// other writes waiting at the time: one round trip to the connection's thread for them all,
+/// against two or more for each [`WriteTx`].
 #[derive(Debug)]
 pub struct WriteBatch {
     queued: Queued,
 }
 
 impl WriteBatch {
-    pub(super) fn new(sqlite: bool) -> Self {
+    pub(super) fn new() -> Self {
         Self {
-            queued: Queued::new(sqlite),
+            queued: Queued::default(),
         }
     }
 
@@ -280,11 +278,7 @@ impl WriteBatch {
     pub async fn commit(self, db: &Db) -> sqlx::Result<()> {
         let _writing = db.wal.as_ref().map(WalSync::enter);
         match &db.writer {
-            Writer::Sqlite(writer) => {
-                let (statements, args) = self.queued.joined()?;
-                let tx = writer.reserve().await?;
-                tx.commit_after(format!("BEGIN IMMEDIATE;\n{statements}"), args).await?;
-            }
+            Writer::Sqlite(writer) => drop(writer.write(self.queued.statements()?).await?),
             Writer::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 self.queued.run_each(&mut tx).await?;
@@ -324,8 +318,15 @@ impl DerefMut for WriteTx {
 /// A query with its arguments bound, as the store builds them.
 type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
 
+/// The statement of `query` with its arguments, for SQLite's write rounds.
+fn statement(mut query: Query<'_>) -> sqlx::Result<Statement> {
+    let args = query.take_arguments().map_err(sqlx::Error::Encode)?;
+    Ok((query.sql().as_str().to_owned(), args.unwrap_or_default()))
+}
+
 /// Runs a statement that writes on [`Db`]'s writer, outside any transaction, and returns once
-/// it is durable.
+/// it is durable. On SQLite it runs in a round with the other writes waiting at the time, so it
+/// must be one statement.
 pub trait Write {
     /// Executes it; the rows it changed.
     fn write(self, db: &Db) -> impl Future<Output = sqlx::Result<AnyQueryResult>> + Send;
@@ -338,7 +339,10 @@ impl<'q> Write for Query<'q> {
     async fn write(self, db: &Db) -> sqlx::Result<AnyQueryResult> {
         let _writing = db.wal.as_ref().map(WalSync::enter);
         let done = match &db.writer {
-            Writer::Sqlite(writer) => self.execute(&mut *writer.hold().await?).await?,
+            Writer::Sqlite(writer) => {
+                let statement = statement(self)?;
+                writer.write(vec![statement]).await?.pop().unwrap_or_default()
+            }
             Writer::Postgres(pool) => self.execute(pool).await?,
         };
         settled(db.wal.as_deref()).await?;
@@ -348,7 +352,13 @@ impl<'q> Write for Query<'q> {
     async fn write_returning(self, db: &Db) -> sqlx::Result<Vec<AnyRow>> {
         let _writing = db.wal.as_ref().map(WalSync::enter);
         let rows = match &db.writer {
-            Writer::Sqlite(writer) => self.fetch_all(&mut *writer.hold().await?).await?,
+            // Rows come back on the transactions' connection (a round gives none back).
+            Writer::Sqlite(writer) => {
+                let mut tx = writer.begin().await?;
+                let rows = self.fetch_all(tx.conn()).await?;
+                tx.commit_after(Joined::default()).await?;
+                rows
+            }
             Writer::Postgres(pool) => self.fetch_all(pool).await?,
         };
         settled(db.wal.as_deref()).await?;

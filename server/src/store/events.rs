@@ -54,8 +54,11 @@ pub fn append(tx: &mut impl Queue, session: &str, events: &Completed) {
 /// state, such as presence or calls).
 pub async fn write(db: &Db, session: &str, events: &[NewEvent]) -> anyhow::Result<()> {
     let events = complete(db, session, events).await?;
-    let tx = db.begin_write().await.context("begin")?;
-    commit_with(tx, db, session, &events).await
+    let mut batch = db.batch();
+    append(&mut batch, session, &events);
+    batch.commit(db).await.context("commit")?;
+    db.events_written();
+    Ok(())
 }
 
 /// Appends `events` for `session` to `tx`, commits it and wakes delivery: how every transaction

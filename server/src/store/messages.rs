@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, Queue, Write, WriteTx, now_ms};
+use super::{Db, Queue, Write, now_ms};
 use crate::model::attachment::{Attachment, AttachmentFields, StoredMedia};
 use crate::model::envelope::NewEvent;
 use crate::model::events::{MessageHeader, MessagePayload};
@@ -138,31 +138,59 @@ fn from_row(row: &AnyRow) -> anyhow::Result<MessageRecord> {
 /// Stores `message` (its `seq` is ignored) with `events`, unless the same message is already
 /// stored (a redelivery), in which case nothing is written. Returns whether it was new.
 pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> anyhow::Result<bool> {
+    if is_stored(db, message).await? {
+        return Ok(false);
+    }
     let events = super::events::complete(db, &message.session, events).await?;
-    let mut tx = db.begin_write().await.context("begin")?;
-    let inserted = insert_in(&mut tx, message, &events).await?;
-    tx.commit().await.context("commit")?;
+    let sender = match message.sender.as_deref().filter(|_| !message.from_me) {
+        Some(sender) => super::contacts::sender(db, &message.session, sender).await?,
+        None => None,
+    };
+    let mut batch = db.batch();
+    insert_in(&mut batch, message, &events, sender.as_ref())?;
+    match batch.commit(db).await {
+        Ok(()) => {}
+        // Stored meanwhile, by another write of the same message.
+        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => return Ok(false),
+        Err(error) => return Err(anyhow::Error::new(error).context("store a message")),
+    }
     db.events_written();
-    Ok(inserted)
+    Ok(true)
 }
 
-/// [`insert`] inside `tx`, for a write that stores more with the message.
-pub(super) async fn insert_in(
-    tx: &mut WriteTx,
+/// Whether `message` is stored already.
+async fn is_stored(db: &Db, message: &MessageRecord) -> anyhow::Result<bool> {
+    let found = sqlx::query("SELECT 1 FROM messages WHERE session = $1 AND chat_id = $2 AND id = $3 AND from_me = $4")
+        .bind(&message.session)
+        .bind(&message.chat_id)
+        .bind(&message.id)
+        .bind(i64::from(message.from_me))
+        .fetch_optional(&db.pool)
+        .await
+        .context("look up a message")?;
+    Ok(found.is_some())
+}
+
+/// Queues on `q` the insert of `message` with `events`, and what it changes: its chat's
+/// activity and, when a person sent it, their contact (`sender`, from
+/// [`super::contacts::sender`]). The commit fails (a unique violation) if the message is stored
+/// already.
+pub(super) fn insert_in(
+    q: &mut impl Queue,
     message: &MessageRecord,
     events: &super::events::Completed,
-) -> anyhow::Result<bool> {
+    sender: Option<&super::contacts::ContactKey>,
+) -> anyhow::Result<()> {
     let mentions = (!message.mentions.is_empty())
         .then(|| serde_json::to_string(&message.mentions))
         .transpose()?;
     let poll = message.poll.as_ref().map(serde_json::to_string).transpose()?;
     let attachment = message.attachment.as_ref().map(serde_json::to_string).transpose()?;
-    let now = now_ms();
-    let seq: Option<i64> = sqlx::query(
+    let sent_at = message.sent_at.timestamp_millis();
+    q.defer(
         "INSERT INTO messages (session, chat_id, id, from_me, sender, push_name, type, text, quoted_id, mentions, \
          status, progress, error, sent_at, updated_at, poll, attachment, media_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-         ON CONFLICT (session, chat_id, id, from_me) DO NOTHING RETURNING seq",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(&message.session)
     .bind(&message.chat_id)
@@ -177,25 +205,18 @@ pub(super) async fn insert_in(
     .bind(message.status.as_str())
     .bind(message.status.rank())
     .bind(&message.error)
-    .bind(message.sent_at.timestamp_millis())
-    .bind(now)
+    .bind(sent_at)
+    .bind(now_ms())
     .bind(poll)
     .bind(attachment)
-    .bind(message.media_id())
-    .fetch_optional(&mut **tx)
-    .await?
-    .map(|row| row.try_get("seq"))
-    .transpose()?;
-    let inserted = seq.is_some();
-    if let Some(seq) = seq {
-        let sent_at = message.sent_at.timestamp_millis();
-        super::chats::stored(tx, &message.session, &message.chat_id, seq, sent_at, message.from_me);
-        if let Some(sender) = message.sender.as_deref().filter(|_| !message.from_me) {
-            super::contacts::heard_from(tx, &message.session, sender, message.push_name.as_deref()).await?;
-        }
-        super::events::append(tx, &message.session, events);
+    .bind(message.media_id());
+    let (session, chat_id) = (&message.session, &message.chat_id);
+    super::chats::stored(q, session, chat_id, &message.id, message.from_me, sent_at);
+    if let Some(sender) = sender {
+        super::contacts::heard_from(q, session, sender, message.push_name.as_deref());
     }
-    Ok(inserted)
+    super::events::append(q, session, events);
+    Ok(())
 }
 
 /// Moves the session's own messages `ids` forward to `status` (never backwards: a late

@@ -16,6 +16,7 @@ pub mod messages;
 pub mod objects;
 pub mod presences;
 mod queue;
+mod rounds;
 pub mod send_queue;
 pub mod sessions;
 pub mod statuses;
@@ -145,13 +146,18 @@ impl Db {
 
     /// A write of statements whose results nothing reads, all sent at once (see [`WriteBatch`]).
     pub fn batch(&self) -> WriteBatch {
-        WriteBatch::new(matches!(self.writer, Writer::Sqlite(_)))
+        WriteBatch::new()
     }
 
-    /// On a SQLite file, its durable writes and the log syncs that served them, in Prometheus'
-    /// text format (nothing on PostgreSQL, whose own statistics count commits).
+    /// On SQLite, its write rounds and the writes they carried, and on a file its durable writes
+    /// and the log syncs that served them, in Prometheus' text format (nothing on PostgreSQL,
+    /// whose own statistics count commits).
     pub fn metrics(&self) -> String {
-        self.wal.as_ref().map(|wal| wal.metrics()).unwrap_or_default()
+        let rounds = match &self.writer {
+            Writer::Sqlite(writer) => writer.metrics(),
+            Writer::Postgres(_) => String::new(),
+        };
+        rounds + &self.wal.as_ref().map(|wal| wal.metrics()).unwrap_or_default()
     }
 
     /// Closes the connections, waiting for those in use to come back.
@@ -228,7 +234,7 @@ async fn sqlite_writer(
     readers: &AnyPool,
 ) -> anyhow::Result<(Writer, Option<Arc<WalSync>>)> {
     let on_file = !path.is_empty() && path != ":memory:";
-    let writer = SqliteWriter::open(options, on_file)
+    let writer = SqliteWriter::open(options, path, on_file)
         .await
         .context("cannot open the SQLite database's write connection")?;
     Ok((
@@ -246,6 +252,12 @@ fn sqlite_path(url: &str) -> &str {
 /// Makes sure the SQLite file's directory exists and that the file is created if missing.
 fn prepare_sqlite(url: &str) -> anyhow::Result<String> {
     let path = sqlite_path(url);
+    if path.is_empty() || path == ":memory:" {
+        // Each connection would open a database of its own.
+        anyhow::bail!(
+            "DATABASE_URL must name a SQLite file (sqlite://path/to/titan.db); an in-memory database is not shared between the server's connections"
+        );
+    }
     let query = url.split_once('?').map_or("", |(_, query)| query);
     if path != ":memory:"
         && !path.is_empty()

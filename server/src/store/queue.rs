@@ -1,12 +1,15 @@
 //! Statements whose results nothing reads, queued to run with a commit ([`Queue::defer`]).
 //!
-//! On SQLite each statement is a round trip to the connection's thread, and a write's round
-//! trips are time every other writer waits for the one write connection. Queued statements are
-//! joined into one SQL text with the commit, and SQLite runs them all in one round trip.
+//! On SQLite each statement of a transaction is a round trip to the connection's thread, and a
+//! write's round trips are time every other writer waits for. Queued statements are joined into
+//! one SQL text with the commit, and SQLite runs them all in one round trip; a write made only of
+//! queued statements ([`super::WriteBatch`]) runs in a round (see [`super::writer`]).
 
 use sqlx::any::AnyArguments;
 use sqlx::error::BoxDynError;
 use sqlx::{Any, AnyConnection, Arguments, Encode, Type};
+
+use super::rounds::Statement;
 
 /// Where the statements of a write are queued: a [`super::WriteTx`] or a [`super::WriteBatch`].
 pub trait Queue {
@@ -18,19 +21,31 @@ pub trait Queue {
     fn defer(&mut self, sql: &str) -> Deferred<'_>;
 }
 
-/// The statements queued on one write.
+/// Statements joined into one SQL text, as SQLite runs them in one round trip: each ended by
+/// `;`, their placeholders numbered on across the text (SQLite numbers `$N` across one
+/// multi-statement text), with the arguments of them all in order.
+#[derive(Default)]
+pub(super) struct Joined {
+    /// The statements.
+    pub(super) sql: String,
+    /// Their arguments.
+    pub(super) args: AnyArguments,
+}
+
+impl Joined {
+    /// Appends the statement `sql` (placeholders from `$1`) with its arguments `args`.
+    pub(super) fn push(&mut self, sql: &str, args: AnyArguments) {
+        self.sql.push_str(&shifted(sql, self.args.len()));
+        self.sql.push_str(";\n");
+        // `AnyArguments` has no other way to add values already encoded.
+        self.args.values.0.extend(args.values.0);
+    }
+}
+
+/// The statements queued on one write, each with its arguments.
 #[derive(Default)]
 pub(super) struct Queued {
-    /// Whether they are joined into one SQL text (SQLite).
-    joins: bool,
-    /// SQLite: the statements, each ended by `;`, their placeholders numbered on from the
-    /// previous ones' (SQLite numbers `$N` across one multi-statement SQL text).
-    joined: String,
-    /// SQLite: the arguments of them all, in order.
-    args: AnyArguments,
-    /// PostgreSQL, whose protocol runs one statement with arguments at a time: each statement
-    /// with its own.
-    each: Vec<(String, AnyArguments)>,
+    each: Vec<Statement>,
     /// The first argument that could not be encoded: the commit fails with it.
     failed: Option<BoxDynError>,
 }
@@ -38,52 +53,43 @@ pub(super) struct Queued {
 impl std::fmt::Debug for Queued {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Queued")
-            .field("joined", &self.joined)
             .field("each", &self.each.iter().map(|(sql, _)| sql).collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
 
 impl Queued {
-    /// Nothing queued yet; `joins` on SQLite.
-    pub(super) fn new(joins: bool) -> Self {
-        Self {
-            joins,
-            ..Self::default()
-        }
-    }
-
     /// See [`Queue::defer`].
     pub(super) fn defer(&mut self, sql: &str) -> Deferred<'_> {
-        let args = if self.joins {
-            self.joined.push_str(&shifted(sql, self.args.len()));
-            self.joined.push_str(";\n");
-            &mut self.args
-        } else {
-            let at = self.each.len();
-            self.each.push((sql.to_owned(), AnyArguments::default()));
-            &mut self.each[at].1
-        };
+        let at = self.each.len();
+        self.each.push((sql.to_owned(), AnyArguments::default()));
         Deferred {
-            args,
+            args: &mut self.each[at].1,
             failed: &mut self.failed,
         }
     }
 
-    /// SQLite: the statements as one SQL text (each ended by `;`), and their arguments.
-    pub(super) fn joined(self) -> sqlx::Result<(String, AnyArguments)> {
+    /// The statements, each with its arguments.
+    pub(super) fn statements(self) -> sqlx::Result<Vec<Statement>> {
         match self.failed {
             Some(error) => Err(sqlx::Error::Encode(error)),
-            None => Ok((self.joined, self.args)),
+            None => Ok(self.each),
         }
     }
 
-    /// PostgreSQL: runs the statements one after another on `conn`.
-    pub(super) async fn run_each(self, conn: &mut AnyConnection) -> sqlx::Result<()> {
-        if let Some(error) = self.failed {
-            return Err(sqlx::Error::Encode(error));
+    /// The statements as one SQL text (SQLite).
+    pub(super) fn joined(self) -> sqlx::Result<Joined> {
+        let mut joined = Joined::default();
+        for (sql, args) in self.statements()? {
+            joined.push(&sql, args);
         }
-        for (sql, args) in self.each {
+        Ok(joined)
+    }
+
+    /// Runs the statements one after another on `conn` (PostgreSQL, whose protocol runs one
+    /// statement with arguments at a time).
+    pub(super) async fn run_each(self, conn: &mut AnyConnection) -> sqlx::Result<()> {
+        for (sql, args) in self.statements()? {
             sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
                 .execute(&mut *conn)
                 .await?;
@@ -110,6 +116,9 @@ impl Deferred<'_> {
 
 /// `sql` with each placeholder `$N` numbered `$N+by`.
 fn shifted(sql: &str, by: usize) -> String {
+    if by == 0 {
+        return sql.to_owned();
+    }
     let mut out = String::with_capacity(sql.len() + 16);
     let mut rest = sql;
     while let Some(at) = rest.find('$') {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::messages::{self, MessageRecord};
-use super::{Db, Write, now_ms};
+use super::{Db, Queue, Write, now_ms};
 use crate::model::envelope::NewEvent;
 use crate::model::message::MessageStatus;
 
@@ -29,17 +29,16 @@ pub struct Queued {
 /// Stores `record` (status `queued`) and the encoded `message` to send to `chat_jid` after
 /// every message the session queued before it.
 pub async fn enqueue(db: &Db, record: &MessageRecord, chat_jid: &str, message: &[u8]) -> anyhow::Result<()> {
-    let mut tx = db.begin_write().await.context("begin")?;
-    messages::insert_in(&mut tx, record, &Default::default()).await?;
-    sqlx::query("INSERT INTO send_queue (session, id, chat_jid, message, queued_at) VALUES ($1, $2, $3, $4, $5)")
+    let mut batch = db.batch();
+    messages::insert_in(&mut batch, record, &Default::default(), None)?;
+    batch
+        .defer("INSERT INTO send_queue (session, id, chat_jid, message, queued_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&record.session)
         .bind(&record.id)
         .bind(chat_jid)
         .bind(message)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await.context("commit")?;
+        .bind(now_ms());
+    batch.commit(db).await.context("commit")?;
     Ok(())
 }
 
