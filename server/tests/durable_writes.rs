@@ -7,19 +7,24 @@ mod common;
 
 use titan_server::store::{Db, Queue, Write, WriteTx};
 
-/// `titan_sqlite_durable_writes_total` and `titan_sqlite_log_syncs_total` as `db` reports them.
-fn counts(db: &Db) -> (u64, u64) {
+/// The counters `names` as `db` reports them.
+fn metrics<const N: usize>(db: &Db, names: [&str; N]) -> [u64; N] {
     let metrics = db.metrics();
-    let value = |name: &str| {
+    names.map(|name| {
         metrics
             .lines()
-            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
             .unwrap_or_else(|| panic!("{name} in {metrics}"))
-    };
-    (
-        value("titan_sqlite_durable_writes_total "),
-        value("titan_sqlite_log_syncs_total "),
-    )
+    })
+}
+
+/// `titan_sqlite_durable_writes_total` and `titan_sqlite_log_syncs_total` as `db` reports them.
+fn counts(db: &Db) -> (u64, u64) {
+    let [writes, syncs] = metrics(
+        db,
+        ["titan_sqlite_durable_writes_total", "titan_sqlite_log_syncs_total"],
+    );
+    (writes, syncs)
 }
 
 /// A fresh database of `backend` with a table `t (n)`, or `None` without PostgreSQL.
@@ -31,6 +36,16 @@ async fn with_table(backend: common::Backend) -> Option<(Db, tempfile::TempDir)>
         .write(&db)
         .await
         .expect("create the table");
+    Some((db, dir))
+}
+
+/// [`with_table`], where `n` is unique.
+async fn with_unique_table(backend: common::Backend) -> Option<(Db, tempfile::TempDir)> {
+    let (db, dir) = with_table(backend).await?;
+    sqlx::query("CREATE UNIQUE INDEX t_n ON t (n)")
+        .write(&db)
+        .await
+        .expect("unique n");
     Some((db, dir))
 }
 
@@ -210,13 +225,9 @@ async fn a_write_given_up_leaves_nothing_and_the_next_goes_through() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deferred_statements_run_at_the_commit_or_nothing_is_kept() {
     for backend in [common::Backend::Sqlite, common::Backend::Postgres] {
-        let Some((db, _dir)) = with_table(backend).await else {
+        let Some((db, _dir)) = with_unique_table(backend).await else {
             continue;
         };
-        sqlx::query("CREATE UNIQUE INDEX t_n ON t (n)")
-            .write(&db)
-            .await
-            .expect("unique n");
 
         let mut tx = db.begin_write().await.expect("begin");
         tx.defer("INSERT INTO t (n) VALUES ($1)").bind(10_i64);
@@ -277,17 +288,11 @@ async fn deferred_statements_run_at_the_commit_or_nothing_is_kept() {
 
 /// `titan_sqlite_write_rounds_total` and `titan_sqlite_round_writes_total` as `db` reports them.
 fn rounds(db: &Db) -> (u64, u64) {
-    let metrics = db.metrics();
-    let value = |name: &str| {
-        metrics
-            .lines()
-            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{name} in {metrics}"))
-    };
-    (
-        value("titan_sqlite_write_rounds_total "),
-        value("titan_sqlite_round_writes_total "),
-    )
+    let [rounds, writes] = metrics(
+        db,
+        ["titan_sqlite_write_rounds_total", "titan_sqlite_round_writes_total"],
+    );
+    (rounds, writes)
 }
 
 /// One of the writes [`writes_waiting_together_keep_their_own_results`] sends at once.
@@ -337,13 +342,9 @@ fn landed(n: i64) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_waiting_together_keep_their_own_results() {
     for backend in [common::Backend::Sqlite, common::Backend::Postgres] {
-        let Some((db, _dir)) = with_table(backend).await else {
+        let Some((db, _dir)) = with_unique_table(backend).await else {
             continue;
         };
-        sqlx::query("CREATE UNIQUE INDEX t_n ON t (n)")
-            .write(&db)
-            .await
-            .expect("unique n");
         // Taken already: the writes of 8 (an insert), 5 (a RETURNING insert) and 3 (a batch
         // whose second statement inserts 500003) fail.
         for taken in [8_i64, 5, 500_003] {
