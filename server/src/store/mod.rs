@@ -198,7 +198,7 @@ impl Db {
     /// dropped. Nothing to hold on PostgreSQL, where servers share sessions through leases.
     pub fn lock_single_server(&self, url: &str) -> anyhow::Result<Option<std::fs::File>> {
         let path = sqlite_path(url);
-        if self.engine != Engine::Sqlite || path.is_empty() || path == ":memory:" {
+        if self.engine != Engine::Sqlite {
             return Ok(None);
         }
         let lock_path = format!("{path}.lock");
@@ -225,22 +225,18 @@ impl Db {
 }
 
 /// SQLite's writer: one connection, so writers queue for it (woken the moment it is free) instead
-/// of sleeping in SQLite's busy handler (1 ms, then 2, 5, 10… ms) however soon the lock frees. On
-/// a file it commits without syncing (`synchronous = NORMAL`) and without checkpointing, and
-/// writes wait for the shared sync of the log instead (see [`durable`]).
+/// of sleeping in SQLite's busy handler (1 ms, then 2, 5, 10… ms) however soon the lock frees. It
+/// commits without syncing (`synchronous = NORMAL`) and without checkpointing, and writes wait
+/// for the shared sync of the log instead (see [`durable`]).
 async fn sqlite_writer(
     options: AnyConnectOptions,
     path: &str,
     readers: &AnyPool,
 ) -> anyhow::Result<(Writer, Option<Arc<WalSync>>)> {
-    let on_file = !path.is_empty() && path != ":memory:";
-    let writer = SqliteWriter::open(options, path, on_file)
+    let writer = SqliteWriter::open(options, path)
         .await
         .context("cannot open the SQLite database's write connection")?;
-    Ok((
-        Writer::Sqlite(writer),
-        on_file.then(|| WalSync::start(path, readers.clone())),
-    ))
+    Ok((Writer::Sqlite(writer), Some(WalSync::start(path, readers.clone()))))
 }
 
 /// The file path of a `sqlite:` URL.
@@ -259,10 +255,7 @@ fn prepare_sqlite(url: &str) -> anyhow::Result<String> {
         );
     }
     let query = url.split_once('?').map_or("", |(_, query)| query);
-    if path != ":memory:"
-        && !path.is_empty()
-        && let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty())
-    {
+    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("create database directory {}", dir.display()))?;
     }
     let query = if query.contains("mode=") {

@@ -51,9 +51,6 @@ pub(super) struct SqliteWriter {
 struct WriteConnection {
     /// How to open it again after it broke.
     options: AnyConnectOptions,
-    /// Whether the database is a file (not `:memory:`): its commits then leave the log unsynced
-    /// and the checkpoints to [`super::durable::WalSync`].
-    on_file: bool,
     /// The connection, `None` before it is opened or after it broke.
     slot: Arc<Mutex<Slot>>,
     /// A transaction was left open (its writer gave up): the next holder rolls it back first.
@@ -83,10 +80,9 @@ struct Write {
 impl SqliteWriter {
     /// Opens the write connection of the SQLite database `options` points at (the file `path`),
     /// and starts the thread that runs its rounds.
-    pub(super) async fn open(options: AnyConnectOptions, path: &str, on_file: bool) -> sqlx::Result<Arc<Self>> {
+    pub(super) async fn open(options: AnyConnectOptions, path: &str) -> sqlx::Result<Arc<Self>> {
         let connection = Arc::new(WriteConnection {
             options,
-            on_file,
             slot: Arc::default(),
             abandoned: AtomicBool::new(false),
             rounds: AtomicU64::new(0),
@@ -162,13 +158,11 @@ impl SqliteWriter {
 
 impl WriteConnection {
     /// A new connection, set up for writing: commits leave the log unsynced (`NORMAL`) and never
-    /// checkpoint, both left to [`super::durable::WalSync`] on a file.
+    /// checkpoint, both left to [`super::durable::WalSync`].
     async fn connect(&self) -> sqlx::Result<AnyConnection> {
         let mut conn = AnyConnection::connect_with(&self.options).await?;
-        if self.on_file {
-            sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut conn).await?;
-            sqlx::query("PRAGMA wal_autocheckpoint = 0").execute(&mut conn).await?;
-        }
+        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut conn).await?;
+        sqlx::query("PRAGMA wal_autocheckpoint = 0").execute(&mut conn).await?;
         Ok(conn)
     }
 
@@ -214,7 +208,7 @@ impl WriteConnection {
                 Ok(_held) => {
                     let conn = match rounds.take() {
                         Some(conn) => Ok(conn),
-                        None => RoundConnection::open(path, self.on_file),
+                        None => RoundConnection::open(path),
                     };
                     conn.and_then(|mut conn| {
                         let outcomes = conn.round(writes.iter().map(|write| write.statements.as_slice()))?;
