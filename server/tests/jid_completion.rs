@@ -74,6 +74,38 @@ async fn run(backend: common::Backend) {
             serde_json::json!({"phoneNumber": "+15550001111", "lid": null, "mode": "pn"})
         )
     );
+
+    // A mapping learned after a person was looked up is used from then on, and a wiped
+    // session's mappings are gone: nothing read before a change outlives it.
+    let learned = LidPnMappingEntry {
+        lid: "88".into(),
+        phone_number: "15550009999".into(),
+        ..mapping
+    };
+    DeviceStore::new(db.clone(), "alice", None)
+        .put_lid_mapping(&learned)
+        .await
+        .unwrap();
+    titan_server::store::events::write(&db, "alice", &events[2..])
+        .await
+        .unwrap();
+    titan_server::store::device::wipe(&db, "alice").await.unwrap();
+    titan_server::store::events::write(&db, "alice", &events[..1])
+        .await
+        .unwrap();
+    let last = &written.last().unwrap().id;
+    let later = titan_server::store::events::after(&db, last, 10).await.unwrap();
+    let from: Vec<serde_json::Value> = later
+        .iter()
+        .map(|e| serde_json::from_str::<serde_json::Value>(&e.body).unwrap()["payload"]["from"].clone())
+        .collect();
+    assert_eq!(
+        from,
+        [
+            serde_json::json!({"phoneNumber": "+15550009999", "lid": "88@lid", "mode": "pn"}),
+            serde_json::json!({"phoneNumber": "+15550001111", "lid": null, "mode": "pn"}),
+        ]
+    );
 }
 
 #[tokio::test]

@@ -273,6 +273,11 @@ impl WriteBatch {
         }
     }
 
+    /// Queues `query`, a statement already bound, as [`Queue::defer`] would.
+    pub fn push(&mut self, query: Query<'_>) {
+        self.queued.push(query);
+    }
+
     /// Runs the queued statements in one transaction, and returns once it is durable. If one
     /// fails, nothing of them is kept.
     pub async fn commit(self, db: &Db) -> sqlx::Result<()> {
@@ -316,10 +321,10 @@ impl DerefMut for WriteTx {
 }
 
 /// A query with its arguments bound, as the store builds them.
-type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
+pub(super) type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
 
 /// The statement of `query` with its arguments, for SQLite's write rounds.
-fn statement(mut query: Query<'_>) -> sqlx::Result<Statement> {
+pub(super) fn statement(mut query: Query<'_>) -> sqlx::Result<Statement> {
     let args = query.take_arguments().map_err(sqlx::Error::Encode)?;
     Ok((query.sql().as_str().to_owned(), args.unwrap_or_default()))
 }

@@ -1,12 +1,11 @@
 //! The `events` table: the outbox every event is written to before anyone is told about it.
 
 use anyhow::Context;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::{Db, Queue, Write, WriteTx, device, now_ms};
 use crate::model::envelope::{Envelope, NewEvent};
-use crate::model::jid::Addressing;
 
 /// Events whose JIDRefs are completed from the session's LID mapping (see [`complete`]), ready
 /// to append. Completing reads, so it happens before the write begins: the reads never hold the
@@ -23,13 +22,8 @@ pub async fn complete(db: &Db, session: &str, events: &[NewEvent]) -> anyhow::Re
         let mut event = event.clone();
         for jid in event.payload.jid_refs() {
             let Some((form, user)) = jid.known_form() else { continue };
-            let mapping = match form {
-                Addressing::Pn => device::mapping_of_phone(&db.pool, session, user).await,
-                Addressing::Lid => device::mapping_of_lid(&db.pool, session, user).await,
-            }
-            .context("read the LID mapping")?;
-            if let Some(mapping) = mapping {
-                jid.complete(&mapping.phone_number, &mapping.lid);
+            if let Some(pair) = device::known_mapping(db, session, form, user).await? {
+                jid.complete(&pair.phone_number, &pair.lid);
             }
         }
         completed.push(event);
@@ -121,10 +115,15 @@ pub enum Takes<'a> {
 const INSERT_CHUNK: usize = 150;
 
 /// Takes up to `limit` events not yet fanned out, creates a pending delivery for each webhook
-/// `route` names for it, and flags them, all in one transaction: every committed event gets its
+/// `route` names for it, and flags them, all or nothing: every committed event gets its
 /// deliveries exactly once, whatever order concurrent writers committed in. `route` knows the
 /// webhooks of list version `hooks`; `None` (nothing done) when the list has changed since (on
 /// another server, say), so that no event is routed without a webhook created before it.
+///
+/// On SQLite (one server, and fan-outs taking turns on [`Db`]'s lock) the events are read from
+/// the read pool and flagged in a round: the fan-out, which runs whenever events are written,
+/// never holds the writer every other write waits for. On PostgreSQL it is one transaction that
+/// locks the events it takes.
 pub async fn fan_out(
     db: &Db,
     takes: Takes<'_>,
@@ -132,14 +131,49 @@ pub async fn fan_out(
     hooks: super::webhooks::Version,
     route: impl Fn(&Envelope) -> Vec<String>,
 ) -> anyhow::Result<Option<Vec<Fanned>>> {
-    let mut tx = db.begin_write().await.context("begin")?;
-    // PostgreSQL: an event another server is fanning out right now is waited for, not skipped.
-    // A session's events are so fanned out in order even while the session changes servers (the
-    // server it left may still hold an older one), and their deliveries' ids follow that order.
-    let lock = match db.engine {
-        super::Engine::Postgres => " FOR UPDATE OF e",
-        super::Engine::Sqlite => "",
-    };
+    match db.engine {
+        super::Engine::Sqlite => {
+            let _turn = db.fan_out_turn().await;
+            let mut conn = db.pool.acquire().await.context("acquire")?;
+            let taken = take(&mut conn, takes, limit, hooks, "", route).await?;
+            drop(conn);
+            let fanned = match taken {
+                Some(fanned) if !fanned.is_empty() => fanned,
+                nothing => return Ok(nothing),
+            };
+            let mut batch = db.batch();
+            flag(&mut batch, &fanned);
+            batch.commit(db).await.context("commit")?;
+            Ok(Some(fanned))
+        }
+        super::Engine::Postgres => {
+            let mut tx = db.begin_write().await.context("begin")?;
+            // An event another server is fanning out right now is waited for, not skipped. A
+            // session's events are so fanned out in order even while the session changes servers
+            // (the server it left may still hold an older one), and their deliveries' ids follow
+            // that order.
+            let taken = take(&mut tx, takes, limit, hooks, " FOR UPDATE OF e", route).await?;
+            let fanned = match taken {
+                Some(fanned) if !fanned.is_empty() => fanned,
+                nothing => return Ok(nothing),
+            };
+            flag(&mut tx, &fanned);
+            tx.commit().await.context("commit")?;
+            Ok(Some(fanned))
+        }
+    }
+}
+
+/// Reads on `conn` up to `limit` events not yet fanned out (with `lock` after the query), and
+/// routes each; `None` when the webhook list is no longer version `hooks`.
+async fn take(
+    conn: &mut AnyConnection,
+    takes: Takes<'_>,
+    limit: i64,
+    hooks: super::webhooks::Version,
+    lock: &str,
+    route: impl Fn(&Envelope) -> Vec<String>,
+) -> anyhow::Result<Option<Vec<Fanned>>> {
     let (whose, server, orphans) = match takes {
         Takes::All => (String::new(), "", false),
         Takes::Leased { server, orphans } => (super::cluster::events_of_leased(), server, orphans),
@@ -152,24 +186,30 @@ pub async fn fan_out(
     if !whose.is_empty() {
         query = query.bind(server).bind(i64::from(orphans));
     }
-    let rows = query.fetch_all(&mut *tx).await?;
+    let rows = query.fetch_all(&mut *conn).await?;
     if rows.is_empty() {
         return Ok(Some(Vec::new()));
     }
     // Read after the events: a webhook committed before any of them is counted here.
-    if super::webhooks::version(&mut *tx).await? != hooks {
+    if super::webhooks::version(&mut *conn).await? != hooks {
         return Ok(None);
     }
+    rows.iter()
+        .map(|row| {
+            let envelope = envelope(row)?;
+            let deliveries = route(&envelope)
+                .into_iter()
+                .map(|webhook| (crate::ids::new("dlv"), webhook))
+                .collect();
+            Ok(Fanned { envelope, deliveries })
+        })
+        .collect::<anyhow::Result<_>>()
+        .map(Some)
+}
+
+/// Queues on `tx` the deliveries of `fanned` and the flag on their events.
+fn flag(tx: &mut impl Queue, fanned: &[Fanned]) {
     let now = now_ms();
-    let mut fanned = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let envelope = envelope(row)?;
-        let deliveries = route(&envelope)
-            .into_iter()
-            .map(|webhook| (crate::ids::new("dlv"), webhook))
-            .collect();
-        fanned.push(Fanned { envelope, deliveries });
-    }
     let rows: Vec<(&str, &str, &str, &str)> = fanned
         .iter()
         .flat_map(|f| {
@@ -202,23 +242,21 @@ pub async fn fan_out(
              created_at, updated_at) VALUES {}",
             values.join(", ")
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = tx.defer(&sql);
         for (id, webhook, event, session) in chunk {
             query = query.bind(*id).bind(*webhook).bind(*event).bind(*session).bind(now);
         }
-        query.execute(&mut *tx).await.context("insert deliveries")?;
     }
     for chunk in fanned.chunks(500) {
         let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("UPDATE events SET fanned_out = 1 WHERE id IN ({})", marks.join(", "));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut query = tx.defer(&format!(
+            "UPDATE events SET fanned_out = 1 WHERE id IN ({})",
+            marks.join(", ")
+        ));
         for f in chunk {
             query = query.bind(&f.envelope.id);
         }
-        query.execute(&mut *tx).await.context("flag fanned-out events")?;
     }
-    tx.commit().await.context("commit")?;
-    Ok(Some(fanned))
 }
 
 /// Deletes what is older than `cutoff` (ms since epoch) and fully handled: delivered deliveries,

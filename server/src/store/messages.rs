@@ -138,9 +138,6 @@ fn from_row(row: &AnyRow) -> anyhow::Result<MessageRecord> {
 /// Stores `message` (its `seq` is ignored) with `events`, unless the same message is already
 /// stored (a redelivery), in which case nothing is written. Returns whether it was new.
 pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> anyhow::Result<bool> {
-    if is_stored(db, message).await? {
-        return Ok(false);
-    }
     let events = super::events::complete(db, &message.session, events).await?;
     let sender = match message.sender.as_deref().filter(|_| !message.from_me) {
         Some(sender) => super::contacts::sender(db, &message.session, sender).await?,
@@ -150,25 +147,13 @@ pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> an
     insert_in(&mut batch, message, &events, sender.as_ref())?;
     match batch.commit(db).await {
         Ok(()) => {}
-        // Stored meanwhile, by another write of the same message.
+        // Stored already: the insert failed, and nothing of the write was kept. (Not looked up
+        // first: a redelivery is rare, and the lookup would cost every new message a read.)
         Err(sqlx::Error::Database(error)) if error.is_unique_violation() => return Ok(false),
         Err(error) => return Err(anyhow::Error::new(error).context("store a message")),
     }
     db.events_written();
     Ok(true)
-}
-
-/// Whether `message` is stored already.
-async fn is_stored(db: &Db, message: &MessageRecord) -> anyhow::Result<bool> {
-    let found = sqlx::query("SELECT 1 FROM messages WHERE session = $1 AND chat_id = $2 AND id = $3 AND from_me = $4")
-        .bind(&message.session)
-        .bind(&message.chat_id)
-        .bind(&message.id)
-        .bind(i64::from(message.from_me))
-        .fetch_optional(&db.pool)
-        .await
-        .context("look up a message")?;
-    Ok(found.is_some())
 }
 
 /// Queues on `q` the insert of `message` with `events`, and what it changes: its chat's

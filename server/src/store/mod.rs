@@ -69,6 +69,11 @@ pub struct Db {
     outbox: Arc<Notify>,
     /// Signalled likewise for this server's live event stream.
     tail: Arc<Notify>,
+    /// Taken by each fan-out of the outbox on SQLite, which reads the events it takes before it
+    /// writes (see [`events::fan_out`]): two at once would both take the same events.
+    fan_outs: Arc<tokio::sync::Mutex<()>>,
+    /// On SQLite, the LID mappings events were completed with (see [`device::KnownMappings`]).
+    known_mappings: Option<Arc<device::KnownMappings>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -125,6 +130,8 @@ impl Db {
             engine,
             outbox: Arc::default(),
             tail: Arc::default(),
+            fan_outs: Arc::default(),
+            known_mappings: (engine == Engine::Sqlite).then(Arc::default),
         })
     }
 
@@ -180,6 +187,19 @@ impl Db {
     pub fn events_written(&self) {
         self.outbox.notify_one();
         self.tail.notify_one();
+    }
+
+    /// Forgets what is kept in memory of `session`'s LID mappings: called once a change to them
+    /// is committed.
+    fn mappings_changed(&self, session: &str) {
+        if let Some(known) = &self.known_mappings {
+            known.forget(session);
+        }
+    }
+
+    /// Waits for the turn of a fan-out of the outbox ([`events::fan_out`]), held until dropped.
+    async fn fan_out_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.fan_outs.lock().await
     }
 
     /// Resolves once events were written through this `Db` since the last call (for the live

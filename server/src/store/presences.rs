@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use super::{Db, device, now_ms};
 use crate::model::envelope::NewEvent;
 use crate::model::events::{ContactPresence, PresenceMedia, PresencePayload};
+use crate::model::jid::Addressing;
 use crate::model::presence::ChatPresence;
 
 /// The key a presence is kept under: a contact named by LID is kept under their phone-number JID
@@ -16,9 +17,7 @@ async fn key(db: &Db, session: &str, chat_id: &str) -> anyhow::Result<String> {
     let Some(lid) = chat_id.strip_suffix("@lid") else {
         return Ok(chat_id.to_owned());
     };
-    let mapping = device::mapping_of_lid(&db.pool, session, lid)
-        .await
-        .context("read the LID mapping")?;
+    let mapping = device::known_mapping(db, session, Addressing::Lid, lid).await?;
     Ok(mapping.map_or_else(|| chat_id.to_owned(), |m| format!("{}@s.whatsapp.net", m.phone_number)))
 }
 

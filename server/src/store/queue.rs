@@ -69,6 +69,16 @@ impl Queued {
         }
     }
 
+    /// Queues `query`, a statement already bound (see [`Queue::defer`]).
+    pub(super) fn push(&mut self, query: super::durable::Query<'_>) {
+        match super::durable::statement(query) {
+            Ok(statement) => self.each.push(statement),
+            Err(error) => {
+                self.failed.get_or_insert(error.into());
+            }
+        }
+    }
+
     /// The statements, each with its arguments.
     pub(super) fn statements(self) -> sqlx::Result<Vec<Statement>> {
         match self.failed {

@@ -13,10 +13,12 @@
 
 mod app_sync;
 mod device_row;
+mod known_mappings;
 mod msg_secret;
 mod protocol;
 mod signal;
 
+pub(crate) use known_mappings::{KnownMappings, known_mapping};
 pub(crate) use protocol::{lids_of_phones, mapping_of_lid, mapping_of_phone};
 
 use std::collections::HashSet;
@@ -85,7 +87,9 @@ pub async fn wipe(db: &Db, session: &str) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("wipe {table}"))?;
     }
-    tx.commit().await.context("commit device store wipe")
+    tx.commit().await.context("commit device store wipe")?;
+    db.mappings_changed(session);
+    Ok(())
 }
 
 /// Whether `session` has a stored device row (i.e. was paired/built before).
@@ -219,10 +223,18 @@ impl DeviceStore {
         Ok(done.rows_affected())
     }
 
-    /// Runs `queries` in one transaction (and opens none when there are no queries).
+    /// Runs `queries` in one transaction (and opens none when there are no queries): without a
+    /// fence, as one write (on SQLite, in a round with the writes waiting at the time).
     async fn execute_all(&self, op: &'static str, queries: Vec<AnyQuery>) -> Result<(), StoreError> {
         if queries.is_empty() {
             return Ok(());
+        }
+        if self.fence.is_none() {
+            let mut batch = self.db.batch();
+            for query in queries {
+                batch.push(query);
+            }
+            return batch.commit(&self.db).await.map_err(db_err(op));
         }
         let mut tx = self.begin(op).await?;
         for query in queries {

@@ -199,7 +199,9 @@ impl ProtocolStore for DeviceStore {
                     .bind(entry.learning_source.as_str())
             },
         )
-        .await
+        .await?;
+        self.db.mappings_changed(&self.session);
+        Ok(())
     }
 
     async fn get_all_lid_mappings(&self) -> Result<Vec<LidPnMappingEntry>> {
