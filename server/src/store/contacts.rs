@@ -12,6 +12,7 @@ use sqlx::any::AnyRow;
 
 use super::{Db, Queue, Write, device, now_ms};
 use crate::model::envelope::NewEvent;
+use crate::model::jid::Addressing;
 
 /// One stored contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,10 +45,15 @@ async fn key<'c>(
     let mapping = device::mapping_of_lid(conn, session, lid)
         .await
         .context("read the LID mapping")?;
-    Ok((
-        mapping.map_or_else(|| jid.to_owned(), |m| format!("{}@s.whatsapp.net", m.phone_number)),
+    Ok(lid_key(jid, mapping.map(|m| m.phone_number)))
+}
+
+/// The key and LID of the LID `jid`, whose phone number the session's mapping knows or not.
+fn lid_key(jid: &str, phone_number: Option<String>) -> ContactKey {
+    (
+        phone_number.map_or_else(|| jid.to_owned(), |phone| format!("{phone}@s.whatsapp.net")),
         Some(jid.to_owned()),
-    ))
+    )
 }
 
 /// Whether `jid` names a person (a phone number or a LID), not a group, channel or broadcast.
@@ -65,7 +71,11 @@ pub(super) async fn sender(db: &Db, session: &str, sender: &str) -> anyhow::Resu
     if !is_person(sender) {
         return Ok(None);
     }
-    key(&db.pool, session, sender).await.map(Some)
+    let Some(lid) = sender.strip_suffix("@lid") else {
+        return Ok(Some((sender.to_owned(), None)));
+    };
+    let mapping = device::known_mapping(db, session, Addressing::Lid, lid).await?;
+    Ok(Some(lid_key(sender, mapping.map(|pair| pair.phone_number))))
 }
 
 /// Queues on `q` that the contact `sender` (from [`sender`]) wrote to the session, with the
