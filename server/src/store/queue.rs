@@ -73,8 +73,12 @@ impl Queued {
     pub(super) fn push(&mut self, query: super::durable::Query<'_>) {
         match super::durable::statement(query) {
             Ok(statement) => self.each.push(statement),
-            Err(error) => {
-                self.failed.get_or_insert(error.into());
+            // An argument that could not be encoded, kept as `defer`'s are (not wrapped twice).
+            Err(sqlx::Error::Encode(error)) => {
+                self.failed.get_or_insert(error);
+            }
+            Err(other) => {
+                self.failed.get_or_insert(other.into());
             }
         }
     }
