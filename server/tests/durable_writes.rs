@@ -166,6 +166,43 @@ async fn sqlite_log_reaches_the_database_file_in_the_background() {
     }
 }
 
+/// Under writes that never pause, the log still starts over instead of growing with everything
+/// written: 256 MiB of writes leave a log file of less than half that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_log_starts_over_under_steady_writes() {
+    const WRITERS: usize = 8;
+    const BLOB: usize = 64 * 1024;
+    const WRITTEN: usize = 256 * 1024 * 1024;
+    let (db, dir) = with_table(common::Backend::Sqlite).await.expect("SQLite");
+    sqlx::query("CREATE TABLE b (data BLOB NOT NULL)")
+        .write(&db)
+        .await
+        .expect("create a table of blobs");
+    let writers = (0..WRITERS).map(|_| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            for _ in 0..WRITTEN / BLOB / WRITERS {
+                sqlx::query("INSERT INTO b (data) VALUES ($1)")
+                    .bind(vec![7_u8; BLOB])
+                    .write(&db)
+                    .await
+                    .expect("insert");
+            }
+        })
+    });
+    for writer in futures::future::join_all(writers).await {
+        writer.expect("writer");
+    }
+    let log = std::fs::metadata(dir.path().join("titan.db-wal"))
+        .expect("log file")
+        .len();
+    println!("{} MiB written, log file {} MiB", WRITTEN >> 20, log >> 20);
+    assert!(
+        log < (WRITTEN / 2) as u64,
+        "the log file is {log} bytes after {WRITTEN} bytes written: it never started over"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_commits_wait_for_nothing_and_count_nothing() {
     let Some((db, _dir)) = with_table(common::Backend::Postgres).await else {

@@ -256,7 +256,8 @@ async fn sqlite_writer(
     let writer = SqliteWriter::open(options, path)
         .await
         .context("cannot open the SQLite database's write connection")?;
-    Ok((Writer::Sqlite(writer), Some(WalSync::start(path, readers.clone()))))
+    let wal = WalSync::start(path, readers.clone(), &writer);
+    Ok((Writer::Sqlite(writer), Some(wal)))
 }
 
 /// The file path of a `sqlite:` URL.

@@ -28,13 +28,16 @@ pub(super) struct RoundConnection {
 impl RoundConnection {
     /// Opens the SQLite file at `path` for writing as the server's other connections do (foreign
     /// keys on); its commits leave the log unsynced and never checkpoint, both left to
-    /// [`super::durable::WalSync`].
+    /// [`super::durable::WalSync`], and cut a long log back when it starts over.
     pub(super) fn open(path: &str) -> sqlx::Result<Self> {
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI)
             .map_err(error)?;
         conn.set_prepared_statement_cache_capacity(PREPARED);
-        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;")
-            .map_err(error)?;
+        conn.execute_batch(&format!(
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
+            super::durable::LOG_KEPT
+        ))
+        .map_err(error)?;
         Ok(Self { conn })
     }
 

@@ -128,6 +128,18 @@ impl SqliteWriter {
         Ok(tx)
     }
 
+    /// Copies the rest of the write-ahead log into the database file, holding the write
+    /// connection so that no write comes between, and waits for the readers still reading the
+    /// log: the next write then starts the log over at its beginning (`RESTART`), instead of
+    /// appending to it.
+    pub(super) async fn restart_log(&self) -> sqlx::Result<()> {
+        let mut conn = self.connection.hold().await?;
+        sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
     /// The rounds run so far and the writes they carried, in Prometheus' text format: how many
     /// writes share a round trip to the write connection.
     pub(super) fn metrics(&self) -> String {
@@ -158,11 +170,18 @@ impl SqliteWriter {
 
 impl WriteConnection {
     /// A new connection, set up for writing: commits leave the log unsynced (`NORMAL`) and never
-    /// checkpoint, both left to [`super::durable::WalSync`].
+    /// checkpoint, both left to [`super::durable::WalSync`]; a long log is cut back when it
+    /// starts over.
     async fn connect(&self) -> sqlx::Result<AnyConnection> {
         let mut conn = AnyConnection::connect_with(&self.options).await?;
         sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut conn).await?;
         sqlx::query("PRAGMA wal_autocheckpoint = 0").execute(&mut conn).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "PRAGMA journal_size_limit = {}",
+            super::durable::LOG_KEPT
+        )))
+        .execute(&mut conn)
+        .await?;
         Ok(conn)
     }
 
