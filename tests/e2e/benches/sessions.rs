@@ -74,13 +74,20 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(5)).await;
     let with_all = server.rss_kib();
     let added = options.sessions - options.restore;
+    // RSS may also shrink between the readings (the allocator hands memory back).
+    let per_added = match added {
+        0 => "no session added".to_owned(),
+        added => format!(
+            "{:.0} KiB per added session",
+            (with_all as f64 - with_restored as f64) / added as f64
+        ),
+    };
     println!(
-        "memory: server RSS {:.1} MiB with {} connected idle sessions, {:.1} MiB with {}: {:.0} KiB per added session; {:.0} KiB per session overall",
+        "memory: server RSS {:.1} MiB with {} connected idle sessions, {:.1} MiB with {}: {per_added}; {:.0} KiB per session overall",
         with_restored as f64 / 1024.0,
         options.restore,
         with_all as f64 / 1024.0,
         options.sessions,
-        (with_all - with_restored) as f64 / added.max(1) as f64,
         with_all as f64 / options.sessions as f64
     );
 
