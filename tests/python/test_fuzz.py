@@ -102,16 +102,46 @@ def cases_by_finding(log: str) -> Dict[Tuple[str, str], List[str]]:
     return found
 
 
-def allowed(failure: Dict[str, Any], operation: str, rules: List[Dict[str, Any]], log: str) -> bool:
-    """Whether the allow-list accepts this finding on this operation: a rule with `contains` must
-    find its text in every failing case schemathesis printed for it."""
-    texts = cases_by_finding(log).get((operation, failure["code"])) or [json.dumps(failure)]
-    return any(
-        rule["code"] == failure["code"]
-        and (rule.get("operation") in (None, operation))
-        and all(rule.get("contains", "") in text for text in texts)
-        for rule in rules
+# What schemathesis's report names as the operation of a stateful phase's finding: its log prints
+# each failing case with the requests that reproduce it instead.
+STATEFUL = "Stateful tests"
+
+
+def case_request(case: str) -> Tuple[str, str] | None:
+    """The method and path of the last request a failing case's reproduction sends."""
+    requests = re.findall(r"curl -X (\w+) .*?https?://[^/\s]+(/[^\s?']*)", case)
+    return requests[-1] if requests else None
+
+
+def on_operation(operation: str, method: str, path: str) -> bool:
+    """Whether the request `method path` is one of `operation` (`METHOD /path/{parameter}`)."""
+    wanted_method, template = operation.split(" ", 1)
+    wanted, got = template.strip("/").split("/"), path.strip("/").split("/")
+    return (
+        wanted_method == method
+        and len(wanted) == len(got)
+        and all(w == g or (w.startswith("{") and w.endswith("}") and g != "") for w, g in zip(wanted, got))
     )
+
+
+def rule_allows(rule: Dict[str, Any], code: str, operation: str, case: str) -> bool:
+    """Whether `rule` accepts the failing `case` of check `code` on `operation` (for the stateful
+    phase, the operation the case's last request reached)."""
+    if rule["code"] != code or rule.get("contains", "") not in case:
+        return False
+    scope = rule.get("operation")
+    if scope in (None, operation):
+        return True
+    request = case_request(case) if operation == STATEFUL else None
+    return request is not None and on_operation(scope, *request)
+
+
+def allowed(failure: Dict[str, Any], operation: str, rules: List[Dict[str, Any]], log: str) -> bool:
+    """Whether the allow-list accepts this finding on this operation: every failing case
+    schemathesis printed for it must be accepted by a rule (one with `contains` must find its text
+    in the case)."""
+    cases = cases_by_finding(log).get((operation, failure["code"])) or [json.dumps(failure)]
+    return all(any(rule_allows(rule, failure["code"], operation, case) for rule in rules) for case in cases)
 
 
 def fuzz(server: Server, key: str, directory: pathlib.Path, phases: str, workers: int) -> Tuple[Dict[str, Any], str]:

@@ -36,6 +36,10 @@ pub(super) enum Writer {
 /// The most writes one round takes.
 const ROUND_MAX: usize = 512;
 
+/// How long [`SqliteWriter::restart_log`] waits for readers still in the log, holding the
+/// writer, in milliseconds (SQLite's busy handler sleeps 1, 2, 5, 10… ms in between).
+const RESTART_WAIT_MS: i64 = 100;
+
 /// SQLite's writer: writes known up front go to the rounds' thread ([`SqliteWriter::write`]),
 /// transactions hold the write connection ([`SqliteWriter::begin`]).
 #[derive(Debug)]
@@ -131,13 +135,19 @@ impl SqliteWriter {
     /// Copies the rest of the write-ahead log into the database file, holding the write
     /// connection so that no write comes between, and waits for the readers still reading the
     /// log: the next write then starts the log over at its beginning (`RESTART`), instead of
-    /// appending to it.
+    /// appending to it. Writes wait meanwhile, so it waits [`RESTART_WAIT_MS`] at most for
+    /// readers; if one reads longer, the log goes on and a later checkpoint tries again.
     pub(super) async fn restart_log(&self) -> sqlx::Result<()> {
         let mut conn = self.connection.hold().await?;
-        sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+        let usual: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(&mut *conn).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA busy_timeout = {RESTART_WAIT_MS}")))
             .execute(&mut *conn)
             .await?;
-        Ok(())
+        let restarted = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&mut *conn).await;
+        sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA busy_timeout = {usual}")))
+            .execute(&mut *conn)
+            .await?;
+        restarted.map(drop)
     }
 
     /// The rounds run so far and the writes they carried, in Prometheus' text format: how many
