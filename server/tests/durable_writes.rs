@@ -382,9 +382,9 @@ async fn writes_waiting_together_keep_their_own_results() {
         let Some((db, _dir)) = with_unique_table(backend).await else {
             continue;
         };
-        // Taken already: the writes of 8 (an insert), 5 (a RETURNING insert) and 3 (a batch
-        // whose second statement inserts 500003) fail.
-        for taken in [8_i64, 5, 500_003] {
+        // Taken already: the writes of 8 (an insert), 5 (a RETURNING insert), 7 (a batch whose
+        // first statement inserts 7) and 3 (a batch whose second statement inserts 500003) fail.
+        for taken in [8_i64, 5, 7, 500_003] {
             sqlx::query("INSERT INTO t (n) VALUES ($1)")
                 .bind(taken)
                 .write(&db)
@@ -408,7 +408,7 @@ async fn writes_waiting_together_keep_their_own_results() {
         for write in writes {
             let (n, outcome) = write.await.expect("writer");
             match n {
-                3 | 5 | 8 => {
+                3 | 5 | 7 | 8 => {
                     let error = outcome.expect_err("fails");
                     assert!(
                         error.as_database_error().is_some_and(|e| e.is_unique_violation()),
@@ -419,10 +419,14 @@ async fn writes_waiting_together_keep_their_own_results() {
             }
         }
         let kept = kept(&db).await;
-        let mut expected: Vec<i64> = [-1, 8, 5, 500_003]
+        let mut expected: Vec<i64> = [-1, 8, 5, 7, 500_003]
             .into_iter()
-            .chain((0..120_i64).filter(|n| n % 4 != 2 && ![3, 5, 8].contains(n)))
-            .chain((0..120_i64).filter(|n| n % 4 == 3 && *n != 3).map(|n| n + 500_000))
+            .chain((0..120_i64).filter(|n| n % 4 != 2 && ![3, 5, 7, 8].contains(n)))
+            .chain(
+                (0..120_i64)
+                    .filter(|n| n % 4 == 3 && ![3, 7].contains(n))
+                    .map(|n| n + 500_000),
+            )
             .collect();
         expected.sort_unstable();
         assert_eq!(

@@ -10,6 +10,7 @@ mod durable;
 pub mod events;
 pub mod groups;
 pub mod idempotency;
+mod kept;
 pub mod keys;
 pub mod labels;
 pub mod messages;
@@ -74,6 +75,9 @@ pub struct Db {
     fan_outs: Arc<tokio::sync::Mutex<()>>,
     /// On SQLite, the LID mappings events were completed with (see [`device::KnownMappings`]).
     known_mappings: Option<Arc<device::KnownMappings>>,
+    /// On SQLite, the session rows read so far: every call for a session reads its row first,
+    /// and every change to it goes through [`sessions`], which forgets it after it commits.
+    kept_sessions: Option<Arc<kept::Kept<Option<sessions::SessionRecord>>>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -132,6 +136,7 @@ impl Db {
             tail: Arc::default(),
             fan_outs: Arc::default(),
             known_mappings: (engine == Engine::Sqlite).then(Arc::default),
+            kept_sessions: (engine == Engine::Sqlite).then(Arc::default),
         })
     }
 
@@ -194,6 +199,14 @@ impl Db {
     fn mappings_changed(&self, session: &str) {
         if let Some(known) = &self.known_mappings {
             known.forget(session);
+        }
+    }
+
+    /// Forgets what is kept in memory of `session`'s row: called once a change to it committed
+    /// (or failed, as it may have committed all the same).
+    fn session_changed(&self, session: &str) {
+        if let Some(kept) = &self.kept_sessions {
+            kept.forget(Some(session));
         }
     }
 

@@ -46,17 +46,55 @@ impl RoundConnection {
     /// the others go on. The outcome of each, or the error that kept the whole round from
     /// committing: the transaction is then left open, and the connection must be dropped (which
     /// rolls it back).
+    ///
+    /// The writes first run as they are, without a savepoint each: a savepoint copies every page
+    /// a write changes to a journal of its own, in case the write must be undone (about a sixth
+    /// of the rounds' processor time, measured), and writes almost never fail. A write whose
+    /// first statement fails has changed nothing (SQLite undoes a failed statement); only when a
+    /// later statement of a write fails is the round rolled back and run again, each write under
+    /// a savepoint.
     pub(super) fn round<'w>(
         &mut self,
-        writes: impl Iterator<Item = &'w [Statement]>,
+        writes: impl Iterator<Item = &'w [Statement]> + Clone,
     ) -> sqlx::Result<Vec<sqlx::Result<Vec<AnyQueryResult>>>> {
         self.exec("BEGIN IMMEDIATE").map_err(error)?;
-        let outcomes = writes
-            .map(|write| self.write(write))
-            .collect::<rusqlite::Result<Vec<_>>>()
+        let unguarded = writes
+            .clone()
+            .map(|write| self.write_unguarded(write))
+            .collect::<rusqlite::Result<Option<Vec<_>>>>()
             .map_err(error)?;
+        let outcomes = match unguarded {
+            Some(outcomes) => outcomes,
+            None => {
+                self.exec("ROLLBACK").map_err(error)?;
+                self.exec("BEGIN IMMEDIATE").map_err(error)?;
+                writes
+                    .map(|write| self.write(write))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(error)?
+            }
+        };
         self.exec("COMMIT").map_err(error)?;
         Ok(outcomes)
+    }
+
+    /// Runs one write's `statements` as they are: its outcome; `None` when a statement after
+    /// the first failed, so that what the ones before it did must be undone; or (outer) an error
+    /// that ends the round (SQLite rolled the transaction back).
+    fn write_unguarded(
+        &mut self,
+        statements: &[Statement],
+    ) -> rusqlite::Result<Option<sqlx::Result<Vec<AnyQueryResult>>>> {
+        let mut results = Vec::with_capacity(statements.len());
+        for (sql, args) in statements {
+            match self.run(sql, args) {
+                Ok(result) => results.push(result),
+                Err(failed) if self.conn.is_autocommit() => return Err(failed),
+                Err(failed) if results.is_empty() => return Ok(Some(Err(error(failed)))),
+                Err(_) => return Ok(None),
+            }
+        }
+        Ok(Some(Ok(results)))
     }
 
     /// Runs one write's `statements` under a savepoint: its outcome, or (outer) an error that

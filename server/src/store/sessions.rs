@@ -143,6 +143,12 @@ fn from_row(row: &AnyRow) -> anyhow::Result<SessionRecord> {
 
 /// Inserts a new session, with its first `session.status` event.
 pub async fn insert(db: &Db, record: &SessionRecord) -> Result<(), InsertError> {
+    let inserted = insert_row(db, record).await;
+    db.session_changed(&record.name);
+    inserted
+}
+
+async fn insert_row(db: &Db, record: &SessionRecord) -> Result<(), InsertError> {
     let status = NewEvent::new(Payload::SessionStatus(record.state.payload()));
     let status = super::events::complete(db, &record.name, &[status]).await?;
     let mut tx = db.begin_write().await.context("begin")?;
@@ -164,14 +170,20 @@ pub async fn insert(db: &Db, record: &SessionRecord) -> Result<(), InsertError> 
     Ok(())
 }
 
-/// The session named `name`.
+/// The session named `name` (on SQLite, as kept in memory since it was last read).
 pub async fn get(db: &Db, name: &str) -> anyhow::Result<Option<SessionRecord>> {
-    let sql = format!("SELECT {COLUMNS} FROM sessions WHERE name = $1");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(name)
-        .fetch_optional(&db.pool)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    let read = async {
+        let sql = format!("SELECT {COLUMNS} FROM sessions WHERE name = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(name)
+            .fetch_optional(&db.pool)
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    };
+    match &db.kept_sessions {
+        Some(kept) => kept.get_or_read(name, read).await,
+        None => read.await,
+    }
 }
 
 /// Up to `limit` sessions named after `after`, by name, among `allowed` (all when `None`).
@@ -219,6 +231,12 @@ pub async fn running(db: &Db) -> anyhow::Result<Vec<SessionRecord>> {
 /// Applies `change` to the session, with its events, in one transaction. `None` when the
 /// session does not exist (any more).
 pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option<SessionRecord>> {
+    let applied = apply_change(db, name, change).await;
+    db.session_changed(name);
+    applied
+}
+
+async fn apply_change(db: &Db, name: &str, change: Change) -> anyhow::Result<Option<SessionRecord>> {
     let status = match change.state {
         Some(state) => {
             Some(super::events::complete(db, name, &[NewEvent::new(Payload::SessionStatus(state.payload()))]).await?)
@@ -285,6 +303,12 @@ pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option
 /// Deletes the session row and what it kept (messages and those waiting to be sent, chats,
 /// contacts, presences, groups, labels); `false` if there was none.
 pub async fn delete(db: &Db, name: &str) -> anyhow::Result<bool> {
+    let deleted = delete_rows(db, name).await;
+    db.session_changed(name);
+    deleted
+}
+
+async fn delete_rows(db: &Db, name: &str) -> anyhow::Result<bool> {
     let mut tx = db.begin_write().await.context("begin")?;
     let own = [
         "DELETE FROM messages WHERE session = $1",

@@ -4,7 +4,7 @@
 //! SQLite takes one writer at a time. A write whose statements are all known up front (one
 //! statement, or a [`super::WriteBatch`]) is handed to the rounds' thread, which takes every such
 //! write waiting when it gets its turn and runs them as one transaction (a round), each write
-//! under a savepoint of its own: a write that fails is rolled back alone, and the others land.
+//! all or nothing: a write that fails is rolled back alone, and the others land.
 //! The round runs on the thread's own connection ([`RoundConnection`]), statement after statement
 //! in place, each prepared once.
 //!

@@ -29,8 +29,10 @@ use anyhow::Context;
 use sqlx::any::AnyArguments;
 use sqlx::{Any, AssertSqlSafe};
 use whatsapp_rust::store::error::StoreError;
+use whatsapp_rust::store::traits::TcTokenEntry;
 
 use super::cluster::{self, Fence};
+use super::kept::Kept;
 use super::{Db, Write, WriteTx, placeholders};
 
 /// whatsapp-rust's storage for one Titan session, on the server's own database.
@@ -41,6 +43,11 @@ pub struct DeviceStore {
     /// The session's lease as this server took it, when servers share the database: every
     /// write commits only while the lease still carries it.
     fence: Option<Fence>,
+    /// The trusted-contact tokens read so far. whatsapp-rust reads the recipient's token before
+    /// every 1:1 message it sends; the tokens change rarely, and only through this store while
+    /// it lives (one run of the session's client: on SQLite this server is the only writer, and
+    /// with several servers the lease fences every other server's writes out).
+    tc_tokens: Arc<Kept<Option<TcTokenEntry>>>,
 }
 
 impl DeviceStore {
@@ -51,6 +58,7 @@ impl DeviceStore {
             db,
             session: Arc::from(session),
             fence,
+            tc_tokens: Arc::default(),
         }
     }
 }

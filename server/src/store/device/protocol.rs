@@ -13,6 +13,16 @@ use whatsapp_rust::wacore::time::now_secs;
 
 use super::{DeviceStore, db_err, in_list_queries, json_err, last_per_key, out_of_range, removed};
 
+impl DeviceStore {
+    /// Runs a write to the trusted-contact tokens of `jid` (every contact's with `None`), then
+    /// forgets what the store kept of them, whether the write succeeded or not.
+    async fn write_tc_token(&self, op: &'static str, jid: Option<&str>, query: super::AnyQuery) -> Result<u64> {
+        let written = self.write(op, query).await;
+        self.tc_tokens.forget(jid);
+        written
+    }
+}
+
 /// A `wa_lid_pn_mapping` row.
 fn lid_mapping(row: &AnyRow) -> Result<LidPnMappingEntry> {
     Ok(LidPnMappingEntry {
@@ -362,22 +372,25 @@ impl ProtocolStore for DeviceStore {
     }
 
     async fn get_tc_token(&self, jid: &str) -> Result<Option<TcTokenEntry>> {
-        let row = sqlx::query(
-            "SELECT token, token_timestamp, sender_timestamp FROM wa_tc_tokens WHERE session = $1 AND jid = $2",
-        )
-        .bind(&*self.session)
-        .bind(jid)
-        .fetch_optional(&self.db.pool)
-        .await
-        .map_err(db_err("get tc token"))?;
-        row.map(|row| {
-            Ok(TcTokenEntry {
-                token: row.try_get("token").map_err(db_err("read tc token"))?,
-                token_timestamp: row.try_get("token_timestamp").map_err(db_err("read tc token"))?,
-                sender_timestamp: row.try_get("sender_timestamp").map_err(db_err("read tc token"))?,
+        let read = async {
+            let row = sqlx::query(
+                "SELECT token, token_timestamp, sender_timestamp FROM wa_tc_tokens WHERE session = $1 AND jid = $2",
+            )
+            .bind(&*self.session)
+            .bind(jid)
+            .fetch_optional(&self.db.pool)
+            .await
+            .map_err(db_err("get tc token"))?;
+            row.map(|row| {
+                Ok(TcTokenEntry {
+                    token: row.try_get("token").map_err(db_err("read tc token"))?,
+                    token_timestamp: row.try_get("token_timestamp").map_err(db_err("read tc token"))?,
+                    sender_timestamp: row.try_get("sender_timestamp").map_err(db_err("read tc token"))?,
+                })
             })
-        })
-        .transpose()
+            .transpose()
+        };
+        self.tc_tokens.get_or_read(jid, read).await
     }
 
     async fn put_tc_token(&self, jid: &str, entry: &TcTokenEntry) -> Result<()> {
@@ -391,13 +404,14 @@ impl ProtocolStore for DeviceStore {
         .bind(entry.token.as_slice())
         .bind(entry.token_timestamp)
         .bind(entry.sender_timestamp);
-        self.write("put tc token", query).await?;
+        self.write_tc_token("put tc token", Some(jid), query).await?;
         Ok(())
     }
 
     async fn delete_tc_token(&self, jid: &str) -> Result<()> {
-        self.write(
+        self.write_tc_token(
             "delete tc token",
+            Some(jid),
             sqlx::query("DELETE FROM wa_tc_tokens WHERE session = $1 AND jid = $2")
                 .bind(&*self.session)
                 .bind(jid),
@@ -417,8 +431,9 @@ impl ProtocolStore for DeviceStore {
     async fn delete_expired_tc_tokens(&self, token_cutoff: i64, sender_cutoff: i64) -> Result<u32> {
         // A row goes only when both its received token and its sender bucket are stale or absent.
         let done = self
-            .write(
+            .write_tc_token(
                 "delete expired tc tokens",
+                None,
                 sqlx::query(
                     "DELETE FROM wa_tc_tokens WHERE session = $1
                AND (length(token) = 0 OR token_timestamp < $2)
@@ -445,7 +460,8 @@ impl ProtocolStore for DeviceStore {
         .bind(jid)
         .bind(Vec::<u8>::new())
         .bind(sender_timestamp);
-        self.write("touch tc token sender timestamp", query).await?;
+        self.write_tc_token("touch tc token sender timestamp", Some(jid), query)
+            .await?;
         Ok(())
     }
 
@@ -462,7 +478,7 @@ impl ProtocolStore for DeviceStore {
         .bind(jid)
         .bind(token)
         .bind(token_timestamp);
-        self.write("store received tc token", query).await?;
+        self.write_tc_token("store received tc token", Some(jid), query).await?;
         Ok(())
     }
 
