@@ -202,11 +202,16 @@ impl Db {
         }
     }
 
-    /// Forgets what is kept in memory of `session`'s row: called once a change to it committed
-    /// (or failed, as it may have committed all the same).
-    fn session_changed(&self, session: &str) {
-        if let Some(kept) = &self.kept_sessions {
-            kept.forget(Some(session));
+    /// Runs `write`, a change to `session`'s row, to its end even if its caller stops waiting,
+    /// then forgets what is kept in memory of the row (on SQLite).
+    async fn session_write<T: Send + 'static>(
+        &self,
+        session: &str,
+        write: impl Future<Output = T> + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
+        match &self.kept_sessions {
+            Some(kept) => kept.write(Some(session), write).await,
+            None => Ok(write.await),
         }
     }
 

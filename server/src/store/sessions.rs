@@ -143,9 +143,10 @@ fn from_row(row: &AnyRow) -> anyhow::Result<SessionRecord> {
 
 /// Inserts a new session, with its first `session.status` event.
 pub async fn insert(db: &Db, record: &SessionRecord) -> Result<(), InsertError> {
-    let inserted = insert_row(db, record).await;
-    db.session_changed(&record.name);
-    inserted
+    let (owned_db, owned) = (db.clone(), record.clone());
+    db.session_write(&record.name, async move { insert_row(&owned_db, &owned).await })
+        .await
+        .map_err(|e| InsertError::Database(e.into()))?
 }
 
 async fn insert_row(db: &Db, record: &SessionRecord) -> Result<(), InsertError> {
@@ -231,9 +232,9 @@ pub async fn running(db: &Db) -> anyhow::Result<Vec<SessionRecord>> {
 /// Applies `change` to the session, with its events, in one transaction. `None` when the
 /// session does not exist (any more).
 pub async fn apply(db: &Db, name: &str, change: Change) -> anyhow::Result<Option<SessionRecord>> {
-    let applied = apply_change(db, name, change).await;
-    db.session_changed(name);
-    applied
+    let (owned_db, owned_name) = (db.clone(), name.to_owned());
+    db.session_write(name, async move { apply_change(&owned_db, &owned_name, change).await })
+        .await?
 }
 
 async fn apply_change(db: &Db, name: &str, change: Change) -> anyhow::Result<Option<SessionRecord>> {
@@ -303,9 +304,9 @@ async fn apply_change(db: &Db, name: &str, change: Change) -> anyhow::Result<Opt
 /// Deletes the session row and what it kept (messages and those waiting to be sent, chats,
 /// contacts, presences, groups, labels); `false` if there was none.
 pub async fn delete(db: &Db, name: &str) -> anyhow::Result<bool> {
-    let deleted = delete_rows(db, name).await;
-    db.session_changed(name);
-    deleted
+    let (owned_db, owned_name) = (db.clone(), name.to_owned());
+    db.session_write(name, async move { delete_rows(&owned_db, &owned_name).await })
+        .await?
 }
 
 async fn delete_rows(db: &Db, name: &str) -> anyhow::Result<bool> {

@@ -5,7 +5,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use whatsapp_rust::async_trait;
-use whatsapp_rust::store::error::Result;
+use whatsapp_rust::store::error::{Result, StoreError};
 use whatsapp_rust::store::traits::{
     DeviceInfo, DeviceListRecord, LidPnMappingEntry, PendingInboundKey, PendingInboundRow, ProtocolStore, TcTokenEntry,
 };
@@ -14,12 +14,14 @@ use whatsapp_rust::wacore::time::now_secs;
 use super::{DeviceStore, db_err, in_list_queries, json_err, last_per_key, out_of_range, removed};
 
 impl DeviceStore {
-    /// Runs a write to the trusted-contact tokens of `jid` (every contact's with `None`), then
-    /// forgets what the store kept of them, whether the write succeeded or not.
+    /// Runs a write to the trusted-contact tokens of `jid` (every contact's with `None`) to its
+    /// end, even if the caller stops waiting, then forgets what the store kept of them.
     async fn write_tc_token(&self, op: &'static str, jid: Option<&str>, query: super::AnyQuery) -> Result<u64> {
-        let written = self.write(op, query).await;
-        self.tc_tokens.forget(jid);
-        written
+        let store = self.clone();
+        self.tc_tokens
+            .write(jid, async move { store.write(op, query).await })
+            .await
+            .map_err(|e| StoreError::Database(Box::new(e)))?
     }
 }
 
