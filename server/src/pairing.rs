@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use whatsapp_rust::Client;
-use whatsapp_rust::pair_code::PairCodeOptions;
+use whatsapp_rust::pair_code::{PairCodeError, PairCodeOptions, PairError};
 
 use crate::auth::Caller;
 use crate::commands::Command;
@@ -130,6 +130,13 @@ async fn request_code(state: &AppState, name: &str, digits: String) -> Result<Pa
     };
     let code = match client.pair_with_code(options).await {
         Ok(code) => code,
+        Err(PairError::PairCode(PairCodeError::CodeAlreadyOutstanding { remaining })) => {
+            return Err(ApiError::Conflict(format!(
+                "session `{name}` already has a pair code waiting to be entered on the phone ({} s left); \
+                 enter that one, or ask again once it expires",
+                remaining.as_secs()
+            )));
+        }
         Err(e) => {
             return Err(failed(
                 state,

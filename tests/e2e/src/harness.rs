@@ -289,6 +289,18 @@ impl Harness {
             .data
             .code;
         assert_eq!(code.len(), 9, "XXXX-XXXX: {code}");
+        let again = self
+            .client
+            .request_pairing_code()
+            .session(name)
+            .body(types::PairCodeRequest::builder().phone_number(format!("+{phone}")))
+            .send()
+            .await;
+        assert_eq!(
+            status_of(again),
+            409,
+            "a second code while the first is valid is a conflict"
+        );
         let linked = self
             .emulator
             .enter_pair_code(phone, &code)
