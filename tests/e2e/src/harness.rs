@@ -277,27 +277,17 @@ impl Harness {
     /// once the session is `CONNECTED`.
     pub async fn link_by_code(&self, name: &str, phone: &str) -> u32 {
         self.create_started(name).await;
-        let code = self
-            .client
-            .request_pairing_code()
-            .session(name)
-            .body(types::PairCodeRequest::builder().phone_number(format!("+{phone}")))
-            .send()
-            .await
-            .expect("pair code")
-            .into_inner()
-            .data
-            .code;
+        let ask = || {
+            self.client
+                .request_pairing_code()
+                .session(name)
+                .body(types::PairCodeRequest::builder().phone_number(format!("+{phone}")))
+                .send()
+        };
+        let code = ask().await.expect("pair code").into_inner().data.code;
         assert_eq!(code.len(), 9, "XXXX-XXXX: {code}");
-        let again = self
-            .client
-            .request_pairing_code()
-            .session(name)
-            .body(types::PairCodeRequest::builder().phone_number(format!("+{phone}")))
-            .send()
-            .await;
         assert_eq!(
-            status_of(again),
+            status_of(ask().await),
             409,
             "a second code while the first is valid is a conflict"
         );
