@@ -1288,3 +1288,78 @@ async fn postgres_writes_under_a_lost_lease_are_refused() {
         Some(&[2u8][..])
     );
 }
+
+/// Two servers on one database (two `Db`s on one file or schema): a server keeps the LID
+/// mappings it read while it runs a session, and the mappings another server wrote while it
+/// ran the session are read again when this server starts running it (a new `DeviceStore`).
+async fn a_session_started_again_reads_the_mappings_another_server_wrote(backend: common::Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(url) = common::database_url(backend, &dir).await else {
+        return;
+    };
+    let (here, there) = (Db::connect(&url).await.unwrap(), Db::connect(&url).await.unwrap());
+    let first_run = DeviceStore::new(here.clone(), "alice", None);
+    assert!(first_run.get_lid_mapping("100").await.unwrap().is_none());
+    assert!(first_run.get_pn_mapping("555").await.unwrap().is_none());
+
+    // The session moved to the other server, which learned a mapping.
+    let elsewhere = DeviceStore::new(there, "alice", None);
+    elsewhere
+        .put_lid_mapping(&mapping("100", "555", 1000, "usync"))
+        .await
+        .unwrap();
+
+    let second_run = DeviceStore::new(here.clone(), "alice", None);
+    let by_lid = second_run.get_lid_mapping("100").await.unwrap();
+    assert_eq!(by_lid.map(|m| m.phone_number), Some("555".to_owned()), "{backend:?}");
+    let by_phone = second_run.get_pn_mapping("555").await.unwrap();
+    assert_eq!(by_phone.map(|m| m.lid), Some("100".to_owned()), "{backend:?}");
+}
+
+#[tokio::test]
+async fn sqlite_a_session_started_again_reads_the_mappings_another_server_wrote() {
+    a_session_started_again_reads_the_mappings_another_server_wrote(common::Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_a_session_started_again_reads_the_mappings_another_server_wrote() {
+    a_session_started_again_reads_the_mappings_another_server_wrote(common::Backend::Postgres).await;
+}
+
+/// A mapping write whose caller gave up once it was under way still lands, and the store reads
+/// it afterwards instead of the answer it kept from before.
+async fn a_mapping_write_given_up_is_read_once_it_lands(kind: Kind) {
+    run(kind, |b| async move {
+        assert!(
+            b.get_lid_mapping("100").await.unwrap().is_none(),
+            "kept: no mapping yet"
+        );
+        let put = mapping("100", "555", 1000, "usync");
+        // Polled once (the write is handed over), then dropped.
+        let gave_up = tokio::time::timeout(Duration::ZERO, b.put_lid_mapping(&put)).await;
+        assert!(gave_up.is_err(), "the write had not ended when its caller gave up");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(read) = b.get_lid_mapping("100").await.unwrap() {
+                assert_eq!(read.phone_number, "555");
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{kind:?}: the mapping never became readable"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sqlite_a_mapping_write_given_up_is_read_once_it_lands() {
+    a_mapping_write_given_up_is_read_once_it_lands(Kind::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_a_mapping_write_given_up_is_read_once_it_lands() {
+    a_mapping_write_given_up_is_read_once_it_lands(Kind::Postgres).await;
+}

@@ -73,8 +73,8 @@ pub struct Db {
     /// Taken by each fan-out of the outbox on SQLite, which reads the events it takes before it
     /// writes (see [`events::fan_out`]): two at once would both take the same events.
     fan_outs: Arc<tokio::sync::Mutex<()>>,
-    /// On SQLite, the LID mappings events were completed with (see [`device::KnownMappings`]).
-    known_mappings: Option<Arc<device::KnownMappings>>,
+    /// The LID mappings read so far (see [`device::KnownMappings`]).
+    known_mappings: Arc<device::KnownMappings>,
     /// On SQLite, the session rows read so far: every call for a session reads its row first,
     /// and every change to it goes through [`sessions`], which forgets it after it commits.
     kept_sessions: Option<Arc<kept::Kept<Option<sessions::SessionRecord>>>>,
@@ -135,7 +135,7 @@ impl Db {
             outbox: Arc::default(),
             tail: Arc::default(),
             fan_outs: Arc::default(),
-            known_mappings: (engine == Engine::Sqlite).then(Arc::default),
+            known_mappings: Arc::default(),
             kept_sessions: (engine == Engine::Sqlite).then(Arc::default),
         })
     }
@@ -195,11 +195,9 @@ impl Db {
     }
 
     /// Forgets what is kept in memory of `session`'s LID mappings: called once a change to them
-    /// is committed.
+    /// has ended, and when this server starts running the session.
     fn mappings_changed(&self, session: &str) {
-        if let Some(known) = &self.known_mappings {
-            known.forget(session);
-        }
+        self.known_mappings.forget(session);
     }
 
     /// Runs `write`, a change to `session`'s row, to its end even if its caller stops waiting,

@@ -18,7 +18,7 @@ mod msg_secret;
 mod protocol;
 mod signal;
 
-pub(crate) use known_mappings::{KnownMappings, known_mapping};
+pub(crate) use known_mappings::{KnownMappings, known_entry, known_mapping};
 pub(crate) use protocol::{lids_of_phones, mapping_of_lid, mapping_of_phone};
 
 use std::collections::HashSet;
@@ -52,8 +52,10 @@ pub struct DeviceStore {
 
 impl DeviceStore {
     /// A store for `session`'s rows in `db`, writing under `fence` when given (nothing is read
-    /// or written until the client asks).
+    /// or written until the client asks). What this server kept of the session's LID mappings
+    /// is forgotten: another server may have changed them while it ran the session.
     pub fn new(db: Db, session: &str, fence: Option<Fence>) -> Self {
+        db.mappings_changed(session);
         Self {
             db,
             session: Arc::from(session),
@@ -112,6 +114,27 @@ async fn device_row_exists(db: &Db, session: &str) -> Result<bool, sqlx::Error> 
         .fetch_optional(&db.pool)
         .await?;
     Ok(row.is_some())
+}
+
+/// The statements that write `rows` (see [`DeviceStore::insert_rows`]): none for no rows.
+fn inserts<T>(
+    into: &str,
+    columns: usize,
+    conflict: &str,
+    rows: &[&T],
+    bind: impl Fn(AnyQuery, &T) -> AnyQuery,
+) -> Vec<AnyQuery> {
+    rows.chunks(MAX_BINDS / columns)
+        .map(|chunk| {
+            let sql = format!(
+                "INSERT INTO {into} VALUES {} {conflict}",
+                values_rows(chunk.len(), columns)
+            );
+            chunk
+                .iter()
+                .fold(sqlx::query(AssertSqlSafe(sql)), |query, row| bind(query, row))
+        })
+        .collect()
 }
 
 /// A query whose arguments are already bound by value.
@@ -263,21 +286,12 @@ impl DeviceStore {
         rows: &[&T],
         bind: impl Fn(AnyQuery, &T) -> AnyQuery + Send + Sync,
     ) -> Result<(), StoreError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let queries: Vec<AnyQuery> = rows
-            .chunks(MAX_BINDS / columns)
-            .map(|chunk| {
-                let sql = format!(
-                    "INSERT INTO {into} VALUES {} {conflict}",
-                    values_rows(chunk.len(), columns)
-                );
-                chunk
-                    .iter()
-                    .fold(sqlx::query(AssertSqlSafe(sql)), |query, row| bind(query, row))
-            })
-            .collect();
+        self.write_inserts(op, inserts(into, columns, conflict, rows, bind))
+            .await
+    }
+
+    /// Runs the statements of [`inserts`]: one alone, more in one transaction.
+    async fn write_inserts(&self, op: &'static str, queries: Vec<AnyQuery>) -> Result<(), StoreError> {
         match <[AnyQuery; 1]>::try_from(queries) {
             Ok([query]) => self.write(op, query).await.map(drop),
             Err(queries) => self.execute_all(op, queries).await,

@@ -11,6 +11,8 @@ use whatsapp_rust::store::traits::{
 };
 use whatsapp_rust::wacore::time::now_secs;
 
+use crate::model::jid::Addressing;
+
 use super::{DeviceStore, db_err, in_list_queries, json_err, last_per_key, out_of_range, removed};
 
 impl DeviceStore {
@@ -180,11 +182,11 @@ impl ProtocolStore for DeviceStore {
     }
 
     async fn get_lid_mapping(&self, lid: &str) -> Result<Option<LidPnMappingEntry>> {
-        mapping_of_lid(&self.db.pool, &self.session, lid).await
+        super::known_entry(&self.db, &self.session, Addressing::Lid, lid).await
     }
 
     async fn get_pn_mapping(&self, phone: &str) -> Result<Option<LidPnMappingEntry>> {
-        mapping_of_phone(&self.db.pool, &self.session, phone).await
+        super::known_entry(&self.db, &self.session, Addressing::Pn, phone).await
     }
 
     async fn put_lid_mapping(&self, entry: &LidPnMappingEntry) -> Result<()> {
@@ -194,8 +196,7 @@ impl ProtocolStore for DeviceStore {
     async fn put_lid_mappings(&self, entries: &[LidPnMappingEntry]) -> Result<()> {
         let rows = last_per_key(entries, |entry| entry.lid.as_str());
         // `created_at` is when the mapping was first learned: an update keeps it.
-        self.insert_rows(
-            "put LID mappings",
+        let queries = super::inserts(
             "wa_lid_pn_mapping (session, lid, phone_number, created_at, updated_at, learning_source)",
             6,
             "ON CONFLICT (session, lid) DO UPDATE SET phone_number = excluded.phone_number,
@@ -203,17 +204,24 @@ impl ProtocolStore for DeviceStore {
             &rows,
             |query, entry| {
                 query
-                    .bind(&*self.session)
-                    .bind(entry.lid.as_str())
-                    .bind(entry.phone_number.as_str())
+                    .bind(self.session.to_string())
+                    .bind(entry.lid.clone())
+                    .bind(entry.phone_number.clone())
                     .bind(entry.created_at)
                     .bind(entry.updated_at)
-                    .bind(entry.learning_source.as_str())
+                    .bind(entry.learning_source.clone())
             },
-        )
-        .await?;
-        self.db.mappings_changed(&self.session);
-        Ok(())
+        );
+        // Run to its end even if the caller stops waiting (a write handed to the database may
+        // commit after that), then forget the kept mappings.
+        let store = self.clone();
+        tokio::spawn(async move {
+            let written = store.write_inserts("put LID mappings", queries).await;
+            store.db.mappings_changed(&store.session);
+            written
+        })
+        .await
+        .map_err(|e| StoreError::Database(Box::new(e)))?
     }
 
     async fn get_all_lid_mappings(&self) -> Result<Vec<LidPnMappingEntry>> {
