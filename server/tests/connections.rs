@@ -1,0 +1,76 @@
+//! The connection pool on PostgreSQL hands out a connection again without a ping when it was
+//! in use a moment ago; one that sat idle is pinged first, so connections the database closed
+//! meanwhile (a restart, a proxy's idle timeout) are replaced instead of failing a request.
+
+mod common;
+
+use std::time::Duration;
+
+use sqlx::{Connection, Row};
+use titan_server::store::{Db, Write};
+
+/// The server's connections to PostgreSQL are closed from the database's side while idle:
+/// after a second and more of rest, reads and writes go on as if nothing happened.
+#[tokio::test]
+async fn postgres_connections_closed_while_idle_are_replaced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(url) = common::database_url(common::Backend::Postgres, &dir).await else {
+        return;
+    };
+    let db = Db::connect(&url).await.expect("connect");
+    sqlx::query("CREATE TABLE t (n BIGINT NOT NULL)")
+        .write(&db)
+        .await
+        .expect("create the table");
+
+    // Four connections at once, so the pool holds (at least) four; their backends' ids.
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(db.pool.acquire().await.expect("a pooled connection"));
+    }
+    let mut pids = Vec::new();
+    for connection in &mut held {
+        let row = sqlx::query("SELECT pg_backend_pid() AS pid")
+            .fetch_one(&mut **connection)
+            .await
+            .expect("backend id");
+        pids.push(row.try_get::<i32, _>("pid").expect("pid"));
+    }
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let mut admin = sqlx::AnyConnection::connect(&url)
+        .await
+        .expect("a connection of its own");
+    for pid in &pids {
+        let row = sqlx::query("SELECT pg_terminate_backend($1) AS done")
+            .bind(*pid)
+            .fetch_one(&mut admin)
+            .await
+            .expect("terminate");
+        assert!(
+            row.try_get::<bool, _>("done").expect("done"),
+            "backend {pid} terminated"
+        );
+    }
+    admin.close().await.ok();
+
+    // Past the idle time after which a connection is pinged before it is handed out.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    for n in 0..8_i64 {
+        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+            .bind(n)
+            .write(&db)
+            .await
+            .expect("a write after the connections were closed");
+    }
+    let reads = (0..8).map(|_| sqlx::query("SELECT COUNT(*) AS n FROM t").fetch_one(&db.pool));
+    for row in futures::future::join_all(reads).await {
+        let count: i64 = row
+            .expect("a read after the connections were closed")
+            .try_get("n")
+            .expect("n");
+        assert_eq!(count, 8);
+    }
+    db.close().await;
+}
