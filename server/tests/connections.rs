@@ -37,6 +37,7 @@ async fn postgres_connections_closed_while_idle_are_replaced() {
         pids.push(row.try_get::<i32, _>("pid").expect("pid"));
     }
     drop(held);
+    // Back in the pool once sqlx's task has pinged each of them on its return.
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let mut admin = sqlx::AnyConnection::connect(&url)
