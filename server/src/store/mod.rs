@@ -83,18 +83,17 @@ pub struct Db {
 /// How long a PostgreSQL connection may sit unused before it is pinged when handed out.
 const PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Whether a pooled connection may be handed out: a PostgreSQL connection unused for over
+/// Whether a pooled PostgreSQL connection may be handed out: one unused for over
 /// [`PING_AFTER_IDLE`] is pinged first (the server or a proxy may have closed it meanwhile; a
 /// failed ping makes the pool drop it and hand out another). One used less than that ago was
 /// alive when it came back (sqlx pings each connection as it returns to the pool), and under
 /// load that is nearly every hand-out: a ping each time was a round trip more per statement or
 /// transaction.
 async fn ping_if_idle(
-    engine: Engine,
     connection: &mut sqlx::AnyConnection,
     meta: sqlx::pool::PoolConnectionMetadata,
 ) -> Result<bool, sqlx::Error> {
-    if engine == Engine::Postgres && meta.idle_for > PING_AFTER_IDLE {
+    if meta.idle_for > PING_AFTER_IDLE {
         sqlx::Connection::ping(connection).await?;
     }
     Ok(true)
@@ -124,13 +123,15 @@ impl Db {
             Engine::Sqlite => 8,
             Engine::Postgres => 16,
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max)
-            // No ping (a round trip) each time a connection is handed out: a SQLite connection is
-            // a file this process holds open, with no other end to hang up, and a PostgreSQL one
-            // in use a moment ago is alive (see `ping_if_idle`).
-            .test_before_acquire(false)
-            .before_acquire(move |connection, meta| Box::pin(ping_if_idle(engine, connection, meta)))
+        // No ping (a round trip) each time a connection is handed out: a SQLite connection is a
+        // file this process holds open, with no other end to hang up, and a PostgreSQL one in use
+        // a moment ago is alive (see `ping_if_idle`).
+        let pool = AnyPoolOptions::new().max_connections(max).test_before_acquire(false);
+        let pool = match engine {
+            Engine::Sqlite => pool,
+            Engine::Postgres => pool.before_acquire(|connection, meta| Box::pin(ping_if_idle(connection, meta))),
+        };
+        let pool = pool
             .connect_with(options.clone())
             .await
             .with_context(|| format!("cannot connect to the {engine:?} database"))?;
