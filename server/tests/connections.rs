@@ -1,6 +1,8 @@
 //! The connection pool on PostgreSQL hands out a connection again without a ping when it was
 //! in use a moment ago; one that sat idle is pinged first, so connections the database closed
-//! meanwhile (a restart, a proxy's idle timeout) are replaced instead of failing a request.
+//! meanwhile (a restart, a proxy's idle timeout) are replaced instead of failing a request. A
+//! caller that gives up while its transaction is being opened leaves no transaction open on the
+//! connection it returns.
 
 mod common;
 
@@ -73,5 +75,57 @@ async fn postgres_connections_closed_while_idle_are_replaced() {
             .expect("n");
         assert_eq!(count, 8);
     }
+    db.close().await;
+}
+
+/// Requests given up (their client went away, a timeout) while their transaction was being
+/// opened, at every point of the opening: each write made through the pool afterwards commits,
+/// and another connection sees them all. (sqlx 0.9.0 returned such a connection to the pool with
+/// its `BEGIN` in force, so the writes that came next on it ran inside that transaction, neither
+/// committed nor visible, holding their locks: transact-rs/sqlx#4393, fixed in 0.9.1.)
+#[tokio::test]
+async fn postgres_a_transaction_given_up_while_opening_leaves_none_open() {
+    const TRIES: i64 = 40;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(url) = common::database_url(common::Backend::Postgres, &dir).await else {
+        return;
+    };
+    let db = Db::connect(&url).await.expect("connect");
+    sqlx::query("CREATE TABLE t (n BIGINT NOT NULL)")
+        .write(&db)
+        .await
+        .expect("create the table");
+
+    for polls in 1..=TRIES {
+        // Polled `polls` times, letting the connection's I/O run in between, then dropped: the
+        // early tries give up before the `BEGIN` is answered, the later ones after.
+        let mut opening = Box::pin(db.begin_write());
+        for _ in 0..polls {
+            if futures::poll!(opening.as_mut()).is_ready() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        drop(opening);
+        sqlx::query("INSERT INTO t (n) VALUES ($1)")
+            .bind(polls)
+            .write(&db)
+            .await
+            .expect("a write after a transaction was given up");
+    }
+
+    let mut other = sqlx::AnyConnection::connect(&url)
+        .await
+        .expect("a connection of its own");
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM t")
+        .fetch_one(&mut other)
+        .await
+        .expect("count");
+    assert_eq!(
+        row.try_get::<i64, _>("n").expect("n"),
+        TRIES,
+        "writes made after a given-up transaction are not committed"
+    );
+    other.close().await.ok();
     db.close().await;
 }
