@@ -222,6 +222,43 @@ pub async fn check(tx: &mut sqlx::AnyConnection, name: &str, fence: &Fence) -> a
     Ok(())
 }
 
+/// The SQLSTATE `titan_hold_lease` (migration 0017) raises when the caller's lease is gone.
+const FENCED_SQLSTATE: &str = "TF001";
+
+/// `query`, one write statement with no `WITH` of its own, made to commit only while `fence`
+/// still matches the live lease of session `name`, within the statement itself: a
+/// data-modifying CTE (the one part of a statement PostgreSQL always runs) calls
+/// `titan_hold_lease`, which locks the lease row until the statement commits or, when the lease
+/// has moved on, raises [`FENCED_SQLSTATE`] and so undoes the write. One round trip, where
+/// [`check`] in a transaction takes four (`BEGIN`, the check, the write, `COMMIT`).
+pub fn fenced(
+    mut query: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>,
+    name: &str,
+    fence: &Fence,
+) -> sqlx::Result<sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>> {
+    use sqlx::{Arguments, Execute};
+    let mut arguments = query.take_arguments().map_err(sqlx::Error::Encode)?.unwrap_or_default();
+    let first = arguments.len() + 1;
+    arguments.add(name.to_owned()).map_err(sqlx::Error::Encode)?;
+    arguments.add(fence.owner.clone()).map_err(sqlx::Error::Encode)?;
+    arguments.add(fence.token).map_err(sqlx::Error::Encode)?;
+    let probe = format!(
+        "fence AS (INSERT INTO fence_probe SELECT WHERE titan_hold_lease(${first}, ${}, ${}))",
+        first + 1,
+        first + 2
+    );
+    let sql = format!("WITH {probe} {}", query.sql().as_str());
+    Ok(sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments))
+}
+
+/// Whether `error` is `titan_hold_lease` refusing a [`fenced`] write.
+pub fn refused(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .is_some_and(|code| code == FENCED_SQLSTATE)
+}
+
 /// Sessions that should run but that no live lease holds, in random order (so servers taking
 /// them over at once rarely reach for the same one first).
 pub async fn orphans(db: &Db) -> anyhow::Result<Vec<String>> {

@@ -7,9 +7,10 @@
 //! `msg_secret.rs` (message secrets) and `device_row.rs` (the session's own device).
 //!
 //! Every write the client asks for goes through [`DeviceStore::write`] or a transaction from
-//! `begin`: when several servers share the database, each first checks the session's lease
-//! against the store's fence, so a server paused past its lease cannot overwrite the new owner's
-//! keys and sessions. ([`wipe`], run when a session is logged out or deleted, is not fenced.)
+//! `begin`: when several servers share the database, each checks the session's lease against
+//! the store's fence (a single write within its own statement, a transaction as its first
+//! statement), so a server paused past its lease cannot overwrite the new owner's keys and
+//! sessions. ([`wipe`], run when a session is logged out or deleted, is not fenced.)
 
 mod app_sync;
 mod device_row;
@@ -31,7 +32,7 @@ use sqlx::{Any, AssertSqlSafe};
 use whatsapp_rust::store::error::StoreError;
 use whatsapp_rust::store::traits::TcTokenEntry;
 
-use super::cluster::{self, Fence};
+use super::cluster::{self, Fence, Fenced};
 use super::kept::Kept;
 use super::{Db, Write, WriteTx, placeholders};
 
@@ -241,17 +242,18 @@ impl DeviceStore {
         Ok(tx)
     }
 
-    /// Runs one write statement (alone, or after the lease check under a fence); the rows it
+    /// Runs one write statement (under a fence, one that also checks the lease); the rows it
     /// changed.
     async fn write(&self, op: &'static str, query: AnyQuery) -> Result<u64, StoreError> {
-        if self.fence.is_none() {
-            let done = query.write(&self.db).await.map_err(db_err(op))?;
-            return Ok(done.rows_affected());
+        let query = match &self.fence {
+            Some(fence) => cluster::fenced(query, &self.session, fence).map_err(db_err(op))?,
+            None => query,
+        };
+        match query.write(&self.db).await {
+            Ok(done) => Ok(done.rows_affected()),
+            Err(error) if cluster::refused(&error) => Err(fence_err(op)(Fenced(self.session.to_string()).into())),
+            Err(error) => Err(db_err(op)(error)),
         }
-        let mut tx = self.begin(op).await?;
-        let done = query.execute(&mut *tx).await.map_err(db_err(op))?;
-        tx.commit().await.map_err(db_err(op))?;
-        Ok(done.rows_affected())
     }
 
     /// Runs `queries` in one transaction (and opens none when there are no queries): without a
