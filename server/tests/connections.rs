@@ -11,19 +11,26 @@ use std::time::Duration;
 use sqlx::{Connection, Row};
 use titan_server::store::{Db, Write};
 
-/// The server's connections to PostgreSQL are closed from the database's side while idle:
-/// after a second and more of rest, reads and writes go on as if nothing happened.
-#[tokio::test]
-async fn postgres_connections_closed_while_idle_are_replaced() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let Some(url) = common::database_url(common::Backend::Postgres, &dir).await else {
-        return;
-    };
+/// A server's database on PostgreSQL (its URL, and the database connected and migrated) with
+/// an empty table `t` of numbers `n`; `None` when no PostgreSQL is configured.
+async fn with_table(dir: &tempfile::TempDir) -> Option<(String, Db)> {
+    let url = common::database_url(common::Backend::Postgres, dir).await?;
     let db = Db::connect(&url).await.expect("connect");
     sqlx::query("CREATE TABLE t (n BIGINT NOT NULL)")
         .write(&db)
         .await
         .expect("create the table");
+    Some((url, db))
+}
+
+/// The server's connections to PostgreSQL are closed from the database's side while idle:
+/// after a second and more of rest, reads and writes go on as if nothing happened.
+#[tokio::test]
+async fn postgres_connections_closed_while_idle_are_replaced() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some((url, db)) = with_table(&dir).await else {
+        return;
+    };
 
     // Four connections at once, so the pool holds (at least) four; their backends' ids.
     let mut held = Vec::new();
@@ -87,14 +94,9 @@ async fn postgres_connections_closed_while_idle_are_replaced() {
 async fn postgres_a_transaction_given_up_while_opening_leaves_none_open() {
     const TRIES: i64 = 40;
     let dir = tempfile::tempdir().expect("temp dir");
-    let Some(url) = common::database_url(common::Backend::Postgres, &dir).await else {
+    let Some((url, db)) = with_table(&dir).await else {
         return;
     };
-    let db = Db::connect(&url).await.expect("connect");
-    sqlx::query("CREATE TABLE t (n BIGINT NOT NULL)")
-        .write(&db)
-        .await
-        .expect("create the table");
 
     for polls in 1..=TRIES {
         // Polled `polls` times, letting the connection's I/O run in between, then dropped: the
