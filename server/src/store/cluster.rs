@@ -6,7 +6,7 @@
 use anyhow::Context;
 use sqlx::Row;
 
-use super::{Db, Write};
+use super::{AnyQuery, Db, Write};
 
 /// The database's clock in ms since epoch (PostgreSQL only: leases exist only there).
 const NOW: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT";
@@ -231,11 +231,7 @@ const FENCED_SQLSTATE: &str = "TF001";
 /// `titan_hold_lease`, which locks the lease row until the statement commits or, when the lease
 /// has moved on, raises [`FENCED_SQLSTATE`] and so undoes the write. One round trip, where
 /// [`check`] in a transaction takes four (`BEGIN`, the check, the write, `COMMIT`).
-pub fn fenced(
-    mut query: sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>,
-    name: &str,
-    fence: &Fence,
-) -> sqlx::Result<sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>> {
+pub(crate) fn fenced(mut query: AnyQuery, name: &str, fence: &Fence) -> sqlx::Result<AnyQuery> {
     use sqlx::{Arguments, Execute};
     let mut arguments = query.take_arguments().map_err(sqlx::Error::Encode)?.unwrap_or_default();
     let first = arguments.len() + 1;
@@ -252,7 +248,7 @@ pub fn fenced(
 }
 
 /// Whether `error` is `titan_hold_lease` refusing a [`fenced`] write.
-pub fn refused(error: &sqlx::Error) -> bool {
+pub(crate) fn refused(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .and_then(|error| error.code())

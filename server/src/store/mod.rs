@@ -37,6 +37,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use tokio::sync::Notify;
 use writer::{SqliteWriter, Writer};
 
+/// A query whose arguments are already bound by value (so it can be rewritten or sent later).
+pub(crate) type AnyQuery = sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>;
+
 /// `$first, $first+1, …` for `count` placeholders.
 fn placeholders(count: usize, first: usize) -> String {
     (first..first + count)

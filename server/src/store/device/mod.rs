@@ -27,14 +27,13 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use anyhow::Context;
-use sqlx::any::AnyArguments;
-use sqlx::{Any, AssertSqlSafe};
+use sqlx::AssertSqlSafe;
 use whatsapp_rust::store::error::StoreError;
 use whatsapp_rust::store::traits::TcTokenEntry;
 
 use super::cluster::{self, Fence, Fenced};
 use super::kept::Kept;
-use super::{Db, Write, WriteTx, placeholders};
+use super::{AnyQuery, Db, Write, WriteTx, placeholders};
 
 /// whatsapp-rust's storage for one Titan session, on the server's own database.
 #[derive(Debug, Clone)]
@@ -137,9 +136,6 @@ fn inserts<T>(
         })
         .collect()
 }
-
-/// A query whose arguments are already bound by value.
-type AnyQuery = sqlx::query::Query<'static, Any, AnyArguments>;
 
 /// The most bind parameters one statement carries. Far below SQLite's 32766 and PostgreSQL's
 /// 65535 because SQLite resolves named (`$N`) parameters with a linear search each, so a
