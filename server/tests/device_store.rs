@@ -1236,8 +1236,12 @@ async fn postgres_writes_under_a_lost_lease_are_refused() {
         .expect("the lease, taken over");
     assert!(new.token > 1, "{new:?}");
 
+    // More pre-keys than one statement carries: a write of two statements, the lease checked in
+    // the first.
+    let many: Vec<(u32, Bytes)> = (100..400).map(|id| (id, Bytes::from_static(&[9]))).collect();
     let refused = [
         paused.put_identity("1@s.whatsapp.net", [9; 32]).await.err(),
+        paused.store_prekeys_batch(&many, false).await.err(),
         paused.put_session("1@s.whatsapp.net", &[9]).await.err(),
         paused.put_session("2@s.whatsapp.net", &[9]).await.err(),
         paused.delete_session("1@s.whatsapp.net").await.err(),
@@ -1279,6 +1283,12 @@ async fn postgres_writes_under_a_lost_lease_are_refused() {
     // The new owner writes.
     let owner = DeviceStore::new(db.clone(), "alice", Some(new));
     owner.put_session("1@s.whatsapp.net", &[2]).await.unwrap();
+    owner.store_prekeys_batch(&many, false).await.unwrap();
+    let prekeys: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM wa_prekeys WHERE session = 'alice' AND id >= 100")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(prekeys, 300);
     assert_eq!(
         owner.take_sent_message("1@s.whatsapp.net", "m").await.unwrap(),
         Some(vec![1])

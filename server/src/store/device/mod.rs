@@ -6,10 +6,10 @@
 //! versions and MACs), `protocol.rs` (device lists, LID mappings, tokens, retry payloads…),
 //! `msg_secret.rs` (message secrets) and `device_row.rs` (the session's own device).
 //!
-//! Every write the client asks for goes through [`DeviceStore::write`] or a transaction from
-//! `begin`: when several servers share the database, each checks the session's lease against
-//! the store's fence (a single write within its own statement, a transaction as its first
-//! statement), so a server paused past its lease cannot overwrite the new owner's keys and
+//! Every write the client asks for goes through [`DeviceStore::write`], `execute_all` or a
+//! transaction from `begin`: when several servers share the database, each checks the session's
+//! lease against the store's fence (within the write's first statement, or as a transaction's
+//! first statement), so a server paused past its lease cannot overwrite the new owner's keys and
 //! sessions. ([`wipe`], run when a session is logged out or deleted, is not fenced.)
 
 mod app_sync;
@@ -241,35 +241,44 @@ impl DeviceStore {
     /// Runs one write statement (under a fence, one that also checks the lease); the rows it
     /// changed.
     async fn write(&self, op: &'static str, query: AnyQuery) -> Result<u64, StoreError> {
-        let query = match &self.fence {
-            Some(fence) => cluster::fenced(query, &self.session, fence).map_err(db_err(op))?,
-            None => query,
+        let done = self.fenced(op, query)?.write(&self.db).await;
+        self.written(op, done).map(|done| done.rows_affected())
+    }
+
+    /// Runs `queries` as one write: none when there are none, one alone as [`Self::write`] does,
+    /// more in one transaction (on SQLite, in a round with the writes waiting at the time), whose
+    /// first statement under a fence also checks the lease and holds it until the commit.
+    async fn execute_all(&self, op: &'static str, queries: Vec<AnyQuery>) -> Result<(), StoreError> {
+        let mut queries = match <[AnyQuery; 1]>::try_from(queries) {
+            Ok([query]) => return self.write(op, query).await.map(drop),
+            Err(queries) => queries.into_iter(),
         };
-        match query.write(&self.db).await {
-            Ok(done) => Ok(done.rows_affected()),
-            Err(error) if cluster::refused(&error) => Err(fence_err(op)(Fenced(self.session.to_string()).into())),
-            Err(error) => Err(db_err(op)(error)),
+        let Some(first) = queries.next() else {
+            return Ok(());
+        };
+        let mut batch = self.db.batch();
+        batch.push(self.fenced(op, first)?);
+        queries.for_each(|query| batch.push(query));
+        let committed = batch.commit(&self.db).await;
+        self.written(op, committed)
+    }
+
+    /// `query`, which under a fence also checks the lease (see [`cluster::fenced`]).
+    fn fenced(&self, op: &'static str, query: AnyQuery) -> Result<AnyQuery, StoreError> {
+        match &self.fence {
+            Some(fence) => cluster::fenced(query, &self.session, fence).map_err(db_err(op)),
+            None => Ok(query),
         }
     }
 
-    /// Runs `queries` in one transaction (and opens none when there are no queries): without a
-    /// fence, as one write (on SQLite, in a round with the writes waiting at the time).
-    async fn execute_all(&self, op: &'static str, queries: Vec<AnyQuery>) -> Result<(), StoreError> {
-        if queries.is_empty() {
-            return Ok(());
+    /// The outcome of a write made through [`Self::fenced`]: a lease check that refused it is
+    /// [`Fenced`].
+    fn written<T>(&self, op: &'static str, outcome: sqlx::Result<T>) -> Result<T, StoreError> {
+        match outcome {
+            Ok(done) => Ok(done),
+            Err(error) if cluster::refused(&error) => Err(fence_err(op)(Fenced(self.session.to_string()).into())),
+            Err(error) => Err(db_err(op)(error)),
         }
-        if self.fence.is_none() {
-            let mut batch = self.db.batch();
-            for query in queries {
-                batch.push(query);
-            }
-            return batch.commit(&self.db).await.map_err(db_err(op));
-        }
-        let mut tx = self.begin(op).await?;
-        for query in queries {
-            query.execute(&mut *tx).await.map_err(db_err(op))?;
-        }
-        tx.commit().await.map_err(db_err(op))
     }
 
     /// Writes `rows` with `INSERT INTO {into} VALUES (…), (…) {conflict}` where each row binds
@@ -284,15 +293,6 @@ impl DeviceStore {
         rows: &[&T],
         bind: impl Fn(AnyQuery, &T) -> AnyQuery + Send + Sync,
     ) -> Result<(), StoreError> {
-        self.write_inserts(op, inserts(into, columns, conflict, rows, bind))
-            .await
-    }
-
-    /// Runs the statements of [`inserts`]: one alone, more in one transaction.
-    async fn write_inserts(&self, op: &'static str, queries: Vec<AnyQuery>) -> Result<(), StoreError> {
-        match <[AnyQuery; 1]>::try_from(queries) {
-            Ok([query]) => self.write(op, query).await.map(drop),
-            Err(queries) => self.execute_all(op, queries).await,
-        }
+        self.execute_all(op, inserts(into, columns, conflict, rows, bind)).await
     }
 }

@@ -216,7 +216,7 @@ impl ProtocolStore for DeviceStore {
         // commit after that), then forget the kept mappings.
         let store = self.clone();
         tokio::spawn(async move {
-            let written = store.write_inserts("put LID mappings", queries).await;
+            let written = store.execute_all("put LID mappings", queries).await;
             store.db.mappings_changed(&store.session);
             written
         })
