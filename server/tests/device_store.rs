@@ -1299,6 +1299,90 @@ async fn postgres_writes_under_a_lost_lease_are_refused() {
     );
 }
 
+/// A change of hands and the writes of the lease's old owner never overlap: a takeover waits
+/// for the writes that passed their check to commit, and a write that checks while a takeover
+/// is under way waits for it, then is refused. A renewal, which keeps the owner, waits for no
+/// write.
+#[tokio::test]
+async fn postgres_a_takeover_waits_for_the_writes_under_way() {
+    use titan_server::store::cluster;
+    let Some((db, _dir)) = fresh_db(common::Backend::Postgres).await else {
+        return;
+    };
+    let old = cluster::acquire(&db, cluster::SESSION, "alice", "srv_old", 60_000)
+        .await
+        .unwrap()
+        .expect("the first lease");
+    let soon = Duration::from_secs(5);
+
+    // The old owner's write under way: checked, not committed.
+    let mut write = db.begin_write().await.unwrap();
+    cluster::check(&mut write, "alice", &old).await.unwrap();
+    sqlx::query("INSERT INTO wa_sessions (session, address, record) VALUES ('alice', 'before', $1)")
+        .bind(vec![1u8])
+        .execute(&mut *write)
+        .await
+        .unwrap();
+    let renewed = tokio::time::timeout(soon, cluster::renew(&db, "srv_old", 60_000))
+        .await
+        .expect("a renewal waited for a write")
+        .unwrap();
+    assert_eq!(renewed.len(), 1, "{renewed:?}");
+
+    // The lease expires; another server takes it, and waits for the write.
+    sqlx::query("UPDATE leases SET expires_at = 0 WHERE name = 'alice'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let takeover = tokio::spawn({
+        let db = db.clone();
+        async move { cluster::acquire(&db, cluster::SESSION, "alice", "srv_new", 60_000).await }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!takeover.is_finished(), "the lease changed hands under a write");
+    write.commit().await.unwrap();
+    let new = tokio::time::timeout(soon, takeover)
+        .await
+        .expect("the takeover still waits after the write committed")
+        .unwrap()
+        .unwrap()
+        .expect("the lease, taken over");
+    assert!(new.token > old.token, "{new:?}");
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM wa_sessions WHERE session = 'alice' AND address = 'before'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(kept, 1, "the write that passed its check was lost");
+
+    // A third server takes the lease over in a transaction left open: the new owner's write
+    // checks meanwhile, waits, and is refused once the lease has changed hands.
+    let mut handover = db.begin_write().await.unwrap();
+    sqlx::query("UPDATE leases SET owner = 'srv_third', token = token + 1 WHERE name = 'alice'")
+        .execute(&mut *handover)
+        .await
+        .unwrap();
+    let late = tokio::spawn({
+        let (db, new) = (db.clone(), new.clone());
+        async move {
+            let mut write = db.begin_write().await.unwrap();
+            cluster::check(&mut write, "alice", &new).await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!late.is_finished(), "a write checked the lease while it changed hands");
+    handover.commit().await.unwrap();
+    let refused = tokio::time::timeout(soon, late)
+        .await
+        .expect("the write still waits after the change of hands")
+        .unwrap()
+        .expect_err("a write went through a lease that changed hands");
+    assert!(
+        refused.to_string().contains("no longer holds the lease of `alice`"),
+        "{refused:#}"
+    );
+}
+
 /// Two servers on one database (two `Db`s on one file or schema): a server keeps the LID
 /// mappings it read while it runs a session, and the mappings another server wrote while it
 /// ran the session are read again when this server starts running it (a new `DeviceStore`).
@@ -1345,9 +1429,12 @@ async fn a_mapping_write_given_up_is_read_once_it_lands(kind: Kind) {
             "kept: no mapping yet"
         );
         let put = mapping("100", "555", 1000, "usync");
-        // Polled once (the write is handed over), then dropped.
-        let gave_up = tokio::time::timeout(Duration::ZERO, b.put_lid_mapping(&put)).await;
-        assert!(gave_up.is_err(), "the write had not ended when its caller gave up");
+        // Polled once (the write is handed over), then dropped. (A zero timeout is not once: its
+        // timer fires at the clock's next tick, and a fast write may end before it.)
+        let mut write = b.put_lid_mapping(&put);
+        let polled = futures::poll!(write.as_mut());
+        assert!(polled.is_pending(), "the write had not ended when its caller gave up");
+        drop(write);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(read) = b.get_lid_mapping("100").await.unwrap() {

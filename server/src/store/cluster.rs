@@ -203,33 +203,32 @@ pub async fn release(db: &Db, kind: &str, name: &str, owner: &str) -> anyhow::Re
     Ok(())
 }
 
-/// Fails with [`Fenced`] unless `fence` still matches the live lease of session `name`; locks
-/// the lease row until `tx` ends, so it cannot change hands while the write commits.
+/// Fails with [`Fenced`] unless `fence` still matches the live lease of session `name`; holds
+/// the lease until `tx` ends, so it cannot change hands while the write commits (the check
+/// [`fenced`] writes make, run as a statement of its own).
 pub async fn check(tx: &mut sqlx::AnyConnection, name: &str, fence: &Fence) -> anyhow::Result<()> {
-    let sql = format!(
-        "SELECT token FROM leases WHERE kind = '{SESSION}' AND name = $1 AND owner = $2 AND token = $3 \
-         AND expires_at > {NOW} FOR SHARE"
-    );
-    let held = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let checked = sqlx::query("SELECT titan_hold_lease($1, $2, $3)")
         .bind(name)
         .bind(&fence.owner)
         .bind(fence.token)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if held.is_none() {
-        return Err(Fenced(name.to_owned()).into());
+        .execute(&mut *tx)
+        .await;
+    match checked {
+        Ok(_) => Ok(()),
+        Err(error) if refused(&error) => Err(Fenced(name.to_owned()).into()),
+        Err(error) => Err(error.into()),
     }
-    Ok(())
 }
 
-/// The SQLSTATE `titan_hold_lease` (migration 0017) raises when the caller's lease is gone.
+/// The SQLSTATE `titan_hold_lease` (migrations 0017 and 0018) raises when the caller's lease is gone.
 const FENCED_SQLSTATE: &str = "TF001";
 
 /// `query`, one write statement with no `WITH` of its own, made to commit only while `fence`
 /// still matches the live lease of session `name`, within the statement itself: a
 /// data-modifying CTE (the one part of a statement PostgreSQL always runs) calls
-/// `titan_hold_lease`, which locks the lease row until the statement commits or, when the lease
-/// has moved on, raises [`FENCED_SQLSTATE`] and so undoes the write. One round trip, where
+/// `titan_hold_lease`, which holds the lease until the statement commits (migration 0018: a shared
+/// advisory lock that a change of hands waits for) or, when the lease has moved on, raises
+/// [`FENCED_SQLSTATE`] and so undoes the write. One round trip, where
 /// [`check`] in a transaction takes four (`BEGIN`, the check, the write, `COMMIT`).
 pub(crate) fn fenced(mut query: AnyQuery, name: &str, fence: &Fence) -> sqlx::Result<AnyQuery> {
     use sqlx::{Arguments, Execute};
