@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::Row;
+use titan_server::store::cluster;
 use titan_server::store::device::{self, DeviceStore};
 use titan_server::store::{Db, Engine};
 use whatsapp_rust::bytes::Bytes;
@@ -1207,20 +1208,26 @@ async fn postgres_wipe_empties_one_session() {
     wipe_empties_one_session_on(common::Backend::Postgres).await;
 }
 
+/// A fresh PostgreSQL database (when configured) where server `srv_old` holds the lease of
+/// session `alice`, with that lease's fence.
+async fn leased_db() -> Option<(Db, tempfile::TempDir, cluster::Fence)> {
+    let (db, dir) = fresh_db(common::Backend::Postgres).await?;
+    let old = cluster::acquire(&db, cluster::SESSION, "alice", "srv_old", 60_000)
+        .await
+        .unwrap()
+        .expect("the first lease");
+    Some((db, dir, old))
+}
+
 /// Several servers on one PostgreSQL: a store writing under a session lease's fence writes
 /// while the lease is its own; once the lease has expired and another server took it (the old
 /// owner was paused past it), every kind of write through the old fence is refused and changes
 /// nothing, and the new owner's writes go through.
 #[tokio::test]
 async fn postgres_writes_under_a_lost_lease_are_refused() {
-    use titan_server::store::cluster;
-    let Some((db, _dir)) = fresh_db(common::Backend::Postgres).await else {
+    let Some((db, _dir, old)) = leased_db().await else {
         return;
     };
-    let old = cluster::acquire(&db, cluster::SESSION, "alice", "srv_old", 60_000)
-        .await
-        .unwrap()
-        .expect("the first lease");
     let paused = DeviceStore::new(db.clone(), "alice", Some(old));
     populate(&paused, 1).await;
     let before = row_counts(&db, "alice").await;
@@ -1305,14 +1312,9 @@ async fn postgres_writes_under_a_lost_lease_are_refused() {
 /// write.
 #[tokio::test]
 async fn postgres_a_takeover_waits_for_the_writes_under_way() {
-    use titan_server::store::cluster;
-    let Some((db, _dir)) = fresh_db(common::Backend::Postgres).await else {
+    let Some((db, _dir, old)) = leased_db().await else {
         return;
     };
-    let old = cluster::acquire(&db, cluster::SESSION, "alice", "srv_old", 60_000)
-        .await
-        .unwrap()
-        .expect("the first lease");
     let soon = Duration::from_secs(5);
 
     // The old owner's write under way: checked, not committed.
