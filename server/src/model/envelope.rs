@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::event_type::EventType;
 use super::events::Payload;
@@ -44,18 +45,18 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// The envelope of an outbox row (`payload` is the stored JSON text).
+    /// The envelope of an outbox row (`payload` is the stored JSON text, taken as it is: it is
+    /// checked, not parsed into values and written out again).
     pub fn new(id: String, event: String, session: String, created_at_ms: i64, payload: &str) -> Self {
         let created_at = DateTime::from_timestamp_millis(created_at_ms).unwrap_or_default();
-        let payload: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
-        let body = serde_json::json!({
-            "id": id,
-            "event": event,
-            "session": session,
-            "timestamp": created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-            "payload": payload,
-        })
-        .to_string();
+        let body = Body {
+            event: &event,
+            id: &id,
+            payload: serde_json::from_str(payload).unwrap_or(RawValue::NULL),
+            session: &session,
+            timestamp: created_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+        };
+        let body = serde_json::to_string(&body).unwrap_or_default();
         Self {
             id,
             event,
@@ -63,5 +64,43 @@ impl Envelope {
             created_at,
             body: body.into(),
         }
+    }
+}
+
+/// An envelope's JSON body, its keys in the order they have always had.
+#[derive(Serialize)]
+struct Body<'a> {
+    event: &'a str,
+    id: &'a str,
+    payload: &'a RawValue,
+    session: &'a str,
+    timestamp: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_embeds_the_stored_payload_as_it_is() {
+        let envelope = Envelope::new(
+            "evt_1".into(),
+            "message.sent".into(),
+            "shop".into(),
+            1_700_000_000_123,
+            r#"{"id":"3EB0","body":"a \"quoted\" text","to":{"jid":"1@s.whatsapp.net"}}"#,
+        );
+        assert_eq!(
+            &*envelope.body,
+            r#"{"event":"message.sent","id":"evt_1","payload":{"id":"3EB0","body":"a \"quoted\" text","to":{"jid":"1@s.whatsapp.net"}},"session":"shop","timestamp":"2023-11-14T22:13:20.123Z"}"#
+        );
+    }
+
+    #[test]
+    fn a_payload_that_is_not_json_becomes_null() {
+        let envelope = Envelope::new("evt_1".into(), "session.qr".into(), "s".into(), 0, "{not json");
+        let body: serde_json::Value = serde_json::from_str(&envelope.body).unwrap_or_default();
+        assert_eq!(body["payload"], serde_json::Value::Null);
+        assert_eq!(body["id"], "evt_1");
     }
 }

@@ -27,12 +27,12 @@
 use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
 use sqlx::{Any, AnyConnection, AnyPool, Execute as _};
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, oneshot};
 
 use super::Db;
 use super::queue::{Deferred, Joined, Queue, Queued};
@@ -62,13 +62,6 @@ const GATHER: Duration = Duration::from_millis(1);
 /// chat's sends) would each be delayed, for no sync saved.
 const GATHER_FROM: usize = 32;
 
-/// One round of the log's `fsync`: the commits it covers (numbered from 1) and whether it worked.
-#[derive(Debug, Clone, Copy, Default)]
-struct Round {
-    upto: u64,
-    ok: bool,
-}
-
 /// The shared `fsync` of a SQLite database's write-ahead log.
 #[derive(Debug)]
 pub(super) struct WalSync {
@@ -78,8 +71,10 @@ pub(super) struct WalSync {
     asked: AtomicU64,
     /// Wakes the syncer when a commit asks.
     wake: Notify,
-    /// The last round the syncer finished.
-    done: watch::Sender<Round>,
+    /// The commits waiting for the next round, each to be told whether its `fsync` worked. Each
+    /// is told once, by the round that covers it: waiters are not all woken by every round (a
+    /// commit made while a round syncs waits for the next one).
+    waiting: Mutex<Vec<oneshot::Sender<bool>>>,
     /// Rounds run, counted (each one `fsync`).
     rounds: AtomicU64,
     /// Writes under way, from the moment they ask for the writer until they are durable or given
@@ -105,7 +100,7 @@ impl WalSync {
             wal: PathBuf::from(format!("{database}-wal")),
             asked: AtomicU64::new(0),
             wake: Notify::new(),
-            done: watch::Sender::new(Round::default()),
+            waiting: Mutex::default(),
             rounds: AtomicU64::new(0),
             writers: AtomicUsize::new(0),
         });
@@ -162,8 +157,9 @@ impl WalSync {
             if self.writers.load(Ordering::Relaxed) >= GATHER_FROM {
                 tokio::time::sleep(GATHER).await;
             }
-            let upto = self.asked.load(Ordering::SeqCst);
-            if upto <= self.done.borrow().upto {
+            // Every commit that asked before this line is in the log: this round's `fsync` covers it.
+            let covered = std::mem::take(&mut *self.waiting.lock().unwrap_or_else(PoisonError::into_inner));
+            if covered.is_empty() {
                 continue;
             }
             let wal = self.wal.clone();
@@ -179,10 +175,10 @@ impl WalSync {
                 tracing::error!(wal = %self.wal.display(), %error, "cannot sync the SQLite write-ahead log: the writes waiting for it fail");
             }
             self.rounds.fetch_add(1, Ordering::Relaxed);
-            self.done.send_replace(Round {
-                upto,
-                ok: synced.is_ok(),
-            });
+            for waiter in covered {
+                // A waiter gone (its caller gave up) needs no answer.
+                let _ = waiter.send(synced.is_ok());
+            }
         }
     }
 
@@ -203,14 +199,11 @@ impl WalSync {
 
     /// Waits until what was committed before this call is on disk.
     pub(super) async fn wait(&self) -> sqlx::Result<()> {
-        let mut done = self.done.subscribe();
-        let ticket = self.asked.fetch_add(1, Ordering::SeqCst) + 1;
+        let (tell, told) = oneshot::channel();
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner).push(tell);
+        self.asked.fetch_add(1, Ordering::Relaxed);
         self.wake.notify_one();
-        let round = *done
-            .wait_for(|round| round.upto >= ticket)
-            .await
-            .map_err(|_| sqlx::Error::PoolClosed)?;
-        if round.ok {
+        if told.await.map_err(|_| sqlx::Error::PoolClosed)? {
             Ok(())
         } else {
             Err(sqlx::Error::Io(std::io::Error::other(
