@@ -15,6 +15,8 @@
 //! (`GET /api/sessions/{name}`): what the HTTP API alone allows on this machine.
 //!
 //! Everything shares the machine's cores: the emulator, the server and this process's clients.
+//! After each run the benchmark prints the processor time per send of each part (the servers,
+//! PostgreSQL's processes, and this process), read from `/proc`.
 //!
 //! ```sh
 //! cargo build --release -p titan-server --features sandbox
@@ -29,6 +31,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use titan_client::Client;
 use titan_client::types::{MessageType, SendMessage};
+use titan_e2e::cpu::Reading;
 use titan_e2e::database::{self, Engine};
 use titan_e2e::process::{Server, free_port, link, metric, percentile, phone, session, wait_connected};
 use wa_emulator::Emulator;
@@ -49,6 +52,52 @@ struct Run {
     commits: Option<i64>,
     /// Durable writes and the log syncs that served them during the run (SQLite only).
     syncs: Option<(u64, u64)>,
+    /// Where the machine's processor time went during the run.
+    cpu: Option<Cpu>,
+}
+
+/// Processor time used during a run, by whom (read from `/proc`): on a machine whose cores
+/// everything shares, what one send costs each part is what bounds the rate.
+struct Cpu {
+    /// The `titan` processes, all of them (none in the bare clients' run).
+    servers: Option<Duration>,
+    /// PostgreSQL's processes (on PostgreSQL, when it runs on this machine).
+    postgres: Option<Duration>,
+    /// This process: the emulator and the clients.
+    bench: Option<Duration>,
+}
+
+/// What [`Cpu`] subtracts from: readings taken as a run starts.
+struct CpuStart {
+    servers: Vec<u32>,
+    before: [Reading; 3],
+}
+
+impl CpuStart {
+    /// Readings of the processes `servers`, of PostgreSQL's (with `postgres`) and of this one.
+    fn now(servers: Vec<u32>, postgres: bool) -> Self {
+        let pg = if postgres {
+            Reading::named("postgres")
+        } else {
+            Reading::default()
+        };
+        let before = [Reading::of(&servers), pg, Reading::own()];
+        Self { servers, before }
+    }
+
+    /// What each used since [`CpuStart::now`].
+    fn used(self) -> Cpu {
+        let [servers, postgres, bench] = self.before;
+        Cpu {
+            servers: Reading::of(&self.servers).since(&servers),
+            postgres: if postgres.is_empty() {
+                None
+            } else {
+                Reading::named("postgres").since(&postgres)
+            },
+            bench: Reading::own().since(&bench),
+        }
+    }
 }
 
 impl Run {
@@ -68,6 +117,24 @@ impl Run {
             println!(
                 "  {commits} database commits from the run's start to the server's stop = {:.1} per send (sender and receiver)",
                 commits as f64 / self.sent.max(1) as f64
+            );
+        }
+        if let Some(cpu) = &self.cpu {
+            let per_send = |used: Option<Duration>| {
+                used.map(|used| format!("{:.2} ms", used.as_secs_f64() * 1000.0 / self.sent.max(1) as f64))
+            };
+            let parts: Vec<String> = [
+                ("servers", per_send(cpu.servers)),
+                ("PostgreSQL", per_send(cpu.postgres)),
+                ("this process (emulator and clients)", per_send(cpu.bench)),
+            ]
+            .into_iter()
+            .filter_map(|(who, used)| Some(format!("{who} {}", used?)))
+            .collect();
+            println!(
+                "  processor time per send: {} ({} cores in all)",
+                parts.join(", "),
+                std::thread::available_parallelism().map_or(0, usize::from)
             );
         }
         if let Some((writes, syncs)) = self.syncs {
@@ -119,6 +186,7 @@ where
         latencies_ms,
         commits: None,
         syncs: None,
+        cpu: None,
     }
 }
 
@@ -211,6 +279,7 @@ async fn titan(
     let db = titan_server::store::Db::connect(&database_url).await.unwrap();
     let before = commits(&db).await;
     let syncs_before = log_syncs(&processes[0], engine).await;
+    let cpu = CpuStart::now(processes.iter().map(Server::pid).collect(), engine == Engine::Postgres);
     let mut run = drive(options, move |i, n| {
         let apis = Arc::clone(&apis);
         async move {
@@ -219,6 +288,7 @@ async fn titan(
         }
     })
     .await;
+    run.cpu = Some(cpu.used());
     run.syncs = match (syncs_before, log_syncs(&processes[0], engine).await) {
         (Some((writes, syncs)), Some((writes_after, syncs_after))) => {
             Some((writes_after - writes, syncs_after - syncs))
@@ -301,7 +371,9 @@ async fn bare(emulator: &Emulator, offset: usize, options: &Options) -> Run {
     for i in 0..sessions {
         send(i, 0).await;
     }
-    let run = drive(options, send).await;
+    let cpu = CpuStart::now(Vec::new(), false);
+    let mut run = drive(options, send).await;
+    run.cpu = Some(cpu.used());
     drop(handles);
     run
 }

@@ -2,6 +2,7 @@
 //! emulator it connects to, titan-client to drive it, and proxies that count what they relay.
 
 pub mod bot;
+pub mod cpu;
 pub mod database;
 pub mod harness;
 pub mod process;

@@ -135,6 +135,11 @@ impl Server {
         client(&self.base, &self.key().await)
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Its resident set, in KiB.
     pub fn rss_kib(&self) -> u64 {
         self.memory_kib("VmRSS:")
