@@ -323,6 +323,71 @@ async fn deferred_statements_run_at_the_commit_or_nothing_is_kept() {
     }
 }
 
+/// A batch of statements on different rows ([`Db::disjoint_batch`]) lands all or nothing, with
+/// each statement's arguments where they belong (the statements have 1, 3 and 2 placeholders);
+/// on PostgreSQL, which runs it as one statement, each of them sees the database as it was
+/// before the batch, as its callers are told.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disjoint_batches_land_all_or_nothing() {
+    for backend in [common::Backend::Sqlite, common::Backend::Postgres] {
+        let Some((db, _dir)) = with_unique_table(backend).await else {
+            continue;
+        };
+        sqlx::query("CREATE TABLE u (a BIGINT NOT NULL, b TEXT NOT NULL, c BIGINT NOT NULL)")
+            .write(&db)
+            .await
+            .expect("create u");
+        sqlx::query("INSERT INTO t (n) VALUES (1)")
+            .write(&db)
+            .await
+            .expect("insert 1");
+
+        let mut batch = db.disjoint_batch();
+        batch.defer("UPDATE t SET n = $1 WHERE n = 1").bind(2_i64);
+        batch
+            .defer("INSERT INTO u (a, b, c) VALUES ($1, $2, (SELECT COUNT(*) FROM t WHERE n = $3))")
+            .bind(10_i64)
+            .bind("ten")
+            .bind(1_i64);
+        batch
+            .defer("INSERT INTO t (n) VALUES ($1), ($2)")
+            .bind(3_i64)
+            .bind(4_i64);
+        batch.commit(&db).await.expect("commit a disjoint batch");
+        assert_eq!(kept(&db).await, [2, 3, 4], "{backend:?}");
+        let (a, b, c): (i64, String, i64) = sqlx::query_as("SELECT a, b, c FROM u")
+            .fetch_one(&db.pool)
+            .await
+            .expect("read u");
+        assert_eq!((a, b.as_str()), (10, "ten"), "{backend:?}");
+        let before = match backend {
+            // One statement: the update of 1 to 2 is not seen.
+            common::Backend::Postgres => 1,
+            // A transaction, statement after statement.
+            common::Backend::Sqlite => 0,
+        };
+        assert_eq!(c, before, "{backend:?}: what the second statement saw");
+
+        let mut batch = db.disjoint_batch();
+        batch
+            .defer("INSERT INTO u (a, b, c) VALUES ($1, $2, $3)")
+            .bind(20_i64)
+            .bind("twenty")
+            .bind(0_i64);
+        batch.defer("INSERT INTO t (n) VALUES ($1)").bind(3_i64);
+        batch.commit(&db).await.expect_err("a duplicate n fails the batch");
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM u")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count u");
+        assert_eq!(
+            (kept(&db).await, rows),
+            (vec![2, 3, 4], 1),
+            "{backend:?}: nothing of it is kept"
+        );
+    }
+}
+
 /// `titan_sqlite_write_rounds_total` and `titan_sqlite_round_writes_total` as `db` reports them.
 fn rounds(db: &Db) -> (u64, u64) {
     let [rounds, writes] = metrics(

@@ -58,18 +58,30 @@ pub struct ChatRow {
 /// The statements that forget a session's chats (`$1`: the session).
 pub(super) const FORGET: [&str; 1] = ["DELETE FROM chats WHERE session = $1"];
 
-/// Queues on `q`, after the insert of message `id` of `chat_id` (sent at `sent_at`, ms), what it
-/// changes in the chat: the chat moves to the top (its activity becomes the message's `seq`); a
-/// received message counts as unread, one the account sent reads the chat. Status posts
-/// (`status@broadcast`) are not a chat, as in WhatsApp's apps.
-pub(super) fn stored(q: &mut impl Queue, session: &str, chat_id: &str, id: &str, from_me: bool, sent_at: i64) {
+/// Queues on `q`, with the insert of message `id` of `chat_id` (sent at `sent_at`, ms), what it
+/// changes in the chat: the chat moves to the top (its activity becomes the message's `seq`,
+/// given when drawn ahead, else read back after the insert; never a lower one, so a message
+/// numbered earlier but stored later does not move it back); a received message counts as
+/// unread, one the account sent reads the chat. Status posts (`status@broadcast`) are not a
+/// chat, as in WhatsApp's apps.
+pub(super) fn stored(
+    q: &mut impl Queue,
+    session: &str,
+    chat_id: &str,
+    (id, seq): (&str, Option<i64>),
+    from_me: bool,
+    sent_at: i64,
+) {
     if chat_id == STATUS_BROADCAST {
         return;
     }
     q.defer(
         "INSERT INTO chats (session, chat_id, activity, last_at, unread, updated_at) VALUES ($1, $2, \
-         (SELECT seq FROM messages WHERE session = $1 AND chat_id = $2 AND id = $3 AND from_me = $4), $5, $6, $7) \
-         ON CONFLICT (session, chat_id) DO UPDATE SET activity = excluded.activity, last_at = excluded.last_at, \
+         COALESCE($8, (SELECT seq FROM messages WHERE session = $1 AND chat_id = $2 AND id = $3 AND from_me = $4)), \
+         $5, $6, $7) \
+         ON CONFLICT (session, chat_id) DO UPDATE SET \
+         activity = CASE WHEN excluded.activity > chats.activity THEN excluded.activity ELSE chats.activity END, \
+         last_at = CASE WHEN excluded.activity > chats.activity THEN excluded.last_at ELSE chats.last_at END, \
          unread = CASE WHEN excluded.unread = 0 THEN 0 ELSE chats.unread + 1 END, \
          marked_unread = CASE WHEN excluded.unread = 0 THEN 0 ELSE chats.marked_unread END, \
          updated_at = excluded.updated_at",
@@ -80,7 +92,8 @@ pub(super) fn stored(q: &mut impl Queue, session: &str, chat_id: &str, id: &str,
     .bind(i64::from(from_me))
     .bind(sent_at)
     .bind(i64::from(!from_me))
-    .bind(now_ms());
+    .bind(now_ms())
+    .bind(seq);
 }
 
 /// Applies `change` to `chat_id` (creating the chat if it is new), with `events`, in one

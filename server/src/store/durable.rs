@@ -35,7 +35,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Execute as _};
 use tokio::sync::{Notify, oneshot};
 
 use super::Db;
-use super::queue::{Deferred, Joined, Queue, Queued};
+use super::queue::{Deferred, Joined, Queue, Queued, one_statement, run_each};
 use super::rounds::Statement;
 use super::writer::{HeldTx, SqliteWriter, Writer};
 
@@ -265,7 +265,7 @@ impl WriteTx {
         match tx {
             Tx::Sqlite(tx) => tx.commit_after(queued.joined()?).await?,
             Tx::Postgres(mut tx) => {
-                queued.run_each(&mut tx).await?;
+                run_each(queued.statements()?, &mut tx).await?;
                 tx.commit().await?;
             }
         }
@@ -282,16 +282,20 @@ impl Queue for WriteTx {
 /// A write transaction of statements whose results nothing reads, from [`Db::batch`]: queue
 /// them with [`Queue::defer`], then [`WriteBatch::commit`]. On SQLite it runs in a round with the
 /// other writes waiting at the time: one round trip to the connection's thread for them all,
-/// against two or more for each [`WriteTx`].
+/// against two or more for each [`WriteTx`]. On PostgreSQL a batch of one statement, or one
+/// from [`Db::disjoint_batch`], runs as one statement: one round trip, no `BEGIN` or `COMMIT`.
 #[derive(Debug)]
 pub struct WriteBatch {
     queued: Queued,
+    /// Its statements touch different rows and none reads what another writes.
+    disjoint: bool,
 }
 
 impl WriteBatch {
-    pub(super) fn new() -> Self {
+    pub(super) fn new(disjoint: bool) -> Self {
         Self {
             queued: Queued::default(),
+            disjoint,
         }
     }
 
@@ -300,16 +304,28 @@ impl WriteBatch {
         self.queued.push(query);
     }
 
-    /// Runs the queued statements in one transaction, and returns once it is durable. If one
-    /// fails, nothing of them is kept.
+    /// Runs the queued statements all or nothing, and returns once they are durable.
     pub async fn commit(self, db: &Db) -> sqlx::Result<()> {
         let _writing = db.wal.as_ref().map(WalSync::enter);
         match &db.writer {
             Writer::Sqlite(writer) => drop(writer.write(self.queued.statements()?).await?),
             Writer::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                self.queued.run_each(&mut tx).await?;
-                tx.commit().await?;
+                let statements = self.queued.statements()?;
+                let one = if statements.len() == 1 || self.disjoint {
+                    one_statement(statements)
+                } else {
+                    Err(statements)
+                };
+                match one {
+                    Ok((sql, args)) => {
+                        sqlx::query_with(sqlx::AssertSqlSafe(sql), args).execute(pool).await?;
+                    }
+                    Err(statements) => {
+                        let mut tx = pool.begin().await?;
+                        run_each(statements, &mut tx).await?;
+                        tx.commit().await?;
+                    }
+                }
             }
         }
         settled(db.wal.as_deref()).await

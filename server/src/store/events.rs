@@ -48,7 +48,7 @@ pub fn append(tx: &mut impl Queue, session: &str, events: &Completed) {
 /// state, such as presence or calls).
 pub async fn write(db: &Db, session: &str, events: &[NewEvent]) -> anyhow::Result<()> {
     let events = complete(db, session, events).await?;
-    let mut batch = db.batch();
+    let mut batch = db.disjoint_batch();
     append(&mut batch, session, &events);
     batch.commit(db).await.context("commit")?;
     db.events_written();

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Db, Queue, Write, now_ms};
+use super::{Db, Engine, Queue, Write, now_ms};
 use crate::model::attachment::{Attachment, AttachmentFields, StoredMedia};
 use crate::model::envelope::NewEvent;
 use crate::model::events::{MessageHeader, MessagePayload};
@@ -143,8 +143,9 @@ pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> an
         Some(sender) => super::contacts::sender(db, &message.session, sender).await?,
         None => None,
     };
-    let mut batch = db.batch();
-    insert_in(&mut batch, message, &events, sender.as_ref())?;
+    let seq = reserve_seq(db).await?;
+    let mut batch = db.disjoint_batch();
+    insert_in(&mut batch, message, seq, &events, sender.as_ref())?;
     match batch.commit(db).await {
         Ok(()) => {}
         // Stored already: the insert failed, and nothing of the write was kept. (Not looked up
@@ -156,13 +157,30 @@ pub async fn insert(db: &Db, message: &MessageRecord, events: &[NewEvent]) -> an
     Ok(true)
 }
 
+/// The `seq` of a message about to be stored, drawn ahead on PostgreSQL, so that its insert
+/// and its chat's new activity can be one statement of a [`Db::disjoint_batch`] (neither sees
+/// the other's write); `None` on SQLite, whose insert numbers it and whose chat update reads it
+/// back after.
+pub(super) async fn reserve_seq(db: &Db) -> anyhow::Result<Option<i64>> {
+    match db.engine {
+        Engine::Sqlite => Ok(None),
+        Engine::Postgres => sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('messages', 'seq'))")
+            .fetch_one(&db.pool)
+            .await
+            .map(Some)
+            .context("draw a message seq"),
+    }
+}
+
 /// Queues on `q` the insert of `message` with `events`, and what it changes: its chat's
 /// activity and, when a person sent it, their contact (`sender`, from
-/// [`super::contacts::sender`]). The commit fails (a unique violation) if the message is stored
-/// already.
+/// [`super::contacts::sender`]); `seq` is the message's, when drawn by [`reserve_seq`]. The
+/// statements touch different rows, as a [`Db::disjoint_batch`] needs. The commit fails (a
+/// unique violation) if the message is stored already.
 pub(super) fn insert_in(
     q: &mut impl Queue,
     message: &MessageRecord,
+    seq: Option<i64>,
     events: &super::events::Completed,
     sender: Option<&super::contacts::ContactKey>,
 ) -> anyhow::Result<()> {
@@ -174,8 +192,8 @@ pub(super) fn insert_in(
     let sent_at = message.sent_at.timestamp_millis();
     q.defer(
         "INSERT INTO messages (session, chat_id, id, from_me, sender, push_name, type, text, quoted_id, mentions, \
-         status, progress, error, sent_at, updated_at, poll, attachment, media_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+         status, progress, error, sent_at, updated_at, poll, attachment, media_id, seq) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
     )
     .bind(&message.session)
     .bind(&message.chat_id)
@@ -194,9 +212,10 @@ pub(super) fn insert_in(
     .bind(now_ms())
     .bind(poll)
     .bind(attachment)
-    .bind(message.media_id());
+    .bind(message.media_id())
+    .bind(seq);
     let (session, chat_id) = (&message.session, &message.chat_id);
-    super::chats::stored(q, session, chat_id, &message.id, message.from_me, sent_at);
+    super::chats::stored(q, session, chat_id, (&message.id, seq), message.from_me, sent_at);
     if let Some(sender) = sender {
         super::contacts::heard_from(q, session, sender, message.push_name.as_deref());
     }
@@ -215,7 +234,7 @@ pub async fn advance(
     events: &[NewEvent],
 ) -> anyhow::Result<()> {
     let events = super::events::complete(db, session, events).await?;
-    let mut batch = db.batch();
+    let mut batch = db.disjoint_batch();
     for id in ids {
         advance_in(&mut batch, session, id, status, error);
     }

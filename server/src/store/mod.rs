@@ -184,7 +184,15 @@ impl Db {
 
     /// A write of statements whose results nothing reads, all sent at once (see [`WriteBatch`]).
     pub fn batch(&self) -> WriteBatch {
-        WriteBatch::new()
+        WriteBatch::new(false)
+    }
+
+    /// A [`Db::batch`] whose statements touch different rows and read nothing another of them
+    /// writes: PostgreSQL runs them as one statement (see [`WriteBatch`]), each seeing the
+    /// database as it was before the batch. A statement that changes a row another changes,
+    /// or reads a table another writes, belongs in [`Db::batch`].
+    pub fn disjoint_batch(&self) -> WriteBatch {
+        WriteBatch::new(true)
     }
 
     /// On SQLite, its write rounds and the writes they carried, and on a file its durable writes

@@ -99,17 +99,58 @@ impl Queued {
         }
         Ok(joined)
     }
+}
 
-    /// Runs the statements one after another on `conn` (PostgreSQL, whose protocol runs one
-    /// statement with arguments at a time).
-    pub(super) async fn run_each(self, conn: &mut AnyConnection) -> sqlx::Result<()> {
-        for (sql, args) in self.statements()? {
-            sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
-                .execute(&mut *conn)
-                .await?;
-        }
-        Ok(())
+/// Runs `statements` one after another on `conn` (PostgreSQL, whose protocol runs one statement
+/// with arguments at a time).
+pub(super) async fn run_each(statements: Vec<Statement>, conn: &mut AnyConnection) -> sqlx::Result<()> {
+    for (sql, args) in statements {
+        sqlx::query_with(sqlx::AssertSqlSafe(sql), args)
+            .execute(&mut *conn)
+            .await?;
     }
+    Ok(())
+}
+
+/// The most arguments one PostgreSQL statement takes.
+const MAX_ARGUMENTS: usize = u16::MAX as usize;
+
+/// `statements` as one PostgreSQL statement, when they can be: each but the last a
+/// data-modifying query in a `WITH` clause of the last, their placeholders numbered on. One
+/// statement is a round trip and a commit, where a transaction of them takes a round trip for
+/// each, `BEGIN` and `COMMIT` included; but its parts all see the database as it was before it
+/// (none sees another's writes), so only statements that touch different rows and read nothing
+/// another writes may be joined (see [`super::Db::disjoint_batch`]). `statements` back when
+/// they cannot be: more arguments than a statement takes, or a statement with a `WITH` clause
+/// of its own (PostgreSQL takes data-modifying queries in `WITH` only at the top).
+pub(super) fn one_statement(statements: Vec<Statement>) -> Result<Statement, Vec<Statement>> {
+    let arguments: usize = statements.iter().map(|(_, args)| args.len()).sum();
+    let has_with = |sql: &str| {
+        sql.trim_start()
+            .get(..4)
+            .is_some_and(|word| word.eq_ignore_ascii_case("WITH"))
+    };
+    if arguments > MAX_ARGUMENTS || (statements.len() > 1 && statements.iter().any(|(sql, _)| has_with(sql))) {
+        return Err(statements);
+    }
+    let last = statements.len().saturating_sub(1);
+    let mut sql = String::new();
+    let mut args = AnyArguments::default();
+    for (at, (part, part_args)) in statements.into_iter().enumerate() {
+        let part = shifted(&part, args.len());
+        match at {
+            0 if last == 0 => sql = part,
+            0 => sql = format!("WITH w0 AS ({part})"),
+            _ if at < last => sql.push_str(&format!(", w{at} AS ({part})")),
+            _ => {
+                sql.push(' ');
+                sql.push_str(&part);
+            }
+        }
+        // `AnyArguments` has no other way to add values already encoded.
+        args.values.0.extend(part_args.values.0);
+    }
+    Ok((sql, args))
 }
 
 /// Binds, in order, the arguments of a statement queued by [`Queue::defer`].
@@ -151,7 +192,50 @@ fn shifted(sql: &str, by: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::shifted;
+    use sqlx::Arguments as _;
+    use sqlx::any::AnyArguments;
+
+    use super::{one_statement, shifted};
+
+    /// Arguments of `n` values.
+    fn arguments(n: i64) -> AnyArguments {
+        let mut args = AnyArguments::default();
+        for value in 0..n {
+            args.add(value).expect("an integer encodes");
+        }
+        args
+    }
+
+    #[test]
+    fn statements_join_into_one_with_their_placeholders_numbered_on() {
+        let (sql, args) = one_statement(vec![
+            ("INSERT INTO a (x, y) VALUES ($1, $2)".to_owned(), arguments(2)),
+            ("UPDATE b SET x = $1 WHERE y = $1".to_owned(), arguments(1)),
+            ("INSERT INTO c (z) VALUES ($1)".to_owned(), arguments(1)),
+        ])
+        .unwrap_or_else(|_| panic!("joined"));
+        assert_eq!(
+            sql,
+            "WITH w0 AS (INSERT INTO a (x, y) VALUES ($1, $2)), w1 AS (UPDATE b SET x = $3 WHERE y = $3) \
+             INSERT INTO c (z) VALUES ($4)"
+        );
+        assert_eq!(args.len(), 4);
+        let (sql, _) = one_statement(vec![("DELETE FROM a WHERE x = $1".to_owned(), arguments(1))])
+            .unwrap_or_else(|_| panic!("one"));
+        assert_eq!(sql, "DELETE FROM a WHERE x = $1", "one statement stays as it is");
+        let fenced = vec![
+            (
+                "WITH f AS (SELECT 1) INSERT INTO a (x) VALUES ($1)".to_owned(),
+                arguments(1),
+            ),
+            ("INSERT INTO b (x) VALUES ($1)".to_owned(), arguments(1)),
+        ];
+        assert_eq!(
+            one_statement(fenced).err().map(|given| given.len()),
+            Some(2),
+            "a statement with a WITH of its own: given back as they were"
+        );
+    }
 
     #[test]
     fn placeholders_are_numbered_on() {

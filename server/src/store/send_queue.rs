@@ -29,8 +29,9 @@ pub struct Queued {
 /// Stores `record` (status `queued`) and the encoded `message` to send to `chat_jid` after
 /// every message the session queued before it.
 pub async fn enqueue(db: &Db, record: &MessageRecord, chat_jid: &str, message: &[u8]) -> anyhow::Result<()> {
-    let mut batch = db.batch();
-    messages::insert_in(&mut batch, record, &Default::default(), None)?;
+    let seq = messages::reserve_seq(db).await?;
+    let mut batch = db.disjoint_batch();
+    messages::insert_in(&mut batch, record, seq, &Default::default(), None)?;
     batch
         .defer("INSERT INTO send_queue (session, id, chat_jid, message, queued_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&record.session)
